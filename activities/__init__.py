@@ -1,0 +1,1 @@
+"""Every effect the workflows need, as methods of classes that receive their dependencies."""

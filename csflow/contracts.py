@@ -1,0 +1,270 @@
+"""Wire models: the one vocabulary the workflow, activities, API, CLI and starter share.
+
+Every model forbids unknown fields, so a typo in a caller's JSON is a 422 naming the field
+instead of a silently ignored value. Names here are a public contract (docs/contract.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from csflow.domain.codes import Category, Channel, Priority, Role, SlaState, Tier
+from csflow.domain.lifecycle import Status
+
+WORKFLOW_TYPE = "ServiceRequest"
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone, e.g. 2026-11-23T09:30:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Actor(Model):
+    """Who did something; recorded on every timeline event."""
+
+    id: Identifier
+    role: Role
+
+
+SYSTEM = Actor(id="csflow", role=Role.SYSTEM)
+
+
+class Contact(Model):
+    """Personal data: never copied into search attributes, summaries or logs."""
+
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_reach(self) -> Contact:
+        if not self.phone and not self.email:
+            raise ValueError("give at least one of phone or email")
+        return self
+
+
+class Customer(Model):
+    id: Identifier
+    name: ShortText
+    tier: Tier = Tier.REGULAR
+    contact: Contact
+
+
+class RequestIntake(Model):
+    """What a caller sends to open a request (SPEC §2, 客户服务需求记录表)."""
+
+    customer: Customer
+    channel: Channel
+    category: Category
+    sub_type: Annotated[str, Field(max_length=64)] | None = None
+    priority: Priority = Priority.P3
+    description: Annotated[str, Field(min_length=1, max_length=10_000)]
+    expected_resolution_at: AwareDatetime | None = None
+    order_number: Annotated[str, Field(max_length=64)] | None = None
+    amount_in_dispute: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    department: Annotated[str, Field(max_length=64)] | None = None
+    external_id: Identifier | None = Field(
+        default=None, description="The caller's own id; a repeat returns the same request."
+    )
+    received_at: AwareDatetime | None = Field(
+        default=None, description="Original time of receipt; defaults to now."
+    )
+    recorded_by: Actor | None = Field(
+        default=None, description="Who took the request; the calling service when absent."
+    )
+
+
+class ServiceRequestInput(Model):
+    """The workflow's single argument; `carried` is set only by continue-as-new."""
+
+    number: str
+    intake: RequestIntake
+    received_at: AwareDatetime
+    carried: RequestState | None = None
+
+
+# ---- commands: one class per Update (names in csflow.domain.lifecycle.Command) ----
+
+
+class PlanCommand(Model):
+    actor: Actor
+    measures: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(min_length=1)]
+    eta: AwareDatetime
+    owner: Identifier | None = None
+    department: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ProgressCommand(Model):
+    actor: Actor
+    note: Annotated[str, Field(min_length=1, max_length=4000)]
+    eta: AwareDatetime | None = Field(default=None, description="A revised ETA, if it moved.")
+
+
+class ResolveCommand(Model):
+    actor: Actor
+    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ConfirmCommand(Model):
+    """The customer's answer to the resolution; `satisfied=false` orders re-handling."""
+
+    actor: Actor
+    satisfied: bool
+    evidence_ref: Annotated[str, Field(max_length=500)] | None = Field(
+        default=None, description="Signature, voice recording or chat screenshot reference."
+    )
+    reason: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_refused(self) -> ConfirmCommand:
+        if not self.satisfied and not self.reason:
+            raise ValueError("reason is required when the customer is not satisfied")
+        return self
+
+
+class CloseCommand(Model):
+    actor: Actor
+    reason: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class CancelCommand(Model):
+    actor: Actor
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ReceiptQuery(Model):
+    """Argument of the `receipt` Update: nothing to say, but one model per argument."""
+
+
+# ---- state ----
+
+
+class Plan(Model):
+    measures: list[str]
+    eta: datetime
+    owner: str
+    department: str | None = None
+
+
+class Clock(Model):
+    kind: str
+    started_at: datetime
+    due_at: datetime
+    satisfied_at: datetime | None = None
+    warned: bool = False
+    breached: bool = False
+
+
+class TimelineEvent(Model):
+    """One audited transition: who, when, why (SPEC §3)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: Actor
+    status_from: Status | None = None
+    status_to: Status | None = None
+    reason: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class RequestState(Model):
+    """All the workflow knows; carried across continue-as-new and served by the query."""
+
+    number: str
+    status: Status
+    priority: Priority
+    category: Category
+    channel: Channel
+    tier: Tier
+    customer_id: str
+    received_at: datetime
+    assignee: str | None = None
+    plan: Plan | None = None
+    eta: datetime | None = None
+    clocks: list[Clock] = Field(default_factory=list)
+    sla_state: SlaState = SlaState.GREEN
+    next_deadline: datetime | None = None
+    rehandle_count: int = 0
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    persisted_seq: int = 0
+    closed_at: datetime | None = None
+
+
+class RequestView(Model):
+    """What callers read: the state without the bookkeeping."""
+
+    number: str
+    status: Status
+    priority: Priority
+    category: Category
+    channel: Channel
+    tier: Tier
+    customer_id: str
+    received_at: datetime
+    assignee: str | None
+    plan: Plan | None
+    eta: datetime | None
+    deadlines: dict[str, datetime]
+    clocks: list[Clock]
+    sla_state: SlaState
+    next_deadline: datetime | None
+    rehandle_count: int
+    closed_at: datetime | None
+    timeline: list[TimelineEvent]
+
+    @classmethod
+    def of(cls, s: RequestState) -> RequestView:
+        return cls(
+            number=s.number, status=s.status, priority=s.priority, category=s.category,
+            channel=s.channel, tier=s.tier, customer_id=s.customer_id, received_at=s.received_at,
+            assignee=s.assignee, plan=s.plan, eta=s.eta,
+            deadlines={c.kind: c.due_at for c in s.clocks if c.satisfied_at is None},
+            clocks=s.clocks, sla_state=s.sla_state, next_deadline=s.next_deadline,
+            rehandle_count=s.rehandle_count, closed_at=s.closed_at, timeline=s.timeline,
+        )
+
+
+# ---- activity arguments ----
+
+
+class RecordEvents(Model):
+    """Persist a batch of timeline events and the request row as of the last one.
+
+    `state.timeline` is sent empty — the events travel in `events` — so the payload stays
+    the size of one batch however long the request's history grows.
+    """
+
+    state: RequestState
+    events: list[TimelineEvent]
+    intake: RequestIntake | None = None
+
+
+class AssignInput(Model):
+    number: str
+    category: Category
+    sub_type: str | None
+    priority: Priority
+    tier: Tier
+    channel: Channel
+
+
+class Assignment(Model):
+    assignee: str
+    rule: str
+
+
+ServiceRequestInput.model_rebuild()

@@ -1,0 +1,1 @@
+"""Pure domain rules: no Temporal, no database, no HTTP — time is always a parameter."""

@@ -1,0 +1,65 @@
+"""Request states and which command is legal in which state (SPEC §3).
+
+The workflow asks `check(...)` in its Update validators, so a refused command is rejected
+before it reaches history and the caller gets the reason verbatim.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    REHANDLING = "rehandling"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.CLOSED, Status.CANCELLED)
+
+
+class Command(StrEnum):
+    """Lifecycle commands; each value is also the Update name other languages call."""
+
+    SUBMIT_PLAN = "submit_plan"
+    POST_PROGRESS = "post_progress"
+    RESOLVE = "resolve"
+    CONFIRM = "confirm"
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+_HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING})
+_OPEN = frozenset(s for s in Status if not s.terminal)
+
+LEGAL: dict[Command, frozenset[Status]] = {
+    Command.SUBMIT_PLAN: _HANDLING,
+    Command.POST_PROGRESS: _HANDLING,
+    Command.RESOLVE: _HANDLING,
+    Command.CONFIRM: frozenset({Status.AWAITING_CONFIRMATION}),
+    Command.CLOSE: frozenset({Status.RESOLVED}),
+    Command.CANCEL: _OPEN,
+}
+
+
+class IllegalTransition(Exception):
+    """A command that makes no sense in the request's current state."""
+
+
+def check(command: Command, status: Status) -> None:
+    """Raise IllegalTransition with a reason a person can act on."""
+    allowed = LEGAL[command]
+    if status in allowed:
+        return
+    if status.terminal:
+        raise IllegalTransition(f"cannot {command.value}: the request is already {status.value}")
+    wanted = ", ".join(sorted(s.value for s in allowed))
+    raise IllegalTransition(
+        f"cannot {command.value} while the request is {status.value} (allowed when: {wanted})"
+    )

@@ -1,0 +1,41 @@
+"""Where things are, and secrets — read from the environment at composition roots only.
+
+Business rules (SLA tables, calendars) live in the policy file, never here: the two kinds
+of configuration change for different reasons and at different speeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TASK_QUEUE = "service-requests"
+
+
+class Settings(BaseSettings):
+    """Connection and process settings; each field maps to an environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default=TASK_QUEUE, alias="CSFLOW_TASK_QUEUE")
+
+    data_dir: Path = Field(default=Path(".csflow"), alias="CSFLOW_DATA_DIR")
+    api_host: str = Field(default="127.0.0.1", alias="CSFLOW_API_HOST")
+    api_port: int = Field(default=8000, alias="CSFLOW_API_PORT")
+    temporal_port: int = Field(default=7233, alias="CSFLOW_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(default=8233, alias="CSFLOW_TEMPORAL_UI_PORT")
+    postgres_port: int = Field(default=5433, alias="CSFLOW_POSTGRES_PORT")
+    metrics_port: int = Field(default=9464, alias="CSFLOW_METRICS_PORT")
+
+    log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
+
+    @property
+    def temporal_target(self) -> str:
+        """The Temporal frontend to dial; the embedded server's port when none is set."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"

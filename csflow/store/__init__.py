@@ -1,0 +1,1 @@
+"""PostgreSQL access: migrations and parameterised queries shared by activities and the API."""

@@ -1,0 +1,156 @@
+"""Queries on requests and their timeline. Every write is keyed so a repeat is a no-op."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from csflow.contracts import (
+    Actor,
+    Clock,
+    Plan,
+    RecordEvents,
+    RequestState,
+    RequestView,
+    TimelineEvent,
+)
+from csflow.domain.codes import Channel
+
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    Pool: TypeAlias = asyncpg.Pool[Any]
+
+
+async def allocate_serial(pool: Pool, day: date, channel: Channel) -> int:
+    """Next daily serial for (day, channel); one atomic upsert, so concurrent callers never clash."""
+    serial: int = await pool.fetchval(
+        """INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, 1)
+           ON CONFLICT (day, channel)
+           DO UPDATE SET last_serial = request_counters.last_serial + 1
+           RETURNING last_serial""",
+        day, channel.value,
+    )
+    return serial
+
+
+async def claim_external_id(pool: Pool, external_id: str, number: str) -> str:
+    """Bind the caller's id to `number`, or return the number it was bound to before."""
+    row = await pool.fetchrow(
+        """INSERT INTO request_keys (external_id, number) VALUES ($1, $2)
+           ON CONFLICT (external_id) DO NOTHING RETURNING number""",
+        external_id, number,
+    )
+    if row is not None:
+        return str(row["number"])
+    existing: str = await pool.fetchval(
+        "SELECT number FROM request_keys WHERE external_id = $1", external_id
+    )
+    return existing
+
+
+async def number_for_external_id(pool: Pool, external_id: str) -> str | None:
+    number: str | None = await pool.fetchval(
+        "SELECT number FROM request_keys WHERE external_id = $1", external_id
+    )
+    return number
+
+
+async def record_events(pool: Pool, batch: RecordEvents) -> int:
+    """Write the request row and a batch of events atomically; return events newly inserted.
+
+    The row only moves forward: an update carrying an older version (a late retry) is
+    ignored, so a re-run activity can never roll the request back.
+    """
+    s = batch.state
+    version = batch.events[-1].seq if batch.events else s.persisted_seq
+    async with pool.acquire() as conn, conn.transaction():
+        if batch.intake is not None:
+            i = batch.intake
+            await conn.execute(
+                """INSERT INTO requests (number, external_id, customer_id, customer_name,
+                       customer_contact, customer_tier, channel, category, sub_type, description,
+                       expected_resolution_at, order_number, amount_in_dispute, department,
+                       received_at, status, priority, assignee, sla_state, next_deadline, clocks,
+                       plan, eta, rehandle_count, closed_at, version)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                           $17, $18, $19, $20, $21, $22, $23, $24, $25, 0)
+                   ON CONFLICT (number) DO NOTHING""",
+                s.number, i.external_id, i.customer.id, i.customer.name,
+                i.customer.contact.model_dump(mode="json", exclude_none=True),
+                i.customer.tier.value, i.channel.value, i.category.value, i.sub_type,
+                i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
+                i.department, s.received_at, s.status.value, s.priority.value, s.assignee,
+                s.sla_state.value, s.next_deadline, _clocks_json(s), _plan_json(s), s.eta,
+                s.rehandle_count, s.closed_at,
+            )
+        await conn.execute(
+            """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
+                   next_deadline = $6, clocks = $7, plan = $8, eta = $9, rehandle_count = $10,
+                   closed_at = $11, version = $12, updated_at = now()
+               WHERE number = $1 AND version < $12""",
+            s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
+            s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
+            s.closed_at, version,
+        )
+        events = batch.events
+        inserted = await conn.fetch(
+            """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role,
+                   status_from, status_to, reason, data)
+               SELECT $1, * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[],
+                   $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+               ON CONFLICT (number, seq) DO NOTHING
+               RETURNING seq""",
+            s.number,
+            [e.seq for e in events],
+            [e.at for e in events],
+            [e.kind for e in events],
+            [e.actor.id for e in events],
+            [e.actor.role.value for e in events],
+            [e.status_from.value if e.status_from else None for e in events],
+            [e.status_to.value if e.status_to else None for e in events],
+            [e.reason for e in events],
+            [e.data for e in events],
+        )
+    return len(inserted)
+
+
+async def get_request(pool: Pool, number: str) -> RequestView | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM requests WHERE number = $1", number)
+        if row is None:
+            return None
+        events = await conn.fetch(
+            "SELECT * FROM request_events WHERE number = $1 ORDER BY seq", number
+        )
+    state = RequestState(
+        number=row["number"], status=row["status"], priority=row["priority"],
+        category=row["category"], channel=row["channel"], tier=row["customer_tier"],
+        customer_id=row["customer_id"], received_at=row["received_at"], assignee=row["assignee"],
+        plan=Plan.model_validate(row["plan"]) if row["plan"] else None, eta=row["eta"],
+        clocks=[Clock.model_validate(c) for c in row["clocks"]], sla_state=row["sla_state"],
+        next_deadline=row["next_deadline"], rehandle_count=row["rehandle_count"],
+        closed_at=row["closed_at"], persisted_seq=row["version"],
+        timeline=[_event(e) for e in events],
+    )
+    return RequestView.of(state)
+
+
+def _event(r: asyncpg.Record) -> TimelineEvent:
+    return TimelineEvent(
+        seq=r["seq"], at=r["at"], kind=r["kind"],
+        actor=Actor(id=r["actor_id"], role=r["actor_role"]),
+        status_from=r["status_from"], status_to=r["status_to"], reason=r["reason"],
+        data=r["data"],
+    )
+
+
+def _clocks_json(s: RequestState) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in s.clocks]
+
+
+def _plan_json(s: RequestState) -> dict[str, Any] | None:
+    return s.plan.model_dump(mode="json") if s.plan else None
+

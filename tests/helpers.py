@@ -1,0 +1,66 @@
+"""Shared test helpers: fresh task queues, eventual assertions, sample intakes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from csflow.contracts import Actor, Contact, Customer, RequestIntake
+from csflow.domain.codes import Category, Channel, Priority, Role, Tier
+
+T = TypeVar("T")
+
+AGENT = Actor(id="agent-007", role=Role.AGENT)
+CUSTOMER = Actor(id="cust-1", role=Role.CUSTOMER)
+SUPERVISOR = Actor(id="sup-1", role=Role.SUPERVISOR)
+
+
+def binary(name: str) -> str:
+    """A console script from this environment, whether or not its bin folder is on PATH."""
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        raise RuntimeError(f"{name} not found; install the project with its test extras")
+    return found
+
+
+def fresh_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+def intake(**overrides: Any) -> RequestIntake:
+    data: dict[str, Any] = {
+        "customer": Customer(
+            id="C-1001", name="Li Lei", tier=Tier.REGULAR,
+            contact=Contact(phone="+86 138 0000 0000", email="li.lei@example.com"),
+        ),
+        "channel": Channel.WEB,
+        "category": Category.COMPLAINT,
+        "priority": Priority.P2,
+        "description": "The parcel arrived broken; 包裹破损。",
+        "order_number": "ORD-42",
+    }
+    data.update(overrides)
+    return RequestIntake(**data)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
+                     interval: float = 0.1) -> T:
+    """Retry an async assertion until it passes or the timeout runs out."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
+from tests.helpers import fresh_queue
+from tests.workflows.fakes import FakeAssignment, FakeStore
+from workflows.service_request import ServiceRequestWorkflow
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    client: Client
+    queue: str
+    store: FakeStore
+    _serial: int = 0
+
+    async def start(self, intake: RequestIntake, *,
+                    received_at: datetime | None = None) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
+        self._serial += 1
+        number = f"CS20261123-WEB-{self._serial:04d}-{self.queue[-6:]}"
+        return await self.client.start_workflow(
+            ServiceRequestWorkflow.run,
+            ServiceRequestInput(number=number, intake=intake,
+                                received_at=received_at or datetime.now(UTC)),
+            id=number,
+            task_queue=self.queue,
+        )
+
+
+@pytest.fixture
+async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+    """A worker on a fresh task queue with in-memory activities."""
+    queue = fresh_queue()
+    store = FakeStore()
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ServiceRequestWorkflow],
+        activities=[store.record_events, FakeAssignment().pick_assignee],
+    ):
+        yield Harness(ts_env, ts_env.client, queue, store)

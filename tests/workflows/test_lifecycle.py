@@ -1,0 +1,207 @@
+"""Every path of the request lifecycle, on the dev server with in-memory activities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from csflow.contracts import (
+    CancelCommand,
+    CloseCommand,
+    ConfirmCommand,
+    PlanCommand,
+    ProgressCommand,
+    ReceiptQuery,
+    ResolveCommand,
+)
+from csflow.domain.codes import Priority, Tier
+from csflow.domain.lifecycle import Status
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, intake
+from tests.workflows.conftest import Harness
+from workflows.service_request import ServiceRequestWorkflow
+
+ETA = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+
+
+def plan() -> PlanCommand:
+    return PlanCommand(actor=AGENT, measures=["replace the parcel", "refund shipping"], eta=ETA)
+
+
+async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harness) -> None:
+    h = await harness.start(intake())
+    receipt = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    assert receipt.status is Status.ASSIGNED
+    assert receipt.assignee == "complaints-desk"
+
+    v = await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
+    assert v.status is Status.IN_PROGRESS and v.plan is not None
+    assert v.plan.owner == "complaints-desk" and v.eta == ETA
+    v = await h.execute_update(ServiceRequestWorkflow.post_progress,
+                               ProgressCommand(actor=AGENT, note="courier booked"))
+    v = await h.execute_update(ServiceRequestWorkflow.resolve,
+                               ResolveCommand(actor=AGENT, summary="new parcel delivered"))
+    assert v.status is Status.AWAITING_CONFIRMATION
+    v = await h.execute_update(ServiceRequestWorkflow.confirm,
+                               ConfirmCommand(actor=CUSTOMER, satisfied=True,
+                                              evidence_ref="chat://screenshot/1"))
+    assert v.status is Status.RESOLVED
+    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+
+    final = await h.result()
+    assert final.status is Status.CLOSED and final.closed_at is not None
+    kinds = [e.kind for e in final.timeline]
+    assert kinds == ["received", "assigned", "plan_submitted", "progress_posted",
+                     "resolution_proposed", "customer_confirmed", "closed"]
+    assert [e.seq for e in final.timeline] == list(range(1, 8))
+    assert final.timeline[5].actor == CUSTOMER
+    assert final.timeline[4].reason == "new parcel delivered"
+    assert all(e.at.tzinfo is not None for e in final.timeline)
+    # Every event was persisted exactly once, in order, and intake travelled only once.
+    assert harness.store.seqs(h.id) == list(range(1, 8))
+    batches = [b for b in harness.store.batches if b.state.number == h.id]
+    assert [b.intake is not None for b in batches].count(True) == 1
+    assert batches[0].intake is not None and batches[0].events[0].kind == "received"
+    assert final.sla_state.value == "none" and final.next_deadline is None
+
+
+async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock(
+    harness: Harness,
+) -> None:
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="explained the policy"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="still broken"),
+    )
+    assert v.status is Status.REHANDLING
+    assert v.priority is Priority.P2
+    assert v.rehandle_count == 1
+    rehandle = v.timeline[-1]
+    assert rehandle.kind == "rehandling_started" and rehandle.reason == "still broken"
+    assert rehandle.data["priority_from"] == "P3" and rehandle.data["priority_to"] == "P2"
+    resolution = [c for c in v.clocks if c.kind == "resolution"]
+    assert len(resolution) == 2 and resolution[0].satisfied_at is not None
+    assert resolution[1].due_at - resolution[1].started_at == timedelta(hours=4)  # P2 terms
+    assert v.deadlines["resolution"] == resolution[1].due_at
+
+    # Work continues in the re-handling state, and the loop repeats.
+    v = await h.execute_update(ServiceRequestWorkflow.post_progress,
+                               ProgressCommand(actor=AGENT, note="engineer dispatched"))
+    assert v.status is Status.REHANDLING
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="part replaced"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="noise remains"),
+    )
+    assert v.priority is Priority.P1 and v.rehandle_count == 2
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="unit swapped"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="wants refund"),
+    )
+    assert v.priority is Priority.P1, "P1 is the ceiling"
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="refunded instead"))
+    assert (await h.result()).status is Status.CANCELLED
+
+
+@pytest.mark.parametrize("stage", ["assigned", "in_progress", "awaiting_confirmation", "resolved"])
+async def test_cancel_is_legal_in_every_open_state(harness: Harness, stage: str) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    if stage != "assigned":
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
+    if stage in ("awaiting_confirmation", "resolved"):
+        await h.execute_update(ServiceRequestWorkflow.resolve,
+                               ResolveCommand(actor=AGENT, summary="done"))
+    if stage == "resolved":
+        await h.execute_update(ServiceRequestWorkflow.confirm,
+                               ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    assert (await h.query(ServiceRequestWorkflow.get_state)).status.value == stage
+    v = await h.execute_update(ServiceRequestWorkflow.cancel,
+                               CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    assert v.status is Status.CANCELLED
+    final = await h.result()
+    assert final.timeline[-1].kind == "cancelled"
+    assert final.timeline[-1].reason == "customer withdrew"
+    assert final.timeline[-1].status_from is not None
+    assert final.timeline[-1].status_from.value == stage
+
+
+async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
+    harness: Harness,
+) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    before = len([e async for e in h.fetch_history_events()])
+
+    refusals = [
+        (ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True),
+         "cannot confirm while the request is assigned"),
+        (ServiceRequestWorkflow.close, CloseCommand(actor=AGENT),
+         "cannot close while the request is assigned"),
+    ]
+    for update, arg, reason in refusals:
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await h.execute_update(update, arg)  # type: ignore[arg-type]
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == "IllegalTransition"
+        assert reason in cause.message
+
+    after = len([e async for e in h.fetch_history_events()])
+    assert after == before, "a rejected Update writes nothing to history"
+    state = await h.query(ServiceRequestWorkflow.get_state)
+    assert state.status is Status.ASSIGNED and len(state.timeline) == 2
+
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="duplicate"))
+    await h.result()
+
+
+async def test_no_command_is_accepted_after_the_request_ended(harness: Harness) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="spam"))
+    final = await h.result()
+    assert final.status is Status.CANCELLED
+    # Cancel during intake waited for intake to finish: the timeline is complete.
+    assert [e.kind for e in final.timeline] == ["received", "assigned", "cancelled"]
+
+
+@pytest.mark.parametrize(
+    ("tier", "priority", "desk"),
+    [
+        (Tier.VIP, Priority.P3, "senior-desk"),
+        (Tier.REGULAR, Priority.P1, "senior-desk"),
+        (Tier.REGULAR, Priority.P3, "complaints-desk"),
+    ],
+)
+async def test_simple_assignment_rule(harness: Harness, tier: Tier, priority: Priority,
+                                      desk: str) -> None:
+    base = intake(priority=priority)
+    base.customer.tier = tier
+    h = await harness.start(base)
+    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    assert v.assignee == desk
+    assert v.timeline[1].reason and "→" in v.timeline[1].reason
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_undecodable_input_fails_the_workflow_clearly(harness: Harness) -> None:
+    """Bad input must not leave a workflow retrying its first task forever."""
+    h = await harness.client.start_workflow(
+        "ServiceRequest", {"number": "CS-bad", "intake": {"channel": "fax"}},
+        id=f"bad-{harness.queue}", task_queue=harness.queue,
+    )
+    with pytest.raises(WorkflowFailureError) as caught:
+        await h.result()
+    assert "received_at" in str(caught.value.cause) or "channel" in str(caught.value.cause)

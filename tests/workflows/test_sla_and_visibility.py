@@ -1,0 +1,113 @@
+"""Durable SLA timers and what ops see: search attributes, summary, current details."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHandle
+
+from csflow import search_attributes as sa
+from csflow.contracts import (
+    CancelCommand,
+    ProgressCommand,
+    ReceiptQuery,
+    RequestView,
+    ResolveCommand,
+)
+from csflow.domain.codes import Priority
+from tests.helpers import AGENT, SUPERVISOR, eventually, intake
+from tests.workflows.conftest import Harness
+from workflows.service_request import ServiceRequestWorkflow
+
+
+async def _state(h: WorkflowHandle[ServiceRequestWorkflow, RequestView]) -> RequestView:
+    return await h.query(ServiceRequestWorkflow.get_state)
+
+
+async def test_first_response_clock_warns_then_breaches_on_a_durable_timer(
+    harness: Harness, ) -> None:
+    h = await harness.start(intake(priority=Priority.P2))
+    start = (await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())).received_at
+
+    # P2 first response is 30 min; yellow at 75 % = 22 min 30 s.
+    await harness.env.fast_forward(h, timedelta(minutes=23))
+    v = await _state(h)
+    warning = [e for e in v.timeline if e.kind == "sla_warning"]
+    assert [w.data["clock"] for w in warning] == ["first_response"]
+    assert abs((warning[0].at - start) - timedelta(minutes=22, seconds=30)) < timedelta(seconds=2)
+    assert v.sla_state.value == "yellow"
+
+    await harness.env.fast_forward(h, timedelta(minutes=8))
+    v = await _state(h)
+    breach = [e for e in v.timeline if e.kind == "sla_breached"]
+    assert [b.data["clock"] for b in breach] == ["first_response"]
+    assert abs((breach[0].at - start) - timedelta(minutes=30)) < timedelta(seconds=2)
+    assert v.sla_state.value == "red"
+    desc = await h.describe()
+    assert desc.typed_search_attributes.get(sa.SLA_STATE) == "red"
+
+    # A late response satisfies the clock but the breach stays on record and red stays red.
+    v = await h.execute_update(ServiceRequestWorkflow.post_progress,
+                               ProgressCommand(actor=AGENT, note="called back"))
+    first = next(c for c in v.clocks if c.kind == "first_response")
+    assert first.satisfied_at is not None and first.breached
+    assert "first_response" not in v.deadlines
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_a_satisfied_clock_never_warns_or_breaches(harness: Harness) -> None:
+    h = await harness.start(intake(priority=Priority.P1))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="fixed at once"))
+    await harness.env.fast_forward(h, timedelta(hours=3))
+    v = await _state(h)
+    assert not [e for e in v.timeline if e.kind.startswith("sla_")]
+    assert v.sla_state.value == "green" and v.next_deadline is None
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_search_attributes_follow_every_transition(harness: Harness) -> None:
+    h = await harness.start(intake(priority=Priority.P1))
+    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    attrs = (await h.describe()).typed_search_attributes
+    assert attrs.get(sa.REQUEST_STATUS) == "assigned"
+    assert attrs.get(sa.PRIORITY) == "P1"
+    assert attrs.get(sa.CATEGORY) == "complaint"
+    assert attrs.get(sa.CHANNEL) == "web"
+    assert attrs.get(sa.CUSTOMER_TIER) == "regular"
+    assert attrs.get(sa.ASSIGNEE) == "senior-desk"
+    assert attrs.get(sa.SLA_STATE) == "green"
+    assert attrs.get(sa.NEXT_DEADLINE) == v.next_deadline == v.deadlines["first_response"]
+    # No personal data: nothing of the customer's name, contact or words is searchable.
+    values = " ".join(str(p.value) for p in attrs)
+    for secret in ("Li Lei", "138", "example.com", "parcel", "C-1001"):
+        assert secret not in values
+
+    query = f"WorkflowId = '{h.id}' AND Priority = 'P1' AND RequestStatus = 'assigned'"
+
+    async def listed() -> None:
+        found = [w.id async for w in harness.client.list_workflows(query)]
+        assert found == [h.id]
+
+    await eventually(listed)
+
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="patched"))
+    attrs = (await h.describe()).typed_search_attributes
+    assert attrs.get(sa.REQUEST_STATUS) == "awaiting_confirmation"
+    assert attrs.get(sa.NEXT_DEADLINE) is None
+
+    # Current details are served by the worker through the built-in metadata query.
+    meta = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "awaiting_confirmation" in meta.current_details and "P1" in meta.current_details
+    assert [u.name for u in meta.definition.update_definitions] == sorted(
+        ["receipt", "submit_plan", "post_progress", "resolve", "confirm", "close", "cancel"])
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    final = await h.result()
+    attrs = (await h.describe()).typed_search_attributes
+    assert attrs.get(sa.REQUEST_STATUS) == "cancelled" and final.sla_state.value == "none"

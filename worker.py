@@ -1,0 +1,90 @@
+"""Composition root for the worker: settings → pool → activities → Temporal worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.assignment import AssignmentActivities
+from activities.store import StoreActivities
+from csflow import logs
+from csflow.settings import Settings
+from csflow.store.pool import create_pool
+from workflows.service_request import ServiceRequestWorkflow
+
+log = structlog.get_logger("csflow.worker")
+
+WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow,)
+
+
+def activities_for(pool: Any) -> list[Any]:
+    """Every activity the workflows call, bound to their dependencies."""
+    store = StoreActivities(pool)
+    assign = AssignmentActivities()
+    return [store.record_events, assign.pick_assignee]
+
+
+def build_worker(client: Client, task_queue: str, pool: Any) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(pool),
+        # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+    )
+
+
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    return await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set: the worker needs PostgreSQL")
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=f"127.0.0.1:{settings.metrics_port}")
+        )
+    )
+    client = await connect(settings, runtime)
+    pool = await create_pool(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with build_worker(client, settings.task_queue, pool):
+            log.info("worker.started", task_queue=settings.task_queue,
+                     temporal=settings.temporal_target, namespace=settings.temporal_namespace,
+                     metrics=f"http://127.0.0.1:{settings.metrics_port}/metrics")
+            await stop.wait()
+            log.info("worker.stopping")
+    finally:
+        with contextlib.suppress(Exception):
+            await pool.close()
+
+
+def main() -> None:
+    settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

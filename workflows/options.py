@@ -1,0 +1,27 @@
+"""Activity timeouts and retry policies, tuned from TEMPORAL-FACTS.md.
+
+Short start-to-close timeouts bound recovery after a worker is killed mid-activity; a
+10 s ceiling on retry backoff means a database that comes back is used within seconds
+instead of waiting out the SDK's default 100 s interval. Persistence retries without
+limit: a request whose row cannot be written is stuck visibly (pending activity, last
+failure in the UI), never failed and never silently unpersisted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+PERSIST_TIMEOUT = timedelta(seconds=10)
+PERSIST_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+
+ASSIGN_TIMEOUT = timedelta(seconds=10)
+ASSIGN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+)
