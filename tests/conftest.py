@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import asyncpg
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from csflow import search_attributes as sa
-from tests.helpers import binary
+from csflow.store.migrations import apply_migrations
+from csflow.store.pool import create_pool
+from tests.helpers import binary, free_port, with_database
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +38,48 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL: CSFLOW_TEST_DATABASE_URL if given, else the embedded one."""
+    url = os.environ.get("CSFLOW_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from csflow.embedded.postgres import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port())
+    pg.start()
+    try:
+        yield pg.dsn("postgres")
+    finally:
+        pg.stop()
+
+
+@pytest.fixture
+async def empty_db(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database per test: tests never see each other's rows."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(pg_admin_dsn, name)
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(empty_db: str) -> str:
+    await apply_migrations(empty_db)
+    return empty_db
+
+
+@pytest.fixture
+async def pool(db: str) -> AsyncIterator[Any]:
+    p = await create_pool(db, max_size=5)
+    try:
+        yield p
+    finally:
+        await p.close()

@@ -64,3 +64,20 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server, another database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.assignment import AssignmentActivities
 from csflow.contracts import AssignInput, Assignment, RecordEvents
@@ -18,10 +19,15 @@ from csflow.contracts import AssignInput, Assignment, RecordEvents
 class FakeStore:
     batches: list[RecordEvents] = field(default_factory=list)
     calls: int = 0
+    refuse_next: int = 0  # how many calls the "database" refuses outright
 
     @activity.defn(name="record_events")
     async def record_events(self, batch: RecordEvents) -> int:
         self.calls += 1
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            raise ApplicationError("refused by the database", type="DataError",
+                                   non_retryable=True)
         self.batches.append(batch)
         return len(batch.events)
 

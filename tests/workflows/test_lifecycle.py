@@ -19,7 +19,7 @@ from csflow.contracts import (
 )
 from csflow.domain.codes import Priority, Tier
 from csflow.domain.lifecycle import Status
-from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, intake
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -205,3 +205,34 @@ async def test_undecodable_input_fails_the_workflow_clearly(harness: Harness) ->
     with pytest.raises(WorkflowFailureError) as caught:
         await h.result()
     assert "received_at" in str(caught.value.cause) or "channel" in str(caught.value.cause)
+
+
+async def test_a_refused_write_loses_nothing_and_is_retried_by_the_request(
+    harness: Harness,
+) -> None:
+    harness.store.refuse_next = 3  # intake's write, the plan's, and the loop's quick retry
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "NotPersisted"
+    state = await h.query(ServiceRequestWorkflow.get_state)
+    assert state.status is Status.IN_PROGRESS, "the command itself was accepted"
+
+    async def three_refusals() -> None:
+        assert harness.store.calls == 3
+
+    await eventually(three_refusals)
+    assert harness.store.seqs(h.id) == []
+
+    await harness.env.fast_forward(h, timedelta(seconds=31))  # the request retries the write
+
+    async def persisted() -> None:
+        assert harness.store.seqs(h.id) == [1, 2, 3]
+
+    await eventually(persisted)
+    assert harness.store.batches[0].intake is not None, "intake travels with the first write"
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    assert harness.store.seqs(h.id) == [1, 2, 3, 4]

@@ -1,0 +1,74 @@
+"""The API's composition root: settings → Temporal client + pool → routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from csflow import __version__
+from csflow.api import errors
+from csflow.api.deps import Pool
+from csflow.api.routes import requests
+from csflow.settings import Settings
+from csflow.store.pool import create_pool
+from starter.client import CsflowClient
+
+
+def create_app(settings: Settings | None = None, *, client: Client | None = None,
+               pool: Any = None) -> FastAPI:
+    """Build the app; tests pass their own client and pool, production builds both here."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_pool = pool is None
+        temporal = client or await Client.connect(
+            settings.temporal_target, namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+        if own_pool and not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: the API needs PostgreSQL")
+        db = pool if not own_pool else await create_pool(settings.database_url or "")
+        app.state.pool = db
+        app.state.temporal = temporal
+        app.state.csflow = CsflowClient(temporal, db, task_queue=settings.task_queue)
+        try:
+            yield
+        finally:
+            if own_pool:
+                await db.close()
+
+    app = FastAPI(
+        title="csflow",
+        version=__version__,
+        summary="Customer-service requests as durable Temporal workflows",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(requests.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(db: Pool) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await db.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as err:  # a health check reports, it does not raise
+            checks["database"] = f"down: {err}"
+        try:
+            await app.state.temporal.workflow_service.get_system_info(GetSystemInfoRequest())
+            checks["temporal"] = "ok"
+        except Exception as err:
+            checks["temporal"] = f"down: {err}"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse(status_code=200 if healthy else 503,
+                            content={"status": "ok" if healthy else "degraded", **checks})
+
+    return app
