@@ -10,11 +10,11 @@ events and returns only after they are persisted, so a caller's 200 means "in Po
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
 
 ILLEGAL = "IllegalTransition"
+NOT_PERSISTED = "NotPersisted"
+PERSIST_RETRY_AFTER = timedelta(seconds=30)
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 
 
@@ -72,7 +74,7 @@ class ServiceRequestWorkflow:
             await self._tick()
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._persist()
+                await self._persist_before_leaving()
                 workflow.continue_as_new(
                     ServiceRequestInput(
                         number=inp.number,
@@ -82,7 +84,7 @@ class ServiceRequestWorkflow:
                     )
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._persist()
+        await self._persist_before_leaving()
         return self._view()
 
     async def _intake(self, inp: ServiceRequestInput) -> None:
@@ -130,6 +132,8 @@ class ServiceRequestWorkflow:
     def _next_wake(self) -> datetime | None:
         now = workflow.now()
         changes = [sla.next_change(_clock_view(c), now) for c in self._state.clocks]
+        if self._unpersisted():
+            changes.append(now + PERSIST_RETRY_AFTER)
         return min((c for c in changes if c is not None), default=None)
 
     async def _tick(self) -> None:
@@ -152,7 +156,7 @@ class ServiceRequestWorkflow:
                 self._append("sla_warning", SYSTEM, reason=f"{clock.kind} deadline approaching",
                              data={"clock": clock.kind, "due_at": clock.due_at.isoformat()})
                 changed = True
-        if changed:
+        if changed or self._unpersisted():
             await self._persist()
 
     # ---- commands ----
@@ -260,7 +264,11 @@ class ServiceRequestWorkflow:
 
     async def _finish(self) -> RequestView:
         self._rearm = True
-        await self._persist()
+        if not await self._persist():
+            raise ApplicationError(
+                "accepted, but not yet persisted; the request retries the write by itself",
+                type=NOT_PERSISTED, non_retryable=True,
+            )
         return self._view()
 
     def _satisfy(self, *kinds: sla.ClockKind) -> None:
@@ -315,7 +323,7 @@ class ServiceRequestWorkflow:
         state.sla_state = sla.worst(sla.colour(v, now) for v in views)
         state.next_deadline = sla.next_deadline(views)
 
-    def _publish(self) -> None:
+    def _publish(self, problem: str | None = None) -> None:
         """Search attributes and current details: what ops see in the Temporal UI."""
         s = self._state
         workflow.upsert_search_attributes([
@@ -333,28 +341,50 @@ class ServiceRequestWorkflow:
         workflow.set_current_details(
             f"**{s.status.value}** · {s.priority.value} · SLA {s.sla_state.value}\n\n"
             f"Assignee: {s.assignee or 'unassigned'}  \nNext deadline: {deadline}  \n"
-            f"Re-handled: {s.rehandle_count}×"
+            f"Re-handled: {s.rehandle_count}×" + (f"\n\n⚠ {problem}" if problem else "")
         )
 
-    async def _persist(self) -> None:
-        """Flush unpersisted events in order; concurrent callers share one batch."""
+    async def _persist_before_leaving(self) -> None:
+        """A run never ends with events only in memory."""
+        while not await self._persist():
+            await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
+
+    def _unpersisted(self) -> bool:
+        return bool(self._state.timeline) and self._state.timeline[-1].seq > self._state.persisted_seq
+
+    async def _persist(self) -> bool:
+        """Flush unpersisted events in order; concurrent callers share one batch.
+
+        Connection trouble is retried inside the activity. A write the database refuses
+        outright comes back here: the events stay pending (nothing is lost), the failure is
+        logged and shown in the UI's details, and the main loop tries again later — the
+        request neither fails nor forgets.
+        """
         async with self._lock:
             state = self._state
             pending = [e for e in state.timeline if e.seq > state.persisted_seq]
             if not pending:
-                return
-            await workflow.execute_activity_method(
-                StoreActivities.record_events,
-                RecordEvents(
-                    state=state.model_copy(update={"timeline": []}),
-                    events=pending,
-                    intake=self._input.intake if state.persisted_seq == 0 else None,
-                ),
-                start_to_close_timeout=options.PERSIST_TIMEOUT,
-                retry_policy=options.PERSIST_RETRY,
-                summary=f"persist events {pending[0].seq}..{pending[-1].seq}",
-            )
+                return True
+            try:
+                await workflow.execute_activity_method(
+                    StoreActivities.record_events,
+                    RecordEvents(
+                        state=state.model_copy(update={"timeline": []}),
+                        events=pending,
+                        intake=self._input.intake if state.persisted_seq == 0 else None,
+                    ),
+                    start_to_close_timeout=options.PERSIST_TIMEOUT,
+                    retry_policy=options.PERSIST_RETRY,
+                    summary=f"persist events {pending[0].seq}..{pending[-1].seq}",
+                )
+            except ActivityError as err:
+                workflow.logger.error("request %s: persisting events %s..%s failed: %s",
+                                      state.number, pending[0].seq, pending[-1].seq, err.cause)
+                self._publish(problem=f"persistence failing: {err.cause}")
+                self._rearm = True
+                return False
             state.persisted_seq = pending[-1].seq
+            return True
 
     def _view(self) -> RequestView:
         return RequestView.of(self._state)
