@@ -47,7 +47,9 @@ class Contact(Model):
     """Personal data: never copied into search attributes, summaries or logs."""
 
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = None
+    email: Annotated[
+        str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    ] | None = None
 
     @model_validator(mode="after")
     def _one_way_to_reach(self) -> Contact:
@@ -74,7 +76,9 @@ class RequestIntake(Model):
     description: Annotated[str, Field(min_length=1, max_length=10_000)]
     expected_resolution_at: AwareDatetime | None = None
     order_number: Annotated[str, Field(max_length=64)] | None = None
-    amount_in_dispute: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    amount_in_dispute: Annotated[
+        Decimal, Field(ge=0, max_digits=14, decimal_places=2)
+    ] | None = None
     department: Annotated[str, Field(max_length=64)] | None = None
     external_id: Identifier | None = Field(
         default=None, description="The caller's own id; a repeat returns the same request."
@@ -101,7 +105,9 @@ class ServiceRequestInput(Model):
 
 class PlanCommand(Model):
     actor: Actor
-    measures: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(min_length=1)]
+    measures: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=500)]], Field(min_length=1)
+    ]
     eta: AwareDatetime
     owner: Identifier | None = None
     department: Annotated[str, Field(max_length=64)] | None = None

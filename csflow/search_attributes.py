@@ -7,6 +7,8 @@ Datetime attributes per namespace; this list spends 7 and 1.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 REQUEST_STATUS = SearchAttributeKey.for_keyword("RequestStatus")
@@ -18,7 +20,7 @@ CUSTOMER_TIER = SearchAttributeKey.for_keyword("CustomerTier")
 SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 
-ALL: tuple[SearchAttributeKey[str] | SearchAttributeKey[object], ...] = (
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     REQUEST_STATUS,
     PRIORITY,
     CATEGORY,

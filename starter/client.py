@@ -8,9 +8,10 @@ act on, so the API, the CLI and backend services all behave the same way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -33,6 +34,9 @@ from csflow.store import requests as store
 
 if TYPE_CHECKING:
     import asyncpg
+
+
+T = TypeVar("T")
 
 
 class RequestNotFound(LookupError):
@@ -141,7 +145,7 @@ class CsflowClient:
         handle = self._client.get_workflow_handle(number)
         return await self._guard(handle.query("get_state", result_type=RequestView), number)
 
-    async def _guard(self, call: Any, number: str) -> Any:
+    async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:
             return await call
         except RPCError as err:

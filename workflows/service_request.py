@@ -10,6 +10,7 @@ events and returns only after they are persisted, so a caller's 200 means "in Po
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,14 +121,12 @@ class ServiceRequestWorkflow:
         timeout = None if wake_at is None else (wake_at - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
             return
-        try:
+        with contextlib.suppress(TimeoutError):  # the timer won: time to look at the clocks
             await workflow.wait_condition(
                 lambda: self._rearm or self._state.status.terminal,
                 timeout=timeout,
                 timeout_summary="next SLA change",
             )
-        except TimeoutError:
-            pass
 
     def _next_wake(self) -> datetime | None:
         now = workflow.now()
@@ -350,7 +349,8 @@ class ServiceRequestWorkflow:
             await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
 
     def _unpersisted(self) -> bool:
-        return bool(self._state.timeline) and self._state.timeline[-1].seq > self._state.persisted_seq
+        timeline = self._state.timeline
+        return bool(timeline) and timeline[-1].seq > self._state.persisted_seq
 
     async def _persist(self) -> bool:
         """Flush unpersisted events in order; concurrent callers share one batch.

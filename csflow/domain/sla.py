@@ -38,10 +38,13 @@ class Terms:
         }[kind]
 
 
+_MIN, _H = timedelta(minutes=1), timedelta(hours=1)
+
+# SPEC §4: first response, plan ready, resolution, progress cadence.
 DEFAULT_TERMS: dict[Priority, Terms] = {
-    Priority.P1: Terms(timedelta(minutes=15), timedelta(hours=1), timedelta(hours=2), timedelta(hours=6)),
-    Priority.P2: Terms(timedelta(minutes=30), timedelta(hours=1), timedelta(hours=4), timedelta(hours=6)),
-    Priority.P3: Terms(timedelta(hours=2), timedelta(hours=2), timedelta(hours=24), timedelta(hours=24)),
+    Priority.P1: Terms(15 * _MIN, 1 * _H, 2 * _H, 6 * _H),
+    Priority.P2: Terms(30 * _MIN, 1 * _H, 4 * _H, 6 * _H),
+    Priority.P3: Terms(2 * _H, 2 * _H, 24 * _H, 24 * _H),
 }
 
 YELLOW_SHARE = 0.75
@@ -82,7 +85,9 @@ def next_deadline(clocks: Iterable[ClockView]) -> datetime | None:
     return min(pending, default=None)
 
 
-def next_change(clock: ClockView, now: datetime, yellow_share: float = YELLOW_SHARE) -> datetime | None:
+def next_change(
+    clock: ClockView, now: datetime, yellow_share: float = YELLOW_SHARE
+) -> datetime | None:
     """When this clock's colour will next change if nothing happens — the timer to arm."""
     if clock.satisfied_at is not None:
         return None

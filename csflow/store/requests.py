@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
@@ -18,14 +18,12 @@ from csflow.contracts import (
 )
 from csflow.domain.codes import Channel
 
-from typing import TYPE_CHECKING, TypeAlias
-
 if TYPE_CHECKING:
     Pool: TypeAlias = asyncpg.Pool[Any]
 
 
 async def allocate_serial(pool: Pool, day: date, channel: Channel) -> int:
-    """Next daily serial for (day, channel); one atomic upsert, so concurrent callers never clash."""
+    """Next daily serial for (day, channel): one atomic upsert, so callers never clash."""
     serial: int = await pool.fetchval(
         """INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, 1)
            ON CONFLICT (day, channel)

@@ -23,8 +23,9 @@ class Harness:
     store: FakeStore
     _serial: int = 0
 
-    async def start(self, intake: RequestIntake, *,
-                    received_at: datetime | None = None) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
+    async def start(
+        self, intake: RequestIntake, *, received_at: datetime | None = None
+    ) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
         self._serial += 1
         number = f"CS20261123-WEB-{self._serial:04d}-{self.queue[-6:]}"
         return await self.client.start_workflow(

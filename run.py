@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine that has only Python 3.11+: `python3 run.py up|test`.
+
+Creates `.venv` on first use, (re)installs the project with its test extras whenever
+pyproject.toml changes, then runs `csflow up` or the whole test suite (ruff, mypy,
+pytest) inside it. Standard library only, because nothing else exists yet when it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("CSFLOW_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _say(msg: str) -> None:
+    print(f"[run.py] {msg}", flush=True)
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"csflow needs Python 3.11+, this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        _say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / ".csflow-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    _say("installing csflow and its test tools (first run only)")
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+    stamp.write_text(digest)
+
+
+def run(argv: list[str]) -> int:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
+
+
+def main() -> int:
+    what = sys.argv[1] if len(sys.argv) > 1 else ""
+    extra = sys.argv[2:]
+    if what not in ("up", "test"):
+        print("usage: python3 run.py up      # the whole stack, embedded\n"
+              "       python3 run.py test    # ruff, mypy and the full test suite")
+        return 2
+    ensure_env()
+    if what == "up":
+        return run([str(BIN / "csflow"), "up", *extra])
+    for step in (
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "mypy")],
+        [str(BIN / "pytest"), *extra],
+    ):
+        _say(" ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)))
+        code = run(step)
+        if code != 0:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
