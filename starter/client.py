@@ -156,3 +156,8 @@ class CsflowClient:
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise TemporalUnavailable(f"Temporal is unreachable: {err.message}") from err
             raise
+        except RuntimeError as err:
+            # A lazily connected client reports a refused first connection this way.
+            if "Failed client connect" in str(err):
+                raise TemporalUnavailable("Temporal is unreachable") from err
+            raise

@@ -29,9 +29,11 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_pool = pool is None
+        # Lazy: the API comes up while Temporal is still starting or down, and answers
+        # 503 with a reason meanwhile instead of refusing to start.
         temporal = client or await Client.connect(
             settings.temporal_target, namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=pydantic_data_converter, lazy=True,
         )
         if own_pool and not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: the API needs PostgreSQL")
