@@ -59,7 +59,9 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit("DATABASE_URL is not set: the worker needs PostgreSQL")
     runtime = Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=f"127.0.0.1:{settings.metrics_port}")
+            metrics=PrometheusConfig(
+                bind_address=f"{settings.metrics_host}:{settings.metrics_port}"
+            )
         )
     )
     client = await connect(settings, runtime)
@@ -72,7 +74,7 @@ async def run_worker(settings: Settings) -> None:
         async with build_worker(client, settings.task_queue, pool):
             log.info("worker.started", task_queue=settings.task_queue,
                      temporal=settings.temporal_target, namespace=settings.temporal_namespace,
-                     metrics=f"http://127.0.0.1:{settings.metrics_port}/metrics")
+                     metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
             await stop.wait()
             log.info("worker.stopping")
     finally:

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, alias="CSFLOW_TEMPORAL_UI_PORT")
     postgres_port: int = Field(default=5433, alias="CSFLOW_POSTGRES_PORT")
     metrics_port: int = Field(default=9464, alias="CSFLOW_METRICS_PORT")
+    metrics_host: str = Field(default="127.0.0.1", alias="CSFLOW_METRICS_HOST")
 
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
