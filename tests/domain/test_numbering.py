@@ -29,8 +29,10 @@ def test_numbers_sort_by_day(day: date, channel: Channel, a: int, b: int) -> Non
     assert format_number(day, channel, a) < format_number(later, channel, b)
 
 
-@pytest.mark.parametrize("text", ["", "CS2023-WEB-1", "CS20231015-XXX-0001",
-                                  "CS20231015-WEB-01", "cs20231015-WEB-0001", "CS20231315-WEB-0001"])
+@pytest.mark.parametrize("text", [
+    "", "CS2023-WEB-1", "CS20231015-XXX-0001", "CS20231015-WEB-01", "cs20231015-WEB-0001",
+    "CS20231315-WEB-0001",
+])
 def test_malformed_numbers_are_refused(text: str) -> None:
     assert not is_request_number(text)
 
