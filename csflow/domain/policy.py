@@ -1,0 +1,248 @@
+"""The SLA policy: every business rule an organisation may change (SPEC §4), as data.
+
+`Policy()` is the built-in default and equals `policy.example.toml`. A policy file only
+needs the keys that differ: `policy_from_mapping` lays it over the defaults key by key
+(lists such as a ladder are replaced whole). Every model forbids unknown keys, so a typo
+is refused with its dotted path instead of silently falling back to a default.
+
+The policy is read at the edges only; a workflow receives the `RequestTerms` resolved
+from it (csflow.domain.terms), so a policy change never alters a running request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from csflow.domain.calendar import (
+    DEFAULT_WORKING_HOURS,
+    BusinessCalendar,
+    CalendarOverrides,
+    Weekdays,
+    WorkingPeriod,
+)
+from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
+from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.escalation import EscalationPolicy
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _clock(text: str, basis: ClockBasis = "wall") -> ClockSpec:
+    return ClockSpec.model_validate({"duration": text, "basis": basis})
+
+
+# ---- SLA clocks ----
+
+
+class PriorityClocks(PolicyModel):
+    """The four parallel clocks of one priority; none overrides another."""
+
+    first_response: ClockSpec
+    plan: ClockSpec
+    resolution: ClockSpec
+    progress_cadence: ClockSpec
+
+    @model_validator(mode="after")
+    def _positive(self) -> PriorityClocks:
+        for name in ("first_response", "plan", "resolution", "progress_cadence"):
+            if not getattr(self, name).duration:
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
+def _clocks(first: str, plan: str, resolution: str, cadence: str) -> PriorityClocks:
+    return PriorityClocks(first_response=_clock(first), plan=_clock(plan),
+                          resolution=_clock(resolution), progress_cadence=_clock(cadence))
+
+
+class ClockTable(PolicyModel):
+    P1: PriorityClocks = _clocks("15m", "1h", "2h", "6h")
+    P2: PriorityClocks = _clocks("30m", "1h", "4h", "6h")
+    P3: PriorityClocks = _clocks("2h", "2h", "24h", "24h")
+
+    def of(self, priority: Priority) -> PriorityClocks:
+        clocks: PriorityClocks = getattr(self, priority.value)
+        return clocks
+
+
+Share = Annotated[float, Field(gt=0, lt=1)]
+
+
+class SlaPolicy(ClockTable):
+    """Clock lengths per priority, the yellow warning shares, and the customer pause."""
+
+    warning_shares: tuple[Share, ...] = (0.5, 0.75)
+    pause_when_awaiting_customer: bool = True
+
+    @field_validator("warning_shares")
+    @classmethod
+    def _increasing(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
+        if list(shares) != sorted(set(shares)):
+            raise ValueError("warning shares must be strictly increasing, e.g. [0.5, 0.75]")
+        return shares
+
+    def table(self) -> ClockTable:
+        return ClockTable(P1=self.P1, P2=self.P2, P3=self.P3)
+
+
+class ChannelTargets(PolicyModel):
+    """`first_response` replaces the priority's only where it is stricter (earlier due);
+    `answer_within` is the agent-level pick-up target, recorded for reports, not a clock."""
+
+    first_response: ClockSpec | None = None
+    answer_within: Duration | None = None
+
+
+# ---- after resolution ----
+
+ServiceClass = Literal["vip", "major", "routine"]
+
+
+class FollowUpPolicy(PolicyModel):
+    """Follow-up visit windows (SPEC §3.5) and what makes a service "major"."""
+
+    vip: ClockSpec = _clock("24h")
+    major: ClockSpec = _clock("1d", "working_days")
+    routine: ClockSpec = _clock("3d", "working_days")
+    major_sub_types: tuple[str, ...] = ("repair", "malfunction")
+    major_complaint_amount: Annotated[Decimal, Field(ge=0)] = Decimal(5000)
+
+    def is_major(self, category: Category, sub_type: str | None, amount: Decimal | None) -> bool:
+        """A repair-like sub-type, or a complaint disputing at least the threshold."""
+        wanted = {s.strip().lower() for s in self.major_sub_types}
+        if sub_type is not None and sub_type.strip().lower() in wanted:
+            return True
+        return (category is Category.COMPLAINT and amount is not None
+                and amount >= self.major_complaint_amount)
+
+    def service_class(
+        self, category: Category, sub_type: str | None, tier: Tier, amount: Decimal | None
+    ) -> ServiceClass:
+        """VIP first: a VIP's window applies whatever the service."""
+        if tier is Tier.VIP:
+            return "vip"
+        return "major" if self.is_major(category, sub_type, amount) else "routine"
+
+    def window(self, service_class: ServiceClass) -> ClockSpec:
+        spec: ClockSpec = getattr(self, service_class)
+        return spec
+
+
+class ConfirmationPolicy(PolicyModel):
+    """Unanswered confirmation requests close as "confirmed by timeout" (SPEC §3.4)."""
+
+    window: ClockSpec = _clock("72h")
+
+
+class CompensationPolicy(PolicyModel):
+    agent_limit: Annotated[Decimal, Field(ge=0)] = Decimal(500)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+
+
+# ---- calendar ----
+
+
+class CalendarPolicy(PolicyModel):
+    """The business calendar's settings; the holiday lists come from `holidays_from`."""
+
+    time_zone: str = "Asia/Shanghai"
+    working_hours: tuple[WorkingPeriod, ...] = DEFAULT_WORKING_HOURS
+    weekend: Weekdays = frozenset({6, 7})
+    holidays_from: Literal["china", "none"] = "china"
+    first_year: int | None = Field(default=None, ge=1900, le=2200)
+    last_year: int | None = Field(default=None, ge=1900, le=2200)
+    overrides: CalendarOverrides = CalendarOverrides()
+
+    @model_validator(mode="after")
+    def _checked(self) -> CalendarPolicy:
+        if self.first_year and self.last_year and self.first_year > self.last_year:
+            raise ValueError("first_year must not be after last_year")
+        try:  # the same checks as the calendar it builds, reported here
+            self.calendar(frozenset(), frozenset())
+        except ValidationError as e:
+            raise ValueError("; ".join(err["msg"] for err in e.errors())) from None
+        return self
+
+    def years(self, today: date) -> range:
+        """Last year to next year unless pinned: enough for any open request's deadlines."""
+        return range(self.first_year or today.year - 1, (self.last_year or today.year + 1) + 1)
+
+    def calendar(
+        self, holidays: frozenset[date], makeup_workdays: frozenset[date]
+    ) -> BusinessCalendar:
+        """The calendar from a library's lists, with this policy's overrides applied."""
+        hol, work = self.overrides.apply(holidays, makeup_workdays)
+        return BusinessCalendar(
+            time_zone=self.time_zone, working_hours=self.working_hours, weekend=self.weekend,
+            holidays=hol, makeup_workdays=work,
+        )
+
+
+# ---- the whole policy ----
+
+
+def _default_channels() -> dict[Channel, ChannelTargets]:
+    return {
+        Channel.SOCIAL: ChannelTargets(first_response=_clock("2h")),
+        Channel.EMAIL: ChannelTargets(first_response=_clock("24h")),
+        Channel.PHONE: ChannelTargets(answer_within=_clock("10s").duration),
+        Channel.CHAT: ChannelTargets(answer_within=_clock("30s").duration),
+    }
+
+
+class Policy(PolicyModel):
+    version: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Explicit version; a content hash when absent."
+    )
+    sla: SlaPolicy = SlaPolicy()
+    channels: dict[Channel, ChannelTargets] = Field(default_factory=_default_channels)
+    escalation: EscalationPolicy = EscalationPolicy()
+    follow_up: FollowUpPolicy = FollowUpPolicy()
+    confirmation: ConfirmationPolicy = ConfirmationPolicy()
+    compensation: CompensationPolicy = CompensationPolicy()
+    calendar: CalendarPolicy = CalendarPolicy()
+
+    @property
+    def effective_version(self) -> str:
+        """What a request records as the policy it started under."""
+        if self.version:
+            return self.version
+        data = self.model_dump(mode="json", exclude={"version"})
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+DEFAULT_POLICY = Policy()
+
+
+def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
+    """A partial policy laid over the defaults; raises pydantic's ValidationError."""
+    base = DEFAULT_POLICY.model_dump(mode="json", exclude={"version"})
+    return Policy.model_validate(_merge(base, data))
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        below = out.get(key)
+        if isinstance(value, Mapping) and isinstance(below, dict):
+            out[key] = _merge(below, value)
+        else:
+            out[key] = value
+    return out

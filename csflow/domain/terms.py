@@ -1,0 +1,111 @@
+"""The SLA terms of ONE request: what its workflow receives instead of the policy.
+
+Resolved once at the edge (API or worker) when the request starts and carried in the
+workflow's input, so a replay never reads a file and a later policy never changes a
+running request. It holds the clocks of every priority (a priority can change mid-flight,
+and re-handling raises it), the calendar's data, and the already-chosen follow-up window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from csflow.domain.calendar import BusinessCalendar
+from csflow.domain.clockspec import ClockSpec
+from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.escalation import EscalationPolicy, EscalationStep
+from csflow.domain.policy import (
+    ClockTable,
+    CompensationPolicy,
+    Policy,
+    PolicyModel,
+    ServiceClass,
+)
+
+ClockName = Literal["first_response", "plan", "resolution", "progress_cadence"]
+
+
+class RequestTerms(PolicyModel):
+    policy_version: str
+    calendar: BusinessCalendar
+    clocks: ClockTable
+    channel: Channel
+    channel_first_response: ClockSpec | None = None
+    warning_shares: tuple[float, ...]
+    pause_when_awaiting_customer: bool
+    escalation: EscalationPolicy
+    service_class: ServiceClass
+    follow_up: ClockSpec
+    confirmation_window: ClockSpec
+    compensation: CompensationPolicy
+    major_complaint: bool
+
+    def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
+        """The clock that applies; for first response, the stricter (earlier due) of the
+        priority's and the channel's — compared at `start`, because a working-time and a
+        wall-clock target rank differently on a Friday evening than on a Monday morning."""
+        spec: ClockSpec = getattr(self.clocks.of(priority), name)
+        override = self.channel_first_response
+        if (
+            name == "first_response"
+            and override is not None
+            and override.due(self.calendar, start) < spec.due(self.calendar, start)
+        ):
+            return override
+        return spec
+
+    def due(self, name: ClockName, priority: Priority, start: datetime) -> datetime:
+        return self.spec(name, priority, start).due(self.calendar, start)
+
+    def warnings_at(self, name: ClockName, priority: Priority, start: datetime) -> list[datetime]:
+        """When the clock turns (and stays) yellow: one instant per warning share."""
+        spec = self.spec(name, priority, start)
+        return [spec.share_at(self.calendar, start, s) for s in self.warning_shares]
+
+    def ladder(self, priority: Priority) -> tuple[EscalationStep, ...]:
+        return self.escalation.of(priority)
+
+    def step_due(self, step: EscalationStep, breached_at: datetime) -> datetime:
+        return step.after.due(self.calendar, breached_at)
+
+    def follow_up_due(self, resolved_at: datetime) -> datetime:
+        return self.follow_up.due(self.calendar, resolved_at)
+
+    def confirmation_due(self, asked_at: datetime) -> datetime:
+        return self.confirmation_window.due(self.calendar, asked_at)
+
+    def needs_approval(self, amount: Decimal) -> bool:
+        """Above the agent's limit, or any compensation on a major complaint (SPEC §4)."""
+        return amount > self.compensation.agent_limit or (self.major_complaint and amount > 0)
+
+
+def resolve_terms(
+    policy: Policy,
+    calendar: BusinessCalendar,
+    channel: Channel,
+    category: Category,
+    sub_type: str | None,
+    tier: Tier,
+    amount: Decimal | None,
+) -> RequestTerms:
+    """The policy, narrowed to one request."""
+    targets = policy.channels.get(channel)
+    service_class = policy.follow_up.service_class(category, sub_type, tier, amount)
+    major = policy.follow_up.is_major(category, sub_type, amount)
+    return RequestTerms(
+        policy_version=policy.effective_version,
+        calendar=calendar,
+        clocks=policy.sla.table(),
+        channel=channel,
+        channel_first_response=targets.first_response if targets else None,
+        warning_shares=policy.sla.warning_shares,
+        pause_when_awaiting_customer=policy.sla.pause_when_awaiting_customer,
+        escalation=policy.escalation,
+        service_class=service_class,
+        follow_up=policy.follow_up.window(service_class),
+        confirmation_window=policy.confirmation.window,
+        compensation=policy.compensation,
+        major_complaint=major and category is Category.COMPLAINT,
+    )

@@ -1,0 +1,334 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from csflow.domain.calendar import (
+    BusinessCalendar,
+    CalendarOverrides,
+    NoWorkingTime,
+    WorkingPeriod,
+)
+from csflow.domain.clockspec import ClockBasis, due_at, elapsed, share_at
+
+SH = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+US = timedelta(microseconds=1)
+H = timedelta(hours=1)
+
+
+def days(first: date, last: date) -> frozenset[date]:
+    return frozenset(first + timedelta(n) for n in range((last - first).days + 1))
+
+
+# China 2026 as the State Council's notice has it (Spring Festival and National Day).
+CHINA_2026 = BusinessCalendar(
+    holidays=days(date(2026, 2, 15), date(2026, 2, 23))
+    | days(date(2026, 10, 1), date(2026, 10, 7)),
+    makeup_workdays=frozenset({date(2026, 2, 14), date(2026, 2, 28), date(2026, 9, 20),
+                               date(2026, 10, 10)}),
+)
+# A week made for the acceptance case: holiday Monday–Wednesday, make-up Sunday before it.
+HOLIDAY_WEEK = BusinessCalendar(
+    holidays=days(date(2026, 11, 30), date(2026, 12, 2)),
+    makeup_workdays=frozenset({date(2026, 11, 29)}),
+)
+BERLIN_OFFICE = BusinessCalendar(time_zone="Europe/Berlin")
+NEW_YORK_24_7 = BusinessCalendar(
+    time_zone="America/New_York", working_hours=(WorkingPeriod(start="00:00", end="24:00"),),
+    weekend=frozenset(),
+)
+# Working hours in the small hours, with a boundary (02:30) that does not exist on the
+# night clocks go forward and exists twice on the night they go back.
+BERLIN_NIGHTS = BusinessCalendar(
+    time_zone="Europe/Berlin", working_hours=(WorkingPeriod(start="01:00", end="02:30"),
+                                              WorkingPeriod(start="02:45", end="04:00"),
+                                              WorkingPeriod(start="22:00", end="24:00")),
+    weekend=frozenset(),
+)
+CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS]
+
+
+def at(zone: tzinfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+       second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+
+
+# ---- examples ----
+
+
+def test_working_days_weekends_holidays_and_makeup_days() -> None:
+    assert CHINA_2026.is_working_day(date(2026, 2, 13))  # Friday
+    assert not CHINA_2026.is_working_day(date(2026, 2, 7))  # Saturday
+    assert not CHINA_2026.is_working_day(date(2026, 2, 16))  # Spring Festival, a Monday
+    assert CHINA_2026.is_working_day(date(2026, 2, 14))  # make-up Saturday
+
+
+def test_working_time_is_half_open_and_lunch_is_not_work() -> None:
+    c = CHINA_2026
+    assert c.is_working_time(at(SH, 2026, 3, 2, 9, 0))
+    assert not c.is_working_time(at(SH, 2026, 3, 2, 12, 0))
+    assert not c.is_working_time(at(SH, 2026, 3, 2, 12, 30))
+    assert c.is_working_time(at(SH, 2026, 3, 2, 17, 59, 59))
+    assert not c.is_working_time(at(SH, 2026, 3, 2, 18, 0))
+    assert c.is_working_time(at(UTC, 2026, 3, 2, 1, 0)), "09:00 Shanghai is 01:00 UTC"
+
+
+def test_across_a_weekend() -> None:
+    friday = at(SH, 2026, 3, 6, 17, 0)
+    assert CHINA_2026.add_working_time(friday, 2 * H) == at(SH, 2026, 3, 9, 10, 0)
+    assert CHINA_2026.working_time_between(friday, at(SH, 2026, 3, 9, 10, 0)) == 2 * H
+
+
+def test_across_a_public_holiday() -> None:
+    before = at(SH, 2026, 9, 30, 17, 0)  # Wednesday before National Day
+    assert CHINA_2026.add_working_time(before, 2 * H) == at(SH, 2026, 10, 8, 10, 0)
+
+
+def test_a_makeup_working_saturday_counts() -> None:
+    friday = at(SH, 2026, 2, 13, 17, 0)
+    assert CHINA_2026.add_working_time(friday, 2 * H) == at(SH, 2026, 2, 14, 10, 0)
+    assert CHINA_2026.add_working_days(friday, 1) == at(SH, 2026, 2, 14, 18, 0)
+
+
+def test_lunch_break_and_start_outside_working_time() -> None:
+    c = CHINA_2026
+    assert c.add_working_time(at(SH, 2026, 3, 2, 11, 30), H) == at(SH, 2026, 3, 2, 13, 30)
+    assert c.add_working_time(at(SH, 2026, 3, 2, 7, 0), H) == at(SH, 2026, 3, 2, 10, 0)
+    assert c.add_working_time(at(SH, 2026, 3, 2, 11, 0), H) == at(SH, 2026, 3, 2, 12, 0), (
+        "ends at the end of the morning period, not at 13:00")
+    assert c.next_working_instant(at(SH, 2026, 3, 2, 12, 0)) == at(SH, 2026, 3, 2, 13, 0)
+    assert c.add_working_time(at(SH, 2026, 3, 7, 10, 0), timedelta(0)) == at(SH, 2026, 3, 9, 9)
+
+
+def test_friday_1730_plus_three_working_days_over_a_holiday_and_makeup_sunday() -> None:
+    """Issue 3's acceptance case: Sunday (make-up) is day 1, Thursday 2, Friday 3."""
+    friday = at(SH, 2026, 11, 27, 17, 30)
+    due = HOLIDAY_WEEK.add_working_days(friday, 3)
+    assert due == at(SH, 2026, 12, 4, 18, 0)
+    assert due.tzinfo is UTC
+    assert due_at(HOLIDAY_WEEK, friday, timedelta(days=3), "working_days") == due
+
+
+def test_friday_1730_before_spring_festival_2026() -> None:
+    """The real 2026 notice: Sat 14 Feb works, 15–23 Feb rest → Wednesday 25 Feb."""
+    assert CHINA_2026.add_working_days(at(SH, 2026, 2, 13, 17, 30), 3) == at(
+        SH, 2026, 2, 25, 18, 0)
+
+
+def test_the_start_day_never_counts_towards_working_days() -> None:
+    early = CHINA_2026.add_working_days(at(SH, 2026, 3, 2, 8, 0), 1)
+    late = CHINA_2026.add_working_days(at(SH, 2026, 3, 2, 23, 0), 1)
+    assert early == late == at(SH, 2026, 3, 3, 18, 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        CHINA_2026.add_working_days(early, 0)
+
+
+def test_dst_spring_forward_in_berlin() -> None:
+    # Clocks go 02:00 → 03:00 on Sunday 29 March 2026; Friday 17:30 + 1 h → Monday 09:30.
+    got = BERLIN_OFFICE.add_working_time(at(BERLIN, 2026, 3, 27, 17, 30), H)
+    assert got == at(BERLIN, 2026, 3, 30, 9, 30)
+    assert got.astimezone(BERLIN).time() == time(9, 30)
+    # 01:00–02:30 that night ends when the wall clock jumps past 02:30, i.e. at 02:00 CET;
+    # 02:45–04:00 starts at the same instant (03:00 CEST): two real hours in all.
+    n = BERLIN_NIGHTS
+    assert n.working_periods(date(2026, 3, 29))[:2] == [
+        (at(UTC, 2026, 3, 29, 0), at(UTC, 2026, 3, 29, 1)),
+        (at(UTC, 2026, 3, 29, 1), at(UTC, 2026, 3, 29, 2))]
+    assert n.working_time_between(at(BERLIN, 2026, 3, 29, 0), at(BERLIN, 2026, 3, 29, 5)) == 2 * H
+    assert n.add_working_time(at(BERLIN, 2026, 3, 29, 1, 30), H) == at(BERLIN, 2026, 3, 29, 3, 30)
+
+
+def test_dst_fall_back_in_berlin() -> None:
+    # 25 October 2026: 02:00–03:00 happens twice; an ambiguous reading is its first pass, so
+    # 01:00–02:30 is 1.5 h and 02:45 (first pass) – 04:00 is 2.25 h.
+    n = BERLIN_NIGHTS
+    assert n.working_time_between(at(BERLIN, 2026, 10, 25, 0), at(BERLIN, 2026, 10, 25, 5)) == (
+        timedelta(hours=3, minutes=45))
+
+
+def test_a_24_hour_day_is_23_or_25_hours_on_dst_days() -> None:
+    c = NEW_YORK_24_7
+    assert c.working_time_between(at(NEW_YORK, 2026, 3, 8), at(NEW_YORK, 2026, 3, 9)) == 23 * H
+    assert c.working_time_between(at(NEW_YORK, 2026, 11, 1), at(NEW_YORK, 2026, 11, 2)) == 25 * H
+    assert c.add_working_time(at(NEW_YORK, 2026, 3, 8, 1, 0), 2 * H) == at(NEW_YORK, 2026, 3, 8, 4)
+
+
+def test_wall_clock_basis_is_elapsed_time_even_across_dst() -> None:
+    start = at(BERLIN, 2026, 3, 28, 12, 0)
+    due = due_at(BERLIN_OFFICE, start, 24 * H, "wall")
+    assert due - start == 24 * H
+    assert due.astimezone(BERLIN).hour == 13, "elapsed, not Python's wall-clock arithmetic"
+
+
+def test_share_at_warns_in_working_time() -> None:
+    start = at(SH, 2026, 3, 6, 17, 0)  # Friday: 8 working hours run to Monday 16:00
+    assert share_at(CHINA_2026, start, 8 * H, "working", 0.5) == at(SH, 2026, 3, 9, 12, 0)
+    assert share_at(CHINA_2026, start, 8 * H, "wall", 0.5) == start + 4 * H
+    # three working days from Friday 17:30 = 1 h Friday + 3 × 8 h; half is 12.5 h in
+    half = share_at(CHINA_2026, at(SH, 2026, 3, 6, 17, 0), timedelta(days=3), "working_days", 0.5)
+    assert CHINA_2026.working_time_between(at(SH, 2026, 3, 6, 17, 0), half) == timedelta(
+        hours=12, minutes=30)
+
+
+# ---- the model ----
+
+
+def test_round_trips_as_json_with_a_stable_version() -> None:
+    raw = CHINA_2026.model_dump_json()
+    back = BusinessCalendar.model_validate_json(raw)
+    assert back == CHINA_2026 and back.version == CHINA_2026.version
+    assert '"2026-02-14"' in raw
+    moved = BusinessCalendar(holidays=CHINA_2026.holidays | {date(2026, 3, 2)},
+                             makeup_workdays=CHINA_2026.makeup_workdays)
+    assert moved.version != CHINA_2026.version
+    assert len(CHINA_2026.version) == 12
+
+
+def test_default_working_hours() -> None:
+    c = BusinessCalendar()
+    assert [(p.start, p.end) for p in c.working_hours] == [("09:00", "12:00"), ("13:00", "18:00")]
+    assert c.weekend == {6, 7} and c.time_zone == "Asia/Shanghai"
+    assert BusinessCalendar.model_validate(
+        {"working_hours": [["08:30", "17:30"]]}).working_hours[0].end == "17:30"
+    assert BusinessCalendar.model_validate(
+        {"working_hours": [{"start": time(8), "end": "24:00"}]}).working_hours[0].start == "08:00"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "unknown time zone"),
+        ({"working_hours": [["09:00", "08:00"]]}, "must end after it starts"),
+        ({"working_hours": [["09:00", "13:00"], ["12:00", "18:00"]]}, "must not overlap"),
+        ({"working_hours": []}, "at least one period"),
+        ({"working_hours": [["9", "18:00"]]}, "HH:MM"),
+        ({"weekend": [1, 2, 3, 4, 5, 6, 7]}, "every day"),
+        ({"weekend": [0]}, "greater than or equal to 1"),
+        ({"holidays": ["2026-10-10"], "makeup_workdays": ["2026-10-10"]}, "2026-10-10"),
+        ({"holiday": []}, "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_calendars_are_refused(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        BusinessCalendar.model_validate(data)
+
+
+def test_a_calendar_without_working_time_fails_instead_of_looping() -> None:
+    never = BusinessCalendar.model_construct(
+        time_zone="UTC", working_hours=(WorkingPeriod(start="09:00", end="17:00"),),
+        weekend=frozenset(range(1, 8)), holidays=frozenset(), makeup_workdays=frozenset(),
+        version="x",
+    )
+    with pytest.raises(NoWorkingTime):
+        never.add_working_time(at(UTC, 2026, 1, 1), H)
+    with pytest.raises(NoWorkingTime):
+        never.add_working_days(at(UTC, 2026, 1, 1), 1)
+
+
+def test_overrides_win_over_the_library() -> None:
+    lib_hol = frozenset({date(2027, 1, 1), date(2027, 1, 2)})
+    lib_work = frozenset({date(2027, 1, 9)})
+    o = CalendarOverrides(add_holidays=frozenset({date(2027, 1, 9)}),
+                          remove_holidays=frozenset({date(2027, 1, 2)}),
+                          add_makeup_workdays=frozenset({date(2027, 1, 3)}))
+    assert o.apply(lib_hol, lib_work) == (frozenset({date(2027, 1, 1), date(2027, 1, 9)}),
+                                          frozenset({date(2027, 1, 3)}))
+    with pytest.raises(ValidationError, match="both added to and removed from holidays"):
+        CalendarOverrides(add_holidays=frozenset({date(2027, 1, 1)}),
+                          remove_holidays=frozenset({date(2027, 1, 1)}))
+
+
+# ---- properties ----
+
+calendars = st.sampled_from(CALENDARS)
+# Uniform over about a year, or within days of a DST change (Europe and the US).
+_DST_DAYS = [date(2026, 3, 8), date(2026, 3, 29), date(2026, 10, 25), date(2026, 11, 1)]
+instants = st.one_of(
+    st.datetimes(datetime(2025, 12, 20), datetime(2026, 12, 20), timezones=st.just(UTC)),
+    st.builds(
+        lambda d, s: datetime.combine(d, time(), UTC) + timedelta(seconds=s),
+        st.sampled_from(_DST_DAYS), st.integers(-3 * 86400, 3 * 86400),
+    ),
+)
+durations = st.timedeltas(timedelta(0), timedelta(hours=120))
+
+
+@given(calendars, instants, instants, durations, durations)
+def test_monotonic(c: BusinessCalendar, s1: datetime, s2: datetime, d1: timedelta,
+                   d2: timedelta) -> None:
+    (s1, s2), (d1, d2) = sorted((s1, s2)), sorted((d1, d2))
+    assert c.add_working_time(s1, d1) <= c.add_working_time(s2, d2)
+
+
+@given(calendars, instants, durations.filter(bool))
+def test_a_positive_duration_ends_inside_or_at_the_end_of_a_working_period(
+    c: BusinessCalendar, s: datetime, d: timedelta
+) -> None:
+    end = c.add_working_time(s, d)
+    assert end > s
+    assert c.is_working_time(end - US)
+    local = (end - US).astimezone(c.zone).time()
+    assert any(time.fromisoformat(p.start) <= local
+               and (p.end == "24:00" or local < time.fromisoformat(p.end))
+               for p in c.working_hours), "inside the local wall-clock working hours"
+
+
+@given(calendars, instants, durations)
+def test_add_then_measure_round_trips(c: BusinessCalendar, s: datetime, d: timedelta) -> None:
+    assert c.working_time_between(s, c.add_working_time(s, d)) == d
+
+
+@given(calendars, instants)
+def test_zero_from_a_working_instant_is_identity(c: BusinessCalendar, s: datetime) -> None:
+    nxt = c.add_working_time(s, timedelta(0))
+    assert nxt == c.next_working_instant(s) >= s
+    assert c.is_working_time(nxt)
+    assert (nxt == s) is c.is_working_time(s)
+
+
+@given(calendars, instants, instants, instants)
+def test_measuring_is_additive(c: BusinessCalendar, a: datetime, b: datetime,
+                               x: datetime) -> None:
+    a, b, x = sorted((a, b, x))
+    between = c.working_time_between
+    assert between(a, b) + between(b, x) == between(a, x)
+    assert c.working_time_between(x, a) == -c.working_time_between(a, x)
+    assert timedelta(0) <= c.working_time_between(a, x) <= x - a
+
+
+@given(calendars, instants, st.integers(1, 15))
+def test_working_days_end_at_close_of_business_of_the_nth_working_day(
+    c: BusinessCalendar, s: datetime, n: int
+) -> None:
+    due = c.add_working_days(s, n)
+    start_day, due_day = c.local_date(s), c.local_date(due - US)
+    between = [start_day + timedelta(k) for k in range(1, (due_day - start_day).days + 1)]
+    assert sum(map(c.is_working_day, between)) == n
+    assert c.is_working_day(due_day) and due == c.close_of_business(due_day)
+    assert due > s and c.add_working_days(s, n + 1) > due
+
+
+@given(calendars, instants, durations, st.sampled_from(["wall", "working"]))
+def test_due_and_elapsed_agree(c: BusinessCalendar, s: datetime, d: timedelta,
+                               basis: ClockBasis) -> None:
+    due = due_at(c, s, d, basis)
+    assert elapsed(c, s, due, basis) == d
+    if basis == "wall":
+        assert due == s + d, "wall basis is plain addition (of elapsed time)"
+        assert due_at(c, s.astimezone(BERLIN), d, "wall") == due
+
+
+@given(calendars, instants, durations, st.floats(0, 1), st.floats(0, 1))
+def test_warning_points_are_ordered_and_within_the_clock(
+    c: BusinessCalendar, s: datetime, d: timedelta, a: float, b: float
+) -> None:
+    lo, hi = sorted((a, b))
+    assert share_at(c, s, d, "working", lo) <= share_at(c, s, d, "working", hi)
+    assert share_at(c, s, d, "working", 1.0) == due_at(c, s, d, "working")
