@@ -10,12 +10,16 @@ from dataclasses import dataclass
 
 from csflow.contracts import (
     CancelCommand,
+    ChangePriorityCommand,
     CloseCommand,
     ConfirmCommand,
+    CustomerRepliedCommand,
     Model,
     PlanCommand,
     ProgressCommand,
     ResolveCommand,
+    UpdateCalendarCommand,
+    WaitForCustomerCommand,
 )
 from csflow.domain.lifecycle import Command
 
@@ -43,6 +47,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Record the customer's answer: satisfied, or re-handle with raised priority"),
     CommandSpec(Command.CLOSE, CloseCommand, "close", "Close a resolved request"),
     CommandSpec(Command.CANCEL, CancelCommand, "cancel", "Cancel an open request, with a reason"),
+    CommandSpec(Command.WAIT_FOR_CUSTOMER, WaitForCustomerCommand, "wait-for-customer",
+                "The request waits on the customer; SLA clocks pause if the policy says so"),
+    CommandSpec(Command.CUSTOMER_REPLIED, CustomerRepliedCommand, "customer-replied",
+                "The customer answered; paused clocks run again with their time left"),
+    CommandSpec(Command.CHANGE_PRIORITY, ChangePriorityCommand, "priority",
+                "Change the priority; open SLA clocks are re-counted under the new terms"),
+    CommandSpec(Command.UPDATE_CALENDAR, UpdateCalendarCommand, "calendar",
+                "Push a corrected holiday calendar; the request re-arms its timers"),
 )
 
 BY_COMMAND = {spec.command: spec for spec in COMMANDS}

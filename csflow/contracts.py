@@ -12,8 +12,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from csflow.domain.calendar import BusinessCalendar
+from csflow.domain.clocks import Clock
 from csflow.domain.codes import Category, Channel, Priority, Role, SlaState, Tier
 from csflow.domain.lifecycle import Status
+from csflow.domain.terms import RequestTerms
 
 WORKFLOW_TYPE = "ServiceRequest"
 
@@ -97,6 +100,7 @@ class ServiceRequestInput(Model):
     number: str
     intake: RequestIntake
     received_at: AwareDatetime
+    terms: RequestTerms = Field(description="SLA terms resolved from the policy at intake.")
     carried: RequestState | None = None
 
 
@@ -151,6 +155,33 @@ class CancelCommand(Model):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class WaitForCustomerCommand(Model):
+    """The request now waits on the customer; SLA clocks pause if the policy says so."""
+
+    actor: Actor
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CustomerRepliedCommand(Model):
+    actor: Actor
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class ChangePriorityCommand(Model):
+    """Raise or lower the priority; open clocks are re-counted under the new terms."""
+
+    actor: Actor
+    priority: Priority
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class UpdateCalendarCommand(Model):
+    """A corrected holiday calendar for a running request; its timers are re-armed."""
+
+    actor: Actor
+    calendar: BusinessCalendar
+
+
 class ReceiptQuery(Model):
     """Argument of the `receipt` Update: nothing to say, but one model per argument."""
 
@@ -163,15 +194,6 @@ class Plan(Model):
     eta: datetime
     owner: str
     department: str | None = None
-
-
-class Clock(Model):
-    kind: str
-    started_at: datetime
-    due_at: datetime
-    satisfied_at: datetime | None = None
-    warned: bool = False
-    breached: bool = False
 
 
 class TimelineEvent(Model):
@@ -201,9 +223,14 @@ class RequestState(Model):
     assignee: str | None = None
     plan: Plan | None = None
     eta: datetime | None = None
+    policy_version: str = ""
     clocks: list[Clock] = Field(default_factory=list)
+    sla_cycle: int = 1
     sla_state: SlaState = SlaState.GREEN
     next_deadline: datetime | None = None
+    awaiting_customer: bool = False
+    delayed: bool = False
+    escalated_to: str | None = None
     rehandle_count: int = 0
     timeline: list[TimelineEvent] = Field(default_factory=list)
     persisted_seq: int = 0
@@ -224,10 +251,15 @@ class RequestView(Model):
     assignee: str | None
     plan: Plan | None
     eta: datetime | None
+    policy_version: str
     deadlines: dict[str, datetime]
     clocks: list[Clock]
+    sla_cycle: int
     sla_state: SlaState
     next_deadline: datetime | None
+    awaiting_customer: bool
+    delayed: bool
+    escalated_to: str | None
     rehandle_count: int
     closed_at: datetime | None
     timeline: list[TimelineEvent]
@@ -237,9 +269,11 @@ class RequestView(Model):
         return cls(
             number=s.number, status=s.status, priority=s.priority, category=s.category,
             channel=s.channel, tier=s.tier, customer_id=s.customer_id, received_at=s.received_at,
-            assignee=s.assignee, plan=s.plan, eta=s.eta,
-            deadlines={c.kind: c.due_at for c in s.clocks if c.satisfied_at is None},
-            clocks=s.clocks, sla_state=s.sla_state, next_deadline=s.next_deadline,
+            assignee=s.assignee, plan=s.plan, eta=s.eta, policy_version=s.policy_version,
+            deadlines={c.name: c.due_at for c in s.clocks if c.open and c.due_at is not None},
+            clocks=s.clocks, sla_cycle=s.sla_cycle, sla_state=s.sla_state,
+            next_deadline=s.next_deadline, awaiting_customer=s.awaiting_customer,
+            delayed=s.delayed, escalated_to=s.escalated_to,
             rehandle_count=s.rehandle_count, closed_at=s.closed_at, timeline=s.timeline,
         )
 

@@ -30,6 +30,7 @@ from csflow.contracts import (
 from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import business_day, format_number
 from csflow.settings import TASK_QUEUE
+from csflow.sla_terms import TermsProvider
 from csflow.store import requests as store
 
 if TYPE_CHECKING:
@@ -74,12 +75,13 @@ def summary_for(number: str, intake: RequestIntake) -> str:
 
 
 class CsflowClient:
-    def __init__(self, client: Client, pool: asyncpg.Pool[Any], *, task_queue: str = TASK_QUEUE,
-                 time_zone: str = "Asia/Shanghai", receipt_wait: float = 10.0) -> None:
+    def __init__(self, client: Client, pool: asyncpg.Pool[Any], terms: TermsProvider, *,
+                 task_queue: str = TASK_QUEUE, receipt_wait: float = 10.0) -> None:
         self._client = client
         self._pool = pool
+        self._terms = terms
         self._queue = task_queue
-        self._tz = time_zone
+        self._tz = terms.policy.calendar.time_zone
         self._receipt_wait = receipt_wait
 
     async def create(self, intake: RequestIntake, *, now: datetime | None = None) -> Created:
@@ -101,7 +103,8 @@ class CsflowClient:
         # Starting is idempotent (USE_EXISTING), so a retry after a lost reply heals itself.
         handle = await self._guard(self._client.start_workflow(
             WORKFLOW_TYPE,
-            ServiceRequestInput(number=number, intake=intake, received_at=received_at),
+            ServiceRequestInput(number=number, intake=intake, received_at=received_at,
+                                terms=self._terms.for_intake(intake, received_at)),
             id=number,
             task_queue=self._queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -41,20 +41,24 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real PostgreSQL: CSFLOW_TEST_DATABASE_URL if given, else the embedded one."""
+def pg_admin_dsn() -> Iterator[str]:
+    """A real PostgreSQL: CSFLOW_TEST_DATABASE_URL if given, else the embedded one.
+
+    Started from the main thread in a folder under /tmp, not pytest's tmp_path: as root
+    the server runs as another user that must traverse every parent folder (see
+    tests/stack/harness.py). Durability settings are off — test data is thrown away.
+    """
     url = os.environ.get("CSFLOW_TEST_DATABASE_URL")
     if url:
         yield url
         return
     from csflow.embedded.postgres import EmbeddedPostgres
+    from tests.stack.harness import scratch_dir
 
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port())
-    pg.start()
-    try:
+    fast = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    with scratch_dir() as root, EmbeddedPostgres(root / "pg", free_port(),
+                                                 server_settings=fast) as pg:
         yield pg.dsn("postgres")
-    finally:
-        pg.stop()
 
 
 @pytest.fixture

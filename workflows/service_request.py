@@ -1,10 +1,12 @@
 """The ServiceRequest entity workflow: one long-lived execution per request (SPEC §3).
 
-Shape: `run` performs intake and assignment, then sleeps until the next SLA clock changes
-colour or a command changes the clocks. Commands are Updates whose validators refuse
-illegal transitions before anything reaches history; each accepted command mutates the
-state synchronously (so concurrent Updates never interleave mid-change), appends timeline
-events and returns only after they are persisted, so a caller's 200 means "in PostgreSQL".
+Shape: `run` performs intake and assignment, then sleeps until the next SLA firing (a
+warning, a breach, a ladder step) or until a command changes the clocks. Commands are
+Updates whose validators refuse illegal transitions before anything reaches history; each
+accepted command mutates the state synchronously (so concurrent Updates never interleave
+mid-change), appends timeline events and returns only after they are persisted, so a
+caller's 200 means "in PostgreSQL". The SLA terms arrive resolved in the input: a replay
+never reads the policy file.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.assignment import AssignmentActivities
     from activities.store import StoreActivities
-    from csflow import search_attributes as sa
     from csflow.contracts import (
         SYSTEM,
         Actor,
         AssignInput,
         CancelCommand,
-        Clock,
+        ChangePriorityCommand,
         CloseCommand,
         ConfirmCommand,
+        CustomerRepliedCommand,
         Plan,
         PlanCommand,
         ProgressCommand,
@@ -41,16 +43,30 @@ with workflow.unsafe.imports_passed_through():
         ResolveCommand,
         ServiceRequestInput,
         TimelineEvent,
+        UpdateCalendarCommand,
+        WaitForCustomerCommand,
     )
-    from csflow.domain import sla
+    from csflow.domain import clocks
     from csflow.domain.codes import Role, SlaState
-    from csflow.domain.lifecycle import Command, IllegalTransition, Status, check
+    from csflow.domain.escalation import EscalationAction
+    from csflow.domain.lifecycle import (
+        Command,
+        Forbidden,
+        IllegalTransition,
+        Status,
+        authorize,
+        check,
+    )
+    from csflow.domain.terms import ClockName
     from workflows import options
+    from workflows.visibility import publish
 
 ILLEGAL = "IllegalTransition"
+FORBIDDEN = "Forbidden"
 NOT_PERSISTED = "NotPersisted"
 PERSIST_RETRY_AFTER = timedelta(seconds=30)
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
+DIRECTOR = "director"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -58,6 +74,7 @@ class ServiceRequestWorkflow:
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
+        self._terms = inp.terms
         self._state = inp.carried or _new_state(inp)
         self._ready = inp.carried is not None
         self._rearm = False
@@ -72,18 +89,12 @@ class ServiceRequestWorkflow:
             self._ready = True
         while not self._state.status.terminal:
             await self._sleep_until_something_changes()
-            await self._tick()
+            await self._fire_due()
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._persist_before_leaving()
-                workflow.continue_as_new(
-                    ServiceRequestInput(
-                        number=inp.number,
-                        intake=inp.intake,
-                        received_at=inp.received_at,
-                        carried=self._state,
-                    )
-                )
+                workflow.continue_as_new(inp.model_copy(
+                    update={"terms": self._terms, "carried": self._state}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._persist_before_leaving()
         return self._view()
@@ -91,22 +102,18 @@ class ServiceRequestWorkflow:
     async def _intake(self, inp: ServiceRequestInput) -> None:
         actor = inp.intake.recorded_by or INTAKE_ACTOR
         self._append(
-            "received",
-            actor,
-            to=Status.RECEIVED,
+            "received", actor, to=Status.RECEIVED,
             data={"channel": inp.intake.channel, "category": inp.intake.category,
-                  "priority": inp.intake.priority, "tier": inp.intake.customer.tier},
+                  "priority": inp.intake.priority, "tier": inp.intake.customer.tier,
+                  "policy_version": self._terms.policy_version,
+                  "calendar_version": self._terms.calendar.version,
+                  "deadlines": self._deadlines()},
         )
         assignment = await workflow.execute_activity_method(
             AssignmentActivities.pick_assignee,
-            AssignInput(
-                number=inp.number,
-                category=inp.intake.category,
-                sub_type=inp.intake.sub_type,
-                priority=self._state.priority,
-                tier=inp.intake.customer.tier,
-                channel=inp.intake.channel,
-            ),
+            AssignInput(number=inp.number, category=inp.intake.category,
+                        sub_type=inp.intake.sub_type, priority=self._state.priority,
+                        tier=inp.intake.customer.tier, channel=inp.intake.channel),
             start_to_close_timeout=options.ASSIGN_TIMEOUT,
             retry_policy=options.ASSIGN_RETRY,
         )
@@ -116,47 +123,59 @@ class ServiceRequestWorkflow:
         await self._persist()
 
     async def _sleep_until_something_changes(self) -> None:
-        wake_at = self._next_wake()
+        wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
+        if self._unpersisted():
+            retry = workflow.now() + PERSIST_RETRY_AFTER
+            wake_at = min(wake_at, retry) if wake_at else retry
         self._rearm = False
         timeout = None if wake_at is None else (wake_at - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
             return
-        with contextlib.suppress(TimeoutError):  # the timer won: time to look at the clocks
+        with contextlib.suppress(TimeoutError):  # the timer won: something is due
             await workflow.wait_condition(
                 lambda: self._rearm or self._state.status.terminal,
                 timeout=timeout,
-                timeout_summary="next SLA change",
+                timeout_summary="next SLA firing",
             )
 
-    def _next_wake(self) -> datetime | None:
-        now = workflow.now()
-        changes = [sla.next_change(_clock_view(c), now) for c in self._state.clocks]
-        if self._unpersisted():
-            changes.append(now + PERSIST_RETRY_AFTER)
-        return min((c for c in changes if c is not None), default=None)
-
-    async def _tick(self) -> None:
-        """Record warnings and breaches that are due; persist them if any."""
+    async def _fire_due(self) -> None:
+        """Record every warning, breach and ladder step due by now, at its exact instant."""
         if self._state.status.terminal:
             return
-        now = workflow.now()
-        changed = False
-        for clock in self._state.clocks:
-            if clock.satisfied_at is not None:
-                continue
-            colour = sla.colour(_clock_view(clock), now)
-            if colour is SlaState.RED and not clock.breached:
-                clock.breached = clock.warned = True
-                self._append("sla_breached", SYSTEM, reason=f"{clock.kind} deadline passed",
-                             data={"clock": clock.kind, "due_at": clock.due_at.isoformat()})
-                changed = True
-            elif colour is SlaState.YELLOW and not clock.warned:
-                clock.warned = True
-                self._append("sla_warning", SYSTEM, reason=f"{clock.kind} deadline approaching",
-                             data={"clock": clock.kind, "due_at": clock.due_at.isoformat()})
-                changed = True
-        if changed or self._unpersisted():
+        firings = clocks.fire_due(self._state.clocks, self._terms, self._state.priority,
+                                  workflow.now())
+        for f in firings:
+            self._record_firing(f)
+        if firings or self._unpersisted():
             await self._persist()
+
+    def _record_firing(self, f: clocks.Firing) -> None:
+        data: dict[str, Any] = {"clock": f.clock.id, "name": f.clock.name,
+                                "cycle": f.clock.cycle, "due_at": f.clock.due_at}
+        if f.kind is clocks.FiringKind.WARNING:
+            data["share"] = f.share
+            reason = f"{f.clock.id}: {f.share:.0%} of the time used"
+        elif f.kind is clocks.FiringKind.BREACH:
+            data["notify"] = ["owner"]  # a missed deadline always tells the owner
+            reason = f"{f.clock.id}: deadline passed"
+        else:
+            assert f.step is not None and f.step_index is not None
+            data |= {"step": f.step_index + 1, "action": f.step.action,
+                     "notify": list(f.step.notify), "channels": list(f.step.channels)}
+            reason = f"{f.clock.id}: ladder step {f.step_index + 1} ({f.step.action.value})"
+            self._apply_step_action(f.step.action)
+        self._append(f.kind.value, SYSTEM, reason=reason, data=data, at=f.at)
+
+    def _apply_step_action(self, action: EscalationAction) -> None:
+        s = self._state
+        if action is EscalationAction.MARK_DELAYED:
+            s.delayed = True
+        elif action is EscalationAction.DIRECTOR_TAKEOVER and s.escalated_to != DIRECTOR:
+            s.escalated_to = DIRECTOR
+            s.assignee = DIRECTOR
+            if s.status in (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING):
+                s.status = Status.ESCALATED
+        # NOTIFY and REASSIGN are recorded on the event; delivery and routing act on it.
 
     # ---- commands ----
 
@@ -168,49 +187,53 @@ class ServiceRequestWorkflow:
 
     @workflow.update(name=Command.SUBMIT_PLAN.value)
     async def submit_plan(self, cmd: PlanCommand) -> RequestView:
-        await self._begin(Command.SUBMIT_PLAN)
+        await self._begin(Command.SUBMIT_PLAN, cmd.actor)
         owner = cmd.owner or self._state.assignee or cmd.actor.id
-        self._state.plan = _plan(cmd, owner)
+        self._state.plan = Plan(measures=cmd.measures, eta=cmd.eta, owner=owner,
+                                department=cmd.department)
         self._state.eta = cmd.eta
-        self._satisfy(sla.ClockKind.FIRST_RESPONSE, sla.ClockKind.PLAN)
+        self._satisfy("first_response", "plan")
         self._append("plan_submitted", cmd.actor, to=_working(self._state.status),
-                     data={"measures": cmd.measures, "eta": cmd.eta.isoformat(), "owner": owner,
+                     data={"measures": cmd.measures, "eta": cmd.eta, "owner": owner,
                            "department": cmd.department})
         return await self._finish()
 
     @submit_plan.validator
     def _validate_plan(self, cmd: PlanCommand) -> None:
-        self._refuse_if_illegal(Command.SUBMIT_PLAN)
+        self._refuse_if_illegal(Command.SUBMIT_PLAN, cmd.actor)
 
     @workflow.update(name=Command.POST_PROGRESS.value)
     async def post_progress(self, cmd: ProgressCommand) -> RequestView:
-        await self._begin(Command.POST_PROGRESS)
+        await self._begin(Command.POST_PROGRESS, cmd.actor)
         if cmd.eta is not None:
             self._state.eta = cmd.eta
-        self._satisfy(sla.ClockKind.FIRST_RESPONSE)
-        self._append("progress_posted", cmd.actor, to=_working(self._state.status), reason=cmd.note,
-                     data={"eta": cmd.eta.isoformat() if cmd.eta else None})
+        self._satisfy("first_response", "progress_cadence")
+        self._start_clock("progress_cadence")  # the next update is due one cadence later
+        self._append("progress_posted", cmd.actor, to=_working(self._state.status),
+                     reason=cmd.note, data={"eta": cmd.eta})
         return await self._finish()
 
     @post_progress.validator
     def _validate_progress(self, cmd: ProgressCommand) -> None:
-        self._refuse_if_illegal(Command.POST_PROGRESS)
+        self._refuse_if_illegal(Command.POST_PROGRESS, cmd.actor)
 
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
-        await self._begin(Command.RESOLVE)
-        self._satisfy(sla.ClockKind.FIRST_RESPONSE, sla.ClockKind.PLAN, sla.ClockKind.RESOLUTION)
+        await self._begin(Command.RESOLVE, cmd.actor)
+        self._satisfy("first_response", "plan", "resolution")
+        self._stop_clocks()
+        self._state.awaiting_customer = False
         self._append("resolution_proposed", cmd.actor, to=Status.AWAITING_CONFIRMATION,
                      reason=cmd.summary)
         return await self._finish()
 
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
-        self._refuse_if_illegal(Command.RESOLVE)
+        self._refuse_if_illegal(Command.RESOLVE, cmd.actor)
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
-        await self._begin(Command.CONFIRM)
+        await self._begin(Command.CONFIRM, cmd.actor)
         if cmd.satisfied:
             self._append("customer_confirmed", cmd.actor, to=Status.RESOLVED, reason=cmd.reason,
                          data={"evidence_ref": cmd.evidence_ref})
@@ -220,29 +243,102 @@ class ServiceRequestWorkflow:
 
     @confirm.validator
     def _validate_confirm(self, cmd: ConfirmCommand) -> None:
-        self._refuse_if_illegal(Command.CONFIRM)
+        self._refuse_if_illegal(Command.CONFIRM, cmd.actor)
 
     @workflow.update(name=Command.CLOSE.value)
     async def close(self, cmd: CloseCommand) -> RequestView:
-        await self._begin(Command.CLOSE)
-        self._state.closed_at = workflow.now()
-        self._append("closed", cmd.actor, to=Status.CLOSED, reason=cmd.reason)
+        await self._begin(Command.CLOSE, cmd.actor)
+        self._end("closed", cmd.actor, Status.CLOSED, cmd.reason)
         return await self._finish()
 
     @close.validator
     def _validate_close(self, cmd: CloseCommand) -> None:
-        self._refuse_if_illegal(Command.CLOSE)
+        self._refuse_if_illegal(Command.CLOSE, cmd.actor)
 
     @workflow.update(name=Command.CANCEL.value)
     async def cancel(self, cmd: CancelCommand) -> RequestView:
-        await self._begin(Command.CANCEL)
-        self._state.closed_at = workflow.now()
-        self._append("cancelled", cmd.actor, to=Status.CANCELLED, reason=cmd.reason)
+        await self._begin(Command.CANCEL, cmd.actor)
+        self._end("cancelled", cmd.actor, Status.CANCELLED, cmd.reason)
         return await self._finish()
 
     @cancel.validator
     def _validate_cancel(self, cmd: CancelCommand) -> None:
-        self._refuse_if_illegal(Command.CANCEL)
+        self._refuse_if_illegal(Command.CANCEL, cmd.actor)
+
+    @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
+    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
+        await self._begin(Command.WAIT_FOR_CUSTOMER, cmd.actor)
+        self._require(not self._state.awaiting_customer, "already waiting on the customer")
+        self._state.awaiting_customer = True
+        now = workflow.now()
+        paused = [c.id for c in self._state.clocks
+                  if self._terms.pause_when_awaiting_customer
+                  and clocks.pause(c, self._terms.calendar, now)]
+        self._append("clocks_paused" if paused else "awaiting_customer", cmd.actor,
+                     reason=cmd.reason, data={"clocks": paused})
+        return await self._finish()
+
+    @wait_for_customer.validator
+    def _validate_wait(self, cmd: WaitForCustomerCommand) -> None:
+        self._refuse_if_illegal(Command.WAIT_FOR_CUSTOMER, cmd.actor)
+        self._require(not self._state.awaiting_customer, "already waiting on the customer")
+
+    @workflow.update(name=Command.CUSTOMER_REPLIED.value)
+    async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
+        await self._begin(Command.CUSTOMER_REPLIED, cmd.actor)
+        self._require(self._state.awaiting_customer, "the request is not waiting on the customer")
+        self._state.awaiting_customer = False
+        now = workflow.now()
+        resumed = {c.id: c.due_at for c in self._state.clocks
+                   if clocks.resume(c, self._terms.calendar, now)}
+        self._append("clocks_resumed" if resumed else "customer_replied", cmd.actor,
+                     reason=cmd.note, data={"due": resumed})
+        return await self._finish()
+
+    @customer_replied.validator
+    def _validate_replied(self, cmd: CustomerRepliedCommand) -> None:
+        self._refuse_if_illegal(Command.CUSTOMER_REPLIED, cmd.actor)
+        self._require(self._state.awaiting_customer, "the request is not waiting on the customer")
+
+    @workflow.update(name=Command.CHANGE_PRIORITY.value)
+    async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
+        await self._begin(Command.CHANGE_PRIORITY, cmd.actor)
+        before = self._state.priority
+        self._require(cmd.priority is not before, f"the priority is already {before.value}")
+        self._state.priority = cmd.priority
+        now = workflow.now()
+        for c in self._state.clocks:
+            if c.open:
+                spec = self._terms.spec(c.name, cmd.priority, c.started_at)
+                clocks.respec(c, spec, self._terms.calendar, now)
+        self._append("priority_changed", cmd.actor, reason=cmd.reason,
+                     data={"priority_from": before, "priority_to": cmd.priority,
+                           "deadlines": self._deadlines()})
+        return await self._finish()
+
+    @change_priority.validator
+    def _validate_priority(self, cmd: ChangePriorityCommand) -> None:
+        self._refuse_if_illegal(Command.CHANGE_PRIORITY, cmd.actor)
+        self._require(cmd.priority is not self._state.priority,
+                      f"the priority is already {cmd.priority.value}")
+
+    @workflow.update(name=Command.UPDATE_CALENDAR.value)
+    async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
+        await self._begin(Command.UPDATE_CALENDAR, cmd.actor)
+        old, new = self._terms.calendar, cmd.calendar
+        now = workflow.now()
+        for c in self._state.clocks:
+            # Time used so far is measured on the old calendar, the rest on the new one.
+            clocks.recount(c, c.spec, old, new, now)
+        self._terms = self._terms.model_copy(update={"calendar": new})
+        self._append("calendar_updated", cmd.actor,
+                     data={"from": old.version, "to": new.version,
+                           "deadlines": self._deadlines()})
+        return await self._finish()
+
+    @update_calendar.validator
+    def _validate_calendar(self, cmd: UpdateCalendarCommand) -> None:
+        self._refuse_if_illegal(Command.UPDATE_CALENDAR, cmd.actor)
 
     @workflow.query(name="get_state")
     def get_state(self) -> RequestView:
@@ -250,16 +346,25 @@ class ServiceRequestWorkflow:
 
     # ---- command plumbing ----
 
-    def _refuse_if_illegal(self, command: Command) -> None:
+    def _refuse_if_illegal(self, command: Command, actor: Actor) -> None:
+        try:
+            authorize(command, actor.role)
+        except Forbidden as err:
+            raise ApplicationError(str(err), type=FORBIDDEN, non_retryable=True) from None
         try:
             check(command, self._state.status)
         except IllegalTransition as err:
             raise ApplicationError(str(err), type=ILLEGAL, non_retryable=True) from None
 
-    async def _begin(self, command: Command) -> None:
+    @staticmethod
+    def _require(condition: bool, reason: str) -> None:
+        if not condition:
+            raise ApplicationError(reason, type=ILLEGAL, non_retryable=True)
+
+    async def _begin(self, command: Command, actor: Actor) -> None:
         """Wait out intake, then re-check: another command may have moved the state since."""
         await workflow.wait_condition(lambda: self._ready)
-        self._refuse_if_illegal(command)
+        self._refuse_if_illegal(command, actor)
 
     async def _finish(self) -> RequestView:
         self._rearm = True
@@ -270,29 +375,52 @@ class ServiceRequestWorkflow:
             )
         return self._view()
 
-    def _satisfy(self, *kinds: sla.ClockKind) -> None:
+    def _start_clock(self, name: ClockName) -> None:
+        s = self._state
+        clock = clocks.start(name, s.sla_cycle, self._terms, s.priority, workflow.now())
+        same = [c for c in s.clocks if c.name == name and c.cycle == s.sla_cycle]
+        if name == "progress_cadence":  # one per cadence period: progress_cadence#<cycle>.<n>
+            clock.id = f"{name}#{s.sla_cycle}.{len(same) + 1}"
+        if s.awaiting_customer and self._terms.pause_when_awaiting_customer:
+            clocks.pause(clock, self._terms.calendar, workflow.now())
+        s.clocks.append(clock)
+
+    def _satisfy(self, *names: ClockName) -> None:
         now = workflow.now()
-        for clock in self._state.clocks:
-            if clock.kind in kinds and clock.satisfied_at is None:
-                clock.satisfied_at = now
+        for c in self._state.clocks:
+            if c.name in names:
+                clocks.satisfy(c, self._terms.calendar, now)
+
+    def _stop_clocks(self) -> None:
+        now = workflow.now()
+        for c in self._state.clocks:
+            clocks.stop(c, self._terms.calendar, now)
 
     def _start_rehandling(self, actor: Actor, reason: str, evidence_ref: str | None) -> None:
-        """Customer not satisfied: back to work, one level more urgent, a new resolution clock."""
-        before = self._state.priority
-        self._state.priority = before.raised()
-        self._state.rehandle_count += 1
-        now = workflow.now()
-        terms = sla.DEFAULT_TERMS[self._state.priority]
-        self._state.clocks.append(
-            Clock(kind=sla.ClockKind.RESOLUTION, started_at=now, due_at=now + terms.resolution)
-        )
+        """Not satisfied: a new SLA cycle, one priority level higher; the old one stays."""
+        s = self._state
+        before = s.priority
+        s.priority = before.raised()
+        s.rehandle_count += 1
+        s.sla_cycle += 1
+        self._start_clock("resolution")
+        self._start_clock("progress_cadence")
         self._append("rehandling_started", actor, to=Status.REHANDLING, reason=reason,
-                     data={"priority_from": before, "priority_to": self._state.priority,
-                           "cycle": self._state.rehandle_count + 1,
-                           "evidence_ref": evidence_ref})
+                     data={"priority_from": before, "priority_to": s.priority,
+                           "cycle": s.sla_cycle, "evidence_ref": evidence_ref,
+                           "deadlines": self._deadlines()})
+
+    def _end(self, kind: str, actor: Actor, to: Status, reason: str | None) -> None:
+        self._stop_clocks()
+        self._state.closed_at = workflow.now()
+        self._append(kind, actor, to=to, reason=reason)
+
+    def _deadlines(self) -> dict[str, datetime]:
+        return {c.id: c.due_at for c in self._state.clocks if c.open and c.due_at is not None}
 
     def _append(self, kind: str, actor: Actor, *, to: Status | None = None,
-                reason: str | None = None, data: dict[str, Any] | None = None) -> None:
+                reason: str | None = None, data: dict[str, Any] | None = None,
+                at: datetime | None = None) -> None:
         """The only place state changes are written down — every one becomes an audit row."""
         state = self._state
         before = state.status
@@ -300,48 +428,28 @@ class ServiceRequestWorkflow:
             state.status = to
         event = TimelineEvent(
             seq=state.timeline[-1].seq + 1 if state.timeline else 1,
-            at=workflow.now(),
+            at=at or workflow.now(),
             kind=kind,
             actor=actor,
             status_from=before if to is not None else None,
             status_to=to,
             reason=reason,
-            data={k: v for k, v in (data or {}).items() if v is not None},
+            data=_jsonable(data or {}),
         )
         state.timeline.append(event)
-        self._refresh_sla(event.at)
-        self._publish()
+        self._refresh_sla()
+        publish(state)
         workflow.logger.info("request %s: %s by %s", state.number, kind, actor.id)
 
-    def _refresh_sla(self, now: datetime) -> None:
-        state = self._state
-        if state.status.terminal:
-            state.sla_state, state.next_deadline = SlaState.NONE, None
-            return
-        views = [_clock_view(c) for c in state.clocks]
-        state.sla_state = sla.worst(sla.colour(v, now) for v in views)
-        state.next_deadline = sla.next_deadline(views)
-
-    def _publish(self, problem: str | None = None) -> None:
-        """Search attributes and current details: what ops see in the Temporal UI."""
+    def _refresh_sla(self) -> None:
         s = self._state
-        workflow.upsert_search_attributes([
-            sa.REQUEST_STATUS.value_set(s.status.value),
-            sa.PRIORITY.value_set(s.priority.value),
-            sa.CATEGORY.value_set(s.category.value),
-            sa.CHANNEL.value_set(s.channel.value),
-            sa.CUSTOMER_TIER.value_set(s.tier.value),
-            sa.SLA_STATE.value_set(s.sla_state.value),
-            sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset(),
-            sa.NEXT_DEADLINE.value_set(s.next_deadline) if s.next_deadline
-            else sa.NEXT_DEADLINE.value_unset(),
-        ])
-        deadline = s.next_deadline.isoformat() if s.next_deadline else "none"
-        workflow.set_current_details(
-            f"**{s.status.value}** · {s.priority.value} · SLA {s.sla_state.value}\n\n"
-            f"Assignee: {s.assignee or 'unassigned'}  \nNext deadline: {deadline}  \n"
-            f"Re-handled: {s.rehandle_count}×" + (f"\n\n⚠ {problem}" if problem else "")
-        )
+        if s.status.terminal:
+            s.sla_state, s.next_deadline = SlaState.NONE, None
+            return
+        s.sla_state = clocks.colour(s.clocks, workflow.now())
+        s.next_deadline = clocks.next_deadline(s.clocks)
+
+    # ---- persistence ----
 
     async def _persist_before_leaving(self) -> None:
         """A run never ends with events only in memory."""
@@ -380,7 +488,7 @@ class ServiceRequestWorkflow:
             except ActivityError as err:
                 workflow.logger.error("request %s: persisting events %s..%s failed: %s",
                                       state.number, pending[0].seq, pending[-1].seq, err.cause)
-                self._publish(problem=f"persistence failing: {err.cause}")
+                publish(state, problem=f"persistence failing: {err.cause}")
                 self._rearm = True
                 return False
             state.persisted_seq = pending[-1].seq
@@ -391,13 +499,7 @@ class ServiceRequestWorkflow:
 
 
 def _new_state(inp: ServiceRequestInput) -> RequestState:
-    intake = inp.intake
-    terms = sla.DEFAULT_TERMS[intake.priority]
-    start = inp.received_at
-    clocks = [
-        Clock(kind=kind, started_at=start, due_at=start + terms.duration(kind))
-        for kind in (sla.ClockKind.FIRST_RESPONSE, sla.ClockKind.PLAN, sla.ClockKind.RESOLUTION)
-    ]
+    intake, terms, start = inp.intake, inp.terms, inp.received_at
     return RequestState(
         number=inp.number,
         status=Status.RECEIVED,
@@ -406,13 +508,12 @@ def _new_state(inp: ServiceRequestInput) -> RequestState:
         channel=intake.channel,
         tier=intake.customer.tier,
         customer_id=intake.customer.id,
-        received_at=inp.received_at,
-        clocks=clocks,
+        received_at=start,
+        policy_version=terms.policy_version,
+        # The customer is owed a progress update one cadence after receipt.
+        clocks=[clocks.start(name, 1, terms, intake.priority, start)
+                for name in ("first_response", "plan", "resolution", "progress_cadence")],
     )
-
-
-def _clock_view(c: Clock) -> sla.ClockView:
-    return sla.ClockView(started_at=c.started_at, due_at=c.due_at, satisfied_at=c.satisfied_at)
 
 
 def _working(status: Status) -> Status:
@@ -420,5 +521,15 @@ def _working(status: Status) -> Status:
     return Status.IN_PROGRESS if status is Status.ASSIGNED else status
 
 
-def _plan(cmd: PlanCommand, owner: str) -> Plan:
-    return Plan(measures=cmd.measures, eta=cmd.eta, owner=owner, department=cmd.department)
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Event data is stored as JSON: datetimes as ISO text, enums as their values."""
+    def conv(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return v.isoformat()
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [conv(x) for x in v]
+        return v
+
+    return {k: conv(v) for k, v in data.items() if v is not None}

@@ -16,15 +16,23 @@ from csflow import __version__
 from csflow.api import errors
 from csflow.api.deps import Pool
 from csflow.api.routes import requests
+from csflow.domain.policy import Policy
+from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
+from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
 from starter.client import CsflowClient
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None,
-               pool: Any = None) -> FastAPI:
-    """Build the app; tests pass their own client and pool, production builds both here."""
+               pool: Any = None, policy: Policy | None = None) -> FastAPI:
+    """Build the app; tests pass their own client and pool, production builds both here.
+
+    The policy is loaded here, before anything listens: a policy file with a typo stops
+    the API at start with the key named (PolicyError), never half-configured.
+    """
     settings = settings or Settings()
+    terms = TermsProvider(policy or policy_from_env())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +48,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         db = pool if not own_pool else await create_pool(settings.database_url or "")
         app.state.pool = db
         app.state.temporal = temporal
-        app.state.csflow = CsflowClient(temporal, db, task_queue=settings.task_queue)
+        app.state.csflow = CsflowClient(temporal, db, terms, task_queue=settings.task_queue)
         try:
             yield
         finally:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from csflow.domain.codes import Role
+
 
 class Status(StrEnum):
     RECEIVED = "received"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     REHANDLING = "rehandling"
+    ESCALATED = "escalated"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     RESOLVED = "resolved"
     CLOSED = "closed"
@@ -33,9 +36,13 @@ class Command(StrEnum):
     CONFIRM = "confirm"
     CLOSE = "close"
     CANCEL = "cancel"
+    WAIT_FOR_CUSTOMER = "wait_for_customer"
+    CUSTOMER_REPLIED = "customer_replied"
+    CHANGE_PRIORITY = "change_priority"
+    UPDATE_CALENDAR = "update_calendar"
 
 
-_HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING})
+_HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED})
 _OPEN = frozenset(s for s in Status if not s.terminal)
 
 LEGAL: dict[Command, frozenset[Status]] = {
@@ -45,7 +52,30 @@ LEGAL: dict[Command, frozenset[Status]] = {
     Command.CONFIRM: frozenset({Status.AWAITING_CONFIRMATION}),
     Command.CLOSE: frozenset({Status.RESOLVED}),
     Command.CANCEL: _OPEN,
+    Command.WAIT_FOR_CUSTOMER: _HANDLING,
+    Command.CUSTOMER_REPLIED: _HANDLING,
+    Command.CHANGE_PRIORITY: _OPEN,
+    Command.UPDATE_CALENDAR: _OPEN,
 }
+
+
+# Commands only some roles may give; the rest are open to any authenticated actor.
+_STEERING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM, Role.SERVICE})
+REQUIRED_ROLES: dict[Command, frozenset[Role]] = {
+    Command.CHANGE_PRIORITY: _STEERING,
+    Command.UPDATE_CALENDAR: _STEERING,
+}
+
+
+class Forbidden(Exception):
+    """The actor's role lacks the right to give this command."""
+
+
+def authorize(command: Command, role: Role) -> None:
+    allowed = REQUIRED_ROLES.get(command)
+    if allowed is not None and role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(f"{command.value} needs one of the roles: {names} (caller is {role.value})")
 
 
 class IllegalTransition(Exception):

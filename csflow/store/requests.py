@@ -9,13 +9,13 @@ import asyncpg
 
 from csflow.contracts import (
     Actor,
-    Clock,
     Plan,
     RecordEvents,
     RequestState,
     RequestView,
     TimelineEvent,
 )
+from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
 
 if TYPE_CHECKING:
@@ -72,9 +72,9 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                        customer_contact, customer_tier, channel, category, sub_type, description,
                        expected_resolution_at, order_number, amount_in_dispute, department,
                        received_at, status, priority, assignee, sla_state, next_deadline, clocks,
-                       plan, eta, rehandle_count, closed_at, version)
+                       plan, eta, rehandle_count, closed_at, policy_version, version)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                           $17, $18, $19, $20, $21, $22, $23, $24, $25, 0)
+                           $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, 0)
                    ON CONFLICT (number) DO NOTHING""",
                 s.number, i.external_id, i.customer.id, i.customer.name,
                 i.customer.contact.model_dump(mode="json", exclude_none=True),
@@ -82,16 +82,17 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                 i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
                 i.department, s.received_at, s.status.value, s.priority.value, s.assignee,
                 s.sla_state.value, s.next_deadline, _clocks_json(s), _plan_json(s), s.eta,
-                s.rehandle_count, s.closed_at,
+                s.rehandle_count, s.closed_at, s.policy_version,
             )
         await conn.execute(
             """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
                    next_deadline = $6, clocks = $7, plan = $8, eta = $9, rehandle_count = $10,
-                   closed_at = $11, version = $12, updated_at = now()
+                   closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
+                   delayed = $15, escalated_to = $16, updated_at = now()
                WHERE number = $1 AND version < $12""",
             s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
             s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
-            s.closed_at, version,
+            s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
         )
         events = batch.events
         inserted = await conn.fetch(
@@ -131,6 +132,9 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         clocks=[Clock.model_validate(c) for c in row["clocks"]], sla_state=row["sla_state"],
         next_deadline=row["next_deadline"], rehandle_count=row["rehandle_count"],
         closed_at=row["closed_at"], persisted_seq=row["version"],
+        policy_version=row["policy_version"], sla_cycle=row["sla_cycle"],
+        awaiting_customer=row["awaiting_customer"], delayed=row["delayed"],
+        escalated_to=row["escalated_to"],
         timeline=[_event(e) for e in events],
     )
     return RequestView.of(state)

@@ -33,7 +33,7 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
     assert r.status_code == 200
     got = r.json()
     assert got["priority"] == "P1" and got["status"] == "assigned"
-    assert set(got["deadlines"]) == {"first_response", "plan", "resolution"}
+    assert set(got["deadlines"]) == {"first_response", "plan", "resolution", "progress_cadence"}
     assert [e["kind"] for e in got["timeline"]] == ["received", "assigned"]
 
     steps = [

@@ -10,9 +10,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
+from csflow.domain.policy import DEFAULT_POLICY
+from csflow.sla_terms import TermsProvider
 from tests.helpers import fresh_queue
 from tests.workflows.fakes import FakeAssignment, FakeStore
 from workflows.service_request import ServiceRequestWorkflow
+
+TERMS = TermsProvider(DEFAULT_POLICY)
 
 
 @dataclass
@@ -24,14 +28,16 @@ class Harness:
     _serial: int = 0
 
     async def start(
-        self, intake: RequestIntake, *, received_at: datetime | None = None
+        self, intake: RequestIntake, *, received_at: datetime | None = None,
+        terms: TermsProvider | None = None,
     ) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
         self._serial += 1
         number = f"CS20261123-WEB-{self._serial:04d}-{self.queue[-6:]}"
+        received_at = received_at or datetime.now(UTC)
         return await self.client.start_workflow(
             ServiceRequestWorkflow.run,
-            ServiceRequestInput(number=number, intake=intake,
-                                received_at=received_at or datetime.now(UTC)),
+            ServiceRequestInput(number=number, intake=intake, received_at=received_at,
+                                terms=(terms or TERMS).for_intake(intake, received_at)),
             id=number,
             task_queue=self.queue,
         )

@@ -84,7 +84,7 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     rehandle = v.timeline[-1]
     assert rehandle.kind == "rehandling_started" and rehandle.reason == "still broken"
     assert rehandle.data["priority_from"] == "P3" and rehandle.data["priority_to"] == "P2"
-    resolution = [c for c in v.clocks if c.kind == "resolution"]
+    resolution = [c for c in v.clocks if c.name == "resolution"]
     assert len(resolution) == 2 and resolution[0].satisfied_at is not None
     assert resolution[1].due_at - resolution[1].started_at == timedelta(hours=4)  # P2 terms
     assert v.deadlines["resolution"] == resolution[1].due_at

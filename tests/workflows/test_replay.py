@@ -21,13 +21,16 @@ from temporalio.worker import Replayer
 
 from csflow.contracts import (
     CancelCommand,
+    ChangePriorityCommand,
     CloseCommand,
     ConfirmCommand,
+    CustomerRepliedCommand,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
     RequestView,
     ResolveCommand,
+    WaitForCustomerCommand,
 )
 from csflow.domain.codes import Priority
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
@@ -68,9 +71,30 @@ async def _breached_then_cancelled(harness: Harness) -> Handle:
     return h
 
 
+async def _paused_and_reprioritised(harness: Harness) -> Handle:
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
+        actor=AGENT, reason="need the serial number"))
+    await harness.env.fast_forward(h, timedelta(hours=5))
+    await h.execute_update(ServiceRequestWorkflow.customer_replied,
+                           CustomerRepliedCommand(actor=CUSTOMER, note="SN-1"))
+    await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
+        actor=SUPERVISOR, priority=Priority.P1, reason="VIP escalation"))
+    await harness.env.fast_forward(h, timedelta(hours=3))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="replaced"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    await h.result()
+    return h
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "closed_after_rehandling": _closed_after_rehandling,
     "breached_then_cancelled": _breached_then_cancelled,
+    "paused_and_reprioritised": _paused_and_reprioritised,
 }
 
 

@@ -1,0 +1,1 @@
+"""Tests of the embedded PostgreSQL and Temporal dev server (csflow.embedded)."""

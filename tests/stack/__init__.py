@@ -1,0 +1,1 @@
+"""Tests of `csflow up`: the supervisor with dummy children, then the real stack."""
