@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -53,6 +57,77 @@ def api() -> None:
     settings = _settings()
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
                 log_config=None)
+
+
+policy_app = typer.Typer(help="The SLA policy file (CSFLOW_POLICY).", no_args_is_help=True)
+calendar_app = typer.Typer(help="The business calendar of running requests.",
+                           no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(calendar_app, name="calendar")
+
+
+@policy_app.command("check")
+def policy_check(
+    path: Annotated[Path | None, typer.Argument(help="policy file; CSFLOW_POLICY if omitted")]
+    = None,
+) -> None:
+    """Validate a policy file; every bad key is named. Exit 2 when it is refused."""
+    from csflow.policy_file import PolicyError, load_policy, policy_from_env
+
+    try:
+        policy = load_policy(path) if path else policy_from_env()
+    except PolicyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"policy OK: version {policy.effective_version}")
+
+
+@calendar_app.command("push")
+def calendar_push(
+    actor: Annotated[str, typer.Option(help="who pushes it (recorded on every request)")]
+    = "ops",
+) -> None:
+    """Rebuild the calendar from the policy and push it to every running request."""
+    from datetime import UTC, datetime
+
+    from csflow.contracts import Actor
+    from csflow.domain.codes import Role
+    from csflow.policy_file import policy_from_env
+    from csflow.sla_terms import TermsProvider
+
+    settings = _settings()
+    terms = TermsProvider(policy_from_env())
+    calendar = terms.calendar(datetime.now(UTC).date())
+
+    async def push() -> None:
+        async with _client(settings, terms) as csflow:
+            result = await csflow.push_calendar(calendar, Actor(id=actor, role=Role.ADMIN))
+        typer.echo(f"calendar {calendar.version}: {len(result.updated)} request(s) updated")
+        for number, reason in result.failed.items():
+            typer.echo(f"  {number}: {reason}", err=True)
+        if result.failed:
+            raise typer.Exit(1)
+
+    asyncio.run(push())
+
+
+@asynccontextmanager
+async def _client(settings: Settings, terms: Any) -> AsyncIterator[Any]:
+    """A starter client for one CLI command, closed afterwards."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from csflow.store.pool import create_pool
+    from starter.client import CsflowClient
+
+    temporal = await Client.connect(settings.temporal_target,
+                                    namespace=settings.temporal_namespace,
+                                    data_converter=pydantic_data_converter)
+    pool = await create_pool(settings.database_dsn, min_size=1, max_size=2)
+    try:
+        yield CsflowClient(temporal, pool, terms, task_queue=settings.task_queue)
+    finally:
+        await pool.close()
 
 
 @app.command()

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
 
     @property
+    def database_dsn(self) -> str:
+        """The PostgreSQL to use; the embedded one `csflow up` runs when none is set."""
+        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.postgres_port}/csflow"
+
+    @property
     def temporal_target(self) -> str:
         """The Temporal frontend to dial; the embedded server's port when none is set."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"

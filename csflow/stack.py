@@ -30,6 +30,7 @@ from csflow.embedded.temporal import (
     ensure_search_attributes,
     wait_for_frontend,
 )
+from csflow.policy_file import PolicyError, policy_from_env
 from csflow.settings import Settings
 
 log = structlog.get_logger("csflow.stack")
@@ -181,6 +182,15 @@ def run_up(
     migrate: Migrate = _apply_migrations,
 ) -> int:
     """Run the stack until Ctrl-C/SIGTERM (exit 0), a failure (1) or a config clash (2)."""
+    # The policy is checked before anything starts: a typo stops `csflow up` with the key
+    # named, never a stack that runs half-configured.
+    try:
+        policy = policy_from_env()
+    except PolicyError as err:
+        print(f"csflow up: {err}", file=sys.stderr, flush=True)
+        return 2
+    log.info("policy loaded", version=policy.effective_version,
+             source=os.environ.get("CSFLOW_POLICY") or "built-in defaults")
     plan = StackPlan.from_settings(settings)
     specs = list(processes(plan))
     problems = port_problems([*plan.port_claims(), *(c for sp in specs for c in sp.ports)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,12 +21,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from csflow.commands import BY_COMMAND
 from csflow.contracts import (
     WORKFLOW_TYPE,
+    Actor,
     Model,
     ReceiptQuery,
     RequestIntake,
     RequestView,
     ServiceRequestInput,
+    UpdateCalendarCommand,
 )
+from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import business_day, format_number
 from csflow.settings import TASK_QUEUE
@@ -59,6 +62,12 @@ class RequestRefused(RuntimeError):
 
 class TemporalUnavailable(RuntimeError):
     """Temporal could not be reached; nothing was started or changed."""
+
+
+@dataclass
+class CalendarPush:
+    updated: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,29 @@ class CsflowClient:
             if isinstance(cause, ApplicationError):
                 raise RequestRefused(cause.message, cause.type) from err
             raise RequestRefused(str(cause or err), None) from err
+
+    async def push_calendar(self, calendar: BusinessCalendar, actor: Actor) -> CalendarPush:
+        """Send a corrected calendar to every running request; each re-arms its timers.
+
+        Requests already on this calendar version are skipped, so a re-run after an
+        interruption only finishes the rest.
+        """
+        query = (f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
+                 f"AND TaskQueue = '{self._queue}'")
+        result = CalendarPush()
+        async for wf in self._client.list_workflows(query):
+            try:
+                view = await self.send(wf.id, Command.UPDATE_CALENDAR,
+                                       UpdateCalendarCommand(actor=actor, calendar=calendar),
+                                       idempotency_key=f"calendar-{calendar.version}")
+            except (RequestEnded, RequestNotFound):
+                continue  # finished between the listing and the update
+            except RequestRefused as err:
+                result.failed[wf.id] = err.reason
+                continue
+            del view
+            result.updated.append(wf.id)
+        return result
 
     async def state(self, number: str) -> RequestView:
         """The persisted view; the live query only while intake is still being written."""

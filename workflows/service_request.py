@@ -326,6 +326,8 @@ class ServiceRequestWorkflow:
     async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
         await self._begin(Command.UPDATE_CALENDAR, cmd.actor)
         old, new = self._terms.calendar, cmd.calendar
+        if new.version == old.version:
+            return self._view()  # already on this calendar: a repeated push changes nothing
         now = workflow.now()
         for c in self._state.clocks:
             # Time used so far is measured on the old calendar, the rest on the new one.

@@ -15,6 +15,7 @@ from csflow.api.app import create_app
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import business_day
 from csflow.settings import Settings
+from starter.client import CsflowClient
 from tests.helpers import fresh_queue
 from worker import build_worker
 
@@ -29,6 +30,7 @@ class Api:
     client: Client
     pool: Any
     queue: str
+    csflow: CsflowClient
 
 
 async def _seed_serials(pool: Any) -> None:
@@ -49,4 +51,4 @@ async def api(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Api]:
     async with build_worker(ts_env.client, queue, pool), app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://csflow") as http:
-            yield Api(http, ts_env.client, pool, queue)
+            yield Api(http, ts_env.client, pool, queue, app.state.csflow)

@@ -75,6 +75,22 @@ def test_the_real_command_line_reports_a_taken_port_the_same_way(
     assert len(lines) == 1 and "CSFLOW_API_PORT" in lines[0]
 
 
+def test_a_policy_with_a_typo_stops_up_before_anything_starts(
+    launch: Launch, scratch: Path
+) -> None:
+    policy = scratch / "policy.toml"
+    policy.write_text('[sla.P1]\nfirst_responce = "10m"\n', encoding="utf-8")
+    env = stack_env(scratch / "data", CSFLOW_POLICY=str(policy))
+    up = launch("csflow", env, "up")
+    code = up.wait(30)
+
+    assert code == 2, up.output
+    assert "sla.P1.first_responce" in up.output and "unknown key" in up.output
+    assert str(policy) in up.output
+    assert "started" not in up.output
+    assert not (scratch / "data").exists(), "nothing was started or written"
+
+
 def test_one_port_configured_twice_is_refused(
     monkeypatch: pytest.MonkeyPatch, scratch: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

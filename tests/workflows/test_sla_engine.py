@@ -322,3 +322,35 @@ async def test_a_pushed_calendar_rearms_running_clocks(harness: Harness) -> None
     assert event.kind == "calendar_updated" and event.data["to"] == holiday.version
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_red_p1s_are_listed_by_search_attribute(harness: Harness) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    h = await harness.start(intake(priority=Priority.P1), received_at=t0)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    query = f"WorkflowId = '{h.id}' AND SlaState = 'red' AND Priority = 'P1'"
+    assert [w.id async for w in harness.client.list_workflows(query)] == []
+    await harness.env.fast_forward(h, 16 * M)  # first response breached at 15:00
+
+    async def listed() -> None:
+        assert [w.id async for w in harness.client.list_workflows(query)] == [h.id]
+
+    await eventually(listed)
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_the_customer_pause_can_be_switched_off_by_policy(harness: Harness) -> None:
+    from csflow.domain.policy import policy_from_mapping
+    from csflow.sla_terms import TermsProvider
+
+    policy = policy_from_mapping({"sla": {"pause_when_awaiting_customer": False}})
+    h = await harness.start(intake(priority=Priority.P3), terms=TermsProvider(policy))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    v = await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
+        actor=AGENT, reason="waiting for the invoice"))
+    assert v.timeline[-1].kind == "awaiting_customer" and v.timeline[-1].data["clocks"] == []
+    assert v.awaiting_customer and all(c.running_since is not None for c in v.clocks)
+    assert v.next_deadline is not None
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
