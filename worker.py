@@ -18,6 +18,8 @@ from temporalio.worker import Worker
 from activities.assignment import AssignmentActivities
 from activities.store import StoreActivities
 from csflow import logs
+from csflow.domain.policy import DEFAULT_POLICY, Policy
+from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
 from workflows.service_request import ServiceRequestWorkflow
@@ -27,19 +29,20 @@ log = structlog.get_logger("csflow.worker")
 WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow,)
 
 
-def activities_for(pool: Any) -> list[Any]:
+def activities_for(pool: Any, client: Client, policy: Policy) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
-    assign = AssignmentActivities()
-    return [store.record_events, assign.pick_assignee]
+    assign = AssignmentActivities(pool, policy.intake, client)
+    return [store.record_events, assign.triage, assign.transfer, assign.release]
 
 
-def build_worker(client: Client, task_queue: str, pool: Any) -> Worker:
+def build_worker(client: Client, task_queue: str, pool: Any,
+                 policy: Policy = DEFAULT_POLICY) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(pool),
+        activities=activities_for(pool, client, policy),
         # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )
@@ -64,6 +67,7 @@ async def run_worker(settings: Settings) -> None:
             )
         )
     )
+    policy = policy_from_env()  # a bad policy stops the worker here, with the key named
     client = await connect(settings, runtime)
     pool = await create_pool(settings.database_url)
     stop = asyncio.Event()
@@ -71,7 +75,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with build_worker(client, settings.task_queue, pool):
+        async with build_worker(client, settings.task_queue, pool, policy):
             log.info("worker.started", task_queue=settings.task_queue,
                      temporal=settings.temporal_target, namespace=settings.temporal_namespace,
                      metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")

@@ -1,38 +1,109 @@
-"""Assignment: who gets a new request. A simple, explainable rule for now.
+"""Triage and assignment: who gets a request, and what intake should flag (SPEC §3.1–3.2).
 
-The rule is a table handed in by the composition root, so tests and deployments can swap
-it without touching the workflow: VIP and P1 requests go to the senior desk, everything
-else to the desk for its category.
+`triage` runs once at intake: emotion keywords, repeat-complaint lookup, then a
+capacity-safe pick from the staff directory (or the queue). `release_assignment` frees
+the holder's capacity and drains the queue, telling each waiting request who it got —
+through an Update, so a request that ended meanwhile simply gives its place back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
+import structlog
 from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
-from csflow.contracts import AssignInput, Assignment
-from csflow.domain.codes import Category, Priority, Tier
+from csflow.contracts import (
+    SYSTEM,
+    AssignmentMade,
+    ReleaseInput,
+    TransferInput,
+    TransferResult,
+    Triage,
+    TriageInput,
+)
+from csflow.domain.policy import IntakePolicy
+from csflow.domain.routing import requirement
+from csflow.store import requests, staff
 
-DEFAULT_DESKS: Mapping[Category, str] = {
-    Category.CONSULTATION: "service-desk",
-    Category.COMPLAINT: "complaints-desk",
-    Category.SUGGESTION: "product-desk",
-    Category.AFTER_SALES: "after-sales-desk",
-}
-SENIOR_DESK = "senior-desk"
+log = structlog.get_logger(__name__)
+
+
+def emotion_hits(text: str, keywords: tuple[str, ...]) -> list[str]:
+    """Keywords found in the customer's words; full-width and case differences ignored."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    return [k for k in keywords if unicodedata.normalize("NFKC", k).casefold() in norm]
 
 
 class AssignmentActivities:
-    def __init__(self, desks: Mapping[Category, str] = DEFAULT_DESKS,
-                 senior_desk: str = SENIOR_DESK) -> None:
-        self._desks = desks
-        self._senior = senior_desk
+    def __init__(self, pool: asyncpg.Pool[Any], intake: IntakePolicy,
+                 client: Client | None = None) -> None:
+        self._pool = pool
+        self._intake = intake
+        self._client = client
 
-    @activity.defn(name="pick_assignee")
-    async def pick_assignee(self, req: AssignInput) -> Assignment:
-        if req.tier is Tier.VIP or req.priority is Priority.P1:
-            why = "VIP customer" if req.tier is Tier.VIP else "P1 priority"
-            return Assignment(assignee=self._senior, rule=f"{why} → senior desk")
-        desk = self._desks[req.category]
-        return Assignment(assignee=desk, rule=f"{req.category.value} → {desk}")
+    @activity.defn(name="triage")
+    async def triage(self, inp: TriageInput) -> Triage:
+        emotion = emotion_hits(inp.description, self._intake.emotion_keywords)
+        repeat_of: list[str] = []
+        if inp.category in self._intake.repeat_categories:
+            window = self._intake.repeat_window.duration
+            repeat_of = await requests.earlier_requests(
+                self._pool, inp.customer_id, inp.category.value, inp.received_at - window,
+                inp.received_at, inp.number)
+        priority = inp.priority.raised() if repeat_of else inp.priority
+        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of))
+        pick = await staff.assign(self._pool, inp.number, need, priority.value, _now())
+        return Triage(emotion=emotion, repeat_of=repeat_of, assignee=pick.staff_id,
+                      department=pick.department, rule=pick.rule)
+
+    @activity.defn(name="transfer_assignment")
+    async def transfer(self, inp: TransferInput) -> TransferResult:
+        if inp.to_staff:
+            pick = await staff.transfer(self._pool, inp.number, inp.to_staff, _now())
+        else:
+            assert inp.to_department
+            pick = await staff.transfer_to_department(self._pool, inp.number,
+                                                      inp.to_department, _now())
+        return TransferResult(assignee=pick.staff_id, department=pick.department,
+                              rule=pick.rule)
+
+    @activity.defn(name="release_assignment")
+    async def release(self, inp: ReleaseInput) -> list[str]:
+        """Free the request's holder, then give queued requests to whoever has room."""
+        await staff.release(self._pool, inp.number, _now())
+        return await drain_and_notify(self._pool, self._client)
+
+
+async def drain_and_notify(pool: asyncpg.Pool[Any], client: Client | None) -> list[str]:
+    """Assign what the queue can, and tell each request; shared with the staff API."""
+    assigned = []
+    for number, pick in await staff.drain_queue(pool, _now()):
+        assert pick.staff_id is not None
+        if client is None:
+            continue
+        handle = client.get_workflow_handle(number)
+        try:
+            await handle.execute_update(
+                "assignment_made",
+                AssignmentMade(actor=SYSTEM, assignee=pick.staff_id,
+                               department=pick.department, rule=pick.rule),
+                id=f"assignment-{number}-{pick.staff_id}",
+            )
+            assigned.append(number)
+        except (WorkflowUpdateFailedError, RPCError) as err:
+            # The request ended or was assigned by hand meanwhile: give the place back.
+            log.info("queue.assignment_declined", request_number=number, error=str(err))
+            await staff.release(pool, number, _now())
+    return assigned
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+

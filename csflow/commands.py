@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csflow.contracts import (
+    AssignmentMade,
     CancelCommand,
+    CompensationDecision,
+    CompensationRequest,
+    EscalateCommand,
+    OrderRehandlingCommand,
+    ReassignCommand,
     ChangePriorityCommand,
     CloseCommand,
     ConfirmCommand,
@@ -55,6 +61,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Change the priority; open SLA clocks are re-counted under the new terms"),
     CommandSpec(Command.UPDATE_CALENDAR, UpdateCalendarCommand, "calendar",
                 "Push a corrected holiday calendar; the request re-arms its timers"),
+    CommandSpec(Command.ESCALATE, EscalateCommand, "escalate",
+                "Supervisor: raise the priority, or hand to a person or a department"),
+    CommandSpec(Command.REASSIGN, ReassignCommand, "reassign",
+                "Supervisor: hand the request to another person, with a reason"),
+    CommandSpec(Command.ORDER_REHANDLING, OrderRehandlingCommand, "rehandle",
+                "Supervisor: order re-handling (priority raised, new SLA cycle)"),
+    CommandSpec(Command.REQUEST_COMPENSATION, CompensationRequest, "compensation",
+                "Grant compensation; above the agent's limit it waits for a supervisor"),
+    CommandSpec(Command.DECIDE_COMPENSATION, CompensationDecision, "compensation/decision",
+                "Supervisor: approve or reject a compensation waiting for a decision"),
+    CommandSpec(Command.ASSIGNMENT_MADE, AssignmentMade, "assignment",
+                "Internal (role system): the queue assigned a waiting request"),
 )
 
 BY_COMMAND = {spec.command: spec for spec in COMMANDS}

@@ -182,6 +182,56 @@ class UpdateCalendarCommand(Model):
     calendar: BusinessCalendar
 
 
+class EscalateCommand(Model):
+    """Raise the priority, hand to a person or a department — at least one of them."""
+
+    actor: Actor
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    priority: Priority | None = None
+    to_staff: Identifier | None = None
+    to_department: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> EscalateCommand:
+        if not (self.priority or self.to_staff or self.to_department):
+            raise ValueError("give a priority, to_staff or to_department")
+        return self
+
+
+class ReassignCommand(Model):
+    actor: Actor
+    to_staff: Identifier
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class OrderRehandlingCommand(Model):
+    actor: Actor
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CompensationRequest(Model):
+    """Compensation for the customer; above the agent's limit it waits for a supervisor."""
+
+    actor: Actor
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CompensationDecision(Model):
+    actor: Actor
+    approve: bool
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AssignmentMade(Model):
+    """Internal: the queue found someone for a waiting request."""
+
+    actor: Actor
+    assignee: Identifier
+    department: str | None = None
+    rule: str
+
+
 class ReceiptQuery(Model):
     """Argument of the `receipt` Update: nothing to say, but one model per argument."""
 
@@ -194,6 +244,14 @@ class Plan(Model):
     eta: datetime
     owner: str
     department: str | None = None
+
+
+class Compensation(Model):
+    amount: Decimal
+    currency: str
+    status: str  # granted | pending | approved | rejected
+    requested_by: str
+    decided_by: str | None = None
 
 
 class TimelineEvent(Model):
@@ -231,6 +289,11 @@ class RequestState(Model):
     awaiting_customer: bool = False
     delayed: bool = False
     escalated_to: str | None = None
+    department: str | None = None
+    queued: bool = False
+    flags: list[str] = Field(default_factory=list)
+    repeat_of: list[str] = Field(default_factory=list)
+    compensation: Compensation | None = None
     rehandle_count: int = 0
     timeline: list[TimelineEvent] = Field(default_factory=list)
     persisted_seq: int = 0
@@ -260,6 +323,11 @@ class RequestView(Model):
     awaiting_customer: bool
     delayed: bool
     escalated_to: str | None
+    department: str | None
+    queued: bool
+    flags: list[str]
+    repeat_of: list[str]
+    compensation: Compensation | None
     rehandle_count: int
     closed_at: datetime | None
     timeline: list[TimelineEvent]
@@ -273,7 +341,8 @@ class RequestView(Model):
             deadlines={c.name: c.due_at for c in s.clocks if c.open and c.due_at is not None},
             clocks=s.clocks, sla_cycle=s.sla_cycle, sla_state=s.sla_state,
             next_deadline=s.next_deadline, awaiting_customer=s.awaiting_customer,
-            delayed=s.delayed, escalated_to=s.escalated_to,
+            delayed=s.delayed, escalated_to=s.escalated_to, department=s.department,
+            queued=s.queued, flags=s.flags, repeat_of=s.repeat_of, compensation=s.compensation,
             rehandle_count=s.rehandle_count, closed_at=s.closed_at, timeline=s.timeline,
         )
 
@@ -293,18 +362,41 @@ class RecordEvents(Model):
     intake: RequestIntake | None = None
 
 
-class AssignInput(Model):
+class TriageInput(Model):
     number: str
+    customer_id: str
     category: Category
     sub_type: str | None
     priority: Priority
     tier: Tier
-    channel: Channel
+    description: str
+    received_at: datetime
 
 
-class Assignment(Model):
-    assignee: str
+class Triage(Model):
+    """What intake found and who got the request (or that it waits in the queue)."""
+
+    emotion: list[str] = Field(default_factory=list)
+    repeat_of: list[str] = Field(default_factory=list)
+    assignee: str | None = None
+    department: str | None = None
     rule: str
+
+
+class TransferInput(Model):
+    number: str
+    to_staff: str | None = None
+    to_department: str | None = None
+
+
+class TransferResult(Model):
+    assignee: str | None  # None: refused, see `rule`
+    department: str | None = None
+    rule: str
+
+
+class ReleaseInput(Model):
+    number: str
 
 
 ServiceRequestInput.model_rebuild()

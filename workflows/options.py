@@ -25,3 +25,6 @@ ASSIGN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=10),
 )
+
+# Releasing an assignment also drains the queue and tells each request it was assigned.
+RELEASE_TIMEOUT = timedelta(seconds=60)

@@ -13,23 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.assignment import AssignmentActivities
-    from activities.store import StoreActivities
     from csflow.contracts import (
         SYSTEM,
         Actor,
-        AssignInput,
         CancelCommand,
-        ChangePriorityCommand,
         CloseCommand,
         ConfirmCommand,
         CustomerRepliedCommand,
@@ -37,40 +32,27 @@ with workflow.unsafe.imports_passed_through():
         PlanCommand,
         ProgressCommand,
         ReceiptQuery,
-        RecordEvents,
         RequestState,
         RequestView,
         ResolveCommand,
         ServiceRequestInput,
-        TimelineEvent,
-        UpdateCalendarCommand,
+        TriageInput,
         WaitForCustomerCommand,
     )
     from csflow.domain import clocks
-    from csflow.domain.codes import Role, SlaState
+    from csflow.domain.codes import Role
     from csflow.domain.escalation import EscalationAction
-    from csflow.domain.lifecycle import (
-        Command,
-        Forbidden,
-        IllegalTransition,
-        Status,
-        authorize,
-        check,
-    )
-    from csflow.domain.terms import ClockName
+    from csflow.domain.lifecycle import Command, Status
     from workflows import options
-    from workflows.visibility import publish
+    from workflows.request_base import PERSIST_RETRY_AFTER
+    from workflows.supervision import SupervisionHandlers
 
-ILLEGAL = "IllegalTransition"
-FORBIDDEN = "Forbidden"
-NOT_PERSISTED = "NotPersisted"
-PERSIST_RETRY_AFTER = timedelta(seconds=30)
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 DIRECTOR = "director"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
-class ServiceRequestWorkflow:
+class ServiceRequestWorkflow(SupervisionHandlers):
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
@@ -100,26 +82,45 @@ class ServiceRequestWorkflow:
         return self._view()
 
     async def _intake(self, inp: ServiceRequestInput) -> None:
-        actor = inp.intake.recorded_by or INTAKE_ACTOR
-        self._append(
-            "received", actor, to=Status.RECEIVED,
-            data={"channel": inp.intake.channel, "category": inp.intake.category,
-                  "priority": inp.intake.priority, "tier": inp.intake.customer.tier,
-                  "policy_version": self._terms.policy_version,
-                  "calendar_version": self._terms.calendar.version,
-                  "deadlines": self._deadlines()},
-        )
-        assignment = await workflow.execute_activity_method(
-            AssignmentActivities.pick_assignee,
-            AssignInput(number=inp.number, category=inp.intake.category,
-                        sub_type=inp.intake.sub_type, priority=self._state.priority,
-                        tier=inp.intake.customer.tier, channel=inp.intake.channel),
+        intake, s = inp.intake, self._state
+        triage = await workflow.execute_activity_method(
+            AssignmentActivities.triage,
+            TriageInput(number=inp.number, customer_id=intake.customer.id,
+                        category=intake.category, sub_type=intake.sub_type,
+                        priority=intake.priority, tier=intake.customer.tier,
+                        description=intake.description, received_at=inp.received_at),
             start_to_close_timeout=options.ASSIGN_TIMEOUT,
             retry_policy=options.ASSIGN_RETRY,
         )
-        self._state.assignee = assignment.assignee
-        self._append("assigned", SYSTEM, to=Status.ASSIGNED, reason=assignment.rule,
-                     data={"assignee": assignment.assignee})
+        s.flags = [f"emotion:{k}" for k in triage.emotion]
+        if triage.emotion:
+            s.flags.append("soothe_first")  # a person answers first, and gently
+        s.repeat_of = triage.repeat_of
+        self._append(
+            "received", intake.recorded_by or INTAKE_ACTOR, to=Status.RECEIVED,
+            data={"channel": intake.channel, "category": intake.category,
+                  "priority": intake.priority, "tier": intake.customer.tier,
+                  "policy_version": self._terms.policy_version,
+                  "calendar_version": self._terms.calendar.version,
+                  "deadlines": self._deadlines(), "flags": s.flags or None,
+                  "repeat_of": s.repeat_of or None},
+        )
+        if triage.repeat_of:
+            before = self._set_priority(s.priority.raised())
+            s.escalated_to = "supervisor"
+            self._append("escalated", SYSTEM,
+                         reason=f"repeat complaint: {', '.join(triage.repeat_of)}",
+                         data={"priority_from": before, "priority_to": s.priority,
+                               "repeat_of": triage.repeat_of, "automatic": True,
+                               "notify": ["supervisor"]})
+        if triage.assignee is None:
+            s.queued = True
+            self._append("queued", SYSTEM, reason=triage.rule,
+                         data={"category": intake.category, "notify": ["supervisor"]})
+        else:
+            s.assignee, s.department = triage.assignee, triage.department
+            self._append("assigned", SYSTEM, to=Status.ASSIGNED, reason=triage.rule,
+                         data={"assignee": triage.assignee, "department": triage.department})
         await self._persist()
 
     async def _sleep_until_something_changes(self) -> None:
@@ -220,6 +221,9 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
         await self._begin(Command.RESOLVE, cmd.actor)
+        comp = self._state.compensation
+        self._require(comp is None or comp.status != "pending",
+                      "a compensation waits for the supervisor's decision")
         self._satisfy("first_response", "plan", "resolution")
         self._stop_clocks()
         self._state.awaiting_customer = False
@@ -230,6 +234,9 @@ class ServiceRequestWorkflow:
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         self._refuse_if_illegal(Command.RESOLVE, cmd.actor)
+        comp = self._state.compensation
+        self._require(comp is None or comp.status != "pending",
+                      "a compensation waits for the supervisor's decision")
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
@@ -237,6 +244,7 @@ class ServiceRequestWorkflow:
         if cmd.satisfied:
             self._append("customer_confirmed", cmd.actor, to=Status.RESOLVED, reason=cmd.reason,
                          data={"evidence_ref": cmd.evidence_ref})
+            await self._release()  # the handler's capacity is free again
         else:
             self._start_rehandling(cmd.actor, cmd.reason or "", cmd.evidence_ref)
         return await self._finish()
@@ -249,6 +257,7 @@ class ServiceRequestWorkflow:
     async def close(self, cmd: CloseCommand) -> RequestView:
         await self._begin(Command.CLOSE, cmd.actor)
         self._end("closed", cmd.actor, Status.CLOSED, cmd.reason)
+        await self._release()
         return await self._finish()
 
     @close.validator
@@ -259,6 +268,7 @@ class ServiceRequestWorkflow:
     async def cancel(self, cmd: CancelCommand) -> RequestView:
         await self._begin(Command.CANCEL, cmd.actor)
         self._end("cancelled", cmd.actor, Status.CANCELLED, cmd.reason)
+        await self._release()
         return await self._finish()
 
     @cancel.validator
@@ -300,205 +310,9 @@ class ServiceRequestWorkflow:
         self._refuse_if_illegal(Command.CUSTOMER_REPLIED, cmd.actor)
         self._require(self._state.awaiting_customer, "the request is not waiting on the customer")
 
-    @workflow.update(name=Command.CHANGE_PRIORITY.value)
-    async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
-        await self._begin(Command.CHANGE_PRIORITY, cmd.actor)
-        before = self._state.priority
-        self._require(cmd.priority is not before, f"the priority is already {before.value}")
-        self._state.priority = cmd.priority
-        now = workflow.now()
-        for c in self._state.clocks:
-            if c.open:
-                spec = self._terms.spec(c.name, cmd.priority, c.started_at)
-                clocks.respec(c, spec, self._terms.calendar, now)
-        self._append("priority_changed", cmd.actor, reason=cmd.reason,
-                     data={"priority_from": before, "priority_to": cmd.priority,
-                           "deadlines": self._deadlines()})
-        return await self._finish()
-
-    @change_priority.validator
-    def _validate_priority(self, cmd: ChangePriorityCommand) -> None:
-        self._refuse_if_illegal(Command.CHANGE_PRIORITY, cmd.actor)
-        self._require(cmd.priority is not self._state.priority,
-                      f"the priority is already {cmd.priority.value}")
-
-    @workflow.update(name=Command.UPDATE_CALENDAR.value)
-    async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
-        await self._begin(Command.UPDATE_CALENDAR, cmd.actor)
-        old, new = self._terms.calendar, cmd.calendar
-        if new.version == old.version:
-            return self._view()  # already on this calendar: a repeated push changes nothing
-        now = workflow.now()
-        for c in self._state.clocks:
-            # Time used so far is measured on the old calendar, the rest on the new one.
-            clocks.recount(c, c.spec, old, new, now)
-        self._terms = self._terms.model_copy(update={"calendar": new})
-        self._append("calendar_updated", cmd.actor,
-                     data={"from": old.version, "to": new.version,
-                           "deadlines": self._deadlines()})
-        return await self._finish()
-
-    @update_calendar.validator
-    def _validate_calendar(self, cmd: UpdateCalendarCommand) -> None:
-        self._refuse_if_illegal(Command.UPDATE_CALENDAR, cmd.actor)
-
     @workflow.query(name="get_state")
     def get_state(self) -> RequestView:
         return self._view()
-
-    # ---- command plumbing ----
-
-    def _refuse_if_illegal(self, command: Command, actor: Actor) -> None:
-        try:
-            authorize(command, actor.role)
-        except Forbidden as err:
-            raise ApplicationError(str(err), type=FORBIDDEN, non_retryable=True) from None
-        try:
-            check(command, self._state.status)
-        except IllegalTransition as err:
-            raise ApplicationError(str(err), type=ILLEGAL, non_retryable=True) from None
-
-    @staticmethod
-    def _require(condition: bool, reason: str) -> None:
-        if not condition:
-            raise ApplicationError(reason, type=ILLEGAL, non_retryable=True)
-
-    async def _begin(self, command: Command, actor: Actor) -> None:
-        """Wait out intake, then re-check: another command may have moved the state since."""
-        await workflow.wait_condition(lambda: self._ready)
-        self._refuse_if_illegal(command, actor)
-
-    async def _finish(self) -> RequestView:
-        self._rearm = True
-        if not await self._persist():
-            raise ApplicationError(
-                "accepted, but not yet persisted; the request retries the write by itself",
-                type=NOT_PERSISTED, non_retryable=True,
-            )
-        return self._view()
-
-    def _start_clock(self, name: ClockName) -> None:
-        s = self._state
-        clock = clocks.start(name, s.sla_cycle, self._terms, s.priority, workflow.now())
-        same = [c for c in s.clocks if c.name == name and c.cycle == s.sla_cycle]
-        if name == "progress_cadence":  # one per cadence period: progress_cadence#<cycle>.<n>
-            clock.id = f"{name}#{s.sla_cycle}.{len(same) + 1}"
-        if s.awaiting_customer and self._terms.pause_when_awaiting_customer:
-            clocks.pause(clock, self._terms.calendar, workflow.now())
-        s.clocks.append(clock)
-
-    def _satisfy(self, *names: ClockName) -> None:
-        now = workflow.now()
-        for c in self._state.clocks:
-            if c.name in names:
-                clocks.satisfy(c, self._terms.calendar, now)
-
-    def _stop_clocks(self) -> None:
-        now = workflow.now()
-        for c in self._state.clocks:
-            clocks.stop(c, self._terms.calendar, now)
-
-    def _start_rehandling(self, actor: Actor, reason: str, evidence_ref: str | None) -> None:
-        """Not satisfied: a new SLA cycle, one priority level higher; the old one stays."""
-        s = self._state
-        before = s.priority
-        s.priority = before.raised()
-        s.rehandle_count += 1
-        s.sla_cycle += 1
-        self._start_clock("resolution")
-        self._start_clock("progress_cadence")
-        self._append("rehandling_started", actor, to=Status.REHANDLING, reason=reason,
-                     data={"priority_from": before, "priority_to": s.priority,
-                           "cycle": s.sla_cycle, "evidence_ref": evidence_ref,
-                           "deadlines": self._deadlines()})
-
-    def _end(self, kind: str, actor: Actor, to: Status, reason: str | None) -> None:
-        self._stop_clocks()
-        self._state.closed_at = workflow.now()
-        self._append(kind, actor, to=to, reason=reason)
-
-    def _deadlines(self) -> dict[str, datetime]:
-        return {c.id: c.due_at for c in self._state.clocks if c.open and c.due_at is not None}
-
-    def _append(self, kind: str, actor: Actor, *, to: Status | None = None,
-                reason: str | None = None, data: dict[str, Any] | None = None,
-                at: datetime | None = None) -> None:
-        """The only place state changes are written down — every one becomes an audit row."""
-        state = self._state
-        before = state.status
-        if to is not None:
-            state.status = to
-        event = TimelineEvent(
-            seq=state.timeline[-1].seq + 1 if state.timeline else 1,
-            at=at or workflow.now(),
-            kind=kind,
-            actor=actor,
-            status_from=before if to is not None else None,
-            status_to=to,
-            reason=reason,
-            data=_jsonable(data or {}),
-        )
-        state.timeline.append(event)
-        self._refresh_sla()
-        publish(state)
-        workflow.logger.info("request %s: %s by %s", state.number, kind, actor.id)
-
-    def _refresh_sla(self) -> None:
-        s = self._state
-        if s.status.terminal:
-            s.sla_state, s.next_deadline = SlaState.NONE, None
-            return
-        s.sla_state = clocks.colour(s.clocks, workflow.now())
-        s.next_deadline = clocks.next_deadline(s.clocks)
-
-    # ---- persistence ----
-
-    async def _persist_before_leaving(self) -> None:
-        """A run never ends with events only in memory."""
-        while not await self._persist():
-            await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
-
-    def _unpersisted(self) -> bool:
-        timeline = self._state.timeline
-        return bool(timeline) and timeline[-1].seq > self._state.persisted_seq
-
-    async def _persist(self) -> bool:
-        """Flush unpersisted events in order; concurrent callers share one batch.
-
-        Connection trouble is retried inside the activity. A write the database refuses
-        outright comes back here: the events stay pending (nothing is lost), the failure is
-        logged and shown in the UI's details, and the main loop tries again later — the
-        request neither fails nor forgets.
-        """
-        async with self._lock:
-            state = self._state
-            pending = [e for e in state.timeline if e.seq > state.persisted_seq]
-            if not pending:
-                return True
-            try:
-                await workflow.execute_activity_method(
-                    StoreActivities.record_events,
-                    RecordEvents(
-                        state=state.model_copy(update={"timeline": []}),
-                        events=pending,
-                        intake=self._input.intake if state.persisted_seq == 0 else None,
-                    ),
-                    start_to_close_timeout=options.PERSIST_TIMEOUT,
-                    retry_policy=options.PERSIST_RETRY,
-                    summary=f"persist events {pending[0].seq}..{pending[-1].seq}",
-                )
-            except ActivityError as err:
-                workflow.logger.error("request %s: persisting events %s..%s failed: %s",
-                                      state.number, pending[0].seq, pending[-1].seq, err.cause)
-                publish(state, problem=f"persistence failing: {err.cause}")
-                self._rearm = True
-                return False
-            state.persisted_seq = pending[-1].seq
-            return True
-
-    def _view(self) -> RequestView:
-        return RequestView.of(self._state)
-
 
 def _new_state(inp: ServiceRequestInput) -> RequestState:
     intake, terms, start = inp.intake, inp.terms, inp.received_at
@@ -521,17 +335,3 @@ def _new_state(inp: ServiceRequestInput) -> RequestState:
 def _working(status: Status) -> Status:
     """Plan and progress move a freshly assigned request into work; re-handling stays so."""
     return Status.IN_PROGRESS if status is Status.ASSIGNED else status
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Event data is stored as JSON: datetimes as ISO text, enums as their values."""
-    def conv(v: Any) -> Any:
-        if isinstance(v, datetime):
-            return v.isoformat()
-        if isinstance(v, dict):
-            return {str(k): conv(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [conv(x) for x in v]
-        return v
-
-    return {k: conv(v) for k, v in data.items() if v is not None}

@@ -40,6 +40,12 @@ class Command(StrEnum):
     CUSTOMER_REPLIED = "customer_replied"
     CHANGE_PRIORITY = "change_priority"
     UPDATE_CALENDAR = "update_calendar"
+    ESCALATE = "escalate"
+    REASSIGN = "reassign"
+    ORDER_REHANDLING = "order_rehandling"
+    REQUEST_COMPENSATION = "request_compensation"
+    DECIDE_COMPENSATION = "decide_compensation"
+    ASSIGNMENT_MADE = "assignment_made"
 
 
 _HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED})
@@ -56,14 +62,36 @@ LEGAL: dict[Command, frozenset[Status]] = {
     Command.CUSTOMER_REPLIED: _HANDLING,
     Command.CHANGE_PRIORITY: _OPEN,
     Command.UPDATE_CALENDAR: _OPEN,
+    Command.ESCALATE: _OPEN - {Status.RESOLVED},
+    Command.REASSIGN: _HANDLING | {Status.RECEIVED, Status.AWAITING_CONFIRMATION},
+    Command.ORDER_REHANDLING: frozenset({Status.AWAITING_CONFIRMATION, Status.RESOLVED}),
+    Command.REQUEST_COMPENSATION: _HANDLING | {Status.AWAITING_CONFIRMATION},
+    Command.DECIDE_COMPENSATION: _OPEN,
+    Command.ASSIGNMENT_MADE: frozenset({Status.RECEIVED}),
 }
 
 
-# Commands only some roles may give; the rest are open to any authenticated actor.
+# Who may give which command (SPEC §6 least privilege). `service` is a backend acting
+# for a person it has authenticated; `system` is csflow itself.
 _STEERING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM, Role.SERVICE})
+_HANDLERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 REQUIRED_ROLES: dict[Command, frozenset[Role]] = {
+    Command.SUBMIT_PLAN: _HANDLERS,
+    Command.POST_PROGRESS: _HANDLERS,
+    Command.RESOLVE: _HANDLERS,
+    Command.CONFIRM: _HANDLERS | {Role.CUSTOMER},
+    Command.CLOSE: _HANDLERS | {Role.FOLLOW_UP, Role.SYSTEM},
+    Command.CANCEL: _STEERING | {Role.AGENT},
+    Command.WAIT_FOR_CUSTOMER: _HANDLERS,
+    Command.CUSTOMER_REPLIED: _HANDLERS | {Role.CUSTOMER},
     Command.CHANGE_PRIORITY: _STEERING,
     Command.UPDATE_CALENDAR: _STEERING,
+    Command.ESCALATE: _STEERING,
+    Command.REASSIGN: _STEERING,
+    Command.ORDER_REHANDLING: _STEERING,
+    Command.REQUEST_COMPENSATION: _HANDLERS,
+    Command.DECIDE_COMPENSATION: _STEERING,
+    Command.ASSIGNMENT_MADE: frozenset({Role.SYSTEM}),
 }
 
 

@@ -194,6 +194,26 @@ class CalendarPolicy(PolicyModel):
         )
 
 
+# ---- intake intelligence ----
+
+DEFAULT_EMOTION_KEYWORDS = (
+    # zh-CN
+    "投诉", "愤怒", "生气", "失望", "太差", "垃圾", "骗子", "退钱", "曝光", "315", "消协",
+    "工商", "监管", "律师", "起诉",
+    # en
+    "angry", "furious", "disappointed", "terrible", "unacceptable", "scam", "refund now",
+    "lawyer", "sue", "regulator", "complain to", "worst",
+)
+
+
+class IntakePolicy(PolicyModel):
+    """Intake intelligence (SPEC §3.1): who needs soothing, which complaints repeat."""
+
+    emotion_keywords: tuple[Annotated[str, Field(min_length=1)], ...] = DEFAULT_EMOTION_KEYWORDS
+    repeat_window: ClockSpec = _clock("720h")  # 30 days, wall-clock
+    repeat_categories: tuple[Category, ...] = (Category.COMPLAINT,)
+
+
 # ---- the whole policy ----
 
 
@@ -217,6 +237,7 @@ class Policy(PolicyModel):
     confirmation: ConfirmationPolicy = ConfirmationPolicy()
     compensation: CompensationPolicy = CompensationPolicy()
     calendar: CalendarPolicy = CalendarPolicy()
+    intake: IntakePolicy = IntakePolicy()
 
     @property
     def effective_version(self) -> str:

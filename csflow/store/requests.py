@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -88,11 +88,15 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
             """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
                    next_deadline = $6, clocks = $7, plan = $8, eta = $9, rehandle_count = $10,
                    closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
-                   delayed = $15, escalated_to = $16, updated_at = now()
+                   delayed = $15, escalated_to = $16, flags = $17, repeat_of = $18,
+                   compensation = $19, department = COALESCE($20, department),
+                   updated_at = now()
                WHERE number = $1 AND version < $12""",
             s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
             s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
             s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
+            s.flags, s.repeat_of,
+            s.compensation.model_dump(mode="json") if s.compensation else None, s.department,
         )
         events = batch.events
         inserted = await conn.fetch(
@@ -116,6 +120,18 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     return len(inserted)
 
 
+async def earlier_requests(pool: Pool, customer_id: str, category: str, since: datetime,
+                           until: datetime, number: str) -> list[str]:
+    """The same customer's requests of one category in a window: repeat detection."""
+    rows = await pool.fetch(
+        """SELECT number FROM requests
+           WHERE customer_id = $1 AND category = $2 AND received_at >= $3
+             AND received_at <= $4 AND number <> $5
+           ORDER BY received_at""",
+        customer_id, category, since, until, number)
+    return [r["number"] for r in rows]
+
+
 async def get_request(pool: Pool, number: str) -> RequestView | None:
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM requests WHERE number = $1", number)
@@ -134,7 +150,8 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         closed_at=row["closed_at"], persisted_seq=row["version"],
         policy_version=row["policy_version"], sla_cycle=row["sla_cycle"],
         awaiting_customer=row["awaiting_customer"], delayed=row["delayed"],
-        escalated_to=row["escalated_to"],
+        escalated_to=row["escalated_to"], department=row["department"], flags=row["flags"],
+        repeat_of=row["repeat_of"], compensation=row["compensation"],
         timeline=[_event(e) for e in events],
     )
     return RequestView.of(state)

@@ -25,6 +25,7 @@ class Harness:
     client: Client
     queue: str
     store: FakeStore
+    assignment: FakeAssignment
     _serial: int = 0
 
     async def start(
@@ -48,10 +49,12 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     """A worker on a fresh task queue with in-memory activities."""
     queue = fresh_queue()
     store = FakeStore()
+    assignment = FakeAssignment()
     async with Worker(
         ts_env.client,
         task_queue=queue,
         workflows=[ServiceRequestWorkflow],
-        activities=[store.record_events, FakeAssignment().pick_assignee],
+        activities=[store.record_events, assignment.triage, assignment.transfer,
+                    assignment.release],
     ):
-        yield Harness(ts_env, ts_env.client, queue, store)
+        yield Harness(ts_env, ts_env.client, queue, store, assignment)

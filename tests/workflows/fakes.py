@@ -1,7 +1,7 @@
 """In-memory stand-ins for the activities, registered under the real activity names.
 
 Workflow tests check orchestration; the real activities are tested against a real
-PostgreSQL in tests/activities and tests/integration.
+PostgreSQL in tests/activities, tests/store and tests/api.
 """
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.assignment import AssignmentActivities
-from csflow.contracts import AssignInput, Assignment, RecordEvents
+from csflow.contracts import (
+    RecordEvents,
+    ReleaseInput,
+    TransferInput,
+    TransferResult,
+    Triage,
+    TriageInput,
+)
+from csflow.domain.routing import requirement
 
 
 @dataclass
@@ -38,12 +45,35 @@ class FakeStore:
         return [e.kind for b in self.batches if b.state.number == number for e in b.events]
 
 
+@dataclass
 class FakeAssignment:
-    """The real rule, so the routing tests exercise the shipped table."""
+    """Desk routing from the real rule; knobs for the queue, repeats and full staff."""
 
-    def __init__(self) -> None:
-        self._real = AssignmentActivities()
+    queue: bool = False
+    repeat_of: list[str] = field(default_factory=list)
+    emotion: list[str] = field(default_factory=list)
+    full: set[str] = field(default_factory=set)
+    released: list[str] = field(default_factory=list)
 
-    @activity.defn(name="pick_assignee")
-    async def pick_assignee(self, req: AssignInput) -> Assignment:
-        return await self._real.pick_assignee(req)
+    @activity.defn(name="triage")
+    async def triage(self, inp: TriageInput) -> Triage:
+        priority = inp.priority.raised() if self.repeat_of else inp.priority
+        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of))
+        if self.queue:
+            return Triage(emotion=self.emotion, repeat_of=self.repeat_of,
+                          rule=f"nobody free with {need.why}: queued")
+        return Triage(emotion=self.emotion, repeat_of=self.repeat_of, assignee=need.desk,
+                      department="service", rule=f"{need.why} → {need.desk}")
+
+    @activity.defn(name="transfer_assignment")
+    async def transfer(self, inp: TransferInput) -> TransferResult:
+        target = inp.to_staff or f"{inp.to_department}-lead"
+        if target in self.full:
+            return TransferResult(assignee=None, rule=f"{target} is at capacity (5/5)")
+        return TransferResult(assignee=target, department=inp.to_department or "service",
+                              rule=f"handed to {target}")
+
+    @activity.defn(name="release_assignment")
+    async def release(self, inp: ReleaseInput) -> list[str]:
+        self.released.append(inp.number)
+        return []

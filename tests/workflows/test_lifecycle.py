@@ -34,11 +34,11 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
     h = await harness.start(intake())
     receipt = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     assert receipt.status is Status.ASSIGNED
-    assert receipt.assignee == "complaints-desk"
+    assert receipt.assignee == "senior-desk"  # P2: senior staff
 
     v = await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
     assert v.status is Status.IN_PROGRESS and v.plan is not None
-    assert v.plan.owner == "complaints-desk" and v.eta == ETA
+    assert v.plan.owner == "senior-desk" and v.eta == ETA
     v = await h.execute_update(ServiceRequestWorkflow.post_progress,
                                ProgressCommand(actor=AGENT, note="courier booked"))
     v = await h.execute_update(ServiceRequestWorkflow.resolve,
