@@ -70,6 +70,8 @@ class AssignmentActivities:
             assert inp.to_department
             pick = await staff.transfer_to_department(self._pool, inp.number,
                                                       inp.to_department, _now())
+        if pick.staff_id is not None:
+            await drain_and_notify(self._pool, self._client)  # the previous holder has room
         return TransferResult(assignee=pick.staff_id, department=pick.department,
                               rule=pick.rule)
 

@@ -141,3 +141,105 @@ def migrate() -> None:
         raise typer.Exit(2)
     applied = asyncio.run(apply_migrations(settings.database_url))
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+# ---- staff directory (issue 4) ----
+
+staff_app = typer.Typer(help="The staff directory: people, skills, capacity, duty.",
+                        no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    staff_id: Annotated[str, typer.Argument(help="staff id, e.g. li.na")],
+    name: Annotated[str, typer.Option(help="display name")],
+    role: Annotated[str, typer.Option(help="agent, engineer, supervisor, follow_up, ...")],
+    department: Annotated[str, typer.Option()],
+    skill: Annotated[list[str] | None, typer.Option(help="repeat for each skill tag")] = None,
+    seniority: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    capacity: Annotated[int, typer.Option(min=0)] = 5,
+    off_duty: Annotated[bool, typer.Option("--off-duty")] = False,
+) -> None:
+    """Add or update a staff member; the waiting queue drains to them at once."""
+    from pydantic import ValidationError
+
+    from csflow.store.staff import StaffMember
+
+    try:
+        member = StaffMember(id=staff_id, name=name, role=role, department=department,
+                             skills=skill or [], seniority=seniority, capacity=capacity,
+                             on_duty=not off_duty)
+    except ValidationError as err:
+        typer.echo(f"refused: {err}", err=True)
+        raise typer.Exit(2) from None
+    _staff_change(lambda pool: _upsert(pool, member))
+
+
+@staff_app.command("duty")
+def staff_duty(staff_id: str, on: Annotated[bool, typer.Option("--on/--off")] = True) -> None:
+    """Put someone on or off duty; coming on duty drains the waiting queue."""
+    from csflow.store import staff as store
+
+    async def change(pool: Any) -> None:
+        if not await store.set_on_duty(pool, staff_id, on):
+            typer.echo(f"no staff member {staff_id}", err=True)
+            raise typer.Exit(1)
+
+    _staff_change(change)
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Everyone with their skills, capacity and current load."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from csflow.store import staff as store
+    from csflow.store.pool import create_pool
+
+    settings = _settings()
+
+    async def fetch() -> list[Any]:
+        pool = await create_pool(settings.database_dsn, min_size=1, max_size=1)
+        try:
+            return await store.list_staff(pool)
+        finally:
+            await pool.close()
+
+    table = Table("id", "name", "role", "department", "skills", "seniority", "load", "duty")
+    for m in asyncio.run(fetch()):
+        table.add_row(m.id, m.name, m.role, m.department, ", ".join(m.skills),
+                      str(m.seniority), f"{m.load}/{m.capacity}", "on" if m.on_duty else "off")
+    Console().print(table)
+
+
+async def _upsert(pool: Any, member: Any) -> None:
+    from csflow.store import staff as store
+
+    await store.upsert_staff(pool, member)
+
+
+def _staff_change(change: Any) -> None:
+    """Apply a directory change, then drain the queue and tell the assigned requests."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from activities.assignment import drain_and_notify
+    from csflow.store.pool import create_pool
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        pool = await create_pool(settings.database_dsn, min_size=1, max_size=2)
+        try:
+            await change(pool)
+            client = await Client.connect(settings.temporal_target,
+                                          namespace=settings.temporal_namespace,
+                                          data_converter=pydantic_data_converter)
+            return await drain_and_notify(pool, client)
+        finally:
+            await pool.close()
+
+    assigned = asyncio.run(run())
+    typer.echo(f"saved; assigned from the queue: {', '.join(assigned) or 'none'}")
