@@ -16,33 +16,39 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.assignment import AssignmentActivities
+from activities.followup import FollowUpActivities
 from activities.store import StoreActivities
 from csflow import logs
 from csflow.domain.policy import DEFAULT_POLICY, Policy
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
+from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
+from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 log = structlog.get_logger("csflow.worker")
 
-WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow,)
+WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow)
 
 
-def activities_for(pool: Any, client: Client, policy: Policy) -> list[Any]:
+def activities_for(pool: Any, client: Client, policy: Policy,
+                   settings: Settings) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
     assign = AssignmentActivities(pool, policy.intake, client)
-    return [store.record_events, assign.triage, assign.transfer, assign.release]
+    follow = FollowUpActivities(pool, client, TermsProvider(policy), settings)
+    return [store.record_events, assign.triage, assign.transfer, assign.release,
+            follow.plan_follow_up, follow.open_linked_request, follow.save_improvement]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,
-                 policy: Policy = DEFAULT_POLICY) -> Worker:
+                 policy: Policy = DEFAULT_POLICY, settings: Settings | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(pool, client, policy),
+        activities=activities_for(pool, client, policy, settings or Settings()),
         # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )
@@ -75,7 +81,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with build_worker(client, settings.task_queue, pool, policy):
+        async with build_worker(client, settings.task_queue, pool, policy, settings):
             log.info("worker.started", task_queue=settings.task_queue,
                      temporal=settings.temporal_target, namespace=settings.temporal_namespace,
                      metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")

@@ -243,3 +243,72 @@ def _staff_change(change: Any) -> None:
 
     assigned = asyncio.run(run())
     typer.echo(f"saved; assigned from the queue: {', '.join(assigned) or 'none'}")
+
+
+# ---- improvement tasks (issue 6) ----
+
+improvement_app = typer.Typer(help="Improvement tasks from negative feedback.",
+                              no_args_is_help=True)
+app.add_typer(improvement_app, name="improvement")
+
+
+@improvement_app.command("list")
+def improvement_list(
+    status: Annotated[str | None, typer.Option(help="open (incl. overdue), overdue, closed")]
+    = "open",
+    department: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Improvement tasks with their deadlines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from csflow.store import improvements
+    from csflow.store.pool import create_pool
+
+    settings = _settings()
+
+    async def fetch() -> list[Any]:
+        pool = await create_pool(settings.database_dsn, min_size=1, max_size=1)
+        try:
+            return await improvements.list_tasks(pool, status, department)
+        finally:
+            await pool.close()
+
+    table = Table("task", "request", "department", "score", "status", "due", "problem")
+    for t in asyncio.run(fetch()):
+        table.add_row(t.task_id, t.number, t.department, str(t.score), t.status,
+                      t.due_at.isoformat(timespec="minutes"), t.problem[:60])
+    Console().print(table)
+
+
+@improvement_app.command("complete")
+def improvement_complete(
+    task_id: str,
+    what_changed: Annotated[str, typer.Option(help="told to the customer")],
+    actor: Annotated[str, typer.Option(help="who closes it")],
+    role: Annotated[str, typer.Option(help="their role")] = "supervisor",
+) -> None:
+    """Close an improvement task; the customer is told what changed."""
+    from temporalio.client import Client, WorkflowUpdateFailedError
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
+
+    settings = _settings()
+
+    async def run() -> ImprovementRow:
+        client = await Client.connect(settings.temporal_target,
+                                      namespace=settings.temporal_namespace,
+                                      data_converter=pydantic_data_converter)
+        row: ImprovementRow = await client.get_workflow_handle(task_id).execute_update(
+            "complete_improvement",
+            CompleteImprovement(actor=Actor(id=actor, role=role), what_changed=what_changed),
+            result_type=ImprovementRow)
+        return row
+
+    try:
+        row = asyncio.run(run())
+    except WorkflowUpdateFailedError as err:
+        typer.echo(f"refused: {err.cause}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{row.task_id}: {row.status}")

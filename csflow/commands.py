@@ -18,6 +18,7 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    FollowUpRecord,
     Model,
     OrderRehandlingCommand,
     PlanCommand,
@@ -73,6 +74,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Supervisor: approve or reject a compensation waiting for a decision"),
     CommandSpec(Command.ASSIGNMENT_MADE, AssignmentMade, "assignment",
                 "Internal (role system): the queue assigned a waiting request"),
+    CommandSpec(Command.RECORD_FOLLOW_UP, FollowUpRecord, "follow-up",
+                "Record the follow-up visit: score, NPS, the customer's words, new needs"),
 )
 
 BY_COMMAND = {spec.command: spec for spec in COMMANDS}

@@ -92,6 +92,9 @@ class RequestIntake(Model):
     recorded_by: Actor | None = Field(
         default=None, description="Who took the request; the calling service when absent."
     )
+    related_to: Annotated[list[Identifier], Field(max_length=20)] = Field(
+        default_factory=list, description="Earlier requests this one follows from."
+    )
 
 
 class ServiceRequestInput(Model):
@@ -232,6 +235,38 @@ class AssignmentMade(Model):
     rule: str
 
 
+class NewNeed(Model):
+    """Something new the customer asked for during the follow-up: a linked request."""
+
+    category: Category
+    description: Annotated[str, Field(min_length=1, max_length=10_000)]
+    sub_type: Annotated[str, Field(max_length=64)] | None = None
+
+
+class FollowUpRecord(Model):
+    """The follow-up visit (回访反馈): the customer's verdict in their own words."""
+
+    actor: Actor
+    score: Annotated[int, Field(ge=1, le=5, description="Satisfaction, 1 (worst) to 5")]
+    nps: Annotated[int, Field(ge=0, le=10, description="Would recommend us, 0 to 10")]
+    praise: Annotated[str, Field(max_length=4000)] | None = None
+    suggestion: Annotated[str, Field(max_length=4000)] | None = None
+    problem: Annotated[str, Field(max_length=4000)] | None = None
+    needs_action: bool = False
+    new_needs: list[NewNeed] = Field(default_factory=list)
+    method: Annotated[str, Field(pattern=r"^(phone|questionnaire|visit|chat)$")] = "phone"
+    cycle: int | None = Field(
+        default=None, description="The SLA cycle the answer is about; a questionnaire link "
+        "carries it so an answer about an outcome since re-handled is refused.")
+
+
+class CompleteImprovement(Model):
+    """Close an improvement task, saying what changed — the customer is told."""
+
+    actor: Actor
+    what_changed: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
 class ReceiptQuery(Model):
     """Argument of the `receipt` Update: nothing to say, but one model per argument."""
 
@@ -252,6 +287,16 @@ class Compensation(Model):
     status: str  # granted | pending | approved | rejected
     requested_by: str
     decided_by: str | None = None
+
+
+class FollowUpState(Model):
+    owner: str
+    due_at: datetime
+    cycle: int
+    survey_url: str | None = None
+    score: int | None = None
+    nps: int | None = None
+    silent: bool = False
 
 
 class TimelineEvent(Model):
@@ -294,6 +339,8 @@ class RequestState(Model):
     flags: list[str] = Field(default_factory=list)
     repeat_of: list[str] = Field(default_factory=list)
     compensation: Compensation | None = None
+    follow_up: FollowUpState | None = None
+    improvements: list[str] = Field(default_factory=list)
     rehandle_count: int = 0
     timeline: list[TimelineEvent] = Field(default_factory=list)
     persisted_seq: int = 0
@@ -328,6 +375,8 @@ class RequestView(Model):
     flags: list[str]
     repeat_of: list[str]
     compensation: Compensation | None
+    follow_up: FollowUpState | None
+    improvements: list[str]
     rehandle_count: int
     closed_at: datetime | None
     timeline: list[TimelineEvent]
@@ -343,6 +392,7 @@ class RequestView(Model):
             next_deadline=s.next_deadline, awaiting_customer=s.awaiting_customer,
             delayed=s.delayed, escalated_to=s.escalated_to, department=s.department,
             queued=s.queued, flags=s.flags, repeat_of=s.repeat_of, compensation=s.compensation,
+            follow_up=s.follow_up, improvements=s.improvements,
             rehandle_count=s.rehandle_count, closed_at=s.closed_at, timeline=s.timeline,
         )
 
@@ -397,6 +447,58 @@ class TransferResult(Model):
 
 class ReleaseInput(Model):
     number: str
+
+
+class PlanFollowUpInput(Model):
+    number: str
+    cycle: int
+    due_at: datetime
+    expires_at: datetime
+
+
+class FollowUpPlan(Model):
+    owner: str
+    survey_url: str | None = None
+
+
+class LinkedRequestInput(Model):
+    parent: str
+    index: int
+    intake: RequestIntake  # the parent's, for the customer and channel
+    need: NewNeed
+
+
+class ImprovementInput(Model):
+    """The improvement task child workflow's argument (SPEC §3.7)."""
+
+    task_id: str
+    number: str
+    department: str
+    problem: str
+    score: int
+    opened_at: datetime
+    terms: RequestTerms
+
+
+class ImprovementRow(Model):
+    task_id: str
+    number: str
+    department: str
+    problem: str
+    score: int
+    status: str  # open | overdue | closed
+    opened_at: datetime
+    due_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    what_changed: str | None = None
+
+
+class ImprovementResult(Model):
+    task_id: str
+    what_changed: str
+    closed_by: str
+    closed_at: datetime
 
 
 ServiceRequestInput.model_rebuild()

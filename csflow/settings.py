@@ -33,8 +33,25 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, alias="CSFLOW_METRICS_PORT")
     metrics_host: str = Field(default="127.0.0.1", alias="CSFLOW_METRICS_HOST")
 
+    public_url: str = Field(default="http://127.0.0.1:8000", alias="CSFLOW_PUBLIC_URL")
+    link_secret: str | None = Field(default=None, alias="CSFLOW_LINK_SECRET")
+
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
+
+    def survey_secret(self) -> bytes:
+        """The key that signs questionnaire links: CSFLOW_LINK_SECRET, or one generated
+        once into the data dir (0600) so links survive restarts of an embedded stack."""
+        if self.link_secret:
+            return self.link_secret.encode()
+        path = self.data_dir / "link-secret"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32), encoding="ascii")
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip().encode()
 
     @property
     def database_dsn(self) -> str:

@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         authorize,
         check,
     )
-    from csflow.domain.terms import ClockName, RequestTerms
+    from csflow.domain.terms import ClockName, DeadlineName, RequestTerms
     from workflows import options
     from workflows.visibility import publish
 
@@ -46,6 +46,7 @@ ILLEGAL = "IllegalTransition"
 FORBIDDEN = "Forbidden"
 NOT_PERSISTED = "NotPersisted"
 PERSIST_RETRY_AFTER = timedelta(seconds=30)
+SLA_CLOCKS: tuple[ClockName, ...] = ("first_response", "plan", "resolution", "progress_cadence")
 
 
 class RequestBase:
@@ -99,7 +100,7 @@ class RequestBase:
             clocks.pause(clock, self._terms.calendar, workflow.now())
         s.clocks.append(clock)
 
-    def _satisfy(self, *names: ClockName) -> None:
+    def _satisfy(self, *names: DeadlineName) -> None:
         now = workflow.now()
         for c in self._state.clocks:
             if c.name in names:
@@ -116,7 +117,7 @@ class RequestBase:
         self._state.priority = priority
         now = workflow.now()
         for c in self._state.clocks:
-            if c.open:
+            if c.open and c.name in SLA_CLOCKS:
                 spec = self._terms.spec(c.name, priority, c.started_at)
                 clocks.respec(c, spec, self._terms.calendar, now)
         return before
@@ -127,6 +128,7 @@ class RequestBase:
     def _start_rehandling(self, actor: Actor, reason: str, evidence_ref: str | None) -> None:
         """Not satisfied: a new SLA cycle, one priority level higher; the old one stays."""
         s = self._state
+        self._stop_clocks()  # the previous outcome's confirmation and follow-up end here
         before = s.priority
         s.priority = before.raised()
         s.rehandle_count += 1

@@ -44,15 +44,15 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.escalation import EscalationAction
     from csflow.domain.lifecycle import Command, Status
     from workflows import options
+    from workflows.follow_up import AFTER_RESOLUTION, FollowUpHandlers
     from workflows.request_base import PERSIST_RETRY_AFTER
-    from workflows.supervision import SupervisionHandlers
 
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 DIRECTOR = "director"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
-class ServiceRequestWorkflow(SupervisionHandlers):
+class ServiceRequestWorkflow(FollowUpHandlers):
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
@@ -61,6 +61,7 @@ class ServiceRequestWorkflow(SupervisionHandlers):
         self._ready = inp.carried is not None
         self._rearm = False
         self._lock = asyncio.Lock()
+        self._children = {}
 
     # ---- main loop ----
 
@@ -72,7 +73,8 @@ class ServiceRequestWorkflow(SupervisionHandlers):
         while not self._state.status.terminal:
             await self._sleep_until_something_changes()
             await self._fire_due()
-            if workflow.info().is_continue_as_new_suggested():
+            await self._collect_improvements()
+            if workflow.info().is_continue_as_new_suggested() and not self._children:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._persist_before_leaving()
                 workflow.continue_as_new(inp.model_copy(
@@ -134,7 +136,8 @@ class ServiceRequestWorkflow(SupervisionHandlers):
             return
         with contextlib.suppress(TimeoutError):  # the timer won: something is due
             await workflow.wait_condition(
-                lambda: self._rearm or self._state.status.terminal,
+                lambda: self._rearm or self._state.status.terminal
+                or any(c.done() for c in self._children.values()),
                 timeout=timeout,
                 timeout_summary="next SLA firing",
             )
@@ -146,7 +149,10 @@ class ServiceRequestWorkflow(SupervisionHandlers):
         firings = clocks.fire_due(self._state.clocks, self._terms, self._state.priority,
                                   workflow.now())
         for f in firings:
-            self._record_firing(f)
+            if f.clock.name in AFTER_RESOLUTION:
+                await self._on_deadline(f)
+            else:
+                self._record_firing(f)
         if firings or self._unpersisted():
             await self._persist()
 
@@ -229,6 +235,7 @@ class ServiceRequestWorkflow(SupervisionHandlers):
         self._state.awaiting_customer = False
         self._append("resolution_proposed", cmd.actor, to=Status.AWAITING_CONFIRMATION,
                      reason=cmd.summary)
+        self._ask_confirmation()
         return await self._finish()
 
     @resolve.validator
@@ -242,9 +249,10 @@ class ServiceRequestWorkflow(SupervisionHandlers):
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
         await self._begin(Command.CONFIRM, cmd.actor)
         if cmd.satisfied:
+            self._satisfy("confirmation")
             self._append("customer_confirmed", cmd.actor, to=Status.RESOLVED, reason=cmd.reason,
                          data={"evidence_ref": cmd.evidence_ref})
-            await self._release()  # the handler's capacity is free again
+            await self._confirmed()
         else:
             self._start_rehandling(cmd.actor, cmd.reason or "", cmd.evidence_ref)
         return await self._finish()

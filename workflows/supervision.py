@@ -105,7 +105,8 @@ class SupervisionHandlers(RequestBase):
     @workflow.update(name=Command.ORDER_REHANDLING.value)
     async def order_rehandling(self, cmd: OrderRehandlingCommand) -> RequestView:
         await self._begin(Command.ORDER_REHANDLING, cmd.actor)
-        if self._state.status is Status.RESOLVED and self._state.assignee:
+        released = (Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP)
+        if self._state.status in released and self._state.assignee:
             # Capacity was freed at confirmation: the previous holder takes it back if
             # they have room, otherwise the supervisor reassigns.
             back = await self._transfer(to_staff=self._state.assignee)

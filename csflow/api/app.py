@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from csflow import __version__
 from csflow.api import errors
 from csflow.api.deps import Pool
-from csflow.api.routes import requests, staff
+from csflow.api.routes import improvements, requests, staff
 from csflow.domain.policy import Policy
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     errors.install(app)
     app.include_router(requests.router)
     app.include_router(staff.router)
+    app.include_router(improvements.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(db: Pool) -> JSONResponse:

@@ -25,7 +25,7 @@ from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.clockspec import ClockSpec
 from csflow.domain.codes import Priority, SlaState
 from csflow.domain.escalation import EscalationStep
-from csflow.domain.terms import ClockName, RequestTerms
+from csflow.domain.terms import ClockName, DeadlineName, RequestTerms
 
 _ZERO = timedelta(0)
 
@@ -34,7 +34,7 @@ class Clock(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str  # unique within the request, e.g. "resolution#2"
-    name: ClockName
+    name: DeadlineName
     cycle: int  # SLA cycle: 1, then +1 per re-handling
     spec: ClockSpec
     started_at: datetime
@@ -46,6 +46,8 @@ class Clock(BaseModel):
     warnings_fired: int = 0
     breached_at: datetime | None = None
     steps_fired: int = 0
+    warn: bool = True  # warnings (or reminders) at the policy's shares
+    ladder: bool = True  # the priority's escalation ladder after the breach
 
     @property
     def open(self) -> bool:
@@ -82,6 +84,14 @@ def start(name: ClockName, cycle: int, terms: RequestTerms, priority: Priority,
                  running_since=at, due_at=spec.due(terms.calendar, at))
 
 
+def start_deadline(name: DeadlineName, cycle: int, spec: ClockSpec, terms: RequestTerms,
+                   at: datetime, *, warn: bool, ladder: bool = False) -> Clock:
+    """A deadline after resolution (confirmation, follow-up, silence) on the same engine."""
+    return Clock(id=f"{name}#{cycle}", name=name, cycle=cycle, spec=spec, started_at=at,
+                 running_since=at, due_at=spec.due(terms.calendar, at), warn=warn,
+                 ladder=ladder)
+
+
 def used_by(clock: Clock, calendar: BusinessCalendar, now: datetime) -> timedelta:
     """Time consumed so far, in the unit the clock's basis counts."""
     if clock.running_since is None:
@@ -105,6 +115,8 @@ def next_firing(clock: Clock, terms: RequestTerms, priority: Priority) -> Firing
         return None
     cal = terms.calendar
     shares = terms.warning_shares
+    if not clock.warn:
+        shares = ()
     if clock.breached_at is None:
         if clock.warnings_fired < len(shares):
             share = shares[clock.warnings_fired]
@@ -114,7 +126,7 @@ def next_firing(clock: Clock, terms: RequestTerms, priority: Priority) -> Firing
             return Firing(clock, FiringKind.WARNING, min(at, clock.due_at), share=share)
         assert clock.due_at is not None
         return Firing(clock, FiringKind.BREACH, clock.due_at)
-    ladder = terms.ladder(priority)
+    ladder = terms.ladder(priority) if clock.ladder else ()
     if clock.steps_fired < len(ladder):
         step = ladder[clock.steps_fired]
         return Firing(clock, FiringKind.STEP, terms.step_due(step, clock.breached_at),
@@ -132,7 +144,7 @@ def fire_due(clocks: list[Clock], terms: RequestTerms, priority: Priority,
                 clock.warnings_fired += 1
             elif f.kind is FiringKind.BREACH:
                 clock.breached_at = f.at
-                clock.warnings_fired = len(terms.warning_shares)
+                clock.warnings_fired = len(terms.warning_shares) if clock.warn else 0
             else:
                 clock.steps_fired += 1
             fired.append(f)

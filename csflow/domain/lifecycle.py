@@ -19,6 +19,8 @@ class Status(StrEnum):
     ESCALATED = "escalated"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     RESOLVED = "resolved"
+    FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
+    FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -46,6 +48,7 @@ class Command(StrEnum):
     REQUEST_COMPENSATION = "request_compensation"
     DECIDE_COMPENSATION = "decide_compensation"
     ASSIGNMENT_MADE = "assignment_made"
+    RECORD_FOLLOW_UP = "record_follow_up"
 
 
 _HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED})
@@ -56,18 +59,20 @@ LEGAL: dict[Command, frozenset[Status]] = {
     Command.POST_PROGRESS: _HANDLING,
     Command.RESOLVE: _HANDLING,
     Command.CONFIRM: frozenset({Status.AWAITING_CONFIRMATION}),
-    Command.CLOSE: frozenset({Status.RESOLVED}),
+    Command.CLOSE: frozenset({Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP}),
     Command.CANCEL: _OPEN,
     Command.WAIT_FOR_CUSTOMER: _HANDLING,
     Command.CUSTOMER_REPLIED: _HANDLING,
     Command.CHANGE_PRIORITY: _OPEN,
     Command.UPDATE_CALENDAR: _OPEN,
-    Command.ESCALATE: _OPEN - {Status.RESOLVED},
+    Command.ESCALATE: _OPEN - {Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP},
     Command.REASSIGN: _HANDLING | {Status.RECEIVED, Status.AWAITING_CONFIRMATION},
-    Command.ORDER_REHANDLING: frozenset({Status.AWAITING_CONFIRMATION, Status.RESOLVED}),
+    Command.ORDER_REHANDLING: frozenset({Status.AWAITING_CONFIRMATION, Status.RESOLVED,
+                                         Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP}),
     Command.REQUEST_COMPENSATION: _HANDLING | {Status.AWAITING_CONFIRMATION},
     Command.DECIDE_COMPENSATION: _OPEN,
     Command.ASSIGNMENT_MADE: frozenset({Status.RECEIVED}),
+    Command.RECORD_FOLLOW_UP: frozenset({Status.FOLLOW_UP_SCHEDULED}),
 }
 
 
@@ -92,6 +97,8 @@ REQUIRED_ROLES: dict[Command, frozenset[Role]] = {
     Command.REQUEST_COMPENSATION: _HANDLERS,
     Command.DECIDE_COMPENSATION: _STEERING,
     Command.ASSIGNMENT_MADE: frozenset({Role.SYSTEM}),
+    Command.RECORD_FOLLOW_UP: frozenset({Role.FOLLOW_UP, Role.CUSTOMER, Role.SUPERVISOR,
+                                         Role.ADMIN, Role.SERVICE}),
 }
 
 

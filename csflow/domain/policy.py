@@ -122,6 +122,14 @@ class FollowUpPolicy(PolicyModel):
     routine: ClockSpec = _clock("3d", "working_days")
     major_sub_types: tuple[str, ...] = ("repair", "malfunction")
     major_complaint_amount: Annotated[Decimal, Field(ge=0)] = Decimal(5000)
+    # Silent customers (沉默客户激活): a reactivation touch after this long without an
+    # answer to the questionnaire, then marked silent after `silent_after` more.
+    reactivation_after: ClockSpec = _clock("48h")
+    silent_after: ClockSpec = _clock("72h")
+    # Negative feedback: a score at or below this (or a flagged problem) opens an
+    # improvement task for the responsible department, due within `improvement_window`.
+    negative_score_max: Annotated[int, Field(ge=0, le=5)] = 2
+    improvement_window: ClockSpec = _clock("72h")
 
     def is_major(self, category: Category, sub_type: str | None, amount: Decimal | None) -> bool:
         """A repair-like sub-type, or a complaint disputing at least the threshold."""

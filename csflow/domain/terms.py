@@ -8,7 +8,7 @@ and re-handling raises it), the calendar's data, and the already-chosen follow-u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -25,6 +25,8 @@ from csflow.domain.policy import (
 )
 
 ClockName = Literal["first_response", "plan", "resolution", "progress_cadence"]
+# Deadlines after resolution run on the same engine, with their own specs and no ladder.
+DeadlineName = Literal[ClockName, "confirmation", "follow_up", "reactivation", "silence"]
 
 
 class RequestTerms(PolicyModel):
@@ -38,6 +40,10 @@ class RequestTerms(PolicyModel):
     escalation: EscalationPolicy
     service_class: ServiceClass
     follow_up: ClockSpec
+    reactivation_after: ClockSpec = ClockSpec(duration=timedelta(hours=48))
+    silent_after: ClockSpec = ClockSpec(duration=timedelta(hours=72))
+    negative_score_max: int = 2
+    improvement_window: ClockSpec = ClockSpec(duration=timedelta(hours=72))
     confirmation_window: ClockSpec
     compensation: CompensationPolicy
     major_complaint: bool
@@ -105,6 +111,10 @@ def resolve_terms(
         escalation=policy.escalation,
         service_class=service_class,
         follow_up=policy.follow_up.window(service_class),
+        reactivation_after=policy.follow_up.reactivation_after,
+        silent_after=policy.follow_up.silent_after,
+        negative_score_max=policy.follow_up.negative_score_max,
+        improvement_window=policy.follow_up.improvement_window,
         confirmation_window=policy.confirmation.window,
         compensation=policy.compensation,
         major_complaint=major and category is Category.COMPLAINT,

@@ -42,7 +42,7 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
         ("progress", {"actor": AGENT, "note": "gateway restarted"}, "in_progress"),
         ("resolve", {"actor": AGENT, "summary": "service restored"}, "awaiting_confirmation"),
         ("confirm", {"actor": CUSTOMER, "satisfied": True, "evidence_ref": "call-123"},
-         "resolved"),
+         "follow_up_scheduled"),
         ("close", {"actor": AGENT}, "closed"),
     ]
     for path, payload, status in steps:
@@ -56,10 +56,10 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
     kinds = [r["kind"] for r in await api.pool.fetch(
         "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", number)]
     assert kinds == ["received", "assigned", "plan_submitted", "progress_posted",
-                     "resolution_proposed", "customer_confirmed", "closed"]
+                     "resolution_proposed", "customer_confirmed", "follow_up_scheduled", "closed"]
     actors = [r["actor_id"] for r in await api.pool.fetch(
         "SELECT actor_id FROM request_events WHERE number = $1 ORDER BY seq", number)]
-    assert actors[2:] == ["agent-007"] * 3 + ["C-1001", "agent-007"]
+    assert actors[2:] == ["agent-007"] * 3 + ["C-1001", "csflow", "agent-007"]
 
     # A command to an ended request is a conflict, not a crash.
     r = await api.http.post(f"/requests/{number}/cancel", json={"actor": AGENT, "reason": "x"})

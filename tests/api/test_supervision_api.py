@@ -72,7 +72,7 @@ async def test_supervisor_commands_show_in_history_timeline_and_search(api: Api)
     assert await kinds(api, n) == [
         "received", "assigned", "escalated", "reassigned", "compensation_requested",
         "compensation_approved", "resolution_proposed", "customer_confirmed",
-        "rehandling_started"]
+        "follow_up_scheduled", "rehandling_started"]
     actors = [r["actor_id"] for r in await api.pool.fetch(
         "SELECT actor_id FROM request_events WHERE number = $1 AND kind LIKE 'e%' "
         "OR number = $1 AND kind = 'reassigned' ORDER BY seq", n)]

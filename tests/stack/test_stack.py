@@ -296,6 +296,6 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     rows, events = run_coroutine(_stored(dsn, number))
     assert rows == 1
     kinds = [kind for _, kind in events]
-    assert len(kinds) == len(set(kinds)) == 6, events  # each step recorded exactly once
-    assert [seq for seq, _ in events] == list(range(1, 7))
+    assert len(kinds) == len(set(kinds)) == 7, events  # each step recorded exactly once
+    assert [seq for seq, _ in events] == list(range(1, 8))
     assert [(e["seq"], e["kind"]) for e in view["timeline"]] == events

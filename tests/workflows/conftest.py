@@ -13,7 +13,8 @@ from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.sla_terms import TermsProvider
 from tests.helpers import fresh_queue
-from tests.workflows.fakes import FakeAssignment, FakeStore
+from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeStore
+from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 TERMS = TermsProvider(DEFAULT_POLICY)
@@ -26,6 +27,7 @@ class Harness:
     queue: str
     store: FakeStore
     assignment: FakeAssignment
+    follow_up: FakeFollowUp
     _serial: int = 0
 
     async def start(
@@ -50,11 +52,13 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     queue = fresh_queue()
     store = FakeStore()
     assignment = FakeAssignment()
+    follow_up = FakeFollowUp()
     async with Worker(
         ts_env.client,
         task_queue=queue,
-        workflows=[ServiceRequestWorkflow],
+        workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
         activities=[store.record_events, assignment.triage, assignment.transfer,
-                    assignment.release],
+                    assignment.release, follow_up.plan_follow_up,
+                    follow_up.open_linked_request, follow_up.save_improvement],
     ):
-        yield Harness(ts_env, ts_env.client, queue, store, assignment)
+        yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up)

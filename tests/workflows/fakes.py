@@ -12,6 +12,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from csflow.contracts import (
+    FollowUpPlan,
+    ImprovementRow,
+    LinkedRequestInput,
+    PlanFollowUpInput,
     RecordEvents,
     ReleaseInput,
     TransferInput,
@@ -77,3 +81,23 @@ class FakeAssignment:
     async def release(self, inp: ReleaseInput) -> list[str]:
         self.released.append(inp.number)
         return []
+
+
+@dataclass
+class FakeFollowUp:
+    improvements: dict[str, ImprovementRow] = field(default_factory=dict)
+    linked: list[LinkedRequestInput] = field(default_factory=list)
+
+    @activity.defn(name="plan_follow_up")
+    async def plan_follow_up(self, inp: PlanFollowUpInput) -> FollowUpPlan:
+        return FollowUpPlan(owner="fu.lin", survey_url=f"http://csflow.test/survey/{inp.number}"
+                            f".{inp.cycle}")
+
+    @activity.defn(name="open_linked_request")
+    async def open_linked_request(self, inp: LinkedRequestInput) -> str:
+        self.linked.append(inp)
+        return f"{inp.parent}-N{inp.index}"
+
+    @activity.defn(name="save_improvement")
+    async def save_improvement(self, row: ImprovementRow) -> None:
+        self.improvements[row.task_id] = row

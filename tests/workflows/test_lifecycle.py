@@ -9,15 +9,17 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from csflow.contracts import (
+    Actor,
     CancelCommand,
     CloseCommand,
     ConfirmCommand,
+    FollowUpRecord,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
     ResolveCommand,
 )
-from csflow.domain.codes import Priority, Tier
+from csflow.domain.codes import Priority, Role, Tier
 from csflow.domain.lifecycle import Status
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
@@ -47,20 +49,24 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
     v = await h.execute_update(ServiceRequestWorkflow.confirm,
                                ConfirmCommand(actor=CUSTOMER, satisfied=True,
                                               evidence_ref="chat://screenshot/1"))
-    assert v.status is Status.RESOLVED
-    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    assert v.status is Status.FOLLOW_UP_SCHEDULED, "confirmed: the follow-up is planned"
+    assert v.follow_up is not None and v.follow_up.owner == "fu.lin"
+    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
+        actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=5, nps=10, praise="fast"))
 
     final = await h.result()
     assert final.status is Status.CLOSED and final.closed_at is not None
     kinds = [e.kind for e in final.timeline]
     assert kinds == ["received", "assigned", "plan_submitted", "progress_posted",
-                     "resolution_proposed", "customer_confirmed", "closed"]
-    assert [e.seq for e in final.timeline] == list(range(1, 8))
+                     "resolution_proposed", "customer_confirmed", "follow_up_scheduled",
+                     "follow_up_recorded", "closed"]
+    assert [e.seq for e in final.timeline] == list(range(1, 10))
     assert final.timeline[5].actor == CUSTOMER
     assert final.timeline[4].reason == "new parcel delivered"
+    assert final.timeline[-1].reason == "followed up"
     assert all(e.at.tzinfo is not None for e in final.timeline)
     # Every event was persisted exactly once, in order, and intake travelled only once.
-    assert harness.store.seqs(h.id) == list(range(1, 8))
+    assert harness.store.seqs(h.id) == list(range(1, 10))
     batches = [b for b in harness.store.batches if b.state.number == h.id]
     assert [b.intake is not None for b in batches].count(True) == 1
     assert batches[0].intake is not None and batches[0].events[0].kind == "received"
@@ -112,16 +118,17 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     assert (await h.result()).status is Status.CANCELLED
 
 
-@pytest.mark.parametrize("stage", ["assigned", "in_progress", "awaiting_confirmation", "resolved"])
+@pytest.mark.parametrize("stage", ["assigned", "in_progress", "awaiting_confirmation",
+                                   "follow_up_scheduled"])
 async def test_cancel_is_legal_in_every_open_state(harness: Harness, stage: str) -> None:
     h = await harness.start(intake())
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     if stage != "assigned":
         await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
-    if stage in ("awaiting_confirmation", "resolved"):
+    if stage in ("awaiting_confirmation", "follow_up_scheduled"):
         await h.execute_update(ServiceRequestWorkflow.resolve,
                                ResolveCommand(actor=AGENT, summary="done"))
-    if stage == "resolved":
+    if stage == "follow_up_scheduled":
         await h.execute_update(ServiceRequestWorkflow.confirm,
                                ConfirmCommand(actor=CUSTOMER, satisfied=True))
     assert (await h.query(ServiceRequestWorkflow.get_state)).status.value == stage

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from csflow.contracts import (
+    Actor,
     CancelCommand,
     ChangePriorityCommand,
     CloseCommand,
+    CompensationDecision,
+    CompensationRequest,
+    CompleteImprovement,
     ConfirmCommand,
     CustomerRepliedCommand,
+    EscalateCommand,
+    FollowUpRecord,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
@@ -32,7 +39,7 @@ from csflow.contracts import (
     ResolveCommand,
     WaitForCustomerCommand,
 )
-from csflow.domain.codes import Priority
+from csflow.domain.codes import Priority, Role
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
 from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow
@@ -91,7 +98,30 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
     return h
 
 
+async def _followed_up_with_improvement(harness: Harness) -> Handle:
+    h = await harness.start(intake(priority=Priority.P2))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
+        actor=AGENT, amount=Decimal("900"), reason="lost day"))
+    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
+        actor=SUPERVISOR, approve=True, reason="ok"))
+    await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
+        actor=SUPERVISOR, reason="VIP partner", priority=Priority.P1, to_staff="li.senior"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="fixed"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
+        actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=1, nps=0, problem="rude"))
+    task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
+    await task.execute_update("complete_improvement", CompleteImprovement(
+        actor=AGENT, what_changed="training"))
+    await h.result()
+    return h
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
+    "followed_up_with_improvement": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,

@@ -1,0 +1,37 @@
+"""Improvement tasks: written by their workflow, listed for people. Status only moves
+forward (open → overdue → closed), so a late retry never reopens a closed task."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from csflow.contracts import ImprovementRow
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Pool: TypeAlias = asyncpg.Pool[Any]
+
+async def save(pool: Pool, row: ImprovementRow) -> None:
+    await pool.execute(
+        """INSERT INTO improvement_tasks AS t (task_id, number, department, problem, score,
+               status, opened_at, due_at, closed_at, closed_by, what_changed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (task_id) DO UPDATE SET status = $6, closed_at = $9, closed_by = $10,
+               what_changed = $11, updated_at = now()
+           WHERE array_position(ARRAY['open', 'overdue', 'closed'], t.status)
+                 <= array_position(ARRAY['open', 'overdue', 'closed'], EXCLUDED.status)""",
+        row.task_id, row.number, row.department, row.problem, row.score, row.status,
+        row.opened_at, row.due_at, row.closed_at, row.closed_by, row.what_changed)
+
+
+async def list_tasks(pool: Pool, status: str | None = None,
+                     department: str | None = None) -> list[ImprovementRow]:
+    rows = await pool.fetch(
+        """SELECT * FROM improvement_tasks
+           WHERE ($1::text IS NULL OR status = $1 OR ($1 = 'open' AND status = 'overdue'))
+             AND ($2::text IS NULL OR department = $2)
+           ORDER BY due_at""", status, department)
+    return [ImprovementRow(**{k: r[k] for k in ImprovementRow.model_fields}) for r in rows]
