@@ -72,9 +72,9 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                        customer_contact, customer_tier, channel, category, sub_type, description,
                        expected_resolution_at, order_number, amount_in_dispute, department,
                        received_at, status, priority, assignee, sla_state, next_deadline, clocks,
-                       plan, eta, rehandle_count, closed_at, policy_version, version)
+                       plan, eta, rehandle_count, closed_at, policy_version, related_to, version)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                           $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, 0)
+                           $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
                    ON CONFLICT (number) DO NOTHING""",
                 s.number, i.external_id, i.customer.id, i.customer.name,
                 i.customer.contact.model_dump(mode="json", exclude_none=True),
@@ -82,7 +82,7 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                 i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
                 i.department, s.received_at, s.status.value, s.priority.value, s.assignee,
                 s.sla_state.value, s.next_deadline, _clocks_json(s), _plan_json(s), s.eta,
-                s.rehandle_count, s.closed_at, s.policy_version,
+                s.rehandle_count, s.closed_at, s.policy_version, i.related_to,
             )
         await conn.execute(
             """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
@@ -90,13 +90,14 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                    closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
                    delayed = $15, escalated_to = $16, flags = $17, repeat_of = $18,
                    compensation = $19, department = COALESCE($20, department),
-                   updated_at = now()
+                   follow_up = $21, updated_at = now()
                WHERE number = $1 AND version < $12""",
             s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
             s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
             s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
             s.flags, s.repeat_of,
             s.compensation.model_dump(mode="json") if s.compensation else None, s.department,
+            s.follow_up.model_dump(mode="json") if s.follow_up else None,
         )
         events = batch.events
         inserted = await conn.fetch(
@@ -152,6 +153,7 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         awaiting_customer=row["awaiting_customer"], delayed=row["delayed"],
         escalated_to=row["escalated_to"], department=row["department"], flags=row["flags"],
         repeat_of=row["repeat_of"], compensation=row["compensation"],
+        follow_up=row["follow_up"],
         timeline=[_event(e) for e in events],
     )
     return RequestView.of(state)
