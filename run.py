@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -41,6 +42,21 @@ def ensure_env() -> None:
     stamp.write_text(digest)
 
 
+def ensure_browser() -> None:
+    """The page tests drive Debian's headless Chromium; never a downloaded browser.
+
+    As root on Debian (CI here) it is installed with apt; elsewhere the tests that need it
+    fail with the command to run, so a missing browser is never a silent skip.
+    """
+    if shutil.which("chromium") or not shutil.which("apt-get"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        _say("installing Debian's chromium for the browser tests (first run only)")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
 def run(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
@@ -56,6 +72,7 @@ def main() -> int:
     ensure_env()
     if what == "up":
         return run([str(BIN / "csflow"), "up", *extra])
+    ensure_browser()
     for step in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "mypy")],
