@@ -30,6 +30,7 @@ def _aware(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, description="Why; audited.")]
 
 
 class Model(BaseModel):
@@ -155,14 +156,14 @@ class CloseCommand(Model):
 
 class CancelCommand(Model):
     actor: Actor
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class WaitForCustomerCommand(Model):
     """The request now waits on the customer; SLA clocks pause if the policy says so."""
 
     actor: Actor
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class CustomerRepliedCommand(Model):
@@ -175,7 +176,7 @@ class ChangePriorityCommand(Model):
 
     actor: Actor
     priority: Priority
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class UpdateCalendarCommand(Model):
@@ -189,7 +190,7 @@ class EscalateCommand(Model):
     """Raise the priority, hand to a person or a department — at least one of them."""
 
     actor: Actor
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
     priority: Priority | None = None
     to_staff: Identifier | None = None
     to_department: Annotated[str, Field(min_length=1, max_length=64)] | None = None
@@ -204,12 +205,12 @@ class EscalateCommand(Model):
 class ReassignCommand(Model):
     actor: Actor
     to_staff: Identifier
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class OrderRehandlingCommand(Model):
     actor: Actor
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class CompensationRequest(Model):
@@ -217,13 +218,13 @@ class CompensationRequest(Model):
 
     actor: Actor
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class CompensationDecision(Model):
     actor: Actor
     approve: bool
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class AssignmentMade(Model):
