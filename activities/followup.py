@@ -17,6 +17,7 @@ from csflow.contracts import (
     PlanFollowUpInput,
     RequestIntake,
 )
+from csflow.links import survey_token, survey_url
 from csflow.settings import Settings
 from csflow.sla_terms import TermsProvider
 from csflow.store import improvements
@@ -44,11 +45,7 @@ class FollowUpActivities:
                LIMIT 1""")
         return FollowUpPlan(owner=owner or FOLLOW_UP_DESK, survey_url=self._survey_url(inp))
 
-    def _survey_url(self, inp: PlanFollowUpInput) -> str | None:
-        try:
-            from csflow.links import survey_token, survey_url
-        except ImportError:  # pragma: no cover - the page ships with the API
-            return None
+    def _survey_url(self, inp: PlanFollowUpInput) -> str:
         token = survey_token(inp.number, inp.cycle, inp.expires_at,
                              self._settings.survey_secret())
         return survey_url(self._settings.public_url, token)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.commands import BY_COMMAND
@@ -191,6 +191,10 @@ class CsflowClient:
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise TemporalUnavailable(f"Temporal is unreachable: {err.message}") from err
             raise
+        except WorkflowAlreadyStartedError as err:
+            raise RequestRefused(
+                f"request number {number} was already used by an earlier request; was the "
+                "database reset while Temporal kept its history?", "IllegalTransition") from err
         except RuntimeError as err:
             # A lazily connected client reports a refused first connection this way.
             if "Failed client connect" in str(err):

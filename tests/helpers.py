@@ -81,3 +81,23 @@ def with_database(dsn: str, database: str) -> str:
 
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+_serial_blocks = __import__("itertools").count(1)
+
+
+async def seed_serial_block(pool: Any) -> None:
+    """Tests get fresh databases but share one Temporal server, so each test's request
+    numbers start in a block of their own: workflow ids never collide across tests."""
+    from datetime import UTC
+    from datetime import datetime as _dt
+
+    from csflow.domain.codes import Channel
+    from csflow.domain.numbering import business_day
+
+    start = next(_serial_blocks) * 1000
+    day = business_day(_dt.now(UTC), "Asia/Shanghai")
+    await pool.executemany(
+        "INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, $3)",
+        [(day, c.value, start) for c in Channel],
+    )
