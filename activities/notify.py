@@ -1,0 +1,120 @@
+"""Sending one notification, exactly once per key, never blocking the workflow (SPEC §5).
+
+The outbox row is marked `sending` (committed) before each channel is tried and `sent`
+after. A retry that finds `sent` does nothing; one that finds `sending` — a crash between
+send and record — re-sends only through a channel whose receiver dedupes on the key
+(gateway, webhook); an email in that state is marked `uncertain` and ops are alerted
+rather than mailing the customer twice. A failing channel falls through to the next in
+the recipient's preference list; if all fail, the row says `failed`, ops are alerted, and
+the activity still returns normally — notifications never fail a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from csflow.channels.base import Channel, ChannelError, Message
+from csflow.notify.config import NotifyConfig
+from csflow.notify.models import Notification, NotifyResult
+from csflow.notify.templates import Templates
+from csflow.store import outbox
+
+log = structlog.get_logger(__name__)
+INTRUSIVE = ("sms", "phone")  # not at night, except for P1
+
+
+class NotifyActivities:
+    def __init__(self, pool: asyncpg.Pool[Any], channels: Mapping[str, Channel],
+                 templates: Templates, config: NotifyConfig,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._templates = templates
+        self._config = config
+        self._now = clock
+
+    @activity.defn(name="send_notification")
+    async def send(self, n: Notification) -> NotifyResult:
+        status, channel = await outbox.claim(self._pool, n)
+        if status in ("sent", "failed", "uncertain"):
+            return NotifyResult(key=n.key, status="duplicate", channel=channel)
+        if status == "sending" and channel and not self._channels[channel].dedupes:
+            await outbox.mark(self._pool, n.key, "uncertain", None,
+                              f"{channel}: outcome unknown after a crash; not re-sent")
+            self._alert_ops(n, f"{channel} delivery uncertain")
+            return NotifyResult(key=n.key, status="uncertain", channel=channel)
+        email, phone = await self._contact(n)
+        subject, body = self._templates.render(n.template, n.recipient.language, n.variables)
+        tried: list[str] = []
+        candidates = self._candidates(n, retry_first=channel if status == "sending" else None)
+        for name in candidates:
+            ch = self._channels[name]
+            to = ch.address(email, phone, n.recipient.id)
+            if to is None:
+                continue
+            await outbox.mark(self._pool, n.key, "sending", name)
+            try:
+                await ch.send(Message(key=n.key, to=to, subject=subject, body=body))
+            except ChannelError as err:
+                tried.append(f"{name}: {err}")
+                await outbox.mark(self._pool, n.key, "sending", name, f"{name}: {err}")
+                continue
+            await outbox.mark(self._pool, n.key, "sent", name, f"{name}: sent")
+            return NotifyResult(key=n.key, status="sent", channel=name, attempts=tried)
+        await outbox.mark(self._pool, n.key, "failed", None, "no channel delivered")
+        self._alert_ops(n, "; ".join(tried) or "no reachable channel")
+        return NotifyResult(key=n.key, status="failed", attempts=tried)
+
+    def _candidates(self, n: Notification, retry_first: str | None) -> list[str]:
+        wanted: list[str] = [c for c in n.recipient.channels if c in self._channels]
+        if self._quiet() and n.priority != "P1":
+            wanted = [c for c in wanted if c not in INTRUSIVE]
+            if not wanted and any(c in self._channels for c in n.recipient.channels):
+                raise ApplicationError("quiet hours: retry when they end",
+                                       next_retry_delay=self._until_quiet_ends())
+        if retry_first in wanted:
+            wanted.remove(retry_first)
+            wanted.insert(0, retry_first)
+        if not wanted and "log" in self._channels:
+            wanted = ["log"]  # development: nothing real is configured
+        return wanted
+
+    def _quiet(self) -> bool:
+        q = self._config.quiet_hours
+        local = self._now().astimezone(ZoneInfo(q.time_zone)).time()
+        return (q.start <= local or local < q.end) if q.start > q.end \
+            else (q.start <= local < q.end)
+
+    def _until_quiet_ends(self) -> timedelta:
+        q = self._config.quiet_hours
+        now = self._now().astimezone(ZoneInfo(q.time_zone))
+        end = now.replace(hour=q.end.hour, minute=q.end.minute, second=0, microsecond=0)
+        if end <= now:
+            end += timedelta(days=1)
+        return end - now
+
+    async def _contact(self, n: Notification) -> tuple[str | None, str | None]:
+        r = n.recipient
+        if r.kind == "staff":
+            row = await self._pool.fetchrow("SELECT email, phone FROM staff WHERE id = $1", r.id)
+            return (row["email"], row["phone"]) if row else (None, None)
+        if r.kind == "role":
+            row = await self._pool.fetchrow(
+                "SELECT email, phone FROM staff WHERE role = $1 AND on_duty ORDER BY id LIMIT 1",
+                r.id)
+            if row:
+                return row["email"], row["phone"]
+            c = self._config.roles.get(r.id)
+            return (c.email, c.phone) if c else (None, None)
+        return r.email, r.phone
+
+    def _alert_ops(self, n: Notification, why: str) -> None:
+        log.error("notify.ops_alert", key=n.key, request_number=n.number, problem=why)

@@ -1,0 +1,1 @@
+"""Notification channels, one file each behind one interface (`base.Channel`)."""
