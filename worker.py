@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,9 +18,15 @@ from temporalio.worker import Worker
 
 from activities.assignment import AssignmentActivities
 from activities.followup import FollowUpActivities
+from activities.notify import NotifyActivities
 from activities.store import StoreActivities
 from csflow import logs
+from csflow.channels import gateway
+from csflow.channels.email import EmailChannel
+from csflow.channels.log import LogChannel
 from csflow.domain.policy import DEFAULT_POLICY, Policy
+from csflow.notify.config import NotifyConfig, load_notify_config
+from csflow.notify.templates import Templates
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
 from csflow.sla_terms import TermsProvider
@@ -32,23 +39,40 @@ log = structlog.get_logger("csflow.worker")
 WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow)
 
 
-def activities_for(pool: Any, client: Client, policy: Policy,
-                   settings: Settings) -> list[Any]:
+def notify_activities(pool: Any, config: NotifyConfig) -> NotifyActivities:
+    """Channels from the notify config; secrets only from the environment."""
+    secret = os.environ.get("CSFLOW_GATEWAY_SECRET", "").encode()
+    channels: dict[str, Any] = {"log": LogChannel()}
+    if config.smtp:
+        channels["email"] = EmailChannel(config.smtp, os.environ.get("CSFLOW_SMTP_PASSWORD"))
+    if config.gateway:
+        channels["sms"] = gateway.sms(config.gateway.url, secret)
+        channels["phone"] = gateway.phone(config.gateway.url, secret)
+    if config.webhook:
+        channels["chat"] = gateway.chat(config.webhook.url, secret)
+    return NotifyActivities(pool, channels, Templates(), config)
+
+
+def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings,
+                   notify: NotifyActivities | None = None) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
     assign = AssignmentActivities(pool, policy.intake, client)
     follow = FollowUpActivities(pool, client, TermsProvider(policy), settings)
+    send = notify or notify_activities(pool, load_notify_config())
     return [store.record_events, assign.triage, assign.transfer, assign.release,
-            follow.plan_follow_up, follow.open_linked_request, follow.save_improvement]
+            follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
+            send.send]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,
-                 policy: Policy = DEFAULT_POLICY, settings: Settings | None = None) -> Worker:
+                 policy: Policy = DEFAULT_POLICY, settings: Settings | None = None,
+                 notify: NotifyActivities | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(pool, client, policy, settings or Settings()),
+        activities=activities_for(pool, client, policy, settings or Settings(), notify),
         # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )

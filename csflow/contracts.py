@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -62,11 +62,19 @@ class Contact(Model):
         return self
 
 
+CustomerChannel = Literal["email", "sms", "phone"]
+_DEFAULT_CUSTOMER_CHANNELS: tuple[CustomerChannel, ...] = ("email", "sms")
+
+
 class Customer(Model):
     id: Identifier
     name: ShortText
     tier: Tier = Tier.REGULAR
     contact: Contact
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    preferred_channels: list[CustomerChannel] = Field(
+        default_factory=lambda: list(_DEFAULT_CUSTOMER_CHANNELS),
+        description="How the customer wants to hear from us, in order of preference.")
 
 
 class RequestIntake(Model):

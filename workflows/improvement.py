@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         ImprovementRow,
     )
     from csflow.domain.codes import Role
+    from csflow.notify.compliance import ComplianceError, check_compliance
     from workflows import options
 
 # After the deadline: department head at once, the director one window later.
@@ -79,6 +80,10 @@ class ImprovementTaskWorkflow:
 
     @complete.validator
     def _validate_complete(self, cmd: CompleteImprovement) -> None:
+        try:
+            check_compliance(cmd.what_changed)  # the customer reads it
+        except ComplianceError as err:
+            raise ApplicationError(str(err), type="Compliance", non_retryable=True) from None
         if self._done is not None:
             raise ApplicationError("the improvement task is already closed",
                                    type="IllegalTransition", non_retryable=True)

@@ -28,3 +28,10 @@ ASSIGN_RETRY = RetryPolicy(
 
 # Releasing an assignment also drains the queue and tells each request it was assigned.
 RELEASE_TIMEOUT = timedelta(seconds=60)
+
+# Notifications: a send attempt is short; a message may wait out quiet hours or a gateway
+# outage for up to a day, retried at most every 5 minutes, without holding the request.
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_WITHIN = timedelta(days=1)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
+                           maximum_interval=timedelta(minutes=5))

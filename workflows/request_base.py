@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignment import AssignmentActivities
+    from activities.notify import NotifyActivities
     from activities.store import StoreActivities
     from csflow.contracts import (
         Actor,
@@ -39,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
         check,
     )
     from csflow.domain.terms import ClockName, DeadlineName, RequestTerms
+    from csflow.notify.compliance import ComplianceError, check_compliance
+    from csflow.notify.models import Recipient
+    from csflow.notify.planner import NotifyContext, plan_notifications
     from workflows import options
     from workflows.visibility import publish
 
@@ -49,8 +53,12 @@ PERSIST_RETRY_AFTER = timedelta(seconds=30)
 SLA_CLOCKS: tuple[ClockName, ...] = ("first_response", "plan", "resolution", "progress_cadence")
 
 
+COMPLIANCE = "Compliance"
+
+
 class RequestBase:
     _input: ServiceRequestInput
+    _sends: list[asyncio.Task[Any]]
     _terms: RequestTerms
     _state: RequestState
     _ready: bool
@@ -68,6 +76,16 @@ class RequestBase:
             check(command, self._state.status)
         except IllegalTransition as err:
             raise ApplicationError(str(err), type=ILLEGAL, non_retryable=True) from None
+
+    @staticmethod
+    def _compliant(*texts: str | None) -> None:
+        """Words that reach the customer may not make banned promises (SPEC §5)."""
+        for text in texts:
+            if text:
+                try:
+                    check_compliance(text)
+                except ComplianceError as err:
+                    raise ApplicationError(str(err), type=COMPLIANCE, non_retryable=True) from None
 
     @staticmethod
     def _require(condition: bool, reason: str) -> None:
@@ -186,6 +204,7 @@ class RequestBase:
         state.timeline.append(event)
         self._refresh_sla()
         publish(state)
+        self._notify(event)
         workflow.logger.info("request %s: %s by %s", state.number, kind, actor.id)
 
     def _refresh_sla(self) -> None:
@@ -196,12 +215,44 @@ class RequestBase:
         s.sla_state = clocks.colour(s.clocks, workflow.now())
         s.next_deadline = clocks.next_deadline(s.clocks)
 
+    # ---- notifications ----
+
+    def _notify(self, event: TimelineEvent) -> None:
+        """Start (not await) one send per planned message: a slow or failing channel never
+        holds up the request; the outbox behind the activity sends each key once."""
+        s, customer = self._state, self._input.intake.customer
+        ctx = NotifyContext(
+            number=s.number, priority=s.priority.value, category=s.category.value,
+            assignee=s.assignee,
+            customer=Recipient(kind="customer", id=customer.id, email=customer.contact.email,
+                               phone=customer.contact.phone, language=customer.language,
+                               channels=list(customer.preferred_channels)),
+            follow_up_owner=s.follow_up.owner if s.follow_up else None,
+            survey_url=s.follow_up.survey_url if s.follow_up else None,
+        )
+        for n in plan_notifications(event, ctx):
+            self._sends.append(workflow.start_activity_method(
+                NotifyActivities.send, n,
+                start_to_close_timeout=options.NOTIFY_TIMEOUT,
+                schedule_to_close_timeout=options.NOTIFY_WITHIN,
+                retry_policy=options.NOTIFY_RETRY,
+                summary=f"{n.template} → {n.recipient.kind}",
+            ))
+        self._sends = [t for t in self._sends if not t.done()]
+
+    async def _sends_finished(self) -> None:
+        """Before the run ends: every started send has finished (or given up)."""
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
+            self._sends = []
+
     # ---- persistence ----
 
     async def _persist_before_leaving(self) -> None:
-        """A run never ends with events only in memory."""
+        """A run never ends with events only in memory, nor with messages unsent."""
         while not await self._persist():
             await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
+        await self._sends_finished()
 
     def _unpersisted(self) -> bool:
         timeline = self._state.timeline

@@ -62,6 +62,7 @@ class ServiceRequestWorkflow(FollowUpHandlers):
         self._rearm = False
         self._lock = asyncio.Lock()
         self._children = {}
+        self._sends = []
 
     # ---- main loop ----
 
@@ -223,6 +224,7 @@ class ServiceRequestWorkflow(FollowUpHandlers):
     @post_progress.validator
     def _validate_progress(self, cmd: ProgressCommand) -> None:
         self._refuse_if_illegal(Command.POST_PROGRESS, cmd.actor)
+        self._compliant(cmd.note)  # the note goes to the customer
 
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
@@ -241,6 +243,7 @@ class ServiceRequestWorkflow(FollowUpHandlers):
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         self._refuse_if_illegal(Command.RESOLVE, cmd.actor)
+        self._compliant(cmd.summary)
         comp = self._state.compensation
         self._require(comp is None or comp.status != "pending",
                       "a compensation waits for the supervisor's decision")

@@ -19,7 +19,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestRefused)
     async def _refused(_: Request, err: RequestRefused) -> JSONResponse:
-        status = {"IllegalTransition": 409, "Forbidden": 403}.get(err.kind or "", 422)
+        status = {"IllegalTransition": 409, "Forbidden": 403, "Compliance": 422}.get(
+            err.kind or "", 422)
         return JSONResponse(status_code=status, content={"detail": err.reason, "type": err.kind})
 
     @app.exception_handler(TemporalUnavailable)

@@ -13,7 +13,7 @@ from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.sla_terms import TermsProvider
 from tests.helpers import fresh_queue
-from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeStore
+from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -28,6 +28,7 @@ class Harness:
     store: FakeStore
     assignment: FakeAssignment
     follow_up: FakeFollowUp
+    notify: FakeNotify
     _serial: int = 0
 
     async def start(
@@ -53,12 +54,13 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     store = FakeStore()
     assignment = FakeAssignment()
     follow_up = FakeFollowUp()
+    notify = FakeNotify()
     async with Worker(
         ts_env.client,
         task_queue=queue,
         workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
         activities=[store.record_events, assignment.triage, assignment.transfer,
                     assignment.release, follow_up.plan_follow_up,
-                    follow_up.open_linked_request, follow_up.save_improvement],
+                    follow_up.open_linked_request, follow_up.save_improvement, notify.send],
     ):
-        yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up)
+        yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up, notify)

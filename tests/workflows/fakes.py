@@ -24,6 +24,7 @@ from csflow.contracts import (
     TriageInput,
 )
 from csflow.domain.routing import requirement
+from csflow.notify.models import Notification, NotifyResult
 
 
 @dataclass
@@ -101,3 +102,13 @@ class FakeFollowUp:
     @activity.defn(name="save_improvement")
     async def save_improvement(self, row: ImprovementRow) -> None:
         self.improvements[row.task_id] = row
+
+
+@dataclass
+class FakeNotify:
+    sent: list[Notification] = field(default_factory=list)
+
+    @activity.defn(name="send_notification")
+    async def send(self, n: Notification) -> NotifyResult:
+        self.sent.append(n)
+        return NotifyResult(key=n.key, status="sent", channel="log")

@@ -243,3 +243,34 @@ async def test_a_refused_write_loses_nothing_and_is_retried_by_the_request(
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
     assert harness.store.seqs(h.id) == [1, 2, 3, 4]
+
+
+async def test_each_lifecycle_event_sends_its_messages_without_waiting(
+    harness: Harness,
+) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.post_progress,
+                           ProgressCommand(actor=AGENT, note="courier booked"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="delivered"))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    sent = [(n.template, n.recipient.kind) for n in harness.notify.sent if n.number == h.id]
+    assert sent == [("acknowledgement", "customer"), ("staff_assignment", "staff"),
+                    ("progress_update", "customer"), ("resolution", "customer")]
+    keys = [n.key for n in harness.notify.sent if n.number == h.id]
+    assert len(keys) == len(set(keys))
+
+
+async def test_a_banned_promise_to_the_customer_is_refused_naming_it(harness: Harness) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
+            actor=AGENT, note="修好了，绝对保证不会再坏"))
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "Compliance" and "绝对保证" in caught.value.cause.message
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
