@@ -12,7 +12,7 @@ the activity still returns normally — notifications never fail a request.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,11 +75,12 @@ class NotifyActivities:
 
     def _candidates(self, n: Notification, retry_first: str | None) -> list[str]:
         wanted: list[str] = [c for c in n.recipient.channels if c in self._channels]
-        if self._quiet() and n.priority != "P1":
+        start, end = self._window(n)
+        if self._quiet(start, end) and n.priority != "P1":
             wanted = [c for c in wanted if c not in INTRUSIVE]
             if not wanted and any(c in self._channels for c in n.recipient.channels):
                 raise ApplicationError("quiet hours: retry when they end",
-                                       next_retry_delay=self._until_quiet_ends())
+                                       next_retry_delay=self._until(end))
         if retry_first in wanted:
             wanted.remove(retry_first)
             wanted.insert(0, retry_first)
@@ -87,19 +88,27 @@ class NotifyActivities:
             wanted = ["log"]  # development: nothing real is configured
         return wanted
 
-    def _quiet(self) -> bool:
+    def _window(self, n: Notification) -> tuple[time, time]:
+        """The recipient's own quiet hours if they set them, else the organisation's."""
         q = self._config.quiet_hours
-        local = self._now().astimezone(ZoneInfo(q.time_zone)).time()
-        return (q.start <= local or local < q.end) if q.start > q.end \
-            else (q.start <= local < q.end)
+        if n.recipient.quiet_hours:
+            start, end = (time.fromisoformat(t) for t in n.recipient.quiet_hours)
+            return start, end
+        return q.start, q.end
 
-    def _until_quiet_ends(self) -> timedelta:
-        q = self._config.quiet_hours
-        now = self._now().astimezone(ZoneInfo(q.time_zone))
-        end = now.replace(hour=q.end.hour, minute=q.end.minute, second=0, microsecond=0)
-        if end <= now:
-            end += timedelta(days=1)
-        return end - now
+    def _local(self) -> datetime:
+        return self._now().astimezone(ZoneInfo(self._config.quiet_hours.time_zone))
+
+    def _quiet(self, start: time, end: time) -> bool:
+        local = self._local().time()
+        return (start <= local or local < end) if start > end else (start <= local < end)
+
+    def _until(self, end: time) -> timedelta:
+        now = self._local()
+        at = now.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if at <= now:
+            at += timedelta(days=1)
+        return at - now
 
     async def _contact(self, n: Notification) -> tuple[str | None, str | None]:
         r = n.recipient

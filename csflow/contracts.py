@@ -75,6 +75,10 @@ class Customer(Model):
     preferred_channels: list[CustomerChannel] = Field(
         default_factory=lambda: list(_DEFAULT_CUSTOMER_CHANNELS),
         description="How the customer wants to hear from us, in order of preference.")
+    quiet_hours: Annotated[list[Annotated[str, Field(pattern=r"^\d\d:\d\d$")]],
+                           Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description='Own quiet hours, e.g. ["21:00", "09:00"] (local time); '
+        "the organisation's default when absent.")
 
 
 class RequestIntake(Model):

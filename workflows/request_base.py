@@ -226,7 +226,8 @@ class RequestBase:
             assignee=s.assignee,
             customer=Recipient(kind="customer", id=customer.id, email=customer.contact.email,
                                phone=customer.contact.phone, language=customer.language,
-                               channels=list(customer.preferred_channels)),
+                               channels=list(customer.preferred_channels),
+                               quiet_hours=customer.quiet_hours),
             follow_up_owner=s.follow_up.owner if s.follow_up else None,
             survey_url=s.follow_up.survey_url if s.follow_up else None,
         )

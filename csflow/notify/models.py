@@ -22,6 +22,7 @@ class Recipient(BaseModel):
     phone: str | None = None
     channels: list[ChannelName] = Field(default_factory=lambda: _DEFAULT_CHANNELS.copy())
     language: Language = "zh-CN"
+    quiet_hours: list[str] | None = None  # ["HH:MM", "HH:MM"], the recipient's own
 
 
 class Notification(BaseModel):

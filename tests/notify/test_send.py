@@ -118,3 +118,16 @@ async def test_without_configured_channels_messages_go_to_the_log(pool: Any) -> 
     a = NotifyActivities(pool, {"log": LogChannel()}, Templates(), NotifyConfig())
     result = await ActivityEnvironment().run(a.send, note("dev"))
     assert (result.status, result.channel) == ("sent", "log")
+
+
+async def test_a_customers_own_quiet_hours_win(pool: Any) -> None:
+    owl = note("owl")
+    owl.recipient.quiet_hours = ["02:00", "06:00"]  # midnight is fine for this customer
+    early = note("early-bird", channels=["sms", "email"])
+    early.recipient.quiet_hours = ["10:00", "12:00"]  # 11:00 is not
+    with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, gw):
+        at_night = await ActivityEnvironment().run(acts(pool, port, url, now=NIGHT).send, owl)
+        by_day = await ActivityEnvironment().run(acts(pool, port, url, now=DAY).send, early)
+    assert (at_night.status, at_night.channel) == ("sent", "sms")
+    assert (by_day.status, by_day.channel) == ("sent", "email")
+    assert len(gw.delivered) == 1 and len(inbox.messages) == 1
