@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from activities.assignment import AssignmentActivities
 from activities.followup import FollowUpActivities
 from activities.notify import NotifyActivities
+from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from csflow import logs
 from csflow.channels import gateway
@@ -28,15 +29,17 @@ from csflow.domain.policy import DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
 from csflow.notify.templates import Templates
 from csflow.policy_file import policy_from_env
+from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
 from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
 from workflows.improvement import ImprovementTaskWorkflow
+from workflows.reports import ReportWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 log = structlog.get_logger("csflow.worker")
 
-WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow)
+WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, ReportWorkflow)
 
 
 def notify_activities(pool: Any, config: NotifyConfig) -> NotifyActivities:
@@ -60,9 +63,10 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
     assign = AssignmentActivities(pool, policy.intake, client)
     follow = FollowUpActivities(pool, client, TermsProvider(policy), settings)
     send = notify or notify_activities(pool, load_notify_config())
+    reports = ReportActivities(pool)
     return [store.record_events, assign.triage, assign.transfer, assign.release,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
-            send.send]
+            send.send, reports.rollup_day, reports.publish, reports.forecast]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,
@@ -99,6 +103,8 @@ async def run_worker(settings: Settings) -> None:
     )
     policy = policy_from_env()  # a bad policy stops the worker here, with the key named
     client = await connect(settings, runtime)
+    # Idempotent: creates the report schedules once, brings their spec up to date after.
+    await ensure_schedules(client, settings.task_queue, policy.calendar.time_zone)
     pool = await create_pool(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

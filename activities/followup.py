@@ -48,7 +48,7 @@ class FollowUpActivities:
     def _survey_url(self, inp: PlanFollowUpInput) -> str:
         token = survey_token(inp.number, inp.cycle, inp.expires_at,
                              self._settings.survey_secret())
-        return survey_url(self._settings.public_url, token)
+        return survey_url(self._settings.public_url, token, lang=inp.language)
 
     @activity.defn(name="open_linked_request")
     async def open_linked_request(self, inp: LinkedRequestInput) -> str:

@@ -312,3 +312,59 @@ def improvement_complete(
         typer.echo(f"refused: {err.cause}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{row.task_id}: {row.status}")
+
+
+# ---- reports (issue 8) ----
+
+report_app = typer.Typer(help="Daily and weekly reports, and the demand forecast.",
+                         no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _report_zone() -> str:
+    from csflow.policy_file import policy_from_env
+
+    return policy_from_env().calendar.time_zone
+
+
+@report_app.command("weekly")
+def report_weekly(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47; last week if "
+                                                  "omitted")] = None,
+    refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
+    csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
+) -> None:
+    """Print a weekly report; one not produced yet is computed and stored first."""
+    from csflow.reports.console import run_report
+
+    settings = _settings()
+    raise typer.Exit(run_report(settings.database_dsn, _report_zone(), "weekly", week,
+                                refresh=refresh, csv_path=csv))
+
+
+@report_app.command("daily")
+def report_daily(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD; yesterday if "
+                                                           "omitted")] = None,
+    refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
+    csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
+) -> None:
+    """Print a daily report; one not produced yet is computed and stored first."""
+    from csflow.reports.console import run_report
+
+    settings = _settings()
+    raise typer.Exit(run_report(settings.database_dsn, _report_zone(), "daily", day,
+                                refresh=refresh, csv_path=csv))
+
+
+@report_app.command("forecast")
+def report_forecast(
+    as_of: Annotated[str | None, typer.Option(help="first forecast day; today if omitted")]
+    = None,
+    horizon: Annotated[int, typer.Option(min=1, max=60, help="days ahead")] = 14,
+) -> None:
+    """Forecast demand per category and channel, with back-tested error and staffing."""
+    from csflow.reports.console import run_forecast
+
+    settings = _settings()
+    raise typer.Exit(run_forecast(settings.database_dsn, _report_zone(), as_of, horizon))

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.clocks import Clock
@@ -33,8 +33,27 @@ Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 Reason = Annotated[str, Field(min_length=1, max_length=2000, description="Why; audited.")]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text and jsonb cannot hold U+0000: refused at the edge, it can never
+        # make a persistence activity fail forever later.
+        if _has_nul(value):
+            raise ValueError("text must not contain the NUL character (U+0000)")
+        return value
 
 
 class Actor(Model):
@@ -223,6 +242,9 @@ class ReassignCommand(Model):
 class OrderRehandlingCommand(Model):
     actor: Actor
     reason: Reason
+    assignee: Identifier | None = Field(
+        default=None,
+        description="Who handles it again; by default whoever resolved it, if they have room.")
 
 
 class CompensationRequest(Model):
@@ -467,6 +489,7 @@ class PlanFollowUpInput(Model):
     cycle: int
     due_at: datetime
     expires_at: datetime
+    language: Literal["zh-CN", "en"] = "zh-CN"  # the survey page opens in this language
 
 
 class FollowUpPlan(Model):

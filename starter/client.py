@@ -93,8 +93,13 @@ class CsflowClient:
         self._tz = terms.policy.calendar.time_zone
         self._receipt_wait = receipt_wait
 
-    async def create(self, intake: RequestIntake, *, now: datetime | None = None) -> Created:
-        """Start one workflow per request; a repeated external id returns the first request."""
+    async def create(self, intake: RequestIntake, *, now: datetime | None = None,
+                     wait: bool = True) -> Created:
+        """Start one workflow per request; a repeated external id returns the first request.
+
+        `wait=False` returns as soon as the workflow is started (bulk imports), without
+        the intake view.
+        """
         existing = False
         number: str | None = None
         if intake.external_id:
@@ -121,6 +126,8 @@ class CsflowClient:
             static_summary=summary_for(number, intake),
             result_type=RequestView,
         ), number)
+        if not wait:
+            return Created(number=number, view=None, existing=existing)
         try:
             view = await asyncio.wait_for(
                 handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView),

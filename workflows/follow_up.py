@@ -61,7 +61,7 @@ class FollowUpHandlers(SupervisionHandlers):
         plan = await workflow.execute_activity_method(
             FollowUpActivities.plan_follow_up,
             PlanFollowUpInput(number=s.number, cycle=cycle, due_at=clock.due_at,
-                              expires_at=expires),
+                              expires_at=expires, language=self._input.intake.customer.language),
             start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY)
         s.clocks.append(clock)
         s.clocks.append(clocks.start_deadline("reactivation", cycle, t.reactivation_after, t,
@@ -138,8 +138,8 @@ class FollowUpHandlers(SupervisionHandlers):
 
     @record_follow_up.validator
     def _validate_follow_up(self, rec: FollowUpRecord) -> None:
+        self._check_cycle(rec)  # first: "re-handled since" explains more than the state
         self._refuse_if_illegal(Command.RECORD_FOLLOW_UP, rec.actor)
-        self._check_cycle(rec)
 
     def _check_cycle(self, rec: FollowUpRecord) -> None:
         if rec.cycle is not None:

@@ -105,14 +105,21 @@ class SupervisionHandlers(RequestBase):
     @workflow.update(name=Command.ORDER_REHANDLING.value)
     async def order_rehandling(self, cmd: OrderRehandlingCommand) -> RequestView:
         await self._begin(Command.ORDER_REHANDLING, cmd.actor)
+        s = self._state
         released = (Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP)
-        if self._state.status in released and self._state.assignee:
-            # Capacity was freed at confirmation: the previous holder takes it back if
-            # they have room, otherwise the supervisor reassigns.
-            back = await self._transfer(to_staff=self._state.assignee)
+        moving = cmd.assignee is not None and cmd.assignee != s.assignee
+        if moving or (s.status in released and s.assignee):
+            # Capacity was freed at confirmation: the previous holder takes it back if they
+            # have room; the supervisor may name someone else in the same command.
+            back = await self._transfer(to_staff=cmd.assignee or s.assignee)
             if back.assignee is None:
-                raise ApplicationError(f"{back.rule}; reassign it first", type=ILLEGAL,
-                                       non_retryable=True)
+                raise ApplicationError(f"{back.rule}; order it again naming an assignee "
+                                       "who has room", type=ILLEGAL, non_retryable=True)
+            if moving:
+                self._append("reassigned", cmd.actor, reason=cmd.reason,
+                             data={"from": s.assignee, "to": back.assignee,
+                                   "department": back.department})
+                s.assignee, s.department = back.assignee, back.department
         self._start_rehandling(cmd.actor, cmd.reason, None)
         return await self._finish()
 

@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from csflow import __version__
 from csflow.api import errors
 from csflow.api.deps import Pool
-from csflow.api.routes import improvements, requests, staff, survey
+from csflow.api.routes import board, improvements, reports, requests, staff, survey
 from csflow.domain.policy import Policy
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(staff.router)
     app.include_router(improvements.router)
     app.include_router(survey.router)
+    app.include_router(board.router)
+    app.include_router(reports.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(db: Pool) -> JSONResponse:

@@ -21,6 +21,7 @@ DESKS = {
     Category.AFTER_SALES: "after-sales-desk",
 }
 SENIOR_DESK = "senior-desk"
+DESK_NAMES = frozenset({*DESKS.values(), SENIOR_DESK})
 
 
 @dataclass(frozen=True)

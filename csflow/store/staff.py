@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from csflow.domain.routing import HANDLER_ROLES, SENIOR, Requirement
+from csflow.domain.routing import DESK_NAMES, HANDLER_ROLES, SENIOR, Requirement
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -172,6 +172,9 @@ async def transfer(pool: Pool, number: str, staff_id: str, now: datetime) -> Pic
         target = await conn.fetchrow(
             "SELECT id, department, capacity, on_duty, role FROM staff WHERE id = $1 FOR UPDATE",
             staff_id)
+        if target is None and staff_id in DESK_NAMES:
+            # A desk (the fresh-install holder) has no capacity to count: it takes it back.
+            return Pick(staff_id, f"back to {staff_id}")
         if target is None:
             return Pick(None, f"no staff member {staff_id}")
         if not target["on_duty"]:

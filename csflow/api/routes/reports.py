@@ -1,0 +1,114 @@
+"""/reports: stored daily and weekly reports and forecasts, as pages with charts, CSV, JSON.
+
+Reports are produced by the Report workflow on its schedules (or `csflow report …`); the
+API only reads the `reports` table, so opening a page never runs a heavy query.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from csflow.api.deps import Pool
+from csflow.api.pages.analytics import PAGES
+from csflow.reports import charts, export, store
+from csflow.reports.model import Forecast, Report
+from csflow.reports.periods import Period, parse
+from csflow.reports.store import StoredReport
+
+# Who may read reports; wired to the API's role check where the app is composed.
+REPORT_ROLES = ("analyst", "admin", "supervisor")
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+Kind = Literal["daily", "weekly", "forecast"]
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+async def index(pool: Pool) -> HTMLResponse:
+    return await _index(pool)
+
+
+@router.get("/forecast", response_class=HTMLResponse, include_in_schema=False)
+async def latest_forecast(pool: Pool) -> HTMLResponse:
+    found = await store.latest(pool, "forecast")
+    if found is None:
+        return await _index(pool, "No forecast yet: it runs daily at 01:30, or now with "
+                                  "`csflow report forecast`.", 404)
+    return _forecast_page(found.forecast())
+
+
+@router.get("/{kind}/{period}.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Not produced"}})
+async def report_csv(kind: Kind, period: str, pool: Pool) -> Response:
+    """The report as (section, item, measure, value) rows: seconds and fractions, raw."""
+    found = await store.load(pool, kind, period)
+    if found is None:
+        return JSONResponse({"detail": _missing(kind, period)}, status_code=404)
+    rows = (export.forecast_rows(found.forecast()) if kind == "forecast"
+            else export.report_rows(found.report()))
+    return Response(export.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="csflow-{kind}-{period}.csv"'})
+
+
+@router.get("/{kind}/{period}.json", responses={404: {"description": "Not produced"}})
+async def report_json(kind: Kind, period: str, pool: Pool) -> JSONResponse:
+    found = await store.load(pool, kind, period)
+    if found is None:
+        return JSONResponse({"detail": _missing(kind, period)}, status_code=404)
+    return JSONResponse(found.body)
+
+
+@router.get("/{kind}/{period}", response_class=HTMLResponse, include_in_schema=False)
+async def report_page(kind: Kind, period: str, pool: Pool) -> HTMLResponse:
+    found = await store.load(pool, kind, period)
+    if found is None:
+        return await _index(pool, _missing(kind, period), 404)
+    if kind == "forecast":
+        return _forecast_page(found.forecast())
+    return _report_page(found)
+
+
+def _report_page(found: StoredReport) -> HTMLResponse:
+    r: Report = found.report()
+    p = parse(r.kind, r.period)
+    shift = timedelta(days=p.length)
+    base = f"/reports/{r.kind}/{r.period}"
+    drawn = {
+        "category": charts.bars([(s.key, s.count) for s in r.by_category]),
+        "channel": charts.bars([(s.key, s.count) for s in r.by_channel]),
+        "department": charts.bars([(s.key, s.count) for s in r.by_department]),
+        "issues": charts.bars([(f"{i.category} / {i.sub_type}", i.count)
+                               for i in r.top_issues]),
+        "satisfaction": charts.bars([(f"score {s.key}", s.count) for s in r.satisfaction]),
+    }
+    html = PAGES.get_template("report.html").render(
+        section="reports", r=r, charts=drawn, base=base,
+        local_start=p.first_day.isoformat(), local_end=p.last_day.isoformat(),
+        prev=_link(Period(p.kind, p.first_day - shift)),
+        next=_link(Period(p.kind, p.first_day + shift)))
+    return HTMLResponse(html)
+
+
+def _forecast_page(f: Forecast) -> HTMLResponse:
+    drawn = [charts.line(s.history, s.forecast) for s in f.series]
+    return HTMLResponse(PAGES.get_template("forecast.html").render(
+        section="forecast", f=f, charts=drawn))
+
+
+async def _index(pool: Any, message: str | None = None, status: int = 200) -> HTMLResponse:
+    html = PAGES.get_template("index.html").render(
+        section="reports", reports=await store.listing(pool), message=message)
+    return HTMLResponse(html, status_code=status)
+
+
+def _link(p: Period) -> str:
+    return f"/reports/{p.kind}/{p.label}"
+
+
+def _missing(kind: str, period: str) -> str:
+    flag = {"daily": "--date", "weekly": "--week", "forecast": "--as-of"}[kind]
+    return (f"No {kind} report for {period} has been produced yet: "
+            f"run `csflow report {kind} {flag} {period}`.")

@@ -1,0 +1,1 @@
+"""Analytics: the live board's data, daily and weekly reports, the demand forecast."""
