@@ -368,3 +368,7 @@ def report_forecast(
 
     settings = _settings()
     raise typer.Exit(run_forecast(settings.database_dsn, _report_zone(), as_of, horizon))
+
+from csflow.cli_tokens import token_app  # noqa: E402
+
+app.add_typer(token_app, name="token")

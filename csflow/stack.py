@@ -13,7 +13,8 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +38,7 @@ log = structlog.get_logger("csflow.stack")
 
 DATABASE = "csflow"
 Migrate = Callable[[str], Awaitable[list[str]]]
+Bootstrap = Callable[[str, Path], Awaitable[dict[str, Path]]]
 
 
 def _local(host: str) -> str:
@@ -61,6 +63,7 @@ class StackPlan:
     data_dir: Path
     postgres: EmbeddedPostgres | None
     temporal: TemporalDevServer | None
+    token_files: dict[str, Path] = field(default_factory=dict)  # filled at start-up
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StackPlan:
@@ -156,6 +159,42 @@ async def _apply_migrations(dsn: str) -> list[str]:
     return await apply_migrations(dsn)
 
 
+async def ensure_dev_tokens(dsn: str, data_dir: Path) -> dict[str, Path]:
+    """An admin and a service token in the data dir (0600), so the API is usable at once.
+
+    A token file that still verifies is kept; one revoked or lost is replaced. Production
+    issues its own with `csflow token create` and never reads these files.
+    """
+    import asyncpg
+
+    from csflow.domain.codes import Role
+    from csflow.store import tokens
+
+    folder = data_dir / "tokens"
+    folder.mkdir(parents=True, exist_ok=True)
+    conn = await asyncpg.connect(dsn)
+    found: dict[str, Path] = {}
+    try:
+        for role in (Role.ADMIN, Role.SERVICE):
+            path = folder / role.value
+            if path.exists():
+                try:
+                    await tokens.verify(conn, path.read_text("ascii").strip(),
+                                        datetime.now(UTC))
+                    found[role.value] = path
+                    continue
+                except tokens.TokenRefused:
+                    pass
+            plain, _ = await tokens.issue(conn, name=f"csflow-up-{role.value}", role=role,
+                                          subject=f"local-{role.value}")
+            path.write_text(plain + "\n", encoding="ascii")
+            path.chmod(0o600)
+            found[role.value] = path
+    finally:
+        await conn.close()
+    return found
+
+
 @contextmanager
 def _data_dir_lock(data_dir: Path) -> Iterator[bool]:
     """Hold an exclusive lock on the data dir: two stacks must never share one SQLite file.
@@ -180,6 +219,7 @@ def run_up(
     *,
     processes: Callable[[StackPlan], Sequence[ProcessSpec]] = app_processes,
     migrate: Migrate = _apply_migrations,
+    bootstrap: Bootstrap = ensure_dev_tokens,
 ) -> int:
     """Run the stack until Ctrl-C/SIGTERM (exit 0), a failure (1) or a config clash (2)."""
     # The policy is checked before anything starts: a typo stops `csflow up` with the key
@@ -208,14 +248,15 @@ def run_up(
         supervisor = Supervisor()
         return asyncio.run(
             supervisor.run(
-                partial(_startup, plan, specs, supervisor, migrate),
+                partial(_startup, plan, specs, supervisor, migrate, bootstrap),
                 partial(_print_addresses, plan, specs),
             )
         )
 
 
 async def _startup(
-    plan: StackPlan, specs: Sequence[ProcessSpec], supervisor: Supervisor, migrate: Migrate
+    plan: StackPlan, specs: Sequence[ProcessSpec], supervisor: Supervisor, migrate: Migrate,
+    bootstrap: Bootstrap,
 ) -> None:
     servers: list[EmbeddedPostgres | TemporalDevServer] = [
         server for server in (plan.postgres, plan.temporal) if server is not None
@@ -240,6 +281,7 @@ async def _startup(
         log.info("migrations applied", versions=applied)
     else:
         log.info("database schema up to date")
+    plan.token_files = await bootstrap(plan.database_url, plan.data_dir)
     started = [(spec, supervisor.spawn(spec)) for spec in specs]
     await asyncio.gather(*(supervisor.wait_ready(spec, child) for spec, child in started))
 
@@ -274,6 +316,7 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
         ("PostgreSQL", redact(plan.database_url) + ("" if plan.postgres else "  [external]")),
         ("Worker metrics", plan.metrics_url),
         ("Data dir", str(plan.data_dir)),
+        *((f"API token ({role})", str(path)) for role, path in plan.token_files.items()),
     ]
     logs = [c.log_path for c in (plan.postgres, plan.temporal) if c is not None]
     rows += [("Log", str(path)) for path in [*logs, *(spec.log_path for spec in specs)]]

@@ -101,3 +101,17 @@ async def seed_serial_block(pool: Any) -> None:
         "INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, $3)",
         [(day, c.value, start) for c in Channel],
     )
+
+
+async def token_for(pool: Any, role: str, subject: str | None = None) -> str:
+    """A real API token issued into the test database (stored hashed like any other)."""
+    from csflow.domain.codes import Role
+    from csflow.store import tokens
+
+    plain, _ = await tokens.issue(pool, name=f"test-{role}", role=Role(role),
+                                  subject=subject or f"test-{role}")
+    return plain
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from csflow import __version__
-from csflow.api import errors
+from csflow.api import auth, errors
 from csflow.api.deps import Pool
 from csflow.api.routes import board, improvements, reports, requests, staff, survey
 from csflow.domain.policy import Policy
@@ -63,12 +63,15 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     )
     app.state.settings = settings
     errors.install(app)
+    auth.install(app)
     app.include_router(requests.router)
     app.include_router(staff.router)
     app.include_router(improvements.router)
-    app.include_router(survey.router)
-    app.include_router(board.router)
-    app.include_router(reports.router)
+    app.include_router(survey.router)  # public: the signed link is the credential
+    app.include_router(board.router, dependencies=[
+        Depends(auth.require(auth.BOARD, "the board"))])
+    app.include_router(reports.router, dependencies=[
+        Depends(auth.require(auth.REPORTS, "reports"))])
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(db: Pool) -> JSONResponse:

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from starter.client import RequestEnded, RequestNotFound, RequestRefused, TemporalUnavailable
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no Infinity/NaN, but Python's parser accepts them in a body, and the 422
+    echoes the input back: spelled out as text, or the error answer itself would be a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422,
+                            content={"detail": _finite(jsonable_encoder(err.errors()))})
+
     @app.exception_handler(RequestNotFound)
     async def _not_found(_: Request, err: RequestNotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(err)})

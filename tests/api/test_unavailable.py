@@ -11,7 +11,7 @@ from temporalio.service import RetryConfig
 
 from csflow.api.app import create_app
 from csflow.settings import Settings
-from tests.helpers import free_port, intake
+from tests.helpers import bearer, free_port, intake, token_for
 
 
 async def test_create_and_commands_answer_503_when_temporal_is_unreachable(pool: Any) -> None:
@@ -22,7 +22,8 @@ async def test_create_and_commands_answer_503_when_temporal_is_unreachable(pool:
     app = create_app(Settings(), client=nowhere, pool=pool)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://csflow") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://csflow",
+                                     headers=bearer(await token_for(pool, "service"))) as http:
             r = await http.post("/requests", json=intake().model_dump(mode="json"))
             assert r.status_code == 503, r.text
             assert "nothing was changed" in r.json()["detail"]

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from csflow.api.app import create_app
 from csflow.settings import Settings
-from tests.helpers import free_port, fresh_queue, seed_serial_block
+from tests.helpers import bearer, free_port, fresh_queue, seed_serial_block, token_for
 from worker import build_worker
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,6 +34,7 @@ class Live:
     pool: Any
     client: Any
     settings: Settings
+    headers: dict[str, str]  # a service token's, for the test's own API calls
 
 
 @pytest.fixture
@@ -50,7 +51,8 @@ async def live(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Live]:
         while not server.started:
             await asyncio.sleep(0.05)
         try:
-            yield Live(f"http://127.0.0.1:{port}", pool, ts_env.client, settings)
+            yield Live(f"http://127.0.0.1:{port}", pool, ts_env.client, settings,
+                       bearer(await token_for(pool, "service")))
         finally:
             server.should_exit = True
             await task

@@ -19,7 +19,15 @@ from temporalio.testing import WorkflowEnvironment
 from csflow.api.app import create_app
 from csflow.settings import Settings
 from tests.browser.conftest import Live
-from tests.helpers import eventually, free_port, fresh_queue, intake, seed_serial_block
+from tests.helpers import (
+    bearer,
+    eventually,
+    free_port,
+    fresh_queue,
+    intake,
+    seed_serial_block,
+    token_for,
+)
 from tests.reports.conftest import with_analytics
 from worker import build_worker
 
@@ -42,7 +50,8 @@ async def board_live(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Li
         while not server.started:
             await asyncio.sleep(0.05)
         try:
-            yield Live(f"http://127.0.0.1:{port}", pool, ts_env.client, settings)
+            yield Live(f"http://127.0.0.1:{port}", pool, ts_env.client, settings,
+                       bearer(await token_for(pool, "service")))
         finally:
             server.should_exit = True
             await task
@@ -58,7 +67,7 @@ async def test_a_breached_p1_is_red_on_the_board(
     board_live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
 ) -> None:
     live = board_live
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         numbers = {}
         for p in ("P1", "P2", "P3"):
             # Consultations: three complaints from one customer would be repeat complaints,
@@ -80,7 +89,13 @@ async def test_a_breached_p1_is_red_on_the_board(
     await eventually(coloured, timeout=30)
 
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    # Signed out, the board sends the browser to the login page; a supervisor's token
+    # signs in and lands back on the board.
     await page.goto(f"{live.base_url}/board")
+    assert "/login" in page.url
+    await page.fill("input[name=token]", await token_for(live.pool, "supervisor", "wang.li"))
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base_url}/board")
     row = f'tr[data-number="{numbers["P1"]}"]'
     await page.wait_for_selector(row, timeout=15_000)
 

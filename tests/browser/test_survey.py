@@ -76,7 +76,7 @@ async def shows_form(page: Page, url: str, t: dict[str, str]) -> None:
 async def test_opening_records_nothing_a_click_records_score_one_and_the_link_works_once(
     live: Live, browser: Browser, tmp_path: Path,
 ) -> None:
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         n, url = await resolved_and_confirmed(http)
         assert url.startswith(f"{live.base_url}/survey/")
 
@@ -109,7 +109,7 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
     assert await page.inner_text("#heading") == EN["thanks"]
     await page.screenshot(path=str(tmp_path / "survey-thanks.png"), full_page=True)
 
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         timeline = (await http.get(f"/requests/{n}")).json()["timeline"]
     recorded = [e for e in timeline if e["kind"] == "follow_up_recorded"]
     assert len(recorded) == 1
@@ -139,7 +139,7 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
     assert datetime.fromisoformat(opened["data"]["due_at"]) == opened["at"] + timedelta(hours=72)
 
     # Closing it tells the customer what changed.
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         r = await http.post(f"/improvements/{opened['data']['task_id']}/complete", json={
             "actor": AGENT, "what_changed": "repair visits now get a booked follow-up slot"})
         assert r.status_code == 200, r.text
@@ -159,7 +159,7 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
 async def test_a_link_about_an_outcome_since_re_handled_is_no_longer_current(
     live: Live, browser: Browser,
 ) -> None:
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         # A person, not a category desk, handles it: re-handling gives it back to them.
         r = await http.put("/staff/agent-7", json={
             "id": "agent-7", "name": "Agent Seven", "role": "agent", "department": "care",
@@ -201,7 +201,7 @@ async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_languag
     live: Live, browser: Browser, tmp_path: Path,
 ) -> None:
     secret = live.settings.survey_secret()
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         n, url = await resolved_and_confirmed(http)
         later = datetime.now(UTC) + timedelta(days=3)
         expired = survey_url(live.base_url, survey_token(
@@ -237,7 +237,7 @@ async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_languag
     assert await follow_up_kinds(live, n) == ["follow_up_scheduled"]
 
     # Control characters a hand-made POST can carry (PostgreSQL refuses NUL) are dropped.
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         r = await http.post(url, data={"score": "4", "nps": "9", "praise": "ok\x00 thanks\n"})
         assert r.status_code == 200 and ZH["thanks"] in r.text
     praise = await live.pool.fetchval(

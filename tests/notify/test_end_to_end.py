@@ -17,7 +17,14 @@ from csflow.notify.config import NotifyConfig, Smtp
 from csflow.notify.templates import Templates
 from csflow.settings import Settings
 from csflow.store.staff import StaffMember, upsert_staff
-from tests.helpers import eventually, fresh_queue, intake, seed_serial_block
+from tests.helpers import (
+    bearer,
+    eventually,
+    fresh_queue,
+    intake,
+    seed_serial_block,
+    token_for,
+)
 from tests.notify.servers import http_gateway, smtp_server
 from tests.notify.test_send import DAY, SECRET
 from worker import build_worker
@@ -44,7 +51,8 @@ async def test_a_request_lifecycle_sends_exactly_the_expected_messages(
         app = create_app(settings, client=ts_env.client, pool=pool)
         async with build_worker(ts_env.client, settings.task_queue, pool, settings=settings,
                                 notify=notify), app.router.lifespan_context(app):
-            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x")
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x",
+                                     headers=bearer(await token_for(pool, "service")))
             n = (await http.post("/requests", json=body.model_dump(mode="json"))).json()["number"]
             for path, payload in [
                 ("progress", {"actor": AGENT, "note": "parts ordered"}),

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from csflow.api.app import create_app
 from csflow.api.routes import board, reports
 from csflow.settings import Settings
-from tests.helpers import fresh_queue
+from tests.helpers import bearer, fresh_queue, token_for
 
 
 def with_analytics(app: FastAPI) -> FastAPI:
@@ -28,5 +28,6 @@ async def web(pool: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = with_analytics(create_app(Settings(CSFLOW_TASK_QUEUE=fresh_queue()), pool=pool))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://csflow") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://csflow",
+                                     headers=bearer(await token_for(pool, "analyst"))) as http:
             yield http

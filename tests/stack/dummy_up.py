@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -52,6 +53,13 @@ async def touch_database(dsn: str) -> list[str]:
     return ["dummy"]
 
 
+async def no_tokens(dsn: str, data_dir: Path) -> dict[str, Path]:
+    """The dummy stack has no schema, so no token table: the API it fakes needs none."""
+    del dsn, data_dir
+    return {}
+
+
 if __name__ == "__main__":
     logs.configure("json")  # one JSON object per line: the tests parse the events
-    sys.exit(run_up(Settings(), processes=dummy_processes, migrate=touch_database))
+    sys.exit(run_up(Settings(), processes=dummy_processes, migrate=touch_database,
+                    bootstrap=no_tokens))

@@ -264,7 +264,11 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     up = launch("csflow", env, "up")
     up.wait_for(UP_BANNER, timeout=120)
     api_log = scratch / "data" / "logs" / "api.log"
-    created = httpx.post(f"{api}/requests", json=body, timeout=30)
+    service = (scratch / "data" / "tokens" / "service").read_text().strip()
+    auth = {"Authorization": f"Bearer {service}"}
+    assert "API token (admin)" in up.output
+    assert httpx.post(f"{api}/requests", json=body, timeout=30).status_code == 401
+    created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
     assert created.status_code in (201, 202), f"{created.text}\n{log_tail(api_log)}"
     number = created.json()["number"]
     _find_by_priority(env, number)
@@ -274,7 +278,9 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     assert up.wait(60) == 1, up.output
     again = launch("csflow", env, "up")
     again.wait_for(UP_BANNER, timeout=120)
-    repeated = httpx.post(f"{api}/requests", json=body, timeout=30)
+    again_token = (scratch / "data" / "tokens" / "service").read_text().strip()
+    assert again_token == service  # a restart keeps the tokens it issued
+    repeated = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
     assert repeated.status_code == 200, f"{repeated.text}\n{log_tail(api_log)}"
     assert repeated.json()["number"] == number
     eta = datetime.now(UTC) + timedelta(hours=1)
@@ -285,10 +291,10 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
         ("close", CloseCommand(actor=SUPERVISOR)),
     ]
     for path, command in steps:
-        answer = httpx.post(f"{api}/requests/{number}/{path}",
+        answer = httpx.post(f"{api}/requests/{number}/{path}", headers=auth,
                             json=command.model_dump(mode="json", exclude_none=True), timeout=60)
         assert answer.status_code == 200, f"{path}: {answer.text}\n{log_tail(api_log)}"
-    view = httpx.get(f"{api}/requests/{number}", timeout=30).json()
+    view = httpx.get(f"{api}/requests/{number}", headers=auth, timeout=30).json()
 
     assert view["status"] == "closed"
     assert "Total: 1" in _temporal(env, "workflow", "count", "--query", f"WorkflowId='{number}'")

@@ -17,8 +17,6 @@ from csflow.api.pages.analytics import PAGES
 from csflow.domain.codes import Category, Priority
 from csflow.reports import board as live
 
-# Who may watch the board; wired to the API's role check where the app is composed.
-BOARD_ROLES = ("supervisor", "analyst", "admin")
 REFRESH_SECONDS = 5
 
 router = APIRouter(tags=["board"])

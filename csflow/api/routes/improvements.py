@@ -6,19 +6,33 @@ the parent request; the parent tells the customer what changed.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from csflow.api import auth
 from csflow.api.deps import Pool
-from csflow.contracts import CompleteImprovement, ImprovementRow
+from csflow.contracts import Actor, CompleteImprovement, ImprovementRow, Model
 from csflow.store import improvements
+from csflow.store.tokens import TokenInfo
 
 router = APIRouter(prefix="/improvements", tags=["improvements"])
+_CLOSER = auth.require(auth.IMPROVERS, "closing an improvement task")
 
 
-@router.get("", response_model=list[ImprovementRow])
+class CompleteBody(Model):
+    """What changed; `actor` is the token's own person unless a service names one."""
+
+    actor: Actor | None = None
+    what_changed: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+@router.get("", response_model=list[ImprovementRow],
+            dependencies=[Depends(auth.require(auth.READERS, "listing improvement tasks"))])
 async def list_improvements(pool: Pool, status: str | None = None,
                             department: str | None = None) -> list[ImprovementRow]:
     """`status=open` includes overdue tasks."""
@@ -29,11 +43,14 @@ async def list_improvements(pool: Pool, status: str | None = None,
              responses={404: {"description": "Unknown task"},
                         409: {"description": "Already closed"},
                         403: {"description": "Role lacks the right"}})
-async def complete(task_id: str, body: CompleteImprovement, request: Request) -> ImprovementRow:
+async def complete(task_id: str, body: CompleteBody, request: Request,
+                   who: Annotated[TokenInfo, Depends(_CLOSER)]) -> ImprovementRow:
+    command = CompleteImprovement(actor=auth.bind_actor(who, body.actor),
+                                  what_changed=body.what_changed)
     handle = request.app.state.temporal.get_workflow_handle(task_id)
     try:
         row: ImprovementRow = await handle.execute_update(
-            "complete_improvement", body, result_type=ImprovementRow)
+            "complete_improvement", command, result_type=ImprovementRow)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) else None

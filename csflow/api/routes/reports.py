@@ -19,9 +19,6 @@ from csflow.reports.model import Forecast, Report
 from csflow.reports.periods import Period, parse
 from csflow.reports.store import StoredReport
 
-# Who may read reports; wired to the API's role check where the app is composed.
-REPORT_ROLES = ("analyst", "admin", "supervisor")
-
 router = APIRouter(prefix="/reports", tags=["reports"])
 Kind = Literal["daily", "weekly", "forecast"]
 

@@ -6,15 +6,18 @@ the requests it assigns are told through their workflows, so nobody polls for wo
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from activities.assignment import drain_and_notify
+from csflow.api import auth
 from csflow.api.deps import Pool
 from csflow.store import staff
 from csflow.store.staff import StaffMember, StaffView
 
 router = APIRouter(prefix="/staff", tags=["staff"])
+_READ = [Depends(auth.require(auth.READERS, "reading the staff directory"))]
+_MANAGE = [Depends(auth.require(auth.STAFF_ADMINS, "managing the staff directory"))]
 
 
 class Duty(BaseModel):
@@ -26,12 +29,13 @@ class Saved(BaseModel):
     assigned_from_queue: list[str]
 
 
-@router.get("", response_model=list[StaffView])
+@router.get("", response_model=list[StaffView], dependencies=_READ)
 async def list_staff(pool: Pool) -> list[StaffView]:
     return await staff.list_staff(pool)
 
 
-@router.get("/{staff_id}", response_model=StaffView, responses={404: {"description": "Unknown"}})
+@router.get("/{staff_id}", response_model=StaffView, dependencies=_READ,
+            responses={404: {"description": "Unknown"}})
 async def get_staff(staff_id: str, pool: Pool) -> StaffView:
     found = await staff.get_staff(pool, staff_id)
     if found is None:
@@ -39,7 +43,7 @@ async def get_staff(staff_id: str, pool: Pool) -> StaffView:
     return found
 
 
-@router.put("/{staff_id}", response_model=Saved)
+@router.put("/{staff_id}", response_model=Saved, dependencies=_MANAGE)
 async def put_staff(staff_id: str, member: StaffMember, pool: Pool, request: Request) -> Saved:
     if member.id != staff_id:
         raise HTTPException(422, f"the body's id {member.id!r} differs from the path's")
@@ -47,7 +51,7 @@ async def put_staff(staff_id: str, member: StaffMember, pool: Pool, request: Req
     return await _saved(staff_id, pool, request)
 
 
-@router.post("/{staff_id}/duty", response_model=Saved)
+@router.post("/{staff_id}/duty", response_model=Saved, dependencies=_MANAGE)
 async def set_duty(staff_id: str, duty: Duty, pool: Pool, request: Request) -> Saved:
     if not await staff.set_on_duty(pool, staff_id, duty.on_duty):
         raise HTTPException(404, f"no staff member {staff_id}")
