@@ -161,3 +161,13 @@ async def test_an_empty_directory_routes_to_desks(pool: Any) -> None:
     need = requirement(Category.SUGGESTION, None, Priority.P3, Tier.REGULAR, repeat=False)
     pick = await staff.assign(pool, "D1", need, "P3", NOW)
     assert pick.staff_id == "product-desk" and "no staff directory yet" in pick.rule
+
+
+async def test_a_request_goes_back_to_its_desk_but_never_to_an_unknown_name(pool: Any) -> None:
+    """Re-handling hands a request back to whoever resolved it; on a fresh install that is
+    a desk, which has no row and no capacity to count."""
+    back = await staff.transfer(pool, "D2", "complaints-desk", NOW)
+    assert back.staff_id == "complaints-desk" and back.rule == "back to complaints-desk"
+    nobody = await staff.transfer(pool, "D2", "no.such.person", NOW)
+    assert nobody.staff_id is None and "no staff member no.such.person" in nobody.rule
+    assert await pool.fetchval("SELECT count(*) FROM assignments") == 0

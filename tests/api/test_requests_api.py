@@ -90,6 +90,8 @@ async def test_bad_input_is_422_naming_the_fields_and_writes_nothing(api: Api) -
         "received_at": body(received_at="2026-11-23T09:00:00"),  # no zone
         "nickname": body(nickname="x"),  # unknown field
         "contact": body(customer={"id": "C-1", "name": "A", "contact": {}}),
+        # PostgreSQL cannot store U+0000: refused here, never a persistence retry loop.
+        "order_number": body(order_number="ORD\u00001"),
     }
     for field, payload in cases.items():
         r = await api.http.post("/requests", json=payload)

@@ -128,6 +128,34 @@ async def test_supervisor_orders_rehandling_after_the_customer_confirmed(
     await done(h)
 
 
+async def test_rehandling_names_a_new_assignee_when_the_previous_one_is_full(
+    harness: Harness,
+) -> None:
+    h = await started(harness, priority=Priority.P3)
+    holder = (await h.query(ServiceRequestWorkflow.get_state)).assignee
+    assert holder is not None
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="done"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    harness.assignment.full.add(holder)
+    try:
+        reason = await refused(h, ServiceRequestWorkflow.order_rehandling,
+                               OrderRehandlingCommand(actor=SUPERVISOR, reason="audit"))
+        assert "at capacity" in reason and "naming an assignee" in reason
+        v = await h.execute_update(ServiceRequestWorkflow.order_rehandling,
+                                   OrderRehandlingCommand(actor=SUPERVISOR, reason="audit",
+                                                          assignee="zhao.senior"))
+    finally:
+        harness.assignment.full.discard(holder)
+    assert v.status is Status.REHANDLING and v.assignee == "zhao.senior"
+    moved, started_again = v.timeline[-2], v.timeline[-1]
+    assert moved.kind == "reassigned" and moved.data["from"] == holder
+    assert moved.data["to"] == "zhao.senior" and moved.actor == SUPERVISOR
+    assert started_again.kind == "rehandling_started"
+    await done(h)
+
+
 async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harness) -> None:
     h = await started(harness, priority=Priority.P3)
     v = await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
