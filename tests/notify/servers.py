@@ -45,6 +45,11 @@ class Gateway:
     received: list[dict[str, Any]] = field(default_factory=list)  # every request
     delivered: dict[str, dict[str, Any]] = field(default_factory=dict)  # by idempotency key
     bad_signatures: int = 0
+    # Hold the answer to the first request whose key contains `hold_key` until `release`
+    # is set, after delivering it: the sender sees the send but not its outcome.
+    hold_key: str | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -66,7 +71,11 @@ def http_gateway(secret: bytes) -> Iterator[tuple[str, Gateway]]:
             if gw.fail_with:
                 self.send_response(gw.fail_with)
             else:
-                gw.delivered.setdefault(self.headers["Idempotency-Key"], data)  # dedupe
+                key = self.headers["Idempotency-Key"]
+                gw.delivered.setdefault(key, data)  # dedupe
+                if gw.hold_key and gw.hold_key in key and not gw.holding.is_set():
+                    gw.holding.set()
+                    gw.release.wait(120)
                 self.send_response(200)
             self.end_headers()
 
