@@ -372,3 +372,7 @@ def report_forecast(
 from csflow.cli_tokens import token_app  # noqa: E402
 
 app.add_typer(token_app, name="token")
+
+from csflow.cli_requests import request_app  # noqa: E402
+
+app.add_typer(request_app, name="request")

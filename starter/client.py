@@ -8,13 +8,16 @@ act on, so the API, the CLI and backend services all behave the same way.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -22,19 +25,38 @@ from csflow.commands import BY_COMMAND
 from csflow.contracts import (
     WORKFLOW_TYPE,
     Actor,
+    AssignmentMade,
+    CancelCommand,
+    ChangePriorityCommand,
+    CloseCommand,
+    CompensationDecision,
+    CompensationRequest,
+    ConfirmCommand,
+    CustomerRepliedCommand,
+    EscalateCommand,
+    FollowUpRecord,
     Model,
+    OrderRehandlingCommand,
+    PlanCommand,
+    ProgressCommand,
+    ReassignCommand,
     ReceiptQuery,
     RequestIntake,
     RequestView,
+    ResolveCommand,
     ServiceRequestInput,
+    TimelineEvent,
     UpdateCalendarCommand,
+    WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import business_day, format_number
-from csflow.settings import TASK_QUEUE
+from csflow.settings import TASK_QUEUE, Settings
 from csflow.sla_terms import TermsProvider
+from csflow.store import listing
 from csflow.store import requests as store
+from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
 
 if TYPE_CHECKING:
     import asyncpg
@@ -84,6 +106,16 @@ def summary_for(number: str, intake: RequestIntake) -> str:
 
 
 class CsflowClient:
+    """One object per process: it holds a Temporal client and a PostgreSQL pool.
+
+    Build it with `from_env()` (or `connect()`) to have it own both and release them on
+    `aclose()`; a composition root that already has a client and a pool (the API, tests)
+    passes them in and keeps ownership.
+
+    Each lifecycle command has a method named like its Update (`submit_plan`, `close`,
+    ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
+    """
+
     def __init__(self, client: Client, pool: asyncpg.Pool[Any], terms: TermsProvider, *,
                  task_queue: str = TASK_QUEUE, receipt_wait: float = 10.0) -> None:
         self._client = client
@@ -92,6 +124,51 @@ class CsflowClient:
         self._queue = task_queue
         self._tz = terms.policy.calendar.time_zone
         self._receipt_wait = receipt_wait
+        self._owns_pool = False
+
+    @classmethod
+    async def from_env(cls, settings: Settings | None = None, *,
+                       terms: TermsProvider | None = None, pool_size: int = 4) -> Self:
+        """Connect as the environment says: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+        CSFLOW_TASK_QUEUE, DATABASE_URL and the policy file (CSFLOW_POLICY).
+
+        The policy is read because creating a request resolves its SLA terms here, before
+        the workflow starts. Unset addresses mean the embedded stack `csflow up` runs. A
+        refused connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL)
+        with nothing left open.
+        """
+        from csflow.policy_file import policy_from_env
+        from csflow.store.pool import create_pool
+
+        settings = settings or Settings()
+        terms = terms or TermsProvider(policy_from_env())
+        try:
+            temporal = await Client.connect(settings.temporal_target,
+                                            namespace=settings.temporal_namespace,
+                                            data_converter=pydantic_data_converter)
+        except RuntimeError as err:
+            raise TemporalUnavailable(
+                f"Temporal is unreachable at {settings.temporal_target}: {err}") from err
+        pool = await create_pool(settings.database_dsn, min_size=1, max_size=pool_size)
+        made = cls(temporal, pool, terms, task_queue=settings.task_queue)
+        made._owns_pool = True
+        return made
+
+    async def aclose(self) -> None:
+        """Release what `from_env` opened; a pool passed in stays its owner's to close.
+
+        The Temporal client needs no closing: its connection ends with the last reference.
+        """
+        if self._owns_pool:
+            self._owns_pool = False
+            await self._pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
 
     async def create(self, intake: RequestIntake, *, now: datetime | None = None,
                      wait: bool = True) -> Created:
@@ -187,6 +264,110 @@ class CsflowClient:
         handle = self._client.get_workflow_handle(number)
         return await self._guard(handle.query("get_state", result_type=RequestView), number)
 
+    async def timeline(self, number: str) -> list[TimelineEvent]:
+        """The audited events from PostgreSQL; the live query's while intake is unwritten."""
+        events = await listing.timeline(self._pool, number)
+        if events or await listing.request_exists(self._pool, number):
+            return events
+        return (await self.state(number)).timeline
+
+    # ---- one typed method per command (csflow.commands.COMMANDS; a test keeps them in
+    # step): a caller's type checker sees each command's model, `send` stays the one path.
+
+    async def submit_plan(self, number: str, command: PlanCommand, *,
+                          idempotency_key: str | None = None) -> RequestView:
+        """Submit or revise the plan (measures, owner, ETA)."""
+        return await self.send(number, Command.SUBMIT_PLAN, command,
+                               idempotency_key=idempotency_key)
+
+    async def post_progress(self, number: str, command: ProgressCommand, *,
+                            idempotency_key: str | None = None) -> RequestView:
+        """A progress note; restarts the progress cadence clock."""
+        return await self.send(number, Command.POST_PROGRESS, command,
+                               idempotency_key=idempotency_key)
+
+    async def resolve(self, number: str, command: ResolveCommand, *,
+                      idempotency_key: str | None = None) -> RequestView:
+        """Propose a resolution; the customer's confirmation window opens."""
+        return await self.send(number, Command.RESOLVE, command,
+                               idempotency_key=idempotency_key)
+
+    async def confirm(self, number: str, command: ConfirmCommand, *,
+                      idempotency_key: str | None = None) -> RequestView:
+        """The customer's answer; not satisfied re-handles with raised priority."""
+        return await self.send(number, Command.CONFIRM, command,
+                               idempotency_key=idempotency_key)
+
+    async def close(self, number: str, command: CloseCommand, *,
+                    idempotency_key: str | None = None) -> RequestView:
+        """Close a resolved request (not the connections: that is `aclose`)."""
+        return await self.send(number, Command.CLOSE, command,
+                               idempotency_key=idempotency_key)
+
+    async def cancel(self, number: str, command: CancelCommand, *,
+                     idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.CANCEL, command,
+                               idempotency_key=idempotency_key)
+
+    async def wait_for_customer(self, number: str, command: WaitForCustomerCommand, *,
+                                idempotency_key: str | None = None) -> RequestView:
+        """SLA clocks pause while the request waits on the customer (if policy says so)."""
+        return await self.send(number, Command.WAIT_FOR_CUSTOMER, command,
+                               idempotency_key=idempotency_key)
+
+    async def customer_replied(self, number: str, command: CustomerRepliedCommand, *,
+                               idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.CUSTOMER_REPLIED, command,
+                               idempotency_key=idempotency_key)
+
+    async def change_priority(self, number: str, command: ChangePriorityCommand, *,
+                              idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.CHANGE_PRIORITY, command,
+                               idempotency_key=idempotency_key)
+
+    async def update_calendar(self, number: str, command: UpdateCalendarCommand, *,
+                              idempotency_key: str | None = None) -> RequestView:
+        """One request; `push_calendar` sends a calendar to every running request."""
+        return await self.send(number, Command.UPDATE_CALENDAR, command,
+                               idempotency_key=idempotency_key)
+
+    async def escalate(self, number: str, command: EscalateCommand, *,
+                       idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.ESCALATE, command,
+                               idempotency_key=idempotency_key)
+
+    async def reassign(self, number: str, command: ReassignCommand, *,
+                       idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.REASSIGN, command,
+                               idempotency_key=idempotency_key)
+
+    async def order_rehandling(self, number: str, command: OrderRehandlingCommand, *,
+                               idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.ORDER_REHANDLING, command,
+                               idempotency_key=idempotency_key)
+
+    async def request_compensation(self, number: str, command: CompensationRequest, *,
+                                   idempotency_key: str | None = None) -> RequestView:
+        """Above the agent's limit the compensation waits for `decide_compensation`."""
+        return await self.send(number, Command.REQUEST_COMPENSATION, command,
+                               idempotency_key=idempotency_key)
+
+    async def decide_compensation(self, number: str, command: CompensationDecision, *,
+                                  idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.DECIDE_COMPENSATION, command,
+                               idempotency_key=idempotency_key)
+
+    async def assignment_made(self, number: str, command: AssignmentMade, *,
+                              idempotency_key: str | None = None) -> RequestView:
+        """Internal: only the `system` role may send it (the assignment queue does)."""
+        return await self.send(number, Command.ASSIGNMENT_MADE, command,
+                               idempotency_key=idempotency_key)
+
+    async def record_follow_up(self, number: str, command: FollowUpRecord, *,
+                               idempotency_key: str | None = None) -> RequestView:
+        return await self.send(number, Command.RECORD_FOLLOW_UP, command,
+                               idempotency_key=idempotency_key)
+
     async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:
             return await call
@@ -207,3 +388,24 @@ class CsflowClient:
             if "Failed client connect" in str(err):
                 raise TemporalUnavailable("Temporal is unreachable") from err
             raise
+
+    # Last in the class: from here on `list` in this class body names the method.
+    async def list(self, filter: RequestFilter | None = None, *,
+                   limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> RequestPage:
+        """One page of requests, newest first; pass `next_cursor` back for the next.
+
+        Raises `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
+        """
+        return await listing.list_requests(self._pool, filter or RequestFilter(),
+                                           limit=limit, cursor=cursor)
+
+
+@asynccontextmanager
+async def connect(settings: Settings | None = None, *,
+                  terms: TermsProvider | None = None) -> AsyncIterator[CsflowClient]:
+    """`async with connect() as csflow:` — a client from the environment, closed after."""
+    client = await CsflowClient.from_env(settings, terms=terms)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from csflow import __version__
 from csflow.api import auth, errors
 from csflow.api.deps import Pool
-from csflow.api.routes import board, improvements, reports, requests, staff, survey
+from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
 from csflow.domain.policy import Policy
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.settings = settings
     errors.install(app)
     auth.install(app)
+    app.include_router(listing.router, dependencies=[
+        Depends(auth.require(auth.READERS, "listing requests"))])
     app.include_router(requests.router)
     app.include_router(staff.router)
     app.include_router(improvements.router)
