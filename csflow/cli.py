@@ -373,6 +373,10 @@ from csflow.cli_tokens import token_app  # noqa: E402
 
 app.add_typer(token_app, name="token")
 
+from csflow.cli_import import import_command  # noqa: E402
+
+app.command("import")(import_command)
+
 from csflow.cli_requests import request_app  # noqa: E402
 
 app.add_typer(request_app, name="request")
