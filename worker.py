@@ -21,6 +21,7 @@ from activities.followup import FollowUpActivities
 from activities.notify import NotifyActivities
 from activities.reports import ReportActivities
 from activities.store import StoreActivities
+from activities.terms import TermsActivities
 from csflow import logs
 from csflow.channels import gateway
 from csflow.channels.email import EmailChannel
@@ -66,7 +67,8 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
     reports = ReportActivities(pool)
     return [store.record_events, assign.triage, assign.transfer, assign.release,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
-            send.send, reports.rollup_day, reports.publish, reports.forecast]
+            send.send, reports.rollup_day, reports.publish, reports.forecast,
+            TermsActivities(TermsProvider(policy)).resolve_terms]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,

@@ -130,13 +130,30 @@ class RequestIntake(Model):
 
 
 class ServiceRequestInput(Model):
-    """The workflow's single argument; `carried` is set only by continue-as-new."""
+    """The workflow's single argument; `carried` is set only by continue-as-new.
 
-    number: str
+    Callers outside Python send `number`, `intake` and `received_at` only: the workflow
+    then resolves the terms itself and checks the number (docs/contract.md).
+    """
+
+    number: str = Field(description="The request number, equal to the workflow id: "
+                        "CS<yyyymmdd>-<channel code>-<serial>. Callers that start the workflow "
+                        "themselves choose serials 900000-999999.")
     intake: RequestIntake
-    received_at: AwareDatetime
-    terms: RequestTerms = Field(description="SLA terms resolved from the policy at intake.")
-    carried: RequestState | None = None
+    received_at: AwareDatetime = Field(description="When the request was received.")
+    terms: RequestTerms | None = Field(
+        default=None, description="SLA terms resolved from the policy. Omit it: the "
+        "workflow resolves them from the worker's policy at intake.")
+    carried: RequestState | None = Field(
+        default=None, description="Internal: the state carried across continue-as-new. "
+        "Never set it.")
+
+
+class ResolveTermsInput(Model):
+    """Argument of the `resolve_terms` activity: what the policy is applied to."""
+
+    intake: RequestIntake
+    received_at: datetime
 
 
 # ---- commands: one class per Update (names in csflow.domain.lifecycle.Command) ----

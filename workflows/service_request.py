@@ -6,21 +6,26 @@ Updates whose validators refuse illegal transitions before anything reaches hist
 accepted command mutates the state synchronously (so concurrent Updates never interleave
 mid-change), appends timeline events and returns only after they are persisted, so a
 caller's 200 means "in PostgreSQL". The SLA terms arrive resolved in the input: a replay
-never reads the policy file.
+never reads the policy file. A caller outside Python (docs/contract.md) leaves them out
+and numbers the request itself; the workflow then checks the number and resolves the terms
+through an activity, whose result history keeps for replays just the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.assignment import AssignmentActivities
+    from activities.terms import TERMS_UNAVAILABLE, TermsActivities
     from csflow.contracts import (
         SYSTEM,
         Actor,
@@ -35,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         RequestState,
         RequestView,
         ResolveCommand,
+        ResolveTermsInput,
         ServiceRequestInput,
         TriageInput,
         WaitForCustomerCommand,
@@ -43,12 +49,18 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.codes import Role
     from csflow.domain.escalation import EscalationAction
     from csflow.domain.lifecycle import Command, Status
+    from csflow.domain.numbering import parse_caller_number
+    from csflow.domain.terms import RequestTerms
     from workflows import options
     from workflows.follow_up import AFTER_RESOLUTION, FollowUpHandlers
     from workflows.request_base import PERSIST_RETRY_AFTER
 
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 DIRECTOR = "director"
+INVALID_START = "InvalidStart"
+# How far a caller's clock may run ahead of Temporal's: a receipt later than that is an
+# error, and would start SLA clocks that have not begun yet.
+FUTURE_SKEW = timedelta(minutes=5)
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -56,8 +68,9 @@ class ServiceRequestWorkflow(FollowUpHandlers):
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
-        self._terms = inp.terms
-        self._state = inp.carried or _new_state(inp)
+        if inp.terms is not None:  # otherwise `run` resolves them before anything uses them
+            self._terms = inp.terms
+        self._state = inp.carried or _new_state(inp, inp.terms)
         self._ready = inp.carried is not None
         self._rearm = False
         self._lock = asyncio.Lock()
@@ -68,6 +81,8 @@ class ServiceRequestWorkflow(FollowUpHandlers):
 
     @workflow.run
     async def run(self, inp: ServiceRequestInput) -> RequestView:
+        if inp.terms is None:
+            await self._adopt_caller_start(inp)
         if not self._ready:
             await self._intake(inp)
             self._ready = True
@@ -83,6 +98,32 @@ class ServiceRequestWorkflow(FollowUpHandlers):
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._persist_before_leaving()
         return self._view()
+
+    async def _adopt_caller_start(self, inp: ServiceRequestInput) -> None:
+        """A start from outside csflow's starter: check what the caller chose, then resolve
+        the terms the starter would have sent.
+
+        Every refusal is an ApplicationError raised from `run`, so the workflow fails at
+        once with the reason — never a workflow task retried forever — and nothing has been
+        persisted or sent yet.
+        """
+        problem = _start_problem(inp, workflow.info().workflow_id, workflow.now())
+        if problem is not None:
+            raise ApplicationError(problem, type=INVALID_START, non_retryable=True)
+        try:
+            terms = await workflow.execute_activity_method(
+                TermsActivities.resolve_terms,
+                ResolveTermsInput(intake=inp.intake, received_at=inp.received_at),
+                start_to_close_timeout=options.ASSIGN_TIMEOUT,
+                retry_policy=options.ASSIGN_RETRY,
+                summary="resolve SLA terms from the policy",
+            )
+        except ActivityError as err:
+            raise ApplicationError(f"could not resolve the SLA terms: {err.cause}",
+                                   type=TERMS_UNAVAILABLE, non_retryable=True) from err
+        self._terms = terms
+        self._state.policy_version = terms.policy_version
+        self._state.clocks = _sla_clocks(inp, terms)
 
     async def _intake(self, inp: ServiceRequestInput) -> None:
         intake, s = inp.intake, self._state
@@ -325,8 +366,9 @@ class ServiceRequestWorkflow(FollowUpHandlers):
     def get_state(self) -> RequestView:
         return self._view()
 
-def _new_state(inp: ServiceRequestInput) -> RequestState:
-    intake, terms, start = inp.intake, inp.terms, inp.received_at
+def _new_state(inp: ServiceRequestInput, terms: RequestTerms | None) -> RequestState:
+    """The state at receipt; without terms yet, no clocks until `run` resolves them."""
+    intake, start = inp.intake, inp.received_at
     return RequestState(
         number=inp.number,
         status=Status.RECEIVED,
@@ -336,11 +378,37 @@ def _new_state(inp: ServiceRequestInput) -> RequestState:
         tier=intake.customer.tier,
         customer_id=intake.customer.id,
         received_at=start,
-        policy_version=terms.policy_version,
-        # The customer is owed a progress update one cadence after receipt.
-        clocks=[clocks.start(name, 1, terms, intake.priority, start)
-                for name in ("first_response", "plan", "resolution", "progress_cadence")],
+        policy_version=terms.policy_version if terms else "",
+        clocks=_sla_clocks(inp, terms) if terms else [],
     )
+
+
+def _sla_clocks(inp: ServiceRequestInput, terms: RequestTerms) -> list[clocks.Clock]:
+    """Every SLA clock runs from receipt, whenever the terms became known."""
+    # The customer is owed a progress update one cadence after receipt.
+    return [clocks.start(name, 1, terms, inp.intake.priority, inp.received_at)
+            for name in ("first_response", "plan", "resolution", "progress_cadence")]
+
+
+def _start_problem(inp: ServiceRequestInput, workflow_id: str, now: datetime) -> str | None:
+    """Why a caller's start input cannot become a request, or None when it can.
+
+    Only starts without terms are checked: csflow's own starter numbers requests from the
+    PostgreSQL counter and sends terms, and recorded histories must replay unchanged.
+    """
+    if inp.carried is not None:
+        return "`carried` is internal to continue-as-new; leave it out of a start"
+    if inp.number != workflow_id:
+        return (f"number {inp.number!r} is not the workflow id {workflow_id!r}; start the "
+                "workflow with the request number as its id")
+    try:
+        parse_caller_number(inp.number, inp.intake.channel)
+    except ValueError as err:
+        return str(err)
+    if inp.received_at > now + FUTURE_SKEW:
+        return (f"received_at {inp.received_at.isoformat()} is in the future (the workflow "
+                f"started at {now.isoformat()})")
+    return None
 
 
 def _working(status: Status) -> Status:

@@ -17,21 +17,39 @@ from csflow.contracts import (
 )
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
+from csflow.domain.numbering import COUNTER_SERIALS, check_counter_serial
 
 if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
     Pool: TypeAlias = asyncpg.Pool[Any]
+    Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+
+
+class SerialsExhausted(RuntimeError):
+    """The day's counter for a channel reached the callers' reserved range."""
 
 
 async def allocate_serial(pool: Pool, day: date, channel: Channel) -> int:
-    """Next daily serial for (day, channel): one atomic upsert, so callers never clash."""
-    serial: int = await pool.fetchval(
+    """Next daily serial for (day, channel): one atomic upsert, so callers never clash.
+
+    The counter stops below `CALLER_SERIALS` (docs/contract.md): numbers callers choose
+    for themselves must never be handed out here too. At the limit the counter does not
+    move and the create fails, rather than colliding.
+    """
+    serial: int | None = await pool.fetchval(
         """INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, 1)
            ON CONFLICT (day, channel)
            DO UPDATE SET last_serial = request_counters.last_serial + 1
+           WHERE request_counters.last_serial < $3
            RETURNING last_serial""",
-        day, channel.value,
+        day, channel.value, COUNTER_SERIALS.stop - 1,
     )
-    return serial
+    if serial is None:
+        raise SerialsExhausted(
+            f"no serial left for {channel.value} on {day}: the counter stops at "
+            f"{COUNTER_SERIALS.stop - 1}, the rest is reserved for caller-chosen numbers")
+    return check_counter_serial(serial)
 
 
 async def claim_external_id(pool: Pool, external_id: str, number: str) -> str:
@@ -67,6 +85,7 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
             i = batch.intake
+            external_id = await _bind_external_id(conn, i.external_id, s.number)
             await conn.execute(
                 """INSERT INTO requests (number, external_id, customer_id, customer_name,
                        customer_contact, customer_tier, channel, category, sub_type, description,
@@ -76,7 +95,7 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                            $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
                    ON CONFLICT (number) DO NOTHING""",
-                s.number, i.external_id, i.customer.id, i.customer.name,
+                s.number, external_id, i.customer.id, i.customer.name,
                 i.customer.contact.model_dump(mode="json", exclude_none=True),
                 i.customer.tier.value, i.channel.value, i.category.value, i.sub_type,
                 i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
@@ -119,6 +138,26 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
             [e.data for e in events],
         )
     return len(inserted)
+
+
+async def _bind_external_id(conn: Conn, external_id: str | None, number: str) -> str | None:
+    """The external id to store on the request row, or None if another request owns it.
+
+    The Python client claims the id before it starts a workflow; a caller that starts the
+    workflow itself (docs/contract.md) has claimed nothing, and its id may already belong
+    to another request. Claiming it here keeps `requests.external_id` unique without ever
+    refusing the write — a refused write would leave the request's events pending forever.
+    """
+    if external_id is None:
+        return None
+    await conn.execute(
+        """INSERT INTO request_keys (external_id, number) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING""",
+        external_id, number,
+    )
+    owner: str | None = await conn.fetchval(
+        "SELECT number FROM request_keys WHERE external_id = $1", external_id)
+    return external_id if owner == number else None
 
 
 async def earlier_requests(pool: Pool, customer_id: str, category: str, since: datetime,

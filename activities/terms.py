@@ -1,0 +1,40 @@
+"""Resolving SLA terms for requests started without them (docs/contract.md).
+
+csflow's own starter resolves terms before it starts a workflow; a Go or Java service, or
+the `temporal` CLI, has no policy file to read. For those the workflow asks this
+activity once, at intake: the result is recorded in history, so replays never read the
+policy and a later policy change still affects new requests only.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from csflow.contracts import ResolveTermsInput
+from csflow.domain.terms import RequestTerms
+from csflow.sla_terms import TermsProvider
+
+TERMS_UNAVAILABLE = "TermsUnavailable"
+
+
+class TermsActivities:
+    def __init__(self, terms: TermsProvider) -> None:
+        self._terms = terms
+
+    @activity.defn(name="resolve_terms")
+    async def resolve_terms(self, inp: ResolveTermsInput) -> RequestTerms:
+        """The worker's policy applied to this intake, as of its receipt.
+
+        The policy is loaded and validated when the worker starts, so what can still fail
+        here is the input itself (e.g. a receipt date the business calendar does not
+        cover). Retrying cannot fix that: it is reported once, as non-retryable, and the
+        workflow fails with the reason instead of retrying forever.
+        """
+        try:
+            return self._terms.for_intake(inp.intake, inp.received_at)
+        except (ValueError, LookupError, ArithmeticError) as err:
+            raise ApplicationError(
+                f"no SLA terms for this request: {err}", type=TERMS_UNAVAILABLE,
+                non_retryable=True,
+            ) from err
