@@ -56,6 +56,10 @@ SLA_CLOCKS: tuple[ClockName, ...] = ("first_response", "plan", "resolution", "pr
 COMPLIANCE = "Compliance"
 
 
+QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
+_FIRING_KINDS = frozenset(k.value for k in clocks.FiringKind)
+
+
 class RequestBase:
     _input: ServiceRequestInput
     _sends: list[asyncio.Task[Any]]
@@ -64,6 +68,9 @@ class RequestBase:
     _ready: bool
     _rearm: bool
     _lock: asyncio.Lock
+    # When csflow first heard of the request (the first run's start); None in a run
+    # continued-as-new, which only ever fires on time.
+    _opened_at: datetime | None = None
 
     # ---- guards ----
 
@@ -220,6 +227,8 @@ class RequestBase:
     def _notify(self, event: TimelineEvent) -> None:
         """Start (not await) one send per planned message: a slow or failing channel never
         holds up the request; the outbox behind the activity sends each key once."""
+        if self._from_the_backlog(event):
+            return
         s, customer = self._state, self._input.intake.customer
         ctx = NotifyContext(
             number=s.number, priority=s.priority.value, category=s.category.value,
@@ -240,6 +249,21 @@ class RequestBase:
                 summary=f"{n.template} → {n.recipient.kind}",
             ))
         self._sends = [t for t in self._sends if not t.done()]
+
+    def _from_the_backlog(self, event: TimelineEvent) -> bool:
+        """A warning, breach or ladder step that fell due before csflow even knew of the
+        request — one recorded by hand during an outage and imported later — is written
+        down at its instant but not announced: an import of a day's backlog must not page
+        every supervisor once per missed step. The board and the search attributes show
+        the request red at once; what still falls due after the import is announced.
+        """
+        if (event.kind not in _FIRING_KINDS or self._opened_at is None
+                or event.at >= self._opened_at):
+            return False
+        if not workflow.patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
+            return False
+        event.data["announced"] = False
+        return True
 
     async def _sends_finished(self) -> None:
         """Before the run ends: every started send has finished (or given up)."""

@@ -72,6 +72,7 @@ class ServiceRequestWorkflow(FollowUpHandlers):
             self._terms = inp.terms
         self._state = inp.carried or _new_state(inp, inp.terms)
         self._ready = inp.carried is not None
+        self._opened_at = None if inp.carried is not None else workflow.now()
         self._rearm = False
         self._lock = asyncio.Lock()
         self._children = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -120,7 +120,21 @@ async def _followed_up_with_improvement(harness: Harness) -> Handle:
     return h
 
 
+async def _imported_backlog(harness: Harness) -> Handle:
+    """Received 20 minutes before it reached csflow: missed firings recorded, not announced
+    (patch `quiet-backlog-firings`), the next ladder step announced."""
+    received = datetime.now(UTC) - timedelta(minutes=20)
+    h = await harness.start(intake(priority=Priority.P1), received_at=received)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await harness.env.fast_forward(h, timedelta(minutes=15))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="handled by phone"))
+    await h.result()
+    return h
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
+    "imported_backlog": _imported_backlog,
     "followed_up_with_improvement": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
     "breached_then_cancelled": _breached_then_cancelled,

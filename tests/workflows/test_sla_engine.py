@@ -354,3 +354,36 @@ async def test_the_customer_pause_can_be_switched_off_by_policy(harness: Harness
     assert v.next_deadline is not None
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_a_backlog_import_records_missed_firings_without_announcing_them(
+    harness: Harness,
+) -> None:
+    """Recorded by hand 20 minutes ago, imported now: the P1's first-response warnings and
+    breach are history — written down at their instants, not paged out; the ladder step
+    still to come is announced when it falls due."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - 20 * M
+    h = await harness.start(intake(priority=Priority.P1), received_at=t0)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await harness.env.fast_forward(h, 15 * M)  # the first ladder step is due at t0 + 30 min
+
+    def seq_of(key: str) -> int:
+        return int(key.split("/")[1])
+
+    async def step_announced() -> RequestView:
+        v = await h.query(ServiceRequestWorkflow.get_state)
+        step = next(e for e in v.timeline if e.kind == "escalation_step")
+        assert any(seq_of(n.key) == step.seq for n in harness.notify.sent)
+        return v
+
+    v = await eventually(step_announced)
+    quiet = [e for e in v.timeline if e.data.get("announced") is False]
+    assert [(e.kind, e.at - t0) for e in quiet] == [
+        ("sla_warning", 7 * M + 30 * M / 60), ("sla_warning", 11 * M + 15 * M / 60),
+        ("sla_breached", 15 * M)]
+    assert all(e.data["clock"] == "first_response" for e in quiet)
+    sent = {seq_of(n.key) for n in harness.notify.sent if n.key.startswith(h.id)}
+    assert not sent & {e.seq for e in quiet}
+    assert v.sla_state.value == "red"
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
