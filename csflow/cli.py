@@ -380,3 +380,7 @@ app.command("import")(import_command)
 from csflow.cli_requests import request_app  # noqa: E402
 
 app.add_typer(request_app, name="request")
+
+from csflow.cli_customers import customer_app  # noqa: E402
+
+app.add_typer(customer_app, name="customer")

@@ -20,7 +20,7 @@ token_app = typer.Typer(help="API tokens bound to roles (stored hashed).", no_ar
 T = TypeVar("T")
 
 
-def _with_pool(work: Callable[[Any], Awaitable[T]]) -> T:
+def with_pool(work: Callable[[Any], Awaitable[T]]) -> T:
     from csflow.store.pool import create_pool
 
     async def run() -> T:
@@ -63,7 +63,7 @@ def token_create(
                                   expires_at=expires)
 
     try:
-        plain, info = _with_pool(issue)
+        plain, info = with_pool(issue)
     except ValueError as err:
         typer.echo(f"refused: {err}", err=True)
         raise typer.Exit(2) from None
@@ -83,7 +83,7 @@ def token_list() -> None:
     table = Table("id", "name", "role", "acts as", "created", "last used", "state")
     table.columns[0].no_wrap = True  # ids are copied into `token revoke`
     now = datetime.now(UTC)
-    for t in _with_pool(tokens.list_tokens):
+    for t in with_pool(tokens.list_tokens):
         state = ("revoked" if t.revoked_at else
                  "expired" if t.expires_at and t.expires_at <= now else "active")
         table.add_row(t.id, t.name, t.role.value, t.subject, f"{t.created_at:%Y-%m-%d %H:%M}",
@@ -100,7 +100,7 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="the id from `toke
     async def revoke(pool: Any) -> bool:
         return await tokens.revoke(pool, token_id, datetime.now(UTC))
 
-    if not _with_pool(revoke):
+    if not with_pool(revoke):
         typer.echo(f"no token {token_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {token_id}")

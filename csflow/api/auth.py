@@ -40,6 +40,9 @@ CREATORS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP
 STAFF_ADMINS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 IMPROVERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
                        Role.ADMIN, Role.SERVICE})
+# A customer's name and contact: those who serve them, never analysts (SPEC §6).
+PERSONAL_READERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
+                              Role.ADMIN, Role.SERVICE})
 BOARD = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 REPORTS = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 

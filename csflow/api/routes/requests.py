@@ -9,14 +9,16 @@ it in (and refuses another name), a service token must give it (csflow.api.auth)
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Body, Depends, Header, Response, status
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, create_model
 
 from csflow.api import auth
-from csflow.api.deps import Csflow
+from csflow.api.deps import Csflow, Pool
 from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import Actor, Model, RequestIntake, RequestView
 from csflow.domain.codes import Role
+from csflow.store import personal
+from csflow.store.personal import CustomerDetails, Reader
 from csflow.store.tokens import TokenInfo
 
 router = APIRouter(prefix="/requests", tags=["requests"])
@@ -63,6 +65,24 @@ async def create_request(
             dependencies=[Depends(auth.require(auth.READERS, "reading a request"))])
 async def get_request(number: str, csflow: Csflow) -> RequestView:
     return await csflow.state(number)
+
+
+@router.get("/{number}/customer", response_model=CustomerDetails,
+            responses={404: {"description": "Unknown"}, **_DENIED})
+async def get_customer(
+    number: str, pool: Pool,
+    who: Annotated[TokenInfo, Depends(auth.require(auth.PERSONAL_READERS,
+                                                   "reading a customer's details"))],
+    purpose: Annotated[str | None, Query(max_length=200,
+                                         description="Why; kept with the read")] = None,
+) -> CustomerDetails:
+    """The customer's name, contact and words; every call is logged with its reader."""
+    reader = Reader(token_id=who.id, subject=who.subject, role=who.role.value,
+                    purpose=purpose)
+    found = await personal.read_customer(pool, number, reader)
+    if found is None:
+        raise HTTPException(404, f"no request {number}")
+    return found
 
 
 def body_model(spec: CommandSpec) -> type[Model]:
