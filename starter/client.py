@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
+import asyncpg
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -57,10 +58,6 @@ from csflow.sla_terms import TermsProvider
 from csflow.store import listing
 from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
-
-if TYPE_CHECKING:
-    import asyncpg
-
 
 T = TypeVar("T")
 
@@ -368,12 +365,22 @@ class CsflowClient:
         return await self.send(number, Command.RECORD_FOLLOW_UP, command,
                                idempotency_key=idempotency_key)
 
+    async def _known(self, number: str) -> bool:
+        try:
+            found: bool = await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", number)
+        except (OSError, asyncpg.PostgresError):
+            return False  # the database is down too: say what Temporal said
+        return found
+
     async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:
             return await call
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                if "completed" in err.message:
+                # The wording differs when the request ends while a command is in flight;
+                # its persisted row tells an ended request from one that never was.
+                if "completed" in err.message or await self._known(number):
                     raise RequestEnded(f"request {number} has already ended") from err
                 raise RequestNotFound(f"no request {number}") from err
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):

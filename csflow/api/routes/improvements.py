@@ -43,7 +43,7 @@ async def list_improvements(pool: Pool, status: str | None = None,
              responses={404: {"description": "Unknown task"},
                         409: {"description": "Already closed"},
                         403: {"description": "Role lacks the right"}})
-async def complete(task_id: str, body: CompleteBody, request: Request,
+async def complete(task_id: str, body: CompleteBody, request: Request, pool: Pool,
                    who: Annotated[TokenInfo, Depends(_CLOSER)]) -> ImprovementRow:
     command = CompleteImprovement(actor=auth.bind_actor(who, body.actor),
                                   what_changed=body.what_changed)
@@ -57,7 +57,11 @@ async def complete(task_id: str, body: CompleteBody, request: Request,
         raise HTTPException(403 if kind == "Forbidden" else 409, str(cause)) from err
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            code = 409 if "completed" in err.message else 404
+            # The server's wording differs when the task closes while the Update is in
+            # flight; the task's own row says whether it ever existed.
+            known = await pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM improvement_tasks WHERE task_id = $1)", task_id)
+            code = 409 if known or "completed" in err.message else 404
             raise HTTPException(code, f"improvement task {task_id}: {err.message}") from err
         raise
     return row
