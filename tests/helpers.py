@@ -88,8 +88,9 @@ _serial_blocks = __import__("itertools").count(1)
 
 async def seed_serial_block(pool: Any) -> None:
     """Tests get fresh databases but share one Temporal server, so each test's request
-    numbers start in a block of their own: workflow ids never collide across tests."""
-    from datetime import UTC
+    numbers start in a block of their own: workflow ids never collide across tests.
+    Today's and tomorrow's counters both, so a run across midnight in Shanghai is safe."""
+    from datetime import UTC, timedelta
     from datetime import datetime as _dt
 
     from csflow.domain.codes import Channel
@@ -99,7 +100,7 @@ async def seed_serial_block(pool: Any) -> None:
     day = business_day(_dt.now(UTC), "Asia/Shanghai")
     await pool.executemany(
         "INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, $3)",
-        [(day, c.value, start) for c in Channel],
+        [(d, c.value, start) for d in (day, day + timedelta(days=1)) for c in Channel],
     )
 
 
