@@ -18,15 +18,8 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from csflow.contracts import (
-    SYSTEM,
-    AssignmentMade,
-    ReleaseInput,
-    TransferInput,
-    TransferResult,
-    Triage,
-    TriageInput,
-)
+from csflow.activity_io import ReleaseInput, TransferInput, TransferResult, Triage, TriageInput
+from csflow.contracts import SYSTEM, AssignmentMade
 from csflow.domain.policy import IntakePolicy
 from csflow.domain.routing import requirement
 from csflow.store import requests, staff

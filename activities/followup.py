@@ -9,14 +9,8 @@ import asyncpg
 from temporalio import activity
 from temporalio.client import Client
 
-from csflow.contracts import (
-    Customer,
-    FollowUpPlan,
-    ImprovementRow,
-    LinkedRequestInput,
-    PlanFollowUpInput,
-    RequestIntake,
-)
+from csflow.activity_io import FollowUpPlan, LinkedRequestInput, PlanFollowUpInput
+from csflow.contracts import Customer, ImprovementRow, RequestIntake
 from csflow.links import survey_token, survey_url
 from csflow.settings import Settings
 from csflow.sla_terms import TermsProvider

@@ -9,7 +9,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from csflow.contracts import RecordEvents
+from csflow.activity_io import RecordEvents
 from csflow.store import requests
 
 log = structlog.get_logger(__name__)

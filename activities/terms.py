@@ -11,7 +11,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from csflow.contracts import ResolveTermsInput
+from csflow.activity_io import ResolveTermsInput
 from csflow.domain.terms import RequestTerms
 from csflow.sla_terms import TermsProvider
 

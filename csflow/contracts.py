@@ -149,13 +149,6 @@ class ServiceRequestInput(Model):
         "Never set it.")
 
 
-class ResolveTermsInput(Model):
-    """Argument of the `resolve_terms` activity: what the policy is applied to."""
-
-    intake: RequestIntake
-    received_at: datetime
-
-
 # ---- commands: one class per Update (names in csflow.domain.lifecycle.Command) ----
 
 
@@ -447,78 +440,6 @@ class RequestView(Model):
             follow_up=s.follow_up, improvements=s.improvements,
             rehandle_count=s.rehandle_count, closed_at=s.closed_at, timeline=s.timeline,
         )
-
-
-# ---- activity arguments ----
-
-
-class RecordEvents(Model):
-    """Persist a batch of timeline events and the request row as of the last one.
-
-    `state.timeline` is sent empty — the events travel in `events` — so the payload stays
-    the size of one batch however long the request's history grows.
-    """
-
-    state: RequestState
-    events: list[TimelineEvent]
-    intake: RequestIntake | None = None
-
-
-class TriageInput(Model):
-    number: str
-    customer_id: str
-    category: Category
-    sub_type: str | None
-    priority: Priority
-    tier: Tier
-    description: str
-    received_at: datetime
-
-
-class Triage(Model):
-    """What intake found and who got the request (or that it waits in the queue)."""
-
-    emotion: list[str] = Field(default_factory=list)
-    repeat_of: list[str] = Field(default_factory=list)
-    assignee: str | None = None
-    department: str | None = None
-    rule: str
-
-
-class TransferInput(Model):
-    number: str
-    to_staff: str | None = None
-    to_department: str | None = None
-
-
-class TransferResult(Model):
-    assignee: str | None  # None: refused, see `rule`
-    department: str | None = None
-    rule: str
-
-
-class ReleaseInput(Model):
-    number: str
-
-
-class PlanFollowUpInput(Model):
-    number: str
-    cycle: int
-    due_at: datetime
-    expires_at: datetime
-    language: Literal["zh-CN", "en"] = "zh-CN"  # the survey page opens in this language
-
-
-class FollowUpPlan(Model):
-    owner: str
-    survey_url: str | None = None
-
-
-class LinkedRequestInput(Model):
-    parent: str
-    index: int
-    intake: RequestIntake  # the parent's, for the customer and channel
-    need: NewNeed
 
 
 class ImprovementInput(Model):

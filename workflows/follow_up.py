@@ -16,14 +16,13 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.followup import FollowUpActivities
+    from csflow.activity_io import LinkedRequestInput, PlanFollowUpInput
     from csflow.contracts import (
         SYSTEM,
         FollowUpRecord,
         FollowUpState,
         ImprovementInput,
         ImprovementResult,
-        LinkedRequestInput,
-        PlanFollowUpInput,
         RequestView,
     )
     from csflow.domain import clocks

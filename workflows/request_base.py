@@ -18,16 +18,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.assignment import AssignmentActivities
     from activities.notify import NotifyActivities
     from activities.store import StoreActivities
+    from csflow.activity_io import RecordEvents, ReleaseInput, TransferInput, TransferResult
     from csflow.contracts import (
         Actor,
-        RecordEvents,
-        ReleaseInput,
         RequestState,
         RequestView,
         ServiceRequestInput,
         TimelineEvent,
-        TransferInput,
-        TransferResult,
     )
     from csflow.domain import clocks
     from csflow.domain.codes import Priority, SlaState

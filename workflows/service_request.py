@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.assignment import AssignmentActivities
     from activities.terms import TERMS_UNAVAILABLE, TermsActivities
+    from csflow.activity_io import ResolveTermsInput, TriageInput
     from csflow.contracts import (
         SYSTEM,
         Actor,
@@ -40,9 +41,7 @@ with workflow.unsafe.imports_passed_through():
         RequestState,
         RequestView,
         ResolveCommand,
-        ResolveTermsInput,
         ServiceRequestInput,
-        TriageInput,
         WaitForCustomerCommand,
     )
     from csflow.domain import clocks

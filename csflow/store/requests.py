@@ -7,14 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from csflow.contracts import (
-    Actor,
-    Plan,
-    RecordEvents,
-    RequestState,
-    RequestView,
-    TimelineEvent,
-)
+from csflow.activity_io import RecordEvents
+from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import COUNTER_SERIALS, check_counter_serial

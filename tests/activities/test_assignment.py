@@ -11,7 +11,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.assignment import AssignmentActivities, emotion_hits
-from csflow.contracts import SYSTEM, RecordEvents, RequestState, TimelineEvent, TriageInput
+from csflow.activity_io import RecordEvents, TriageInput
+from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.codes import Category, Priority, Tier
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.domain.routing import requirement

@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.testing import ActivityEnvironment
 
 from activities.followup import FOLLOW_UP_DESK, FollowUpActivities
-from csflow.contracts import PlanFollowUpInput
+from csflow.activity_io import PlanFollowUpInput
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.links import read_survey_token
 from csflow.settings import Settings

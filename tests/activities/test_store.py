@@ -10,7 +10,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.store import StoreActivities
-from csflow.contracts import SYSTEM, RecordEvents, RequestState, TimelineEvent
+from csflow.activity_io import RecordEvents
+from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.lifecycle import Status
 from tests.helpers import intake
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csflow.contracts import RecordEvents, RequestState, TimelineEvent
+from csflow.activity_io import RecordEvents
+from csflow.contracts import RequestState, TimelineEvent
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
 from csflow.domain.numbering import (

@@ -10,7 +10,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.terms import TERMS_UNAVAILABLE, TermsActivities
-from csflow.contracts import RequestIntake, ResolveTermsInput
+from csflow.activity_io import ResolveTermsInput
+from csflow.contracts import RequestIntake
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.domain.terms import RequestTerms
 from csflow.sla_terms import TermsProvider

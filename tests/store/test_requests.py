@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from csflow.contracts import SYSTEM, RecordEvents, RequestState, TimelineEvent
+from csflow.activity_io import RecordEvents
+from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
 from csflow.store import requests as store

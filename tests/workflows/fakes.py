@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from csflow.contracts import (
+from csflow.activity_io import (
     FollowUpPlan,
-    ImprovementRow,
     LinkedRequestInput,
     PlanFollowUpInput,
     RecordEvents,
@@ -23,6 +22,7 @@ from csflow.contracts import (
     Triage,
     TriageInput,
 )
+from csflow.contracts import ImprovementRow
 from csflow.domain.routing import requirement
 from csflow.notify.models import Notification, NotifyResult
 
