@@ -116,3 +116,16 @@ async def token_for(pool: Any, role: str, subject: str | None = None) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def run_cli(env: dict[str, str], *args: str) -> Any:
+    """`csflow …` through typer's runner, in a thread: the command runs its own event loop
+    (asyncio.run), as from a shell, while the test's loop keeps its servers and worker up.
+    A wide terminal keeps rich tables on one line; no policy file unless the test sets one.
+    """
+    from typer.testing import CliRunner
+
+    from csflow.cli import app
+
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args),
+                                   env={"CSFLOW_POLICY": "", "COLUMNS": "200", **env})

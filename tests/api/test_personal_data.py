@@ -3,20 +3,17 @@ without changing what reports count (SPEC §6)."""
 
 from __future__ import annotations
 
-import asyncio
+from typer.testing import Result
 
-from typer.testing import CliRunner, Result
-
-from csflow.cli import app
 from tests.api.conftest import Api
-from tests.helpers import bearer, intake, token_for
+from tests.helpers import bearer, intake, run_cli, token_for
 
 SUPERVISOR = {"id": "boss", "role": "supervisor"}
 
 
 async def csflow(db: str, *args: str) -> Result:
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args),
-                                   env={"DATABASE_URL": db, "COLUMNS": "200"})
+    result: Result = await run_cli({"DATABASE_URL": db}, *args)
+    return result
 
 
 async def test_reads_are_logged_and_erasure_keeps_the_codes(api: Api, db: str) -> None:

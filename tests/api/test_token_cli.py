@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from csflow.cli import app
 from tests.api.conftest import Api
-from tests.helpers import bearer
+from tests.helpers import bearer, run_cli
 
 
 async def csflow(db: str, *args: str) -> Result:
-    # In a thread: the command runs its own event loop (asyncio.run), as from a shell.
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args),
-                                   env={"DATABASE_URL": db, "COLUMNS": "200"})
+    result: Result = await run_cli({"DATABASE_URL": db}, *args)
+    return result
 
 
 async def test_create_list_use_and_revoke(api: Api, db: str) -> None:

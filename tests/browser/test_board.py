@@ -3,58 +3,19 @@ the real SLA engine shows red, a P2 past its warning yellow, a fresh P3 green (i
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-import uvicorn
 from playwright.async_api import Browser
 from temporalio.testing import WorkflowEnvironment
 
-from csflow.api.app import create_app
-from csflow.settings import Settings
 from tests.browser.conftest import Live
-from tests.helpers import (
-    bearer,
-    eventually,
-    free_port,
-    fresh_queue,
-    intake,
-    seed_serial_block,
-    token_for,
-)
-from tests.reports.conftest import with_analytics
-from worker import build_worker
+from tests.helpers import eventually, intake, token_for
 
 RED, RED_TINT = "rgb(211, 47, 47)", "rgb(253, 231, 231)"
 YELLOW, GREEN = "rgb(249, 168, 37)", "rgb(46, 125, 50)"
-
-
-@pytest.fixture
-async def board_live(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Live]:
-    """The API with the board on a free port, and a real worker behind it."""
-    await seed_serial_block(pool)
-    port = free_port()
-    settings = Settings(CSFLOW_TASK_QUEUE=fresh_queue(),
-                        CSFLOW_PUBLIC_URL=f"http://127.0.0.1:{port}")
-    app = with_analytics(create_app(settings, client=ts_env.client, pool=pool))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on"))
-    async with build_worker(ts_env.client, settings.task_queue, pool, settings=settings):
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        try:
-            yield Live(f"http://127.0.0.1:{port}", pool, ts_env.client, settings,
-                       bearer(await token_for(pool, "service")))
-        finally:
-            server.should_exit = True
-            await task
 
 
 async def colour_of(live: Live, number: str) -> str:
@@ -64,9 +25,8 @@ async def colour_of(live: Live, number: str) -> str:
 
 
 async def test_a_breached_p1_is_red_on_the_board(
-    board_live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
+    live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
 ) -> None:
-    live = board_live
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         numbers = {}
         for p in ("P1", "P2", "P3"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from typer.testing import CliRunner, Result
 
 from csflow.cli import app
 from csflow.commands import COMMANDS
+from tests.helpers import run_cli
 from tests.starter.conftest import Stack
 
 NUMBER = re.compile(r"CS\d{8}-[A-Z]{3}-\d{4,}")
@@ -21,8 +21,8 @@ SUPERVISOR = ["--actor", "sup-1", "--role", "supervisor"]
 async def csflow(stack: Stack, *args: str, **env: str) -> Result:
     # In a thread: the command runs its own event loop (asyncio.run) as from a shell,
     # while this loop keeps the worker running.
-    return await asyncio.to_thread(CliRunner().invoke, app, ["request", *args],
-                                   env={**stack.env, **env})
+    result: Result = await run_cli({**stack.env, **env}, "request", *args)
+    return result
 
 
 async def create(stack: Stack, *args: str) -> str:

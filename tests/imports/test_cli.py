@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from pathlib import Path
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from csflow.cli import app
-from tests.helpers import free_port
+from tests.helpers import free_port, run_cli
 from tests.imports import samples
 from tests.imports.conftest import Stack
 
 
 async def csflow(env: dict[str, str], *args: str) -> Result:
-    """Run the CLI in a thread: it starts its own event loop, as it does in a shell."""
-    env = {"CSFLOW_POLICY": "", "COLUMNS": "200", **env}
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+    result: Result = await run_cli(env, *args)
+    return result
 
 
 def stack_env(ts_env: WorkflowEnvironment, db: str, stack: Stack) -> dict[str, str]:

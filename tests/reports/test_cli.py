@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from csflow.cli import app
 from csflow.reports import store
+from tests.helpers import run_cli
 from tests.reports.dataset import WEEK, insert
 
 
 async def csflow(db: str, *args: str) -> Result:
-    """Run the CLI in a thread: it starts its own event loop, as it does in a shell."""
-    env = {"DATABASE_URL": db, "CSFLOW_POLICY": "", "COLUMNS": "160"}
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+    result: Result = await run_cli({"DATABASE_URL": db, "COLUMNS": "160"}, *args)
+    return result
 
 
 async def test_report_weekly_prints_the_week_and_stores_it(
