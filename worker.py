@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from csflow import logs
 from csflow.channels import gateway
 from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
-from csflow.domain.policy import DEFAULT_POLICY, Policy
+from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
 from csflow.notify.templates import Templates
 from csflow.policy_file import policy_from_env
@@ -43,8 +43,10 @@ log = structlog.get_logger("csflow.worker")
 WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, ReportWorkflow)
 
 
-def notify_activities(pool: Any, config: NotifyConfig) -> NotifyActivities:
-    """Channels from the notify config; secrets only from the environment."""
+def notify_activities(pool: Any, config: NotifyConfig,
+                      banned: Iterable[str] = DEFAULT_BANNED) -> NotifyActivities:
+    """Channels from the notify config; secrets only from the environment. Templates are
+    checked against the policy's banned phrases here: a bad one stops the worker."""
     secret = os.environ.get("CSFLOW_GATEWAY_SECRET", "").encode()
     channels: dict[str, Any] = {"log": LogChannel()}
     if config.smtp:
@@ -54,7 +56,7 @@ def notify_activities(pool: Any, config: NotifyConfig) -> NotifyActivities:
         channels["phone"] = gateway.phone(config.gateway.url, secret)
     if config.webhook:
         channels["chat"] = gateway.chat(config.webhook.url, secret)
-    return NotifyActivities(pool, channels, Templates(), config)
+    return NotifyActivities(pool, channels, Templates(banned=banned), config)
 
 
 def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings,
@@ -62,13 +64,15 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
     assign = AssignmentActivities(pool, policy.intake, client)
-    follow = FollowUpActivities(pool, client, TermsProvider(policy), settings)
-    send = notify or notify_activities(pool, load_notify_config())
+    terms = TermsProvider(policy)  # one calendar cache for every activity
+    follow = FollowUpActivities(pool, client, terms, settings)
+    send = notify or notify_activities(pool, load_notify_config(),
+                                       policy.compliance.banned_phrases)
     reports = ReportActivities(pool)
     return [store.record_events, assign.triage, assign.transfer, assign.release,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
             send.send, reports.rollup_day, reports.publish, reports.forecast,
-            TermsActivities(TermsProvider(policy)).resolve_terms]
+            TermsActivities(terms).resolve_terms]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,

@@ -37,6 +37,7 @@ class ImprovementTaskWorkflow:
     @workflow.init
     def __init__(self, inp: ImprovementInput) -> None:
         window = inp.terms.improvement_window
+        self._banned = inp.terms.banned_phrases
         self._row = ImprovementRow(
             task_id=inp.task_id, number=inp.number, department=inp.department,
             problem=inp.problem, score=inp.score, status="open", opened_at=inp.opened_at,
@@ -81,7 +82,7 @@ class ImprovementTaskWorkflow:
     @complete.validator
     def _validate_complete(self, cmd: CompleteImprovement) -> None:
         try:
-            check_compliance(cmd.what_changed)  # the customer reads it
+            check_compliance(cmd.what_changed, self._banned)  # the customer reads it
         except ComplianceError as err:
             raise ApplicationError(str(err), type="Compliance", non_retryable=True) from None
         if self._done is not None:

@@ -81,13 +81,12 @@ class RequestBase:
         except IllegalTransition as err:
             raise ApplicationError(str(err), type=ILLEGAL, non_retryable=True) from None
 
-    @staticmethod
-    def _compliant(*texts: str | None) -> None:
+    def _compliant(self, *texts: str | None) -> None:
         """Words that reach the customer may not make banned promises (SPEC §5)."""
         for text in texts:
             if text:
                 try:
-                    check_compliance(text)
+                    check_compliance(text, self._terms.banned_phrases)
                 except ComplianceError as err:
                     raise ApplicationError(str(err), type=COMPLIANCE, non_retryable=True) from None
 

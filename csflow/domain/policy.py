@@ -158,6 +158,20 @@ class ConfirmationPolicy(PolicyModel):
     window: ClockSpec = _clock("72h")
 
 
+# Promises the company may not put in writing (SPEC §5); NFKC- and case-insensitive.
+DEFAULT_BANNED: tuple[str, ...] = (
+    "绝对保证", "永久有效", "百分之百解决", "保证不再发生", "终身免费",
+    "absolute guarantee", "absolutely guarantee", "permanently valid", "100% guaranteed",
+    "guaranteed forever", "never happen again",
+)
+
+
+class CompliancePolicy(PolicyModel):
+    """Checked on every template at load and on every free text that reaches a customer."""
+
+    banned_phrases: tuple[Annotated[str, Field(min_length=2)], ...] = DEFAULT_BANNED
+
+
 class CompensationPolicy(PolicyModel):
     agent_limit: Annotated[Decimal, Field(ge=0)] = Decimal(500)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
@@ -244,6 +258,7 @@ class Policy(PolicyModel):
     follow_up: FollowUpPolicy = FollowUpPolicy()
     confirmation: ConfirmationPolicy = ConfirmationPolicy()
     compensation: CompensationPolicy = CompensationPolicy()
+    compliance: CompliancePolicy = CompliancePolicy()
     calendar: CalendarPolicy = CalendarPolicy()
     intake: IntakePolicy = IntakePolicy()
 

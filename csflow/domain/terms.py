@@ -17,6 +17,7 @@ from csflow.domain.clockspec import ClockSpec
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.escalation import EscalationPolicy, EscalationStep
 from csflow.domain.policy import (
+    DEFAULT_BANNED,
     ClockTable,
     CompensationPolicy,
     Policy,
@@ -47,6 +48,8 @@ class RequestTerms(PolicyModel):
     confirmation_window: ClockSpec
     compensation: CompensationPolicy
     major_complaint: bool
+    # Defaulted: terms recorded before the list became policy replay with the built-in one.
+    banned_phrases: tuple[str, ...] = DEFAULT_BANNED
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -118,4 +121,5 @@ def resolve_terms(
         confirmation_window=policy.confirmation.window,
         compensation=policy.compensation,
         major_complaint=major and category is Category.COMPLAINT,
+        banned_phrases=policy.compliance.banned_phrases,
     )

@@ -10,11 +10,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-DEFAULT_BANNED = (
-    "绝对保证", "永久有效", "百分之百解决", "保证不再发生", "终身免费",
-    "absolute guarantee", "absolutely guarantee", "permanently valid", "100% guaranteed",
-    "guaranteed forever", "never happen again",
-)
+from csflow.domain.policy import DEFAULT_BANNED  # the list is policy: `[compliance]`
+
+__all__ = ["DEFAULT_BANNED", "ComplianceError", "check_compliance"]
 
 
 class ComplianceError(ValueError):

@@ -54,7 +54,6 @@ class NotifyConfig(_Model):
     # Contacts of roles that are not a person in the staff directory.
     roles: dict[str, Contact] = Field(default_factory=dict)
     ops: Contact = Contact()
-    banned_phrases: list[str] | None = None
 
 
 def load_notify_config(path: Path | None = None) -> NotifyConfig:

@@ -7,13 +7,13 @@ then, not at 3 a.m. when the message is due), and its text passes the compliance
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from csflow.notify.compliance import check_compliance
+from csflow.notify.compliance import DEFAULT_BANNED, check_compliance
 from csflow.notify.models import Language
 
 # template → (variables it may use, {language: (subject, body)})
@@ -97,7 +97,8 @@ class TemplateError(ValueError):
 
 
 class Templates:
-    def __init__(self, specs: Mapping[str, Spec] = TEMPLATES) -> None:
+    def __init__(self, specs: Mapping[str, Spec] = TEMPLATES,
+                 banned: Iterable[str] = DEFAULT_BANNED) -> None:
         self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         self._compiled: dict[tuple[str, str], tuple[Any, Any]] = {}
         for name, (declared, langs) in specs.items():
@@ -109,7 +110,7 @@ class Templates:
                             f"template {name} ({lang}) uses unknown variable(s): "
                             f"{', '.join(sorted(unknown))}")
                     try:
-                        check_compliance(part)
+                        check_compliance(part, banned)
                     except ValueError as err:
                         raise TemplateError(f"template {name} ({lang}): {err}") from err
                 self._compiled[(name, lang)] = (self._env.from_string(subject),

@@ -77,3 +77,11 @@ def test_free_text_with_a_banned_promise_is_refused_naming_it(text: str) -> None
         check_compliance(text)
     assert caught.value.phrase in ("absolute guarantee", "永久有效", "permanently valid")
     check_compliance("We will call you tomorrow before noon.")
+
+
+def test_templates_are_checked_against_the_policys_own_list() -> None:
+    """A phrase the built-in questionnaire text uses, banned by policy: the worker's
+    templates refuse to load, naming it."""
+    with pytest.raises(TemplateError, match="Thank you for your patience"):
+        Templates(banned=["Thank you for your patience"])
+    Templates(banned=["free upgrade for life"])  # the built-in texts pass

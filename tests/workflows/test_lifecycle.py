@@ -21,6 +21,8 @@ from csflow.contracts import (
 )
 from csflow.domain.codes import Priority, Role, Tier
 from csflow.domain.lifecycle import Status
+from csflow.domain.policy import policy_from_mapping
+from csflow.sla_terms import TermsProvider
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow
@@ -147,6 +149,12 @@ async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
 ) -> None:
     h = await harness.start(intake())
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+
+    async def settled() -> None:  # the intake's notifications complete in the background
+        description = await h.describe()
+        assert not description.raw_description.pending_activities
+
+    await eventually(settled)
     before = len([e async for e in h.fetch_history_events()])
 
     refusals = [
@@ -272,5 +280,26 @@ async def test_a_banned_promise_to_the_customer_is_refused_naming_it(harness: Ha
             actor=AGENT, note="修好了，绝对保证不会再坏"))
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "Compliance" and "绝对保证" in caught.value.cause.message
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_the_banned_list_is_policy_and_travels_with_the_request(
+    harness: Harness,
+) -> None:
+    """An organisation's own phrase, from `[compliance] banned_phrases`, is refused; a
+    built-in one it chose to drop is allowed."""
+    policy = policy_from_mapping({"compliance": {"banned_phrases": ["free upgrade for life"]}})
+    h = await harness.start(intake(), terms=TermsProvider(policy))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
+            actor=AGENT, note="You get a FREE upgrade  for life"))
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "Compliance"
+    assert "free upgrade for life" in caught.value.cause.message
+    v = await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
+        actor=AGENT, note="本卡永久有效"))  # not on this organisation's list
+    assert v.timeline[-1].kind == "progress_posted"
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
