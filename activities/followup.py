@@ -26,6 +26,12 @@ class FollowUpActivities:
         self._client = client
         self._terms = terms
         self._settings = settings
+        self._secret: bytes | None = None  # resolved on first use, then kept
+
+    def _survey_secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = self._settings.survey_secret()
+        return self._secret
 
     @activity.defn(name="plan_follow_up")
     async def plan_follow_up(self, inp: PlanFollowUpInput) -> FollowUpPlan:
@@ -41,7 +47,7 @@ class FollowUpActivities:
 
     def _survey_url(self, inp: PlanFollowUpInput) -> str:
         token = survey_token(inp.number, inp.cycle, inp.expires_at,
-                             self._settings.survey_secret())
+                             self._survey_secret())
         return survey_url(self._settings.public_url, token, lang=inp.language)
 
     @activity.defn(name="open_linked_request")

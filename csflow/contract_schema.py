@@ -156,9 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     docs: Path = args.docs
     if args.check:
-        for path in stale(docs):
+        out_of_date = stale(docs)
+        for path in out_of_date:
             print(f"out of date: {path} (run python -m csflow.contract_schema)")
-        return 1 if stale(docs) else 0
+        return 1 if out_of_date else 0
     (docs / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     doc = docs / DOC_FILE
     doc.write_text(with_table(doc.read_text(encoding="utf-8")), encoding="utf-8")

@@ -41,16 +41,30 @@ class Settings(BaseSettings):
 
     def survey_secret(self) -> bytes:
         """The key that signs questionnaire links: CSFLOW_LINK_SECRET, or one generated
-        once into the data dir (0600) so links survive restarts of an embedded stack."""
+        once into the data dir (0600) so links survive restarts of an embedded stack.
+
+        Callers resolve it once at start-up. The file is published with a hard link, so
+        an API and a worker starting together agree on one key and never read it
+        half-written.
+        """
         if self.link_secret:
             return self.link_secret.encode()
         path = self.data_dir / "link-secret"
         if not path.exists():
+            import os
             import secrets
+            import tempfile
 
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32), encoding="ascii")
-            path.chmod(0o600)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".link-secret-")
+            try:
+                os.write(fd, secrets.token_urlsafe(32).encode("ascii"))
+                os.close(fd)
+                os.link(tmp, path)  # atomic; the first process to get here wins
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
         return path.read_text(encoding="ascii").strip().encode()
 
     @property

@@ -241,15 +241,14 @@ class CsflowClient:
         result = CalendarPush()
         async for wf in self._client.list_workflows(query):
             try:
-                view = await self.send(wf.id, Command.UPDATE_CALENDAR,
-                                       UpdateCalendarCommand(actor=actor, calendar=calendar),
-                                       idempotency_key=f"calendar-{calendar.version}")
+                await self.send(wf.id, Command.UPDATE_CALENDAR,
+                                UpdateCalendarCommand(actor=actor, calendar=calendar),
+                                idempotency_key=f"calendar-{calendar.version}")
             except (RequestEnded, RequestNotFound):
                 continue  # finished between the listing and the update
             except RequestRefused as err:
                 result.failed[wf.id] = err.reason
                 continue
-            del view
             result.updated.append(wf.id)
         return result
 
@@ -367,11 +366,9 @@ class CsflowClient:
 
     async def _known(self, number: str) -> bool:
         try:
-            found: bool = await self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", number)
+            return await listing.request_exists(self._pool, number)
         except (OSError, asyncpg.PostgresError):
             return False  # the database is down too: say what Temporal said
-        return found
 
     async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:

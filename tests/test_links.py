@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import string
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -112,3 +113,18 @@ def test_the_url_is_the_public_base_plus_the_token_and_an_optional_language() ->
     assert survey_url(base, token) == f"https://cs.example.com/survey/{token}"
     assert survey_url(base, token, lang="zh-CN") == f"https://cs.example.com/survey/{token}"
     assert survey_url(base, token, lang="en") == f"https://cs.example.com/survey/{token}?lang=en"
+
+
+def test_a_generated_secret_is_one_key_for_every_process(tmp_path: Path) -> None:
+    """API and worker resolve it at the same moment on a fresh data dir: one file, 0600."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from csflow.settings import Settings
+
+    settings = Settings(CSFLOW_DATA_DIR=str(tmp_path / "data"))
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: settings.survey_secret(), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) >= 32
+    path = tmp_path / "data" / "link-secret"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["link-secret"]

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from csflow.reports import charts
+from csflow.store.listing import like_fragment
 
 COLOURS = ("red", "yellow", "green", "none")
 UNASSIGNED = "(unassigned)"
@@ -32,7 +33,7 @@ class BoardFilter:
     def params(self) -> list[Any]:
         q = None
         if self.q:
-            q = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = like_fragment(self.q)
         # '' selects requests nobody holds; None means "any assignee".
         assignee = "" if self.assignee == UNASSIGNED else (self.assignee or None)
         return [self.colour or None, self.priority or None, assignee, self.category or None, q]

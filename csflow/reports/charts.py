@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from csflow.reports.fmt import num
+
 SLA_FILL = {"red": "#d32f2f", "yellow": "#f9a825", "green": "#2e7d32", "none": "#9e9e9e"}
 BAR_FILL = "#3f6fb5"
 FORECAST_FILL = "#e07b39"
@@ -32,8 +34,8 @@ def bars(rows: Sequence[tuple[str, float]], *, width: int = 560, unit: str = "")
             f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" {_FONT}>'
             f"{escape(label)}</text>"
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="16" '
-            f'fill="{BAR_FILL}"><title>{escape(label)}: {_num(value)}{unit}</title></rect>'
-            f'<text x="{label_width + w + 6:.1f}" y="{y + 15}" {_FONT}>{_num(value)}{unit}</text>')
+            f'fill="{BAR_FILL}"><title>{escape(label)}: {num(value)}{unit}</title></rect>'
+            f'<text x="{label_width + w + 6:.1f}" y="{y + 15}" {_FONT}>{num(value)}{unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -89,7 +91,7 @@ def line(history: Sequence[float], forecast: Sequence[float], *, width: int = 56
             f'<polyline points="{hist}" fill="none" stroke="{BAR_FILL}" stroke-width="2"/>'
             f'<polyline points="{fc}" fill="none" stroke="{FORECAST_FILL}" stroke-width="2" '
             f'stroke-dasharray="5,3"/>'
-            f'<text x="20" y="14" {_FONT}>max {_num(top)}/day</text></svg>')
+            f'<text x="20" y="14" {_FONT}>max {num(top)}/day</text></svg>')
 
 
 def _open(width: int, height: int, label: str) -> str:
@@ -99,7 +101,3 @@ def _open(width: int, height: int, label: str) -> str:
 
 def _empty(width: int) -> str:
     return f'{_open(width, 30, "no data")}<text x="4" y="20" {_FONT}>no data</text></svg>'
-
-
-def _num(v: float) -> str:
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"

@@ -27,6 +27,12 @@ async def save(pool: Pool, row: ImprovementRow) -> None:
         row.opened_at, row.due_at, row.closed_at, row.closed_by, row.what_changed)
 
 
+async def task_exists(pool: Pool, task_id: str) -> bool:
+    found: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM improvement_tasks WHERE task_id = $1)", task_id)
+    return found
+
+
 async def list_tasks(pool: Pool, status: str | None = None,
                      department: str | None = None) -> list[ImprovementRow]:
     rows = await pool.fetch(

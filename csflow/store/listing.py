@@ -112,7 +112,7 @@ _COLUMNS = ("number, status, priority, category, channel, assignee, sla_state, "
             "next_deadline, received_at, updated_at")
 
 
-def _like_fragment(text: str) -> str:
+def like_fragment(text: str) -> str:
     """`q` is matched literally: LIKE's wildcards in it are escaped, not obeyed."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -141,7 +141,7 @@ async def list_requests(pool: Pool, where: RequestFilter, *, limit: int = DEFAUL
     if where.received_to is not None:
         conditions.append(f"received_at < {bind(where.received_to)}")
     if where.q is not None:
-        conditions.append(f"number ILIKE {bind(_like_fragment(where.q))}")
+        conditions.append(f"number ILIKE {bind(like_fragment(where.q))}")
     if cursor is not None:
         after_at, after_number = decode_cursor(cursor)
         conditions.append(f"(received_at, number) < ({bind(after_at)}, {bind(after_number)})")

@@ -99,12 +99,5 @@ async def list_tokens(pool: Any) -> list[TokenInfo]:
     return [_info(r) for r in rows]
 
 
-async def has_active(pool: Any, role: Role) -> bool:
-    found: bool = await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE role = $1 AND revoked_at IS NULL "
-        "AND (expires_at IS NULL OR expires_at > now()))", role.value)
-    return found
-
-
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(**{k: row[k] for k in TokenInfo.model_fields})

@@ -59,8 +59,7 @@ async def complete(task_id: str, body: CompleteBody, request: Request, pool: Poo
         if err.status == RPCStatusCode.NOT_FOUND:
             # The server's wording differs when the task closes while the Update is in
             # flight; the task's own row says whether it ever existed.
-            known = await pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM improvement_tasks WHERE task_id = $1)", task_id)
+            known = await improvements.task_exists(pool, task_id)
             code = 409 if known or "completed" in err.message else 404
             raise HTTPException(code, f"improvement task {task_id}: {err.message}") from err
         raise

@@ -90,8 +90,17 @@ def _form(lang: str, claim: SurveyClaim, form: dict[str, str], errors: list[str]
                  number=claim.number, form=form, errors=errors, max_text=_MAX_TEXT)
 
 
+def _secret(request: Request) -> bytes:
+    """Resolved on the first survey request and kept: no file read per page."""
+    state = request.app.state
+    if getattr(state, "survey_secret", None) is None:
+        state.survey_secret = state.settings.survey_secret()
+    secret: bytes = state.survey_secret
+    return secret
+
+
 def _claim(request: Request, token: str, lang: str) -> SurveyClaim | HTMLResponse:
-    secret: bytes = request.app.state.settings.survey_secret()
+    secret = _secret(request)
     try:
         return read_survey_token(token, secret, datetime.now(UTC))
     except LinkExpired:
