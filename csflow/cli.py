@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -100,7 +98,9 @@ def calendar_push(
     calendar = terms.calendar(datetime.now(UTC).date())
 
     async def push() -> None:
-        async with _client(settings, terms) as csflow:
+        from starter.client import connect
+
+        async with connect(settings, terms=terms) as csflow:
             result = await csflow.push_calendar(calendar, Actor(id=actor, role=Role.ADMIN))
         typer.echo(f"calendar {calendar.version}: {len(result.updated)} request(s) updated")
         for number, reason in result.failed.items():
@@ -109,25 +109,6 @@ def calendar_push(
             raise typer.Exit(1)
 
     asyncio.run(push())
-
-
-@asynccontextmanager
-async def _client(settings: Settings, terms: Any) -> AsyncIterator[Any]:
-    """A starter client for one CLI command, closed afterwards."""
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    from csflow.store.pool import create_pool
-    from starter.client import CsflowClient
-
-    temporal = await Client.connect(settings.temporal_target,
-                                    namespace=settings.temporal_namespace,
-                                    data_converter=pydantic_data_converter)
-    pool = await create_pool(settings.database_dsn, min_size=1, max_size=2)
-    try:
-        yield CsflowClient(temporal, pool, terms, task_queue=settings.task_queue)
-    finally:
-        await pool.close()
 
 
 @app.command()

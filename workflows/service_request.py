@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -48,18 +47,14 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.codes import Role
     from csflow.domain.escalation import EscalationAction
     from csflow.domain.lifecycle import Command, Status
-    from csflow.domain.numbering import parse_caller_number
     from csflow.domain.terms import RequestTerms
     from workflows import options
+    from workflows.caller_start import INVALID_START, start_problem
     from workflows.follow_up import AFTER_RESOLUTION, FollowUpHandlers
-    from workflows.request_base import PERSIST_RETRY_AFTER
+    from workflows.request_base import PERSIST_RETRY_AFTER, SLA_CLOCKS
 
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 DIRECTOR = "director"
-INVALID_START = "InvalidStart"
-# How far a caller's clock may run ahead of Temporal's: a receipt later than that is an
-# error, and would start SLA clocks that have not begun yet.
-FUTURE_SKEW = timedelta(minutes=5)
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -107,7 +102,7 @@ class ServiceRequestWorkflow(FollowUpHandlers):
         once with the reason — never a workflow task retried forever — and nothing has been
         persisted or sent yet.
         """
-        problem = _start_problem(inp, workflow.info().workflow_id, workflow.now())
+        problem = start_problem(inp, workflow.info().workflow_id, workflow.now())
         if problem is not None:
             raise ApplicationError(problem, type=INVALID_START, non_retryable=True)
         try:
@@ -387,28 +382,7 @@ def _sla_clocks(inp: ServiceRequestInput, terms: RequestTerms) -> list[clocks.Cl
     """Every SLA clock runs from receipt, whenever the terms became known."""
     # The customer is owed a progress update one cadence after receipt.
     return [clocks.start(name, 1, terms, inp.intake.priority, inp.received_at)
-            for name in ("first_response", "plan", "resolution", "progress_cadence")]
-
-
-def _start_problem(inp: ServiceRequestInput, workflow_id: str, now: datetime) -> str | None:
-    """Why a caller's start input cannot become a request, or None when it can.
-
-    Only starts without terms are checked: csflow's own starter numbers requests from the
-    PostgreSQL counter and sends terms, and recorded histories must replay unchanged.
-    """
-    if inp.carried is not None:
-        return "`carried` is internal to continue-as-new; leave it out of a start"
-    if inp.number != workflow_id:
-        return (f"number {inp.number!r} is not the workflow id {workflow_id!r}; start the "
-                "workflow with the request number as its id")
-    try:
-        parse_caller_number(inp.number, inp.intake.channel)
-    except ValueError as err:
-        return str(err)
-    if inp.received_at > now + FUTURE_SKEW:
-        return (f"received_at {inp.received_at.isoformat()} is in the future (the workflow "
-                f"started at {now.isoformat()})")
-    return None
+            for name in SLA_CLOCKS]
 
 
 def _working(status: Status) -> Status:

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from csflow.contracts import RequestIntake
+from csflow.domain.receipt import in_the_future
 from csflow.imports.columns import (
     BY_NAME,
     COLUMNS,
@@ -37,8 +38,6 @@ from csflow.imports.columns import (
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
 
-# Clocks of the machines that recorded the rows may run a little ahead of ours.
-FUTURE_SKEW = timedelta(minutes=5)
 
 _REQUIRED_FOR_IMPORT = {
     "external_id": "required for imports (the key that keeps a re-run from creating the "
@@ -282,7 +281,7 @@ def _validate(line: int, data: dict[str, Any], fmt: Format,
         problems += [(e["loc"], _message(e)) for e in err.errors()
                      if not (e["loc"] and e["loc"][0] in missing)]
     problems += [((name,), _REQUIRED_FOR_IMPORT[name]) for name in sorted(missing)]
-    if intake is not None and intake.received_at and intake.received_at > now + FUTURE_SKEW:
+    if intake is not None and intake.received_at and in_the_future(intake.received_at, now):
         problems.append((("received_at",), "is in the future"))
     if problems or intake is None:
         problems.sort(key=lambda p: _rank(p[0]))
