@@ -187,3 +187,56 @@ async def test_refused_and_unknown_exit_1_with_the_reason(stack: Stack) -> None:
 
     state: Any = await stack.csflow.state(number)
     assert state.status.value == "assigned" and state.priority.value == "P3"
+
+
+async def test_escalate_reassign_approve_and_rehandle_through_the_cli(stack: Stack) -> None:
+    """Issue 4's supervisor commands, from a shell: each is an Update in the workflow's
+    history, an audited timeline row with its actor, and visible in search attributes."""
+    from csflow import search_attributes as sa
+    from csflow.store.staff import StaffMember, upsert_staff
+    from tests.helpers import eventually
+
+    async def hire(sid: str, role: str) -> None:
+        await upsert_staff(stack.pool, StaffMember(id=sid, name=sid.title(), role=role,
+                                                   department="care", skills=["complaint"],
+                                                   seniority=3, capacity=5))
+
+    await hire("solo", "agent")
+    number = await create(stack, "--priority", "P3")  # assigned to solo
+    await hire("boss", "supervisor")
+    agent = ["--actor", "solo", "--role", "agent"]
+    steps = [
+        ("escalate", SUPERVISOR, {"reason": "shop-wide outage", "priority": "P1"}),
+        ("reassign", SUPERVISOR, {"to_staff": "boss", "reason": "I take it myself"}),
+        ("compensation", agent, {"amount": "900", "reason": "a day of lost sales"}),
+        ("compensation-decision", SUPERVISOR, {"approve": True, "reason": "goodwill"}),
+        ("resolve", agent, {"summary": "restored"}),
+        ("confirm", ["--actor", "C-1001", "--role", "customer"], {"satisfied": True}),
+        ("rehandle", SUPERVISOR, {"reason": "root cause not fixed"}),
+    ]
+    for command, actor, body in steps:
+        done = await csflow(stack, command, number, *actor, "--json", json.dumps(body))
+        assert done.exit_code == 0, (command, done.output)
+
+    handle = stack.client.get_workflow_handle(number)
+    updates = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+               async for e in handle.fetch_history_events()
+               if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    for name in ("escalate", "reassign", "decide_compensation", "order_rehandling"):
+        assert name in updates, updates
+    rows = await stack.pool.fetch(
+        "SELECT kind, actor_id FROM request_events WHERE number = $1 AND kind = ANY($2) "
+        "ORDER BY seq", number,
+        ["escalated", "reassigned", "compensation_approved", "rehandling_started"])
+    assert [(r["kind"], r["actor_id"]) for r in rows] == [
+        ("escalated", "sup-1"), ("reassigned", "sup-1"), ("compensation_approved", "sup-1"),
+        ("rehandling_started", "sup-1")]
+
+    async def searchable() -> None:
+        query = (f"WorkflowId = '{number}' AND Assignee = 'boss' AND Priority = 'P1' "
+                 "AND RequestStatus = 'rehandling'")
+        assert [w.id async for w in stack.client.list_workflows(query)] == [number]
+
+    await eventually(searchable, timeout=20)
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.REQUEST_STATUS) == "rehandling"
