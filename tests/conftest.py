@@ -46,7 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server with per-workflow virtual clocks (TEMPORAL-FACTS.md).
+    """The real dev server with per-workflow virtual clocks (docs/temporal-notes.md,
+    "Tests under skipped time").
 
     Skipping is off until a test calls `env.fast_forward(handle, duration)`, so a test
     decides exactly how far each request's clock moves.

@@ -1,4 +1,5 @@
-"""`csflow customer …`: who read a customer's details, and erasure on request (SPEC §6)."""
+"""`csflow customer …`: who read a customer's details, and erasure on request
+(docs/requirements.md §6)."""
 
 from __future__ import annotations
 
