@@ -12,8 +12,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import ResolveTermsInput
+from csflow.config.terms import TermsProvider
 from csflow.domain.terms import RequestTerms
-from csflow.sla_terms import TermsProvider
 
 TERMS_UNAVAILABLE = "TermsUnavailable"
 

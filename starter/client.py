@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.commands import BY_COMMAND
+from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     WORKFLOW_TYPE,
     Actor,
@@ -54,7 +55,6 @@ from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import business_day, format_number
 from csflow.settings import TASK_QUEUE, Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store import listing
 from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
@@ -134,7 +134,7 @@ class CsflowClient:
         refused connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL)
         with nothing left open.
         """
-        from csflow.policy_file import policy_from_env
+        from csflow.config.policy import policy_from_env
         from csflow.store.pool import create_pool
 
         settings = settings or Settings()

@@ -16,10 +16,10 @@ from csflow import __version__
 from csflow.api import auth, errors
 from csflow.api.deps import Pool
 from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
+from csflow.config.policy import policy_from_env
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import Policy
-from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
 from starter.client import CsflowClient
 

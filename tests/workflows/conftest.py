@@ -9,9 +9,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from csflow.config.terms import TermsProvider
 from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
 from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from tests.helpers import fresh_queue
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
 from workflows.improvement import ImprovementTaskWorkflow

@@ -258,8 +258,8 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
     harness: Harness,
 ) -> None:
     """P3 on working time across Fri→Tue, with a holiday Monday and a make-up Sunday."""
+    from csflow.config.terms import TermsProvider
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({
         "sla": {"P3": {"first_response": {"duration": "2h", "basis": "working"},
@@ -299,9 +299,9 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
 
 
 async def test_a_pushed_calendar_rearms_running_clocks(harness: Harness) -> None:
+    from csflow.config.terms import TermsProvider
     from csflow.domain.calendar import BusinessCalendar
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({
         "sla": {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
@@ -341,8 +341,8 @@ async def test_red_p1s_are_listed_by_search_attribute(harness: Harness) -> None:
 
 
 async def test_the_customer_pause_can_be_switched_off_by_policy(harness: Harness) -> None:
+    from csflow.config.terms import TermsProvider
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({"sla": {"pause_when_awaiting_customer": False}})
     h = await harness.start(intake(priority=Priority.P3), terms=TermsProvider(policy))

@@ -5,8 +5,9 @@ routes, so a new command reaches the shell without anyone remembering to add it 
 Everything goes through the starter client, so a command is refused by the CLI exactly
 as it is through the API: the workflow's validators decide, not this file.
 
-Exit codes: 0 done; 1 refused or not found (the reason is printed); 2 bad input, nothing
-sent; 3 Temporal or PostgreSQL unreachable, nothing changed — safe to retry.
+Exit codes (csflow/cli/exits.py): 0 done; 1 refused or not found (the reason is printed);
+2 bad input, nothing sent; 3 Temporal or PostgreSQL unreachable, nothing changed — safe
+to retry.
 """
 
 from __future__ import annotations
@@ -17,21 +18,21 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from csflow.cli import connect, exits
 from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import Model, RequestIntake, RequestView
 from csflow.domain.codes import Category, Channel, Priority, Role, SlaState, Tier
 from csflow.domain.lifecycle import REQUIRED_ROLES, Status
-from csflow.settings import Settings
 from csflow.store.listing import DEFAULT_LIMIT, MAX_LIMIT, RequestFilter, RequestPage
 
 if TYPE_CHECKING:
-    from csflow.sla_terms import TermsProvider
+    from csflow.config.terms import TermsProvider
     from starter.client import CsflowClient
 
 T = TypeVar("T")
@@ -41,10 +42,6 @@ request_app = typer.Typer(
     help="Service requests: create, show, list, and every lifecycle command.",
     no_args_is_help=True,
 )
-
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 NumberArg = Annotated[str, typer.Argument(help="request number, e.g. CS20261123-TEL-0001",
                                           show_default=False)]
@@ -61,19 +58,7 @@ RoleOpt = Annotated[Role | None, typer.Option(
 # ---- plumbing ----
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _terms() -> TermsProvider:
-    from csflow.policy_file import PolicyError, policy_from_env
-    from csflow.sla_terms import TermsProvider
-
-    try:
-        return TermsProvider(policy_from_env())
-    except PolicyError as err:
-        _fail(str(err), EXIT_BAD_INPUT)
+_fail = exits.fail
 
 
 def _run(work: Callable[[CsflowClient], Awaitable[T]],
@@ -81,41 +66,33 @@ def _run(work: Callable[[CsflowClient], Awaitable[T]],
     """Connect from the environment, do one thing, close; errors become exit codes."""
     import asyncpg
 
-    from starter.client import (
-        RequestEnded,
-        RequestNotFound,
-        RequestRefused,
-        TemporalUnavailable,
-        connect,
-    )
+    from starter.client import RequestEnded, RequestNotFound, RequestRefused, TemporalUnavailable
 
-    # No logs.configure(): a one-shot client prints its own outcome, and leaving logging
-    # alone keeps the command embeddable (tests run it in-process).
-    settings = Settings()
-    terms = terms or _terms()
+    found = connect.settings(configure_logs=False)
+    resolved = terms or connect.terms()
 
     async def go() -> T:
-        async with connect(settings, terms=terms) as csflow:
-            return await work(csflow)
+        async with connect.services(found, with_terms=resolved) as conn:
+            return await work(conn.csflow)
 
     try:
         return asyncio.run(go())
     except RequestNotFound as err:
-        _fail(str(err), EXIT_REFUSED)
+        _fail(str(err), exits.REFUSED)
     except RequestRefused as err:
-        _fail(f"refused ({err.kind or 'error'}): {err.reason}", EXIT_REFUSED)
+        _fail(f"refused ({err.kind or 'error'}): {err.reason}", exits.REFUSED)
     except RequestEnded as err:
-        _fail(f"refused: {err}", EXIT_REFUSED)
-    except (TemporalUnavailable, OSError) as err:
-        _fail(f"unavailable, nothing was changed: {err}", EXIT_UNAVAILABLE)
+        _fail(f"refused: {err}", exits.REFUSED)
+    except (connect.Unavailable, TemporalUnavailable, OSError) as err:
+        _fail(f"unavailable, nothing was changed: {err}", exits.UNAVAILABLE)
     except asyncpg.PostgresError as err:
         # Reachable but refusing: a missing database or schema (`csflow migrate`), a role.
-        _fail(f"PostgreSQL refused: {err}", EXIT_REFUSED)
+        _fail(f"PostgreSQL refused: {err}", exits.REFUSED)
 
 
 def _read_body(json_text: str | None, file: Path | None) -> dict[str, Any]:
     if json_text is not None and file is not None:
-        _fail("give the body with --json or --file, not both", EXIT_BAD_INPUT)
+        _fail("give the body with --json or --file, not both", exits.BAD_INPUT)
     if json_text is None and file is None:
         return {}
     source = "--json"
@@ -127,11 +104,11 @@ def _read_body(json_text: str | None, file: Path | None) -> dict[str, Any]:
             text = json_text or ""
         data = json.loads(text)
     except OSError as err:
-        _fail(f"cannot read {source}: {err.strerror or err}", EXIT_BAD_INPUT)
+        _fail(f"cannot read {source}: {err.strerror or err}", exits.BAD_INPUT)
     except json.JSONDecodeError as err:
-        _fail(f"{source} is not valid JSON: {err}", EXIT_BAD_INPUT)
+        _fail(f"{source} is not valid JSON: {err}", exits.BAD_INPUT)
     if not isinstance(data, dict):
-        _fail(f"{source} must be a JSON object, {{...}}", EXIT_BAD_INPUT)
+        _fail(f"{source} must be a JSON object, {{...}}", exits.BAD_INPUT)
     return data
 
 
@@ -155,7 +132,7 @@ def _validated(model: type[M], data: dict[str, Any], hints: dict[str, str] | Non
             named.add(str(e["loc"][0]) if e["loc"] else "")
             lines.append(f"  {where}: {e['msg']}")
         lines += [f"hint: {hint}" for field, hint in (hints or {}).items() if field in named]
-        _fail("\n".join(lines), EXIT_BAD_INPUT)
+        _fail("\n".join(lines), exits.BAD_INPUT)
 
 
 _ACTOR_HINT = {"actor": "the actor comes from the body's \"actor\", or --actor and --role "
@@ -223,12 +200,12 @@ def create(
     if any(v is not None for v in (*person.values(), *contact.values())):
         customer = data.setdefault("customer", {})
         if not isinstance(customer, dict):
-            _fail("customer must be a JSON object", EXIT_BAD_INPUT)
+            _fail("customer must be a JSON object", exits.BAD_INPUT)
         customer.update({k: v for k, v in person.items() if v is not None})
         if any(v is not None for v in contact.values()):
             reach = customer.setdefault("contact", {})
             if not isinstance(reach, dict):
-                _fail("customer.contact must be a JSON object", EXIT_BAD_INPUT)
+                _fail("customer.contact must be a JSON object", exits.BAD_INPUT)
             reach.update({k: v for k, v in contact.items() if v is not None})
     recorder = _actor(actor, role)
     if recorder and "recorded_by" not in data:
@@ -252,7 +229,7 @@ def show(number: NumberArg) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    terms = _terms()
+    terms = connect.terms()
     zone = ZoneInfo(terms.policy.calendar.time_zone)
     view = _run(lambda csflow: csflow.state(number), terms)
 
@@ -335,8 +312,8 @@ def list_requests(
         try:
             decode_cursor(cursor)
         except InvalidCursor as err:
-            _fail(f"--cursor: {err}", EXIT_BAD_INPUT)
-    terms = _terms()
+            _fail(f"--cursor: {err}", exits.BAD_INPUT)
+    terms = connect.terms()
     zone = ZoneInfo(terms.policy.calendar.time_zone)
     page: RequestPage = _run(lambda csflow: csflow.list(where, limit=limit, cursor=cursor),
                              terms)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from csflow.config.policy import ENV_VAR, PolicyError, load_policy, policy_from_env
 from csflow.domain.policy import DEFAULT_POLICY, Policy
-from csflow.policy_file import ENV_VAR, PolicyError, load_policy, policy_from_env
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "policy.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "policy.example.toml"
 
 
 def write(tmp_path: Path, text: str) -> Path:

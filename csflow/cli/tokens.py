@@ -6,31 +6,15 @@ so it needs database access, not just another token.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from csflow.settings import Settings
+from csflow.cli import exits
+from csflow.cli.connect import with_pool
 
 token_app = typer.Typer(help="API tokens bound to roles (stored hashed).", no_args_is_help=True)
-
-T = TypeVar("T")
-
-
-def with_pool(work: Callable[[Any], Awaitable[T]]) -> T:
-    from csflow.store.pool import create_pool
-
-    async def run() -> T:
-        pool = await create_pool(Settings().database_dsn, min_size=1, max_size=2)
-        try:
-            return await work(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
 
 
 @token_app.command("create")
@@ -54,8 +38,7 @@ def token_create(
         role_value = Role(role)
         actor_id = TypeAdapter(Identifier).validate_python(subject or name)
     except (ValueError, ValidationError) as err:
-        typer.echo(f"refused: {err}", err=True)
-        raise typer.Exit(2) from None
+        exits.fail(f"refused: {err}", exits.BAD_INPUT)
     expires = (datetime.now(UTC) + timedelta(days=expires_days)) if expires_days else None
 
     async def issue(pool: Any) -> tuple[str, Any]:
@@ -65,8 +48,7 @@ def token_create(
     try:
         plain, info = with_pool(issue)
     except ValueError as err:
-        typer.echo(f"refused: {err}", err=True)
-        raise typer.Exit(2) from None
+        exits.fail(f"refused: {err}", exits.BAD_INPUT)
     typer.echo(f"token {info.id} ({info.role.value}, acts as {info.subject}) — shown once:",
                err=True)
     typer.echo(plain)
@@ -101,6 +83,5 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="the id from `toke
         return await tokens.revoke(pool, token_id, datetime.now(UTC))
 
     if not with_pool(revoke):
-        typer.echo(f"no token {token_id}", err=True)
-        raise typer.Exit(1)
+        exits.fail(f"no token {token_id}", exits.REFUSED)
     typer.echo(f"revoked {token_id}")

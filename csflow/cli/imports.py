@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,18 +27,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from csflow import logs
+from csflow.cli import connect, exits
 from csflow.imports import ImportFileError, ImportReport, ParsedFile, read_import_file
 from csflow.imports import Progress as ImportProgress
 from csflow.settings import Settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
+    from csflow.config.terms import TermsProvider
 
-    from starter.client import CsflowClient
-
-EXIT_OK, EXIT_ROWS, EXIT_FILE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-CONNECT_TIMEOUT = 15.0
+# The import's meaning of the shared exit codes (csflow/cli/exits.py).
+EXIT_OK = exits.OK
+EXIT_ROWS = exits.REFUSED
+EXIT_FILE = exits.BAD_INPUT
+EXIT_UNREACHABLE = exits.UNAVAILABLE
+EXIT_INTERRUPTED = exits.INTERRUPTED
 
 
 class FileFormat(StrEnum):
@@ -50,6 +50,16 @@ class FileFormat(StrEnum):
 
 class Unreachable(RuntimeError):
     """csflow's Temporal or PostgreSQL did not answer, or its policy is refused."""
+
+
+def _terms() -> TermsProvider:
+    from csflow.config.policy import PolicyError, policy_from_env
+    from csflow.config.terms import TermsProvider
+
+    try:
+        return TermsProvider(policy_from_env())
+    except PolicyError as err:
+        raise Unreachable(f"the policy file is refused: {err}") from None
 
 
 def import_command(
@@ -71,8 +81,7 @@ def import_command(
     Every row needs an external_id (a re-run imports each row once) and received_at with
     its time zone (the SLA counts from it). See docs/import.md for the columns.
     """
-    settings = Settings()
-    logs.configure(settings.log_format, settings.log_level)
+    settings = connect.settings()
     console = Console(highlight=False)
     try:
         parsed = read_import_file(file, fmt.value if fmt else None)
@@ -89,7 +98,7 @@ def import_command(
         return
     try:
         report = asyncio.run(_run(settings, parsed, concurrency, console))
-    except Unreachable as err:
+    except (Unreachable, connect.Unavailable) as err:
         typer.echo(f"cannot import: {err}; nothing was imported", err=True)
         raise typer.Exit(EXIT_UNREACHABLE) from None
     except KeyboardInterrupt:
@@ -109,7 +118,11 @@ async def _run(settings: Settings, parsed: ParsedFile, concurrency: int,
                    "{task.fields[failed]} failed"),
         TimeElapsedColumn(), TimeRemainingColumn(),
     )
-    async with connect(settings, pool_size=min(concurrency, 10)) as (csflow, temporal, pool):
+    # Everything is dialled before the first row, so "unreachable" means nothing was
+    # imported rather than a file's worth of failed rows.
+    terms = _terms()
+    async with connect.services(settings, with_terms=terms,
+                                pool_size=min(concurrency, 10)) as conn:
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("import", total=len(parsed.rows), imported=0, present=0,
                                 failed=0)
@@ -118,49 +131,9 @@ async def _run(settings: Settings, parsed: ParsedFile, concurrency: int,
                 bar.update(task, completed=p.done, imported=p.imported, present=p.present,
                            failed=p.failed)
 
-            importer = Importer(csflow, temporal, pool, concurrency=concurrency,
+            importer = Importer(conn.csflow, conn.temporal, conn.pool, concurrency=concurrency,
                                 on_progress=show)
             return await importer.run(parsed)
-
-
-@asynccontextmanager
-async def connect(settings: Settings, *, pool_size: int = 10
-                  ) -> AsyncIterator[tuple[CsflowClient, Client, Any]]:
-    """A starter client from the environment (DATABASE_URL, TEMPORAL_ADDRESS,
-    CSFLOW_TASK_QUEUE, CSFLOW_POLICY), with the Temporal client and pool it uses.
-
-    Everything is dialled before the first row, so "unreachable" means nothing was
-    imported rather than a file's worth of failed rows.
-    """
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    from csflow.policy_file import PolicyError, policy_from_env
-    from csflow.sla_terms import TermsProvider
-    from csflow.store.pool import create_pool
-    from starter.client import CsflowClient
-
-    try:
-        terms = TermsProvider(policy_from_env())
-    except PolicyError as err:
-        raise Unreachable(f"the policy file is refused: {err}") from None
-    try:
-        temporal = await asyncio.wait_for(
-            Client.connect(settings.temporal_target, namespace=settings.temporal_namespace,
-                           data_converter=pydantic_data_converter), CONNECT_TIMEOUT)
-    except (RuntimeError, OSError, TimeoutError) as err:
-        raise Unreachable(f"Temporal at {settings.temporal_target} does not answer "
-                          f"({err or type(err).__name__})") from None
-    try:
-        pool = await asyncio.wait_for(
-            create_pool(settings.database_dsn, min_size=1, max_size=pool_size),
-            CONNECT_TIMEOUT)
-    except Exception as err:  # refused, unknown database, bad password, timeout
-        raise Unreachable(f"PostgreSQL does not answer ({err or type(err).__name__})") from None
-    try:
-        yield CsflowClient(temporal, pool, terms, task_queue=settings.task_queue), temporal, pool
-    finally:
-        await pool.close()
 
 
 def _finish(console: Console, report: ImportReport, errors: Path | None, show: int, *,

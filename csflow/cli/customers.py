@@ -1,4 +1,5 @@
-"""`csflow customer …`: who read a customer's details, and erasure on request (SPEC §6)."""
+"""`csflow customer …`: who read a customer's details, and erasure on request
+(docs/requirements.md §6)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from csflow.cli_tokens import with_pool
+from csflow.cli import exits
+from csflow.cli.connect import with_pool
 
 customer_app = typer.Typer(help="A customer's personal data: reads and erasure.",
                            no_args_is_help=True)
@@ -45,7 +47,7 @@ def customer_erase(
     if not yes:
         typer.echo(f"would erase the personal data of customer {customer_id}; "
                    "run again with --yes", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(exits.BAD_INPUT)
 
     async def erase(pool: Any) -> list[str]:
         return await personal.erase_customer(pool, customer_id, datetime.now(UTC))
@@ -53,8 +55,7 @@ def customer_erase(
     try:
         numbers = with_pool(erase)
     except personal.OpenRequests as err:
-        typer.echo(f"refused: {err}", err=True)
-        raise typer.Exit(1) from None
+        exits.fail(f"refused: {err}", exits.REFUSED)
     typer.echo(f"erased customer {customer_id} on {len(numbers)} request(s)")
     typer.echo("Temporal keeps the workflow histories until their retention ends "
                "(docs/api.md, personal data)", err=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from csflow.calendars import build_calendar
+from csflow.config.calendar import build_calendar
 from csflow.contracts import RequestIntake
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.policy import Policy

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from csflow.calendars import (
+from csflow.config.calendar import (
     LIBRARY_YEARS,
     CalendarDataMissing,
     build_calendar,
