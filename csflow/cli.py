@@ -274,6 +274,7 @@ def improvement_complete(
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
+    from csflow.domain.lifecycle import TaskCommand
 
     settings = _settings()
 
@@ -282,7 +283,7 @@ def improvement_complete(
                                       namespace=settings.temporal_namespace,
                                       data_converter=pydantic_data_converter)
         row: ImprovementRow = await client.get_workflow_handle(task_id).execute_update(
-            "complete_improvement",
+            TaskCommand.COMPLETE_IMPROVEMENT.value,
             CompleteImprovement(actor=Actor(id=actor, role=role), what_changed=what_changed),
             result_type=ImprovementRow)
         return row
@@ -290,8 +291,13 @@ def improvement_complete(
     try:
         row = asyncio.run(run())
     except WorkflowUpdateFailedError as err:
+        from temporalio.exceptions import ApplicationError
+
+        from csflow.refusals import answer
+
+        kind = err.cause.type if isinstance(err.cause, ApplicationError) else None
         typer.echo(f"refused: {err.cause}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(answer(kind).exit) from None
     typer.echo(f"{row.task_id}: {row.status}")
 
 

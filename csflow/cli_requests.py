@@ -27,6 +27,7 @@ from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import Model, RequestIntake, RequestView
 from csflow.domain.codes import Category, Channel, Priority, Role, SlaState, Tier
 from csflow.domain.lifecycle import REQUIRED_ROLES, Status
+from csflow.refusals import ANSWERS, Exit, Refusal, answer
 from csflow.settings import Settings
 from csflow.store.listing import DEFAULT_LIMIT, MAX_LIMIT, RequestFilter, RequestPage
 
@@ -42,9 +43,9 @@ request_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
+EXIT_REFUSED = Exit.REFUSED  # the codes of csflow.refusals' one table
+EXIT_BAD_INPUT = Exit.BAD_INPUT
+EXIT_UNAVAILABLE = Exit.UNAVAILABLE
 
 NumberArg = Annotated[str, typer.Argument(help="request number, e.g. CS20261123-TEL-0001",
                                           show_default=False)]
@@ -101,9 +102,9 @@ def _run(work: Callable[[CsflowClient], Awaitable[T]],
     try:
         return asyncio.run(go())
     except RequestNotFound as err:
-        _fail(str(err), EXIT_REFUSED)
+        _fail(str(err), ANSWERS[Refusal.UNKNOWN].exit)
     except RequestRefused as err:
-        _fail(f"refused ({err.kind or 'error'}): {err.reason}", EXIT_REFUSED)
+        _fail(f"refused ({err.kind or 'error'}): {err.reason}", answer(err.kind).exit)
     except RequestEnded as err:
         _fail(f"refused: {err}", EXIT_REFUSED)
     except (TemporalUnavailable, OSError) as err:

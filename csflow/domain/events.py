@@ -58,3 +58,8 @@ class EventKind(StrEnum):
 
 
 FIRINGS = frozenset({EventKind.SLA_WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATION_STEP})
+
+
+def sql_list(*kinds: EventKind) -> str:
+    """`('a', 'b')` for a SQL `kind IN …`: queries name kinds through the enum."""
+    return "(" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
