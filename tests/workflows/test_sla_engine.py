@@ -269,8 +269,7 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
         "calendar": {"holidays_from": "none", "overrides": {
             "add_holidays": ["2026-11-30"], "add_makeup_workdays": ["2026-11-29"]}},
     })
-    # A year ahead: no real time is used before the push, whatever day the test runs on.
-    received = _local("2027-11-26T17:30:00")  # Friday, half an hour before close
+    received = _local("2026-11-27T17:30:00")  # Friday, half an hour before close
     h = await harness.start(intake(priority=Priority.P3), received_at=received,
                             terms=TermsProvider(policy))
     v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
