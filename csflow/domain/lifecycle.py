@@ -85,9 +85,10 @@ LEGAL: dict[Command, frozenset[Status]] = {
 }
 
 
-# Who may give which command (SPEC §6 least privilege) — the one place: the workflows'
-# guards and the API's route gates (csflow.api.auth.command_roles) both read it.
-# `service` is a backend acting for a person it has authenticated; `system` is csflow.
+# Who may give which command (docs/requirements.md §6, least privilege) — the one place:
+# the workflows' guards and the API's route gates (csflow.api.auth.command_roles) both
+# read it. `service` is a backend acting for a person it has authenticated; `system` is
+# csflow itself.
 _STEERING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM, Role.SERVICE})
 _HANDLERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 REQUIRED_ROLES: dict[AnyCommand, frozenset[Role]] = {
