@@ -13,8 +13,10 @@ kind of deadline and the improvement child (whose own histories are recorded too
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,7 +49,9 @@ from csflow.contracts import (
     ProgressCommand,
     ReassignCommand,
     ReceiptQuery,
+    RequestView,
     ResolveCommand,
+    ServiceRequestInput,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
@@ -145,6 +149,23 @@ async def _imported_backlog(harness: Harness) -> Handle:
     await harness.env.fast_forward(h, timedelta(minutes=15))
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="handled by phone"))
+    await h.result()
+    return h
+
+
+async def _started_by_another_language(harness: Harness) -> Handle:
+    """A start without terms, numbered by the caller (docs/contract.md): the workflow
+    checks the number and resolves the terms through the `resolve_terms` activity."""
+    received = datetime.now(UTC) - timedelta(seconds=5)
+    number = f"CS{received:%Y%m%d}-WEB-9{uuid.uuid4().int % 100_000:05d}"
+    h: Handle = await harness.client.start_workflow(
+        "ServiceRequest",
+        ServiceRequestInput(number=number, intake=intake(priority=Priority.P3),
+                            received_at=received),
+        id=number, task_queue=harness.queue, result_type=RequestView)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="sent twice"))
     await h.result()
     return h
 
@@ -251,6 +272,7 @@ async def _improvement_escalated(harness: Harness) -> Handle:
 
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
+    "started_by_another_language": _started_by_another_language,
     "director_takeover": _director_takeover,  # recorded before the takeover patch
     "director_takeover_on_timeline": _director_takeover,  # and after it
     "silent_after_timeout": _silent_after_timeout,
@@ -289,8 +311,7 @@ def _recorded() -> list[Path]:
 async def test_recorded_histories_replay(path: Path) -> None:
     text = path.read_text()
     assert json.loads(text)["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
-    # The exported history does not carry its workflow id; the file name stands for it.
-    history = WorkflowHistory.from_json(path.stem, text)
+    history = WorkflowHistory.from_json(_workflow_id(text), text)
     await _replay(history)
 
 
@@ -313,6 +334,15 @@ async def test_a_director_takeover_moves_the_status_on_its_own_event(
     new = (HISTORIES / "director_takeover_on_timeline.json").read_text()
     assert "ladder-takeover-on-timeline" not in old and "MARKER_RECORDED" not in old
     assert "MARKER_RECORDED" in new
+
+
+def _workflow_id(text: str) -> str:
+    """The exported history does not carry its workflow id, and a start without terms
+    checks that its number is the id: the request's number (or the task's id) stands for
+    it, as it does in every real execution."""
+    started = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
+    data = json.loads(base64.b64decode(started["input"]["payloads"][0]["data"]))
+    return str(data.get("task_id") or data["number"])
 
 
 def test_there_are_recorded_histories() -> None:
