@@ -69,8 +69,7 @@ def test_every_command_has_an_update_a_route_a_cli_command_and_a_starter_method(
     assert method is not None, f"CsflowClient.{spec.starter_method} is missing"
     hints = get_type_hints(method)
     assert hints["command"] is spec.model
-    assert hints["return"] is (RequestView if isinstance(spec.command, Command)
-                               else ImprovementRow)
+    assert hints["return"] is (RequestView if isinstance(spec.command, Command) else ImprovementRow)
 
 
 def test_the_workflows_expose_stable_names() -> None:
@@ -83,21 +82,35 @@ def test_the_workflows_expose_stable_names() -> None:
 
 # ---- the API's gate and the workflow's guard agree ----
 
+
 def _gate(spec: AnyCommandSpec) -> Any:
     """The role check the API runs before the route (auth.require's dependency)."""
     routes = [*requests.router.routes, *improvements.router.routes]
-    route = next(r for r in routes if isinstance(r, APIRoute)
-                 and r.path == spec.route and "POST" in r.methods)
-    gates = [d.call for d in route.dependant.dependencies
-             if d.call is not None and "require.<locals>" in d.call.__qualname__]
+    route = next(
+        r
+        for r in routes
+        if isinstance(r, APIRoute) and r.path == spec.route and "POST" in r.methods
+    )
+    gates = [
+        d.call
+        for d in route.dependant.dependencies
+        if d.call is not None and "require.<locals>" in d.call.__qualname__
+    ]
     assert len(gates) == 1, route.path
     return gates[0]
 
 
 async def _api_admits(spec: AnyCommandSpec, role: Role) -> bool:
-    who = TokenInfo(id="t", name="t", role=role, subject="someone",
-                    created_at=datetime.now(UTC), expires_at=None, revoked_at=None,
-                    last_used_at=None)
+    who = TokenInfo(
+        id="t",
+        name="t",
+        role=role,
+        subject="someone",
+        created_at=datetime.now(UTC),
+        expires_at=None,
+        revoked_at=None,
+        last_used_at=None,
+    )
     try:
         await _gate(spec)(who)
     except Denied:
@@ -112,9 +125,12 @@ def _workflow_admits(command: Command | TaskCommand, role: Role) -> bool:
         if isinstance(command, TaskCommand):
             task_guards.complete(None, CompleteImprovement(actor=actor, what_changed="x"), ())
         else:
-            state = transitions.new_state(ServiceRequestInput(
-                number="CS20261123-WEB-0001", intake=intake(),
-                received_at=datetime.now(UTC)), None)
+            state = transitions.new_state(
+                ServiceRequestInput(
+                    number="CS20261123-WEB-0001", intake=intake(), received_at=datetime.now(UTC)
+                ),
+                None,
+            )
             state.status = next(iter(LEGAL[command]))
             guards.lifecycle(command, actor, state)
     except ApplicationError as err:
@@ -143,4 +159,3 @@ def test_closing_an_improvement_task_is_open_to_the_follow_up_specialist() -> No
     assert _workflow_admits(TaskCommand.COMPLETE_IMPROVEMENT, Role.FOLLOW_UP)
     assert not _workflow_admits(TaskCommand.COMPLETE_IMPROVEMENT, Role.ANALYST)
     assert not _workflow_admits(TaskCommand.COMPLETE_IMPROVEMENT, Role.CUSTOMER)
-

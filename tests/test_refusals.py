@@ -11,11 +11,24 @@ from csflow.refusals import ANSWERS, OTHER, Exit, Refusal, answer
 
 def test_every_kind_has_an_answer_and_keeps_its_wire_value() -> None:
     assert set(ANSWERS) == set(Refusal)
-    assert {r.value for r in Refusal} >= {"IllegalTransition", "Forbidden", "Compliance",
-                                          "NotPersisted", "InvalidStart", "TermsUnavailable"}
-    assert [ANSWERS[r].http for r in (Refusal.ILLEGAL_STATE, Refusal.FORBIDDEN_ROLE,
-                                      Refusal.UNKNOWN, Refusal.INVALID,
-                                      Refusal.UNAVAILABLE)] == [409, 403, 404, 422, 503]
+    assert {r.value for r in Refusal} >= {
+        "IllegalTransition",
+        "Forbidden",
+        "Compliance",
+        "NotPersisted",
+        "InvalidStart",
+        "TermsUnavailable",
+    }
+    assert [
+        ANSWERS[r].http
+        for r in (
+            Refusal.ILLEGAL_STATE,
+            Refusal.FORBIDDEN_ROLE,
+            Refusal.UNKNOWN,
+            Refusal.INVALID,
+            Refusal.UNAVAILABLE,
+        )
+    ] == [409, 403, 404, 422, 503]
 
 
 def test_a_refused_database_write_is_never_invalid_input() -> None:
@@ -23,8 +36,10 @@ def test_a_refused_database_write_is_never_invalid_input() -> None:
     assert answer("NotPersisted").exit is Exit.UNAVAILABLE
     response = refusal("NotPersisted", "accepted, but not yet persisted")
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
-    assert json.loads(response.body) == {"detail": "accepted, but not yet persisted",
-                                         "type": "NotPersisted"}
+    assert json.loads(response.body) == {
+        "detail": "accepted, but not yet persisted",
+        "type": "NotPersisted",
+    }
 
 
 def test_a_type_outside_the_vocabulary_is_a_refusal_not_bad_input() -> None:

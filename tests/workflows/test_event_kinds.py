@@ -25,9 +25,16 @@ def _sql_kinds(text: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(
-    [*ROOT.joinpath("csflow", "reports").glob("*.py"),
-     *ROOT.joinpath("csflow", "store").glob("*.py")]), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        [
+            *ROOT.joinpath("csflow", "reports").glob("*.py"),
+            *ROOT.joinpath("csflow", "store").glob("*.py"),
+        ]
+    ),
+    ids=lambda p: p.name,
+)
 def test_every_kind_a_query_names_is_an_event_kind(path: Path) -> None:
     unknown = _sql_kinds(path.read_text(encoding="utf-8")) - {k.value for k in EventKind}
     assert not unknown, f"{path.name} counts kinds no event has: {sorted(unknown)}"

@@ -54,12 +54,14 @@ FU = Actor(id="fu.lin", role=Role.FOLLOW_UP)
 def _request(priority: Priority = Priority.P2) -> tuple[Timeline, RequestTerms, list[Any]]:
     given = intake(priority=priority)
     terms = TermsProvider(DEFAULT_POLICY).for_intake(given, T0)
-    inp = ServiceRequestInput(number="CS20261123-WEB-0001", intake=given, received_at=T0,
-                              terms=terms)
+    inp = ServiceRequestInput(
+        number="CS20261123-WEB-0001", intake=given, received_at=T0, terms=terms
+    )
     announced: list[TimelineEvent] = []
     tl = Timeline(transitions.new_state(inp, terms), announced.append)
-    transitions.intake(tl, terms, inp, Triage(assignee="li.na", department="service",
-                                              rule="desk"), T0)
+    transitions.intake(
+        tl, terms, inp, Triage(assignee="li.na", department="service", rule="desk"), T0
+    )
     return tl, terms, announced
 
 
@@ -75,6 +77,7 @@ def _guard(command: Command) -> Any:
 
 
 # ---- guards ----
+
 
 def _sample(command: Command, actor: Actor) -> Any:
     spec = next(s for s in COMMANDS if s.command is command)
@@ -108,8 +111,7 @@ def test_command_specific_preconditions() -> None:
     s = tl.state
     lower = EscalateCommand(actor=SUPERVISOR, reason="x", priority=Priority.P3)
     assert _refusal(lambda: guards.escalate(s, lower, BANNED)) == Refusal.ILLEGAL_STATE
-    guards.escalate(s, EscalateCommand(actor=SUPERVISOR, reason="x", priority=Priority.P1),
-                    BANNED)
+    guards.escalate(s, EscalateCommand(actor=SUPERVISOR, reason="x", priority=Priority.P1), BANNED)
     same = ReassignCommand(actor=SUPERVISOR, to_staff="li.na", reason="x")
     assert _refusal(lambda: guards.reassign(s, same, BANNED)) == Refusal.ILLEGAL_STATE
     wait = WaitForCustomerCommand(actor=AGENT, reason="serial number")
@@ -129,13 +131,15 @@ def test_words_for_the_customer_are_checked_against_the_banned_promises() -> Non
 
 def test_a_pending_compensation_blocks_resolution_and_a_second_request() -> None:
     tl, terms, _ = _request()
-    transitions.request_compensation(tl, terms, CompensationRequest(
-        actor=AGENT, amount=Decimal("900"), reason="lost day"), T0)
+    transitions.request_compensation(
+        tl, terms, CompensationRequest(actor=AGENT, amount=Decimal("900"), reason="lost day"), T0
+    )
     assert tl.state.compensation is not None and tl.state.compensation.status == "pending"
     again = CompensationRequest(actor=AGENT, amount=Decimal("10"), reason="x")
     resolve = ResolveCommand(actor=AGENT, summary="fixed")
     assert _refusal(lambda: guards.request_compensation(tl.state, again, BANNED)) == (
-        Refusal.ILLEGAL_STATE)
+        Refusal.ILLEGAL_STATE
+    )
     with pytest.raises(ApplicationError, match="waits for the supervisor"):
         guards.resolve(tl.state, resolve, BANNED)
 
@@ -153,13 +157,13 @@ def test_the_improvement_guard() -> None:
     task_guards.complete(None, done, BANNED)
     assert _refusal(lambda: task_guards.complete(done, done, BANNED)) == Refusal.ILLEGAL_STATE
     analyst = CompleteImprovement(actor=Actor(id="a", role=Role.ANALYST), what_changed="x")
-    assert _refusal(lambda: task_guards.complete(None, analyst, BANNED)) == (
-        Refusal.FORBIDDEN_ROLE)
+    assert _refusal(lambda: task_guards.complete(None, analyst, BANNED)) == (Refusal.FORBIDDEN_ROLE)
     promise = CompleteImprovement(actor=AGENT, what_changed=BANNED[0])
     assert _refusal(lambda: task_guards.complete(None, promise, BANNED)) == Refusal.COMPLIANCE
 
 
 # ---- transitions ----
+
 
 def _chained(events: list[TimelineEvent]) -> None:
     moves = [e for e in events if e.status_to is not None]
@@ -170,19 +174,21 @@ def _chained(events: list[TimelineEvent]) -> None:
 def test_a_whole_lifecycle_moves_the_status_only_through_the_timeline() -> None:
     tl, terms, announced = _request()
     s, at = tl.state, [T0 + timedelta(hours=h) for h in range(10)]
-    transitions.submit_plan(tl, terms, PlanCommand(actor=AGENT, measures=["call"],
-                                                   eta=at[5]), at[1])
+    transitions.submit_plan(
+        tl, terms, PlanCommand(actor=AGENT, measures=["call"], eta=at[5]), at[1]
+    )
     assert s.status is Status.IN_PROGRESS and s.plan is not None and s.plan.owner == "li.na"
     transitions.resolve(tl, terms, ResolveCommand(actor=AGENT, summary="fixed"), at[2])
     assert any(c.name == "confirmation" and c.open for c in s.clocks)
-    transitions.customer_confirmed(tl, terms, ConfirmCommand(actor=CUSTOMER, satisfied=True),
-                                   at[3])
+    transitions.customer_confirmed(tl, terms, ConfirmCommand(actor=CUSTOMER, satisfied=True), at[3])
     clock, expires = transitions.follow_up_deadline(s, terms, at[3])
     assert clock.due_at is not None and expires > clock.due_at
-    transitions.follow_up_scheduled(tl, terms, clock,
-                                    FollowUpPlan(owner="fu.lin", survey_url=None), at[3])
-    negative = transitions.follow_up_recorded(tl, terms, FollowUpRecord(
-        actor=FU, score=5, nps=10), at[4])
+    transitions.follow_up_scheduled(
+        tl, terms, clock, FollowUpPlan(owner="fu.lin", survey_url=None), at[3]
+    )
+    negative = transitions.follow_up_recorded(
+        tl, terms, FollowUpRecord(actor=FU, score=5, nps=10), at[4]
+    )
     assert not negative and s.status is Status.FOLLOWED_UP
     transitions.end(tl, terms, EventKind.CLOSED, SYSTEM, Status.CLOSED, "followed up", at[5])
 
@@ -200,19 +206,28 @@ def test_not_satisfied_starts_a_new_cycle_one_priority_higher() -> None:
     transitions.start_rehandling(tl, terms, CUSTOMER, "still broken", "photo-1", T0)
     s, event = tl.state, tl.state.timeline[-1]
     assert (s.status, s.priority, s.sla_cycle, s.rehandle_count) == (
-        Status.REHANDLING, Priority.P2, 2, 1)
+        Status.REHANDLING,
+        Priority.P2,
+        2,
+        1,
+    )
     assert event.kind == EventKind.REHANDLING_STARTED
-    assert (event.status_from, event.status_to) == (Status.AWAITING_CONFIRMATION,
-                                                    Status.REHANDLING)
+    assert (event.status_from, event.status_to) == (Status.AWAITING_CONFIRMATION, Status.REHANDLING)
     assert {c.id for c in s.clocks if c.open} == {"resolution#2", "progress_cadence#2.1"}
 
 
 def _takeover(tl: Timeline) -> clocks.Firing:
     clock = next(c for c in tl.state.clocks if c.name == "first_response")
-    step = EscalationStep.model_validate({"after": "30m",
-                                          "action": EscalationAction.DIRECTOR_TAKEOVER})
-    return clocks.Firing(clock=clock, kind=clocks.FiringKind.STEP, at=T0 + timedelta(hours=1),
-                         step=step, step_index=1)
+    step = EscalationStep.model_validate(
+        {"after": "30m", "action": EscalationAction.DIRECTOR_TAKEOVER}
+    )
+    return clocks.Firing(
+        clock=clock,
+        kind=clocks.FiringKind.STEP,
+        at=T0 + timedelta(hours=1),
+        step=step,
+        step_index=1,
+    )
 
 
 def test_a_director_takeover_is_a_status_change_on_its_own_event() -> None:
@@ -237,10 +252,12 @@ def test_before_the_patch_the_takeover_set_the_status_without_an_event() -> None
 
 def test_a_calendar_push_returns_the_new_terms_and_says_so() -> None:
     tl, terms, _ = _request()
-    calendar = terms.calendar.model_copy(update={
-        "holidays": frozenset({(T0 + timedelta(days=1)).date()}), "version": "v-test"})
+    calendar = terms.calendar.model_copy(
+        update={"holidays": frozenset({(T0 + timedelta(days=1)).date()}), "version": "v-test"}
+    )
     new = transitions.update_calendar(
-        tl, terms, UpdateCalendarCommand(actor=SUPERVISOR, calendar=calendar), T0)
+        tl, terms, UpdateCalendarCommand(actor=SUPERVISOR, calendar=calendar), T0
+    )
     assert new.calendar.version == "v-test" and terms.calendar.version != "v-test"
     assert tl.state.timeline[-1].data["to"] == "v-test"
 

@@ -12,5 +12,8 @@ with workflow.unsafe.imports_passed_through():
 
 async def save(row: ImprovementRow) -> None:
     await workflow.execute_activity_method(
-        FollowUpActivities.save_improvement, row,
-        start_to_close_timeout=options.PERSIST_TIMEOUT, retry_policy=options.PERSIST_RETRY)
+        FollowUpActivities.save_improvement,
+        row,
+        start_to_close_timeout=options.PERSIST_TIMEOUT,
+        retry_policy=options.PERSIST_RETRY,
+    )

@@ -8,8 +8,9 @@ from csflow.notify.compliance import ComplianceError, check_compliance
 from csflow.refusals import Refusal
 
 
-def complete(done: CompleteImprovement | None, cmd: CompleteImprovement,
-             banned: tuple[str, ...]) -> None:
+def complete(
+    done: CompleteImprovement | None, cmd: CompleteImprovement, banned: tuple[str, ...]
+) -> None:
     """The customer reads `what_changed`, a task closes once, by a role allowed to."""
     try:
         check_compliance(cmd.what_changed, banned)

@@ -18,9 +18,15 @@ ESCALATE_TO = ("department_head", "director")
 def opened(inp: ImprovementInput) -> ImprovementRow:
     window = inp.terms.improvement_window
     return ImprovementRow(
-        task_id=inp.task_id, number=inp.number, department=inp.department,
-        problem=inp.problem, score=inp.score, status="open", opened_at=inp.opened_at,
-        due_at=window.due(inp.terms.calendar, inp.opened_at))
+        task_id=inp.task_id,
+        number=inp.number,
+        department=inp.department,
+        problem=inp.problem,
+        score=inp.score,
+        status="open",
+        opened_at=inp.opened_at,
+        due_at=window.due(inp.terms.calendar, inp.opened_at),
+    )
 
 
 def escalation_deadlines(row: ImprovementRow) -> list[tuple[str, datetime]]:
@@ -37,5 +43,6 @@ def overdue(row: ImprovementRow, escalations: list[str], to: str) -> None:
 def closed(row: ImprovementRow, done: CompleteImprovement, now: datetime) -> ImprovementResult:
     row.status, row.closed_at = "closed", now
     row.closed_by, row.what_changed = done.actor.id, done.what_changed
-    return ImprovementResult(task_id=row.task_id, what_changed=done.what_changed,
-                             closed_by=done.actor.id, closed_at=now)
+    return ImprovementResult(
+        task_id=row.task_id, what_changed=done.what_changed, closed_by=done.actor.id, closed_at=now
+    )

@@ -41,14 +41,17 @@ class ImprovementTaskWorkflow:
             timeout = (at - workflow.now()).total_seconds()
             with contextlib.suppress(TimeoutError):
                 if timeout > 0:
-                    await workflow.wait_condition(lambda: self._done is not None,
-                                                  timeout=timeout,
-                                                  timeout_summary=f"escalate to {to}")
+                    await workflow.wait_condition(
+                        lambda: self._done is not None,
+                        timeout=timeout,
+                        timeout_summary=f"escalate to {to}",
+                    )
             if self._done is not None:
                 break
             transitions.overdue(self._row, self._escalations, to)
-            workflow.logger.warning("improvement %s overdue: escalated to %s",
-                                    self._row.task_id, to)
+            workflow.logger.warning(
+                "improvement %s overdue: escalated to %s", self._row.task_id, to
+            )
             await effects.save(self._row)
         await workflow.wait_condition(lambda: self._done is not None)
         assert self._done is not None

@@ -40,55 +40,72 @@ IMPROVEMENT_TASK = "ImprovementTask"
 
 async def resolve_terms(inp: ResolveTermsInput) -> RequestTerms:
     return await workflow.execute_activity_method(
-        TermsActivities.resolve_terms, inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY,
+        TermsActivities.resolve_terms,
+        inp,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
         summary="resolve SLA terms from the policy",
     )
 
 
 async def triage(inp: TriageInput) -> Triage:
     return await workflow.execute_activity_method(
-        AssignmentActivities.triage, inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY,
+        AssignmentActivities.triage,
+        inp,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
     )
 
 
-async def transfer(number: str, to_staff: str | None = None,
-                   to_department: str | None = None) -> TransferResult:
+async def transfer(
+    number: str, to_staff: str | None = None, to_department: str | None = None
+) -> TransferResult:
     """Capacity is checked where it is counted (PostgreSQL), never guessed here."""
     return await workflow.execute_activity_method(
         AssignmentActivities.transfer,
         TransferInput(number=number, to_staff=to_staff, to_department=to_department),
-        start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
     )
 
 
 async def release(number: str) -> None:
     """Free the holder's capacity; the queue drains to whoever has room."""
     await workflow.execute_activity_method(
-        AssignmentActivities.release, ReleaseInput(number=number),
-        start_to_close_timeout=options.RELEASE_TIMEOUT, retry_policy=options.ASSIGN_RETRY,
+        AssignmentActivities.release,
+        ReleaseInput(number=number),
+        start_to_close_timeout=options.RELEASE_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
     )
 
 
 async def plan_follow_up(inp: PlanFollowUpInput) -> FollowUpPlan:
     return await workflow.execute_activity_method(
-        FollowUpActivities.plan_follow_up, inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY)
+        FollowUpActivities.plan_follow_up,
+        inp,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
+    )
 
 
 async def open_linked_request(inp: LinkedRequestInput) -> str:
     return await workflow.execute_activity_method(
-        FollowUpActivities.open_linked_request, inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT, retry_policy=options.ASSIGN_RETRY)
+        FollowUpActivities.open_linked_request,
+        inp,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
+    )
 
 
-async def start_improvement(inp: ImprovementInput, summary: str
-                            ) -> ChildWorkflowHandle[Any, ImprovementResult]:
+async def start_improvement(
+    inp: ImprovementInput, summary: str
+) -> ChildWorkflowHandle[Any, ImprovementResult]:
     """A child the request waits for; abandoned (not cancelled) if the request ends."""
     return await workflow.start_child_workflow(
-        IMPROVEMENT_TASK, inp,
-        id=inp.task_id, result_type=ImprovementResult,
+        IMPROVEMENT_TASK,
+        inp,
+        id=inp.task_id,
+        result_type=ImprovementResult,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         parent_close_policy=ParentClosePolicy.ABANDON,
         static_summary=summary,
@@ -98,7 +115,8 @@ async def start_improvement(inp: ImprovementInput, summary: str
 def send(n: Notification) -> asyncio.Task[Any]:
     """Started, not awaited: a slow channel never holds up the request."""
     return workflow.start_activity_method(
-        NotifyActivities.send, n,
+        NotifyActivities.send,
+        n,
         start_to_close_timeout=options.NOTIFY_TIMEOUT,
         schedule_to_close_timeout=options.NOTIFY_WITHIN,
         retry_policy=options.NOTIFY_RETRY,
@@ -109,8 +127,9 @@ def send(n: Notification) -> asyncio.Task[Any]:
 async def record_events(batch: RecordEvents) -> None:
     first, last = batch.events[0].seq, batch.events[-1].seq
     await workflow.execute_activity_method(
-        StoreActivities.record_events, batch,
-        start_to_close_timeout=options.PERSIST_TIMEOUT, retry_policy=options.PERSIST_RETRY,
+        StoreActivities.record_events,
+        batch,
+        start_to_close_timeout=options.PERSIST_TIMEOUT,
+        retry_policy=options.PERSIST_RETRY,
         summary=f"persist events {first}..{last}",
     )
-

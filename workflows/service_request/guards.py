@@ -76,6 +76,7 @@ def _more_urgent(new: Priority, old: Priority) -> bool:
 
 # ---- one check per command, in lifecycle order ----
 
+
 def assignment_made(s: RequestState, cmd: AssignmentMade, banned: Banned) -> None:
     lifecycle(Command.ASSIGNMENT_MADE, cmd.actor, s)
     require(s.queued, "the request is not waiting in the queue")
@@ -112,9 +113,10 @@ def update_calendar(s: RequestState, cmd: UpdateCalendarCommand, banned: Banned)
 def escalate(s: RequestState, cmd: EscalateCommand, banned: Banned) -> None:
     lifecycle(Command.ESCALATE, cmd.actor, s)
     if cmd.priority is not None:
-        require(_more_urgent(cmd.priority, s.priority),
-                f"escalation raises the priority; {cmd.priority.value} is not above "
-                f"{s.priority.value}")
+        require(
+            _more_urgent(cmd.priority, s.priority),
+            f"escalation raises the priority; {cmd.priority.value} is not above {s.priority.value}",
+        )
 
 
 def reassign(s: RequestState, cmd: ReassignCommand, banned: Banned) -> None:
@@ -149,8 +151,10 @@ def order_rehandling(s: RequestState, cmd: OrderRehandlingCommand, banned: Banne
 def record_follow_up(s: RequestState, cmd: FollowUpRecord, banned: Banned) -> None:
     # The cycle first: "re-handled since" explains more than the state does.
     if cmd.cycle is not None:
-        require(cmd.cycle == s.sla_cycle,
-                "this survey is about an earlier outcome; the request was re-handled")
+        require(
+            cmd.cycle == s.sla_cycle,
+            "this survey is about an earlier outcome; the request was re-handled",
+        )
     lifecycle(Command.RECORD_FOLLOW_UP, cmd.actor, s)
 
 
@@ -167,4 +171,3 @@ def moved(assignee: str | None, rule: str) -> None:
     command with the activity's reason."""
     if assignee is None:
         raise Refusal.ILLEGAL_STATE.error(rule)
-

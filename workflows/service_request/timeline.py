@@ -23,9 +23,16 @@ class Timeline:
     state: RequestState
     announce: Callable[[TimelineEvent], None]
 
-    def append(self, kind: EventKind, actor: Actor, at: datetime, *,
-               to: Status | None = None, reason: str | None = None,
-               data: dict[str, Any] | None = None) -> TimelineEvent:
+    def append(
+        self,
+        kind: EventKind,
+        actor: Actor,
+        at: datetime,
+        *,
+        to: Status | None = None,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> TimelineEvent:
         """Write one event; with `to`, the status moves and the event records from → to."""
         state = self.state
         before = state.status
@@ -58,6 +65,7 @@ class Timeline:
 
 def jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Event data is stored as JSON: datetimes as ISO text, enums as their values."""
+
     def conv(v: Any) -> Any:
         if isinstance(v, datetime):
             return v.isoformat()

@@ -98,8 +98,7 @@ class ServiceRequestWorkflow:
         self._timeline = Timeline(self._state, self._announce)
         self._ready = inp.carried is not None
         # When csflow first heard of the request; None in a run continued-as-new.
-        self._opened_at: datetime | None = (None if inp.carried is not None
-                                            else workflow.now())
+        self._opened_at: datetime | None = None if inp.carried is not None else workflow.now()
         self._rearm = False
         self._lock = asyncio.Lock()
         self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
@@ -123,8 +122,9 @@ class ServiceRequestWorkflow:
             if workflow.info().is_continue_as_new_suggested() and not self._children:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._persist_before_leaving()
-                workflow.continue_as_new(inp.model_copy(
-                    update={"terms": self._terms, "carried": self._state}))
+                workflow.continue_as_new(
+                    inp.model_copy(update={"terms": self._terms, "carried": self._state})
+                )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._persist_before_leaving()
         return self._view()
@@ -138,10 +138,12 @@ class ServiceRequestWorkflow:
             raise Refusal.INVALID_START.error(problem)
         try:
             terms = await effects.resolve_terms(
-                ResolveTermsInput(intake=inp.intake, received_at=inp.received_at))
+                ResolveTermsInput(intake=inp.intake, received_at=inp.received_at)
+            )
         except ActivityError as err:
             raise Refusal.TERMS_UNAVAILABLE.error(
-                f"could not resolve the SLA terms: {err.cause}") from err
+                f"could not resolve the SLA terms: {err.cause}"
+            ) from err
         self._terms, self._banned = terms, terms.banned_phrases
         transitions.adopt_terms(self._state, inp, terms)
 
@@ -156,9 +158,14 @@ class ServiceRequestWorkflow:
             return
         with contextlib.suppress(TimeoutError):  # the timer won: something is due
             await workflow.wait_condition(
-                lambda: self._rearm or self._state.status.terminal
-                or any(c.done() for c in self._children.values()),
-                timeout=timeout, timeout_summary="next SLA firing")
+                lambda: (
+                    self._rearm
+                    or self._state.status.terminal
+                    or any(c.done() for c in self._children.values())
+                ),
+                timeout=timeout,
+                timeout_summary="next SLA firing",
+            )
 
     async def _fire_due(self) -> None:
         """Record every warning, breach and ladder step due by now, at its exact instant."""
@@ -260,8 +267,7 @@ class ServiceRequestWorkflow:
         await self._begin(guards.update_calendar, cmd)
         if cmd.calendar.version == self._terms.calendar.version:
             return self._view()  # already on this calendar: a repeated push changes nothing
-        self._terms = transitions.update_calendar(self._timeline, self._terms, cmd,
-                                                  workflow.now())
+        self._terms = transitions.update_calendar(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
     @update_calendar.validator
@@ -331,8 +337,14 @@ class ServiceRequestWorkflow:
             transitions.customer_confirmed(self._timeline, self._terms, cmd, workflow.now())
             await self._confirmed()
         else:
-            transitions.start_rehandling(self._timeline, self._terms, cmd.actor,
-                                         cmd.reason or "", cmd.evidence_ref, workflow.now())
+            transitions.start_rehandling(
+                self._timeline,
+                self._terms,
+                cmd.actor,
+                cmd.reason or "",
+                cmd.evidence_ref,
+                workflow.now(),
+            )
         return await self._finish()
 
     @confirm.validator
@@ -345,11 +357,13 @@ class ServiceRequestWorkflow:
         to_staff = transitions.rehandling_transfer(self._state, cmd)
         if to_staff is not None:
             back = await effects.transfer(self._state.number, to_staff=to_staff)
-            guards.moved(back.assignee, f"{back.rule}; order it again naming an assignee "
-                                        "who has room")
+            guards.moved(
+                back.assignee, f"{back.rule}; order it again naming an assignee who has room"
+            )
             transitions.taken_back(self._timeline, cmd, back, workflow.now())
-        transitions.start_rehandling(self._timeline, self._terms, cmd.actor, cmd.reason,
-                                     None, workflow.now())
+        transitions.start_rehandling(
+            self._timeline, self._terms, cmd.actor, cmd.reason, None, workflow.now()
+        )
         return await self._finish()
 
     @order_rehandling.validator
@@ -362,14 +376,18 @@ class ServiceRequestWorkflow:
         tl, t = self._timeline, self._terms
         negative = transitions.follow_up_recorded(tl, t, rec, workflow.now())
         for i, need in enumerate(rec.new_needs, start=1):
-            number = await effects.open_linked_request(LinkedRequestInput(
-                parent=self._state.number, index=i, intake=self._input.intake, need=need))
+            number = await effects.open_linked_request(
+                LinkedRequestInput(
+                    parent=self._state.number, index=i, intake=self._input.intake, need=need
+                )
+            )
             transitions.linked_request_opened(tl, rec, need, number, workflow.now())
         if negative:
             now = workflow.now()
             task = transitions.improvement_input(self._state, t, rec, now)
             self._children[task.task_id] = await effects.start_improvement(
-                task, f"improvement for {task.number} · {task.department}")
+                task, f"improvement for {task.number} · {task.department}"
+            )
             transitions.improvement_opened(tl, t, task, now)
         return await self._finish()
 
@@ -380,8 +398,7 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CLOSE.value)
     async def close(self, cmd: CloseCommand) -> RequestView:
         await self._begin(guards.close, cmd)
-        return await self._end_by_command(EventKind.CLOSED, cmd.actor, Status.CLOSED,
-                                          cmd.reason)
+        return await self._end_by_command(EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason)
 
     @close.validator
     def _validate_close(self, cmd: CloseCommand) -> None:
@@ -390,8 +407,9 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CANCEL.value)
     async def cancel(self, cmd: CancelCommand) -> RequestView:
         await self._begin(guards.cancel, cmd)
-        return await self._end_by_command(EventKind.CANCELLED, cmd.actor, Status.CANCELLED,
-                                          cmd.reason)
+        return await self._end_by_command(
+            EventKind.CANCELLED, cmd.actor, Status.CANCELLED, cmd.reason
+        )
 
     @cancel.validator
     def _validate_cancel(self, cmd: CancelCommand) -> None:
@@ -412,7 +430,8 @@ class ServiceRequestWorkflow:
         self._rearm = True
         if not await self._persist():
             raise Refusal.NOT_PERSISTED.error(
-                "accepted, but not yet persisted; the request retries the write by itself")
+                "accepted, but not yet persisted; the request retries the write by itself"
+            )
         return self._view()
 
     async def _confirmed(self) -> None:
@@ -422,16 +441,23 @@ class ServiceRequestWorkflow:
         now = workflow.now()
         clock, expires = transitions.follow_up_deadline(s, t, now)
         assert clock.due_at is not None
-        plan = await effects.plan_follow_up(PlanFollowUpInput(
-            number=s.number, cycle=clock.cycle, due_at=clock.due_at, expires_at=expires,
-            language=self._input.intake.customer.language))
+        plan = await effects.plan_follow_up(
+            PlanFollowUpInput(
+                number=s.number,
+                cycle=clock.cycle,
+                due_at=clock.due_at,
+                expires_at=expires,
+                language=self._input.intake.customer.language,
+            )
+        )
         transitions.follow_up_scheduled(self._timeline, t, clock, plan, now)
 
     def _end(self, kind: EventKind, actor: Actor, to: Status, reason: str | None) -> None:
         transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now())
 
-    async def _end_by_command(self, kind: EventKind, actor: Actor, to: Status,
-                              reason: str | None) -> RequestView:
+    async def _end_by_command(
+        self, kind: EventKind, actor: Actor, to: Status, reason: str | None
+    ) -> RequestView:
         """Closed or cancelled by someone: the holder's capacity is freed."""
         self._end(kind, actor, to, reason)
         await effects.release(self._state.number)
@@ -469,8 +495,7 @@ class ServiceRequestWorkflow:
         every supervisor once per missed step. The board and the search attributes show
         the request red at once; what still falls due after the import is announced.
         """
-        if (event.kind not in FIRINGS or self._opened_at is None
-                or event.at >= self._opened_at):
+        if event.kind not in FIRINGS or self._opened_at is None or event.at >= self._opened_at:
             return False
         if not workflow.patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
             return False
@@ -496,12 +521,21 @@ class ServiceRequestWorkflow:
             if not pending:
                 return True
             try:
-                await effects.record_events(RecordEvents(
-                    state=s.model_copy(update={"timeline": []}), events=pending,
-                    intake=self._input.intake if s.persisted_seq == 0 else None))
+                await effects.record_events(
+                    RecordEvents(
+                        state=s.model_copy(update={"timeline": []}),
+                        events=pending,
+                        intake=self._input.intake if s.persisted_seq == 0 else None,
+                    )
+                )
             except ActivityError as err:
-                workflow.logger.error("request %s: persisting events %s..%s failed: %s",
-                                      s.number, pending[0].seq, pending[-1].seq, err.cause)
+                workflow.logger.error(
+                    "request %s: persisting events %s..%s failed: %s",
+                    s.number,
+                    pending[0].seq,
+                    pending[-1].seq,
+                    err.cause,
+                )
                 publish(s, problem=f"persistence failing: {err.cause}")
                 self._rearm = True
                 return False
@@ -519,21 +553,34 @@ class ServiceRequestWorkflow:
 
 def _triage_input(inp: ServiceRequestInput) -> TriageInput:
     intake = inp.intake
-    return TriageInput(number=inp.number, customer_id=intake.customer.id,
-                       category=intake.category, sub_type=intake.sub_type,
-                       priority=intake.priority, tier=intake.customer.tier,
-                       description=intake.description, received_at=inp.received_at)
+    return TriageInput(
+        number=inp.number,
+        customer_id=intake.customer.id,
+        category=intake.category,
+        sub_type=intake.sub_type,
+        priority=intake.priority,
+        tier=intake.customer.tier,
+        description=intake.description,
+        received_at=inp.received_at,
+    )
 
 
 def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
     customer = inp.intake.customer
     return NotifyContext(
-        number=s.number, priority=s.priority.value, category=s.category.value,
+        number=s.number,
+        priority=s.priority.value,
+        category=s.category.value,
         assignee=s.assignee,
-        customer=Recipient(kind="customer", id=customer.id, email=customer.contact.email,
-                           phone=customer.contact.phone, language=customer.language,
-                           channels=list(customer.preferred_channels),
-                           quiet_hours=customer.quiet_hours),
+        customer=Recipient(
+            kind="customer",
+            id=customer.id,
+            email=customer.contact.email,
+            phone=customer.contact.phone,
+            language=customer.language,
+            channels=list(customer.preferred_channels),
+            quiet_hours=customer.quiet_hours,
+        ),
         follow_up_owner=s.follow_up.owner if s.follow_up else None,
         survey_url=s.follow_up.survey_url if s.follow_up else None,
     )
