@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -170,6 +170,22 @@ async def _started_by_another_language(harness: Harness) -> Handle:
     return h
 
 
+async def _refused_write_retried(harness: Harness) -> Handle:
+    """The database refuses intake's write and a command's: the command is answered
+    NotPersisted, the request keeps its events and writes them on its own retry."""
+    harness.store.refuse_next = 3
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await harness.env.fast_forward(h, timedelta(seconds=31))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
 async def _queued_assigned_and_reassigned(harness: Harness) -> Handle:
     """A repeat complaint in an angry voice, nobody free: escalated and queued at intake;
     the queue assigns it, a supervisor reassigns it and pushes a new calendar."""
@@ -273,6 +289,7 @@ async def _improvement_escalated(harness: Harness) -> Handle:
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
     "started_by_another_language": _started_by_another_language,
+    "refused_write_retried": _refused_write_retried,
     "director_takeover": _director_takeover,  # recorded before the takeover patch
     "director_takeover_on_timeline": _director_takeover,  # and after it
     "silent_after_timeout": _silent_after_timeout,
