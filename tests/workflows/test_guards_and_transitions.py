@@ -4,9 +4,11 @@ through the timeline, at the instant they are given."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -269,3 +271,16 @@ def test_closing_by_command_stops_every_clock_at_the_instant_given() -> None:
     transitions.end(tl, terms, EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason, later)
     assert tl.state.closed_at == later == tl.state.timeline[-1].at
     assert all(not c.open for c in tl.state.clocks)
+
+
+def test_only_the_timeline_assigns_a_request_status() -> None:
+    """No workflow code sets `.status` of the request but `Timeline` (whose
+    `unrecorded_status` exists only for histories from before the takeover patch)."""
+    package = Path(transitions.__file__).parent
+    for path in package.glob("*.py"):
+        lines = [
+            n
+            for n in path.read_text(encoding="utf-8").splitlines()
+            if re.search(r"\b(s|state|self\._state)\.status\s*=(?!=)", n)
+        ]
+        assert not lines or path.name == "timeline.py", (path.name, lines)
