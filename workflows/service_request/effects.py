@@ -6,7 +6,8 @@ world it touches. Deterministic to call from workflow code only.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -36,41 +37,41 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
 
 IMPROVEMENT_TASK = "ImprovementTask"
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+async def _quick(method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str | None = None) -> R:
+    """A short call to csflow's own services (PostgreSQL, the policy): 10 s an attempt,
+    retried until it succeeds or refuses for good."""
+    return await workflow.execute_activity_method(
+        method,
+        arg,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
+        summary=summary,
+    )
 
 
 async def resolve_terms(inp: ResolveTermsInput) -> RequestTerms:
-    return await workflow.execute_activity_method(
-        TermsActivities.resolve_terms,
-        inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT,
-        retry_policy=options.ASSIGN_RETRY,
-        summary="resolve SLA terms from the policy",
-    )
+    return await _quick(TermsActivities.resolve_terms, inp, "resolve SLA terms from the policy")
 
 
 async def triage(inp: TriageInput) -> Triage:
-    return await workflow.execute_activity_method(
-        AssignmentActivities.triage,
-        inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT,
-        retry_policy=options.ASSIGN_RETRY,
-    )
+    return await _quick(AssignmentActivities.triage, inp)
 
 
 async def transfer(
     number: str, to_staff: str | None = None, to_department: str | None = None
 ) -> TransferResult:
     """Capacity is checked where it is counted (PostgreSQL), never guessed here."""
-    return await workflow.execute_activity_method(
-        AssignmentActivities.transfer,
-        TransferInput(number=number, to_staff=to_staff, to_department=to_department),
-        start_to_close_timeout=options.ASSIGN_TIMEOUT,
-        retry_policy=options.ASSIGN_RETRY,
-    )
+    move = TransferInput(number=number, to_staff=to_staff, to_department=to_department)
+    return await _quick(AssignmentActivities.transfer, move)
 
 
 async def release(number: str) -> None:
-    """Free the holder's capacity; the queue drains to whoever has room."""
+    """Free the holder's capacity; the queue drains to whoever has room (which takes
+    longer: each request it hands on is told)."""
     await workflow.execute_activity_method(
         AssignmentActivities.release,
         ReleaseInput(number=number),
@@ -80,21 +81,11 @@ async def release(number: str) -> None:
 
 
 async def plan_follow_up(inp: PlanFollowUpInput) -> FollowUpPlan:
-    return await workflow.execute_activity_method(
-        FollowUpActivities.plan_follow_up,
-        inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT,
-        retry_policy=options.ASSIGN_RETRY,
-    )
+    return await _quick(FollowUpActivities.plan_follow_up, inp)
 
 
 async def open_linked_request(inp: LinkedRequestInput) -> str:
-    return await workflow.execute_activity_method(
-        FollowUpActivities.open_linked_request,
-        inp,
-        start_to_close_timeout=options.ASSIGN_TIMEOUT,
-        retry_policy=options.ASSIGN_RETRY,
-    )
+    return await _quick(FollowUpActivities.open_linked_request, inp)
 
 
 async def start_improvement(
