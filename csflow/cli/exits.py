@@ -18,10 +18,14 @@ from typing import NoReturn
 
 import typer
 
-OK = 0
-REFUSED = 1
-BAD_INPUT = 2
-UNAVAILABLE = 3
+from csflow.refusals import Exit
+
+# The codes come from csflow.refusals' one table, which maps each refusal kind to its
+# HTTP status and exit code.
+OK = Exit.OK
+REFUSED = Exit.REFUSED
+BAD_INPUT = Exit.BAD_INPUT
+UNAVAILABLE = Exit.UNAVAILABLE
 INTERRUPTED = 130
 
 

@@ -44,15 +44,18 @@ def improvement_complete(
 ) -> None:
     """Close an improvement task; the customer is told what changed."""
     from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
 
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
+    from csflow.domain.lifecycle import TaskCommand
+    from csflow.refusals import answer
 
     found = connect.settings()
 
     async def run() -> ImprovementRow:
         client = await connect.temporal(found)
         row: ImprovementRow = await client.get_workflow_handle(task_id).execute_update(
-            "complete_improvement",
+            TaskCommand.COMPLETE_IMPROVEMENT.value,
             CompleteImprovement(actor=Actor(id=actor, role=role), what_changed=what_changed),
             result_type=ImprovementRow)
         return row
@@ -60,7 +63,8 @@ def improvement_complete(
     try:
         row = asyncio.run(run())
     except WorkflowUpdateFailedError as err:
-        exits.fail(f"refused: {err.cause}", exits.REFUSED)
+        kind = err.cause.type if isinstance(err.cause, ApplicationError) else None
+        exits.fail(f"refused: {err.cause}", answer(kind).exit)
     except connect.Unavailable as err:
         exits.fail(f"unavailable, nothing was changed: {err}", exits.UNAVAILABLE)
     typer.echo(f"{row.task_id}: {row.status}")

@@ -29,6 +29,7 @@ from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import Model, RequestIntake, RequestView
 from csflow.domain.codes import Category, Channel, Priority, Role, SlaState, Tier
 from csflow.domain.lifecycle import REQUIRED_ROLES, Status
+from csflow.refusals import ANSWERS, Refusal, answer
 from csflow.store.listing import DEFAULT_LIMIT, MAX_LIMIT, RequestFilter, RequestPage
 
 if TYPE_CHECKING:
@@ -78,9 +79,9 @@ def _run(work: Callable[[CsflowClient], Awaitable[T]],
     try:
         return asyncio.run(go())
     except RequestNotFound as err:
-        _fail(str(err), exits.REFUSED)
+        _fail(str(err), ANSWERS[Refusal.UNKNOWN].exit)
     except RequestRefused as err:
-        _fail(f"refused ({err.kind or 'error'}): {err.reason}", exits.REFUSED)
+        _fail(f"refused ({err.kind or 'error'}): {err.reason}", answer(err.kind).exit)
     except RequestEnded as err:
         _fail(f"refused: {err}", exits.REFUSED)
     except (connect.Unavailable, TemporalUnavailable, OSError) as err:
