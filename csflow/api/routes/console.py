@@ -125,10 +125,13 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                **context: Any) -> HTMLResponse:
         lang = lang_of(request)
         token = request.cookies.get(auth.COOKIE) or ""
+        # After a form's POST the address bar shows the form's action; links (the
+        # language switch) go back to the page itself.
+        page = context.pop("page", None) or request.url.path + (
+            f"?{request.url.query}" if request.url.query else "")
         html = pages.get_template(name).render(
             t=TEXTS[lang], lang=lang, langs=LANGS, who=who, here=request.url.path,
-            here_full=str(request.url.path) + (f"?{request.url.query}"
-                                                if request.url.query else ""),
+            here_full=page,
             csrf_field=csrf.FIELD, csrf=csrf.token_for(token), poll_ms=POLL_MS,
             left=lambda s: _text_left(s, lang), titles=COMMAND_TITLES[lang],
             steps=STEP_NAMES[lang], tz=policy.calendar.time_zone, **context)
@@ -218,7 +221,7 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
             failed=failed, error=error, posted=posted or {},
             done=request.query_params.get("done"), version=version,
             phrases_version=library.version, currency=policy.compensation.currency,
-            data_text=_data_text)
+            data_text=_data_text, page=f"/console/requests/{quote(number)}")
         return render("request_live.html" if fragment else "request.html", request, who,
                       status, **context)
 
@@ -226,6 +229,12 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
     async def request_get(request: Request, number: str, who: Reader_,
                           fragment: bool = False) -> HTMLResponse:
         return await request_page(request, who, number, fragment=fragment)
+
+    @router.get("/requests/{number}/{path:path}")
+    async def after_post(number: str) -> RedirectResponse:
+        """Reloading the answer to a form (its address is the form's action) shows the
+        request page again; nothing is sent twice."""
+        return RedirectResponse(f"/console/requests/{quote(number)}", status_code=303)
 
     @router.post("/requests/{number}/reveal")
     async def reveal(request: Request, number: str, who: FormPrincipal) -> HTMLResponse:
