@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "console": "工作台", "my_queue": "我的队列", "team_queue": "团队队列",
         "switch": "English", "sign_out": "退出", "signed_in_as": "当前用户",
-        "updated": "已更新", "live": "实时", "filter": "筛选", "clear": "清除",
+        "updated": "已更新", "live": "实时", "filter": "筛选", "reset": "清除",
         "status": "状态", "priority": "优先级", "category": "类别", "channel": "渠道",
         "flags": "标记", "any": "全部", "number": "服务单号", "assignee": "处理人",
         "sla": "SLA", "next_deadline": "下一截止", "time_left": "剩余时间",
@@ -60,7 +60,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "console": "Console", "my_queue": "My queue", "team_queue": "Team queue",
         "switch": "中文", "sign_out": "Sign out", "signed_in_as": "Signed in as",
-        "updated": "Updated", "live": "Live", "filter": "Filter", "clear": "Clear",
+        "updated": "Updated", "live": "Live", "filter": "Filter", "reset": "Clear",
         "status": "Status", "priority": "Priority", "category": "Category",
         "channel": "Channel", "flags": "Flags", "any": "Any", "number": "Request",
         "assignee": "Assignee", "sla": "SLA", "next_deadline": "Next deadline",

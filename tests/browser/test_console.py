@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.async_api import Browser, Page
+from temporalio.testing import WorkflowEnvironment
 
 from csflow.console.texts import TEXTS
 from tests.browser.conftest import Live
@@ -208,32 +209,57 @@ async def test_an_agent_plans_posts_progress_and_resolves(
 
 
 async def test_a_supervisor_escalates_reassigns_and_approves_compensation(
-    live: Live, browser: Browser, tmp_path: Path,
+    live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("solo", "agent"), ("other", "agent"))
         n = await create(http, priority="P3")
-        calm = await create(http, priority="P3", category="consultation",
-                            customer={"id": "C-2", "name": "Wu",
-                                      "contact": {"email": "wu@example.com"}})
         holder = (await http.get(f"/requests/{n}")).json()["assignee"]
         r = await http.post(f"/requests/{n}/compensation", json={
             "actor": {"id": holder, "role": "agent"}, "amount": "900",
             "reason": "a day of lost sales"})
         assert r.json()["compensation"]["status"] == "pending", r.text
+        # Consultations from other customers: a P1 past its first response (red), a P2
+        # past its first warning (yellow) and a fresh P3 (green), as on the board test.
+        calm = {}
+        for i, p in enumerate(("P1", "P2", "P3")):
+            calm[p] = await create(http, priority=p, category="consultation", customer={
+                "id": f"C-{i + 2}", "name": "Wu", "contact": {"email": "wu@example.com"}})
+    for p in ("P1", "P2"):
+        await ts_env.fast_forward(live.client.get_workflow_handle(calm[p]),
+                                  timedelta(minutes=20))
+
+    async def coloured() -> None:
+        states = [await live.pool.fetchval(
+            "SELECT sla_state FROM requests WHERE number = $1", calm[p]) for p in calm]
+        assert states == ["red", "yellow", "green"]
+
+    await eventually(coloured, timeout=30)
     page = await sign_in(browser, live, "supervisor", "boss")
 
-    # The team queue shows everyone's requests; the filters narrow it.
+    # The team queue shows everyone's requests, the overdue one first, in its colour.
     await page.click("nav a[href='/console/queue/team']")
     await page.wait_for_selector(f'tr[data-number="{n}"]')
-    assert await page.locator(f'tr[data-number="{calm}"]').count() == 1
+    assert await page.locator("#rows tr").count() == 4
+    first = await page.get_attribute("#rows tr:first-child", "data-number")
+    assert first == calm["P1"], "the overdue request comes first"
+    for p, colour in (("P1", "red"), ("P2", "yellow"), ("P3", "green")):
+        row = f'tr[data-number="{calm[p]}"]'
+        assert f"sla-{colour}" in (await page.get_attribute(row, "class") or "")
+    # (Time left is not checked: under time skipping a deadline is on the request's own
+    # skipped clock, ahead of the wall clock the page counts from.)
+    await page.screenshot(path=str(shots(tmp_path) / "console-queue-team.png"), full_page=True)
+
+    # The filters narrow it, in the address too.
+    await page.select_option("select[name=priority]", "P2")
     await page.select_option("select[name=category]", "consultation")
     async with page.expect_navigation():
         await page.click(".filters button[type=submit]")
-    assert "category=consultation" in page.url
+    assert "category=consultation" in page.url and "priority=P2" in page.url
     assert await page.locator("#rows tr").count() == 1
-    assert await page.locator(f'tr[data-number="{calm}"]').count() == 1
-    await page.screenshot(path=str(shots(tmp_path) / "console-queue-team.png"), full_page=True)
+    assert await page.locator(f'tr[data-number="{calm["P2"]}"]').count() == 1
+    await page.click(f".filters a:has-text('{EN['reset']}')")
+    await page.wait_for_selector(f'tr[data-number="{n}"]')
 
     await open_request(page, live, n)
     await send(page, "escalate", {"reason": "the customer called three times",
