@@ -86,10 +86,12 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Annotated[str, Field(min_length=1, max_length=64)]
-    phrase: tuple[_Entry, ...] = Field(min_length=1)
+    phrase: tuple[_Entry, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> _File:
+        if not self.phrase:
+            raise ValueError("no [[phrase]] entries: the console would offer nothing")
         seen: set[str] = set()
         for entry in self.phrase:
             if entry.id in seen:
