@@ -55,7 +55,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_problem": "仍存在的问题", "f_needs_action": "需要进一步跟进",
         "f_method": "回访方式", "f_calendar": "日历（JSON）",
         "approve": "批准", "reject": "驳回",
-        "eta_tz": "时区",
+        "eta_tz": "时区", "new_request": "新建服务单", "n_name": "客户姓名",
+        "n_phone": "电话", "n_email": "邮箱", "n_tier": "客户等级", "n_language": "客户语言",
+        "n_sub_type": "子类型", "n_order": "订单号", "n_create": "创建服务单",
+        "created": "服务单已创建", "team_hint": "团队队列列出所有未结服务单。",
     },
     "en": {
         "console": "Console", "my_queue": "My queue", "team_queue": "Team queue",
@@ -105,7 +108,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_suggestion": "Suggestion", "f_problem": "Problem remaining",
         "f_needs_action": "Needs further action", "f_method": "How it was done",
         "f_calendar": "Calendar (JSON)", "approve": "Approve", "reject": "Reject",
-        "eta_tz": "time zone",
+        "eta_tz": "time zone", "new_request": "New request", "n_name": "Customer name",
+        "n_phone": "Phone", "n_email": "Email", "n_tier": "Tier",
+        "n_language": "Customer's language", "n_sub_type": "Sub-type",
+        "n_order": "Order number", "n_create": "Create the request",
+        "created": "Request created", "team_hint": "The team queue lists every open request.",
     },
 }
 

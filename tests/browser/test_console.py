@@ -372,3 +372,56 @@ async def test_a_change_through_the_api_shows_on_open_pages_within_two_seconds(
         second = await create(http, category="consultation")
         await queue_page.wait_for_selector(f'tr[data-number="{second}"]', timeout=2000)
         assert await queue_page.is_visible("#updated")
+
+
+async def test_a_new_user_takes_a_request_from_intake_to_closed_in_the_console(
+    live: Live, browser: Browser, tmp_path: Path,
+) -> None:
+    """The README's path: `csflow up` prints the console and an admin token; with an
+    empty staff directory (a fresh install) requests go to the category desks."""
+    page = await sign_in(browser, live, "admin", "csflow-up-admin")
+    await page.click("nav a[href='/console/new']")
+    await page.wait_for_url("**/console/new")
+    await page.fill("#n-customer_id", "C-77")
+    await page.fill("#n-customer_name", "Han Mei")
+    await page.fill("#n-phone", "not a phone")
+    await page.select_option("#n-category", "after_sales")
+    await page.select_option("#n-channel", "phone")
+    await page.fill("#n-description", "The washing machine leaks")
+    async with page.expect_navigation() as nav:
+        await page.click("#new-request button[type=submit]")
+    answer = await nav.value
+    assert answer is not None and answer.status == 422
+    assert "phone" in await page.inner_text("#refusal-text")
+    assert await page.input_value("#n-description") == "The washing machine leaks"
+    await page.fill("#n-phone", "+86 139 0000 0077")
+    async with page.expect_navigation():
+        await page.click("#new-request button[type=submit]")
+    assert "/console/requests/CS" in page.url
+    n = (await page.inner_text("h1")).strip()
+    assert await page.inner_text(".done") == EN["created"]
+    received = await live.pool.fetchrow(
+        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", n)
+    assert tuple(received) == ("csflow-up-admin", "admin")
+
+    await send(page, "submit_plan", {"measures": "Send an engineer",
+                                     "eta": local_input(timedelta(days=1))})
+    await send(page, "post_progress", {"note": "The engineer is on the way"})
+    await send(page, "resolve", {"summary": "The hose was replaced"})
+    await send(page, "confirm", {"satisfied": "yes", "evidence_ref": "call-2026-001"})
+    assert await status_of(page) == "follow_up_scheduled"
+    await send(page, "record_follow_up", {"score": "5", "nps": "10", "method": "phone"})
+
+    async def closed() -> None:  # a satisfied follow-up closes the request by itself
+        assert await status_of(page) == "closed"
+
+    await eventually(closed)  # the live refresh shows it without a reload
+    assert await page.inner_text("#fu-score") == "5"
+    kinds = [r["kind"] for r in await live.pool.fetch(
+        "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n)]
+    for kind in ("received", "assigned", "plan_submitted", "progress_posted",
+                 "resolution_proposed", "customer_confirmed", "follow_up_recorded"):
+        assert kind in kinds
+    assert kinds[-1] == "closed"
+    await page.screenshot(path=str(shots(tmp_path) / "console-request-closed.png"),
+                          full_page=True)

@@ -36,13 +36,13 @@ from pydantic import ValidationError
 from csflow.api import auth
 from csflow.api.routes.requests import body_model
 from csflow.commands import CommandSpec
-from csflow.console import csrf, forms, queue
+from csflow.console import csrf, forms, intake, queue
 from csflow.console.detail import clock_lines, improvements_of
 from csflow.console.phrases import PhraseLibrary, phrases_from_env
 from csflow.console.texts import COMMAND_TITLES, COOKIE, LANGS, STEP_NAMES, TEXTS, pick
 from csflow.contracts import Model
-from csflow.domain.codes import Category, Channel, Priority
-from csflow.domain.lifecycle import LEGAL
+from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.lifecycle import LEGAL, Command
 from csflow.domain.policy import Policy
 from csflow.reports import fmt
 from csflow.store import personal, tokens
@@ -131,9 +131,10 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
             f"?{request.url.query}" if request.url.query else "")
         html = pages.get_template(name).render(
             t=TEXTS[lang], lang=lang, langs=LANGS, who=who, here=request.url.path,
-            here_full=page,
+            here_full=page, may_create=who.role in auth.CREATORS,
             csrf_field=csrf.FIELD, csrf=csrf.token_for(token), poll_ms=POLL_MS,
             left=lambda s: _text_left(s, lang), titles=COMMAND_TITLES[lang],
+            command_title=lambda name: _title(name, lang),
             steps=STEP_NAMES[lang], tz=policy.calendar.time_zone, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -225,6 +226,40 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
         return render("request_live.html" if fragment else "request.html", request, who,
                       status, **context)
 
+    @router.get("/new")
+    async def new_request_page(request: Request, who: Reader_) -> HTMLResponse:
+        await auth.require(auth.CREATORS, "creating a request")(who)
+        return new_form(request, who)
+
+    def new_form(request: Request, who: TokenInfo, status: int = 200,
+                 posted: dict[str, str] | None = None,
+                 error: str | None = None) -> HTMLResponse:
+        return render("new.html", request, who, status, posted=posted or {}, error=error,
+                      choices={"tier": [t.value for t in Tier],
+                               "language": ["zh-CN", "en"],
+                               "channel": [c.value for c in Channel],
+                               "category": [c.value for c in Category],
+                               "priority": [p.value for p in reversed(Priority)]})
+
+    @router.post("/new")
+    async def new_request(request: Request, who: FormPrincipal) -> Response:
+        """Record a request taken by phone or at the counter, as POST /requests does."""
+        await auth.require(auth.CREATORS, "creating a request")(who)
+        posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            made = intake.to_intake(posted)
+        except forms.Invalid as err:
+            return new_form(request, who, 422, posted, _errors_text(err.errors))
+        made.recorded_by = auth.bind_actor(who, None)
+        client: CsflowClient = request.app.state.csflow
+        try:
+            created = await client.create(made)
+        except (RequestRefused, TemporalUnavailable) as err:
+            status, detail = await _as_api(request, err)
+            return new_form(request, who, status, posted, detail)
+        return RedirectResponse(f"/console/requests/{quote(created.number)}?done=created",
+                                status_code=303)
+
     @router.get("/requests/{number}")
     async def request_get(request: Request, number: str, who: Reader_,
                           fragment: bool = False) -> HTMLResponse:
@@ -306,6 +341,14 @@ async def _as_api(request: Request, err: Exception) -> tuple[int, str]:
     answer = await handler(request, err)
     body = json.loads(bytes(answer.body))
     return answer.status_code, str(body.get("detail", ""))
+
+
+def _title(name: str, lang: str) -> str:
+    """A command's form title from its value (`?done=resolve`), the value if unknown."""
+    try:
+        return COMMAND_TITLES[lang][Command(name)]
+    except ValueError:
+        return name
 
 
 def _errors_text(errors: list[tuple[str, str]]) -> str:
