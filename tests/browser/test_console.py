@@ -416,6 +416,9 @@ async def test_a_new_user_takes_a_request_from_intake_to_closed_in_the_console(
         assert await status_of(page) == "closed"
 
     await eventually(closed)  # the live refresh shows it without a reload
+    # …and, nobody typing, the forms too: on a closed request every one is refused.
+    await page.locator("#cmd-close.later").wait_for(timeout=3000)
+    assert await page.locator("details.cmd:not(.later)").count() == 0
     assert await page.inner_text("#fu-score") == "5"
     kinds = [r["kind"] for r in await live.pool.fetch(
         "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n)]

@@ -223,7 +223,7 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
             done=request.query_params.get("done"), version=version,
             phrases_version=library.version, currency=policy.compensation.currency,
             data_text=_data_text, page=f"/console/requests/{quote(number)}")
-        return render("request_live.html" if fragment else "request.html", request, who,
+        return render("request_fragment.html" if fragment else "request.html", request, who,
                       status, **context)
 
     @router.get("/new")
@@ -235,7 +235,7 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                  posted: dict[str, str] | None = None,
                  error: str | None = None) -> HTMLResponse:
         return render("new.html", request, who, status, posted=posted or {}, error=error,
-                      choices={"tier": [t.value for t in Tier],
+                      choices={"tier": [Tier.REGULAR.value, Tier.VIP.value],
                                "language": ["zh-CN", "en"],
                                "channel": [c.value for c in Channel],
                                "category": [c.value for c in Category],

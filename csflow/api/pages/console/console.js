@@ -27,12 +27,46 @@
     var answer = await fetch(fragmentUrl(), {credentials: "same-origin",
                                              headers: {"Accept": "text/html"}});
     if (!answer.ok || answer.redirected) { return false; }
-    live.innerHTML = await answer.text();
+    var got = document.createElement("template");
+    got.innerHTML = await answer.text();
+    var parts = got.content.querySelectorAll("[data-part]");
+    if (!parts.length) {
+      live.innerHTML = got.innerHTML;
+    } else {
+      parts.forEach(function (part) {
+        var target = document.getElementById(part.dataset.part);
+        // Forms are swapped (their legality follows the status) only while nobody is
+        // typing in them: a refresh must never eat a half-written note.
+        if (target && (part.dataset.part === "live" || !busy(target))) {
+          target.innerHTML = part.innerHTML;
+        }
+      });
+    }
     shown = version;
     var now = new Date();
     say(body.dataset.updated + " " + now.toLocaleTimeString());
     body.dataset.version = version;
     return true;
+  }
+
+  function busy(region) {
+    if (region.contains(document.activeElement) || region.querySelector("details[open]")) {
+      return true;
+    }
+    return Array.prototype.some.call(region.querySelectorAll("input, textarea, select"),
+      function (el) {
+        if (el.type === "hidden") { return false; }
+        if (el.type === "radio" || el.type === "checkbox") {
+          return el.checked !== el.defaultChecked;
+        }
+        if (el.tagName === "SELECT") {  // unmarked, the first option is the default
+          var first = Array.prototype.findIndex.call(el.options, function (o) {
+            return o.defaultSelected;
+          });
+          return el.selectedIndex !== Math.max(first, 0);
+        }
+        return el.value !== el.defaultValue;
+      });
   }
 
   async function check() {
