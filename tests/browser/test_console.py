@@ -131,6 +131,11 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert "sla-green" in (await page.get_attribute(row, "class") or "")
     assert "soothe_first" in await page.inner_text(f"{row} td:last-child")
     await page.screenshot(path=str(shots(tmp_path) / "console-queue-mine.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.screenshot(path=str(shots(tmp_path) / "console-queue-mine-phone.png"),
+                          full_page=True)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 400
+    await page.set_viewport_size({"width": 1280, "height": 900})
     await page.click(f"{row} a")
     await page.wait_for_url(f"**/console/requests/{n}")
 
@@ -182,7 +187,21 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert "banned promise" in await page.inner_text("#refusal-text")
     assert await page.input_value("#f-resolve-summary") == "Fixed — 永久有效"
 
-    await send(page, "resolve", {"summary": "A new parcel was delivered"})
+    # Resolved from the keyboard alone: the folded form's summary, its field, its button.
+    await page.focus("#cmd-resolve > summary")
+    if await page.get_attribute("#cmd-resolve", "open") is not None:
+        await page.keyboard.press("Enter")  # the refused form was open: fold, unfold
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "f-resolve-summary"
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("A new parcel was delivered")
+    for _ in range(20):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.className") == "send":
+            break
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     assert await status_of(page) == "awaiting_confirmation"
     assert EN["sent"].format(what="Resolve") in await page.inner_text(".done")
     await page.screenshot(path=str(shots(tmp_path) / "console-request.png"), full_page=True)
