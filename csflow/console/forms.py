@@ -30,7 +30,10 @@ class Field:
     kind: Kind = "text"
     required: bool = False
     options: tuple[str, ...] = ()
-    phrases: bool = False  # the standard phrases insert into this field
+    # The standard phrases insert into this field: words that go to the customer in
+    # writing. Forms that record a conversation (a confirmation, a follow-up call) show
+    # the phrases as the script to speak instead.
+    phrases: bool = False
     max_length: int | None = None
 
 
@@ -47,13 +50,13 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
                             max_length=4000),),
     Command.CONFIRM: (Field("satisfied", "yesno", required=True),
                       Field("evidence_ref", max_length=500),
-                      Field("reason", "textarea", phrases=True, max_length=2000)),
-    Command.CLOSE: (Field("reason", "textarea", phrases=True, max_length=2000),),
+                      Field("reason", "textarea", max_length=2000)),
+    Command.CLOSE: (Field("reason", "textarea", max_length=2000),),
     Command.CANCEL: (Field("reason", "textarea", required=True, phrases=True,
                            max_length=2000),),
     Command.WAIT_FOR_CUSTOMER: (Field("reason", "textarea", required=True, phrases=True,
                                       max_length=2000),),
-    Command.CUSTOMER_REPLIED: (Field("note", "textarea", phrases=True, max_length=4000),),
+    Command.CUSTOMER_REPLIED: (Field("note", "textarea", max_length=4000),),
     Command.CHANGE_PRIORITY: (Field("priority", "select", required=True,
                                     options=_PRIORITIES), _REASON),
     Command.UPDATE_CALENDAR: (Field("calendar", "json", required=True),),
@@ -62,7 +65,7 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
     Command.REASSIGN: (Field("to_staff", required=True, max_length=64), _REASON),
     Command.ORDER_REHANDLING: (_REASON, Field("assignee", max_length=64)),
     Command.REQUEST_COMPENSATION: (Field("amount", "number", required=True),
-                                   Field("reason", "textarea", required=True, phrases=True,
+                                   Field("reason", "textarea", required=True,
                                          max_length=2000)),
     Command.DECIDE_COMPENSATION: (Field("approve", "yesno", required=True), _REASON),
     Command.RECORD_FOLLOW_UP: (
@@ -70,7 +73,7 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
         Field("nps", "select", required=True, options=tuple(str(i) for i in range(11))),
         Field("method", "select", required=True,
               options=("phone", "visit", "chat", "questionnaire")),
-        Field("praise", "textarea", phrases=True, max_length=4000),
+        Field("praise", "textarea", max_length=4000),
         Field("suggestion", "textarea", max_length=4000),
         Field("problem", "textarea", max_length=4000),
         Field("needs_action", "checkbox")),

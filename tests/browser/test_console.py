@@ -321,6 +321,11 @@ async def test_a_follow_up_specialist_records_a_visit_and_others_cannot_escalate
     await open_request(page, live, n)
     assert await status_of(page) == "follow_up_scheduled"
     assert await page.locator("#cmd-escalate").count() == 0
+    # The follow-up call's phrases are a script to speak, never typed into the record.
+    script = "#cmd-record_follow_up .script li"
+    assert await page.get_attribute(f"{script}:first-child", "data-phrase") == (
+        "greeting.follow-up")
+    assert await page.locator("#cmd-record_follow_up button.phrase").count() == 0
     await send(page, "record_follow_up", {"score": "4", "nps": "9", "method": "visit",
                                           "praise": "the engineer was on time"})
     assert await page.inner_text("#fu-score") == "4"

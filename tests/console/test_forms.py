@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from csflow.commands import COMMANDS
+from csflow.commands import BY_COMMAND, COMMANDS
 from csflow.console import csrf, forms
 from csflow.console.texts import COMMAND_TITLES, LANGS, TEXTS, pick
 from csflow.domain.codes import Role
@@ -43,6 +43,15 @@ def test_every_command_but_the_internal_one_has_a_form_with_the_models_fields() 
         required = {n for n, f in spec.model.model_fields.items() if f.is_required()}
         assert required - {"actor"} <= names, spec.command
         assert forms.by_path(spec.path) is spec
+
+
+def test_phrases_insert_only_into_words_that_go_to_the_customer_in_writing() -> None:
+    inserting = {c for c, fields in forms.FIELDS.items() if any(f.phrases for f in fields)}
+    assert inserting == {Command.SUBMIT_PLAN, Command.POST_PROGRESS, Command.RESOLVE,
+                         Command.WAIT_FOR_CUSTOMER, Command.CANCEL}
+    # A conversation's record (the customer's words, scores) never gets a phrase typed in.
+    for command in (Command.CONFIRM, Command.RECORD_FOLLOW_UP, Command.CUSTOMER_REPLIED):
+        assert forms.Form(BY_COMMAND[command], forms.FIELDS[command]).phrase_field is None
 
 
 def test_posted_strings_become_the_commands_input() -> None:
