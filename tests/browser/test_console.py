@@ -172,6 +172,8 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert note.startswith("I completely understand how frustrating")
     assert f"I am following up your request {n}." in note
     assert "agent-7" in note
+    await page.screenshot(path=str(shots(tmp_path) / "console-request-phrases.png"),
+                          full_page=True)
     async with page.expect_navigation():
         await page.click("#cmd-post_progress button.send")
     assert "progress_posted" in await page.inner_text("#timeline")

@@ -6,6 +6,8 @@
   var shown = body.dataset.version || "";
   var every = Number(body.dataset.pollMs) || 1000;
   var mark = document.getElementById("updated");
+  var swapped = Date.now();
+  var STALE_MS = 60000; // times left age on a quiet page: redraw them once a minute
 
   function fragmentUrl() {
     var url = new URL(window.location.href);
@@ -22,7 +24,7 @@
     mark.classList.add("flash");
   }
 
-  async function refresh(version) {
+  async function refresh(version, changed) {
     var live = document.getElementById("live");
     var answer = await fetch(fragmentUrl(), {credentials: "same-origin",
                                              headers: {"Accept": "text/html"}});
@@ -43,9 +45,9 @@
       });
     }
     shown = version;
-    var now = new Date();
-    say(body.dataset.updated + " " + now.toLocaleTimeString());
+    swapped = Date.now();
     body.dataset.version = version;
+    if (changed) { say(body.dataset.updated + " " + new Date().toLocaleTimeString()); }
     return true;
   }
 
@@ -77,7 +79,11 @@
       if (answer.status === 401) { say(body.dataset.expired); shown = ""; return; }
       if (!answer.ok) { return; }
       var version = (await answer.json()).version;
-      if (version !== shown) { await refresh(version); }
+      if (version !== shown) {
+        await refresh(version, true);
+      } else if (Date.now() - swapped > STALE_MS) {
+        await refresh(version, false);
+      }
     } catch (e) { /* offline for a moment: try again on the next tick */ }
   }
 
