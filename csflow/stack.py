@@ -309,6 +309,7 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
     temporal = plan.temporal
     rows = [
         ("API", plan.api_url),
+        ("Console", f"{plan.api_url}/console"),
         ("OpenAPI docs", f"{plan.api_url}/docs"),
         ("Temporal", f"{plan.temporal_address}  (namespace {plan.settings.temporal_namespace})"
          + ("" if temporal else "  [external]")),
