@@ -8,6 +8,7 @@ meaning: `0` is not a time, `0` or `"yes"` is not a boolean, `false` is not a nu
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,10 +20,14 @@ from csflow.domain.codes import Role
 WORKFLOW_TYPE = "ServiceRequest"
 
 
+_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
 def _a_time_not_a_number(value: Any) -> Any:
-    # pydantic would read 0 as 1970-01-01 and 1e12 as a date: a caller who sends a number
+    # pydantic would read 0 (or "0") as 1970-01-01 and 1e12 as a date: a caller who sends a number
     # meant something else, so it is refused rather than guessed.
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool | int | float) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
         raise ValueError("a timestamp is ISO 8601 text with a time zone, "
                          "e.g. 2026-11-23T09:30:00+08:00, not a number")
     return value

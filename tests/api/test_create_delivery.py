@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from csflow.api.app import create_app
 from csflow.settings import Settings
 from tests.api.conftest import Api
-from tests.helpers import bearer, eventually, fresh_queue, free_port, intake, token_for
+from tests.helpers import bearer, eventually, free_port, fresh_queue, intake, token_for
 from worker import build_worker
 
 
