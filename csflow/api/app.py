@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(listing.router, dependencies=[
         Depends(auth.require(auth.READERS, "listing requests"))])
     app.include_router(requests.router)
+    app.include_router(requests.customer_router)
     app.include_router(staff.router)
     app.include_router(improvements.router)
     app.include_router(survey.router)  # public: the signed link is the credential

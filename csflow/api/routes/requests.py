@@ -20,6 +20,7 @@ from fastapi import (
     Depends,
     Header,
     HTTPException,
+    Path,
     Query,
     Request,
     Response,
@@ -41,7 +42,30 @@ from starter.client import TemporalUnavailable
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+
+
+def only_query(*allowed: str) -> Any:
+    """A dependency refusing (422) any query parameter but `allowed`, and any given twice.
+
+    FastAPI ignores unknown parameters and keeps the last of repeated ones; for these
+    routes, which change things or log a read, a typo or a smuggled value must be an
+    error, never silently dropped.
+    """
+    def check(request: Request) -> None:
+        names = [name for name, _ in request.query_params.multi_items()]
+        bad = [n for n in names if n not in allowed or names.count(n) > 1]
+        if bad:
+            raise RequestValidationError([
+                {"type": "extra_forbidden" if n not in allowed else "repeated",
+                 "loc": ["query", n[:40]],
+                 "msg": "unknown query parameter" if n not in allowed else "given twice"}
+                for n in dict.fromkeys(bad)])
+    return Depends(check)
+
+
+router = APIRouter(prefix="/requests", tags=["requests"], dependencies=[only_query()])
+# The personal-data read takes one parameter, `purpose`; its own router, same prefix.
+customer_router = APIRouter(prefix="/requests", tags=["requests"])
 
 _DENIED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid API token"},
            403: {"description": "The token's role may not do this; the reason is given"}}
@@ -55,6 +79,9 @@ class CreatedBody(BaseModel):
 
 RECEIPT_WAIT = 10.0  # seconds a POST waits for intake to be written before answering 202
 START_WAIT = 10.0  # seconds it waits for the start itself before answering 503
+Number = Annotated[str, Path(
+    pattern=r"^CS[0-9]{8}-[A-Z]{3}-[0-9]{4,12}$", max_length=32,
+    description="The request number, e.g. CS20261123-WEB-0001; a malformed one is a 422.")]
 IdempotencyKey = Annotated[str | None, Header(
     min_length=1, max_length=200,
     description="The same key twice (same token subject) acts once: a retried POST "
@@ -155,14 +182,15 @@ async def _receipt(temporal: Client, number: str, seconds: float) -> RequestView
 @router.get("/{number}", response_model=RequestView,
             responses={404: {"description": "Unknown"}, **_DENIED},
             dependencies=[Depends(auth.require(auth.READERS, "reading a request"))])
-async def get_request(number: str, csflow: Csflow) -> RequestView:
+async def get_request(number: Number, csflow: Csflow) -> RequestView:
     return await csflow.state(number)
 
 
-@router.get("/{number}/customer", response_model=CustomerDetails,
-            responses={404: {"description": "Unknown"}, **_DENIED})
+@customer_router.get("/{number}/customer", response_model=CustomerDetails,
+                     responses={404: {"description": "Unknown"}, **_DENIED},
+                     dependencies=[only_query("purpose")])
 async def get_customer(
-    number: str, pool: Pool,
+    number: Number, pool: Pool,
     who: Annotated[TokenInfo, Depends(auth.require(auth.PERSONAL_READERS,
                                                    "reading a customer's details"))],
     purpose: Annotated[str | None, Query(max_length=200,
@@ -191,7 +219,7 @@ def _command_route(spec: CommandSpec) -> None:
     gate = auth.require(auth.command_roles(spec.command), spec.command.value)
 
     async def run(
-        number: str,
+        number: Number,
         csflow: Csflow,
         body: Annotated[model, Body()],
         who: Annotated[TokenInfo, Depends(gate)],
