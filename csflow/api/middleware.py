@@ -1,6 +1,7 @@
 """The API's outer edge: what no route should ever see.
 
 One ASGI middleware, before routing, refuses
+- a path over `MAX_PATH_CHARS` or a query string over `MAX_QUERY_BYTES` with 414;
 - a body over `MAX_BODY_BYTES` with 413, without reading past the limit, so a 10 MB body
   costs the server 1 MiB at most and never comes back as a 10 MB 422;
 - text PostgreSQL cannot store — NUL (U+0000) or a lone UTF-16 surrogate — in the path,
@@ -24,6 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from csflow.contracts import unstorable
 
 MAX_BODY_BYTES = 1024 * 1024
+# Longer request lines are no route's business; capping them also caps what a 404 that
+# names the missing id (`no staff member …`) can echo back.
+MAX_PATH_CHARS = 1024
+MAX_QUERY_BYTES = 8 * 1024
 
 Loc = tuple[str | int, ...]
 
@@ -40,6 +45,12 @@ class EdgeGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if (len(scope.get("path", "")) > MAX_PATH_CHARS
+                or len(scope.get("query_string", b"")) > MAX_QUERY_BYTES):
+            await _answer(send, 414, {"detail": f"the path is over {MAX_PATH_CHARS} "
+                                                f"characters or the query over "
+                                                f"{MAX_QUERY_BYTES} bytes"})
             return
         problem = _in_request_line(scope)
         if problem:

@@ -87,6 +87,12 @@ async def test_a_10_mb_body_is_413_without_an_echo(api: Api) -> None:
     assert await _started(api) == 0
 
 
+async def test_a_very_long_path_or_query_is_414_without_an_echo(api: Api) -> None:
+    for url in ("/staff/" + "s" * 5000, "/requests?q=" + "q" * 10_000):
+        r = await api.http.get(url)
+        assert r.status_code == 414 and len(r.content) < 300
+
+
 async def test_a_too_long_value_is_echoed_as_a_short_prefix(api: Api) -> None:
     r = await api.http.post("/requests", json=body(description="y" * 20_000))
     detail = _short_422(r)
