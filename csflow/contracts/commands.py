@@ -170,7 +170,7 @@ class FollowUpRecord(Model):
     needs_action: Flag = False
     new_needs: Annotated[list[NewNeed], Field(max_length=10)] = Field(default_factory=list)
     method: Annotated[str, Field(pattern=r"^(phone|questionnaire|visit|chat)$")] = "phone"
-    cycle: Annotated[int, Field(ge=1, le=1000), NOT_BOOL] | None = Field(
+    cycle: Annotated[int, Field(ge=0, le=10_000), NOT_BOOL] | None = Field(
         default=None, description="The SLA cycle the answer is about; a questionnaire link "
         "carries it so an answer about an outcome since re-handled is refused.")
 

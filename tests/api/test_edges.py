@@ -177,3 +177,9 @@ async def test_a_raw_update_with_a_bad_value_is_refused_before_history(api: Api)
     accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     assert after.count(accepted) == before.count(accepted)
     assert (await handle.query("get_state", result_type=RequestView)).plan is None
+
+
+async def test_nul_in_a_form_body_is_422(api: Api) -> None:
+    async with httpx.AsyncClient(transport=api.transport, base_url="http://csflow") as http:
+        r = await http.post("/login", data={"token": "csf_ab\x00cd_secret", "next": "/board"})
+    assert _short_422(r)[0]["loc"] == ["body", "token"]
