@@ -8,11 +8,11 @@ and the `bounds` every timestamp keeps. Import names from here:
 """
 
 from csflow.contracts.base import (
+    NOT_BOOL,
     SYSTEM,
     WORKFLOW_TYPE,
     Actor,
     AwareDatetime,
-    Count,
     Flag,
     Identifier,
     Model,
@@ -64,6 +64,7 @@ from csflow.contracts.views import (
 )
 
 __all__ = [
+    "NOT_BOOL",
     "SYSTEM",
     "WORKFLOW_TYPE",
     "Actor",
@@ -78,7 +79,6 @@ __all__ = [
     "CompleteImprovement",
     "ConfirmCommand",
     "Contact",
-    "Count",
     "Customer",
     "CustomerChannel",
     "CustomerRepliedCommand",

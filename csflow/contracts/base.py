@@ -59,7 +59,6 @@ AwareDatetime = Annotated[datetime, BeforeValidator(_a_time_not_a_number),
 Flag = Annotated[bool, BeforeValidator(_only_bool)]
 # Put after a number's Field(ge=..., le=...) so the bounds still show in the JSON schema.
 NOT_BOOL = BeforeValidator(_not_bool)
-Count = Annotated[int, NOT_BOOL]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, description="Why; audited.")]
