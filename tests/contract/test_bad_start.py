@@ -57,10 +57,15 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
                                           received_at="2026-11-23T09:30:00"),
      "ValidationError", "timestamp must carry a time zone"),
     (f"CS{TODAY}-WEB-900106", start_input(f"CS{TODAY}-WEB-900106",
-                                          received_at="2999-01-01T00:00:00+08:00"),
-     "InvalidStart", "received_at 2999-01-01T00:00:00+08:00 is in the future"),
+                                          received_at="2099-01-01T00:00:00+08:00"),
+     "InvalidStart", "received_at 2099-01-01T00:00:00+08:00 is in the future"),
+    (f"CS{TODAY}-WEB-900107", start_input(f"CS{TODAY}-WEB-900107",
+                                          received_at="9999-12-31T23:59:59-12:00"),
+     "ValidationError", "must be between 2000-01-01 and 2100-01-01"),
+    (f"CS{TODAY}-WEB-900108", start_input(f"CS{TODAY}-WEB-900108", received_at=0),
+     "ValidationError", "not a number"),
 ], ids=["id-mismatch", "counter-range", "wrong-channel", "malformed", "undecodable",
-        "naive-time", "future"])
+        "naive-time", "future", "far-year", "number-as-time"])
 async def test_a_bad_start_fails_the_workflow_with_the_reason(
         contract: Contract, workflow_id: str, payload: dict[str, Any], kind: str,
         message: str) -> None:
