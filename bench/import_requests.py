@@ -159,7 +159,8 @@ async def _workflows(temporal: Client, queue: str, expected: int) -> int:
     """Visibility catches up after the last start; wait for it rather than mis-count."""
     deadline = time.monotonic() + 120
     while True:
-        count = (await temporal.count_workflows(f"TaskQueue = '{queue}'")).count
+        count = (await temporal.count_workflows(
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'")).count
         if count >= expected or time.monotonic() > deadline:
             return count
         await asyncio.sleep(1)

@@ -1,8 +1,12 @@
 """The typed client: create requests, send commands, read state.
 
-This is the one place that knows how a ServiceRequest is started (id = number, id
-policies, summary, task queue) and how Temporal's errors translate into what a caller can
-act on, so the API, the CLI and backend services all behave the same way.
+This is the one place that knows how a ServiceRequest is started (a number from the
+numbering workflow, id = number, id policies, summary, task queue) and how Temporal's
+errors translate into what a caller can act on, so the API, the CLI, the importer and
+backend services all behave the same way. It needs a Temporal connection and nothing
+else: numbering, SLA terms and idempotency by external id live behind the workflows,
+where the worker's database and policy are (docs/architecture.md). A PostgreSQL pool, when
+given, only serves reads (the persisted view, the timeline, lists).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -52,12 +56,20 @@ from csflow.contracts import (
 )
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command
-from csflow.domain.numbering import business_day, format_number
+from csflow.domain.numbering import (
+    NEXT_NUMBER,
+    NUMBERS_WORKFLOW,
+    IssuedNumber,
+    NumberRequest,
+    NumbersInput,
+    numbers_workflow_id,
+)
 from csflow.settings import TASK_QUEUE, Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store import listing
 from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
+
+NUMBERING_UNAVAILABLE = "NumberingUnavailable"  # workflows/numbering.py's failure type
 
 T = TypeVar("T")
 
@@ -83,6 +95,15 @@ class TemporalUnavailable(RuntimeError):
     """Temporal could not be reached; nothing was started or changed."""
 
 
+class NumberingUnavailable(TemporalUnavailable):
+    """The worker could not hand out a number (its database did not answer); nothing was
+    started. A subclass of TemporalUnavailable: for a caller both mean "try again"."""
+
+
+class NoDatabase(RuntimeError):
+    """A read that needs PostgreSQL (`list`) on a client built without a pool."""
+
+
 @dataclass
 class CalendarPush:
     updated: list[str] = field(default_factory=list)
@@ -103,42 +124,45 @@ def summary_for(number: str, intake: RequestIntake) -> str:
 
 
 class CsflowClient:
-    """One object per process: it holds a Temporal client and a PostgreSQL pool.
+    """One object per process, holding a Temporal client and, optionally, a PostgreSQL pool.
 
-    Build it with `from_env()` (or `connect()`) to have it own both and release them on
-    `aclose()`; a composition root that already has a client and a pool (the API, tests)
-    passes them in and keeps ownership.
+    Temporal alone starts, steers and reads requests (`state` and `timeline` then ask the
+    workflow). A pool adds the persisted reads: `state`/`timeline` from PostgreSQL (also
+    for requests whose workflow history is past retention) and `list`. Build it with
+    `from_env()` (or `connect()`) to have it own what it opens and release it on
+    `aclose()`; a composition root that already has a client (and a pool) passes them in
+    and keeps ownership.
 
     Each lifecycle command has a method named like its Update (`submit_plan`, `close`,
     ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
     """
 
-    def __init__(self, client: Client, pool: asyncpg.Pool[Any], terms: TermsProvider, *,
-                 task_queue: str = TASK_QUEUE, receipt_wait: float = 10.0) -> None:
+    def __init__(self, client: Client, pool: asyncpg.Pool[Any] | None = None,
+                 terms: object = None, *, task_queue: str = TASK_QUEUE,
+                 receipt_wait: float = 10.0) -> None:
+        # `terms` is not used any more (the worker resolves them); accepted so that
+        # composition roots written when the starter resolved terms keep constructing.
+        del terms
         self._client = client
         self._pool = pool
-        self._terms = terms
         self._queue = task_queue
-        self._tz = terms.policy.calendar.time_zone
         self._receipt_wait = receipt_wait
         self._owns_pool = False
 
     @classmethod
     async def from_env(cls, settings: Settings | None = None, *,
-                       terms: TermsProvider | None = None, pool_size: int = 4) -> Self:
+                       database: bool | None = None, terms: object = None,
+                       pool_size: int = 4) -> Self:
         """Connect as the environment says: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-        CSFLOW_TASK_QUEUE, DATABASE_URL and the policy file (CSFLOW_POLICY).
+        CSFLOW_TASK_QUEUE — and DATABASE_URL only for reads, only if it is set.
 
-        The policy is read because creating a request resolves its SLA terms here, before
-        the workflow starts. Unset addresses mean the embedded stack `csflow up` runs. A
-        refused connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL)
-        with nothing left open.
+        `database=None` opens a pool when DATABASE_URL is set; `True` always opens one (the
+        embedded stack's when unset: the operator's CLI), `False` never. No policy file is
+        read. Unset addresses mean the embedded stack `csflow up` runs. A refused
+        connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL) with
+        nothing left open. (`terms` is ignored, as in the constructor.)
         """
-        from csflow.policy_file import policy_from_env
-        from csflow.store.pool import create_pool
-
         settings = settings or Settings()
-        terms = terms or TermsProvider(policy_from_env())
         try:
             temporal = await Client.connect(settings.temporal_target,
                                             namespace=settings.temporal_namespace,
@@ -146,8 +170,14 @@ class CsflowClient:
         except RuntimeError as err:
             raise TemporalUnavailable(
                 f"Temporal is unreachable at {settings.temporal_target}: {err}") from err
+        if database is None:
+            database = settings.database_url is not None
+        if not database:
+            return cls(temporal, task_queue=settings.task_queue)
+        from csflow.store.pool import create_pool
+
         pool = await create_pool(settings.database_dsn, min_size=1, max_size=pool_size)
-        made = cls(temporal, pool, terms, task_queue=settings.task_queue)
+        made = cls(temporal, pool, task_queue=settings.task_queue)
         made._owns_pool = True
         return made
 
@@ -156,7 +186,7 @@ class CsflowClient:
 
         The Temporal client needs no closing: its connection ends with the last reference.
         """
-        if self._owns_pool:
+        if self._owns_pool and self._pool is not None:
             self._owns_pool = False
             await self._pool.close()
 
@@ -169,39 +199,36 @@ class CsflowClient:
 
     async def create(self, intake: RequestIntake, *, now: datetime | None = None,
                      wait: bool = True) -> Created:
-        """Start one workflow per request; a repeated external id returns the first request.
+        """Number the request, then start its workflow; a repeated external id returns the
+        first request and never starts a second one.
 
-        `wait=False` returns as soon as the workflow is started (bulk imports), without
-        the intake view.
+        Two steps, both idempotent, so a retry after a lost reply heals itself: the
+        numbering workflow returns the same number for the same external id, and the
+        start under that number joins the running workflow (USE_EXISTING). The workflow
+        resolves the SLA terms from the worker's policy. `wait=False` returns as soon as
+        the workflow is started (bulk imports), without the intake view.
         """
-        existing = False
-        number: str | None = None
-        if intake.external_id:
-            number = await store.number_for_external_id(self._pool, intake.external_id)
-            existing = number is not None
         received_at = intake.received_at or now or datetime.now(UTC)
-        if number is None:
-            day = business_day(received_at, self._tz)
-            serial = await store.allocate_serial(self._pool, day, intake.channel)
-            number = format_number(day, intake.channel, serial)
-            if intake.external_id:
-                claimed = await store.claim_external_id(self._pool, intake.external_id, number)
-                existing = claimed != number
-                number = claimed
-        # Starting is idempotent (USE_EXISTING), so a retry after a lost reply heals itself.
-        handle = await self._guard(self._client.start_workflow(
-            WORKFLOW_TYPE,
-            ServiceRequestInput(number=number, intake=intake, received_at=received_at,
-                                terms=self._terms.for_intake(intake, received_at)),
-            id=number,
-            task_queue=self._queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=summary_for(number, intake),
-            result_type=RequestView,
-        ), number)
+        issued = await self.number(intake, received_at)
+        number = issued.number
+        try:
+            handle = await self._guard(self._client.start_workflow(
+                WORKFLOW_TYPE,
+                ServiceRequestInput(number=number, intake=intake, received_at=received_at),
+                id=number,
+                task_queue=self._queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=summary_for(number, intake),
+                result_type=RequestView,
+            ), number)
+        except RequestRefused:
+            if not issued.existing:
+                raise
+            # The external id's request has run and ended: it is the answer, not a clash.
+            return Created(number=number, view=await self._ended_view(number), existing=True)
         if not wait:
-            return Created(number=number, view=None, existing=existing)
+            return Created(number=number, view=None, existing=issued.existing)
         try:
             view = await asyncio.wait_for(
                 handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView),
@@ -209,7 +236,46 @@ class CsflowClient:
             )
         except (TimeoutError, RPCError):
             view = None
-        return Created(number=number, view=view, existing=existing)
+        return Created(number=number, view=view, existing=issued.existing)
+
+    async def number(self, intake: RequestIntake, received_at: datetime) -> IssuedNumber:
+        """Ask the numbering workflow for this request's number (Update-with-start).
+
+        The numbering workflow is started on first use and joined afterwards; the number's
+        date is `received_at`'s business day in the organisation's time zone, which the
+        worker knows.
+        """
+        start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+            NUMBERS_WORKFLOW, NumbersInput(),
+            id=numbers_workflow_id(self._queue),
+            task_queue=self._queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # Its state is in PostgreSQL: a run that ended (terminated by hand) is simply
+            # replaced by a new one.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary="request numbers for this task queue",
+            result_type=type(None),
+        )
+        ask = NumberRequest(channel=intake.channel, received_at=received_at,
+                            external_id=intake.external_id)
+        name = numbers_workflow_id(self._queue)
+        try:
+            return await self._guard(self._client.execute_update_with_start_workflow(
+                NEXT_NUMBER, ask, start_workflow_operation=start, result_type=IssuedNumber,
+            ), name)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                if cause.type == NUMBERING_UNAVAILABLE:
+                    raise NumberingUnavailable(cause.message) from err
+                raise RequestRefused(cause.message, cause.type) from err
+            raise RequestRefused(str(cause or err), None) from err
+
+    async def _ended_view(self, number: str) -> RequestView | None:
+        try:
+            return await self.state(number)
+        except (RequestNotFound, RequestEnded, TemporalUnavailable, RPCError):
+            return None
 
     async def send(self, number: str, command: Command, arg: Model, *,
                    idempotency_key: str | None = None) -> RequestView:
@@ -253,18 +319,22 @@ class CsflowClient:
         return result
 
     async def state(self, number: str) -> RequestView:
-        """The persisted view; the live query only while intake is still being written."""
-        view = await store.get_request(self._pool, number)
-        if view is not None:
-            return view
+        """The request's view: with a pool, the persisted one (the workflow's query only
+        while intake is still being written); without, the workflow's `get_state` query,
+        which a worker answers (also for an ended request still in retention)."""
+        if self._pool is not None:
+            view = await store.get_request(self._pool, number)
+            if view is not None:
+                return view
         handle = self._client.get_workflow_handle(number)
         return await self._guard(handle.query("get_state", result_type=RequestView), number)
 
     async def timeline(self, number: str) -> list[TimelineEvent]:
-        """The audited events from PostgreSQL; the live query's while intake is unwritten."""
-        events = await listing.timeline(self._pool, number)
-        if events or await listing.request_exists(self._pool, number):
-            return events
+        """The audited events: from PostgreSQL with a pool, else from the workflow."""
+        if self._pool is not None:
+            events = await listing.timeline(self._pool, number)
+            if events or await listing.request_exists(self._pool, number):
+                return events
         return (await self.state(number)).timeline
 
     # ---- one typed method per command (csflow.commands.COMMANDS; a test keeps them in
@@ -365,10 +435,18 @@ class CsflowClient:
                                idempotency_key=idempotency_key)
 
     async def _known(self, number: str) -> bool:
+        """Did a request with this number ever exist? The persisted row when there is a
+        pool (it outlives Temporal's retention), else the workflow's own record."""
+        if self._pool is not None:
+            try:
+                return await listing.request_exists(self._pool, number)
+            except (OSError, asyncpg.PostgresError):
+                return False  # the database is down too: say what Temporal said
         try:
-            return await listing.request_exists(self._pool, number)
-        except (OSError, asyncpg.PostgresError):
-            return False  # the database is down too: say what Temporal said
+            await self._client.get_workflow_handle(number).describe()
+        except RPCError:
+            return False
+        return True
 
     async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:
@@ -398,17 +476,23 @@ class CsflowClient:
                    limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> RequestPage:
         """One page of requests, newest first; pass `next_cursor` back for the next.
 
-        Raises `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
+        Reads PostgreSQL: raises `NoDatabase` on a client without a pool, and
+        `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
         """
+        if self._pool is None:
+            raise NoDatabase("listing requests reads PostgreSQL: build the client with a "
+                             "pool (from_env(database=True) or DATABASE_URL set)")
         return await listing.list_requests(self._pool, filter or RequestFilter(),
                                            limit=limit, cursor=cursor)
 
 
 @asynccontextmanager
-async def connect(settings: Settings | None = None, *,
-                  terms: TermsProvider | None = None) -> AsyncIterator[CsflowClient]:
-    """`async with connect() as csflow:` — a client from the environment, closed after."""
-    client = await CsflowClient.from_env(settings, terms=terms)
+async def connect(settings: Settings | None = None, *, database: bool | None = None,
+                  terms: object = None) -> AsyncIterator[CsflowClient]:
+    """`async with connect() as csflow:` — a client from the environment, closed after.
+
+    `database` as in `CsflowClient.from_env`; `terms` is ignored."""
+    client = await CsflowClient.from_env(settings, database=database, terms=terms)
     try:
         yield client
     finally:

@@ -93,9 +93,10 @@ async def test_a_repeated_external_id_is_one_request_and_one_workflow(stack: Sta
 
     async def one_workflow() -> None:
         listed = [w.id async for w in stack.client.list_workflows(
-            f"TaskQueue = '{stack.queue}'")]
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{stack.queue}'")]
         assert listed == [number]
-        count = await stack.client.count_workflows(f"TaskQueue = '{stack.queue}'")
+        count = await stack.client.count_workflows(
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{stack.queue}'")
         assert count.count == 1
 
     await eventually(one_workflow)
