@@ -46,8 +46,8 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
 @pytest.mark.parametrize(("workflow_id", "payload", "kind", "message"), [
     (f"CS{TODAY}-WEB-900102", start_input(f"CS{TODAY}-WEB-900101"), "InvalidStart",
      f"number 'CS{TODAY}-WEB-900101' is not the workflow id 'CS{TODAY}-WEB-900102'"),
-    (f"CS{TODAY}-WEB-0007", start_input(f"CS{TODAY}-WEB-0007"), "InvalidStart",
-     "needs a serial in 900000-999999"),
+    (f"CS{TODAY}-WEB-0900107", start_input(f"CS{TODAY}-WEB-0900107"), "InvalidStart",
+     f"write the number as CS{TODAY}-WEB-900107"),
     (f"CS{TODAY}-TEL-900103", start_input(f"CS{TODAY}-TEL-900103"), "InvalidStart",
      "is not the intake's channel web"),
     ("ticket-4711", start_input("ticket-4711"), "InvalidStart", "not a request number"),
@@ -59,7 +59,7 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
     (f"CS{TODAY}-WEB-900106", start_input(f"CS{TODAY}-WEB-900106",
                                           received_at="2999-01-01T00:00:00+08:00"),
      "InvalidStart", "received_at 2999-01-01T00:00:00+08:00 is in the future"),
-], ids=["id-mismatch", "counter-range", "wrong-channel", "malformed", "undecodable",
+], ids=["id-mismatch", "not-canonical", "wrong-channel", "malformed", "undecodable",
         "naive-time", "future"])
 async def test_a_bad_start_fails_the_workflow_with_the_reason(
         contract: Contract, workflow_id: str, payload: dict[str, Any], kind: str,
