@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,10 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import business_day
-from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from starter.client import CsflowClient
 from tests.helpers import eventually, fresh_queue, seed_serial_block
+from worker import build_worker
 
 # Imported rows are numbered on the day they were received, not today, so those days get
 # a block of serials per test too (far from tests.helpers' blocks): all tests share one
@@ -56,7 +56,8 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(ts_env: WorkflowEnvironment, pool: Any) -> Stack:
+async def stack(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Stack]:
+    """A worker runs: request numbers come from its numbering workflow, as in production."""
     await seed_serial_block(pool)
     start = 500_000 + next(_blocks) * 1000
     yesterday = business_day(datetime.now(UTC) - timedelta(days=1), "Asia/Shanghai")
@@ -66,5 +67,6 @@ async def stack(ts_env: WorkflowEnvironment, pool: Any) -> Stack:
         [(day, c.value, start) for day in (*SAMPLE_DAYS, yesterday) for c in Channel],
     )
     queue = fresh_queue()
-    csflow = CsflowClient(ts_env.client, pool, TermsProvider(DEFAULT_POLICY), task_queue=queue)
-    return Stack(ts_env.client, pool, queue, csflow)
+    csflow = CsflowClient(ts_env.client, pool, task_queue=queue)
+    async with build_worker(ts_env.client, queue, pool):
+        yield Stack(ts_env.client, pool, queue, csflow)
