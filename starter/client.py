@@ -12,6 +12,8 @@ given, only serves reads (the persisted view, the timeline, lists).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import (
     NEXT_NUMBER,
+    NUMBER_SHARDS,
     NUMBERS_WORKFLOW,
     IssuedNumber,
     NumberRequest,
@@ -148,6 +151,10 @@ class CsflowClient:
         self._queue = task_queue
         self._receipt_wait = receipt_wait
         self._owns_pool = False
+        # Round robin over the numbering shards (the process's asks spread evenly); the
+        # start is random so that many processes do not all begin on shard 0.
+        self._shards = itertools.islice(itertools.cycle(range(NUMBER_SHARDS)),
+                                        random.randrange(NUMBER_SHARDS), None)
 
     @classmethod
     async def from_env(cls, settings: Settings | None = None, *,
@@ -180,6 +187,11 @@ class CsflowClient:
         made = cls(temporal, pool, task_queue=settings.task_queue)
         made._owns_pool = True
         return made
+
+    @property
+    def has_database(self) -> bool:
+        """Whether persisted reads (and `list`) are available: a pool was given or opened."""
+        return self._pool is not None
 
     async def aclose(self) -> None:
         """Release what `from_env` opened; a pool passed in stays its owner's to close.
@@ -241,13 +253,14 @@ class CsflowClient:
     async def number(self, intake: RequestIntake, received_at: datetime) -> IssuedNumber:
         """Ask the numbering workflow for this request's number (Update-with-start).
 
-        The numbering workflow is started on first use and joined afterwards; the number's
+        A numbering shard is started on first use and joined afterwards; the number's
         date is `received_at`'s business day in the organisation's time zone, which the
         worker knows.
         """
+        name = numbers_workflow_id(self._queue, next(self._shards))
         start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
             NUMBERS_WORKFLOW, NumbersInput(),
-            id=numbers_workflow_id(self._queue),
+            id=name,
             task_queue=self._queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             # Its state is in PostgreSQL: a run that ended (terminated by hand) is simply
@@ -258,7 +271,6 @@ class CsflowClient:
         )
         ask = NumberRequest(channel=intake.channel, received_at=received_at,
                             external_id=intake.external_id)
-        name = numbers_workflow_id(self._queue)
         try:
             return await self._guard(self._client.execute_update_with_start_workflow(
                 NEXT_NUMBER, ask, start_workflow_operation=start, result_type=IssuedNumber,

@@ -1,6 +1,7 @@
 """The numbering entity: where callers with only a Temporal connection get request numbers.
 
-One long-lived execution per deployment (`csflow-numbers-<task queue>`), reached by
+A few long-lived executions per deployment (`csflow-numbers-<task queue>-<shard>`, shards
+0-7: Temporal admits at most 10 Updates in flight per execution), reached by
 Update-with-start: a caller sends `next_number` with the channel, the time of receipt and
 its external id, and gets the number to start the ServiceRequest under (docs/contract.md).
 The counters and the external-id bindings are rows in the worker's PostgreSQL, written by

@@ -21,19 +21,25 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from csflow.domain.codes import Channel
 
 NUMBERS_WORKFLOW = "RequestNumbers"
-"""The numbering workflow's type: one long-lived execution per task queue."""
+"""The numbering workflow's type: a few long-lived executions per task queue."""
 NEXT_NUMBER = "next_number"
 """Its Update: hands out the next number for a channel and day (docs/contract.md)."""
+NUMBER_SHARDS = 8
+"""How many numbering executions serve a task queue. Temporal admits at most 10 Updates in
+flight per execution; the counters are in PostgreSQL, so any shard hands out correct
+numbers and callers spread over them (docs/architecture.md)."""
 
 
-def numbers_workflow_id(task_queue: str) -> str:
-    """`csflow-numbers-service-requests`: one numbering entity per deployment.
+def numbers_workflow_id(task_queue: str, shard: int = 0) -> str:
+    """`csflow-numbers-service-requests-3`: shard 3 of the deployment's numbering.
 
     The task queue is in the id because it names the deployment whose workers (and their
     PostgreSQL, which holds the counters) serve it; two deployments sharing a namespace
-    never share an entity running on the other's workers.
+    never share an execution running on the other's workers.
     """
-    return f"csflow-numbers-{task_queue}"
+    if shard not in range(NUMBER_SHARDS):
+        raise ValueError(f"shard {shard} is not in 0-{NUMBER_SHARDS - 1}")
+    return f"csflow-numbers-{task_queue}-{shard}"
 
 
 class NumbersInput(BaseModel):

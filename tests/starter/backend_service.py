@@ -42,7 +42,7 @@ def complaint(external_id: str | None, channel: Channel = Channel.WEB) -> Reques
 
 async def main() -> dict[str, object]:
     async with connect() as csflow:
-        assert csflow._pool is None, "no DATABASE_URL: the client opened no pool"
+        assert not csflow.has_database, "no DATABASE_URL: the client opened no pool"
         first = await csflow.create(complaint("shop-order-42"))
         retried = await csflow.create(complaint("shop-order-42"))
         racing = await asyncio.gather(csflow.create(complaint(None, Channel.PHONE)),
