@@ -2,9 +2,9 @@
 
 Exactly-once comes from two keys that survive a crash: `request_keys` binds each
 external id to one number (the numbering workflow writes it) before the workflow is
-started, and the workflow id is that number (started with USE_EXISTING). A re-run therefore never allocates a second number
-for a row; what this module adds is telling the three cases of a re-run apart, so the
-summary is honest and nothing is left half-done:
+started, and the workflow id is that number (started with USE_EXISTING). A re-run
+therefore never allocates a second number for a row; what this module adds is telling the
+three cases of a re-run apart, so the summary is honest and nothing is left half-done:
 
 - the key exists and the request row (or its workflow) exists → already present;
 - the key exists but no workflow was ever started (the previous run died between the
