@@ -103,6 +103,17 @@ async def test_the_cli_gets_numbers_from_the_numbering_workflow(contract: Contra
     assert await contract.pool.fetchval(
         "SELECT number FROM request_keys WHERE external_id = 'crm-1'") == first["number"]
 
+    # The workflow holds nothing: a shard terminated by hand is replaced by a fresh run on
+    # the next ask, which counts on from the same rows.
+    shard = contract.client.get_workflow_handle(numbers_workflow_id(contract.queue, 0))
+    ended_run = (await shard.describe()).run_id
+    await shard.terminate("an operator's mistake")
+    after = await _ask(contract, {"channel": "web", "received_at": now}, shard=0)
+    assert (await shard.describe()).run_id != ended_run
+    assert parse_number(after["number"]).serial == \
+        max(parse_number(n).serial for n in numbers) + 1
+    assert await _ask(contract, ask, shard=0) == {"number": first["number"], "existing": True}
+
     rc, out, err = await contract.cli.run(
         "workflow", "execute-update-with-start",
         "--workflow-id", numbers_workflow_id(contract.queue), "--type", "RequestNumbers",
