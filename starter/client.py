@@ -17,12 +17,17 @@ import random
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -142,7 +147,7 @@ class CsflowClient:
 
     def __init__(self, client: Client, pool: asyncpg.Pool[Any] | None = None,
                  terms: object = None, *, task_queue: str = TASK_QUEUE,
-                 receipt_wait: float = 10.0) -> None:
+                 receipt_wait: float = 10.0, number_wait: float = 30.0) -> None:
         # `terms` is not used any more (the worker resolves them); accepted so that
         # composition roots written when the starter resolved terms keep constructing.
         del terms
@@ -150,6 +155,7 @@ class CsflowClient:
         self._pool = pool
         self._queue = task_queue
         self._receipt_wait = receipt_wait
+        self._number_wait = timedelta(seconds=number_wait)
         self._owns_pool = False
         # Round robin over the numbering shards (the process's asks spread evenly); the
         # start is random so that many processes do not all begin on shard 0.
@@ -255,7 +261,9 @@ class CsflowClient:
 
         A numbering shard is started on first use and joined afterwards; the number's
         date is `received_at`'s business day in the organisation's time zone, which the
-        worker knows.
+        worker knows. No answer within `number_wait` (no worker running, or one too busy)
+        raises NumberingUnavailable; the ask may still be answered later, which at most
+        leaves a gap — or binds the external id, which a retry then finds.
         """
         name = numbers_workflow_id(self._queue, next(self._shards))
         start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
@@ -274,7 +282,19 @@ class CsflowClient:
         try:
             return await self._guard(self._client.execute_update_with_start_workflow(
                 NEXT_NUMBER, ask, start_workflow_operation=start, result_type=IssuedNumber,
+                rpc_timeout=self._number_wait,
             ), name)
+        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from err  # our caller cancelled: not an outage
+            raise NumberingUnavailable(
+                f"no request number within {self._number_wait.total_seconds():g} s: is a "
+                f"worker running on task queue {self._queue}? Nothing was started") from err
+        except RPCError as err:
+            if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise NumberingUnavailable(f"numbering is saturated: {err.message}") from err
+            raise
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):

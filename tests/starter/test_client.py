@@ -10,6 +10,7 @@ from typing import get_type_hints
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
 from csflow.commands import COMMANDS
 from csflow.contracts import (
@@ -26,12 +27,13 @@ from csflow.settings import Settings
 from csflow.store.listing import RequestFilter
 from starter.client import (
     CsflowClient,
+    NumberingUnavailable,
     RequestNotFound,
     RequestRefused,
     TemporalUnavailable,
     connect,
 )
-from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, fresh_queue, intake
 from tests.starter.conftest import Stack
 
 
@@ -157,3 +159,14 @@ async def test_an_unreachable_temporal_is_reported_as_such(db: str) -> None:
     settings = Settings(TEMPORAL_ADDRESS="127.0.0.1:9", DATABASE_URL=db)
     with pytest.raises(TemporalUnavailable, match=r"127\.0\.0\.1:9"):
         await CsflowClient.from_env(settings)
+
+
+async def test_without_a_worker_nothing_is_numbered_or_started(ts_env: WorkflowEnvironment
+                                                               ) -> None:
+    queue = fresh_queue()  # nobody polls it
+    csflow = CsflowClient(ts_env.client, task_queue=queue, number_wait=1.0)
+    with pytest.raises(NumberingUnavailable, match=f"worker running on task queue {queue}"):
+        await csflow.create(intake())
+    count = await ts_env.client.count_workflows(
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'")
+    assert count.count == 0
