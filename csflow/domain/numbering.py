@@ -43,10 +43,13 @@ def numbers_workflow_id(task_queue: str, shard: int = 0) -> str:
 
 
 class NumbersInput(BaseModel):
-    """The numbering workflow's start input: empty (its state is in PostgreSQL). A model,
-    so that a field can be added compatibly; the CLI sends `{}`."""
+    """The numbering workflow's start input; callers send `{}` (its state is in PostgreSQL)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    numbers_per_run: int = Field(
+        default=250, ge=1, le=1000, description="Asks a run answers before it continues "
+        "as new: a short history keeps a replay cheap.")
 
 
 class NumberRequest(BaseModel):

@@ -19,7 +19,9 @@ from csflow.contracts import RequestState, TimelineEvent
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
 from csflow.domain.numbering import (
+    IssuedNumber,
     NumberRequest,
+    NumbersInput,
     format_number,
     numbers_workflow_id,
     parse_number,
@@ -154,3 +156,25 @@ async def test_an_external_id_held_by_another_request_never_blocks_persistence(
             await pool.fetch("SELECT number, external_id FROM requests")}
     assert rows == {first: "shop-2", second: None}
     assert await store.number_for_external_id(pool, "shop-2") == first
+
+
+async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Contract) -> None:
+    """Asks racing a hand-over are answered by one run or the next, never lost or doubled."""
+    await seed_serial_block(contract.pool)
+    shard = numbers_workflow_id(contract.queue, 1)
+    await contract.client.start_workflow(
+        "RequestNumbers", NumbersInput(numbers_per_run=3), id=shard,
+        task_queue=contract.queue)
+    asks = [NumberRequest(channel=Channel.EMAIL, received_at=datetime.now(UTC),
+                          external_id=f"mail-{i}" if i % 2 else None) for i in range(10)]
+    handle = contract.client.get_workflow_handle(shard)
+    issued = await asyncio.gather(*(handle.execute_update(
+        "next_number", ask, result_type=IssuedNumber) for ask in asks))
+    serials = sorted(parse_number(i.number).serial for i in issued)
+    assert serials == list(range(serials[0], serials[0] + 10)), "unique, no gap, no double"
+    # Asks already in flight when a run has answered its three are answered by it too
+    # (it hands over once its handlers finish), so ten racing asks take two runs or more.
+    runs = [w async for w in contract.client.list_workflows(f"WorkflowId = '{shard}'")]
+    assert len(runs) >= 2, "the run continued as new"
+    again = await handle.execute_update("next_number", asks[1], result_type=IssuedNumber)
+    assert again == IssuedNumber(number=issued[1].number, existing=True)
