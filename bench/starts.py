@@ -1,12 +1,12 @@
 """Benchmark: what numbering behind the workflow costs a create (issue 12).
 
     python bench/starts.py                          # embedded Temporal + PostgreSQL
-    python bench/starts.py --requests 300 --concurrency 32
+    python bench/starts.py --requests 300 --rounds 3 --concurrency 32
     DATABASE_URL=postgresql://… TEMPORAL_ADDRESS=host:7233 python bench/starts.py
 
 A create is two steps since numbers moved behind the workflows: `next_number` on the
 numbering workflow (Update-with-start; the worker's local activity takes the serial from
-PostgreSQL), then the ServiceRequest start. Three passes of N requests each, C in flight,
+PostgreSQL), then the ServiceRequest start. Passes of N requests each, C in flight,
 one worker running (the numbering needs it; it also runs every request's intake, as in
 production):
 
@@ -19,9 +19,11 @@ Each pass prints requests/s and latency percentiles of the calls, then — for t
 passes that start requests — waits until the worker has persisted every intake, and
 prints the end-to-end rate (from the first call to the last intake row): the system's
 real throughput, since a request is only useful once its intake has run. Passes run one
-after another, each after the previous one's intake has drained. The last line compares
-create with start only. Given servers must be empty (request numbers are workflow ids); without
-DATABASE_URL/TEMPORAL_ADDRESS the embedded servers `csflow up` runs are used.
+after another, each after the previous one's intake has drained; `--rounds R` repeats
+start only and create R times, alternating which goes first, so that a machine whose load
+drifts (a shared one) biases neither. The last line compares the medians. Given servers
+must be empty (request numbers are workflow ids); without DATABASE_URL/TEMPORAL_ADDRESS
+the embedded servers `csflow up` runs are used.
 docs/performance.md records a run.
 """
 
@@ -111,7 +113,7 @@ async def timed(label: str, n: int, concurrency: int,
     return n / seconds
 
 
-async def run(dsn: str, target: str, n: int, concurrency: int) -> None:
+async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> None:
     from csflow import logs
     from worker import build_worker
 
@@ -147,15 +149,21 @@ async def run(dsn: str, target: str, n: int, concurrency: int) -> None:
             await csflow.create(intake(i), wait=False)
 
         await timed("numbers only", n, concurrency, number)
-        baseline = await timed("start only", n, concurrency, start_only, pool)
-        full = await timed("create", n, concurrency, create, pool)
-        print(f"end to end, create (number + start) runs at {full / baseline:.0%} of the "
-              f"start-only rate ({concurrency} in flight)")
+        rates: dict[str, list[float]] = {"start only": [], "create": []}
+        passes = (("start only", start_only), ("create", create))
+        for r in range(rounds):
+            for label, one in passes if r % 2 == 0 else passes[::-1]:
+                rates[label].append(await timed(label, n, concurrency, one, pool))
+        baseline = statistics.median(rates["start only"])
+        full = statistics.median(rates["create"])
+        print(f"median end to end: start only {baseline:.1f}/s, create {full:.1f}/s — create "
+              f"(number + start) at {full / baseline:.0%} ({concurrency} in flight)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--requests", type=int, default=300, help="requests per pass")
+    ap.add_argument("--rounds", type=int, default=3, help="start-only/create rounds")
     ap.add_argument("--concurrency", type=int, default=16)
     args = ap.parse_args()
     with ExitStack() as stack:
@@ -177,8 +185,8 @@ def main() -> None:
                                                            free_port(), free_port()))
             target = server.target
         print(f"PostgreSQL {dsn}, Temporal {target}, {args.requests} requests per pass, "
-              f"concurrency {args.concurrency}, {os.cpu_count()} cores")
-        asyncio.run(run(dsn, target, args.requests, args.concurrency))
+              f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores")
+        asyncio.run(run(dsn, target, args.requests, args.rounds, args.concurrency))
 
 
 if __name__ == "__main__":
