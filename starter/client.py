@@ -66,6 +66,7 @@ from csflow.domain.lifecycle import Command
 from csflow.domain.numbering import (
     NEXT_NUMBER,
     NUMBER_SHARDS,
+    NUMBERING_UNAVAILABLE,
     NUMBERS_WORKFLOW,
     IssuedNumber,
     NumberRequest,
@@ -76,8 +77,6 @@ from csflow.settings import TASK_QUEUE, Settings
 from csflow.store import listing
 from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
-
-NUMBERING_UNAVAILABLE = "NumberingUnavailable"  # workflows/numbering.py's failure type
 
 T = TypeVar("T")
 

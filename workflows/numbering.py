@@ -25,15 +25,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.numbering import NumberingActivities
     from csflow.domain.numbering import (
         NEXT_NUMBER,
+        NUMBERING_UNAVAILABLE,
         NUMBERS_WORKFLOW,
         IssuedNumber,
         NumberRequest,
         NumbersInput,
     )
     from csflow.domain.receipt import in_the_future
-
-INVALID_NUMBER_REQUEST = "InvalidStart"  # the same type a refused ServiceRequest start has
-NUMBERING_UNAVAILABLE = "NumberingUnavailable"
+    from workflows.caller_start import INVALID_START
 
 # A database that does not answer within this fails the Update (the caller sees why and
 # may retry) instead of holding the caller, and an Update slot, indefinitely.
@@ -86,4 +85,4 @@ class RequestNumbersWorkflow:
         if in_the_future(req.received_at, workflow.now()):
             raise ApplicationError(
                 f"received_at {req.received_at.isoformat()} is in the future",
-                type=INVALID_NUMBER_REQUEST, non_retryable=True)
+                type=INVALID_START, non_retryable=True)

@@ -24,6 +24,8 @@ NUMBERS_WORKFLOW = "RequestNumbers"
 """The numbering workflow's type: a few long-lived executions per task queue."""
 NEXT_NUMBER = "next_number"
 """Its Update: hands out the next number for a channel and day (docs/contract.md)."""
+NUMBERING_UNAVAILABLE = "NumberingUnavailable"
+"""The failure type of a `next_number` the worker's database did not answer in time."""
 NUMBER_SHARDS = 8
 """How many numbering executions serve a task queue. Temporal admits at most 10 Updates in
 flight per execution; the counters are in PostgreSQL, so any shard hands out correct
