@@ -28,7 +28,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -67,6 +67,7 @@ from csflow.domain.numbering import (
     NEXT_NUMBER,
     NUMBER_SHARDS,
     NUMBERING_UNAVAILABLE,
+    NUMBERS_PRIORITY,
     NUMBERS_WORKFLOW,
     IssuedNumber,
     NumberRequest,
@@ -274,6 +275,7 @@ class CsflowClient:
             # replaced by a new one.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             static_summary="request numbers for this task queue",
+            priority=Priority(priority_key=NUMBERS_PRIORITY),
             result_type=type(None),
         )
         ask = NumberRequest(channel=intake.channel, received_at=received_at,

@@ -26,6 +26,9 @@ NEXT_NUMBER = "next_number"
 """Its Update: hands out the next number for a channel and day (docs/contract.md)."""
 NUMBERING_UNAVAILABLE = "NumberingUnavailable"
 """The failure type of a `next_number` the worker's database did not answer in time."""
+NUMBERS_PRIORITY = 1
+"""The numbering workflows' task priority (1 is the highest, 3 the default): a create waits
+for its number, so an ask goes ahead of the intake backlog on the shared task queue."""
 NUMBER_SHARDS = 8
 """How many numbering executions serve a task queue. Temporal admits at most 10 Updates in
 flight per execution; the counters are in PostgreSQL, so any shard hands out correct

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from temporalio.common import Priority
 
 from activities.numbering import NumberingActivities
 from csflow.activity_io import RecordEvents
@@ -19,6 +20,7 @@ from csflow.contracts import RequestState, TimelineEvent
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
 from csflow.domain.numbering import (
+    NUMBERS_PRIORITY,
     IssuedNumber,
     NumberRequest,
     NumbersInput,
@@ -164,7 +166,7 @@ async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Con
     shard = numbers_workflow_id(contract.queue, 1)
     await contract.client.start_workflow(
         "RequestNumbers", NumbersInput(numbers_per_run=3), id=shard,
-        task_queue=contract.queue)
+        task_queue=contract.queue, priority=Priority(priority_key=NUMBERS_PRIORITY))
     asks = [NumberRequest(channel=Channel.EMAIL, received_at=datetime.now(UTC),
                           external_id=f"mail-{i}" if i % 2 else None) for i in range(10)]
     handle = contract.client.get_workflow_handle(shard)
@@ -176,5 +178,8 @@ async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Con
     # (it hands over once its handlers finish), so ten racing asks take two runs or more.
     runs = [w async for w in contract.client.list_workflows(f"WorkflowId = '{shard}'")]
     assert len(runs) >= 2, "the run continued as new"
+    latest = await handle.describe()
+    assert latest.raw_description.workflow_execution_info.priority.priority_key == \
+        NUMBERS_PRIORITY, "a new run keeps the numbering's priority"
     again = await handle.execute_update("next_number", asks[1], result_type=IssuedNumber)
     assert again == IssuedNumber(number=issued[1].number, existing=True)
