@@ -147,8 +147,9 @@ async def test_connect_builds_everything_from_the_environment(
         assert created.view is not None and created.view.status is Status.ASSIGNED
         page = await csflow.list(RequestFilter(priority=[Priority.P1]))
         assert [r.number for r in page.items] == [created.number]
+        assert csflow.has_database, "DATABASE_URL is set: reads come from PostgreSQL"
         pool = csflow._pool
-    assert pool.is_closing()
+    assert pool is not None and pool.is_closing()
 
     # A pool handed in stays its owner's: aclose() leaves the fixture's pool usable.
     await stack.csflow.aclose()
