@@ -38,9 +38,11 @@ class NumberingActivities:
         """
         day = business_day(req.received_at, self._tz)
         try:
-            number, existing = await store.issue_number(self._pool, day, req.channel,
-                                                        req.external_id)
+            number, existing = await store.issue_number(
+                self._pool, day, req.channel, req.external_id
+            )
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
-            raise ApplicationError(f"no number for this request: {err}",
-                                   type=NUMBERING_REFUSED, non_retryable=True) from err
+            raise ApplicationError(
+                f"no number for this request: {err}", type=NUMBERING_REFUSED, non_retryable=True
+            ) from err
         return IssuedNumber(number=number, existing=existing)

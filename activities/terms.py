@@ -35,6 +35,7 @@ class TermsActivities:
             return self._terms.for_intake(inp.intake, inp.received_at)
         except (ValueError, LookupError, ArithmeticError) as err:
             raise ApplicationError(
-                f"no SLA terms for this request: {err}", type=TERMS_UNAVAILABLE,
+                f"no SLA terms for this request: {err}",
+                type=TERMS_UNAVAILABLE,
                 non_retryable=True,
             ) from err

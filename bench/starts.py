@@ -70,15 +70,20 @@ TZ = DEFAULT_POLICY.calendar.time_zone
 
 def intake(i: int) -> RequestIntake:
     return RequestIntake(
-        customer=Customer(id=f"B-{i}", name="Bench Customer",
-                          contact=Contact(email=f"b{i}@example.com")),
-        channel=list(Channel)[i % len(Channel)], category=Category.CONSULTATION,
-        priority=Priority.P3, description="How do I change my delivery address?",
-        external_id=f"bench-{uuid.uuid4().hex[:12]}")
+        customer=Customer(
+            id=f"B-{i}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
+        ),
+        channel=list(Channel)[i % len(Channel)],
+        category=Category.CONSULTATION,
+        priority=Priority.P3,
+        description="How do I change my delivery address?",
+        external_id=f"bench-{uuid.uuid4().hex[:12]}",
+    )
 
 
-async def timed(label: str, n: int, concurrency: int,
-                one: Callable[[int], Awaitable[Any]], pool: Any = None) -> float:
+async def timed(
+    label: str, n: int, concurrency: int, one: Callable[[int], Awaitable[Any]], pool: Any = None
+) -> float:
     """Run `one(i)` for i < n, `concurrency` at a time; print the calls' rate. With a pool,
     also wait for n more intake rows and return the end-to-end rate (else the calls')."""
     before = await pool.fetchval("SELECT count(*) FROM requests") if pool else 0
@@ -98,9 +103,11 @@ async def timed(label: str, n: int, concurrency: int,
     seconds = time.perf_counter() - began
     q = statistics.quantiles(latencies, n=20)
     rate = n / seconds
-    print(f"{label:<13} {n:>5} calls in {seconds:6.1f} s  {rate:6.1f}/s   "
-          f"latency p50 {statistics.median(latencies) * 1000:5.0f} ms  "
-          f"p95 {q[18] * 1000:5.0f} ms")
+    print(
+        f"{label:<13} {n:>5} calls in {seconds:6.1f} s  {rate:6.1f}/s   "
+        f"latency p50 {statistics.median(latencies) * 1000:5.0f} ms  "
+        f"p95 {q[18] * 1000:5.0f} ms"
+    )
     if pool is None:
         return rate
     while True:  # the worker's intakes catch up
@@ -108,8 +115,10 @@ async def timed(label: str, n: int, concurrency: int,
             break
         await asyncio.sleep(0.2)
     seconds = time.perf_counter() - began
-    print(f"{'':<13} {n:>5} intakes persisted {seconds:6.1f} s after the first call: "
-          f"{n / seconds:6.1f}/s end to end")
+    print(
+        f"{'':<13} {n:>5} intakes persisted {seconds:6.1f} s after the first call: "
+        f"{n / seconds:6.1f}/s end to end"
+    )
     return n / seconds
 
 
@@ -125,8 +134,7 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
         if await pool.fetchval("SELECT count(*) FROM requests"):
-            raise SystemExit("the database already has requests: give the benchmark an "
-                             "empty stack")
+            raise SystemExit("the database already has requests: give the benchmark an empty stack")
         await stack.enter_async_context(build_worker(temporal, queue, pool))
         csflow = CsflowClient(temporal, task_queue=queue)  # Temporal alone, as a service
         await csflow.number(intake(0), datetime.now(UTC))  # the entity exists: steady state
@@ -136,14 +144,19 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
 
         async def start_only(i: int) -> None:
             req, at = intake(i), datetime.now(UTC)
-            num, _ = await store.issue_number(pool, business_day(at, TZ), req.channel,
-                                              req.external_id)
+            num, _ = await store.issue_number(
+                pool, business_day(at, TZ), req.channel, req.external_id
+            )
             await temporal.start_workflow(
-                WORKFLOW_TYPE, ServiceRequestInput(number=num, intake=req, received_at=at),
-                id=num, task_queue=queue, result_type=RequestView,
+                WORKFLOW_TYPE,
+                ServiceRequestInput(number=num, intake=req, received_at=at),
+                id=num,
+                task_queue=queue,
+                result_type=RequestView,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=summary_for(num, req))
+                static_summary=summary_for(num, req),
+            )
 
         async def create(i: int) -> None:
             await csflow.create(intake(i), wait=False)
@@ -156,8 +169,10 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
                 rates[label].append(await timed(label, n, concurrency, one, pool))
         baseline = statistics.median(rates["start only"])
         full = statistics.median(rates["create"])
-        print(f"median end to end: start only {baseline:.1f}/s, create {full:.1f}/s — create "
-              f"(number + start) at {full / baseline:.0%} ({concurrency} in flight)")
+        print(
+            f"median end to end: start only {baseline:.1f}/s, create {full:.1f}/s — create "
+            f"(number + start) at {full / baseline:.0%} ({concurrency} in flight)"
+        )
 
 
 def main() -> None:
@@ -181,11 +196,14 @@ def main() -> None:
         if not target:
             from csflow.embedded.temporal import TemporalDevServer
 
-            server = stack.enter_context(TemporalDevServer(workdir / "temporal.db",
-                                                           free_port(), free_port()))
+            server = stack.enter_context(
+                TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
+            )
             target = server.target
-        print(f"PostgreSQL {dsn}, Temporal {target}, {args.requests} requests per pass, "
-              f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores")
+        print(
+            f"PostgreSQL {dsn}, Temporal {target}, {args.requests} requests per pass, "
+            f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores"
+        )
         asyncio.run(run(dsn, target, args.requests, args.rounds, args.concurrency))
 
 

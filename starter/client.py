@@ -127,8 +127,10 @@ class Created:
 
 def summary_for(number: str, intake: RequestIntake) -> str:
     """The Temporal UI's list name for a request — codes only, never personal data."""
-    return (f"{number} · {intake.category.value} · {intake.priority.value} · "
-            f"{intake.channel.value} · {intake.customer.tier.value}")
+    return (
+        f"{number} · {intake.category.value} · {intake.priority.value} · "
+        f"{intake.channel.value} · {intake.customer.tier.value}"
+    )
 
 
 class CsflowClient:
@@ -145,9 +147,16 @@ class CsflowClient:
     ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
     """
 
-    def __init__(self, client: Client, pool: asyncpg.Pool[Any] | None = None,
-                 terms: object = None, *, task_queue: str = TASK_QUEUE,
-                 receipt_wait: float = 10.0, number_wait: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        pool: asyncpg.Pool[Any] | None = None,
+        terms: object = None,
+        *,
+        task_queue: str = TASK_QUEUE,
+        receipt_wait: float = 10.0,
+        number_wait: float = 30.0,
+    ) -> None:
         # `terms` is not used any more (the worker resolves them); accepted so that
         # composition roots written when the starter resolved terms keep constructing.
         del terms
@@ -159,13 +168,19 @@ class CsflowClient:
         self._owns_pool = False
         # Round robin over the numbering shards (the process's asks spread evenly); the
         # start is random so that many processes do not all begin on shard 0.
-        self._shards = itertools.islice(itertools.cycle(range(NUMBER_SHARDS)),
-                                        random.randrange(NUMBER_SHARDS), None)
+        self._shards = itertools.islice(
+            itertools.cycle(range(NUMBER_SHARDS)), random.randrange(NUMBER_SHARDS), None
+        )
 
     @classmethod
-    async def from_env(cls, settings: Settings | None = None, *,
-                       database: bool | None = None, terms: object = None,
-                       pool_size: int = 4) -> Self:
+    async def from_env(
+        cls,
+        settings: Settings | None = None,
+        *,
+        database: bool | None = None,
+        terms: object = None,
+        pool_size: int = 4,
+    ) -> Self:
         """Connect as the environment says: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         CSFLOW_TASK_QUEUE — and DATABASE_URL only for reads, only if it is set.
 
@@ -177,12 +192,15 @@ class CsflowClient:
         """
         settings = settings or Settings()
         try:
-            temporal = await Client.connect(settings.temporal_target,
-                                            namespace=settings.temporal_namespace,
-                                            data_converter=pydantic_data_converter)
+            temporal = await Client.connect(
+                settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            )
         except RuntimeError as err:
             raise TemporalUnavailable(
-                f"Temporal is unreachable at {settings.temporal_target}: {err}") from err
+                f"Temporal is unreachable at {settings.temporal_target}: {err}"
+            ) from err
         if database is None:
             database = settings.database_url is not None
         if not database:
@@ -211,12 +229,17 @@ class CsflowClient:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
-    async def create(self, intake: RequestIntake, *, now: datetime | None = None,
-                     wait: bool = True) -> Created:
+    async def create(
+        self, intake: RequestIntake, *, now: datetime | None = None, wait: bool = True
+    ) -> Created:
         """Number the request, then start its workflow; a repeated external id returns the
         first request and never starts a second one.
 
@@ -230,16 +253,19 @@ class CsflowClient:
         issued = await self.number(intake, received_at)
         number = issued.number
         try:
-            handle = await self._guard(self._client.start_workflow(
-                WORKFLOW_TYPE,
-                ServiceRequestInput(number=number, intake=intake, received_at=received_at),
-                id=number,
-                task_queue=self._queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=summary_for(number, intake),
-                result_type=RequestView,
-            ), number)
+            handle = await self._guard(
+                self._client.start_workflow(
+                    WORKFLOW_TYPE,
+                    ServiceRequestInput(number=number, intake=intake, received_at=received_at),
+                    id=number,
+                    task_queue=self._queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    static_summary=summary_for(number, intake),
+                    result_type=RequestView,
+                ),
+                number,
+            )
         except RequestRefused:
             if not issued.existing:
                 raise
@@ -267,7 +293,8 @@ class CsflowClient:
         """
         name = numbers_workflow_id(self._queue, next(self._shards))
         start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
-            NUMBERS_WORKFLOW, NumbersInput(),
+            NUMBERS_WORKFLOW,
+            NumbersInput(),
             id=name,
             task_queue=self._queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -278,20 +305,28 @@ class CsflowClient:
             priority=Priority(priority_key=NUMBERS_PRIORITY),
             result_type=type(None),
         )
-        ask = NumberRequest(channel=intake.channel, received_at=received_at,
-                            external_id=intake.external_id)
+        ask = NumberRequest(
+            channel=intake.channel, received_at=received_at, external_id=intake.external_id
+        )
         try:
-            return await self._guard(self._client.execute_update_with_start_workflow(
-                NEXT_NUMBER, ask, start_workflow_operation=start, result_type=IssuedNumber,
-                rpc_timeout=self._number_wait,
-            ), name)
+            return await self._guard(
+                self._client.execute_update_with_start_workflow(
+                    NEXT_NUMBER,
+                    ask,
+                    start_workflow_operation=start,
+                    result_type=IssuedNumber,
+                    rpc_timeout=self._number_wait,
+                ),
+                name,
+            )
         except WorkflowUpdateRPCTimeoutOrCancelledError as err:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError from err  # our caller cancelled: not an outage
             raise NumberingUnavailable(
                 f"no request number within {self._number_wait.total_seconds():g} s: is a "
-                f"worker running on task queue {self._queue}? Nothing was started") from err
+                f"worker running on task queue {self._queue}? Nothing was started"
+            ) from err
         except RPCError as err:
             if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise NumberingUnavailable(f"numbering is saturated: {err.message}") from err
@@ -310,8 +345,9 @@ class CsflowClient:
         except (RequestNotFound, RequestEnded, TemporalUnavailable, RPCError):
             return None
 
-    async def send(self, number: str, command: Command, arg: Model, *,
-                   idempotency_key: str | None = None) -> RequestView:
+    async def send(
+        self, number: str, command: Command, arg: Model, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Run one command; the same `idempotency_key` twice runs it once (Update id)."""
         spec = BY_COMMAND[command]
         if not isinstance(arg, spec.model):
@@ -319,8 +355,9 @@ class CsflowClient:
         handle = self._client.get_workflow_handle(number)
         try:
             return await self._guard(
-                handle.execute_update(spec.update_name, arg, id=idempotency_key,
-                                      result_type=RequestView),
+                handle.execute_update(
+                    spec.update_name, arg, id=idempotency_key, result_type=RequestView
+                ),
                 number,
             )
         except WorkflowUpdateFailedError as err:
@@ -335,14 +372,19 @@ class CsflowClient:
         Requests already on this calendar version are skipped, so a re-run after an
         interruption only finishes the rest.
         """
-        query = (f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
-                 f"AND TaskQueue = '{self._queue}'")
+        query = (
+            f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
+            f"AND TaskQueue = '{self._queue}'"
+        )
         result = CalendarPush()
         async for wf in self._client.list_workflows(query):
             try:
-                await self.send(wf.id, Command.UPDATE_CALENDAR,
-                                UpdateCalendarCommand(actor=actor, calendar=calendar),
-                                idempotency_key=f"calendar-{calendar.version}")
+                await self.send(
+                    wf.id,
+                    Command.UPDATE_CALENDAR,
+                    UpdateCalendarCommand(actor=actor, calendar=calendar),
+                    idempotency_key=f"calendar-{calendar.version}",
+                )
             except (RequestEnded, RequestNotFound):
                 continue  # finished between the listing and the update
             except RequestRefused as err:
@@ -373,99 +415,121 @@ class CsflowClient:
     # ---- one typed method per command (csflow.commands.COMMANDS; a test keeps them in
     # step): a caller's type checker sees each command's model, `send` stays the one path.
 
-    async def submit_plan(self, number: str, command: PlanCommand, *,
-                          idempotency_key: str | None = None) -> RequestView:
+    async def submit_plan(
+        self, number: str, command: PlanCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Submit or revise the plan (measures, owner, ETA)."""
-        return await self.send(number, Command.SUBMIT_PLAN, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.SUBMIT_PLAN, command, idempotency_key=idempotency_key
+        )
 
-    async def post_progress(self, number: str, command: ProgressCommand, *,
-                            idempotency_key: str | None = None) -> RequestView:
+    async def post_progress(
+        self, number: str, command: ProgressCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """A progress note; restarts the progress cadence clock."""
-        return await self.send(number, Command.POST_PROGRESS, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.POST_PROGRESS, command, idempotency_key=idempotency_key
+        )
 
-    async def resolve(self, number: str, command: ResolveCommand, *,
-                      idempotency_key: str | None = None) -> RequestView:
+    async def resolve(
+        self, number: str, command: ResolveCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Propose a resolution; the customer's confirmation window opens."""
-        return await self.send(number, Command.RESOLVE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.RESOLVE, command, idempotency_key=idempotency_key)
 
-    async def confirm(self, number: str, command: ConfirmCommand, *,
-                      idempotency_key: str | None = None) -> RequestView:
+    async def confirm(
+        self, number: str, command: ConfirmCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """The customer's answer; not satisfied re-handles with raised priority."""
-        return await self.send(number, Command.CONFIRM, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.CONFIRM, command, idempotency_key=idempotency_key)
 
-    async def close(self, number: str, command: CloseCommand, *,
-                    idempotency_key: str | None = None) -> RequestView:
+    async def close(
+        self, number: str, command: CloseCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Close a resolved request (not the connections: that is `aclose`)."""
-        return await self.send(number, Command.CLOSE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.CLOSE, command, idempotency_key=idempotency_key)
 
-    async def cancel(self, number: str, command: CancelCommand, *,
-                     idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CANCEL, command,
-                               idempotency_key=idempotency_key)
+    async def cancel(
+        self, number: str, command: CancelCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.CANCEL, command, idempotency_key=idempotency_key)
 
-    async def wait_for_customer(self, number: str, command: WaitForCustomerCommand, *,
-                                idempotency_key: str | None = None) -> RequestView:
+    async def wait_for_customer(
+        self, number: str, command: WaitForCustomerCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """SLA clocks pause while the request waits on the customer (if policy says so)."""
-        return await self.send(number, Command.WAIT_FOR_CUSTOMER, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.WAIT_FOR_CUSTOMER, command, idempotency_key=idempotency_key
+        )
 
-    async def customer_replied(self, number: str, command: CustomerRepliedCommand, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CUSTOMER_REPLIED, command,
-                               idempotency_key=idempotency_key)
+    async def customer_replied(
+        self, number: str, command: CustomerRepliedCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.CUSTOMER_REPLIED, command, idempotency_key=idempotency_key
+        )
 
-    async def change_priority(self, number: str, command: ChangePriorityCommand, *,
-                              idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CHANGE_PRIORITY, command,
-                               idempotency_key=idempotency_key)
+    async def change_priority(
+        self, number: str, command: ChangePriorityCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.CHANGE_PRIORITY, command, idempotency_key=idempotency_key
+        )
 
-    async def update_calendar(self, number: str, command: UpdateCalendarCommand, *,
-                              idempotency_key: str | None = None) -> RequestView:
+    async def update_calendar(
+        self, number: str, command: UpdateCalendarCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """One request; `push_calendar` sends a calendar to every running request."""
-        return await self.send(number, Command.UPDATE_CALENDAR, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.UPDATE_CALENDAR, command, idempotency_key=idempotency_key
+        )
 
-    async def escalate(self, number: str, command: EscalateCommand, *,
-                       idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.ESCALATE, command,
-                               idempotency_key=idempotency_key)
+    async def escalate(
+        self, number: str, command: EscalateCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.ESCALATE, command, idempotency_key=idempotency_key)
 
-    async def reassign(self, number: str, command: ReassignCommand, *,
-                       idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.REASSIGN, command,
-                               idempotency_key=idempotency_key)
+    async def reassign(
+        self, number: str, command: ReassignCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.REASSIGN, command, idempotency_key=idempotency_key)
 
-    async def order_rehandling(self, number: str, command: OrderRehandlingCommand, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.ORDER_REHANDLING, command,
-                               idempotency_key=idempotency_key)
+    async def order_rehandling(
+        self, number: str, command: OrderRehandlingCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.ORDER_REHANDLING, command, idempotency_key=idempotency_key
+        )
 
-    async def request_compensation(self, number: str, command: CompensationRequest, *,
-                                   idempotency_key: str | None = None) -> RequestView:
+    async def request_compensation(
+        self, number: str, command: CompensationRequest, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Above the agent's limit the compensation waits for `decide_compensation`."""
-        return await self.send(number, Command.REQUEST_COMPENSATION, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.REQUEST_COMPENSATION, command, idempotency_key=idempotency_key
+        )
 
-    async def decide_compensation(self, number: str, command: CompensationDecision, *,
-                                  idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.DECIDE_COMPENSATION, command,
-                               idempotency_key=idempotency_key)
+    async def decide_compensation(
+        self, number: str, command: CompensationDecision, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.DECIDE_COMPENSATION, command, idempotency_key=idempotency_key
+        )
 
-    async def assignment_made(self, number: str, command: AssignmentMade, *,
-                              idempotency_key: str | None = None) -> RequestView:
+    async def assignment_made(
+        self, number: str, command: AssignmentMade, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Internal: only the `system` role may send it (the assignment queue does)."""
-        return await self.send(number, Command.ASSIGNMENT_MADE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.ASSIGNMENT_MADE, command, idempotency_key=idempotency_key
+        )
 
-    async def record_follow_up(self, number: str, command: FollowUpRecord, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.RECORD_FOLLOW_UP, command,
-                               idempotency_key=idempotency_key)
+    async def record_follow_up(
+        self, number: str, command: FollowUpRecord, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.RECORD_FOLLOW_UP, command, idempotency_key=idempotency_key
+        )
 
     async def _known(self, number: str) -> bool:
         """Did a request with this number ever exist? The persisted row when there is a
@@ -497,7 +561,9 @@ class CsflowClient:
         except WorkflowAlreadyStartedError as err:
             raise RequestRefused(
                 f"request number {number} was already used by an earlier request; was the "
-                "database reset while Temporal kept its history?", "IllegalTransition") from err
+                "database reset while Temporal kept its history?",
+                "IllegalTransition",
+            ) from err
         except RuntimeError as err:
             # A lazily connected client reports a refused first connection this way.
             if "Failed client connect" in str(err):
@@ -505,23 +571,32 @@ class CsflowClient:
             raise
 
     # Last in the class: from here on `list` in this class body names the method.
-    async def list(self, filter: RequestFilter | None = None, *,
-                   limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> RequestPage:
+    async def list(
+        self,
+        filter: RequestFilter | None = None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> RequestPage:
         """One page of requests, newest first; pass `next_cursor` back for the next.
 
         Reads PostgreSQL: raises `NoDatabase` on a client without a pool, and
         `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
         """
         if self._pool is None:
-            raise NoDatabase("listing requests reads PostgreSQL: build the client with a "
-                             "pool (from_env(database=True) or DATABASE_URL set)")
-        return await listing.list_requests(self._pool, filter or RequestFilter(),
-                                           limit=limit, cursor=cursor)
+            raise NoDatabase(
+                "listing requests reads PostgreSQL: build the client with a "
+                "pool (from_env(database=True) or DATABASE_URL set)"
+            )
+        return await listing.list_requests(
+            self._pool, filter or RequestFilter(), limit=limit, cursor=cursor
+        )
 
 
 @asynccontextmanager
-async def connect(settings: Settings | None = None, *, database: bool | None = None,
-                  terms: object = None) -> AsyncIterator[CsflowClient]:
+async def connect(
+    settings: Settings | None = None, *, database: bool | None = None, terms: object = None
+) -> AsyncIterator[CsflowClient]:
     """`async with connect() as csflow:` — a client from the environment, closed after.
 
     `database` as in `CsflowClient.from_env`; `terms` is ignored."""

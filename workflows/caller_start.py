@@ -33,13 +33,17 @@ def start_problem(inp: ServiceRequestInput, workflow_id: str, now: datetime) -> 
     if inp.carried is not None:
         return "`carried` is internal to continue-as-new; leave it out of a start"
     if inp.number != workflow_id:
-        return (f"number {inp.number!r} is not the workflow id {workflow_id!r}; start the "
-                "workflow with the request number as its id")
+        return (
+            f"number {inp.number!r} is not the workflow id {workflow_id!r}; start the "
+            "workflow with the request number as its id"
+        )
     try:
         parse_start_number(inp.number, inp.intake.channel)
     except ValueError as err:
         return str(err)
     if in_the_future(inp.received_at, now):
-        return (f"received_at {inp.received_at.isoformat()} is in the future (the workflow "
-                f"started at {now.isoformat()})")
+        return (
+            f"received_at {inp.received_at.isoformat()} is in the future (the workflow "
+            f"started at {now.isoformat()})"
+        )
     return None

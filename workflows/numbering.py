@@ -38,8 +38,9 @@ with workflow.unsafe.imports_passed_through():
 # may retry) instead of holding the caller, and an Update slot, indefinitely.
 ALLOCATE_TIMEOUT = timedelta(seconds=5)
 ALLOCATE_DEADLINE = timedelta(seconds=20)
-ALLOCATE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
-                             maximum_interval=timedelta(seconds=2))
+ALLOCATE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=2)
+)
 
 
 @workflow.defn(name=NUMBERS_WORKFLOW, failure_exception_types=[ValidationError])
@@ -55,8 +56,10 @@ class RequestNumbersWorkflow:
         # server suggests a fresh run; then hand over once the Updates in hand are
         # answered. Nothing else is carried: the counters are in PostgreSQL.
         await workflow.wait_condition(
-            lambda: self._asked >= inp.numbers_per_run
-            or workflow.info().is_continue_as_new_suggested())
+            lambda: (
+                self._asked >= inp.numbers_per_run or workflow.info().is_continue_as_new_suggested()
+            )
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(inp)
 
@@ -65,7 +68,8 @@ class RequestNumbersWorkflow:
         self._asked += 1
         try:
             return await workflow.execute_local_activity_method(
-                NumberingActivities.allocate_number, req,
+                NumberingActivities.allocate_number,
+                req,
                 start_to_close_timeout=ALLOCATE_TIMEOUT,
                 schedule_to_close_timeout=ALLOCATE_DEADLINE,
                 retry_policy=ALLOCATE_RETRY,
@@ -73,16 +77,19 @@ class RequestNumbersWorkflow:
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise ApplicationError(cause.message, type=cause.type,
-                                       non_retryable=True) from err
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
             raise ApplicationError(
                 f"no number could be handed out: the worker's database did not answer "
                 f"({cause or err}); nothing was started, try again",
-                type=NUMBERING_UNAVAILABLE, non_retryable=True) from err
+                type=NUMBERING_UNAVAILABLE,
+                non_retryable=True,
+            ) from err
 
     @next_number.validator
     def _validate(self, req: NumberRequest) -> None:
         if in_the_future(req.received_at, workflow.now()):
             raise ApplicationError(
                 f"received_at {req.received_at.isoformat()} is in the future",
-                type=INVALID_START, non_retryable=True)
+                type=INVALID_START,
+                non_retryable=True,
+            )

@@ -53,8 +53,12 @@ class NumbersInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     numbers_per_run: int = Field(
-        default=250, ge=1, le=1000, description="Asks a run answers before it continues "
-        "as new: a short history keeps a replay cheap.")
+        default=250,
+        ge=1,
+        le=1000,
+        description="Asks a run answers before it continues "
+        "as new: a short history keeps a replay cheap.",
+    )
 
 
 class NumberRequest(BaseModel):
@@ -65,12 +69,15 @@ class NumberRequest(BaseModel):
     channel: Channel
     received_at: AwareDatetime = Field(
         description="When the request was received; its business day (in the "
-        "organisation's time zone, from the worker's policy) is the number's date.")
-    external_id: Annotated[
-        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
-    ] | None = Field(
-        default=None, description="The caller's own id for the request: asking again "
-        "with the same external id returns the same number (`existing` true).")
+        "organisation's time zone, from the worker's policy) is the number's date."
+    )
+    external_id: (
+        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")] | None
+    ) = Field(
+        default=None,
+        description="The caller's own id for the request: asking again "
+        "with the same external id returns the same number (`existing` true).",
+    )
 
 
 class IssuedNumber(BaseModel):
@@ -78,10 +85,15 @@ class IssuedNumber(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(description="The request number: start the ServiceRequest "
-                        "workflow with it as workflow id and `number`.")
-    existing: bool = Field(description="True when the external id was given a number "
-                           "before; the request may already be running.")
+    number: str = Field(
+        description="The request number: start the ServiceRequest "
+        "workflow with it as workflow id and `number`."
+    )
+    existing: bool = Field(
+        description="True when the external id was given a number "
+        "before; the request may already be running."
+    )
+
 
 _PATTERN = re.compile(r"^CS(?P<day>\d{8})-(?P<code>[A-Z]{3})-(?P<serial>\d{4,})$")
 _BY_CODE = {c.code: c for c in Channel}
@@ -129,8 +141,10 @@ def parse_start_number(text: str, channel: Channel) -> RequestNumber:
     if str(number) != text:  # "-00012" and "-0012" would be one serial, two ids
         raise ValueError(f"{text}: write the number as {number}")
     if number.channel is not channel:
-        raise ValueError(f"{text}: the code {number.channel.code} is not the intake's channel "
-                         f"{channel.value} ({channel.code})")
+        raise ValueError(
+            f"{text}: the code {number.channel.code} is not the intake's channel "
+            f"{channel.value} ({channel.code})"
+        )
     return number
 
 

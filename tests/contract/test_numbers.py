@@ -47,25 +47,30 @@ def test_every_counter_number_is_a_valid_start_number(channel: Channel, serial: 
         parse_start_number(number, others[serial % len(others)])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("CS20261123-WEB-00012", "write the number as CS20261123-WEB-0012"),
-    ("CS20261123-XYZ-0001", "not a request number"),
-    ("ticket-4711", "not a request number"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("CS20261123-WEB-00012", "write the number as CS20261123-WEB-0012"),
+        ("CS20261123-XYZ-0001", "not a request number"),
+        ("ticket-4711", "not a request number"),
+    ],
+)
 def test_a_start_number_must_be_canonical(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_start_number(text, Channel.WEB)
 
 
 async def test_issue_number_binds_an_external_id_once_even_when_racing(pool: Any) -> None:
-    issued = await asyncio.gather(*(store.issue_number(pool, DAY, Channel.WEB, "shop-7")
-                                    for _ in range(5)))
+    issued = await asyncio.gather(
+        *(store.issue_number(pool, DAY, Channel.WEB, "shop-7") for _ in range(5))
+    )
     assert len({n for n, _ in issued}) == 1
     assert sorted(existing for _, existing in issued) == [False, True, True, True, True]
     again = await store.issue_number(pool, DAY, Channel.WEB, "shop-7")
     assert again == (issued[0][0], True)
-    plain = await asyncio.gather(*(store.issue_number(pool, DAY, Channel.WEB, None)
-                                   for _ in range(5)))
+    plain = await asyncio.gather(
+        *(store.issue_number(pool, DAY, Channel.WEB, None) for _ in range(5))
+    )
     assert len({n for n, _ in plain}) == 5 and not any(e for _, e in plain)
     assert issued[0][0] not in {n for n, _ in plain}
 
@@ -73,19 +78,32 @@ async def test_issue_number_binds_an_external_id_once_even_when_racing(pool: Any
 async def test_the_number_is_dated_by_the_organisations_business_day(pool: Any) -> None:
     numbering = NumberingActivities(pool, TermsProvider(DEFAULT_POLICY))
     late = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # 07:30 on the 24th in Shanghai
-    issued = await numbering.allocate_number(NumberRequest(channel=Channel.CHAT,
-                                                           received_at=late))
+    issued = await numbering.allocate_number(NumberRequest(channel=Channel.CHAT, received_at=late))
     assert issued.number == "CS20261124-CHT-0001" and not issued.existing
 
 
 async def _ask(contract: Contract, update: dict[str, Any], shard: int = 0) -> dict[str, Any]:
     """The numbering Update as docs/contract.md shows it, with the `temporal` CLI."""
     rc, out, err = await contract.cli.run(
-        "workflow", "execute-update-with-start",
-        "--workflow-id", numbers_workflow_id(contract.queue, shard), "--type", "RequestNumbers",
-        "--task-queue", contract.queue, "--id-conflict-policy", "UseExisting",
-        "--input", "{}", "--update-name", "next_number",
-        "--update-input", json.dumps(update), "-o", "json")
+        "workflow",
+        "execute-update-with-start",
+        "--workflow-id",
+        numbers_workflow_id(contract.queue, shard),
+        "--type",
+        "RequestNumbers",
+        "--task-queue",
+        contract.queue,
+        "--id-conflict-policy",
+        "UseExisting",
+        "--input",
+        "{}",
+        "--update-name",
+        "next_number",
+        "--update-input",
+        json.dumps(update),
+        "-o",
+        "json",
+    )
     assert rc == 0, out + err
     result: dict[str, Any] = json.loads(out)["updateResult"]
     return result
@@ -97,15 +115,22 @@ async def test_the_cli_gets_numbers_from_the_numbering_workflow(contract: Contra
     ask = {"channel": "web", "received_at": now, "external_id": "crm-1"}
     first = await _ask(contract, ask)
     assert first["existing"] is False
-    assert await _ask(contract, ask, shard=5) == {"number": first["number"], "existing": True}, \
+    assert await _ask(contract, ask, shard=5) == {"number": first["number"], "existing": True}, (
         "any shard knows the external id: the bindings are in PostgreSQL"
-    racing = await asyncio.gather(*(_ask(contract, {"channel": "web", "received_at": now},
-                                         shard=shard) for shard in (0, 0, 3, 7)))
+    )
+    racing = await asyncio.gather(
+        *(
+            _ask(contract, {"channel": "web", "received_at": now}, shard=shard)
+            for shard in (0, 0, 3, 7)
+        )
+    )
     numbers = [r["number"] for r in racing] + [first["number"]]
     assert len(set(numbers)) == 5, "concurrent asks, on one shard or several, differ"
     assert {parse_number(n).channel for n in numbers} == {Channel.WEB}
-    assert await contract.pool.fetchval(
-        "SELECT number FROM request_keys WHERE external_id = 'crm-1'") == first["number"]
+    assert (
+        await contract.pool.fetchval("SELECT number FROM request_keys WHERE external_id = 'crm-1'")
+        == first["number"]
+    )
 
     # The workflow holds nothing: a shard terminated by hand is replaced by a fresh run on
     # the next ask, which counts on from the same rows.
@@ -114,27 +139,43 @@ async def test_the_cli_gets_numbers_from_the_numbering_workflow(contract: Contra
     await shard.terminate("an operator's mistake")
     after = await _ask(contract, {"channel": "web", "received_at": now}, shard=0)
     assert (await shard.describe()).run_id != ended_run
-    assert parse_number(after["number"]).serial == \
-        max(parse_number(n).serial for n in numbers) + 1
+    assert parse_number(after["number"]).serial == max(parse_number(n).serial for n in numbers) + 1
     assert await _ask(contract, ask, shard=0) == {"number": first["number"], "existing": True}
 
     rc, out, err = await contract.cli.run(
-        "workflow", "execute-update-with-start",
-        "--workflow-id", numbers_workflow_id(contract.queue), "--type", "RequestNumbers",
-        "--task-queue", contract.queue, "--id-conflict-policy", "UseExisting",
-        "--input", "{}", "--update-name", "next_number",
-        "--update-input", json.dumps({"channel": "web",
-                                      "received_at": "2999-01-01T00:00:00Z"}))
+        "workflow",
+        "execute-update-with-start",
+        "--workflow-id",
+        numbers_workflow_id(contract.queue),
+        "--type",
+        "RequestNumbers",
+        "--task-queue",
+        contract.queue,
+        "--id-conflict-policy",
+        "UseExisting",
+        "--input",
+        "{}",
+        "--update-name",
+        "next_number",
+        "--update-input",
+        json.dumps({"channel": "web", "received_at": "2999-01-01T00:00:00Z"}),
+    )
     assert rc != 0 and "is in the future" in out + err
 
 
 def _first_batch(number: str, external_id: str | None) -> RecordEvents:
     at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-    state = RequestState(number=number, status=Status.RECEIVED, priority="P2",
-                         category="complaint", channel="web", tier="regular",
-                         customer_id="C-1001", received_at=at)
-    event = TimelineEvent(seq=1, at=at, kind="received", actor=AGENT,
-                          status_to=Status.RECEIVED)
+    state = RequestState(
+        number=number,
+        status=Status.RECEIVED,
+        priority="P2",
+        category="complaint",
+        channel="web",
+        tier="regular",
+        customer_id="C-1001",
+        received_at=at,
+    )
+    event = TimelineEvent(seq=1, at=at, kind="received", actor=AGENT, status_to=Status.RECEIVED)
     return RecordEvents(state=state, events=[event], intake=intake(external_id=external_id))
 
 
@@ -144,18 +185,20 @@ async def test_a_request_is_persisted_and_its_key_bound_by_the_worker(pool: Any)
     assert await store.record_events(pool, _first_batch(number, "shop-1")) == 0, "a retry"
     view = await store.get_request(pool, number)
     assert view is not None and [e.kind for e in view.timeline] == ["received"]
-    assert await store.number_for_external_id(pool, "shop-1") == number, \
+    assert await store.number_for_external_id(pool, "shop-1") == number, (
         "a later ask for a number with this external id finds this request"
+    )
 
 
-async def test_an_external_id_held_by_another_request_never_blocks_persistence(
-        pool: Any) -> None:
+async def test_an_external_id_held_by_another_request_never_blocks_persistence(pool: Any) -> None:
     first, second = "CS20261123-WEB-0001", "CS20261123-WEB-0002"
     assert await store.claim_external_id(pool, "shop-2", first) == first  # numbering
     await store.record_events(pool, _first_batch(first, "shop-2"))
     assert await store.record_events(pool, _first_batch(second, "shop-2")) == 1
-    rows = {r["number"]: r["external_id"] for r in
-            await pool.fetch("SELECT number, external_id FROM requests")}
+    rows = {
+        r["number"]: r["external_id"]
+        for r in await pool.fetch("SELECT number, external_id FROM requests")
+    }
     assert rows == {first: "shop-2", second: None}
     assert await store.number_for_external_id(pool, "shop-2") == first
 
@@ -165,13 +208,24 @@ async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Con
     await seed_serial_block(contract.pool)
     shard = numbers_workflow_id(contract.queue, 1)
     await contract.client.start_workflow(
-        "RequestNumbers", NumbersInput(numbers_per_run=3), id=shard,
-        task_queue=contract.queue, priority=Priority(priority_key=NUMBERS_PRIORITY))
-    asks = [NumberRequest(channel=Channel.EMAIL, received_at=datetime.now(UTC),
-                          external_id=f"mail-{i}" if i % 2 else None) for i in range(10)]
+        "RequestNumbers",
+        NumbersInput(numbers_per_run=3),
+        id=shard,
+        task_queue=contract.queue,
+        priority=Priority(priority_key=NUMBERS_PRIORITY),
+    )
+    asks = [
+        NumberRequest(
+            channel=Channel.EMAIL,
+            received_at=datetime.now(UTC),
+            external_id=f"mail-{i}" if i % 2 else None,
+        )
+        for i in range(10)
+    ]
     handle = contract.client.get_workflow_handle(shard)
-    issued = await asyncio.gather(*(handle.execute_update(
-        "next_number", ask, result_type=IssuedNumber) for ask in asks))
+    issued = await asyncio.gather(
+        *(handle.execute_update("next_number", ask, result_type=IssuedNumber) for ask in asks)
+    )
     serials = sorted(parse_number(i.number).serial for i in issued)
     assert serials == list(range(serials[0], serials[0] + 10)), "unique, no gap, no double"
     # Asks already in flight when a run has answered its three are answered by it too
@@ -179,7 +233,8 @@ async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Con
     runs = [w async for w in contract.client.list_workflows(f"WorkflowId = '{shard}'")]
     assert len(runs) >= 2, "the run continued as new"
     latest = await handle.describe()
-    assert latest.raw_description.workflow_execution_info.priority.priority_key == \
-        NUMBERS_PRIORITY, "a new run keeps the numbering's priority"
+    assert (
+        latest.raw_description.workflow_execution_info.priority.priority_key == NUMBERS_PRIORITY
+    ), "a new run keeps the numbering's priority"
     again = await handle.execute_update("next_number", asks[1], result_type=IssuedNumber)
     assert again == IssuedNumber(number=issued[1].number, existing=True)

@@ -32,17 +32,26 @@ def blocks(name: str) -> list[str]:
 
 
 def for_queue(script: str, queue: str) -> str:
-    return (script.replace(QUEUE_FLAG, f"--task-queue {queue}")
-            .replace(NUMBERS_ID, numbers_workflow_id(queue)))
+    return script.replace(QUEUE_FLAG, f"--task-queue {queue}").replace(
+        NUMBERS_ID, numbers_workflow_id(queue)
+    )
 
 
 # What the timeline must show, in order: intake to closure through every step of the doc.
-JOURNEY = ["received", "assigned", "plan_submitted", "progress_posted", "resolution_proposed",
-           "customer_confirmed", "follow_up_scheduled", "follow_up_recorded", "closed"]
+JOURNEY = [
+    "received",
+    "assigned",
+    "plan_submitted",
+    "progress_posted",
+    "resolution_proposed",
+    "customer_confirmed",
+    "follow_up_scheduled",
+    "follow_up_recorded",
+    "closed",
+]
 
 
-async def test_the_walkthrough_takes_a_request_from_intake_to_closure(
-        contract: Contract) -> None:
+async def test_the_walkthrough_takes_a_request_from_intake_to_closure(contract: Contract) -> None:
     walkthrough = "\n".join(blocks("walkthrough"))
     assert walkthrough.count(QUEUE_FLAG) == 2, "one number asked for, one request started"
     assert walkthrough.count(NUMBERS_ID) == 1
@@ -70,18 +79,27 @@ async def test_the_walkthrough_takes_a_request_from_intake_to_closure(
     assert persisted.status is Status.CLOSED
     assert [e.kind for e in persisted.timeline] == JOURNEY
     row = await contract.pool.fetchrow(
-        "SELECT external_id, customer_tier, priority FROM requests WHERE number = $1", number)
-    assert dict(row) == {"external_id": "shop-ticket-4711", "customer_tier": "vip",
-                         "priority": "P2"}
-    assert await contract.pool.fetchval(
-        "SELECT number FROM request_keys WHERE external_id = 'shop-ticket-4711'") == number, \
-        "the worker's counter numbered it and bound the external id"
+        "SELECT external_id, customer_tier, priority FROM requests WHERE number = $1", number
+    )
+    assert dict(row) == {
+        "external_id": "shop-ticket-4711",
+        "customer_tier": "vip",
+        "priority": "P2",
+    }
+    assert (
+        await contract.pool.fetchval(
+            "SELECT number FROM request_keys WHERE external_id = 'shop-ticket-4711'"
+        )
+        == number
+    ), "the worker's counter numbered it and bound the external id"
     assert "CS" in out and '"status": "assigned"' in out, "get_state printed the state"
 
     # The doc says steps 1 and 2 may be run again: the same number, and no second run —
     # the CLI prints the existing execution. Run its exact blocks again.
-    ask, start = (next(b for b in blocks("walkthrough") if marker in b)
-                  for marker in ("execute-update-with-start", "temporal workflow start"))
+    ask, start = (
+        next(b for b in blocks("walkthrough") if marker in b)
+        for marker in ("execute-update-with-start", "temporal workflow start")
+    )
     rc, out, err = await contract.cli.bash(for_queue(ask + start, contract.queue))
     assert rc == 0, f"a repeated ask and start are harmless:\n{out}\n{err}"
     assert out.splitlines()[0] == number, "the same external id, the same number"

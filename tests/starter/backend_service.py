@@ -34,10 +34,13 @@ CUSTOMER = Actor(id="C-1001", role=Role.CUSTOMER)
 
 def complaint(external_id: str | None, channel: Channel = Channel.WEB) -> RequestIntake:
     return RequestIntake(
-        customer=Customer(id="C-1001", name="Li Lei",
-                          contact=Contact(phone="+86 138 0000 0000")),
-        channel=channel, category=Category.COMPLAINT, priority=Priority.P2,
-        description="The parcel arrived broken", external_id=external_id)
+        customer=Customer(id="C-1001", name="Li Lei", contact=Contact(phone="+86 138 0000 0000")),
+        channel=channel,
+        category=Category.COMPLAINT,
+        priority=Priority.P2,
+        description="The parcel arrived broken",
+        external_id=external_id,
+    )
 
 
 async def main() -> dict[str, object]:
@@ -45,20 +48,27 @@ async def main() -> dict[str, object]:
         assert not csflow.has_database, "no DATABASE_URL: the client opened no pool"
         first = await csflow.create(complaint("shop-order-42"))
         retried = await csflow.create(complaint("shop-order-42"))
-        racing = await asyncio.gather(csflow.create(complaint(None, Channel.PHONE)),
-                                      csflow.create(complaint(None, Channel.PHONE)))
+        racing = await asyncio.gather(
+            csflow.create(complaint(None, Channel.PHONE)),
+            csflow.create(complaint(None, Channel.PHONE)),
+        )
         number = first.number
         eta = datetime.now(UTC) + timedelta(days=1)
-        await csflow.submit_plan(number, PlanCommand(actor=AGENT, measures=["replace it"],
-                                                     eta=eta), idempotency_key="plan-1")
+        await csflow.submit_plan(
+            number,
+            PlanCommand(actor=AGENT, measures=["replace it"], eta=eta),
+            idempotency_key="plan-1",
+        )
         refused = None
         try:
-            await csflow.escalate(number, EscalateCommand(actor=AGENT, reason="angry",
-                                                          priority=Priority.P1))
+            await csflow.escalate(
+                number, EscalateCommand(actor=AGENT, reason="angry", priority=Priority.P1)
+            )
         except RequestRefused as err:
             refused = err.kind
-        await csflow.escalate(number, EscalateCommand(actor=SUPERVISOR, reason="angry",
-                                                      priority=Priority.P1))
+        await csflow.escalate(
+            number, EscalateCommand(actor=SUPERVISOR, reason="angry", priority=Priority.P1)
+        )
         await csflow.post_progress(number, ProgressCommand(actor=AGENT, note="sent"))
         await csflow.resolve(number, ResolveCommand(actor=AGENT, summary="replaced"))
         view = await csflow.confirm(number, ConfirmCommand(actor=CUSTOMER, satisfied=True))
@@ -70,8 +80,7 @@ async def main() -> dict[str, object]:
         except NoDatabase:
             listing = "no database"
     return {
-        "first": [first.number, first.existing,
-                  first.view.status.value if first.view else None],
+        "first": [first.number, first.existing, first.view.status.value if first.view else None],
         "retried": [retried.number, retried.existing],
         "racing": [c.number for c in racing],
         "refused": refused,

@@ -23,16 +23,24 @@ ROOT = Path(__file__).parents[2]
 
 
 async def test_a_service_with_only_temporal_creates_steers_and_reads(
-        stack: Stack, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TEMPORAL_", "CSFLOW_", "PG")) and k != "DATABASE_URL"}
+    stack: Stack, tmp_path: Path
+) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TEMPORAL_", "CSFLOW_", "PG")) and k != "DATABASE_URL"
+    }
     env |= {k: v for k, v in stack.env.items() if v is not None and k != "DATABASE_URL"}
-    env |= {"CSFLOW_POLICY": str(tmp_path / "no-such-policy.toml"),
-            "PYTHONPATH": str(ROOT)}
+    env |= {"CSFLOW_POLICY": str(tmp_path / "no-such-policy.toml"), "PYTHONPATH": str(ROOT)}
     assert "DATABASE_URL" not in env
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVICE), cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(SERVICE),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, err.decode()
     seen = json.loads(out)
@@ -56,7 +64,6 @@ async def test_a_service_with_only_temporal_creates_steers_and_reads(
     # the service read from the workflow is what the worker persisted.
     keys = await stack.pool.fetch("SELECT external_id, number FROM request_keys")
     assert [tuple(r) for r in keys] == [("shop-order-42", number)]
-    persisted = await stack.pool.fetchval(
-        "SELECT status FROM requests WHERE number = $1", number)
+    persisted = await stack.pool.fetchval("SELECT status FROM requests WHERE number = $1", number)
     assert persisted == "follow_up_scheduled"
     assert await stack.pool.fetchval("SELECT count(*) FROM requests") == 3
