@@ -84,19 +84,19 @@ class RequestIntake(Model):
 class ServiceRequestInput(Model):
     """The workflow's single argument; `carried` is set only by continue-as-new.
 
-    Callers outside Python send `number`, `intake` and `received_at` only: the workflow
-    then resolves the terms itself and checks the number (docs/contract.md).
+    Every caller sends `number`, `intake` and `received_at` only: the workflow checks the
+    number and resolves the terms itself (docs/contract.md).
     """
 
     number: Annotated[str, Field(max_length=64)] = Field(
         description="The request number, equal to the workflow id: "
-        "CS<yyyymmdd>-<channel code>-<serial>. Callers that start the workflow "
-        "themselves choose serials 900000-999999.")
+        "CS<yyyymmdd>-<channel code>-<serial>, as the numbering workflow's "
+        "`next_number` Update handed it out.")
     intake: RequestIntake
     received_at: AwareDatetime = Field(description="When the request was received.")
     terms: RequestTerms | None = Field(
-        default=None, description="SLA terms resolved from the policy. Omit it: the "
-        "workflow resolves them from the worker's policy at intake.")
+        default=None, description="Internal: the SLA terms a continue-as-new run carries. "
+        "Omit it: the workflow resolves them from the worker's policy at intake.")
     carried: RequestState | None = Field(
         default=None, description="Internal: the state carried across continue-as-new. "
         "Never set it.")

@@ -46,8 +46,8 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
 @pytest.mark.parametrize(("workflow_id", "payload", "kind", "message"), [
     (f"CS{TODAY}-WEB-900102", start_input(f"CS{TODAY}-WEB-900101"), "InvalidStart",
      f"number 'CS{TODAY}-WEB-900101' is not the workflow id 'CS{TODAY}-WEB-900102'"),
-    (f"CS{TODAY}-WEB-0007", start_input(f"CS{TODAY}-WEB-0007"), "InvalidStart",
-     "needs a serial in 900000-999999"),
+    (f"CS{TODAY}-WEB-0900107", start_input(f"CS{TODAY}-WEB-0900107"), "InvalidStart",
+     f"write the number as CS{TODAY}-WEB-900107"),
     (f"CS{TODAY}-TEL-900103", start_input(f"CS{TODAY}-TEL-900103"), "InvalidStart",
      "is not the intake's channel web"),
     ("ticket-4711", start_input("ticket-4711"), "InvalidStart", "not a request number"),
@@ -64,7 +64,7 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
      "ValidationError", "must be between 2000-01-01 and 2100-01-01"),
     (f"CS{TODAY}-WEB-900108", start_input(f"CS{TODAY}-WEB-900108", received_at=0),
      "ValidationError", "not a number"),
-], ids=["id-mismatch", "counter-range", "wrong-channel", "malformed", "undecodable",
+], ids=["id-mismatch", "not-canonical", "wrong-channel", "malformed", "undecodable",
         "naive-time", "future", "far-year", "number-as-time"])
 async def test_a_bad_start_fails_the_workflow_with_the_reason(
         contract: Contract, workflow_id: str, payload: dict[str, Any], kind: str,
