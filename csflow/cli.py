@@ -365,3 +365,8 @@ app.add_typer(request_app, name="request")
 from csflow.cli_customers import customer_app  # noqa: E402
 
 app.add_typer(customer_app, name="customer")
+
+from csflow.cli_scorecards import report_monthly, scorecard_app  # noqa: E402
+
+app.add_typer(scorecard_app, name="scorecard")
+report_app.command("monthly")(report_monthly)

@@ -16,6 +16,7 @@ from csflow import __version__
 from csflow.api import auth, errors
 from csflow.api.deps import Pool
 from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
+from csflow.api.routes.scorecards import router as scorecards_router
 from csflow.domain.policy import Policy
 from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         Depends(auth.require(auth.BOARD, "the board"))])
     app.include_router(reports.router, dependencies=[
         Depends(auth.require(auth.REPORTS, "reports"))])
+    app.include_router(scorecards_router)  # issue 16; roles checked in the router
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(db: Pool) -> JSONResponse:

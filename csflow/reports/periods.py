@@ -59,6 +59,14 @@ class Period:
     def last_day(self) -> date:
         return self.first_day + timedelta(days=self.length - 1)
 
+    def shifted(self, step: int) -> Period:
+        """The period `step` periods later (earlier when negative), of the same kind."""
+        if self.kind == "monthly":
+            months = self.first_day.year * 12 + self.first_day.month - 1 + step
+            return Period("monthly", date(months // 12, months % 12 + 1, 1))
+        return Period(self.kind, self.first_day + timedelta(days=self.length * step),
+                      self.span)
+
     def bounds(self, tz: str) -> tuple[datetime, datetime]:
         """[start, end) in UTC; a DST day is 23 or 25 hours long, as it should be."""
         return day_start(self.first_day, tz), day_start(self.last_day + timedelta(days=1), tz)

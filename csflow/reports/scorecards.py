@@ -99,6 +99,28 @@ class Figure:
     label: str
     value: Callable[[Scorecard], float | None]
     higher_is_better: bool
+    unit: Literal["count", "seconds", "rate", "score"] = "count"
+
+    def compare(self, card: Scorecard, org: Scorecard) -> str:
+        """'better', 'worse' or '' against the organisation (per agent for counts)."""
+        mine = self.value(card)
+        theirs = (org.handled_per_agent if self.key == "handled" and card.level == "agent"
+                  else self.value(org))
+        if mine is None or theirs is None or mine == theirs or self.unit == "count":
+            return ""
+        return "better" if (mine > theirs) == self.higher_is_better else "worse"
+
+
+def _duration_of(measure: str, stat: str) -> Callable[[Scorecard], float | None]:
+    def value(s: Scorecard) -> float | None:
+        v: float | None = getattr(getattr(s, measure), stat)
+        return v
+
+    return value
+
+
+def _clock_of(clock: str) -> Callable[[Scorecard], float | None]:
+    return lambda s: s.clock(clock).rate
 
 
 def _rate_of(get: Callable[[Scorecard], Rate]) -> Callable[[Scorecard], float | None]:
@@ -106,27 +128,24 @@ def _rate_of(get: Callable[[Scorecard], Rate]) -> Callable[[Scorecard], float | 
 
 
 FIGURES: dict[str, Figure] = {f.key: f for f in (
-    Figure("handled", "requests handled", lambda s: s.handled, True),
-    Figure("first_response_mean", "first response, mean", lambda s: s.first_response.mean,
-           False),
-    Figure("first_response_p90", "first response, p90", lambda s: s.first_response.p90,
-           False),
-    Figure("resolution_mean", "resolution, mean", lambda s: s.resolution.mean, False),
-    Figure("resolution_p90", "resolution, p90", lambda s: s.resolution.p90, False),
-    Figure("sla", "SLA compliance, all clocks", _rate_of(lambda s: s.sla_compliance), True),
-    *(Figure(f"sla_{c}", f"SLA compliance, {c.replace('_', ' ')}",
-             lambda s, c=c: s.clock(c).rate, True) for c in PROMISE_CLOCKS),  # type: ignore[misc]
-    Figure("rehandling", "re-handling rate", _rate_of(lambda s: s.rehandling), False),
+    Figure("handled", "handled", lambda s: s.handled, True),
+    *(Figure(f"{m}_{stat}", f"{m.replace('_', ' ')} {stat}",
+             _duration_of(m, stat), False, "seconds")
+      for m in MEASURES for stat in ("mean", "p50", "p90")),
+    *(Figure(f"sla_{c}", f"SLA {c.replace('_', ' ')}",
+             _clock_of(c), True, "rate") for c in PROMISE_CLOCKS),
+    Figure("sla", "SLA all clocks", _rate_of(lambda s: s.sla_compliance), True, "rate"),
+    Figure("rehandling", "re-handling", _rate_of(lambda s: s.rehandling), False, "rate"),
     Figure("fcr", "first-contact resolution", _rate_of(lambda s: s.first_contact_resolution),
-           True),
-    Figure("satisfaction", "mean satisfaction", lambda s: s.satisfaction_mean, True),
-    Figure("nps", "NPS", lambda s: s.nps.score, True),
+           True, "rate"),
+    Figure("satisfaction", "satisfaction (1–5)", lambda s: s.satisfaction_mean, True,
+           "score"),
+    Figure("nps", "NPS", lambda s: s.nps.score, True, "score"),
     Figure("follow_up", "follow-ups on time", _rate_of(lambda s: s.follow_up_completion),
-           True),
+           True, "rate"),
     Figure("open_improvements", "open improvement tasks", lambda s: s.open_improvements,
            False),
 )}
-
 
 def ranked(cards: Sequence[Scorecard], figure: str, *, worst_first: bool = False
            ) -> list[Scorecard]:

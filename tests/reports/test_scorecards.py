@@ -179,3 +179,49 @@ async def test_ranking_and_any_range_of_days(week: ScorecardReport, pool: Any) -
         exclude={"kind", "period"})
     monday = await sc.scorecards(pool, parse("range", "2026-11-16..2026-11-16"), TZ, NOW)
     assert by_key(monday.agents)["a1"].handled == 1  # R1 on Monday; nothing else of a1's
+
+
+async def test_page_csv_and_json_show_the_same_figures(week: ScorecardReport,
+                                                       web: Any) -> None:
+    from tests.reports.test_report_pages import Figures
+
+    page = await web.get(f"/scorecards/weekly/{WEEK}",
+                         params={"sort": "sla_first_response", "order": "worst"})
+    assert page.status_code == 200
+    seen = Figures()
+    seen.feed(page.text)
+    # The organisation's row beside the agents': 4 handled by 7 people, 2 of 5 first
+    # responses in time; a2's column shows 0 % where a1 has 50 %.
+    assert seen.found["org.handled"] == "0.6"
+    assert seen.found["org.sla_first_response"] == "40.0 %"
+    assert seen.found["a2.sla_first_response"] == "0.0 %"
+    assert seen.found["a1.sla_first_response"] == "50.0 %"
+    assert seen.found["a1.first_response_p90"] == "19 m"  # 1140 s
+    assert seen.found["a3.nps"] == "-100"
+    # Worst first: the first ranked rows are (unassigned) and a2 (0 %), then a1 (50 %).
+    order = [line.split('data-key="')[1].split('"')[0]
+             for line in page.text.splitlines() if 'data-key="' in line]
+    assert order[:3] == ["(unassigned)", "a2", "a1"]
+    teams = await web.get(f"/scorecards/weekly/{WEEK}.csv", params={"level": "team"})
+    import csv
+    import io
+
+    table = list(csv.DictReader(io.StringIO(teams.text)))
+    assert table[0]["level"] == "organisation"
+    row = next(r for r in table if r["key"] == "logistics-A")
+    assert (row["agents"], row["handled"], row["first_response_p90_s"],
+            row["sla_plan_met"], row["sla_plan_breached"]) == ("4", "1", "2400.0", "2", "1")
+    body = (await web.get(f"/scorecards/weekly/{WEEK}.json")).json()
+    assert body["organisation"]["handled"] == 4
+    assert {a["key"] for a in body["agents"]} >= {"a1", "a2", "a3", "e1", "f1"}
+
+
+async def test_refusals_name_the_fix(pool: Any, web: Any) -> None:
+    missing = await web.get("/scorecards/weekly/2026-W40.json")
+    assert missing.status_code == 404
+    assert "csflow scorecard show --week 2026-W40" in missing.json()["detail"]
+    bad = await web.get("/scorecards/range/2026-11-30..2026-11-01.json")
+    assert bad.status_code == 422 and "forward" in bad.json()["detail"]
+    assert (await web.get("/scorecards/weekly/2026-W47?sort=height")).status_code == 422
+    page = await web.get("/scorecards/monthly/2026-10")
+    assert page.status_code == 404 and "not rolled up" in page.text

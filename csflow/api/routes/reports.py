@@ -1,4 +1,4 @@
-"""/reports: stored daily and weekly reports and forecasts, as pages with charts, CSV, JSON.
+"""/reports: stored daily, weekly and monthly reports and forecasts: pages, CSV, JSON.
 
 Reports are produced by the Report workflow on its schedules (or `csflow report …`); the
 API only reads the `reports` table, so opening a page never runs a heavy query.
@@ -6,7 +6,6 @@ API only reads the `reports` table, so opening a page never runs a heavy query.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -20,7 +19,7 @@ from csflow.reports.periods import Period, parse
 from csflow.reports.store import StoredReport
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-Kind = Literal["daily", "weekly", "forecast"]
+Kind = Literal["daily", "weekly", "monthly", "forecast"]
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
@@ -71,7 +70,6 @@ async def report_page(kind: Kind, period: str, pool: Pool) -> HTMLResponse:
 def _report_page(found: StoredReport) -> HTMLResponse:
     r: Report = found.report()
     p = parse(r.kind, r.period)
-    shift = timedelta(days=p.length)
     base = f"/reports/{r.kind}/{r.period}"
     drawn = {
         "category": charts.bars([(s.key, s.count) for s in r.by_category]),
@@ -84,8 +82,7 @@ def _report_page(found: StoredReport) -> HTMLResponse:
     html = PAGES.get_template("report.html").render(
         section="reports", r=r, charts=drawn, base=base,
         local_start=p.first_day.isoformat(), local_end=p.last_day.isoformat(),
-        prev=_link(Period(p.kind, p.first_day - shift)),
-        next=_link(Period(p.kind, p.first_day + shift)))
+        prev=_link(p.shifted(-1)), next=_link(p.shifted(1)))
     return HTMLResponse(html)
 
 
@@ -106,6 +103,7 @@ def _link(p: Period) -> str:
 
 
 def _missing(kind: str, period: str) -> str:
-    flag = {"daily": "--date", "weekly": "--week", "forecast": "--as-of"}[kind]
+    flag = {"daily": "--date", "weekly": "--week", "monthly": "--month",
+            "forecast": "--as-of"}[kind]
     return (f"No {kind} report for {period} has been produced yet: "
             f"run `csflow report {kind} {flag} {period}`.")
