@@ -109,11 +109,11 @@ def print_report(r: Report, out: Console) -> None:
     out.print(speed)
     channels = _table("channel", "picked up", "within target", "compliance", "pick-up p50",
                       "p90", "first resp. n", "p50", "p90")
-    for c in r.by_channel_response:
-        channels.add_row(c.channel, str(c.pickup.count), str(c.pickup_met),
-                         fmt.pct(c.pickup_rate), fmt.duration(c.pickup.p50),
-                         fmt.duration(c.pickup.p90), str(c.first_response.count),
-                         fmt.duration(c.first_response.p50), fmt.duration(c.first_response.p90))
+    for ch in r.by_channel_response:
+        channels.add_row(ch.channel, str(ch.pickup.count), str(ch.pickup_met),
+                         fmt.pct(ch.pickup_rate), fmt.duration(ch.pickup.p50),
+                         fmt.duration(ch.pickup.p90), str(ch.first_response.count),
+                         fmt.duration(ch.first_response.p50), fmt.duration(ch.first_response.p90))
     out.print(channels)
     sla = _table("clock", "met", "breached", "compliance")
     for c in r.sla:

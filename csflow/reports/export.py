@@ -50,14 +50,14 @@ def report_rows(r: Report) -> Iterator[Row]:
     yield ("rate", "follow_up_completion", "recorded_late", r.follow_ups_recorded_late)
     yield ("improvements", "open", "count", r.open_improvements)
     yield from _shares("improvements_open", r.open_improvements_by_department)
-    for c in r.by_channel_response:
-        yield ("pickup_seconds", c.channel, "count", c.pickup.count)
-        yield ("pickup_seconds", c.channel, "p50", c.pickup.p50)
-        yield ("pickup_seconds", c.channel, "p90", c.pickup.p90)
-        yield ("pickup", c.channel, "met", c.pickup_met)
-        yield ("pickup", c.channel, "missed", c.pickup_missed)
-        yield ("pickup", c.channel, "compliance", c.pickup_rate)
-        yield from _durations("channel_first_response_seconds", [c.first_response])
+    for ch in r.by_channel_response:
+        yield ("pickup_seconds", ch.channel, "count", ch.pickup.count)
+        yield ("pickup_seconds", ch.channel, "p50", ch.pickup.p50)
+        yield ("pickup_seconds", ch.channel, "p90", ch.pickup.p90)
+        yield ("pickup", ch.channel, "met", ch.pickup_met)
+        yield ("pickup", ch.channel, "missed", ch.pickup_missed)
+        yield ("pickup", ch.channel, "compliance", ch.pickup_rate)
+        yield from _durations("channel_first_response_seconds", [ch.first_response])
 
 
 def forecast_rows(f: Forecast) -> Iterator[Row]:
