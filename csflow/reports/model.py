@@ -141,6 +141,30 @@ class SeriesForecast(_Model):
     forecast: list[float]
     backtest_mae: float | None
     backtest_mape: float | None
+    # Defaulted: forecasts stored before issue 16 have no band.
+    lower: list[float] = Field(default_factory=list)
+    upper: list[float] = Field(default_factory=list)
+
+
+class ForecastDay(_Model):
+    """One day of the horizon: the total forecast, its 80 % band and the calendar."""
+
+    day: date
+    requests: float
+    lower: float
+    upper: float
+    holiday: bool
+    makeup_workday: bool
+    campaign: str | None
+
+
+class HorizonError(_Model):
+    """Rolling-origin backtest at one horizon (1 = the day after the origin)."""
+
+    horizon: int
+    origins: int
+    mape: float | None
+    mape_plain: float | None = Field(description="the calendar-blind Holt-Winters model")
 
 
 class StaffDay(_Model):
@@ -163,6 +187,11 @@ class Forecast(_Model):
     agent_days: int = Field(description="distinct (handler, local day) pairs in that window")
     rate_window_days: int
     staffing: list[StaffDay]
+    # Defaulted: forecasts stored before issue 16 lack the calendar-aware parts.
+    total_method: str = ""
+    days: list[ForecastDay] = Field(default_factory=list)
+    horizon_errors: list[HorizonError] = Field(default_factory=list)
+    total_backtest_mape_plain: float | None = None
 
     @property
     def per_agent_day(self) -> float | None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from csflow.api.deps import Pool
 from csflow.api.pages.analytics import PAGES
 from csflow.reports import charts, export, store
-from csflow.reports.model import Forecast, Report
+from csflow.reports.model import Forecast, ForecastDay, Report
 from csflow.reports.periods import Period, parse
 from csflow.reports.store import StoredReport
 
@@ -88,8 +88,22 @@ def _report_page(found: StoredReport) -> HTMLResponse:
 
 def _forecast_page(f: Forecast) -> HTMLResponse:
     drawn = [charts.line(s.history, s.forecast) for s in f.series]
+    history = [sum(v) for v in zip(*(s.history for s in f.series if s.dimension == "category"),
+                                   strict=True)] if f.series else []
+    total = charts.band(history, [d.requests for d in f.days], [d.lower for d in f.days],
+                        [d.upper for d in f.days],
+                        [_mark(d) for d in f.days]) if f.days else ""
     return HTMLResponse(PAGES.get_template("forecast.html").render(
-        section="forecast", f=f, charts=drawn))
+        section="forecast", f=f, charts=drawn, total_chart=total, mark=_mark))
+
+
+def _mark(d: ForecastDay) -> str | None:
+    """The one tint a day gets: a holiday over a campaign over a make-up working day."""
+    if d.holiday:
+        return "holiday"
+    if d.campaign:
+        return "campaign"
+    return "makeup" if d.makeup_workday else None
 
 
 async def _index(pool: Any, message: str | None = None, status: int = 200) -> HTMLResponse:
