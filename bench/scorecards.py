@@ -86,6 +86,17 @@ async def measure(dsn: str, period: Period) -> dict[str, Any]:
             report = scorecards.assemble(period, TZ, datetime.now(UTC), inputs)
             runs.append((time.perf_counter() - t, gathered))
         out["scorecards"] = runs
+        first, last = period.first_day, period.last_day
+        _, end = period.bounds(TZ)
+        parts = {}
+        for name, sql, args in (("counts", scorecards.COUNTS_SQL, (TZ, first, last)),
+                                ("samples", scorecards.SAMPLES_SQL, (TZ, first, last)),
+                                ("open tasks", scorecards.OPEN_SQL, (end,)),
+                                ("staff", scorecards.STAFF_SQL, ())):
+            t = time.perf_counter()
+            await pool.fetch(sql, *args)
+            parts[name] = time.perf_counter() - t
+        out["parts"] = parts
         out["agents"] = len(report.agents)
         out["teams"] = len(report.teams)
         out["departments"] = len(report.departments)
@@ -121,6 +132,7 @@ async def run(dsn: str, count: int, month: str, agents: int) -> None:
     for i, (total, gathered) in enumerate(r["scorecards"], start=1):
         print(f"  scorecards from the rollups, run {i}: {total:.2f} s "
               f"(gather {gathered:.2f} s, assemble {total - gathered:.2f} s)")
+    print("  of which: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["parts"].items()))
     print(f"  {r['agents']} agent, {r['teams']} team, {r['departments']} department "
           f"scorecards; {r['handled']:,} requests handled; {r['samples']:,} durations")
     print("  sizes: " + ", ".join(f"{k} {v}" for k, v in r["sizes"].items()))

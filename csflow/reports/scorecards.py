@@ -183,6 +183,32 @@ class Inputs:
     staff: Sequence[str]  # handlers in the directory: shown even with nothing counted
 
 
+COUNTS_SQL = """
+SELECT agent, metric, key, sum(n)::bigint AS n FROM report_day_agent_counts
+WHERE time_zone = $1 AND day BETWEEN $2 AND $3 GROUP BY agent, metric, key"""
+
+SAMPLES_SQL = """
+SELECT key, measure, seconds FROM report_day_samples
+WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND dim = 'agent'"""
+
+# A point in time: tasks open at the end, owned by whose resolution drew them.
+OPEN_SQL = f"""
+SELECT coalesce((SELECT r.actor_id FROM request_events r
+                 WHERE r.number = o.number AND r.seq < o.seq AND r.kind = 'resolution_proposed'
+                 ORDER BY r.seq DESC LIMIT 1), '{UNASSIGNED}') AS agent,
+       count(*) AS n
+FROM request_events o
+WHERE o.kind = 'improvement_opened' AND o.at < $1
+  AND NOT EXISTS (
+      SELECT 1 FROM request_events c
+      WHERE c.number = o.number AND c.kind = 'improvement_closed'
+        AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+GROUP BY 1"""
+
+STAFF_SQL = """
+SELECT id, name, role, department, coalesce(nullif(team, ''), department) AS team FROM staff"""
+
+
 async def gather(pool: Any, period: Period, tz: str) -> Inputs:
     first, last = period.first_day, period.last_day
     _, end = period.bounds(tz)
@@ -194,32 +220,10 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
         if have != period.length:
             raise MissingRollup(f"{period.label}: {period.length - have} day(s) not rolled up "
                                 "(or rolled up before scorecards existed)")
-        rows = await conn.fetch(
-            """SELECT agent, metric, key, sum(n)::bigint AS n FROM report_day_agent_counts
-               WHERE time_zone = $1 AND day BETWEEN $2 AND $3 GROUP BY agent, metric, key""",
-            tz, first, last, timeout=STATEMENT_TIMEOUT)
-        sample_rows = await conn.fetch(
-            """SELECT key, measure, seconds FROM report_day_samples
-               WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND dim = 'agent'""",
-            tz, first, last, timeout=STATEMENT_TIMEOUT)
-        # A point in time: tasks open at the end, owned by whose resolution drew them.
-        open_rows = await conn.fetch(
-            f"""SELECT coalesce((SELECT r.actor_id FROM request_events r
-                                 WHERE r.number = o.number AND r.seq < o.seq
-                                   AND r.kind = 'resolution_proposed'
-                                 ORDER BY r.seq DESC LIMIT 1), '{UNASSIGNED}') AS agent,
-                       count(*) AS n
-                FROM request_events o
-                WHERE o.kind = 'improvement_opened' AND o.at < $1
-                  AND NOT EXISTS (
-                      SELECT 1 FROM request_events c
-                      WHERE c.number = o.number AND c.kind = 'improvement_closed'
-                        AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
-                GROUP BY 1""",
-            end, timeout=STATEMENT_TIMEOUT)
-        staff_rows = await conn.fetch(
-            """SELECT id, name, role, department, coalesce(nullif(team, ''), department) AS team
-               FROM staff""")
+        rows = await conn.fetch(COUNTS_SQL, tz, first, last, timeout=STATEMENT_TIMEOUT)
+        sample_rows = await conn.fetch(SAMPLES_SQL, tz, first, last, timeout=STATEMENT_TIMEOUT)
+        open_rows = await conn.fetch(OPEN_SQL, end, timeout=STATEMENT_TIMEOUT)
+        staff_rows = await conn.fetch(STAFF_SQL)
     counts: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for r in rows:
         counts[r["agent"]][(r["metric"], r["key"])] = int(r["n"])
