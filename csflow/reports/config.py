@@ -5,7 +5,7 @@ Read from the TOML file named by CSFLOW_REPORTS (every key optional, unknown key
 refused with their dotted path, like the policy); the built-in defaults below apply when
 it is unset. Kept apart from the SLA policy because none of it changes how a request is
 handled — only how the history is explained and forecast. docs/reports.md documents every
-key; `reports.example.toml` is the complete default file.
+key and shows the complete default file.
 """
 
 from __future__ import annotations

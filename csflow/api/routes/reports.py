@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from csflow.api.deps import Pool
 from csflow.api.pages.analytics import PAGES
-from csflow.reports import charts, export, store
+from csflow.api.routes.scorecards import report_zone
+from csflow.reports import causes, charts, export, store
+from csflow.reports.config import ReportsConfig, reports_config_from_env
 from csflow.reports.model import Forecast, ForecastDay, Report
 from csflow.reports.periods import Period, parse
 from csflow.reports.store import StoredReport
@@ -34,6 +36,54 @@ async def latest_forecast(pool: Pool) -> HTMLResponse:
         return await _index(pool, "No forecast yet: it runs daily at 01:30, or now with "
                                   "`csflow report forecast`.", 404)
     return _forecast_page(found.forecast())
+
+
+WhyKind = Literal["daily", "weekly", "monthly", "range"]
+
+
+async def _why(pool: Any, request: Request, kind: WhyKind, period: str
+               ) -> causes.WhyReport | JSONResponse:
+    try:
+        p = parse(kind, period)
+    except ValueError as err:
+        return JSONResponse({"detail": str(err)}, status_code=422)
+    return await causes.why(pool, p, report_zone(request), reports_config(request))
+
+
+@router.get("/why/{kind}/{period}.json", responses={422: {"description": "Bad period"}})
+async def why_json(kind: WhyKind, period: str, pool: Pool, request: Request) -> JSONResponse:
+    """Breaches of the period by reason and review, those awaiting review, and root causes
+    of complaints and improvement tasks beside the previous period's."""
+    found = await _why(pool, request, kind, period)
+    if isinstance(found, JSONResponse):
+        return found
+    return JSONResponse(found.model_dump(mode="json"))
+
+
+@router.get("/why/{kind}/{period}", response_class=HTMLResponse, include_in_schema=False)
+async def why_page(kind: WhyKind, period: str, pool: Pool, request: Request) -> Response:
+    found = await _why(pool, request, kind, period)
+    if isinstance(found, JSONResponse):
+        return found
+    p = parse(kind, period)
+    drawn = {
+        "reasons": charts.bars([(r.label, r.breaches) for r in found.by_reason]),
+        "causes": charts.bars([(f"{c.label} · {c.responsible_department}", c.count)
+                               for c in found.causes if c.count][:15]),
+    }
+    return HTMLResponse(PAGES.get_template("why.html").render(
+        section="reports", w=found, charts=drawn, base=f"/reports/why/{kind}/{period}",
+        prev=f"/reports/why/{kind}/{p.shifted(-1).label}",
+        next=f"/reports/why/{kind}/{p.shifted(1).label}"))
+
+
+def reports_config(request: Request) -> ReportsConfig:
+    """The reports config (CSFLOW_REPORTS), read once per app."""
+    config: ReportsConfig | None = getattr(request.app.state, "reports_config", None)
+    if config is None:
+        config = reports_config_from_env()
+        request.app.state.reports_config = config
+    return config
 
 
 @router.get("/{kind}/{period}.csv", response_class=Response,

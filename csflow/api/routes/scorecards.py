@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from csflow.api import auth
 from csflow.api.deps import Pool
 from csflow.api.pages.analytics import PAGES
-from csflow.reports import charts
+from csflow.reports import causes, charts
 from csflow.reports import scorecard_export as export
 from csflow.reports import scorecards as sc
 from csflow.reports.metrics import MissingRollup
@@ -34,7 +34,7 @@ Order = Literal["best", "worst"]
 _FLAG = {"daily": "--date", "weekly": "--week", "monthly": "--month", "range": "--range"}
 
 
-def _zone(request: Request) -> str:
+def report_zone(request: Request) -> str:
     """The organisation's time zone (the policy's calendar), read once per app."""
     zone: str | None = getattr(request.app.state, "report_zone", None)
     if zone is None:
@@ -61,7 +61,7 @@ async def _compute(pool: Any, request: Request, kind: Kind, period: str
     except ValueError as err:
         return Refusal(422, str(err))
     try:
-        return await sc.scorecards(pool, p, _zone(request), datetime.now(UTC))
+        return await sc.scorecards(pool, p, report_zone(request), datetime.now(UTC))
     except MissingRollup as err:
         return Refusal(404, f"{err}: run `csflow scorecard show {_FLAG[kind]} {period}` to roll "
                             "the days up.")
@@ -69,7 +69,7 @@ async def _compute(pool: Any, request: Request, kind: Kind, period: str
 
 @router.get("", include_in_schema=False)
 async def last_week(request: Request) -> RedirectResponse:
-    p = previous("weekly", datetime.now(UTC), _zone(request))
+    p = previous("weekly", datetime.now(UTC), report_zone(request))
     return RedirectResponse(f"/scorecards/weekly/{p.label}", status_code=307)
 
 
@@ -114,6 +114,13 @@ async def scorecards_page(
             section="scorecards", title="Scorecards", message=found.detail),
             status_code=found.status)
     cards = sc.ranked(found.level(level), sort, worst_first=order == "worst")
+    from csflow.api.routes.reports import reports_config
+
+    config = reports_config(request)
+    why = await causes.why(pool, parse(kind, period), report_zone(request), config)
+    group_of = {a.key: (a.key if level == "agent" else a.team if level == "team"
+                        else a.department) or a.key for a in found.agents}
+    reasons = causes.reasons_by_group(why, group_of)
     figure = FIGURES[sort]
     drawn = charts.bars([(c.name or c.key, v) for c in cards[:20]
                          if (v := figure.value(c)) is not None])
@@ -121,6 +128,8 @@ async def scorecards_page(
     return HTMLResponse(PAGES.get_template("scorecards.html").render(
         section="scorecards", s=found, cards=cards, level=level, sort=sort, order=order,
         figure=figure, figures=FIGURES, chart=drawn, base=f"/scorecards/{kind}/{period}",
+        reasons=reasons, reason_label=lambda k: config.label("breach_reasons", k),
+        why_link=f"/reports/why/{kind}/{period}",
         prev=_shift(p, -1), next=_shift(p, 1)))
 
 
