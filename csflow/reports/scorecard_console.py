@@ -30,13 +30,20 @@ def print_scorecards(r: ScorecardReport, level: Level, sort: str, *, worst: bool
     t = Table("#", level, *(FIGURES[k].label for k in SHOWN), show_edge=False, pad_edge=False)
     for col in t.columns[2:]:
         col.justify = "right"
+    cards = ranked(r.level(level), sort, worst_first=worst)
+    shown = cards[:top] if top else cards
+    # Who it is must stay readable when the figures are squeezed.
+    t.columns[1].no_wrap = True
+    t.columns[1].min_width = max([12, *(len(_who(c)) for c in shown)])
     org = r.organisation
     t.add_row("", "organisation", *(fmt.num(org.handled_per_agent) + " /agent"
                                     if k == "handled" and level == "agent"
                                     else show(FIGURES[k], org) for k in SHOWN),
               style="bold")
-    cards = ranked(r.level(level), sort, worst_first=worst)
-    for i, c in enumerate(cards[:top] if top else cards, start=1):
-        t.add_row(str(i), c.key if not c.name else f"{c.key} {c.name}",
-                  *(show(FIGURES[k], c) for k in SHOWN))
+    for i, c in enumerate(shown, start=1):
+        t.add_row(str(i), _who(c), *(show(FIGURES[k], c) for k in SHOWN))
     out.print(t)
+
+
+def _who(c: Scorecard) -> str:
+    return c.key if not c.name else f"{c.key} {c.name}"
