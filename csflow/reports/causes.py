@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from csflow.reports.attribution import UNASSIGNED, holder
 from csflow.reports.config import ReportsConfig
 from csflow.reports.periods import Period
-from csflow.reports.rollup import STATEMENT_TIMEOUT
+from csflow.reports.rollup import ROLLUP_VERSION, SETTLE, STATEMENT_TIMEOUT
 
 NO_REASON = "(no reason yet)"
 NO_CAUSE = "(no cause recorded)"
@@ -110,6 +110,38 @@ LEFT JOIN LATERAL (
 WHERE e.kind = 'sla_breached' AND e.at >= $1 AND e.at < $2
 ORDER BY e.at, e.number"""
 
+# The fast path (the period's days are rolled up): only the breaches someone explained are
+# read from the timeline — starting from the explanations, which are few — and every other
+# breach is counted from the per-agent rollup, owner by owner.
+EXPLAINED = f"""
+SELECT e.number, e.data ->> 'clock' AS clock, e.at,
+       coalesce({holder('e')}, '{UNASSIGNED}') AS owner, x.reason, x.note, r.verdict
+FROM (SELECT DISTINCT ON (p.number, p.data ->> 'clock')
+             p.number, p.data ->> 'clock' AS clock, p.data ->> 'reason' AS reason,
+             p.data ->> 'note' AS note, p.seq
+      FROM request_events p
+      WHERE p.kind = 'breach_explained' AND p.at >= $1
+      ORDER BY p.number, p.data ->> 'clock', p.seq DESC) x
+CROSS JOIN LATERAL (
+    SELECT b.number, b.seq, b.at, b.data FROM request_events b
+    WHERE b.number = x.number AND b.seq < x.seq AND b.kind = 'sla_breached'
+      AND b.data ->> 'clock' = x.clock
+    ORDER BY b.seq DESC LIMIT 1) e
+LEFT JOIN LATERAL (
+    SELECT v.data ->> 'verdict' AS verdict
+    FROM request_events v
+    WHERE v.number = x.number AND v.seq > x.seq AND v.kind = 'breach_reviewed'
+      AND v.data ->> 'clock' = x.clock
+    ORDER BY v.seq DESC LIMIT 1) r ON true
+WHERE e.at >= $1 AND e.at < $2
+ORDER BY e.at, e.number"""
+
+OWNER_TOTALS = """
+SELECT agent, sum(n)::bigint AS n FROM report_day_agent_counts
+WHERE time_zone = $1 AND day BETWEEN $2 AND $3
+  AND metric IN ('sla_breached', 'progress_missed')
+GROUP BY agent"""
+
 # Root causes recorded in a period (the latest per request and task), by cause and the
 # responsible department. A complaint resolved in the period without a cause counts under
 # NO_CAUSE, so a missing cause is visible rather than silently left out.
@@ -140,14 +172,38 @@ HAVING count(*) > 0"""
 
 
 async def why(pool: Any, period: Period, tz: str, config: ReportsConfig) -> WhyReport:
+    """From the rollups and the explanations when the period is rolled up (cost grows with
+    the explanations), else every breach of the period from the timeline."""
     start, end = period.bounds(tz)
     before = period.shifted(-1)
     b_start, b_end = before.bounds(tz)
     async with pool.acquire() as conn:
-        breaches = await conn.fetch(BREACHES, start, end, timeout=STATEMENT_TIMEOUT)
+        rolled = await conn.fetchval(
+            """SELECT count(*) FROM report_days
+               WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND version >= $4
+                 AND computed_at >= day_end + $5::interval""",
+            tz, period.first_day, period.last_day, ROLLUP_VERSION, SETTLE)
+        breaches: list[Any]
+        if rolled == period.length:
+            explained = await conn.fetch(EXPLAINED, start, end, timeout=STATEMENT_TIMEOUT)
+            totals = await conn.fetch(OWNER_TOTALS, tz, period.first_day, period.last_day)
+            breaches = [*explained, *_unexplained(explained, totals)]
+        else:
+            breaches = await conn.fetch(BREACHES, start, end, timeout=STATEMENT_TIMEOUT)
         now = await conn.fetch(CAUSES, start, end, timeout=STATEMENT_TIMEOUT)
         then = await conn.fetch(CAUSES, b_start, b_end, timeout=STATEMENT_TIMEOUT)
     return assemble(period, before, config, breaches, now, then)
+
+
+def _unexplained(explained: Sequence[Any], totals: Sequence[Any]) -> list[dict[str, Any]]:
+    """One row per breach nobody explained: the owner's rolled-up breaches less the ones
+    explained (only the owner matters for them)."""
+    done: dict[str, int] = defaultdict(int)
+    for e in explained:
+        done[e["owner"]] += 1
+    return [{"owner": t["agent"], "reason": None, "verdict": None,
+             "n": int(t["n"]) - done[t["agent"]]}
+            for t in totals if int(t["n"]) > done[t["agent"]]]
 
 
 def _status(reason: str | None, verdict: str | None) -> Review:
@@ -167,11 +223,12 @@ def assemble(period: Period, before: Period, config: ReportsConfig,
     for b in breaches:
         status = _status(b["reason"], b["verdict"])
         reason = b["reason"] or NO_REASON
-        counts[reason]["breaches"] += 1
-        counts[reason][status] += 1
-        owners[b["owner"]][reason] += 1
+        n = int(b.get("n", 1))  # the fast path's unexplained rows stand for n breaches
+        counts[reason]["breaches"] += n
+        counts[reason][status] += n
+        owners[b["owner"]][reason] += n
         if status == "unexplained":
-            unexplained += 1
+            unexplained += n
         if status == "unreviewed":
             waiting.append(OpenBreach(number=b["number"], clock=b["clock"],
                                       breached_at=b["at"], owner=b["owner"],

@@ -78,6 +78,14 @@ async def test_breaches_by_reason_owner_and_review(pool: Any) -> None:
         "a2": {"peak_volume": 2}, "a3": {"complex_case": 1}, "e1": {"(no reason yet)": 2}}
     assert [(b.number, b.clock, b.owner, b.reason) for b in w.awaiting_review] == [
         ("R2", "plan", "a2", "peak_volume"), ("R2", "resolution", "a3", "complex_case")]
+    # Once the days are rolled up, only the explanations are read from the timeline and
+    # the rest is counted from the rollup: the same answer.
+    await produce(pool, parse("weekly", WEEK), TZ, NOW)
+    assert await causes.why(pool, parse("weekly", WEEK), TZ, ReportsConfig()) == w
+    explained = await pool.fetch(causes.EXPLAINED, *parse("weekly", WEEK).bounds(TZ))
+    assert sorted((r["number"], r["clock"], r["verdict"]) for r in explained) == [
+        ("R2", "first_response", "accepted"), ("R2", "plan", None),
+        ("R2", "resolution", None), ("R4", "first_response", "accepted")]
 
 
 async def test_causes_grouped_with_the_previous_period(pool: Any) -> None:
