@@ -122,8 +122,10 @@ async def scorecards_page(
                         else a.department) or a.key for a in found.agents}
     reasons = causes.reasons_by_group(why, group_of)
     figure = FIGURES[sort]
-    drawn = charts.bars([(c.name or c.key, v) for c in cards[:20]
-                         if (v := figure.value(c)) is not None])
+    scale, unit = {"rate": (100.0, " %"), "seconds": (1 / 60, " min")}.get(
+        figure.unit, (1.0, ""))
+    drawn = charts.bars([(c.name or c.key, round(v * scale, 1)) for c in cards[:20]
+                         if (v := figure.value(c)) is not None], unit=unit)
     p = parse(kind, period)
     return HTMLResponse(PAGES.get_template("scorecards.html").render(
         section="scorecards", s=found, cards=cards, level=level, sort=sort, order=order,
