@@ -20,6 +20,7 @@ from csflow.api.deps import Pool
 from csflow.api.middleware import EdgeGuard
 from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
 from csflow.api.routes.console import build_router as console_pages
+from csflow.api.routes.scorecards import router as scorecards_router
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
 from csflow.domain.policy import Policy
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         Depends(auth.require(auth.BOARD, "the board"))])
     app.include_router(reports.router, dependencies=[
         Depends(auth.require(auth.REPORTS, "reports"))])
+    app.include_router(scorecards_router)  # issue 16; roles checked in the router
 
     @app.get("/healthz", tags=["ops"], responses={
         503: {"description": "A dependency is down or did not answer in time; it is named"}})
