@@ -365,3 +365,7 @@ app.add_typer(request_app, name="request")
 from csflow.cli_customers import customer_app  # noqa: E402
 
 app.add_typer(customer_app, name="customer")
+
+from csflow.cli_notify import notify_app  # noqa: E402
+
+app.add_typer(notify_app, name="notify")
