@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,7 +80,8 @@ class NotifyActivities:
         """Try each candidate channel once; the first that takes the message wins.
 
         A channel that refuses leaves the row `retrying` (it did not deliver, so sending
-        again is safe); only the moment of a send itself leaves `sending` behind.
+        again is safe); only the moment of a send itself leaves `sending` behind — the
+        channel marks it just before the step that may deliver (`committing`).
         """
         email, phone = await self._contact(n)
         subject, body = self._templates.render(n.template, n.recipient.language, n.variables)
@@ -89,9 +91,10 @@ class NotifyActivities:
             to = ch.address(email, phone, n.recipient.id)
             if to is None:
                 continue
-            await outbox.mark(self._pool, n.key, "sending", name)
             try:
-                await ch.send(Message(key=n.key, to=to, subject=subject, body=body))
+                await ch.send(Message(key=n.key, to=to, subject=subject, body=body),
+                              committing=partial(outbox.mark, self._pool, n.key, "sending",
+                                                 name))
             except ChannelError as err:
                 tried.append(f"{name}: {err}")
                 await outbox.mark(self._pool, n.key, "retrying", name, f"{name}: {err}")

@@ -1,6 +1,11 @@
 """Email over SMTP. SMTP has no idempotency: the Message-ID is deterministic (so a mail
 client can collapse a duplicate), but the outbox never re-sends an email whose fate is
-unknown — it marks it `uncertain` and alerts ops instead."""
+unknown — it marks it `uncertain` and alerts ops instead.
+
+To keep that unknown window small, the connection, greeting, STARTTLS and login happen
+before `committing` is called: a server that is down or refuses us leaves the message
+plainly unsent (retried later), and only a crash during the transfer itself is uncertain.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import asyncio
 import smtplib
 from email.message import EmailMessage
 
-from csflow.channels.base import ChannelError, Message
+from csflow.channels.base import ChannelError, Committing, Message
 from csflow.notify.config import Smtp
 
 
@@ -23,20 +28,40 @@ class EmailChannel:
     def address(self, email: str | None, phone: str | None, ident: str) -> str | None:
         return email
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message, committing: Committing | None = None) -> None:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self._smtp.sender, message.to, message.subject
         msg["Message-ID"] = f"<{message.key.replace('/', '.')}@csflow>"
         msg.set_content(message.body)
+        where = f"smtp {self._smtp.host}:{self._smtp.port}"
         try:
-            await asyncio.to_thread(self._deliver, msg)
+            server = await asyncio.to_thread(self._open)
         except (OSError, smtplib.SMTPException) as err:
-            raise ChannelError(f"smtp {self._smtp.host}:{self._smtp.port}: {err}") from err
+            raise ChannelError(f"{where}: {err}") from err
+        try:
+            if committing is not None:
+                await committing()
+            await asyncio.to_thread(server.send_message, msg)
+        except (OSError, smtplib.SMTPException) as err:
+            raise ChannelError(f"{where}: {err}") from err
+        finally:
+            await asyncio.to_thread(_quit, server)
 
-    def _deliver(self, msg: EmailMessage) -> None:
-        with smtplib.SMTP(self._smtp.host, self._smtp.port, timeout=10) as s:
+    def _open(self) -> smtplib.SMTP:
+        server = smtplib.SMTP(self._smtp.host, self._smtp.port, timeout=10)
+        try:
             if self._smtp.starttls:
-                s.starttls()
+                server.starttls()
             if self._smtp.user and self._password:
-                s.login(self._smtp.user, self._password)
-            s.send_message(msg)
+                server.login(self._smtp.user, self._password)
+        except BaseException:
+            _quit(server)
+            raise
+        return server
+
+
+def _quit(server: smtplib.SMTP) -> None:
+    try:
+        server.quit()
+    except (OSError, smtplib.SMTPException):
+        server.close()

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notify import NotifyActivities
-from csflow.channels.base import ChannelError, Message
+from csflow.channels.base import ChannelError, Committing, Message
 from csflow.channels.email import EmailChannel
 from csflow.notify.config import NotifyConfig, Retry, Smtp
 from csflow.notify.templates import Templates
@@ -81,10 +81,10 @@ async def test_the_last_attempt_falls_at_the_window_end(pool: Any) -> None:
 class CustomersServerDown(EmailChannel):
     """The customers' mail route is down; the ops mailbox is reached another way and up."""
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message, committing: Committing | None = None) -> None:
         if message.to != "ops@example.com":
             raise ChannelError("smtp: connection refused")
-        await super().send(message)
+        await super().send(message, committing)
 
 
 async def test_failed_only_at_the_window_end_with_an_ops_alert(pool: Any) -> None:
@@ -150,3 +150,28 @@ def test_retry_settings_are_checked() -> None:
         Retry(first_delay=timedelta(minutes=10), max_delay=timedelta(minutes=5))
     assert NotifyConfig.model_validate({"retry": {"within": "PT2H", "max_delay": 60}}
                                        ).retry.within == timedelta(hours=2)
+
+
+async def test_an_unreachable_server_never_leaves_a_message_sending(
+    pool: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`sending` is recorded only once the SMTP server has taken the connection: a worker
+    killed while the server is down leaves a message that is plainly unsent (retried),
+    not one of unknown fate (`uncertain`, never re-sent)."""
+    real = outbox.mark
+    port, inbox = free_port(), Inbox()
+    marks: list[tuple[str, int]] = []  # (status, messages the server had at that moment)
+
+    async def recording(pool_: Any, key: str, status: str, *rest: Any) -> None:
+        marks.append((status, len(inbox.messages)))
+        await real(pool_, key, status, *rest)
+
+    monkeypatch.setattr(outbox, "mark", recording)
+    mail = note("commit-point", channels=["email"])
+    with pytest.raises(ApplicationError):
+        await attempt(1, timedelta(0)).run(mailer(pool, port).send, mail)
+    assert [status for status, _ in marks] == ["retrying"]
+    marks.clear()
+    with smtp_server(port, inbox):
+        await attempt(2, timedelta(seconds=1)).run(mailer(pool, port).send, mail)
+    assert marks == [("sending", 0), ("sent", 1)]
