@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import string
 from email.message import EmailMessage
 
 from csflow.channels.base import ChannelError, Committing, Message
@@ -31,7 +32,7 @@ class EmailChannel:
     async def send(self, message: Message, committing: Committing | None = None) -> None:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self._smtp.sender, message.to, message.subject
-        msg["Message-ID"] = f"<{message.key.replace('/', '.')}@csflow>"
+        msg["Message-ID"] = message_id(message.key)
         msg.set_content(message.body)
         where = f"smtp {self._smtp.host}:{self._smtp.port}"
         try:
@@ -58,6 +59,22 @@ class EmailChannel:
             _quit(server)
             raise
         return server
+
+
+def message_id(key: str) -> str:
+    """The outbox key as an RFC 5322 msg-id: path segments become dot-separated atoms and
+    any character an atom may not hold (the `:` of `customer:C-1`) becomes `=XX`.
+
+    A raw `:` is not just unusual: Python's email policy cuts the header at it, which
+    made every message of one request and recipient share a truncated id.
+    """
+    def atom(part: str) -> str:
+        return "".join(c if c in _ATEXT else f"={ord(c):02X}" for c in part) or "=00"
+
+    return f"<{'.'.join(atom(p) for p in key.split('/'))}@csflow>"
+
+
+_ATEXT = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~") - {"/", "="}
 
 
 def _quit(server: smtplib.SMTP) -> None:

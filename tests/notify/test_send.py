@@ -139,3 +139,16 @@ async def test_a_customers_own_quiet_hours_win(pool: Any) -> None:
     assert (at_night.status, at_night.channel) == ("sent", "sms")
     assert (by_day.status, by_day.channel) == ("sent", "email")
     assert len(gw.delivered) == 1 and len(inbox.messages) == 1
+
+
+async def test_the_message_id_reaches_the_server_whole(pool: Any) -> None:
+    """Derived from the key, so a mail client can collapse a duplicate — only if it is a
+    valid msg-id: the `:` and `/` of a key are encoded, never cut off."""
+    import email
+
+    with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, _):
+        key = "CS1/3/customer:C-1/progress_update"
+        await ActivityEnvironment().run(acts(pool, port, url).send,
+                                        note(key, channels=["email"]))
+    header = email.message_from_bytes(inbox.messages[0].content)["Message-ID"]
+    assert "".join(str(header).split()) == "<CS1.3.customer=3AC-1.progress_update@csflow>"
