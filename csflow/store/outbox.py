@@ -95,3 +95,13 @@ async def for_request(pool: Pool, number: str) -> list[dict[str, Any]]:
     rows = await pool.fetch("SELECT * FROM outbox WHERE number = $1 ORDER BY created_at, key",
                             number)
     return [dict(r) for r in rows]
+
+
+async def forget_customer(pool: Pool, customer_id: str) -> int:
+    """Drop the stored messages (with contact details) of a customer being erased; those
+    messages can then no longer be re-sent. Returns how many rows held one."""
+    result: str = await pool.execute(
+        """UPDATE outbox SET payload = NULL, updated_at = now()
+           WHERE recipient_kind = 'customer' AND recipient_id = $1 AND payload IS NOT NULL""",
+        customer_id)
+    return int(result.rsplit(" ", 1)[-1])

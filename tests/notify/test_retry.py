@@ -143,6 +143,14 @@ async def test_a_retried_operator_claim_is_taken_once(pool: Any) -> None:
     assert first[0] == mail, "the stored payload is the message itself"
 
 
+async def test_an_erased_customer_leaves_no_contact_details_in_the_outbox(pool: Any) -> None:
+    mail = note("erase-me", channels=["email"])
+    await outbox.claim(pool, mail)
+    assert await outbox.forget_customer(pool, "C-1") == 1
+    assert await pool.fetchval("SELECT payload FROM outbox WHERE key = 'erase-me'") is None
+    assert await outbox.take_for_retry(pool, keys=["erase-me"], statuses=("pending",)) == []
+
+
 def test_retry_settings_are_checked() -> None:
     with pytest.raises(ValueError, match=r"retry\.within"):
         Retry(within=timedelta(days=30))
