@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from csflow.channels.base import Channel, ChannelError, Message
 from csflow.notify.config import NotifyConfig
@@ -67,10 +67,16 @@ class NotifyActivities:
         wait = self._next_wait()
         if wait is None:
             return await self._settle(n, result)
+        attempt = activity.info().attempt
+        (log.warning if attempt == 1 else log.info)(
+            "notify.retrying", key=n.key, request_number=n.number, attempt=attempt,
+            retry_in_s=wait.total_seconds(), problem="; ".join(result.attempts))
+        # BENIGN: an outage is expected; the SDK then logs the failure at debug level
+        # instead of a warning with a traceback per attempt (the line above says it once).
         raise ApplicationError(
             f"every channel refused {n.key} ({'; '.join(result.attempts)}); "
             f"retrying in {wait.total_seconds():.0f}s", type="ChannelsDown",
-            next_retry_delay=wait)
+            next_retry_delay=wait, category=ApplicationErrorCategory.BENIGN)
 
     async def resend(self, n: Notification) -> NotifyResult:
         """One attempt at a message an operator released (`csflow notify retry`)."""

@@ -4,9 +4,8 @@ way a careful caller does, then prove every request and every message exists onc
 
 from __future__ import annotations
 
+import contextlib
 import email
-import os
-import signal
 import sys
 import threading
 import time
@@ -156,12 +155,22 @@ def burst(stack: Stack, prefix: str, count: int, *, parallel: int = 6,
 
 
 def pause(pid: int, seconds: float) -> None:
-    """Freeze a process group (SIGSTOP), as a hung server or a VM pause does, then thaw."""
-    os.killpg(pid, signal.SIGSTOP)
+    """Freeze a server (SIGSTOP), as a hung host or a VM pause does, then thaw it.
+
+    The whole tree, not the process group: PostgreSQL makes every backend the leader of
+    its own session, so stopping the postmaster's group would leave open connections
+    serving.
+    """
+    root = psutil.Process(pid)
+    frozen = [root, *root.children(recursive=True)]
+    for proc in frozen:
+        proc.suspend()
     try:
         time.sleep(seconds)
     finally:
-        os.killpg(pid, signal.SIGCONT)
+        for proc in frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.resume()
 
 
 def accepted_once(stack: Stack, outcomes: list[Outcome], timeout: float = 120.0) -> None:
