@@ -1,4 +1,5 @@
-"""`csflow up` as a supervisor: all-or-nothing start, ordered stop, no orphans.
+"""`csflow up` as a supervisor: all-or-nothing start, restarts of what dies, ordered stop,
+no orphans.
 
 Most run `tests.stack.dummy_up` (real embedded PostgreSQL and Temporal, stand-in API and
 worker) as a subprocess; the last one runs the real `python -m csflow up` end to end.
@@ -348,6 +349,22 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
         assert time.monotonic() < deadline, f"API not back:\n{log_tail(api_log)}"
         time.sleep(0.3)
 
+    eta = datetime.now(UTC) + timedelta(hours=1)
+    steps: list[tuple[str, Model]] = [
+        ("plan", PlanCommand(actor=SUPERVISOR, measures=["replace the parcel"], eta=eta)),
+        ("resolve", ResolveCommand(actor=AGENT, summary="replacement delivered")),
+        ("confirm", ConfirmCommand(actor=CUSTOMER, satisfied=True)),
+        ("close", CloseCommand(actor=SUPERVISOR)),
+    ]
+
+    def run(path: str, command: Model) -> None:
+        answer = httpx.post(f"{api}/requests/{number}/{path}", headers=auth,
+                            json=command.model_dump(mode="json", exclude_none=True), timeout=60)
+        assert answer.status_code == 200, f"{path}: {answer.text}\n{log_tail(api_log)}"
+
+    for path, command in steps[:3]:  # the healed stack carries the request on
+        run(path, command)
+
     up.popen.send_signal(signal.SIGTERM)  # and a stop and a fresh start keep everything
     assert up.wait(60) == 0, up.output
     again = launch("csflow", env, "up")
@@ -357,17 +374,7 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     repeated = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
     assert repeated.status_code == 200, f"{repeated.text}\n{log_tail(api_log)}"
     assert repeated.json()["number"] == number
-    eta = datetime.now(UTC) + timedelta(hours=1)
-    steps: list[tuple[str, Model]] = [
-        ("plan", PlanCommand(actor=SUPERVISOR, measures=["replace the parcel"], eta=eta)),
-        ("resolve", ResolveCommand(actor=AGENT, summary="replacement delivered")),
-        ("confirm", ConfirmCommand(actor=CUSTOMER, satisfied=True)),
-        ("close", CloseCommand(actor=SUPERVISOR)),
-    ]
-    for path, command in steps:
-        answer = httpx.post(f"{api}/requests/{number}/{path}", headers=auth,
-                            json=command.model_dump(mode="json", exclude_none=True), timeout=60)
-        assert answer.status_code == 200, f"{path}: {answer.text}\n{log_tail(api_log)}"
+    run(*steps[3])
     view = httpx.get(f"{api}/requests/{number}", headers=auth, timeout=30).json()
 
     assert view["status"] == "closed"
