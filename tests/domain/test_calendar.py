@@ -52,7 +52,21 @@ BERLIN_NIGHTS = BusinessCalendar(
                                               WorkingPeriod(start="22:00", end="24:00")),
     weekend=frozenset(),
 )
-CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS]
+# A lunch break and half-day holidays (the eves of May Day and National Day open in the
+# morning only), and a make-up Saturday that works a short day of its own.
+SPLIT_SHIFTS = BusinessCalendar(
+    working_hours=(WorkingPeriod(start="09:00", end="12:00"),
+                   WorkingPeriod(start="13:30", end="18:00")),
+    holidays=days(date(2026, 5, 1), date(2026, 5, 5)) | days(date(2026, 10, 1), date(2026, 10, 7)),
+    short_days={date(2026, 4, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+                date(2026, 9, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+                date(2026, 6, 13): (WorkingPeriod(start="10:00", end="11:00"),
+                                    WorkingPeriod(start="15:00", end="16:30"))},
+)
+# Open on Tuesdays and Fridays only.
+TUESDAY_FRIDAY = BusinessCalendar(weekend=frozenset({1, 3, 4, 6, 7}))
+CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS,
+             SPLIT_SHIFTS, TUESDAY_FRIDAY]
 
 
 def at(zone: tzinfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
@@ -213,6 +227,11 @@ def test_default_working_hours() -> None:
         ({"weekend": [0]}, "greater than or equal to 1"),
         ({"holidays": ["2026-10-10"], "makeup_workdays": ["2026-10-10"]}, "2026-10-10"),
         ({"holiday": []}, "Extra inputs are not permitted"),
+        ({"short_days": {"2026-12-31": []}}, "at least one period"),
+        ({"short_days": {"2026-12-31": [["11:00", "12:00"], ["09:00", "10:00"]]}},
+         "must not overlap"),
+        ({"holidays": ["2026-12-31"], "short_days": {"2026-12-31": [["09:00", "12:00"]]}},
+         "both a holiday and a short day"),
     ],
 )
 def test_invalid_calendars_are_refused(data: dict[str, object], message: str) -> None:
@@ -332,3 +351,50 @@ def test_warning_points_are_ordered_and_within_the_clock(
     lo, hi = sorted((a, b))
     assert share_at(c, s, d, "working", lo) <= share_at(c, s, d, "working", hi)
     assert share_at(c, s, d, "working", 1.0) == due_at(c, s, d, "working")
+
+
+# ---- several windows a day, half-day holidays, sparse schedules ----
+
+
+def test_a_short_day_works_only_its_own_hours() -> None:
+    c = SPLIT_SHIFTS
+    assert c.working_time_between(at(SH, 2026, 4, 30), at(SH, 2026, 5, 1)) == 3 * H
+    assert c.working_time_between(at(SH, 2026, 4, 29), at(SH, 2026, 4, 30)) == 7.5 * H
+    assert not c.is_working_time(at(SH, 2026, 4, 30, 14))
+    assert c.is_working_day(date(2026, 6, 13)), "a short day works even on a Saturday"
+    assert c.working_time_between(at(SH, 2026, 6, 13), at(SH, 2026, 6, 14)) == 2.5 * H
+
+
+def test_an_unset_short_day_list_keeps_the_version_it_always_had() -> None:
+    """Calendars recorded before short days and teams existed hash as they did."""
+    assert BusinessCalendar().version == "491dbfe9e05f"
+    assert BusinessCalendar(short_days={date(2026, 12, 31): (
+        WorkingPeriod(start="09:00", end="12:00"),)}).version != BusinessCalendar().version
+    assert BusinessCalendar(team="hotline").version != BusinessCalendar().version
+
+
+short_days = st.dictionaries(
+    st.dates(date(2026, 1, 1), date(2026, 3, 31)),
+    st.lists(st.integers(0, 95), min_size=2, max_size=6, unique=True).map(
+        lambda qs: tuple(WorkingPeriod(start=f"{a // 4:02d}:{a % 4 * 15:02d}",
+                                       end=f"{b // 4:02d}:{b % 4 * 15:02d}")
+                         for a, b in zip(sorted(qs)[::2], sorted(qs)[1::2], strict=False))),
+    max_size=12,
+)
+
+
+@given(short_days, st.frozensets(st.integers(1, 7), max_size=6),
+       st.datetimes(datetime(2026, 1, 1), datetime(2026, 3, 31), timezones=st.just(UTC)),
+       durations)
+def test_generated_short_days_and_weekends_round_trip(
+    short: dict[date, tuple[WorkingPeriod, ...]], weekend: frozenset[int], s: datetime,
+    d: timedelta,
+) -> None:
+    """Any half days on any weekly schedule: adding then measuring gives the duration
+    back, and each short day holds exactly its own periods' working time."""
+    c = BusinessCalendar(weekend=weekend, short_days=short)
+    assert c.working_time_between(s, c.add_working_time(s, d)) == d
+    for day, periods in short.items():
+        start = datetime.combine(day, time(), SH)
+        length = sum((p.end_offset - p.start_offset for p in periods), timedelta(0))
+        assert c.working_time_between(start, start + timedelta(days=1)) == length
