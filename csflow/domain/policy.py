@@ -228,6 +228,10 @@ class CalendarPolicy(PolicyModel):
     def _checked(self) -> CalendarPolicy:
         if self.first_year and self.last_year and self.first_year > self.last_year:
             raise ValueError("first_year must not be after last_year")
+        for days in (self.short_days, *(t.short_days or {} for t in self.teams.values())):
+            if both := self.overrides.add_holidays & days.keys():
+                raise ValueError("both a holiday and a short day: "
+                                 + ", ".join(d.isoformat() for d in sorted(both)))
         try:  # the same checks as the calendars it builds, reported here
             for team in (None, *self.teams):
                 self.calendar(frozenset(), frozenset(), team=team)
@@ -254,7 +258,8 @@ class CalendarPolicy(PolicyModel):
     ) -> BusinessCalendar:
         """The calendar from a library's lists, with this policy's overrides applied; a
         team's calendar takes its own hours where it sets them, and no holidays at all when
-        it says `holidays_from = "none"` (a round-the-clock desk)."""
+        it says `holidays_from = "none"` itself (a round-the-clock desk). A short day wins
+        over a library holiday: the organisation opens for half of it."""
         hol, work = self.overrides.apply(holidays, makeup_workdays)
         short = dict(self.short_days)
         zone, hours, weekend = self.time_zone, self.working_hours, self.weekend
@@ -265,7 +270,7 @@ class CalendarPolicy(PolicyModel):
             weekend = t.weekend if t.weekend is not None else weekend
             if t.short_days is not None:
                 short = dict(t.short_days)
-            if self.holiday_source(team) == "none":
+            if t.holidays_from == "none":
                 hol, work = frozenset(), frozenset()
         hol -= short.keys()  # a half-day holiday is open for its half day
         return BusinessCalendar(

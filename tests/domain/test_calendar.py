@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -312,6 +312,7 @@ def test_zero_from_a_working_instant_is_identity(c: BusinessCalendar, s: datetim
     assert (nxt == s) is c.is_working_time(s)
 
 
+@settings(deadline=None)  # walks up to a year day by day; slow on a busy shared machine
 @given(calendars, instants, instants, instants)
 def test_measuring_is_additive(c: BusinessCalendar, a: datetime, b: datetime,
                                x: datetime) -> None:
@@ -383,6 +384,7 @@ short_days = st.dictionaries(
 )
 
 
+@settings(deadline=None)
 @given(short_days, st.frozensets(st.integers(1, 7), max_size=6),
        st.datetimes(datetime(2026, 1, 1), datetime(2026, 3, 31), timezones=st.just(UTC)),
        durations)
@@ -398,3 +400,64 @@ def test_generated_short_days_and_weekends_round_trip(
         start = datetime.combine(day, time(), SH)
         length = sum((p.end_offset - p.start_offset for p in periods), timedelta(0))
         assert c.working_time_between(start, start + timedelta(days=1)) == length
+
+
+# ---- the policy's calendar keys ----
+
+
+def test_team_calendars_take_the_organisations_keys_they_leave_out() -> None:
+    from csflow.domain.codes import Category, Channel
+    from csflow.domain.policy import policy_from_mapping
+
+    policy = policy_from_mapping({"calendar": {
+        "holidays_from": "none", "overrides": {"add_holidays": ["2026-12-25"]},
+        "short_days": {"2026-12-31": [["09:00", "12:00"]]},
+        "teams": {
+            "hotline": {"channels": ["phone"], "working_hours": [["00:00", "24:00"]],
+                        "weekend": [], "holidays_from": "none"},
+            "repairs": {"channels": ["web"], "categories": ["after_sales"],
+                        "weekend": [7]},
+        },
+    }})
+    cal = policy.calendar
+    assert cal.team_for(Channel.PHONE, Category.COMPLAINT) == "hotline"
+    assert cal.team_for(Channel.WEB, Category.AFTER_SALES) == "repairs"
+    assert cal.team_for(Channel.WEB, Category.COMPLAINT) is None, "both lists must match"
+    hotline = cal.calendar(frozenset(), frozenset(), team="hotline")
+    assert hotline.team == "hotline" and not hotline.holidays and hotline.weekend == set()
+    assert hotline.short_days == {date(2026, 12, 31): (WorkingPeriod(start="09:00",
+                                                                     end="12:00"),)}
+    repairs = cal.calendar(frozenset(), frozenset(), team="repairs")
+    assert repairs.holidays == {date(2026, 12, 25)}, "the organisation's holidays apply"
+    assert repairs.working_hours == cal.working_hours and repairs.weekend == {7}
+    assert repairs.version != cal.calendar(frozenset(), frozenset()).version
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"teams": {"night": {"working_hours": [["00:00", "24:00"]]}}},
+         "names the channels and/or categories"),
+        ({"teams": {"Night Desk": {"channels": ["phone"]}}}, "pattern"),
+        ({"teams": {"night": {"channels": ["fax"]}}}, "phone"),
+        ({"teams": {"night": {"channels": ["phone"], "weekend": [1, 2, 3, 4, 5, 6, 7]}}},
+         "every day"),
+        ({"short_days": {"2026-12-31": [["12:00", "09:00"]]}}, "must end after it starts"),
+        ({"short_days": {"2026-12-31": [["09:00", "12:00"]]},
+          "overrides": {"add_holidays": ["2026-12-31"]}}, "both a holiday and a short day"),
+    ],
+)
+def test_bad_calendar_policies_are_refused(data: dict[str, object], message: str) -> None:
+    from csflow.domain.policy import policy_from_mapping
+
+    with pytest.raises(ValidationError, match=message):
+        policy_from_mapping({"calendar": data})
+
+
+def test_a_policy_without_short_days_or_teams_keeps_its_version() -> None:
+    """Requests record the policy's version: adding these keys must not change it."""
+    from csflow.domain.policy import DEFAULT_POLICY, policy_from_mapping
+
+    assert DEFAULT_POLICY.effective_version == "sha-1f1dacc884cc"
+    assert policy_from_mapping({"calendar": {"short_days": {"2026-12-31": [[
+        "09:00", "12:00"]]}}}).effective_version != DEFAULT_POLICY.effective_version
