@@ -214,13 +214,14 @@ def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: dateti
     """A new length (priority change) or a new calendar: re-count from what is used.
 
     The time already used — paused time excluded — is kept, measured under the old terms
-    up to `at`; the rest is counted under the new ones. See `recount` for a breach.
+    up to `at`; the rest is counted under the new ones. See `recount` for a breach: a new
+    priority brings a new ladder even where the clock's length stays the same.
     """
-    recount(clock, spec, calendar, calendar, at)
+    recount(clock, spec, calendar, calendar, at, new_ladder=True)
 
 
 def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessCalendar,
-            at: datetime) -> bool:
+            at: datetime, *, new_ladder: bool = False) -> bool:
     """Close the running segment at `at` under the old terms, open one under the new.
 
     A segment that has not begun yet (its start lies after `at`, as for a request recorded
@@ -229,13 +230,14 @@ def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessC
     A breached clock that the new terms give time again (a P1 lowered to P3 before P3's
     deadline) is no longer overdue: the old breach stays in the timeline, the clock is
     re-armed and breaches — and climbs its ladder — from the new deadline, if it comes.
-    One still overdue under new lengths climbs the new ladder from its re-counted
-    deadline; a new calendar alone leaves the ladder where it was.
+    One still overdue under a new priority or length climbs the whole new ladder from its
+    re-counted deadline (the re-count itself); a new calendar alone leaves the ladder
+    where it was.
     """
     if not clock.open:
         return False
     clock.used = used_by(clock, old, at)
-    changed = spec != clock.spec
+    new_ladder = new_ladder or spec != clock.spec
     clock.spec = spec
     left = spec.budget(new, clock.started_at) - clock.used
     if clock.breached_at is not None and left > _ZERO:
@@ -244,8 +246,8 @@ def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessC
     if clock.running_since is not None:
         clock.running_since = max(clock.running_since, at)
         clock.due_at = spec.resume_due(new, clock.started_at, clock.used, clock.running_since)
-        if clock.breached_at is not None and changed:
-            clock.ladder_from = clock.due_at
+        if clock.breached_at is not None and new_ladder:
+            clock.ladder_from, clock.steps_fired = clock.due_at, 0
     return True
 
 

@@ -264,3 +264,61 @@ def test_15_osticket_6739_no_positive_clock_is_due_at_or_before_its_start(
     assert due > received
     assert due.astimezone(SH).isoweekday() in (2, 5)
     assert TUE_FRI.working_time_between(received, due) == duration
+
+
+# ---- 10 and 16 on the clock engine itself ----
+
+DEFAULT_TERMS = terms_of(Policy(), Policy().calendar.calendar(frozenset(), frozenset()))
+DAY_ = timedelta(days=1)
+
+
+@given(st.timedeltas(timedelta(0), 45 * M), st.timedeltas(timedelta(seconds=1), 3 * 24 * H))
+def test_10_glpi_7946_no_firing_is_ever_stamped_inside_a_wait(
+    into: timedelta, wait: timedelta,
+) -> None:
+    """GLPI #7946, as a property of the engine: a P1 first response (breach +15 min,
+    ladder +15 and +30 min after it) paused at any moment after its breach, for any
+    length: nothing falls due while paused, nothing is ever stamped inside the pause, and
+    both ladder steps still come, once each."""
+    t0 = local("2026-12-01T10:00:00")
+    clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
+    paused_at = t0 + 15 * M + into
+    fired = clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, paused_at)
+    clocks.pause(clock, DEFAULT_TERMS.calendar, paused_at)
+    assert clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, paused_at + wait) == []
+    resumed_at = paused_at + wait
+    clocks.resume(clock, DEFAULT_TERMS.calendar, resumed_at)
+    fired += clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, resumed_at + DAY_)
+    assert not [f for f in fired if paused_at < f.at < resumed_at]
+    steps = [f.at for f in fired if f.kind is FiringKind.STEP]
+    assert len(steps) == 2
+    assert steps == sorted(steps) and all(s - t0 - 15 * M >= 15 * M for s in steps)
+
+
+
+def test_16_zammad_4353_the_engine_rearms_a_breach_the_new_priority_forgives() -> None:
+    """Zammad #4353 on the engine: P1 first response breached at +15 min, lowered to P3
+    at +20 min — not red, next due at +2 h, then the P3 ladder from there (+6 h, +10 h).
+    Lowered only to P2 at +40 min instead (30 min: still overdue), the whole P2 ladder
+    counts from the re-count, its re-counted deadline: +1 h 40 and +2 h 40."""
+    t0 = local("2026-12-01T10:00:00")
+    cal = DEFAULT_TERMS.calendar
+    clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
+    clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
+    assert clock.breached_at == t0 + 15 * M
+    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal,
+                  t0 + 20 * M)
+    assert clocks.colour([clock], t0 + 20 * M) is not clocks.SlaState.RED
+    assert firings(clock, DEFAULT_TERMS, Priority.P3, t0 + 11 * H) == [
+        (FiringKind.BREACH, t0 + 2 * H), (FiringKind.STEP, t0 + 6 * H),
+        (FiringKind.STEP, t0 + 10 * H)]
+
+    clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
+    clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 40 * M)
+    assert clock.steps_fired == 1  # the P1 ladder's +15 min step, at +30 min
+    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P2, t0), cal,
+                  t0 + 40 * M)
+    assert clock.breached_at == t0 + 15 * M, "still overdue: the breach stands"
+    assert clocks.colour([clock], t0 + 40 * M) is clocks.SlaState.RED
+    assert firings(clock, DEFAULT_TERMS, Priority.P2, t0 + 3 * H) == [
+        (FiringKind.STEP, t0 + H + 40 * M), (FiringKind.STEP, t0 + 2 * H + 40 * M)]
