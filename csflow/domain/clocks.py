@@ -195,14 +195,18 @@ def pause(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
     return True
 
 
-def resume(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
+def resume(clock: Clock, calendar: BusinessCalendar, at: datetime, *,
+           shift_ladder: bool = True) -> bool:
     """Count again with the time left. A clock breached before the pause keeps its breach;
     its remaining ladder steps move on by the pause's length, so none of them is stamped
-    at an instant when the request was waiting on the customer."""
+    at an instant when the request was waiting on the customer.
+
+    `shift_ladder=False` is the behaviour before that rule, for a workflow replaying a
+    history recorded without it (the workflow decides with `workflow.patched`)."""
     if not clock.paused:
         return False
     base = clock.ladder_base
-    if base is not None and clock.paused_at is not None:
+    if shift_ladder and base is not None and clock.paused_at is not None:
         clock.ladder_from = base + max(at - clock.paused_at, _ZERO)
     clock.paused_at = None
     clock.running_since = at
@@ -210,18 +214,19 @@ def resume(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
     return True
 
 
-def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime) -> None:
+def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime, *,
+           rearm: bool = True) -> None:
     """A new length (priority change) or a new calendar: re-count from what is used.
 
     The time already used — paused time excluded — is kept, measured under the old terms
     up to `at`; the rest is counted under the new ones. See `recount` for a breach: a new
     priority brings a new ladder even where the clock's length stays the same.
     """
-    recount(clock, spec, calendar, calendar, at, new_ladder=True)
+    recount(clock, spec, calendar, calendar, at, new_ladder=True, rearm=rearm)
 
 
 def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessCalendar,
-            at: datetime, *, new_ladder: bool = False) -> bool:
+            at: datetime, *, new_ladder: bool = False, rearm: bool = True) -> bool:
     """Close the running segment at `at` under the old terms, open one under the new.
 
     A segment that has not begun yet (its start lies after `at`, as for a request recorded
@@ -232,7 +237,8 @@ def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessC
     re-armed and breaches — and climbs its ladder — from the new deadline, if it comes.
     One still overdue under a new priority or length climbs the whole new ladder from its
     re-counted deadline (the re-count itself); a new calendar alone leaves the ladder
-    where it was.
+    where it was. `rearm=False` keeps a breach and its ladder exactly as they were — the
+    behaviour before these rules, for a workflow replaying a history recorded without them.
     """
     if not clock.open:
         return False
@@ -240,13 +246,13 @@ def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessC
     new_ladder = new_ladder or spec != clock.spec
     clock.spec = spec
     left = spec.budget(new, clock.started_at) - clock.used
-    if clock.breached_at is not None and left > _ZERO:
+    if rearm and clock.breached_at is not None and left > _ZERO:
         clock.breached_at = clock.ladder_from = None
         clock.steps_fired = 0
     if clock.running_since is not None:
         clock.running_since = max(clock.running_since, at)
         clock.due_at = spec.resume_due(new, clock.started_at, clock.used, clock.running_since)
-        if clock.breached_at is not None and new_ladder:
+        if rearm and clock.breached_at is not None and new_ladder:
             clock.ladder_from, clock.steps_fired = clock.due_at, 0
     return True
 

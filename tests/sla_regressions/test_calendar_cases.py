@@ -322,3 +322,27 @@ def test_16_zammad_4353_the_engine_rearms_a_breach_the_new_priority_forgives() -
     assert clocks.colour([clock], t0 + 40 * M) is clocks.SlaState.RED
     assert firings(clock, DEFAULT_TERMS, Priority.P2, t0 + 3 * H) == [
         (FiringKind.STEP, t0 + H + 40 * M), (FiringKind.STEP, t0 + 2 * H + 40 * M)]
+
+
+def test_10_16_histories_recorded_before_these_rules_replay_unchanged() -> None:
+    """The workflow passes `rearm=False` / `shift_ladder=False` while replaying a history
+    recorded before cases 10 and 16 were fixed (behind `workflow.patched`): those flags
+    give back the old instants exactly — the P1 lowered to P3 stays breached with its P3
+    steps at +4 h 15 and +8 h 15, and a ladder interrupted by a wait fires on the resume,
+    stamped at its old instant."""
+    t0 = local("2026-12-01T10:00:00")
+    cal = DEFAULT_TERMS.calendar
+    clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
+    clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
+    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal,
+                  t0 + 20 * M, rearm=False)
+    assert clocks.colour([clock], t0 + 20 * M) is clocks.SlaState.RED
+    assert firings(clock, DEFAULT_TERMS, Priority.P3, t0 + 11 * H) == [
+        (FiringKind.STEP, t0 + 4 * H + 15 * M), (FiringKind.STEP, t0 + 8 * H + 15 * M)]
+
+    clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
+    clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
+    clocks.pause(clock, cal, t0 + 20 * M)
+    clocks.resume(clock, cal, t0 + DAY_, shift_ladder=False)
+    assert firings(clock, DEFAULT_TERMS, Priority.P1, t0 + DAY_) == [
+        (FiringKind.STEP, t0 + 30 * M), (FiringKind.STEP, t0 + 45 * M)]
