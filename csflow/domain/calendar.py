@@ -1,12 +1,13 @@
 """The business calendar: when the organisation is at work (SPEC §4).
 
-A `BusinessCalendar` is plain data — time zone, local working hours (as many periods a day
-as the organisation keeps: a lunch break is the gap between two), weekend, explicit lists
-of public holidays and make-up working days (China's 调休), and short days with hours of
-their own (a half-day holiday) — so it can travel inside a workflow's input and every
-deadline computed from it replays identically forever. The lists come from a holiday
-library at the edge (`csflow.calendars`); nothing here may ever call one, because a
-library upgrade would then change a replay.
+A `BusinessCalendar` is plain data — time zone, local working hours, weekend, and explicit
+lists of public holidays and make-up working days (China's 调休) — so it can travel inside
+a workflow's input and every deadline computed from it replays identically forever. The
+lists come from a holiday library at the edge (`csflow.calendars`); nothing here may ever
+call one, because a library upgrade would then change a replay.
+
+Working hours may hold several periods a day (a lunch break is the gap between two), and
+short days have hours of their own (a half-day holiday works 09:00–12:00 only).
 
 Conventions every function shares:
 - inputs are aware datetimes in any zone; every datetime returned is in UTC, so that a
