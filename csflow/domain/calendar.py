@@ -216,6 +216,11 @@ class BusinessCalendar(CalendarModel):
             object.__setattr__(self, "version", self.content_hash())
         return self
 
+    def __hash__(self) -> int:
+        """Hashable like any frozen model, short days (a dict) included: equal calendars
+        have equal versions."""
+        return hash(self.version)
+
     def content_hash(self) -> str:
         """12 hex digits of SHA-256 over the data that changes a computation.
 

@@ -203,6 +203,9 @@ class TeamCalendar(PolicyModel):
             raise ValueError("a team calendar names the channels and/or categories it serves")
         return self
 
+    def __hash__(self) -> int:  # short_days is a dict
+        return hash(self.model_dump_json())
+
     def serves(self, channel: Channel, category: Category) -> bool:
         """Every list given must match: channels = [phone] and categories = [repair] is
         the phone line's repairs only."""
@@ -238,6 +241,9 @@ class CalendarPolicy(PolicyModel):
         except ValidationError as e:
             raise ValueError("; ".join(err["msg"] for err in e.errors())) from None
         return self
+
+    def __hash__(self) -> int:  # short_days and teams are dicts
+        return hash(self.model_dump_json())
 
     def years(self, today: date) -> range:
         """Last year to next year unless pinned: enough for any open request's deadlines."""

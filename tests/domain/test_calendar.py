@@ -372,6 +372,9 @@ def test_an_unset_short_day_list_keeps_the_version_it_always_had() -> None:
     assert BusinessCalendar(short_days={date(2026, 12, 31): (
         WorkingPeriod(start="09:00", end="12:00"),)}).version != BusinessCalendar().version
     assert BusinessCalendar(team="hotline").version != BusinessCalendar().version
+    # Still hashable, as before short days (a dict) existed: terms may be set members.
+    assert len({SPLIT_SHIFTS, BusinessCalendar.model_validate_json(
+        SPLIT_SHIFTS.model_dump_json()), BusinessCalendar()}) == 2
 
 
 short_days = st.dictionaries(
