@@ -7,7 +7,7 @@ cases are in `test_calendar_cases.py`; docs/sla.md lists all seventeen as guaran
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,6 +77,37 @@ async def state(h: Handle) -> RequestView:
 async def done(h: Handle) -> None:
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+# ---- 1 ----
+
+
+async def test_01_zammad_3180_a_round_the_clock_p1_breaches_15_minutes_after_2359_30(
+    harness: Harness,
+) -> None:
+    """Zammad #3180, on a running request: a P1 received at 23:59:30 local time on a
+    24/7 calendar, first response counted in working time, warns at 00:07:00 and 00:11:15
+    and breaches at 00:14:30 — midnight closes nothing. (The pure case, with a year end
+    and a DST night, is in test_calendar_cases.py.)"""
+    soon = datetime.now(UTC) + 2 * M
+    zone = ZoneInfo(zone_at(23, soon))
+    t0 = datetime.combine(soon.astimezone(zone).date(), time(23, 59, 30), zone)
+    terms = TermsProvider(policy_from_mapping({
+        "sla": {"P1": {"first_response": {"duration": "15m", "basis": "working"}}},
+        "calendar": {"time_zone": zone.key, "working_hours": [["00:00", "24:00"]],
+                     "weekend": [], "holidays_from": "none"}}))
+    h = await started(harness, t0, Priority.P1, terms)
+    assert (await state(h)).deadlines["first_response"] == t0 + 15 * M
+    await harness.env.fast_forward(h, t0 - datetime.now(UTC) + 20 * M)
+
+    async def breached() -> None:
+        rows = [r for r in sla_events(await state(h), t0) if r[0] == "first_response"]
+        assert rows[:3] == [("first_response", "sla_warning", 7.5 * M),
+                            ("first_response", "sla_warning", 11.25 * M),
+                            ("first_response", "sla_breached", 15 * M)]
+
+    await eventually(breached)
+    await done(h)
 
 
 # ---- 3 ----
