@@ -83,10 +83,6 @@ def test_smtp_down_then_up_every_message_once(stack: Stack) -> None:
     mailed_once(stack, numbers, timeout=0)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "POST /requests still answers 500 when intake outlives its wait (worker killed, "
-    "PostgreSQL frozen): the request exists and a retry with its external id finds it, "
-    "but the first answer must be 201/202 (issue 14, deliverable 3)"))
 def test_no_caller_got_a_server_error() -> None:
     """Through every fault above, a caller got an answer that was never a 5xx."""
     assert everything

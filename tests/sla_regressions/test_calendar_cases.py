@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csflow.calendars import build_calendar
+from csflow.config.calendar import build_calendar
+from csflow.config.terms import TermsProvider
 from csflow.domain import clocks
 from csflow.domain.calendar import BusinessCalendar, WorkingPeriod
 from csflow.domain.clocks import FiringKind
@@ -22,7 +23,6 @@ from csflow.domain.clockspec import ClockSpec
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.policy import Policy, policy_from_mapping
 from csflow.domain.terms import RequestTerms, resolve_terms
-from csflow.sla_terms import TermsProvider
 from tests.helpers import intake
 
 SH = ZoneInfo("Asia/Shanghai")

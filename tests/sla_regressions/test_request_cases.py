@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
+from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     CancelCommand,
     ChangePriorityCommand,
@@ -32,7 +33,6 @@ from csflow.contracts import (
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Priority
 from csflow.domain.policy import policy_from_mapping
-from csflow.sla_terms import TermsProvider
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.sla_regressions.conftest import start_instant, zone_at
 from tests.workflows.conftest import Harness

@@ -17,11 +17,6 @@ AGENT = {"id": "agent-7", "role": "agent"}
 CUSTOMER = {"id": "C-1001", "role": "customer"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs fix in workflows/follow_up.py:record_follow_up and its validator — refuse a "
-    "second answer with ApplicationError(type='AlreadyAnswered') before the lifecycle "
-    "check — and in csflow/api/routes/survey.py:submit — map that kind to 409 "
-    "'answered'; today the loser is explained from the not-yet-persisted row: 503"))
 async def test_17_glpi_5180_two_submits_at_once_record_one_and_refuse_the_other(
     api: Api,  # noqa: F811
 ) -> None:
