@@ -52,6 +52,10 @@ class EventKind(StrEnum):
     LINKED_REQUEST_OPENED = "linked_request_opened"
     IMPROVEMENT_OPENED = "improvement_opened"
     IMPROVEMENT_CLOSED = "improvement_closed"
+    # why: a breach's reason and its review, a complaint's root cause (docs/reports.md)
+    BREACH_EXPLAINED = "breach_explained"
+    BREACH_REVIEWED = "breach_reviewed"
+    CAUSE_RECORDED = "cause_recorded"
     # the end
     CLOSED = "closed"
     CANCELLED = "cancelled"

@@ -75,14 +75,18 @@ async def test_intake_not_written_in_time_is_202_with_the_number(
             assert await _count(ts_env.client, queue) == 1
 
         async with build_worker(ts_env.client, queue, pool):
-            async def written() -> bool:
-                return bool(await pool.fetchval(
-                    "SELECT count(*) FROM requests WHERE number = $1", number))
+            async def written() -> None:
+                assert await pool.fetchval(
+                    "SELECT count(*) FROM requests WHERE number = $1", number)
             await eventually(written, timeout=30)
             again = await http.post("/requests", json=body())
+
+            async def assigned() -> None:
+                view = (await http.get(f"/requests/{number}")).json()
+                assert view["status"] == "assigned", view
+            await eventually(assigned, timeout=30)
         assert again.status_code == 200, again.text
         assert again.json()["number"] == number
-        assert again.json()["request"]["status"] == "assigned"
         assert await _count(ts_env.client, queue) == 1
 
 
