@@ -4,9 +4,10 @@ Payloads are sealed with the current key and carry its id, so rotating the ring 
 current key) never strands an old history: every key that ever sealed a payload stays in
 the ring until the histories it sealed are past Temporal's retention.
 
-The ring is a small JSON document, ``{"current": "<id>", "keys": {"<id>": "<base64>"}}``,
-read from ``CSFLOW_KEYRING`` (the document itself, as a secret manager or a KMS-decrypting
-init step injects it) or from the file named by ``CSFLOW_KEYRING_FILE``. Nothing is
+The ring is a small JSON document,
+``{"current": "<id>", "keys": {"<id>": "<base64>"}, "index": "<base64>"}``, read from
+``CSFLOW_KEYRING`` (the document itself, as a secret manager or a KMS-decrypting init
+step injects it) or from the file named by ``CSFLOW_KEYRING_FILE``. Nothing is
 hand-rolled: keys are 32 random bytes from the OS, ciphers come from ``cryptography``.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -36,6 +39,17 @@ class KeyRingError(ValueError):
 class KeyRing:
     current: str
     keys: dict[str, bytes] = field(repr=False)
+    # Keys the blind index (lookups by phone or e-mail without decrypting). It never
+    # rotates with the ring — a rotation would orphan every stored index — so a ring
+    # without one derives it from its oldest key, which is never removed.
+    index: bytes | None = field(default=None, repr=False)
+
+    @property
+    def index_key(self) -> bytes:
+        if self.index is not None:
+            return self.index
+        oldest = self.keys[min(self.keys)]
+        return hmac.new(oldest, b"csflow blind index v1", hashlib.sha256).digest()
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:
@@ -59,19 +73,25 @@ class KeyRing:
         key_id = new_key_id(now)
         while key_id in self.keys:  # two rotations in one second
             key_id = new_key_id(now)
-        return KeyRing(current=key_id, keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)})
+        return KeyRing(current=key_id, keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)},
+                       index=self.index)
 
     def to_json(self) -> str:
-        return json.dumps({"current": self.current,
-                           "keys": {k: base64.b64encode(v).decode() for k, v in
-                                    self.keys.items()}}, indent=2) + "\n"
+        doc: dict[str, Any] = {"current": self.current,
+                               "keys": {k: base64.b64encode(v).decode() for k, v in
+                                        self.keys.items()}}
+        if self.index is not None:
+            doc["index"] = base64.b64encode(self.index).decode()
+        return json.dumps(doc, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str, where: str = "key ring") -> KeyRing:
         try:
             doc: Any = json.loads(text)
             keys = {str(k): base64.b64decode(v, validate=True) for k, v in doc["keys"].items()}
-            return cls(current=str(doc["current"]), keys=keys)
+            index = (base64.b64decode(doc["index"], validate=True) if doc.get("index")
+                     else None)
+            return cls(current=str(doc["current"]), keys=keys, index=index)
         except KeyRingError as err:
             raise KeyRingError(f"{where}: {err}") from None
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
@@ -81,7 +101,8 @@ class KeyRing:
     @classmethod
     def generate(cls, now: datetime | None = None) -> KeyRing:
         key_id = new_key_id(now)
-        return cls(current=key_id, keys={key_id: secrets.token_bytes(KEY_BYTES)})
+        return cls(current=key_id, keys={key_id: secrets.token_bytes(KEY_BYTES)},
+                   index=secrets.token_bytes(KEY_BYTES))
 
 
 def new_key_id(now: datetime | None = None) -> str:
