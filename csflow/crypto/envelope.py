@@ -90,7 +90,7 @@ class CustomerKeys:
 
     def __init__(self, ring: KeyRing, pool: Any) -> None:
         self.ring = ring
-        self._pool = pool
+        self.pool = pool
         self._by_handle: dict[str, tuple[float, DataKey]] = {}
         self._by_customer: dict[str, tuple[float, DataKey]] = {}
 
@@ -111,14 +111,14 @@ class CustomerKeys:
         cached = self._cached(self._by_customer, customer_id)
         if cached is not None:
             return cached
-        row = await self._pool.fetchrow(
+        row = await self.pool.fetchrow(
             """SELECT handle, master_key_id, wrapped FROM customer_keys
                WHERE customer_id = $1 AND destroyed_at IS NULL""", customer_id)
         if row is None:
             handle = str(uuid.uuid4())
             dek = os.urandom(32)
             master_id, wrapped = _wrap(self.ring, handle, dek)
-            row = await self._pool.fetchrow(
+            row = await self.pool.fetchrow(
                 """INSERT INTO customer_keys (handle, customer_id, master_key_id, wrapped)
                    VALUES ($1, $2, $3, $4)
                    ON CONFLICT (customer_id) WHERE destroyed_at IS NULL DO NOTHING
@@ -138,7 +138,7 @@ class CustomerKeys:
             as_uuid = uuid.UUID(handle)
         except ValueError:
             raise Erased(f"no customer key {handle!r}") from None
-        row = await self._pool.fetchrow(
+        row = await self.pool.fetchrow(
             """SELECT customer_id, master_key_id, wrapped FROM customer_keys
                WHERE handle = $1""", as_uuid)
         if row is None or row["wrapped"] is None:
