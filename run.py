@@ -4,6 +4,9 @@
 Creates `.venv` on first use, (re)installs the project with its test extras whenever
 pyproject.toml changes, then runs `csflow up` or the whole test suite (ruff, mypy,
 pytest) inside it. Standard library only, because nothing else exists yet when it runs.
+
+Arguments after `test` go to pytest: `python3 run.py test -m "not integration"` is the
+fast lane (no Temporal server, PostgreSQL, browser or subprocess stack; under a minute).
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def main() -> int:
     extra = sys.argv[2:]
     if what not in ("up", "test"):
         print("usage: python3 run.py up      # the whole stack, embedded\n"
-              "       python3 run.py test    # ruff, mypy and the full test suite")
+              "       python3 run.py test    # ruff check, ruff format --check, mypy, pytest\n"
+              "       python3 run.py test -m 'not integration'   # the fast lane")
         return 2
     ensure_env()
     if what == "up":
@@ -75,6 +79,7 @@ def main() -> int:
     ensure_browser()
     for step in (
         [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
         [str(BIN / "pytest"), *extra],
     ):

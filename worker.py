@@ -26,13 +26,13 @@ from csflow import logs
 from csflow.channels import gateway
 from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
+from csflow.config.policy import policy_from_env
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
 from csflow.notify.templates import Templates
-from csflow.policy_file import policy_from_env
 from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.reports import ReportWorkflow

@@ -13,18 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from csflow.activity_io import ReleaseInput, TransferInput, TransferResult, Triage, TriageInput
-from csflow.contracts import SYSTEM, AssignmentMade
 from csflow.domain.policy import IntakePolicy
 from csflow.domain.routing import requirement
+from csflow.services.assignment import drain_and_notify
 from csflow.store import requests, staff
-
-log = structlog.get_logger(__name__)
 
 
 def emotion_hits(text: str, keywords: tuple[str, ...]) -> list[str]:
@@ -73,29 +69,6 @@ class AssignmentActivities:
         """Free the request's holder, then give queued requests to whoever has room."""
         await staff.release(self._pool, inp.number, _now())
         return await drain_and_notify(self._pool, self._client)
-
-
-async def drain_and_notify(pool: asyncpg.Pool[Any], client: Client | None) -> list[str]:
-    """Assign what the queue can, and tell each request; shared with the staff API."""
-    assigned = []
-    for number, pick in await staff.drain_queue(pool, _now()):
-        assert pick.staff_id is not None
-        if client is None:
-            continue
-        handle = client.get_workflow_handle(number)
-        try:
-            await handle.execute_update(
-                "assignment_made",
-                AssignmentMade(actor=SYSTEM, assignee=pick.staff_id,
-                               department=pick.department, rule=pick.rule),
-                id=f"assignment-{number}-{pick.staff_id}",
-            )
-            assigned.append(number)
-        except (WorkflowUpdateFailedError, RPCError) as err:
-            # The request ended or was assigned by hand meanwhile: give the place back.
-            log.info("queue.assignment_declined", request_number=number, error=str(err))
-            await staff.release(pool, number, _now())
-    return assigned
 
 
 def _now() -> datetime:

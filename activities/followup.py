@@ -10,10 +10,10 @@ from temporalio import activity
 from temporalio.client import Client
 
 from csflow.activity_io import FollowUpPlan, LinkedRequestInput, PlanFollowUpInput
+from csflow.config.terms import TermsProvider
 from csflow.contracts import Customer, ImprovementRow, RequestIntake
 from csflow.links import survey_token, survey_url
 from csflow.settings import Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store import improvements
 
 FOLLOW_UP_DESK = "follow-up-desk"

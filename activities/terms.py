@@ -9,13 +9,13 @@ policy and a later policy change still affects new requests only.
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import ResolveTermsInput
+from csflow.config.terms import TermsProvider
 from csflow.domain.terms import RequestTerms
-from csflow.sla_terms import TermsProvider
+from csflow.refusals import Refusal
 
-TERMS_UNAVAILABLE = "TermsUnavailable"
+TERMS_UNAVAILABLE = Refusal.TERMS_UNAVAILABLE
 
 
 class TermsActivities:
@@ -34,7 +34,4 @@ class TermsActivities:
         try:
             return self._terms.for_intake(inp.intake, inp.received_at)
         except (ValueError, LookupError, ArithmeticError) as err:
-            raise ApplicationError(
-                f"no SLA terms for this request: {err}", type=TERMS_UNAVAILABLE,
-                non_retryable=True,
-            ) from err
+            raise TERMS_UNAVAILABLE.error(f"no SLA terms for this request: {err}") from err

@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from csflow.config.policy import policy_from_env
+from csflow.config.terms import TermsProvider
 from csflow.imports import COLUMNS, Importer, ImportReport, read_import_file
-from csflow.policy_file import policy_from_env
-from csflow.sla_terms import TermsProvider
 from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
 from starter.client import CsflowClient

@@ -1,7 +1,11 @@
-"""One command vocabulary: each lifecycle command's Update name, argument model and route.
+"""One command vocabulary: every command csflow takes — the request's lifecycle commands
+and the improvement task's `complete_improvement` — with its Update name, argument model,
+route, CLI command and starter method.
 
-The workflow, the API, the CLI and the starter all read this table, and a test checks
-every command has all four faces, so none of them drifts.
+The workflows, the API, the CLI and the starter all read this table, and a test checks
+every command has all four faces (tests/test_commands.py), so none of them drifts. Who
+may send each command is not here but in csflow.domain.lifecycle.REQUIRED_ROLES, which
+the workflows' guards and the API's gates both read.
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csflow.contracts import (
+    WORKFLOW_TYPE,
     AssignmentMade,
     CancelCommand,
     ChangePriorityCommand,
     CloseCommand,
     CompensationDecision,
     CompensationRequest,
+    CompleteImprovement,
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
@@ -28,12 +34,17 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
-from csflow.domain.lifecycle import Command
+from csflow.domain.lifecycle import AnyCommand, Command, TaskCommand
+
+IMPROVEMENT_TASK = "ImprovementTask"  # the child workflow's type
 
 
 @dataclass(frozen=True)
-class CommandSpec:
-    command: Command
+class AnyCommandSpec:
+    """One command and its faces. `path` is its route (and CLI command) under the
+    collection of the workflow that takes it: /requests/{number}/… or /improvements/{id}/…"""
+
+    command: AnyCommand
     model: type[Model]
     path: str
     summary: str
@@ -42,7 +53,45 @@ class CommandSpec:
     def update_name(self) -> str:
         return self.command.value
 
+    @property
+    def workflow_type(self) -> str:
+        return WORKFLOW_TYPE if isinstance(self.command, Command) else IMPROVEMENT_TASK
 
+    @property
+    def route(self) -> str:
+        """The API route (POST)."""
+        if isinstance(self.command, Command):
+            return f"/requests/{{number}}/{self.path}"
+        return f"/improvements/{{task_id}}/{self.path}"
+
+    @property
+    def cli(self) -> tuple[str, str]:
+        """`csflow <group> <name>`."""
+        group = "request" if isinstance(self.command, Command) else "improvement"
+        return group, self.path.replace("/", "-")
+
+    @property
+    def starter_method(self) -> str:
+        """The CsflowClient method (named like the Update)."""
+        return self.update_name
+
+
+@dataclass(frozen=True)
+class CommandSpec(AnyCommandSpec):
+    """A command of the ServiceRequest workflow."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class TaskCommandSpec(AnyCommandSpec):
+    """A command of the ImprovementTask child workflow."""
+
+    command: TaskCommand
+
+
+# The ServiceRequest's commands, in the table's order (the API, CLI and contract
+# generators iterate these).
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Command.SUBMIT_PLAN, PlanCommand, "plan",
                 "Submit or revise the service plan (measures, owner, ETA)"),
@@ -51,9 +100,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Command.RESOLVE, ResolveCommand, "resolve",
                 "Propose a resolution; the customer is asked to confirm"),
     CommandSpec(Command.CONFIRM, ConfirmCommand, "confirm",
-                "Record the customer's answer: satisfied, or re-handle with raised priority"),
+                "Record the customer's answer: satisfied, "
+                "or re-handle with raised priority"),
     CommandSpec(Command.CLOSE, CloseCommand, "close", "Close a resolved request"),
-    CommandSpec(Command.CANCEL, CancelCommand, "cancel", "Cancel an open request, with a reason"),
+    CommandSpec(Command.CANCEL, CancelCommand, "cancel",
+                "Cancel an open request, with a reason"),
     CommandSpec(Command.WAIT_FOR_CUSTOMER, WaitForCustomerCommand, "wait-for-customer",
                 "The request waits on the customer; SLA clocks pause if the policy says so"),
     CommandSpec(Command.CUSTOMER_REPLIED, CustomerRepliedCommand, "customer-replied",
@@ -77,5 +128,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Command.RECORD_FOLLOW_UP, FollowUpRecord, "follow-up",
                 "Record the follow-up visit: score, NPS, the customer's words, new needs"),
 )
+
+TASK_COMMANDS: tuple[TaskCommandSpec, ...] = (
+    TaskCommandSpec(TaskCommand.COMPLETE_IMPROVEMENT, CompleteImprovement, "complete",
+                    "Close an improvement task with what changed; the customer is told"),
+)
+
+# The one table: every command csflow takes, each with its four faces.
+TABLE: tuple[AnyCommandSpec, ...] = (*COMMANDS, *TASK_COMMANDS)
 
 BY_COMMAND = {spec.command: spec for spec in COMMANDS}

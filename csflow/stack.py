@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import structlog
 from temporalio.service import RPCError
 
+from csflow.config.policy import PolicyError, policy_from_env
 from csflow.embedded.ports import PortClaim, port_accepts, port_problems
 from csflow.embedded.postgres import EmbeddedPostgres, ensure_database
 from csflow.embedded.process import EmbeddedStartError
@@ -31,7 +32,6 @@ from csflow.embedded.temporal import (
     ensure_search_attributes,
     wait_for_frontend,
 )
-from csflow.policy_file import PolicyError, policy_from_env
 from csflow.settings import Settings
 
 log = structlog.get_logger("csflow.stack")
@@ -309,6 +309,7 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
     temporal = plan.temporal
     rows = [
         ("API", plan.api_url),
+        ("Console", f"{plan.api_url}/console"),
         ("OpenAPI docs", f"{plan.api_url}/docs"),
         ("Temporal", f"{plan.temporal_address}  (namespace {plan.settings.temporal_namespace})"
          + ("" if temporal else "  [external]")),

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.commands import BY_COMMAND
+from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     WORKFLOW_TYPE,
     Actor,
@@ -32,10 +33,12 @@ from csflow.contracts import (
     CloseCommand,
     CompensationDecision,
     CompensationRequest,
+    CompleteImprovement,
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
     FollowUpRecord,
+    ImprovementRow,
     Model,
     OrderRehandlingCommand,
     PlanCommand,
@@ -51,10 +54,10 @@ from csflow.contracts import (
     WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
-from csflow.domain.lifecycle import Command
+from csflow.domain.lifecycle import Command, TaskCommand
 from csflow.domain.numbering import business_day, format_number
+from csflow.refusals import Refusal
 from csflow.settings import TASK_QUEUE, Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store import listing
 from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
@@ -134,7 +137,7 @@ class CsflowClient:
         refused connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL)
         with nothing left open.
         """
-        from csflow.policy_file import policy_from_env
+        from csflow.config.policy import policy_from_env
         from csflow.store.pool import create_pool
 
         settings = settings or Settings()
@@ -364,6 +367,20 @@ class CsflowClient:
         return await self.send(number, Command.RECORD_FOLLOW_UP, command,
                                idempotency_key=idempotency_key)
 
+    async def complete_improvement(self, task_id: str, command: CompleteImprovement, *,
+                                   idempotency_key: str | None = None) -> ImprovementRow:
+        """Close an improvement task (the request's child) with what changed."""
+        handle = self._client.get_workflow_handle(task_id)
+        try:
+            return await self._guard(handle.execute_update(
+                TaskCommand.COMPLETE_IMPROVEMENT.value, command, id=idempotency_key,
+                result_type=ImprovementRow), task_id)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise RequestRefused(cause.message, cause.type) from err
+            raise RequestRefused(str(cause or err), None) from err
+
     async def _known(self, number: str) -> bool:
         try:
             return await listing.request_exists(self._pool, number)
@@ -386,7 +403,7 @@ class CsflowClient:
         except WorkflowAlreadyStartedError as err:
             raise RequestRefused(
                 f"request number {number} was already used by an earlier request; was the "
-                "database reset while Temporal kept its history?", "IllegalTransition") from err
+                "database reset while Temporal kept its history?", Refusal.ILLEGAL_STATE) from err
         except RuntimeError as err:
             # A lazily connected client reports a refused first connection this way.
             if "Failed client connect" in str(err):

@@ -1,4 +1,7 @@
-"""Session-wide fixtures: one time-skipping Temporal server for all workflow tests."""
+"""Session-wide fixtures: one time-skipping Temporal server for all workflow tests, one
+PostgreSQL; and the `integration` marker, put on every test that needs either of them, a
+browser or a subprocess stack, so `pytest -m "not integration"` is the fast lane.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,34 @@ from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
 from tests.helpers import binary, free_port, with_database
 
+# A test that uses any of these fixtures — directly or through another fixture — needs a
+# real server: the Temporal dev server, PostgreSQL, Debian's chromium, or a launched stack.
+INTEGRATION_FIXTURES = frozenset({"ts_env", "pg_admin_dsn", "browser", "launch"})
+# Markers that imply a server or a subprocess of their own.
+INTEGRATION_MARKERS = frozenset({"stack"})
+
+
+def needs_servers(fixturenames: list[str] | tuple[str, ...], markers: set[str]) -> bool:
+    """Whether a test with this fixture closure and these markers is an integration test."""
+    return bool(INTEGRATION_FIXTURES.intersection(fixturenames)
+                or INTEGRATION_MARKERS & markers or "integration" in markers)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by fixture use rather than by hand: `fixturenames` is the whole closure, so a
+    test that reaches `ts_env` through `api` or `stack` is marked too, and a new test file
+    cannot forget it."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        markers = {m.name for m in item.iter_markers()}
+        if needs_servers(names, markers) and "integration" not in markers:
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server with per-workflow virtual clocks (TEMPORAL-FACTS.md).
+    """The real dev server with per-workflow virtual clocks (docs/temporal-notes.md,
+    "Tests under skipped time").
 
     Skipping is off until a test calls `env.fast_forward(handle, duration)`, so a test
     decides exactly how far each request's clock moves.

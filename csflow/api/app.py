@@ -16,10 +16,11 @@ from csflow import __version__
 from csflow.api import auth, errors
 from csflow.api.deps import Pool
 from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
+from csflow.api.routes.console import build_router as console_pages
+from csflow.config.policy import policy_from_env
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import Policy
-from csflow.policy_file import policy_from_env
 from csflow.settings import Settings
-from csflow.sla_terms import TermsProvider
 from csflow.store.pool import create_pool
 from starter.client import CsflowClient
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(staff.router)
     app.include_router(improvements.router)
     app.include_router(survey.router)  # public: the signed link is the credential
+    app.include_router(console_pages(terms.policy))  # each console route checks its caller
     app.include_router(board.router, dependencies=[
         Depends(auth.require(auth.BOARD, "the board"))])
     app.include_router(reports.router, dependencies=[

@@ -27,20 +27,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from csflow.contracts import Actor
 from csflow.domain.codes import Role
-from csflow.domain.lifecycle import REQUIRED_ROLES, Command
+from csflow.domain.lifecycle import REQUIRED_ROLES, AnyCommand
+from csflow.refusals import Refusal
 from csflow.store import tokens
 from csflow.store.tokens import TOKEN_ROLES, TokenInfo, TokenRefused
 
 COOKIE = "csflow_token"
 
-# Route groups; the command routes take theirs from csflow.domain.lifecycle.
+# Route groups; the command routes (improvements' `complete` too) take theirs from
+# csflow.domain.lifecycle.REQUIRED_ROLES through `command_roles`.
 READERS = TOKEN_ROLES
 CREATORS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
                       Role.ADMIN, Role.SERVICE})
 # Services too: an HR system keeps the directory and the duty roster in sync.
 STAFF_ADMINS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
-IMPROVERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                       Role.ADMIN, Role.SERVICE})
 # A customer's name and contact: those who serve them, never analysts (SPEC §6).
 PERSONAL_READERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
                               Role.ADMIN, Role.SERVICE})
@@ -56,10 +56,10 @@ class Denied(Exception):
     """Authenticated, but the role (or the named actor) is not allowed; answered 403."""
 
 
-def command_roles(command: Command) -> frozenset[Role]:
+def command_roles(command: AnyCommand) -> frozenset[Role]:
     """Token roles that may send `command`: those the workflow accepts, and services,
     which relay an actor the workflow then checks. System-only commands get none."""
-    allowed = REQUIRED_ROLES.get(command, frozenset(TOKEN_ROLES)) & TOKEN_ROLES
+    allowed = REQUIRED_ROLES[command] & TOKEN_ROLES
     return allowed | {Role.SERVICE} if allowed - {Role.SERVICE} else frozenset()
 
 
@@ -135,7 +135,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Denied)
     async def _denied(_: Request, err: Denied) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"detail": str(err), "type": "Forbidden"})
+        return JSONResponse(status_code=403, content={"detail": str(err),
+                                                             "type": Refusal.FORBIDDEN_ROLE})
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     async def login_page(next: str = "/board", error: str | None = None) -> HTMLResponse:

@@ -1,4 +1,6 @@
-"""Domain errors → HTTP answers a caller can act on."""
+"""Domain errors → HTTP answers a caller can act on, through the one refusal table
+(csflow.refusals): the same refusal is the same status here and the same exit code in the
+CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from csflow.refusals import ANSWERS, Refusal, answer
 from starter.client import RequestEnded, RequestNotFound, RequestRefused, TemporalUnavailable
+
+_RETRY = {"Retry-After": "5"}
 
 
 def _finite(value: Any) -> Any:
@@ -33,30 +38,32 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestNotFound)
     async def _not_found(_: Request, err: RequestNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(err)})
+        return refusal(Refusal.UNKNOWN, str(err))
 
     @app.exception_handler(RequestEnded)
     async def _ended(_: Request, err: RequestEnded) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(err)})
+        return refusal(Refusal.ILLEGAL_STATE, str(err))
 
     @app.exception_handler(RequestRefused)
     async def _refused(_: Request, err: RequestRefused) -> JSONResponse:
-        status = {"IllegalTransition": 409, "Forbidden": 403, "Compliance": 422}.get(
-            err.kind or "", 422)
-        return JSONResponse(status_code=status, content={"detail": err.reason, "type": err.kind})
+        return refusal(err.kind, err.reason)
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(_: Request, err: TemporalUnavailable) -> JSONResponse:
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": "5"},
-            content={"detail": f"{err}; nothing was changed, retry shortly"},
-        )
+        return refusal(Refusal.UNAVAILABLE, f"{err}; nothing was changed, retry shortly")
 
     @app.exception_handler(OSError)
     async def _database_down(_: Request, err: OSError) -> JSONResponse:
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": "5"},
-            content={"detail": f"a backing service is unreachable ({err}); retry shortly"},
-        )
+        return refusal(Refusal.UNAVAILABLE,
+                       f"a backing service is unreachable ({err}); retry shortly")
+
+
+def refusal(kind: str | None, detail: str) -> JSONResponse:
+    """The answer for a refusal of wire type `kind`: its status from the table, the type
+    named in the body, and Retry-After when trying again later can succeed."""
+    status = answer(kind).http
+    content: dict[str, Any] = {"detail": detail}
+    if kind is not None:
+        content["type"] = kind
+    return JSONResponse(status_code=status, content=content,
+                        headers=_RETRY if status == ANSWERS[Refusal.UNAVAILABLE].http else None)

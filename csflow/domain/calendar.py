@@ -3,7 +3,7 @@
 A `BusinessCalendar` is plain data — time zone, local working hours, weekend, and explicit
 lists of public holidays and make-up working days (China's 调休) — so it can travel inside
 a workflow's input and every deadline computed from it replays identically forever. The
-lists come from a holiday library at the edge (`csflow.calendars`); nothing here may ever
+lists come from a holiday library at the edge (`csflow.config.calendar`); nothing here may ever
 call one, because a library upgrade would then change a replay.
 
 Conventions every function shares:

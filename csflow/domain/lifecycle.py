@@ -51,6 +51,15 @@ class Command(StrEnum):
     RECORD_FOLLOW_UP = "record_follow_up"
 
 
+class TaskCommand(StrEnum):
+    """Commands of the ImprovementTask child workflow; each value is its Update name."""
+
+    COMPLETE_IMPROVEMENT = "complete_improvement"
+
+
+AnyCommand = Command | TaskCommand
+
+
 _HANDLING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED})
 _OPEN = frozenset(s for s in Status if not s.terminal)
 
@@ -76,11 +85,13 @@ LEGAL: dict[Command, frozenset[Status]] = {
 }
 
 
-# Who may give which command (SPEC §6 least privilege). `service` is a backend acting
-# for a person it has authenticated; `system` is csflow itself.
+# Who may give which command (docs/requirements.md §6, least privilege) — the one place:
+# the workflows' guards and the API's route gates (csflow.api.auth.command_roles) both
+# read it. `service` is a backend acting for a person it has authenticated; `system` is
+# csflow itself.
 _STEERING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM, Role.SERVICE})
 _HANDLERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
-REQUIRED_ROLES: dict[Command, frozenset[Role]] = {
+REQUIRED_ROLES: dict[AnyCommand, frozenset[Role]] = {
     Command.SUBMIT_PLAN: _HANDLERS,
     Command.POST_PROGRESS: _HANDLERS,
     Command.RESOLVE: _HANDLERS,
@@ -99,6 +110,9 @@ REQUIRED_ROLES: dict[Command, frozenset[Role]] = {
     Command.ASSIGNMENT_MADE: frozenset({Role.SYSTEM}),
     Command.RECORD_FOLLOW_UP: frozenset({Role.FOLLOW_UP, Role.CUSTOMER, Role.SUPERVISOR,
                                          Role.ADMIN, Role.SERVICE}),
+    # Whoever handles requests, and the follow-up specialist who found the problem, may
+    # say what changed; analysts read, customers are told.
+    TaskCommand.COMPLETE_IMPROVEMENT: _HANDLERS | {Role.FOLLOW_UP},
 }
 
 
@@ -106,10 +120,15 @@ class Forbidden(Exception):
     """The actor's role lacks the right to give this command."""
 
 
-def authorize(command: Command, role: Role) -> None:
-    allowed = REQUIRED_ROLES.get(command)
-    if allowed is not None and role not in allowed:
-        names = ", ".join(sorted(r.value for r in allowed))
+def allowed(command: AnyCommand, role: Role) -> bool:
+    """Whether an actor with `role` may give `command` (the workflow's and the API's test)."""
+    return role in REQUIRED_ROLES[command]
+
+
+def authorize(command: AnyCommand, role: Role) -> None:
+    if not allowed(command, role):
+        allowed_roles = REQUIRED_ROLES[command]
+        names = ", ".join(sorted(r.value for r in allowed_roles))
         raise Forbidden(f"{command.value} needs one of the roles: {names} (caller is {role.value})")
 
 

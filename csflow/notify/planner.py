@@ -11,21 +11,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from csflow.contracts import TimelineEvent
+from csflow.domain.events import EventKind
 from csflow.notify.models import ChannelName, Notification, Recipient
 
 # event kind → (template, audience); "assignee" and "roles" are resolved from the event.
-_CUSTOMER = {
-    "received": "acknowledgement",
-    "progress_posted": "progress_update",
-    "resolution_proposed": "resolution",
-    "follow_up_scheduled": "follow_up_questionnaire",
-    "customer_reactivation": "reactivation",
-    "improvement_closed": "improvement_outcome",
+_CUSTOMER: dict[str, str] = {
+    EventKind.RECEIVED: "acknowledgement",
+    EventKind.PROGRESS_POSTED: "progress_update",
+    EventKind.RESOLUTION_PROPOSED: "resolution",
+    EventKind.FOLLOW_UP_SCHEDULED: "follow_up_questionnaire",
+    EventKind.CUSTOMER_REACTIVATION: "reactivation",
+    EventKind.IMPROVEMENT_CLOSED: "improvement_outcome",
 }
-_ASSIGNEE = {"assigned": "staff_assignment", "sla_warning": "staff_warning",
-             "sla_breached": "staff_breach"}
-_ROLE_ALERTS = ("queued", "follow_up_missed", "compensation_requested", "improvement_opened",
-                "escalated")
+_ASSIGNEE: dict[str, str] = {EventKind.ASSIGNED: "staff_assignment",
+                             EventKind.SLA_WARNING: "staff_warning",
+                             EventKind.SLA_BREACHED: "staff_breach"}
+_ROLE_ALERTS = (EventKind.QUEUED, EventKind.FOLLOW_UP_MISSED, EventKind.COMPENSATION_REQUESTED,
+                EventKind.IMPROVEMENT_OPENED, EventKind.ESCALATED)
 
 
 class NotifyContext(BaseModel):
@@ -60,12 +62,12 @@ def plan_notifications(event: TimelineEvent, ctx: NotifyContext) -> list[Notific
         assignee = d.get("assignee") or ctx.assignee
         if assignee:
             out.append((_staff(assignee), template, base | _clock(d)))
-    if event.kind == "escalation_step":
+    if event.kind == EventKind.ESCALATION_STEP:
         channels: list[ChannelName] = [c for c in d.get("channels", []) if c != "board"]
         for role in d.get("notify", []):
             out.append((Recipient(kind="role", id=role, channels=channels or ["email"]),
                         "staff_escalation", base | _clock(d) | {"action": d.get("action")}))
-    if event.kind == "follow_up_reminder" and ctx.follow_up_owner:
+    if event.kind == EventKind.FOLLOW_UP_REMINDER and ctx.follow_up_owner:
         out.append((_staff(ctx.follow_up_owner), "staff_reminder",
                     base | {"due_at": d.get("due_at", "")}))
     if event.kind in _ROLE_ALERTS:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from csflow.domain.events import EventKind
 from csflow.reports import forecast as fc
 from csflow.reports.model import Forecast, SeriesForecast, StaffDay
 from csflow.reports.periods import day_start, local_day
@@ -25,7 +26,8 @@ RATE_WINDOW_DAYS = 28  # handling rate: resolutions per agent-day over the last 
 async def history_start(pool: Any, as_of: date, tz: str) -> date | None:
     """First day of history: the first request ever, at most HISTORY_DAYS back."""
     first: datetime | None = await pool.fetchval(
-        "SELECT min(at) FROM request_events WHERE kind = 'received' AND at < $1",
+        f"SELECT min(at) FROM request_events WHERE kind = '{EventKind.RECEIVED.value}' "
+        "AND at < $1",
         day_start(as_of, tz))
     if first is None:
         return None

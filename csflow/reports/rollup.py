@@ -21,13 +21,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from csflow.domain.events import EventKind as K
+from csflow.domain.events import sql_list
 from csflow.reports.periods import day_start
 
 # Kinds that answer the customer for the first time (first response), and that end a
-# wait on the customer (pauses are not counted as handling time).
-RESPONSES = "('plan_submitted', 'progress_posted', 'resolution_proposed')"
-WAIT_STARTS = "('clocks_paused', 'awaiting_customer')"
-WAIT_ENDS = "('clocks_resumed', 'customer_replied', 'resolution_proposed', 'closed', 'cancelled')"
+# wait on the customer (pauses are not counted as handling time). The kinds written
+# literally in the SQL below are checked against EventKind by a test.
+RESPONSES = sql_list(K.PLAN_SUBMITTED, K.PROGRESS_POSTED, K.RESOLUTION_PROPOSED)
+WAIT_STARTS = sql_list(K.CLOCKS_PAUSED, K.AWAITING_CUSTOMER)
+WAIT_ENDS = sql_list(K.CLOCKS_RESUMED, K.CUSTOMER_REPLIED, K.RESOLUTION_PROPOSED, K.CLOSED,
+                     K.CANCELLED)
 
 _INSERT = "INSERT INTO report_day_counts (time_zone, day, metric, key, n)\n"
 

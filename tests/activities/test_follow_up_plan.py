@@ -9,10 +9,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.followup import FOLLOW_UP_DESK, FollowUpActivities
 from csflow.activity_io import PlanFollowUpInput
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.links import read_survey_token
 from csflow.settings import Settings
-from csflow.sla_terms import TermsProvider
 
 SECRET = "a-test-secret-of-enough-length"
 

@@ -11,10 +11,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.terms import TERMS_UNAVAILABLE, TermsActivities
 from csflow.activity_io import ResolveTermsInput
+from csflow.config.terms import TermsProvider
 from csflow.contracts import RequestIntake
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.domain.terms import RequestTerms
-from csflow.sla_terms import TermsProvider
 from tests.helpers import intake
 
 AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

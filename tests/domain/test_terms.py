@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+from csflow.config.terms import TermsProvider
 from csflow.domain.codes import Category, Channel, Tier
 from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from tests.helpers import intake
 
 SHANGHAI = timezone(timedelta(hours=8))

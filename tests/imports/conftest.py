@@ -9,10 +9,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from csflow.config.terms import TermsProvider
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import business_day
 from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from starter.client import CsflowClient
 from tests.helpers import eventually, fresh_queue, seed_serial_block
 

@@ -13,9 +13,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.imports import Importer, ParsedFile, Progress, parse_text, read_import_file
-from csflow.sla_terms import TermsProvider
 from starter.client import CsflowClient, RequestRefused
 from tests.helpers import eventually
 from tests.imports import samples

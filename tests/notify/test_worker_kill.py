@@ -19,10 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.notify import NotifyActivities
 from csflow.channels.gateway import sms
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.notify.config import NotifyConfig
 from csflow.notify.templates import Templates
-from csflow.sla_terms import TermsProvider
 from starter.client import CsflowClient
 from tests.helpers import eventually, free_port, fresh_queue, intake, seed_serial_block
 from tests.notify.servers import http_gateway

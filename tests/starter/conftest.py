@@ -10,8 +10,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from starter.client import CsflowClient
 from tests.helpers import fresh_queue, seed_serial_block
 from worker import build_worker

@@ -9,9 +9,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.terms import TermsActivities
+from csflow.config.terms import TermsProvider
 from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
 from csflow.domain.policy import DEFAULT_POLICY
-from csflow.sla_terms import TermsProvider
 from tests.helpers import fresh_queue
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
 from workflows.improvement import ImprovementTaskWorkflow
@@ -61,6 +62,7 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
         workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
         activities=[store.record_events, assignment.triage, assignment.transfer,
                     assignment.release, follow_up.plan_follow_up,
-                    follow_up.open_linked_request, follow_up.save_improvement, notify.send],
+                    follow_up.open_linked_request, follow_up.save_improvement, notify.send,
+                    TermsActivities(TERMS).resolve_terms],
     ):
         yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up, notify)

@@ -10,6 +10,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     Actor,
     CompleteImprovement,
@@ -23,7 +24,6 @@ from csflow.contracts import (
 from csflow.domain.codes import Category, Priority, Role, Tier
 from csflow.domain.lifecycle import Status
 from csflow.domain.policy import policy_from_mapping
-from csflow.sla_terms import TermsProvider
 from tests.helpers import AGENT, CUSTOMER, eventually, intake
 from tests.workflows.conftest import Harness
 from workflows.improvement import ImprovementTaskWorkflow

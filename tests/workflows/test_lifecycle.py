@@ -8,6 +8,7 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     Actor,
     CancelCommand,
@@ -22,7 +23,6 @@ from csflow.contracts import (
 from csflow.domain.codes import Priority, Role, Tier
 from csflow.domain.lifecycle import Status
 from csflow.domain.policy import policy_from_mapping
-from csflow.sla_terms import TermsProvider
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow

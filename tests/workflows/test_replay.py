@@ -3,25 +3,36 @@
 The JSON files in `histories/` are real executions recorded from released code. A change
 that would break running requests (reordered commands, a new activity without
 `workflow.patched`) fails here. To record a new set after a deliberate, patched change:
-`CSFLOW_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py`.
+`CSFLOW_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py`. Record only the
+scenarios you add (`-k name`): the others stand for released code and must stay as they
+were recorded.
+
+Each scenario walks one lifecycle path; together they pass through every Update, every
+kind of deadline and the improvement child (whose own histories are recorded too).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from csflow.contracts import (
+    SYSTEM,
     Actor,
+    AssignmentMade,
     CancelCommand,
     ChangePriorityCommand,
     CloseCommand,
@@ -32,20 +43,29 @@ from csflow.contracts import (
     CustomerRepliedCommand,
     EscalateCommand,
     FollowUpRecord,
+    NewNeed,
+    OrderRehandlingCommand,
     PlanCommand,
     ProgressCommand,
+    ReassignCommand,
     ReceiptQuery,
     RequestView,
     ResolveCommand,
+    ServiceRequestInput,
+    UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
-from csflow.domain.codes import Priority, Role
+from csflow.domain.calendar import BusinessCalendar
+from csflow.domain.codes import Category, Priority, Role
+from csflow.domain.lifecycle import Status
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
 from tests.workflows.conftest import Harness
+from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[Any, Any]
+FOLLOW_UP = Actor(id="fu.lin", role=Role.FOLLOW_UP)
 
 
 async def _closed_after_rehandling(harness: Harness) -> Handle:
@@ -133,7 +153,149 @@ async def _imported_backlog(harness: Harness) -> Handle:
     return h
 
 
+async def _started_by_another_language(harness: Harness) -> Handle:
+    """A start without terms, numbered by the caller (docs/contract.md): the workflow
+    checks the number and resolves the terms through the `resolve_terms` activity."""
+    received = datetime.now(UTC) - timedelta(seconds=5)
+    number = f"CS{received:%Y%m%d}-WEB-9{uuid.uuid4().int % 100_000:05d}"
+    h: Handle = await harness.client.start_workflow(
+        "ServiceRequest",
+        ServiceRequestInput(number=number, intake=intake(priority=Priority.P3),
+                            received_at=received),
+        id=number, task_queue=harness.queue, result_type=RequestView)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="sent twice"))
+    await h.result()
+    return h
+
+
+async def _refused_write_retried(harness: Harness) -> Handle:
+    """The database refuses intake's write and a command's: the command is answered
+    NotPersisted, the request keeps its events and writes them on its own retry."""
+    harness.store.refuse_next = 3
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await harness.env.fast_forward(h, timedelta(seconds=31))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
+async def _queued_assigned_and_reassigned(harness: Harness) -> Handle:
+    """A repeat complaint in an angry voice, nobody free: escalated and queued at intake;
+    the queue assigns it, a supervisor reassigns it and pushes a new calendar."""
+    harness.assignment.queue = True
+    harness.assignment.repeat_of = ["CS20261101-WEB-0001"]
+    harness.assignment.emotion = ["anger"]
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.assignment_made, AssignmentMade(
+        actor=SYSTEM, assignee="li.na", department="service", rule="room again"))
+    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
+        actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"))
+    await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
+        actor=SUPERVISOR, calendar=BusinessCalendar(
+            holidays=frozenset({datetime(2099, 1, 2).date()}))))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="merged"))
+    await h.result()
+    return h
+
+
+async def _director_takeover(harness: Harness) -> Handle:
+    """P1 left alone: warnings, breaches and the ladder up to the director's takeover."""
+    h = await harness.start(intake(priority=Priority.P1))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await harness.env.fast_forward(h, timedelta(minutes=50))
+    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+        actor=AGENT, measures=["call back"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    await h.result()
+    return h
+
+
+async def _silent_after_timeout(harness: Harness) -> Handle:
+    """Nobody answers: confirmed by timeout, follow-up reminders and miss, a reactivation
+    touch, then closed as silent — every deadline after resolution."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="answered by mail"))
+    await harness.env.fast_forward(h, timedelta(days=12))
+    await h.result()
+    return h
+
+
+async def _rehandled_after_follow_up_then_closed(harness: Harness) -> Handle:
+    """A compensation granted and one rejected; re-handling ordered after the follow-up was
+    scheduled; a happy follow-up with a new need opens a linked request and closes it."""
+    h = await harness.start(intake(priority=Priority.P2))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
+        actor=AGENT, amount=Decimal("20"), reason="late"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="fixed"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(ServiceRequestWorkflow.order_rehandling, OrderRehandlingCommand(
+        actor=SUPERVISOR, reason="the fix did not hold", assignee="wang.wei"))
+    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
+        actor=AGENT, amount=Decimal("900"), reason="second visit"))
+    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
+        actor=SUPERVISOR, approve=False, reason="covered by warranty"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="replaced the part"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
+        actor=FOLLOW_UP, score=5, nps=10, praise="quick", cycle=2, new_needs=[
+            NewNeed(category=Category.CONSULTATION, description="a second unit")]))
+    await h.result()
+    return h
+
+
+async def _improvement_closed_in_time(harness: Harness) -> Handle:
+    """The improvement child of `followed_up_with_improvement`, closed before its deadline."""
+    parent = await _followed_up_with_improvement(harness)
+    return harness.client.get_workflow_handle(f"{parent.id}-IMP1")
+
+
+async def _improvement_escalated(harness: Harness) -> Handle:
+    """An improvement task nobody closes in time: overdue to the department head, then the
+    director, then closed; the parent tells the customer and closes."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=AGENT, summary="fixed"))
+    await h.execute_update(ServiceRequestWorkflow.confirm,
+                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
+        actor=FOLLOW_UP, score=2, nps=3, suggestion="call before coming"))
+    task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
+    await harness.env.fast_forward(task, timedelta(days=14))
+    await task.execute_update("complete_improvement", CompleteImprovement(
+        actor=SUPERVISOR, what_changed="technicians call an hour ahead"))
+    await task.result()
+    await h.result()
+    return task
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
+    "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
+    "started_by_another_language": _started_by_another_language,
+    "refused_write_retried": _refused_write_retried,
+    "director_takeover": _director_takeover,  # recorded before the takeover patch
+    "director_takeover_on_timeline": _director_takeover,  # and after it
+    "silent_after_timeout": _silent_after_timeout,
+    "rehandled_after_follow_up_then_closed": _rehandled_after_follow_up_then_closed,
+    "improvement_closed_in_time": _improvement_closed_in_time,
+    "improvement_escalated": _improvement_escalated,
     "imported_backlog": _imported_backlog,
     "followed_up_with_improvement": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
@@ -143,7 +305,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
 
 
 async def _replay(history: WorkflowHistory) -> None:
-    replayer = Replayer(workflows=[ServiceRequestWorkflow],
+    replayer = Replayer(workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 
@@ -166,9 +328,38 @@ def _recorded() -> list[Path]:
 async def test_recorded_histories_replay(path: Path) -> None:
     text = path.read_text()
     assert json.loads(text)["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
-    # The exported history does not carry its workflow id; the file name stands for it.
-    history = WorkflowHistory.from_json(path.stem, text)
+    history = WorkflowHistory.from_json(_workflow_id(text), text)
     await _replay(history)
+
+
+async def test_a_director_takeover_moves_the_status_on_its_own_event(
+    harness: Harness,
+) -> None:
+    """Patch `ladder-takeover-on-timeline`: the ladder step that hands a request to the
+    director now carries status_from/status_to; the history recorded before the patch
+    (no marker) replays with the status set as it was then (test_recorded_histories_replay).
+    """
+    h = await _director_takeover(harness)
+    view = await h.query(ServiceRequestWorkflow.get_state)
+    step = next(e for e in view.timeline if e.kind == "escalation_step"
+                and e.data["action"] == "director_takeover")
+    assert (step.status_from, step.status_to) == (Status.ASSIGNED, Status.ESCALATED)
+    moves = [e for e in view.timeline if e.status_to is not None]
+    for before, after in pairwise(moves):  # no status changes between the events
+        assert after.status_from is before.status_to, (before.kind, after.kind)
+    old = (HISTORIES / "director_takeover.json").read_text()
+    new = (HISTORIES / "director_takeover_on_timeline.json").read_text()
+    assert "ladder-takeover-on-timeline" not in old and "MARKER_RECORDED" not in old
+    assert "MARKER_RECORDED" in new
+
+
+def _workflow_id(text: str) -> str:
+    """The exported history does not carry its workflow id, and a start without terms
+    checks that its number is the id: the request's number (or the task's id) stands for
+    it, as it does in every real execution."""
+    started = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
+    data = json.loads(base64.b64decode(started["input"]["payloads"][0]["data"]))
+    return str(data.get("task_id") or data["number"])
 
 
 def test_there_are_recorded_histories() -> None:

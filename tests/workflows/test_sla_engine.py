@@ -258,8 +258,8 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
     harness: Harness,
 ) -> None:
     """P3 on working time across Fri→Tue, with a holiday Monday and a make-up Sunday."""
+    from csflow.config.terms import TermsProvider
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({
         "sla": {"P3": {"first_response": {"duration": "2h", "basis": "working"},
@@ -299,25 +299,26 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
 
 
 async def test_a_pushed_calendar_rearms_running_clocks(harness: Harness) -> None:
+    from csflow.config.terms import TermsProvider
     from csflow.domain.calendar import BusinessCalendar
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({
         "sla": {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
         "calendar": {"holidays_from": "none"},
     })
-    received = _local("2026-11-27T17:30:00")
+    # A year ahead: no real time is used before the push, whatever day the test runs on.
+    received = _local("2027-11-26T17:30:00")
     h = await harness.start(intake(priority=Priority.P3), received_at=received,
                             terms=TermsProvider(policy))
     v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     before = next(c for c in v.clocks if c.id == "resolution").due_at
-    assert before == _local("2026-12-01T17:30:00")  # Fri 0.5 h + Mon 8 h + Tue 7.5 h
-    holiday = BusinessCalendar(holidays=frozenset({datetime(2026, 11, 30).date()}))
+    assert before == _local("2027-11-30T17:30:00")  # Fri 0.5 h + Mon 8 h + Tue 7.5 h
+    holiday = BusinessCalendar(holidays=frozenset({datetime(2027, 11, 29).date()}))
     v = await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
         actor=SUPERVISOR, calendar=holiday))
     after = next(c for c in v.clocks if c.id == "resolution").due_at
-    assert after == _local("2026-12-02T17:30:00"), "Monday became a holiday: one day later"
+    assert after == _local("2027-12-01T17:30:00"), "Monday became a holiday: one day later"
     event: Any = v.timeline[-1]
     assert event.kind == "calendar_updated" and event.data["to"] == holiday.version
     await h.execute_update(ServiceRequestWorkflow.cancel,
@@ -341,8 +342,8 @@ async def test_red_p1s_are_listed_by_search_attribute(harness: Harness) -> None:
 
 
 async def test_the_customer_pause_can_be_switched_off_by_policy(harness: Harness) -> None:
+    from csflow.config.terms import TermsProvider
     from csflow.domain.policy import policy_from_mapping
-    from csflow.sla_terms import TermsProvider
 
     policy = policy_from_mapping({"sla": {"pause_when_awaiting_customer": False}})
     h = await harness.start(intake(priority=Priority.P3), terms=TermsProvider(policy))

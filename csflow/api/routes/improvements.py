@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -16,12 +17,17 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.api import auth
 from csflow.api.deps import Pool
+from csflow.api.errors import refusal
 from csflow.contracts import Actor, CompleteImprovement, ImprovementRow, Model
+from csflow.domain.lifecycle import TaskCommand
+from csflow.refusals import Refusal
 from csflow.store import improvements
 from csflow.store.tokens import TokenInfo
 
 router = APIRouter(prefix="/improvements", tags=["improvements"])
-_CLOSER = auth.require(auth.IMPROVERS, "closing an improvement task")
+# The same roles the task's workflow accepts (csflow.domain.lifecycle.REQUIRED_ROLES).
+_CLOSER = auth.require(auth.command_roles(TaskCommand.COMPLETE_IMPROVEMENT),
+                       TaskCommand.COMPLETE_IMPROVEMENT.value)
 
 
 class CompleteBody(Model):
@@ -39,28 +45,30 @@ async def list_improvements(pool: Pool, status: str | None = None,
     return await improvements.list_tasks(pool, status, department)
 
 
-@router.post("/{task_id}/complete", response_model=ImprovementRow,
+@router.post("/{task_id}/complete", response_model=ImprovementRow, summary=(
+                 "Close an improvement task with what changed; the customer is told"),
              responses={404: {"description": "Unknown task"},
                         409: {"description": "Already closed"},
                         403: {"description": "Role lacks the right"}})
 async def complete(task_id: str, body: CompleteBody, request: Request, pool: Pool,
-                   who: Annotated[TokenInfo, Depends(_CLOSER)]) -> ImprovementRow:
+                   who: Annotated[TokenInfo, Depends(_CLOSER)]) -> ImprovementRow | JSONResponse:
     command = CompleteImprovement(actor=auth.bind_actor(who, body.actor),
                                   what_changed=body.what_changed)
     handle = request.app.state.temporal.get_workflow_handle(task_id)
     try:
         row: ImprovementRow = await handle.execute_update(
-            "complete_improvement", command, result_type=ImprovementRow)
+            TaskCommand.COMPLETE_IMPROVEMENT.value, command, result_type=ImprovementRow)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) else None
-        raise HTTPException(403 if kind == "Forbidden" else 409, str(cause)) from err
+        return refusal(kind, str(cause))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             # The server's wording differs when the task closes while the Update is in
             # flight; the task's own row says whether it ever existed.
             known = await improvements.task_exists(pool, task_id)
-            code = 409 if known or "completed" in err.message else 404
-            raise HTTPException(code, f"improvement task {task_id}: {err.message}") from err
+            kind = Refusal.ILLEGAL_STATE if known or "completed" in err.message else (
+                Refusal.UNKNOWN)
+            return refusal(kind, f"improvement task {task_id}: {err.message}")
         raise
     return row

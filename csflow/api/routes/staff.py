@@ -9,9 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from activities.assignment import drain_and_notify
 from csflow.api import auth
 from csflow.api.deps import Pool
+from csflow.services.assignment import drain_and_notify
 from csflow.store import staff
 from csflow.store.staff import StaffMember, StaffView
 

@@ -35,6 +35,7 @@ from csflow.contracts import Actor, FollowUpRecord, RequestView
 from csflow.domain.codes import Role
 from csflow.domain.lifecycle import Command, Status
 from csflow.links import LinkExpired, LinkInvalid, SurveyClaim, read_survey_token
+from csflow.refusals import Refusal
 from starter.client import (
     CsflowClient,
     RequestEnded,
@@ -69,7 +70,7 @@ _HEADERS = {
 # Backing services down: say "try again", never a stack trace, and record nothing.
 _UNAVAILABLE = (TemporalUnavailable, OSError, asyncpg.PostgresConnectionError)
 # The workflow accepted the answer and retries the write by itself (request_base).
-_NOT_PERSISTED = "NotPersisted"
+_NOT_PERSISTED = Refusal.NOT_PERSISTED
 
 
 def _page(name: str, status: int, **context: Any) -> HTMLResponse:

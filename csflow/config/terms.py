@@ -1,0 +1,42 @@
+"""Resolving a request's SLA terms at the edge, where reading the policy is allowed.
+
+The API, the CLI and the starter call this when a request is created; the workflow only
+ever sees the result. Calendars are built once per year window and cached, since the
+holiday library's lists do not change while a process runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+
+from csflow.config.calendar import build_calendar
+from csflow.contracts import RequestIntake
+from csflow.domain.calendar import BusinessCalendar
+from csflow.domain.policy import Policy
+from csflow.domain.terms import RequestTerms, resolve_terms
+
+
+class TermsProvider:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._calendar = cache(self._build)
+
+    def _build(self, years: range) -> BusinessCalendar:
+        return build_calendar(self.policy.calendar, date(years.start + 1, 1, 1))
+
+    def calendar(self, on: date) -> BusinessCalendar:
+        """The calendar covering `on`'s year and its neighbours (imports can be old)."""
+        return self._calendar(self.policy.calendar.years(on))
+
+    def for_intake(self, intake: RequestIntake, received_at: datetime) -> RequestTerms:
+        local_day = received_at.astimezone(self.calendar(received_at.date()).zone).date()
+        return resolve_terms(
+            self.policy,
+            self.calendar(local_day),
+            intake.channel,
+            intake.category,
+            intake.sub_type,
+            intake.customer.tier,
+            intake.amount_in_dispute,
+        )

@@ -1,0 +1,12 @@
+"""The ServiceRequest workflow and the pure helpers it is made of.
+
+- `workflow.py`: the one workflow class — its loop, then every Update in lifecycle order.
+- `guards.py`: one check per command, run by its validator and again by its handler.
+- `transitions.py`: every state change, always through the timeline.
+- `timeline.py`: the append that writes each change down.
+- `effects.py`: every activity and child workflow the request calls.
+"""
+
+from workflows.service_request.workflow import ServiceRequestWorkflow
+
+__all__ = ["ServiceRequestWorkflow"]

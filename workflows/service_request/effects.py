@@ -1,0 +1,126 @@
+"""Every activity and child workflow a request calls: one function each, with its
+timeouts and retries, so the workflow reads as decisions and this file as the outside
+world it touches. Deterministic to call from workflow code only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.assignment import AssignmentActivities
+    from activities.followup import FollowUpActivities
+    from activities.notify import NotifyActivities
+    from activities.store import StoreActivities
+    from activities.terms import TermsActivities
+    from csflow.activity_io import (
+        FollowUpPlan,
+        LinkedRequestInput,
+        PlanFollowUpInput,
+        RecordEvents,
+        ReleaseInput,
+        ResolveTermsInput,
+        TransferInput,
+        TransferResult,
+        Triage,
+        TriageInput,
+    )
+    from csflow.contracts import ImprovementInput, ImprovementResult
+    from csflow.domain.terms import RequestTerms
+    from csflow.notify.models import Notification
+    from workflows import options
+
+IMPROVEMENT_TASK = "ImprovementTask"
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+async def _quick(method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str | None = None) -> R:
+    """A short call to csflow's own services (PostgreSQL, the policy): 10 s an attempt,
+    retried until it succeeds or refuses for good."""
+    return await workflow.execute_activity_method(
+        method,
+        arg,
+        start_to_close_timeout=options.ASSIGN_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
+        summary=summary,
+    )
+
+
+async def resolve_terms(inp: ResolveTermsInput) -> RequestTerms:
+    return await _quick(TermsActivities.resolve_terms, inp, "resolve SLA terms from the policy")
+
+
+async def triage(inp: TriageInput) -> Triage:
+    return await _quick(AssignmentActivities.triage, inp)
+
+
+async def transfer(
+    number: str, to_staff: str | None = None, to_department: str | None = None
+) -> TransferResult:
+    """Capacity is checked where it is counted (PostgreSQL), never guessed here."""
+    move = TransferInput(number=number, to_staff=to_staff, to_department=to_department)
+    return await _quick(AssignmentActivities.transfer, move)
+
+
+async def release(number: str) -> None:
+    """Free the holder's capacity; the queue drains to whoever has room (which takes
+    longer: each request it hands on is told)."""
+    await workflow.execute_activity_method(
+        AssignmentActivities.release,
+        ReleaseInput(number=number),
+        start_to_close_timeout=options.RELEASE_TIMEOUT,
+        retry_policy=options.ASSIGN_RETRY,
+    )
+
+
+async def plan_follow_up(inp: PlanFollowUpInput) -> FollowUpPlan:
+    return await _quick(FollowUpActivities.plan_follow_up, inp)
+
+
+async def open_linked_request(inp: LinkedRequestInput) -> str:
+    return await _quick(FollowUpActivities.open_linked_request, inp)
+
+
+async def start_improvement(
+    inp: ImprovementInput, summary: str
+) -> ChildWorkflowHandle[Any, ImprovementResult]:
+    """A child the request waits for; abandoned (not cancelled) if the request ends."""
+    return await workflow.start_child_workflow(
+        IMPROVEMENT_TASK,
+        inp,
+        id=inp.task_id,
+        result_type=ImprovementResult,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        parent_close_policy=ParentClosePolicy.ABANDON,
+        static_summary=summary,
+    )
+
+
+def send(n: Notification) -> asyncio.Task[Any]:
+    """Started, not awaited: a slow channel never holds up the request."""
+    return workflow.start_activity_method(
+        NotifyActivities.send,
+        n,
+        start_to_close_timeout=options.NOTIFY_TIMEOUT,
+        schedule_to_close_timeout=options.NOTIFY_WITHIN,
+        retry_policy=options.NOTIFY_RETRY,
+        summary=f"{n.template} → {n.recipient.kind}",
+    )
+
+
+async def record_events(batch: RecordEvents) -> None:
+    first, last = batch.events[0].seq, batch.events[-1].seq
+    await workflow.execute_activity_method(
+        StoreActivities.record_events,
+        batch,
+        start_to_close_timeout=options.PERSIST_TIMEOUT,
+        retry_policy=options.PERSIST_RETRY,
+        summary=f"persist events {first}..{last}",
+    )

@@ -1,0 +1,173 @@
+"""One check per command: may this command be given now, by this actor?
+
+Pure functions of (state, command, the policy's banned phrases). The Update's validator
+calls its check so a refused command never reaches history; the handler calls the same
+check again after waiting out intake and any earlier command, because the state may have
+moved since the validator ran. Each refusal is an ApplicationError whose type is a
+`Refusal` kind, and its message is what the caller is told.
+"""
+
+from __future__ import annotations
+
+from csflow.contracts import (
+    Actor,
+    AssignmentMade,
+    CancelCommand,
+    ChangePriorityCommand,
+    CloseCommand,
+    CompensationDecision,
+    CompensationRequest,
+    ConfirmCommand,
+    CustomerRepliedCommand,
+    EscalateCommand,
+    FollowUpRecord,
+    OrderRehandlingCommand,
+    PlanCommand,
+    ProgressCommand,
+    ReassignCommand,
+    RequestState,
+    ResolveCommand,
+    UpdateCalendarCommand,
+    WaitForCustomerCommand,
+)
+from csflow.domain.codes import Priority
+from csflow.domain.lifecycle import Command, Forbidden, IllegalTransition, authorize, check
+from csflow.notify.compliance import ComplianceError, check_compliance
+from csflow.refusals import Refusal
+
+Banned = tuple[str, ...]  # the policy's banned promises, for words the customer reads
+
+
+def lifecycle(command: Command, actor: Actor, state: RequestState) -> None:
+    """The role may give the command, and the request's status allows it."""
+    try:
+        authorize(command, actor.role)
+    except Forbidden as err:
+        raise Refusal.FORBIDDEN_ROLE.error(str(err)) from None
+    try:
+        check(command, state.status)
+    except IllegalTransition as err:
+        raise Refusal.ILLEGAL_STATE.error(str(err)) from None
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise Refusal.ILLEGAL_STATE.error(reason)
+
+
+def compliant(banned: Banned, *texts: str | None) -> None:
+    """Words that reach the customer may not make banned promises (docs/requirements.md §5)."""
+    for text in texts:
+        if text:
+            try:
+                check_compliance(text, banned)
+            except ComplianceError as err:
+                raise Refusal.COMPLIANCE.error(str(err)) from None
+
+
+def compensation_pending(state: RequestState) -> bool:
+    comp = state.compensation
+    return comp is not None and comp.status == "pending"
+
+
+def _more_urgent(new: Priority, old: Priority) -> bool:
+    return new.value < old.value  # "P1" < "P2" < "P3"
+
+
+# ---- one check per command, in lifecycle order ----
+
+
+def assignment_made(s: RequestState, cmd: AssignmentMade, banned: Banned) -> None:
+    lifecycle(Command.ASSIGNMENT_MADE, cmd.actor, s)
+    require(s.queued, "the request is not waiting in the queue")
+
+
+def submit_plan(s: RequestState, cmd: PlanCommand, banned: Banned) -> None:
+    lifecycle(Command.SUBMIT_PLAN, cmd.actor, s)
+
+
+def post_progress(s: RequestState, cmd: ProgressCommand, banned: Banned) -> None:
+    lifecycle(Command.POST_PROGRESS, cmd.actor, s)
+    compliant(banned, cmd.note)  # the note goes to the customer
+
+
+def wait_for_customer(s: RequestState, cmd: WaitForCustomerCommand, banned: Banned) -> None:
+    lifecycle(Command.WAIT_FOR_CUSTOMER, cmd.actor, s)
+    require(not s.awaiting_customer, "already waiting on the customer")
+
+
+def customer_replied(s: RequestState, cmd: CustomerRepliedCommand, banned: Banned) -> None:
+    lifecycle(Command.CUSTOMER_REPLIED, cmd.actor, s)
+    require(s.awaiting_customer, "the request is not waiting on the customer")
+
+
+def change_priority(s: RequestState, cmd: ChangePriorityCommand, banned: Banned) -> None:
+    lifecycle(Command.CHANGE_PRIORITY, cmd.actor, s)
+    require(cmd.priority is not s.priority, f"the priority is already {cmd.priority.value}")
+
+
+def update_calendar(s: RequestState, cmd: UpdateCalendarCommand, banned: Banned) -> None:
+    lifecycle(Command.UPDATE_CALENDAR, cmd.actor, s)
+
+
+def escalate(s: RequestState, cmd: EscalateCommand, banned: Banned) -> None:
+    lifecycle(Command.ESCALATE, cmd.actor, s)
+    if cmd.priority is not None:
+        require(
+            _more_urgent(cmd.priority, s.priority),
+            f"escalation raises the priority; {cmd.priority.value} is not above {s.priority.value}",
+        )
+
+
+def reassign(s: RequestState, cmd: ReassignCommand, banned: Banned) -> None:
+    lifecycle(Command.REASSIGN, cmd.actor, s)
+    require(cmd.to_staff != s.assignee, f"{cmd.to_staff} already holds this request")
+
+
+def request_compensation(s: RequestState, cmd: CompensationRequest, banned: Banned) -> None:
+    lifecycle(Command.REQUEST_COMPENSATION, cmd.actor, s)
+    require(not compensation_pending(s), "a compensation already waits for a decision")
+
+
+def decide_compensation(s: RequestState, cmd: CompensationDecision, banned: Banned) -> None:
+    lifecycle(Command.DECIDE_COMPENSATION, cmd.actor, s)
+    require(compensation_pending(s), "no compensation waits for a decision")
+
+
+def resolve(s: RequestState, cmd: ResolveCommand, banned: Banned) -> None:
+    lifecycle(Command.RESOLVE, cmd.actor, s)
+    compliant(banned, cmd.summary)
+    require(not compensation_pending(s), "a compensation waits for the supervisor's decision")
+
+
+def confirm(s: RequestState, cmd: ConfirmCommand, banned: Banned) -> None:
+    lifecycle(Command.CONFIRM, cmd.actor, s)
+
+
+def order_rehandling(s: RequestState, cmd: OrderRehandlingCommand, banned: Banned) -> None:
+    lifecycle(Command.ORDER_REHANDLING, cmd.actor, s)
+
+
+def record_follow_up(s: RequestState, cmd: FollowUpRecord, banned: Banned) -> None:
+    # The cycle first: "re-handled since" explains more than the state does.
+    if cmd.cycle is not None:
+        require(
+            cmd.cycle == s.sla_cycle,
+            "this survey is about an earlier outcome; the request was re-handled",
+        )
+    lifecycle(Command.RECORD_FOLLOW_UP, cmd.actor, s)
+
+
+def close(s: RequestState, cmd: CloseCommand, banned: Banned) -> None:
+    lifecycle(Command.CLOSE, cmd.actor, s)
+
+
+def cancel(s: RequestState, cmd: CancelCommand, banned: Banned) -> None:
+    lifecycle(Command.CANCEL, cmd.actor, s)
+
+
+def moved(assignee: str | None, rule: str) -> None:
+    """A transfer the assignment activity could not make (nobody with room) refuses the
+    command with the activity's reason."""
+    if assignee is None:
+        raise Refusal.ILLEGAL_STATE.error(rule)

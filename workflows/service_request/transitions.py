@@ -1,0 +1,775 @@
+"""Every change to a request's state, as pure functions of (timeline, terms, input, now).
+
+The only code that moves a request's status — always through `Timeline.append`, so each
+move is an audited event with status_from/status_to. No workflow API here: the workflow
+passes `now` (workflow.now(), or a firing's exact instant) and the results of any activity
+it called, which is what makes these testable without a server and a replay identical.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from csflow.activity_io import FollowUpPlan, TransferResult, Triage
+from csflow.contracts import (
+    SYSTEM,
+    Actor,
+    AssignmentMade,
+    ChangePriorityCommand,
+    Compensation,
+    CompensationDecision,
+    CompensationRequest,
+    ConfirmCommand,
+    CustomerRepliedCommand,
+    EscalateCommand,
+    FollowUpRecord,
+    FollowUpState,
+    ImprovementInput,
+    ImprovementResult,
+    NewNeed,
+    OrderRehandlingCommand,
+    Plan,
+    PlanCommand,
+    ProgressCommand,
+    ReassignCommand,
+    RequestState,
+    ResolveCommand,
+    ServiceRequestInput,
+    UpdateCalendarCommand,
+    WaitForCustomerCommand,
+)
+from csflow.domain import clocks
+from csflow.domain.codes import Priority, Role
+from csflow.domain.escalation import EscalationAction
+from csflow.domain.events import EventKind
+from csflow.domain.lifecycle import Status
+from csflow.domain.terms import ClockName, DeadlineName, RequestTerms
+from workflows.service_request.timeline import Timeline
+
+SLA_CLOCKS: tuple[ClockName, ...] = ("first_response", "plan", "resolution", "progress_cadence")
+AFTER_RESOLUTION = frozenset({"confirmation", "follow_up", "reactivation", "silence"})
+INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
+DIRECTOR = "director"
+DEFAULT_DEPARTMENT = "customer-service"
+_OPEN_WORK = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING)
+_RELEASED = (Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP)
+
+
+# ---- the state at receipt ----
+
+
+def new_state(inp: ServiceRequestInput, terms: RequestTerms | None) -> RequestState:
+    """The state at receipt; without terms yet, no clocks until `run` resolves them."""
+    intake, start = inp.intake, inp.received_at
+    return RequestState(
+        number=inp.number,
+        status=Status.RECEIVED,
+        priority=intake.priority,
+        category=intake.category,
+        channel=intake.channel,
+        tier=intake.customer.tier,
+        customer_id=intake.customer.id,
+        received_at=start,
+        policy_version=terms.policy_version if terms else "",
+        clocks=sla_clocks(inp, terms) if terms else [],
+    )
+
+
+def sla_clocks(inp: ServiceRequestInput, terms: RequestTerms) -> list[clocks.Clock]:
+    """Every SLA clock runs from receipt, whenever the terms became known; the customer is
+    owed a progress update one cadence after receipt."""
+    return [
+        clocks.start(name, 1, terms, inp.intake.priority, inp.received_at) for name in SLA_CLOCKS
+    ]
+
+
+def adopt_terms(s: RequestState, inp: ServiceRequestInput, terms: RequestTerms) -> None:
+    s.policy_version = terms.policy_version
+    s.clocks = sla_clocks(inp, terms)
+
+
+# ---- clocks ----
+
+
+def start_clock(s: RequestState, t: RequestTerms, name: ClockName, now: datetime) -> None:
+    clock = clocks.start(name, s.sla_cycle, t, s.priority, now)
+    same = [c for c in s.clocks if c.name == name and c.cycle == s.sla_cycle]
+    if name == "progress_cadence":  # one per cadence period: progress_cadence#<cycle>.<n>
+        clock.id = f"{name}#{s.sla_cycle}.{len(same) + 1}"
+    if s.awaiting_customer and t.pause_when_awaiting_customer:
+        clocks.pause(clock, t.calendar, now)
+    s.clocks.append(clock)
+
+
+def satisfy(s: RequestState, t: RequestTerms, now: datetime, *names: DeadlineName) -> None:
+    for c in s.clocks:
+        if c.name in names:
+            clocks.satisfy(c, t.calendar, now)
+
+
+def stop_clocks(s: RequestState, t: RequestTerms, now: datetime) -> None:
+    for c in s.clocks:
+        clocks.stop(c, t.calendar, now)
+
+
+def set_priority(s: RequestState, t: RequestTerms, priority: Priority, now: datetime) -> Priority:
+    """Open clocks are re-counted under the new priority's lengths from their start."""
+    before = s.priority
+    s.priority = priority
+    for c in s.clocks:
+        if c.open and c.name in SLA_CLOCKS:
+            clocks.respec(c, t.spec(c.name, priority, c.started_at), t.calendar, now)
+    return before
+
+
+def deadlines(s: RequestState) -> dict[str, datetime]:
+    return {c.id: c.due_at for c in s.clocks if c.open and c.due_at is not None}
+
+
+# ---- intake ----
+
+
+def intake(
+    tl: Timeline, t: RequestTerms, inp: ServiceRequestInput, triage: Triage, now: datetime
+) -> None:
+    """Received, escalated at once if it repeats an earlier complaint, then assigned or
+    queued."""
+    intake, s = inp.intake, tl.state
+    s.flags = [f"emotion:{k}" for k in triage.emotion]
+    if triage.emotion:
+        s.flags.append("soothe_first")  # a person answers first, and gently
+    s.repeat_of = triage.repeat_of
+    tl.append(
+        EventKind.RECEIVED,
+        intake.recorded_by or INTAKE_ACTOR,
+        now,
+        to=Status.RECEIVED,
+        data={
+            "channel": intake.channel,
+            "category": intake.category,
+            "priority": intake.priority,
+            "tier": intake.customer.tier,
+            "policy_version": t.policy_version,
+            "calendar_version": t.calendar.version,
+            "deadlines": deadlines(s),
+            "flags": s.flags or None,
+            "repeat_of": s.repeat_of or None,
+        },
+    )
+    if triage.repeat_of:
+        before = set_priority(s, t, s.priority.raised(), now)
+        s.escalated_to = "supervisor"
+        tl.append(
+            EventKind.ESCALATED,
+            SYSTEM,
+            now,
+            reason=f"repeat complaint: {', '.join(triage.repeat_of)}",
+            data={
+                "priority_from": before,
+                "priority_to": s.priority,
+                "repeat_of": triage.repeat_of,
+                "automatic": True,
+                "notify": ["supervisor"],
+            },
+        )
+    if triage.assignee is None:
+        s.queued = True
+        tl.append(
+            EventKind.QUEUED,
+            SYSTEM,
+            now,
+            reason=triage.rule,
+            data={"category": intake.category, "notify": ["supervisor"]},
+        )
+    else:
+        s.assignee, s.department = triage.assignee, triage.department
+        tl.append(
+            EventKind.ASSIGNED,
+            SYSTEM,
+            now,
+            to=Status.ASSIGNED,
+            reason=triage.rule,
+            data={"assignee": triage.assignee, "department": triage.department},
+        )
+
+
+def assignment_made(tl: Timeline, cmd: AssignmentMade, now: datetime) -> None:
+    """The queue found someone: the waiting request is assigned."""
+    s = tl.state
+    s.assignee, s.department, s.queued = cmd.assignee, cmd.department, False
+    tl.append(
+        EventKind.ASSIGNED,
+        cmd.actor,
+        now,
+        to=Status.ASSIGNED,
+        reason=cmd.rule,
+        data={"assignee": cmd.assignee, "department": cmd.department, "from_queue": True},
+    )
+
+
+# ---- SLA firings ----
+
+
+def takes_over(s: RequestState, f: clocks.Firing) -> bool:
+    """This ladder step hands the request to the director (who does not hold it yet)."""
+    return (
+        f.step is not None
+        and f.step.action is EscalationAction.DIRECTOR_TAKEOVER
+        and s.escalated_to != DIRECTOR
+    )
+
+
+def firing(tl: Timeline, f: clocks.Firing, *, takeover_on_timeline: bool) -> None:
+    """A warning, breach or ladder step, recorded at its exact instant.
+
+    A director takeover moves an open request to `escalated` on the step's own event.
+    Histories recorded before patch `ladder-takeover-on-timeline` set that status without
+    an event of its own (`takeover_on_timeline=False`); they replay that way.
+    """
+    s = tl.state
+    data: dict[str, Any] = {
+        "clock": f.clock.id,
+        "name": f.clock.name,
+        "cycle": f.clock.cycle,
+        "due_at": f.clock.due_at,
+    }
+    to: Status | None = None
+    if f.kind is clocks.FiringKind.WARNING:
+        data["share"] = f.share
+        reason = f"{f.clock.id}: {f.share:.0%} of the time used"
+    elif f.kind is clocks.FiringKind.BREACH:
+        data["notify"] = ["owner"]  # a missed deadline always tells the owner
+        reason = f"{f.clock.id}: deadline passed"
+    else:
+        assert f.step is not None and f.step_index is not None
+        data |= {
+            "step": f.step_index + 1,
+            "action": f.step.action,
+            "notify": list(f.step.notify),
+            "channels": list(f.step.channels),
+        }
+        reason = f"{f.clock.id}: ladder step {f.step_index + 1} ({f.step.action.value})"
+        if f.step.action is EscalationAction.MARK_DELAYED:
+            s.delayed = True
+        elif takes_over(s, f):
+            s.escalated_to = s.assignee = DIRECTOR
+            if s.status in _OPEN_WORK:
+                if takeover_on_timeline:
+                    to = Status.ESCALATED
+                else:
+                    tl.unrecorded_status(Status.ESCALATED)
+        # NOTIFY and REASSIGN are recorded on the event; delivery and routing act on it.
+    tl.append(EventKind(f.kind.value), SYSTEM, f.at, to=to, reason=reason, data=data)
+
+
+# ---- handling ----
+
+
+def _working(status: Status) -> Status:
+    """Plan and progress move a freshly assigned request into work; re-handling stays so."""
+    return Status.IN_PROGRESS if status is Status.ASSIGNED else status
+
+
+def submit_plan(tl: Timeline, t: RequestTerms, cmd: PlanCommand, now: datetime) -> None:
+    s = tl.state
+    owner = cmd.owner or s.assignee or cmd.actor.id
+    s.plan = Plan(measures=cmd.measures, eta=cmd.eta, owner=owner, department=cmd.department)
+    s.eta = cmd.eta
+    satisfy(s, t, now, "first_response", "plan")
+    tl.append(
+        EventKind.PLAN_SUBMITTED,
+        cmd.actor,
+        now,
+        to=_working(s.status),
+        data={
+            "measures": cmd.measures,
+            "eta": cmd.eta,
+            "owner": owner,
+            "department": cmd.department,
+        },
+    )
+
+
+def post_progress(tl: Timeline, t: RequestTerms, cmd: ProgressCommand, now: datetime) -> None:
+    s = tl.state
+    if cmd.eta is not None:
+        s.eta = cmd.eta
+    satisfy(s, t, now, "first_response", "progress_cadence")
+    start_clock(s, t, "progress_cadence", now)  # the next update is due one cadence later
+    tl.append(
+        EventKind.PROGRESS_POSTED,
+        cmd.actor,
+        now,
+        to=_working(s.status),
+        reason=cmd.note,
+        data={"eta": cmd.eta},
+    )
+
+
+def wait_for_customer(
+    tl: Timeline, t: RequestTerms, cmd: WaitForCustomerCommand, now: datetime
+) -> None:
+    s = tl.state
+    s.awaiting_customer = True
+    paused = [
+        c.id
+        for c in s.clocks
+        if t.pause_when_awaiting_customer and clocks.pause(c, t.calendar, now)
+    ]
+    tl.append(
+        EventKind.CLOCKS_PAUSED if paused else EventKind.AWAITING_CUSTOMER,
+        cmd.actor,
+        now,
+        reason=cmd.reason,
+        data={"clocks": paused},
+    )
+
+
+def customer_replied(
+    tl: Timeline, t: RequestTerms, cmd: CustomerRepliedCommand, now: datetime
+) -> None:
+    s = tl.state
+    s.awaiting_customer = False
+    resumed = {c.id: c.due_at for c in s.clocks if clocks.resume(c, t.calendar, now)}
+    tl.append(
+        EventKind.CLOCKS_RESUMED if resumed else EventKind.CUSTOMER_REPLIED,
+        cmd.actor,
+        now,
+        reason=cmd.note,
+        data={"due": resumed},
+    )
+
+
+def change_priority(
+    tl: Timeline, t: RequestTerms, cmd: ChangePriorityCommand, now: datetime
+) -> None:
+    before = set_priority(tl.state, t, cmd.priority, now)
+    tl.append(
+        EventKind.PRIORITY_CHANGED,
+        cmd.actor,
+        now,
+        reason=cmd.reason,
+        data={
+            "priority_from": before,
+            "priority_to": cmd.priority,
+            "deadlines": deadlines(tl.state),
+        },
+    )
+
+
+def update_calendar(
+    tl: Timeline, t: RequestTerms, cmd: UpdateCalendarCommand, now: datetime
+) -> RequestTerms:
+    """The terms on the new calendar; time used so far is measured on the old calendar,
+    the rest on the new one."""
+    old, new = t.calendar, cmd.calendar
+    for c in tl.state.clocks:
+        clocks.recount(c, c.spec, old, new, now)
+    tl.append(
+        EventKind.CALENDAR_UPDATED,
+        cmd.actor,
+        now,
+        data={"from": old.version, "to": new.version, "deadlines": deadlines(tl.state)},
+    )
+    return t.model_copy(update={"calendar": new})
+
+
+# ---- supervisors ----
+
+
+def escalate(
+    tl: Timeline, t: RequestTerms, cmd: EscalateCommand, moved: TransferResult | None, now: datetime
+) -> None:
+    """`moved`: where the assignment activity handed the request, if the command named a
+    person or department."""
+    s = tl.state
+    before_assignee = s.assignee
+    if moved is not None:
+        s.assignee, s.department, s.queued = moved.assignee, moved.department, False
+    before = set_priority(s, t, cmd.priority, now) if cmd.priority else s.priority
+    s.escalated_to = cmd.to_staff or cmd.to_department or s.escalated_to or "supervisor"
+    tl.append(
+        EventKind.ESCALATED,
+        cmd.actor,
+        now,
+        to=Status.ESCALATED if s.status in _OPEN_WORK else None,
+        reason=cmd.reason,
+        data={
+            "priority_from": before,
+            "priority_to": s.priority,
+            "from": before_assignee,
+            "to": s.assignee,
+            "to_department": cmd.to_department,
+            "deadlines": deadlines(s),
+        },
+    )
+
+
+def reassign(tl: Timeline, cmd: ReassignCommand, moved: TransferResult, now: datetime) -> None:
+    s = tl.state
+    before = s.assignee
+    s.assignee, s.department = moved.assignee, moved.department
+    to = Status.ASSIGNED if s.queued else None
+    s.queued = False
+    tl.append(
+        EventKind.REASSIGNED,
+        cmd.actor,
+        now,
+        to=to,
+        reason=cmd.reason,
+        data={"from": before, "to": s.assignee, "department": s.department},
+    )
+
+
+def rehandling_transfer(s: RequestState, cmd: OrderRehandlingCommand) -> str | None:
+    """Who must take the request back first, or None. Capacity was freed at confirmation:
+    the previous holder takes it back if they have room; the supervisor may name someone
+    else in the same command."""
+    moving = cmd.assignee is not None and cmd.assignee != s.assignee
+    if moving or (s.status in _RELEASED and s.assignee):
+        return cmd.assignee or s.assignee
+    return None
+
+
+def taken_back(
+    tl: Timeline, cmd: OrderRehandlingCommand, back: TransferResult, now: datetime
+) -> None:
+    s = tl.state
+    if cmd.assignee is not None and cmd.assignee != s.assignee:
+        tl.append(
+            EventKind.REASSIGNED,
+            cmd.actor,
+            now,
+            reason=cmd.reason,
+            data={"from": s.assignee, "to": back.assignee, "department": back.department},
+        )
+        s.assignee, s.department = back.assignee, back.department
+
+
+def start_rehandling(
+    tl: Timeline,
+    t: RequestTerms,
+    actor: Actor,
+    reason: str,
+    evidence_ref: str | None,
+    now: datetime,
+) -> None:
+    """Not satisfied: a new SLA cycle, one priority level higher; the old one stays."""
+    s = tl.state
+    stop_clocks(s, t, now)  # the previous outcome's confirmation and follow-up end here
+    before = s.priority
+    s.priority = before.raised()
+    s.rehandle_count += 1
+    s.sla_cycle += 1
+    start_clock(s, t, "resolution", now)
+    start_clock(s, t, "progress_cadence", now)
+    tl.append(
+        EventKind.REHANDLING_STARTED,
+        actor,
+        now,
+        to=Status.REHANDLING,
+        reason=reason,
+        data={
+            "priority_from": before,
+            "priority_to": s.priority,
+            "cycle": s.sla_cycle,
+            "evidence_ref": evidence_ref,
+            "deadlines": deadlines(s),
+        },
+    )
+
+
+def request_compensation(
+    tl: Timeline, t: RequestTerms, cmd: CompensationRequest, now: datetime
+) -> None:
+    policy = t.compensation
+    needs = t.needs_approval(cmd.amount)
+    tl.state.compensation = Compensation(
+        amount=cmd.amount,
+        currency=policy.currency,
+        status="pending" if needs else "granted",
+        requested_by=cmd.actor.id,
+    )
+    why = (
+        f"above the agent limit of {policy.agent_limit} {policy.currency}"
+        if cmd.amount > policy.agent_limit
+        else "major complaint"
+    )
+    tl.append(
+        EventKind.COMPENSATION_REQUESTED if needs else EventKind.COMPENSATION_GRANTED,
+        cmd.actor,
+        now,
+        reason=cmd.reason,
+        data={
+            "amount": str(cmd.amount),
+            "currency": policy.currency,
+            "needs_approval": needs,
+            "why": why if needs else None,
+            "notify": ["supervisor"] if needs else None,
+        },
+    )
+
+
+def decide_compensation(tl: Timeline, cmd: CompensationDecision, now: datetime) -> None:
+    comp = tl.state.compensation
+    assert comp is not None
+    comp.status, comp.decided_by = ("approved" if cmd.approve else "rejected"), cmd.actor.id
+    tl.append(
+        EventKind.COMPENSATION_APPROVED if cmd.approve else EventKind.COMPENSATION_REJECTED,
+        cmd.actor,
+        now,
+        reason=cmd.reason,
+        data={"amount": str(comp.amount), "currency": comp.currency},
+    )
+
+
+# ---- resolution and confirmation ----
+
+
+def resolve(tl: Timeline, t: RequestTerms, cmd: ResolveCommand, now: datetime) -> None:
+    """Proposed: the SLA is met, and the customer's confirmation window opens."""
+    s = tl.state
+    satisfy(s, t, now, "first_response", "plan", "resolution")
+    stop_clocks(s, t, now)
+    s.awaiting_customer = False
+    tl.append(
+        EventKind.RESOLUTION_PROPOSED,
+        cmd.actor,
+        now,
+        to=Status.AWAITING_CONFIRMATION,
+        reason=cmd.summary,
+    )
+    s.clocks.append(
+        clocks.start_deadline(
+            "confirmation", s.sla_cycle, t.confirmation_window, t, now, warn=False
+        )
+    )
+
+
+def customer_confirmed(tl: Timeline, t: RequestTerms, cmd: ConfirmCommand, now: datetime) -> None:
+    satisfy(tl.state, t, now, "confirmation")
+    tl.append(
+        EventKind.CUSTOMER_CONFIRMED,
+        cmd.actor,
+        now,
+        to=Status.RESOLVED,
+        reason=cmd.reason,
+        data={"evidence_ref": cmd.evidence_ref},
+    )
+
+
+# ---- after resolution ----
+
+
+def follow_up_deadline(
+    s: RequestState, t: RequestTerms, now: datetime
+) -> tuple[clocks.Clock, datetime]:
+    """The follow-up's clock, and when its survey link expires (after the silence)."""
+    clock = clocks.start_deadline("follow_up", s.sla_cycle, t.follow_up, t, now, warn=True)
+    silence_from = t.reactivation_after.due(t.calendar, now)
+    return clock, t.silent_after.due(t.calendar, silence_from)
+
+
+def follow_up_scheduled(
+    tl: Timeline, t: RequestTerms, clock: clocks.Clock, plan: FollowUpPlan, now: datetime
+) -> None:
+    s = tl.state
+    assert clock.due_at is not None
+    s.clocks.append(clock)
+    s.clocks.append(
+        clocks.start_deadline("reactivation", clock.cycle, t.reactivation_after, t, now, warn=False)
+    )
+    s.follow_up = FollowUpState(
+        owner=plan.owner, due_at=clock.due_at, cycle=clock.cycle, survey_url=plan.survey_url
+    )
+    tl.append(
+        EventKind.FOLLOW_UP_SCHEDULED,
+        SYSTEM,
+        now,
+        to=Status.FOLLOW_UP_SCHEDULED,
+        reason=f"{t.service_class} service: follow up within {t.follow_up.duration}",
+        data={
+            "due_at": clock.due_at,
+            "owner": plan.owner,
+            "method": "phone, then questionnaire",
+            "service_class": t.service_class,
+            "survey_url": plan.survey_url,
+            "cycle": clock.cycle,
+        },
+    )
+
+
+def after_resolution(tl: Timeline, t: RequestTerms, f: clocks.Firing, now: datetime) -> bool:
+    """A deadline after resolution fired; True when it confirmed the resolution (the
+    workflow then frees the handler and plans the follow-up)."""
+    s, name = tl.state, f.clock.name
+    data: dict[str, Any] = {"clock": f.clock.id, "due_at": f.clock.due_at}
+    if name == "confirmation":
+        tl.append(
+            EventKind.CONFIRMED_BY_TIMEOUT,
+            SYSTEM,
+            f.at,
+            to=Status.RESOLVED,
+            reason=f"no answer within {t.confirmation_window.duration}: confirmed by timeout",
+            data=data,
+        )
+        return True
+    if name == "follow_up" and f.kind is clocks.FiringKind.WARNING:
+        tl.append(
+            EventKind.FOLLOW_UP_REMINDER,
+            SYSTEM,
+            f.at,
+            data=data
+            | {"share": f.share, "notify": [s.follow_up.owner if s.follow_up else "owner"]},
+        )
+    elif name == "follow_up":
+        tl.append(
+            EventKind.FOLLOW_UP_MISSED,
+            SYSTEM,
+            f.at,
+            reason="the follow-up deadline passed",
+            data=data
+            | {"notify": ["supervisor"], "owner": s.follow_up.owner if s.follow_up else None},
+        )
+    elif name == "reactivation":
+        f.clock.satisfied_at = f.at  # done: it has fired its one purpose
+        tl.append(
+            EventKind.CUSTOMER_REACTIVATION,
+            SYSTEM,
+            f.at,
+            reason="no answer to the questionnaire: a reactivation touch",
+            data=data | {"notify": ["customer"]},
+        )
+        s.clocks.append(
+            clocks.start_deadline("silence", s.sla_cycle, t.silent_after, t, f.at, warn=False)
+        )
+    elif name == "silence":
+        if s.follow_up:
+            s.follow_up.silent = True
+        tl.append(
+            EventKind.CUSTOMER_SILENT,
+            SYSTEM,
+            f.at,
+            reason="no answer after the reactivation touch",
+            data=data,
+        )
+        end(
+            tl,
+            t,
+            EventKind.CLOSED,
+            SYSTEM,
+            Status.CLOSED,
+            "customer silent after the follow-up",
+            now,
+        )
+    return False
+
+
+def follow_up_recorded(tl: Timeline, t: RequestTerms, rec: FollowUpRecord, now: datetime) -> bool:
+    """The visit is written down; True when the feedback is negative (an improvement task
+    follows)."""
+    s = tl.state
+    for c in s.clocks:
+        if c.name in ("follow_up", "reactivation", "silence"):
+            clocks.satisfy(c, t.calendar, now)
+    if s.follow_up:
+        s.follow_up.score, s.follow_up.nps = rec.score, rec.nps
+    negative = rec.score <= t.negative_score_max or bool(rec.problem) or rec.needs_action
+    tl.append(
+        EventKind.FOLLOW_UP_RECORDED,
+        rec.actor,
+        now,
+        to=Status.FOLLOWED_UP,
+        data={
+            "score": rec.score,
+            "nps": rec.nps,
+            "method": rec.method,
+            "praise": rec.praise,
+            "suggestion": rec.suggestion,
+            "problem": rec.problem,
+            "needs_action": rec.needs_action,
+            "negative": negative,
+            "cycle": s.sla_cycle,
+        },
+    )
+    return negative
+
+
+def linked_request_opened(
+    tl: Timeline, rec: FollowUpRecord, need: NewNeed, number: str, now: datetime
+) -> None:
+    tl.append(
+        EventKind.LINKED_REQUEST_OPENED,
+        rec.actor,
+        now,
+        reason=need.description,
+        data={"linked": number, "category": need.category},
+    )
+
+
+def improvement_input(
+    s: RequestState, t: RequestTerms, rec: FollowUpRecord, now: datetime
+) -> ImprovementInput:
+    """The task negative feedback opens, for the department that handled the request."""
+    return ImprovementInput(
+        task_id=f"{s.number}-IMP{len(s.improvements) + 1}",
+        number=s.number,
+        department=s.department or DEFAULT_DEPARTMENT,
+        problem=rec.problem or rec.suggestion or f"satisfaction score {rec.score}",
+        score=rec.score,
+        opened_at=now,
+        terms=t,
+    )
+
+
+def improvement_opened(
+    tl: Timeline, t: RequestTerms, task: ImprovementInput, now: datetime
+) -> None:
+    tl.state.improvements.append(task.task_id)
+    tl.append(
+        EventKind.IMPROVEMENT_OPENED,
+        SYSTEM,
+        now,
+        reason=task.problem,
+        data={
+            "task_id": task.task_id,
+            "department": task.department,
+            "due_at": t.improvement_window.due(t.calendar, now),
+            "notify": ["department_head"],
+        },
+    )
+
+
+def improvement_closed(tl: Timeline, result: ImprovementResult, now: datetime) -> None:
+    """The customer hears what changed."""
+    tl.append(
+        EventKind.IMPROVEMENT_CLOSED,
+        SYSTEM,
+        now,
+        reason=result.what_changed,
+        data={
+            "task_id": result.task_id,
+            "closed_by": result.closed_by,
+            "what_changed": result.what_changed,
+            "notify": ["customer"],
+        },
+    )
+
+
+# ---- the end ----
+
+
+def end(
+    tl: Timeline,
+    t: RequestTerms,
+    kind: EventKind,
+    actor: Actor,
+    to: Status,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Closed or cancelled: every clock stops."""
+    stop_clocks(tl.state, t, now)
+    tl.state.closed_at = now
+    tl.append(kind, actor, now, to=to, reason=reason)

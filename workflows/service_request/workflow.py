@@ -1,0 +1,586 @@
+"""The ServiceRequest entity workflow: one long-lived execution per request
+(docs/requirements.md §3).
+
+Shape: `run` performs intake and assignment, then sleeps until the next SLA firing (a
+warning, a breach, a ladder step) or until a command changes the clocks. Commands are
+Updates, below in lifecycle order. Each has one check in `guards` that its validator runs
+(so a refused command never reaches history) and its handler runs again once intake is
+done (the state may have moved since). An accepted command calls its effects (activities,
+in `effects`), then its transition (state and timeline, in `transitions`), and returns
+only after the events are persisted, so a caller's 200 means "in PostgreSQL".
+
+The SLA terms arrive resolved in the input: a replay never reads the policy file. A
+caller outside Python (docs/contract.md) leaves them out and numbers the request itself;
+the workflow then checks the number and resolves the terms through an activity, whose
+result history keeps for replays just the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ChildWorkflowHandle
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from csflow.activity_io import (
+        LinkedRequestInput,
+        PlanFollowUpInput,
+        RecordEvents,
+        ResolveTermsInput,
+        TriageInput,
+    )
+    from csflow.contracts import (
+        SYSTEM,
+        Actor,
+        AssignmentMade,
+        CancelCommand,
+        ChangePriorityCommand,
+        CloseCommand,
+        CompensationDecision,
+        CompensationRequest,
+        ConfirmCommand,
+        CustomerRepliedCommand,
+        EscalateCommand,
+        FollowUpRecord,
+        ImprovementResult,
+        OrderRehandlingCommand,
+        PlanCommand,
+        ProgressCommand,
+        ReassignCommand,
+        ReceiptQuery,
+        RequestState,
+        RequestView,
+        ResolveCommand,
+        ServiceRequestInput,
+        TimelineEvent,
+        UpdateCalendarCommand,
+        WaitForCustomerCommand,
+    )
+    from csflow.domain import clocks
+    from csflow.domain.codes import SlaState
+    from csflow.domain.events import FIRINGS, EventKind
+    from csflow.domain.lifecycle import Command, Status
+    from csflow.notify.models import Recipient
+    from csflow.notify.planner import NotifyContext, plan_notifications
+    from csflow.refusals import Refusal
+    from workflows.caller_start import start_problem
+    from workflows.service_request import effects, guards, transitions
+    from workflows.service_request.timeline import Timeline
+    from workflows.visibility import publish
+
+C = TypeVar("C")
+Guard = Callable[[RequestState, C, guards.Banned], None]
+
+PERSIST_RETRY_AFTER = timedelta(seconds=30)
+# Firings that fell due before csflow knew of the request are recorded, not announced.
+QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
+# A director takeover moves the status on the ladder step's own event (status_from/to).
+TAKEOVER_PATCH = "ladder-takeover-on-timeline"
+
+
+@workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
+class ServiceRequestWorkflow:
+    @workflow.init
+    def __init__(self, inp: ServiceRequestInput) -> None:
+        self._input = inp
+        if inp.terms is not None:  # otherwise `run` resolves them before anything uses them
+            self._terms = inp.terms
+        self._banned = inp.terms.banned_phrases if inp.terms else ()
+        self._state = inp.carried or transitions.new_state(inp, inp.terms)
+        self._timeline = Timeline(self._state, self._announce)
+        self._ready = inp.carried is not None
+        # When csflow first heard of the request; None in a run continued-as-new.
+        self._opened_at: datetime | None = None if inp.carried is not None else workflow.now()
+        self._rearm = False
+        self._lock = asyncio.Lock()
+        self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
+        self._sends: list[asyncio.Task[Any]] = []
+
+    # ---- the main loop ----
+
+    @workflow.run
+    async def run(self, inp: ServiceRequestInput) -> RequestView:
+        if inp.terms is None:
+            await self._adopt_caller_start(inp)
+        if not self._ready:
+            triage = await effects.triage(_triage_input(inp))
+            transitions.intake(self._timeline, self._terms, inp, triage, workflow.now())
+            await self._persist()
+            self._ready = True
+        while not self._state.status.terminal:
+            await self._sleep_until_something_changes()
+            await self._fire_due()
+            await self._collect_improvements()
+            if workflow.info().is_continue_as_new_suggested() and not self._children:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._persist_before_leaving()
+                workflow.continue_as_new(
+                    inp.model_copy(update={"terms": self._terms, "carried": self._state})
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._persist_before_leaving()
+        return self._view()
+
+    async def _adopt_caller_start(self, inp: ServiceRequestInput) -> None:
+        """A start from outside csflow's starter: check what the caller chose, then resolve
+        the terms the starter would have sent. A refusal fails the workflow at once with
+        the reason (never a task retried forever), before anything is persisted or sent."""
+        problem = start_problem(inp, workflow.info().workflow_id, workflow.now())
+        if problem is not None:
+            raise Refusal.INVALID_START.error(problem)
+        try:
+            terms = await effects.resolve_terms(
+                ResolveTermsInput(intake=inp.intake, received_at=inp.received_at)
+            )
+        except ActivityError as err:
+            raise Refusal.TERMS_UNAVAILABLE.error(
+                f"could not resolve the SLA terms: {err.cause}"
+            ) from err
+        self._terms, self._banned = terms, terms.banned_phrases
+        transitions.adopt_terms(self._state, inp, terms)
+
+    async def _sleep_until_something_changes(self) -> None:
+        wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
+        if self._unpersisted():
+            retry = workflow.now() + PERSIST_RETRY_AFTER
+            wake_at = min(wake_at, retry) if wake_at else retry
+        self._rearm = False
+        timeout = None if wake_at is None else (wake_at - workflow.now()).total_seconds()
+        if timeout is not None and timeout <= 0:
+            return
+        with contextlib.suppress(TimeoutError):  # the timer won: something is due
+            await workflow.wait_condition(
+                lambda: (
+                    self._rearm
+                    or self._state.status.terminal
+                    or any(c.done() for c in self._children.values())
+                ),
+                timeout=timeout,
+                timeout_summary="next SLA firing",
+            )
+
+    async def _fire_due(self) -> None:
+        """Record every warning, breach and ladder step due by now, at its exact instant."""
+        s = self._state
+        if s.status.terminal:
+            return
+        firings = clocks.fire_due(s.clocks, self._terms, s.priority, workflow.now())
+        for f in firings:
+            if f.clock.name not in transitions.AFTER_RESOLUTION:
+                on_timeline = transitions.takes_over(s, f) and workflow.patched(TAKEOVER_PATCH)
+                transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
+            elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
+                await self._confirmed()
+        if firings or self._unpersisted():
+            await self._persist()
+
+    async def _collect_improvements(self) -> None:
+        """Finished improvement tasks: the customer hears what changed; followed up and no
+        task open, the loop is complete."""
+        for task_id, handle in list(self._children.items()):
+            if handle.done():
+                del self._children[task_id]
+                transitions.improvement_closed(self._timeline, handle.result(), workflow.now())
+        if self._state.status is Status.FOLLOWED_UP and not self._children:
+            self._end(EventKind.CLOSED, SYSTEM, Status.CLOSED, "followed up")
+            await self._persist()
+
+    # ---- commands, in lifecycle order ----
+
+    @workflow.update(name="receipt")
+    async def receipt(self, _: ReceiptQuery) -> RequestView:
+        """Returns once intake is persisted and the request is assigned."""
+        await workflow.wait_condition(lambda: self._ready)
+        return self._view()
+
+    @workflow.update(name=Command.ASSIGNMENT_MADE.value)
+    async def assignment_made(self, cmd: AssignmentMade) -> RequestView:
+        """The queue found someone: the waiting request is assigned."""
+        await self._begin(guards.assignment_made, cmd)
+        transitions.assignment_made(self._timeline, cmd, workflow.now())
+        return await self._finish()
+
+    @assignment_made.validator
+    def _validate_assignment_made(self, cmd: AssignmentMade) -> None:
+        guards.assignment_made(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.SUBMIT_PLAN.value)
+    async def submit_plan(self, cmd: PlanCommand) -> RequestView:
+        await self._begin(guards.submit_plan, cmd)
+        transitions.submit_plan(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @submit_plan.validator
+    def _validate_submit_plan(self, cmd: PlanCommand) -> None:
+        guards.submit_plan(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.POST_PROGRESS.value)
+    async def post_progress(self, cmd: ProgressCommand) -> RequestView:
+        await self._begin(guards.post_progress, cmd)
+        transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @post_progress.validator
+    def _validate_post_progress(self, cmd: ProgressCommand) -> None:
+        guards.post_progress(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
+    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
+        await self._begin(guards.wait_for_customer, cmd)
+        transitions.wait_for_customer(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @wait_for_customer.validator
+    def _validate_wait_for_customer(self, cmd: WaitForCustomerCommand) -> None:
+        guards.wait_for_customer(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.CUSTOMER_REPLIED.value)
+    async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
+        await self._begin(guards.customer_replied, cmd)
+        transitions.customer_replied(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @customer_replied.validator
+    def _validate_customer_replied(self, cmd: CustomerRepliedCommand) -> None:
+        guards.customer_replied(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.CHANGE_PRIORITY.value)
+    async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
+        await self._begin(guards.change_priority, cmd)
+        transitions.change_priority(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @change_priority.validator
+    def _validate_change_priority(self, cmd: ChangePriorityCommand) -> None:
+        guards.change_priority(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.UPDATE_CALENDAR.value)
+    async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
+        await self._begin(guards.update_calendar, cmd)
+        if cmd.calendar.version == self._terms.calendar.version:
+            return self._view()  # already on this calendar: a repeated push changes nothing
+        self._terms = transitions.update_calendar(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @update_calendar.validator
+    def _validate_update_calendar(self, cmd: UpdateCalendarCommand) -> None:
+        guards.update_calendar(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.ESCALATE.value)
+    async def escalate(self, cmd: EscalateCommand) -> RequestView:
+        await self._begin(guards.escalate, cmd)
+        moved = None
+        if cmd.to_staff or cmd.to_department:
+            moved = await effects.transfer(self._state.number, cmd.to_staff, cmd.to_department)
+            guards.moved(moved.assignee, moved.rule)
+        transitions.escalate(self._timeline, self._terms, cmd, moved, workflow.now())
+        return await self._finish()
+
+    @escalate.validator
+    def _validate_escalate(self, cmd: EscalateCommand) -> None:
+        guards.escalate(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.REASSIGN.value)
+    async def reassign(self, cmd: ReassignCommand) -> RequestView:
+        await self._begin(guards.reassign, cmd)
+        moved = await effects.transfer(self._state.number, to_staff=cmd.to_staff)
+        guards.moved(moved.assignee, moved.rule)
+        transitions.reassign(self._timeline, cmd, moved, workflow.now())
+        return await self._finish()
+
+    @reassign.validator
+    def _validate_reassign(self, cmd: ReassignCommand) -> None:
+        guards.reassign(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.REQUEST_COMPENSATION.value)
+    async def request_compensation(self, cmd: CompensationRequest) -> RequestView:
+        await self._begin(guards.request_compensation, cmd)
+        transitions.request_compensation(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @request_compensation.validator
+    def _validate_request_compensation(self, cmd: CompensationRequest) -> None:
+        guards.request_compensation(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.DECIDE_COMPENSATION.value)
+    async def decide_compensation(self, cmd: CompensationDecision) -> RequestView:
+        await self._begin(guards.decide_compensation, cmd)
+        transitions.decide_compensation(self._timeline, cmd, workflow.now())
+        return await self._finish()
+
+    @decide_compensation.validator
+    def _validate_decide_compensation(self, cmd: CompensationDecision) -> None:
+        guards.decide_compensation(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.RESOLVE.value)
+    async def resolve(self, cmd: ResolveCommand) -> RequestView:
+        await self._begin(guards.resolve, cmd)
+        transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
+        return await self._finish()
+
+    @resolve.validator
+    def _validate_resolve(self, cmd: ResolveCommand) -> None:
+        guards.resolve(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.CONFIRM.value)
+    async def confirm(self, cmd: ConfirmCommand) -> RequestView:
+        await self._begin(guards.confirm, cmd)
+        if cmd.satisfied:
+            transitions.customer_confirmed(self._timeline, self._terms, cmd, workflow.now())
+            await self._confirmed()
+        else:
+            transitions.start_rehandling(
+                self._timeline,
+                self._terms,
+                cmd.actor,
+                cmd.reason or "",
+                cmd.evidence_ref,
+                workflow.now(),
+            )
+        return await self._finish()
+
+    @confirm.validator
+    def _validate_confirm(self, cmd: ConfirmCommand) -> None:
+        guards.confirm(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.ORDER_REHANDLING.value)
+    async def order_rehandling(self, cmd: OrderRehandlingCommand) -> RequestView:
+        await self._begin(guards.order_rehandling, cmd)
+        to_staff = transitions.rehandling_transfer(self._state, cmd)
+        if to_staff is not None:
+            back = await effects.transfer(self._state.number, to_staff=to_staff)
+            guards.moved(
+                back.assignee, f"{back.rule}; order it again naming an assignee who has room"
+            )
+            transitions.taken_back(self._timeline, cmd, back, workflow.now())
+        transitions.start_rehandling(
+            self._timeline, self._terms, cmd.actor, cmd.reason, None, workflow.now()
+        )
+        return await self._finish()
+
+    @order_rehandling.validator
+    def _validate_order_rehandling(self, cmd: OrderRehandlingCommand) -> None:
+        guards.order_rehandling(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.RECORD_FOLLOW_UP.value)
+    async def record_follow_up(self, rec: FollowUpRecord) -> RequestView:
+        await self._begin(guards.record_follow_up, rec)
+        tl, t = self._timeline, self._terms
+        negative = transitions.follow_up_recorded(tl, t, rec, workflow.now())
+        for i, need in enumerate(rec.new_needs, start=1):
+            number = await effects.open_linked_request(
+                LinkedRequestInput(
+                    parent=self._state.number, index=i, intake=self._input.intake, need=need
+                )
+            )
+            transitions.linked_request_opened(tl, rec, need, number, workflow.now())
+        if negative:
+            now = workflow.now()
+            task = transitions.improvement_input(self._state, t, rec, now)
+            self._children[task.task_id] = await effects.start_improvement(
+                task, f"improvement for {task.number} · {task.department}"
+            )
+            transitions.improvement_opened(tl, t, task, now)
+        return await self._finish()
+
+    @record_follow_up.validator
+    def _validate_record_follow_up(self, rec: FollowUpRecord) -> None:
+        guards.record_follow_up(self._state, rec, self._banned)
+
+    @workflow.update(name=Command.CLOSE.value)
+    async def close(self, cmd: CloseCommand) -> RequestView:
+        await self._begin(guards.close, cmd)
+        return await self._end_by_command(EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason)
+
+    @close.validator
+    def _validate_close(self, cmd: CloseCommand) -> None:
+        guards.close(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.CANCEL.value)
+    async def cancel(self, cmd: CancelCommand) -> RequestView:
+        await self._begin(guards.cancel, cmd)
+        return await self._end_by_command(
+            EventKind.CANCELLED, cmd.actor, Status.CANCELLED, cmd.reason
+        )
+
+    @cancel.validator
+    def _validate_cancel(self, cmd: CancelCommand) -> None:
+        guards.cancel(self._state, cmd, self._banned)
+
+    @workflow.query(name="get_state")
+    def get_state(self) -> RequestView:
+        return self._view()
+
+    # ---- what every command shares ----
+
+    async def _begin(self, guard: Guard[C], cmd: C) -> None:
+        """Wait out intake, then check again: another command may have moved the state."""
+        await workflow.wait_condition(lambda: self._ready)
+        guard(self._state, cmd, self._banned)
+
+    async def _finish(self) -> RequestView:
+        self._rearm = True
+        if not await self._persist():
+            raise Refusal.NOT_PERSISTED.error(
+                "accepted, but not yet persisted; the request retries the write by itself"
+            )
+        return self._view()
+
+    async def _confirmed(self) -> None:
+        """Resolved: the handler's capacity is free, and the follow-up is planned."""
+        s, t = self._state, self._terms
+        await effects.release(s.number)
+        now = workflow.now()
+        clock, expires = transitions.follow_up_deadline(s, t, now)
+        assert clock.due_at is not None
+        plan = await effects.plan_follow_up(
+            PlanFollowUpInput(
+                number=s.number,
+                cycle=clock.cycle,
+                due_at=clock.due_at,
+                expires_at=expires,
+                language=self._input.intake.customer.language,
+            )
+        )
+        transitions.follow_up_scheduled(self._timeline, t, clock, plan, now)
+
+    def _end(self, kind: EventKind, actor: Actor, to: Status, reason: str | None) -> None:
+        transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now())
+
+    async def _end_by_command(
+        self, kind: EventKind, actor: Actor, to: Status, reason: str | None
+    ) -> RequestView:
+        """Closed or cancelled by someone: the holder's capacity is freed."""
+        self._end(kind, actor, to, reason)
+        await effects.release(self._state.number)
+        return await self._finish()
+
+    def _view(self) -> RequestView:
+        return RequestView.of(self._state)
+
+    # ---- after every event: colour, search attributes, messages ----
+
+    def _announce(self, event: TimelineEvent) -> None:
+        s = self._state
+        if s.status.terminal:
+            s.sla_state, s.next_deadline = SlaState.NONE, None
+        else:
+            s.sla_state = clocks.colour(s.clocks, workflow.now())
+            s.next_deadline = clocks.next_deadline(s.clocks)
+        publish(s)
+        self._notify(event)
+        workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
+
+    def _notify(self, event: TimelineEvent) -> None:
+        """Start (not await) one send per planned message: a slow or failing channel never
+        holds up the request; the outbox behind the activity sends each key once."""
+        if self._from_the_backlog(event):
+            return
+        for n in plan_notifications(event, _notify_context(self._state, self._input)):
+            self._sends.append(effects.send(n))
+        self._sends = [t for t in self._sends if not t.done()]
+
+    def _from_the_backlog(self, event: TimelineEvent) -> bool:
+        """A warning, breach or ladder step that fell due before csflow even knew of the
+        request — one recorded by hand during an outage and imported later — is written
+        down at its instant but not announced: an import of a day's backlog must not page
+        every supervisor once per missed step. The board and the search attributes show
+        the request red at once; what still falls due after the import is announced.
+        """
+        if event.kind not in FIRINGS or self._opened_at is None or event.at >= self._opened_at:
+            return False
+        if not workflow.patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
+            return False
+        event.data["announced"] = False
+        return True
+
+    # ---- persistence ----
+
+    def _unpersisted(self) -> bool:
+        return bool(self._timeline.pending())
+
+    async def _persist(self) -> bool:
+        """Flush unpersisted events in order; concurrent callers share one batch.
+
+        Connection trouble is retried inside the activity. A write the database refuses
+        outright comes back here: the events stay pending (nothing is lost), the failure is
+        logged and shown in the UI's details, and the main loop tries again later — the
+        request neither fails nor forgets.
+        """
+        async with self._lock:
+            s = self._state
+            pending = self._timeline.pending()
+            if not pending:
+                return True
+            try:
+                await effects.record_events(
+                    RecordEvents(
+                        state=s.model_copy(update={"timeline": []}),
+                        events=pending,
+                        intake=self._input.intake if s.persisted_seq == 0 else None,
+                    )
+                )
+            except ActivityError as err:
+                workflow.logger.error(
+                    "request %s: persisting events %s..%s failed: %s",
+                    s.number,
+                    pending[0].seq,
+                    pending[-1].seq,
+                    err.cause,
+                )
+                publish(s, problem=f"persistence failing: {err.cause}")
+                self._rearm = True
+                return False
+            s.persisted_seq = pending[-1].seq
+            return True
+
+    async def _persist_before_leaving(self) -> None:
+        """A run never ends with events only in memory, nor with messages unsent."""
+        while not await self._persist():
+            await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
+            self._sends = []
+
+
+def _triage_input(inp: ServiceRequestInput) -> TriageInput:
+    intake = inp.intake
+    return TriageInput(
+        number=inp.number,
+        customer_id=intake.customer.id,
+        category=intake.category,
+        sub_type=intake.sub_type,
+        priority=intake.priority,
+        tier=intake.customer.tier,
+        description=intake.description,
+        received_at=inp.received_at,
+    )
+
+
+def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
+    customer = inp.intake.customer
+    return NotifyContext(
+        number=s.number,
+        priority=s.priority.value,
+        category=s.category.value,
+        assignee=s.assignee,
+        customer=Recipient(
+            kind="customer",
+            id=customer.id,
+            email=customer.contact.email,
+            phone=customer.contact.phone,
+            language=customer.language,
+            channels=list(customer.preferred_channels),
+            quiet_hours=customer.quiet_hours,
+        ),
+        follow_up_owner=s.follow_up.owner if s.follow_up else None,
+        survey_url=s.follow_up.survey_url if s.follow_up else None,
+    )
