@@ -18,7 +18,6 @@ from typing import Any, Self, TypeVar
 import asyncpg
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -53,6 +52,7 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
+from csflow.crypto import options
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command, TaskCommand
 from csflow.domain.numbering import business_day, format_number
@@ -145,7 +145,7 @@ class CsflowClient:
         try:
             temporal = await Client.connect(settings.temporal_target,
                                             namespace=settings.temporal_namespace,
-                                            data_converter=pydantic_data_converter)
+                                            **options.client_options(settings))
         except RuntimeError as err:
             raise TemporalUnavailable(
                 f"Temporal is unreachable at {settings.temporal_target}: {err}") from err

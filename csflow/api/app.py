@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from csflow import __version__
 from csflow.api import auth, errors
@@ -19,6 +18,7 @@ from csflow.api.routes import board, improvements, listing, reports, requests, s
 from csflow.api.routes.console import build_router as console_pages
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
+from csflow.crypto import options
 from csflow.domain.policy import Policy
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         # 503 with a reason meanwhile instead of refusing to start.
         temporal = client or await Client.connect(
             settings.temporal_target, namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter, lazy=True,
+            lazy=True, **options.client_options(settings),
         )
         if own_pool and not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: the API needs PostgreSQL")
