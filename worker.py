@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities.assignment import AssignmentActivities
 from activities.followup import FollowUpActivities
 from activities.notify import NotifyActivities
+from activities.numbering import NumberingActivities
 from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from activities.terms import TermsActivities
@@ -35,12 +36,14 @@ from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
 from workflows.improvement import ImprovementTaskWorkflow
+from workflows.numbering import RequestNumbersWorkflow
 from workflows.reports import ReportWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 log = structlog.get_logger("csflow.worker")
 
-WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, ReportWorkflow)
+WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, ReportWorkflow,
+                             RequestNumbersWorkflow)
 
 
 def notify_activities(pool: Any, config: NotifyConfig,
@@ -72,7 +75,8 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
     return [store.record_events, assign.triage, assign.transfer, assign.release,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
             send.send, reports.rollup_day, reports.publish, reports.forecast,
-            TermsActivities(terms).resolve_terms]
+            TermsActivities(terms).resolve_terms,
+            NumberingActivities(pool, terms).allocate_number]
 
 
 def build_worker(client: Client, task_queue: str, pool: Any,

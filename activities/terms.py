@@ -1,7 +1,7 @@
-"""Resolving SLA terms for requests started without them (docs/contract.md).
+"""Resolving a request's SLA terms from the worker's policy (docs/contract.md).
 
-csflow's own starter resolves terms before it starts a workflow; a Go or Java service, or
-the `temporal` CLI, has no policy file to read. For those the workflow asks this
+No caller reads the policy file — not csflow's own starter, not a Go or Java service, not
+the `temporal` CLI — so every request starts without terms and the workflow asks this
 activity once, at intake: the result is recorded in history, so replays never read the
 policy and a later policy change still affects new requests only.
 """

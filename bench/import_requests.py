@@ -1,7 +1,7 @@
 """Benchmark: bulk import of N requests recorded offline, imported twice (issue 7).
 
     python bench/import_requests.py                  # embedded Temporal + PostgreSQL, 10,000
-    python bench/import_requests.py --rows 2000 --worker
+    python bench/import_requests.py --rows 2000 --concurrency 32
     DATABASE_URL=postgresql://… TEMPORAL_ADDRESS=host:7233 python bench/import_requests.py
 
 Generates a CSV of N good rows received over the past week (every channel, category and
@@ -11,9 +11,9 @@ pass creates N requests, the second must find all N already present and create n
 Both passes are timed; afterwards PostgreSQL must hold N request keys and Temporal N
 workflows on the benchmark's task queue. Without DATABASE_URL/TEMPORAL_ADDRESS it runs
 the embedded servers `csflow up` runs (Temporal dev server on a SQLite file, PostgreSQL
-18 with default durability). `--worker` runs a worker during the import, as a live
-stack would; by default none does, which measures the import alone. Given servers must be
-empty: request numbers are workflow ids. Results are printed; docs/performance.md
+18 with default durability). A worker runs during the import, as on a live stack: it
+hands out the numbers (the numbering workflow) and runs every request's intake. Given
+servers must be empty: request numbers are workflow ids. Results are printed; docs/performance.md
 records a run.
 """
 
@@ -37,8 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from temporalio.client import Client
 
-from csflow.config.policy import policy_from_env
-from csflow.config.terms import TermsProvider
 from csflow.crypto import options
 from csflow.imports import COLUMNS, Importer, ImportReport, read_import_file
 from csflow.settings import Settings
@@ -95,8 +93,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> tuple[int, int]:
     return bad, duplicates
 
 
-async def run(dsn: str, target: str, rows: int, concurrency: int, with_worker: bool,
-              workdir: Path) -> None:
+async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path) -> None:
     await apply_migrations(dsn)
     source = workdir / "outage.csv"
     bad, duplicates = generate(source, rows)
@@ -116,17 +113,16 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, with_worker: b
         if await pool.fetchval("SELECT count(*) FROM request_keys"):
             raise SystemExit("the database already has requests: give the benchmark an "
                              "empty stack")
-        if with_worker:
-            from csflow import logs
-            from worker import build_worker
+        # The worker numbers the requests (the numbering workflow) and runs their intake.
+        from csflow import logs
+        from worker import build_worker
 
-            logs.configure("console", "WARNING")  # one line per notification otherwise
+        logs.configure("console", "WARNING")  # one line per notification otherwise
 
-            worker_pool = await create_pool(dsn, min_size=1, max_size=10)
-            stack.push_async_callback(worker_pool.close)
-            await stack.enter_async_context(build_worker(temporal, queue, worker_pool))
-        csflow = CsflowClient(temporal, pool, TermsProvider(policy_from_env()),
-                              task_queue=queue)
+        worker_pool = await create_pool(dsn, min_size=1, max_size=10)
+        stack.push_async_callback(worker_pool.close)
+        await stack.enter_async_context(build_worker(temporal, queue, worker_pool))
+        csflow = CsflowClient(temporal, pool, task_queue=queue)
         importer = Importer(csflow, temporal, pool, concurrency=concurrency,
                             on_progress=_progress)
         first = await importer.run(parsed)
@@ -160,7 +156,8 @@ async def _workflows(temporal: Client, queue: str, expected: int) -> int:
     """Visibility catches up after the last start; wait for it rather than mis-count."""
     deadline = time.monotonic() + 120
     while True:
-        count = (await temporal.count_workflows(f"TaskQueue = '{queue}'")).count
+        count = (await temporal.count_workflows(
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'")).count
         if count >= expected or time.monotonic() > deadline:
             return count
         await asyncio.sleep(1)
@@ -170,7 +167,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000, help="good rows in the file")
     ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--worker", action="store_true", help="run a worker during the import")
     args = ap.parse_args()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
@@ -191,8 +187,8 @@ def main() -> None:
                                                            free_port(), free_port()))
             target = server.target
         print(f"PostgreSQL {dsn}, Temporal {target}, concurrency {args.concurrency}, "
-              f"worker {'on' if args.worker else 'off'}, {os.cpu_count()} cores")
-        asyncio.run(run(dsn, target, args.rows, args.concurrency, args.worker, workdir))
+              f"{os.cpu_count()} cores")
+        asyncio.run(run(dsn, target, args.rows, args.concurrency, workdir))
 
 
 if __name__ == "__main__":

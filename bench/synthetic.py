@@ -47,8 +47,10 @@ class Timeline:
 
 
 def generate(count: int, start: datetime, days: int, seed: int = 8,
-             batch: int = 20_000) -> Iterator[tuple[list[Request], list[Event]]]:
-    """Batches of (requests rows, events rows), received uniformly over `days`."""
+             batch: int = 20_000, agents: int = 300
+             ) -> Iterator[tuple[list[Request], list[Event]]]:
+    """Batches of (requests rows, events rows), received uniformly over `days`, handled by
+    `agents` agents (`agent-000` …)."""
     rng = random.Random(seed)
     # Received in time order, as a live system writes them: a day's events sit together
     # in the table, as they would in production (random order would scatter every day
@@ -59,19 +61,20 @@ def generate(count: int, start: datetime, days: int, seed: int = 8,
         events: list[Event] = []
         for i in range(first, min(count, first + batch)):
             received = start + timedelta(seconds=offsets[i])
-            req, timeline = _one(rng, i, received)
+            req, timeline = _one(rng, i, received, agents)
             requests.append(req)
             events.extend(timeline.events)
         yield requests, events
 
 
-def _one(rng: random.Random, i: int, t0: datetime) -> tuple[Request, Timeline]:
+def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
+         ) -> tuple[Request, Timeline]:
     category = rng.choices(list(CATEGORIES), CATEGORY_WEIGHTS)[0]
     sub_type = rng.choice(CATEGORIES[category])
     channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
     priority = rng.choices(["P1", "P2", "P3"], [10, 30, 60])[0]
     number = f"CS{t0:%Y%m%d}-{channel[:3].upper()}-{i:07d}"
-    agent = f"agent-{rng.randrange(300):03d}"
+    agent = f"agent-{rng.randrange(agents):03d}"
     tl = Timeline(number, [])
     m = timedelta(minutes=1)
     fr_due, res_due = t0 + FIRST_RESPONSE[priority] * m, t0 + RESOLUTION[priority] * m

@@ -1,8 +1,10 @@
-"""How backend services reach csflow from Python: a typed async client."""
+"""How backend services reach csflow from Python: a typed async client (Temporal alone)."""
 
 from starter.client import (
     Created,
     CsflowClient,
+    NoDatabase,
+    NumberingUnavailable,
     RequestEnded,
     RequestNotFound,
     RequestRefused,
@@ -12,6 +14,8 @@ from starter.client import (
 __all__ = [
     "Created",
     "CsflowClient",
+    "NoDatabase",
+    "NumberingUnavailable",
     "RequestEnded",
     "RequestNotFound",
     "RequestRefused",

@@ -1,28 +1,38 @@
 """The typed client: create requests, send commands, read state.
 
-This is the one place that knows how a ServiceRequest is started (id = number, id
-policies, summary, task queue) and how Temporal's errors translate into what a caller can
-act on, so the API, the CLI and backend services all behave the same way.
+This is the one place that knows how a ServiceRequest is started (a number from the
+numbering workflow, id = number, id policies, summary, task queue) and how Temporal's
+errors translate into what a caller can act on, so the API, the CLI, the importer and
+backend services all behave the same way. It needs a Temporal connection and nothing
+else: numbering, SLA terms and idempotency by external id live behind the workflows,
+where the worker's database and policy are (docs/architecture.md). A PostgreSQL pool, when
+given, only serves reads (the persisted view, the timeline, lists).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.commands import BY_COMMAND
-from csflow.config.terms import TermsProvider
 from csflow.contracts import (
     WORKFLOW_TYPE,
     Actor,
@@ -55,7 +65,17 @@ from csflow.contracts import (
 from csflow.crypto import options
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command, TaskCommand
-from csflow.domain.numbering import business_day, format_number
+from csflow.domain.numbering import (
+    NEXT_NUMBER,
+    NUMBER_SHARDS,
+    NUMBERING_UNAVAILABLE,
+    NUMBERS_PRIORITY,
+    NUMBERS_WORKFLOW,
+    IssuedNumber,
+    NumberRequest,
+    NumbersInput,
+    numbers_workflow_id,
+)
 from csflow.refusals import Refusal
 from csflow.settings import TASK_QUEUE, Settings
 from csflow.store import listing
@@ -86,6 +106,15 @@ class TemporalUnavailable(RuntimeError):
     """Temporal could not be reached; nothing was started or changed."""
 
 
+class NumberingUnavailable(TemporalUnavailable):
+    """The worker could not hand out a number (its database did not answer); nothing was
+    started. A subclass of TemporalUnavailable: for a caller both mean "try again"."""
+
+
+class NoDatabase(RuntimeError):
+    """A read that needs PostgreSQL (`list`) on a client built without a pool."""
+
+
 @dataclass
 class CalendarPush:
     updated: list[str] = field(default_factory=list)
@@ -101,110 +130,152 @@ class Created:
 
 def summary_for(number: str, intake: RequestIntake) -> str:
     """The Temporal UI's list name for a request — codes only, never personal data."""
-    return (f"{number} · {intake.category.value} · {intake.priority.value} · "
-            f"{intake.channel.value} · {intake.customer.tier.value}")
+    return (
+        f"{number} · {intake.category.value} · {intake.priority.value} · "
+        f"{intake.channel.value} · {intake.customer.tier.value}"
+    )
 
 
 class CsflowClient:
-    """One object per process: it holds a Temporal client and a PostgreSQL pool.
+    """One object per process, holding a Temporal client and, optionally, a PostgreSQL pool.
 
-    Build it with `from_env()` (or `connect()`) to have it own both and release them on
-    `aclose()`; a composition root that already has a client and a pool (the API, tests)
-    passes them in and keeps ownership.
+    Temporal alone starts, steers and reads requests (`state` and `timeline` then ask the
+    workflow). A pool adds the persisted reads: `state`/`timeline` from PostgreSQL (also
+    for requests whose workflow history is past retention) and `list`. Build it with
+    `from_env()` (or `connect()`) to have it own what it opens and release it on
+    `aclose()`; a composition root that already has a client (and a pool) passes them in
+    and keeps ownership.
 
     Each lifecycle command has a method named like its Update (`submit_plan`, `close`,
     ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
     """
 
-    def __init__(self, client: Client, pool: asyncpg.Pool[Any], terms: TermsProvider, *,
-                 task_queue: str = TASK_QUEUE, receipt_wait: float = 10.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        pool: asyncpg.Pool[Any] | None = None,
+        terms: object = None,
+        *,
+        task_queue: str = TASK_QUEUE,
+        receipt_wait: float = 10.0,
+        number_wait: float = 30.0,
+    ) -> None:
+        # `terms` is not used any more (the worker resolves them); accepted so that
+        # composition roots written when the starter resolved terms keep constructing.
+        del terms
         self._client = client
         self._pool = pool
-        self._terms = terms
         self._queue = task_queue
-        self._tz = terms.policy.calendar.time_zone
         self._receipt_wait = receipt_wait
+        self._number_wait = timedelta(seconds=number_wait)
         self._owns_pool = False
+        # Round robin over the numbering shards (the process's asks spread evenly); the
+        # start is random so that many processes do not all begin on shard 0.
+        self._shards = itertools.islice(
+            itertools.cycle(range(NUMBER_SHARDS)), random.randrange(NUMBER_SHARDS), None
+        )
 
     @classmethod
-    async def from_env(cls, settings: Settings | None = None, *,
-                       terms: TermsProvider | None = None, pool_size: int = 4) -> Self:
+    async def from_env(
+        cls,
+        settings: Settings | None = None,
+        *,
+        database: bool | None = None,
+        terms: object = None,
+        pool_size: int = 4,
+    ) -> Self:
         """Connect as the environment says: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-        CSFLOW_TASK_QUEUE, DATABASE_URL and the policy file (CSFLOW_POLICY).
+        CSFLOW_TASK_QUEUE — and DATABASE_URL only for reads, only if it is set.
 
-        The policy is read because creating a request resolves its SLA terms here, before
-        the workflow starts. Unset addresses mean the embedded stack `csflow up` runs. A
-        refused connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL)
-        with nothing left open.
+        `database=None` opens a pool when DATABASE_URL is set; `True` always opens one (the
+        embedded stack's when unset: the operator's CLI), `False` never. No policy file is
+        read. Unset addresses mean the embedded stack `csflow up` runs. A refused
+        connection raises TemporalUnavailable (Temporal) or OSError (PostgreSQL) with
+        nothing left open. (`terms` is ignored, as in the constructor.)
         """
-        from csflow.config.policy import policy_from_env
-        from csflow.store.pool import create_pool
-
         settings = settings or Settings()
-        terms = terms or TermsProvider(policy_from_env())
         try:
-            temporal = await Client.connect(settings.temporal_target,
-                                            namespace=settings.temporal_namespace,
-                                            **options.client_options(settings))
+            temporal = await Client.connect(
+                settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                **options.client_options(settings),
+            )
         except RuntimeError as err:
             raise TemporalUnavailable(
-                f"Temporal is unreachable at {settings.temporal_target}: {err}") from err
+                f"Temporal is unreachable at {settings.temporal_target}: {err}"
+            ) from err
+        if database is None:
+            database = settings.database_url is not None
+        if not database:
+            return cls(temporal, task_queue=settings.task_queue)
+        from csflow.store.pool import create_pool
+
         pool = await create_pool(settings.database_dsn, min_size=1, max_size=pool_size)
-        made = cls(temporal, pool, terms, task_queue=settings.task_queue)
+        made = cls(temporal, pool, task_queue=settings.task_queue)
         made._owns_pool = True
         return made
+
+    @property
+    def has_database(self) -> bool:
+        """Whether persisted reads (and `list`) are available: a pool was given or opened."""
+        return self._pool is not None
 
     async def aclose(self) -> None:
         """Release what `from_env` opened; a pool passed in stays its owner's to close.
 
         The Temporal client needs no closing: its connection ends with the last reference.
         """
-        if self._owns_pool:
+        if self._owns_pool and self._pool is not None:
             self._owns_pool = False
             await self._pool.close()
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
-    async def create(self, intake: RequestIntake, *, now: datetime | None = None,
-                     wait: bool = True) -> Created:
-        """Start one workflow per request; a repeated external id returns the first request.
+    async def create(
+        self, intake: RequestIntake, *, now: datetime | None = None, wait: bool = True
+    ) -> Created:
+        """Number the request, then start its workflow; a repeated external id returns the
+        first request and never starts a second one.
 
-        `wait=False` returns as soon as the workflow is started (bulk imports), without
-        the intake view.
+        Two steps, both idempotent, so a retry after a lost reply heals itself: the
+        numbering workflow returns the same number for the same external id, and the
+        start under that number joins the running workflow (USE_EXISTING). The workflow
+        resolves the SLA terms from the worker's policy. `wait=False` returns as soon as
+        the workflow is started (bulk imports), without the intake view.
         """
-        existing = False
-        number: str | None = None
-        if intake.external_id:
-            number = await store.number_for_external_id(self._pool, intake.external_id)
-            existing = number is not None
         received_at = intake.received_at or now or datetime.now(UTC)
-        if number is None:
-            day = business_day(received_at, self._tz)
-            serial = await store.allocate_serial(self._pool, day, intake.channel)
-            number = format_number(day, intake.channel, serial)
-            if intake.external_id:
-                claimed = await store.claim_external_id(self._pool, intake.external_id, number)
-                existing = claimed != number
-                number = claimed
-        # Starting is idempotent (USE_EXISTING), so a retry after a lost reply heals itself.
-        handle = await self._guard(self._client.start_workflow(
-            WORKFLOW_TYPE,
-            ServiceRequestInput(number=number, intake=intake, received_at=received_at,
-                                terms=self._terms.for_intake(intake, received_at)),
-            id=number,
-            task_queue=self._queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=summary_for(number, intake),
-            result_type=RequestView,
-        ), number)
+        issued = await self.number(intake, received_at)
+        number = issued.number
+        try:
+            handle = await self._guard(
+                self._client.start_workflow(
+                    WORKFLOW_TYPE,
+                    ServiceRequestInput(number=number, intake=intake, received_at=received_at),
+                    id=number,
+                    task_queue=self._queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    static_summary=summary_for(number, intake),
+                    result_type=RequestView,
+                ),
+                number,
+            )
+        except RequestRefused:
+            if not issued.existing:
+                raise
+            # The external id's request has run and ended: it is the answer, not a clash.
+            return Created(number=number, view=await self._ended_view(number), existing=True)
         if not wait:
-            return Created(number=number, view=None, existing=existing)
+            return Created(number=number, view=None, existing=issued.existing)
         try:
             view = await asyncio.wait_for(
                 handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView),
@@ -212,10 +283,74 @@ class CsflowClient:
             )
         except (TimeoutError, RPCError):
             view = None
-        return Created(number=number, view=view, existing=existing)
+        return Created(number=number, view=view, existing=issued.existing)
 
-    async def send(self, number: str, command: Command, arg: Model, *,
-                   idempotency_key: str | None = None) -> RequestView:
+    async def number(self, intake: RequestIntake, received_at: datetime) -> IssuedNumber:
+        """Ask the numbering workflow for this request's number (Update-with-start).
+
+        A numbering shard is started on first use and joined afterwards; the number's
+        date is `received_at`'s business day in the organisation's time zone, which the
+        worker knows. No answer within `number_wait` (no worker running, or one too busy)
+        raises NumberingUnavailable; the ask may still be answered later, which at most
+        leaves a gap — or binds the external id, which a retry then finds.
+        """
+        name = numbers_workflow_id(self._queue, next(self._shards))
+        start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+            NUMBERS_WORKFLOW,
+            NumbersInput(),
+            id=name,
+            task_queue=self._queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # Its state is in PostgreSQL: a run that ended (terminated by hand) is simply
+            # replaced by a new one.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary="request numbers for this task queue",
+            priority=Priority(priority_key=NUMBERS_PRIORITY),
+            result_type=type(None),
+        )
+        ask = NumberRequest(
+            channel=intake.channel, received_at=received_at, external_id=intake.external_id
+        )
+        try:
+            return await self._guard(
+                self._client.execute_update_with_start_workflow(
+                    NEXT_NUMBER,
+                    ask,
+                    start_workflow_operation=start,
+                    result_type=IssuedNumber,
+                    rpc_timeout=self._number_wait,
+                ),
+                name,
+            )
+        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from err  # our caller cancelled: not an outage
+            raise NumberingUnavailable(
+                f"no request number within {self._number_wait.total_seconds():g} s: is a "
+                f"worker running on task queue {self._queue}? Nothing was started"
+            ) from err
+        except RPCError as err:
+            if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise NumberingUnavailable(f"numbering is saturated: {err.message}") from err
+            raise
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                if cause.type == NUMBERING_UNAVAILABLE:
+                    raise NumberingUnavailable(cause.message) from err
+                raise RequestRefused(cause.message, cause.type) from err
+            raise RequestRefused(str(cause or err), None) from err
+
+    async def _ended_view(self, number: str) -> RequestView | None:
+        try:
+            return await self.state(number)
+        except (RequestNotFound, RequestEnded, TemporalUnavailable, RPCError):
+            return None
+
+    async def send(
+        self, number: str, command: Command, arg: Model, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Run one command; the same `idempotency_key` twice runs it once (Update id)."""
         spec = BY_COMMAND[command]
         if not isinstance(arg, spec.model):
@@ -223,8 +358,9 @@ class CsflowClient:
         handle = self._client.get_workflow_handle(number)
         try:
             return await self._guard(
-                handle.execute_update(spec.update_name, arg, id=idempotency_key,
-                                      result_type=RequestView),
+                handle.execute_update(
+                    spec.update_name, arg, id=idempotency_key, result_type=RequestView
+                ),
                 number,
             )
         except WorkflowUpdateFailedError as err:
@@ -239,14 +375,19 @@ class CsflowClient:
         Requests already on this calendar version are skipped, so a re-run after an
         interruption only finishes the rest.
         """
-        query = (f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
-                 f"AND TaskQueue = '{self._queue}'")
+        query = (
+            f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
+            f"AND TaskQueue = '{self._queue}'"
+        )
         result = CalendarPush()
         async for wf in self._client.list_workflows(query):
             try:
-                await self.send(wf.id, Command.UPDATE_CALENDAR,
-                                UpdateCalendarCommand(actor=actor, calendar=calendar),
-                                idempotency_key=f"calendar-{calendar.version}")
+                await self.send(
+                    wf.id,
+                    Command.UPDATE_CALENDAR,
+                    UpdateCalendarCommand(actor=actor, calendar=calendar),
+                    idempotency_key=f"calendar-{calendar.version}",
+                )
             except (RequestEnded, RequestNotFound):
                 continue  # finished between the listing and the update
             except RequestRefused as err:
@@ -256,119 +397,146 @@ class CsflowClient:
         return result
 
     async def state(self, number: str) -> RequestView:
-        """The persisted view; the live query only while intake is still being written."""
-        view = await store.get_request(self._pool, number)
-        if view is not None:
-            return view
+        """The request's view: with a pool, the persisted one (the workflow's query only
+        while intake is still being written); without, the workflow's `get_state` query,
+        which a worker answers (also for an ended request still in retention)."""
+        if self._pool is not None:
+            view = await store.get_request(self._pool, number)
+            if view is not None:
+                return view
         handle = self._client.get_workflow_handle(number)
         return await self._guard(handle.query("get_state", result_type=RequestView), number)
 
     async def timeline(self, number: str) -> list[TimelineEvent]:
-        """The audited events from PostgreSQL; the live query's while intake is unwritten."""
-        events = await listing.timeline(self._pool, number)
-        if events or await listing.request_exists(self._pool, number):
-            return events
+        """The audited events: from PostgreSQL with a pool, else from the workflow."""
+        if self._pool is not None:
+            events = await listing.timeline(self._pool, number)
+            if events or await listing.request_exists(self._pool, number):
+                return events
         return (await self.state(number)).timeline
 
     # ---- one typed method per command (csflow.commands.COMMANDS; a test keeps them in
     # step): a caller's type checker sees each command's model, `send` stays the one path.
 
-    async def submit_plan(self, number: str, command: PlanCommand, *,
-                          idempotency_key: str | None = None) -> RequestView:
+    async def submit_plan(
+        self, number: str, command: PlanCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Submit or revise the plan (measures, owner, ETA)."""
-        return await self.send(number, Command.SUBMIT_PLAN, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.SUBMIT_PLAN, command, idempotency_key=idempotency_key
+        )
 
-    async def post_progress(self, number: str, command: ProgressCommand, *,
-                            idempotency_key: str | None = None) -> RequestView:
+    async def post_progress(
+        self, number: str, command: ProgressCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """A progress note; restarts the progress cadence clock."""
-        return await self.send(number, Command.POST_PROGRESS, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.POST_PROGRESS, command, idempotency_key=idempotency_key
+        )
 
-    async def resolve(self, number: str, command: ResolveCommand, *,
-                      idempotency_key: str | None = None) -> RequestView:
+    async def resolve(
+        self, number: str, command: ResolveCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Propose a resolution; the customer's confirmation window opens."""
-        return await self.send(number, Command.RESOLVE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.RESOLVE, command, idempotency_key=idempotency_key)
 
-    async def confirm(self, number: str, command: ConfirmCommand, *,
-                      idempotency_key: str | None = None) -> RequestView:
+    async def confirm(
+        self, number: str, command: ConfirmCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """The customer's answer; not satisfied re-handles with raised priority."""
-        return await self.send(number, Command.CONFIRM, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.CONFIRM, command, idempotency_key=idempotency_key)
 
-    async def close(self, number: str, command: CloseCommand, *,
-                    idempotency_key: str | None = None) -> RequestView:
+    async def close(
+        self, number: str, command: CloseCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Close a resolved request (not the connections: that is `aclose`)."""
-        return await self.send(number, Command.CLOSE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(number, Command.CLOSE, command, idempotency_key=idempotency_key)
 
-    async def cancel(self, number: str, command: CancelCommand, *,
-                     idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CANCEL, command,
-                               idempotency_key=idempotency_key)
+    async def cancel(
+        self, number: str, command: CancelCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.CANCEL, command, idempotency_key=idempotency_key)
 
-    async def wait_for_customer(self, number: str, command: WaitForCustomerCommand, *,
-                                idempotency_key: str | None = None) -> RequestView:
+    async def wait_for_customer(
+        self, number: str, command: WaitForCustomerCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """SLA clocks pause while the request waits on the customer (if policy says so)."""
-        return await self.send(number, Command.WAIT_FOR_CUSTOMER, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.WAIT_FOR_CUSTOMER, command, idempotency_key=idempotency_key
+        )
 
-    async def customer_replied(self, number: str, command: CustomerRepliedCommand, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CUSTOMER_REPLIED, command,
-                               idempotency_key=idempotency_key)
+    async def customer_replied(
+        self, number: str, command: CustomerRepliedCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.CUSTOMER_REPLIED, command, idempotency_key=idempotency_key
+        )
 
-    async def change_priority(self, number: str, command: ChangePriorityCommand, *,
-                              idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.CHANGE_PRIORITY, command,
-                               idempotency_key=idempotency_key)
+    async def change_priority(
+        self, number: str, command: ChangePriorityCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.CHANGE_PRIORITY, command, idempotency_key=idempotency_key
+        )
 
-    async def update_calendar(self, number: str, command: UpdateCalendarCommand, *,
-                              idempotency_key: str | None = None) -> RequestView:
+    async def update_calendar(
+        self, number: str, command: UpdateCalendarCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """One request; `push_calendar` sends a calendar to every running request."""
-        return await self.send(number, Command.UPDATE_CALENDAR, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.UPDATE_CALENDAR, command, idempotency_key=idempotency_key
+        )
 
-    async def escalate(self, number: str, command: EscalateCommand, *,
-                       idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.ESCALATE, command,
-                               idempotency_key=idempotency_key)
+    async def escalate(
+        self, number: str, command: EscalateCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.ESCALATE, command, idempotency_key=idempotency_key)
 
-    async def reassign(self, number: str, command: ReassignCommand, *,
-                       idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.REASSIGN, command,
-                               idempotency_key=idempotency_key)
+    async def reassign(
+        self, number: str, command: ReassignCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(number, Command.REASSIGN, command, idempotency_key=idempotency_key)
 
-    async def order_rehandling(self, number: str, command: OrderRehandlingCommand, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.ORDER_REHANDLING, command,
-                               idempotency_key=idempotency_key)
+    async def order_rehandling(
+        self, number: str, command: OrderRehandlingCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.ORDER_REHANDLING, command, idempotency_key=idempotency_key
+        )
 
-    async def request_compensation(self, number: str, command: CompensationRequest, *,
-                                   idempotency_key: str | None = None) -> RequestView:
+    async def request_compensation(
+        self, number: str, command: CompensationRequest, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Above the agent's limit the compensation waits for `decide_compensation`."""
-        return await self.send(number, Command.REQUEST_COMPENSATION, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.REQUEST_COMPENSATION, command, idempotency_key=idempotency_key
+        )
 
-    async def decide_compensation(self, number: str, command: CompensationDecision, *,
-                                  idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.DECIDE_COMPENSATION, command,
-                               idempotency_key=idempotency_key)
+    async def decide_compensation(
+        self, number: str, command: CompensationDecision, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.DECIDE_COMPENSATION, command, idempotency_key=idempotency_key
+        )
 
-    async def assignment_made(self, number: str, command: AssignmentMade, *,
-                              idempotency_key: str | None = None) -> RequestView:
+    async def assignment_made(
+        self, number: str, command: AssignmentMade, *, idempotency_key: str | None = None
+    ) -> RequestView:
         """Internal: only the `system` role may send it (the assignment queue does)."""
-        return await self.send(number, Command.ASSIGNMENT_MADE, command,
-                               idempotency_key=idempotency_key)
+        return await self.send(
+            number, Command.ASSIGNMENT_MADE, command, idempotency_key=idempotency_key
+        )
 
-    async def record_follow_up(self, number: str, command: FollowUpRecord, *,
-                               idempotency_key: str | None = None) -> RequestView:
-        return await self.send(number, Command.RECORD_FOLLOW_UP, command,
-                               idempotency_key=idempotency_key)
+    async def record_follow_up(
+        self, number: str, command: FollowUpRecord, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        return await self.send(
+            number, Command.RECORD_FOLLOW_UP, command, idempotency_key=idempotency_key
+        )
 
-    async def complete_improvement(self, task_id: str, command: CompleteImprovement, *,
-                                   idempotency_key: str | None = None) -> ImprovementRow:
+    async def complete_improvement(
+        self, task_id: str, command: CompleteImprovement, *, idempotency_key: str | None = None
+    ) -> ImprovementRow:
         """Close an improvement task (the request's child) with what changed."""
         handle = self._client.get_workflow_handle(task_id)
         try:
@@ -382,10 +550,18 @@ class CsflowClient:
             raise RequestRefused(str(cause or err), None) from err
 
     async def _known(self, number: str) -> bool:
+        """Did a request with this number ever exist? The persisted row when there is a
+        pool (it outlives Temporal's retention), else the workflow's own record."""
+        if self._pool is not None:
+            try:
+                return await listing.request_exists(self._pool, number)
+            except (OSError, asyncpg.PostgresError):
+                return False  # the database is down too: say what Temporal said
         try:
-            return await listing.request_exists(self._pool, number)
-        except (OSError, asyncpg.PostgresError):
-            return False  # the database is down too: say what Temporal said
+            await self._client.get_workflow_handle(number).describe()
+        except RPCError:
+            return False
+        return True
 
     async def _guard(self, call: Awaitable[T], number: str) -> T:
         try:
@@ -403,7 +579,9 @@ class CsflowClient:
         except WorkflowAlreadyStartedError as err:
             raise RequestRefused(
                 f"request number {number} was already used by an earlier request; was the "
-                "database reset while Temporal kept its history?", Refusal.ILLEGAL_STATE) from err
+                "database reset while Temporal kept its history?",
+                Refusal.ILLEGAL_STATE,
+            ) from err
         except RuntimeError as err:
             # A lazily connected client reports a refused first connection this way.
             if "Failed client connect" in str(err):
@@ -411,21 +589,36 @@ class CsflowClient:
             raise
 
     # Last in the class: from here on `list` in this class body names the method.
-    async def list(self, filter: RequestFilter | None = None, *,
-                   limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> RequestPage:
+    async def list(
+        self,
+        filter: RequestFilter | None = None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> RequestPage:
         """One page of requests, newest first; pass `next_cursor` back for the next.
 
-        Raises `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
+        Reads PostgreSQL: raises `NoDatabase` on a client without a pool, and
+        `InvalidCursor` (a ValueError) for a cursor this client did not hand out.
         """
-        return await listing.list_requests(self._pool, filter or RequestFilter(),
-                                           limit=limit, cursor=cursor)
+        if self._pool is None:
+            raise NoDatabase(
+                "listing requests reads PostgreSQL: build the client with a "
+                "pool (from_env(database=True) or DATABASE_URL set)"
+            )
+        return await listing.list_requests(
+            self._pool, filter or RequestFilter(), limit=limit, cursor=cursor
+        )
 
 
 @asynccontextmanager
-async def connect(settings: Settings | None = None, *,
-                  terms: TermsProvider | None = None) -> AsyncIterator[CsflowClient]:
-    """`async with connect() as csflow:` — a client from the environment, closed after."""
-    client = await CsflowClient.from_env(settings, terms=terms)
+async def connect(
+    settings: Settings | None = None, *, database: bool | None = None, terms: object = None
+) -> AsyncIterator[CsflowClient]:
+    """`async with connect() as csflow:` — a client from the environment, closed after.
+
+    `database` as in `CsflowClient.from_env`; `terms` is ignored."""
+    client = await CsflowClient.from_env(settings, database=database, terms=terms)
     try:
         yield client
     finally:

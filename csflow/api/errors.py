@@ -4,11 +4,11 @@ CLI."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -17,24 +17,52 @@ from starter.client import RequestEnded, RequestNotFound, RequestRefused, Tempor
 
 _RETRY = {"Retry-After": "5"}
 
+ECHO_CHARS = 40  # how much of a bad value a 422 repeats back
 
-def _finite(value: Any) -> Any:
-    """JSON has no Infinity/NaN, but Python's parser accepts them in a body, and the 422
-    echoes the input back: spelled out as text, or the error answer itself would be a 500."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
+
+def _short(value: Any) -> Any:
+    """A bad value as a 422 may echo it: scalars as they are, text cut to a short prefix
+    and made encodable, containers as a cut-down JSON text.
+
+    Pydantic puts the whole offending input in each error — for a missing field that is
+    the whole body — so echoing it would return a 10 MB body as a 10 MB answer; and a lone
+    surrogate in it cannot be encoded as UTF-8, which would turn the 422 into a 500. JSON
+    has no Infinity/NaN either, though Python's parser accepts them in a body.
+    """
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = type(value).__name__
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
+
+
+def _errors(err: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in err.errors():
+        item = {k: v for k, v in e.items() if k not in ("input", "ctx")}
+        item["loc"] = [_short(p) for p in e.get("loc", ())]
+        if "input" in e:
+            item["input"] = _short(e["input"])
+        ctx = e.get("ctx")
+        if ctx:
+            item["ctx"] = {k: _short(v) if isinstance(v, str | int | float | bool | None)
+                           else _short(str(v)) for k, v in ctx.items()}
+        out.append(item)
+    return out
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422,
-                            content={"detail": _finite(jsonable_encoder(err.errors()))})
+        return JSONResponse(status_code=422, content={"detail": _errors(err)})
 
     @app.exception_handler(RequestNotFound)
     async def _not_found(_: Request, err: RequestNotFound) -> JSONResponse:

@@ -17,6 +17,7 @@ from csflow.cli import (
     policy,
     reports,
     requests,
+    scorecards,
     serve,
     staff,
     tokens,
@@ -42,5 +43,7 @@ app.add_typer(tokens.token_app, name="token")
 app.command("import")(imports.import_command)
 app.add_typer(requests.request_app, name="request")
 app.add_typer(customers.customer_app, name="customer")
+app.add_typer(scorecards.scorecard_app, name="scorecard")
+reports.report_app.command("monthly")(scorecards.report_monthly)
 
 __all__ = ["app"]

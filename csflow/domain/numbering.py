@@ -1,14 +1,11 @@
-"""Request numbers: `CS` + business date + channel code + daily serial (SPEC §2).
+"""Request numbers: `CS` + business date + channel code + daily serial (docs/requirements.md §2).
 
 `CS20261123-WEB-0001` sorts by day, shows the channel, and is unique because the serial
-comes from one counter per (day, channel) in PostgreSQL. Four digits are a minimum width,
-not a cap: the 10,000th request of a day is `-10000` and still sorts after `-9999` within
-the day only by length, which is why parsing, not string order, is used for serials.
-
-Callers that start the workflow themselves (Go, Java, the `temporal` CLI — see
-docs/contract.md) cannot ask the counter, so the serial space is split: the counter hands
-out 1–899999 and refuses to go further, callers choose from 900000–999999. The two can
-then never produce the same number, whatever either side does on any day.
+comes from one counter per (day, channel) in PostgreSQL, which only the worker reaches: a
+caller asks the numbering workflow (`workflows/numbering.py`, docs/contract.md) for the
+next number and then starts the request under it. Four digits are a minimum width, not a
+cap: the 10,000th request of a day is `-10000` and still sorts after `-9999` within the
+day only by length, which is why parsing, not string order, is used for serials.
 """
 
 from __future__ import annotations
@@ -16,14 +13,87 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from csflow.domain.codes import Channel
 
-COUNTER_SERIALS = range(1, 900_000)
-"""Serials `csflow.store.requests.allocate_serial` may hand out, per (day, channel)."""
-CALLER_SERIALS = range(900_000, 1_000_000)
-"""Serials reserved for callers that number their own requests (docs/contract.md)."""
+NUMBERS_WORKFLOW = "RequestNumbers"
+"""The numbering workflow's type: a few long-lived executions per task queue."""
+NEXT_NUMBER = "next_number"
+"""Its Update: hands out the next number for a channel and day (docs/contract.md)."""
+NUMBERING_UNAVAILABLE = "NumberingUnavailable"
+"""The failure type of a `next_number` the worker's database did not answer in time."""
+NUMBERS_PRIORITY = 1
+"""The numbering workflows' task priority (1 is the highest, 3 the default): a create waits
+for its number, so an ask goes ahead of the intake backlog on the shared task queue."""
+NUMBER_SHARDS = 8
+"""How many numbering executions serve a task queue. Temporal admits at most 10 Updates in
+flight per execution; the counters are in PostgreSQL, so any shard hands out correct
+numbers and callers spread over them (docs/architecture.md)."""
+
+
+def numbers_workflow_id(task_queue: str, shard: int = 0) -> str:
+    """`csflow-numbers-service-requests-3`: shard 3 of the deployment's numbering.
+
+    The task queue is in the id because it names the deployment whose workers (and their
+    PostgreSQL, which holds the counters) serve it; two deployments sharing a namespace
+    never share an execution running on the other's workers.
+    """
+    if shard not in range(NUMBER_SHARDS):
+        raise ValueError(f"shard {shard} is not in 0-{NUMBER_SHARDS - 1}")
+    return f"csflow-numbers-{task_queue}-{shard}"
+
+
+class NumbersInput(BaseModel):
+    """The numbering workflow's start input; callers send `{}` (its state is in PostgreSQL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    numbers_per_run: int = Field(
+        default=250,
+        ge=1,
+        le=1000,
+        description="Asks a run answers before it continues "
+        "as new: a short history keeps a replay cheap.",
+    )
+
+
+class NumberRequest(BaseModel):
+    """The `next_number` Update's argument: what a number depends on, nothing personal."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Channel
+    received_at: AwareDatetime = Field(
+        description="When the request was received; its business day (in the "
+        "organisation's time zone, from the worker's policy) is the number's date."
+    )
+    external_id: (
+        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")] | None
+    ) = Field(
+        default=None,
+        description="The caller's own id for the request: asking again "
+        "with the same external id returns the same number (`existing` true).",
+    )
+
+
+class IssuedNumber(BaseModel):
+    """The `next_number` Update's result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(
+        description="The request number: start the ServiceRequest "
+        "workflow with it as workflow id and `number`."
+    )
+    existing: bool = Field(
+        description="True when the external id was given a number "
+        "before; the request may already be running."
+    )
+
 
 _PATTERN = re.compile(r"^CS(?P<day>\d{8})-(?P<code>[A-Z]{3})-(?P<serial>\d{4,})$")
 _BY_CODE = {c.code: c for c in Channel}
@@ -61,31 +131,20 @@ def parse_number(text: str) -> RequestNumber:
     return RequestNumber(day, _BY_CODE[m["code"]], int(m["serial"]))
 
 
-def check_counter_serial(serial: int) -> int:
-    """The counter's side of the split: past its range it would collide with callers."""
-    if serial not in COUNTER_SERIALS:
-        raise ValueError(f"daily serial {serial} is outside the counter's range "
-                         f"{COUNTER_SERIALS.start}-{COUNTER_SERIALS.stop - 1}")
-    return serial
-
-
-def parse_caller_number(text: str, channel: Channel) -> RequestNumber:
-    """A number a caller chose: well-formed, in the callers' range, on the intake's channel.
+def parse_start_number(text: str, channel: Channel) -> RequestNumber:
+    """A number a workflow was started under: well-formed, canonical, on the intake's channel.
 
     Raises ValueError saying what to fix, since the message ends up in the failed
     workflow a caller reads.
     """
     number = parse_number(text)
-    if str(number) != text:  # "-0900001" and "-900001" would be one serial, two ids
+    if str(number) != text:  # "-00012" and "-0012" would be one serial, two ids
         raise ValueError(f"{text}: write the number as {number}")
-    if number.serial not in CALLER_SERIALS:
-        raise ValueError(
-            f"{text}: a request number chosen by the caller needs a serial in "
-            f"{CALLER_SERIALS.start}-{CALLER_SERIALS.stop - 1}; the others belong to "
-            "csflow's own counter")
     if number.channel is not channel:
-        raise ValueError(f"{text}: the code {number.channel.code} is not the intake's channel "
-                         f"{channel.value} ({channel.code})")
+        raise ValueError(
+            f"{text}: the code {number.channel.code} is not the intake's channel "
+            f"{channel.value} ({channel.code})"
+        )
     return number
 
 

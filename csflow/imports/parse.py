@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -22,8 +23,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from csflow.contracts import RequestIntake
-from csflow.domain.receipt import in_the_future
+from csflow.contracts import RequestIntake, window_problems
+from csflow.contracts.bounds import IMPORT_RECEIVED_BACK
 from csflow.imports.columns import (
     BY_NAME,
     COLUMNS,
@@ -101,6 +102,19 @@ class ParsedFile:
         return len(self.rows) + len(self.bad) + len(self.duplicates)
 
 
+def max_age() -> timedelta:
+    """How far back an imported `received_at` may reach: `CSFLOW_IMPORT_MAX_AGE_DAYS`
+    (default 1098, three years) — further than a live caller's 31 days, because an import
+    carries history, yet bounded, because a mistyped year would open a request whose
+    every SLA clock fired long ago."""
+    raw = os.environ.get("CSFLOW_IMPORT_MAX_AGE_DAYS", "").strip()
+    if not raw:
+        return IMPORT_RECEIVED_BACK
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise ImportFileError(f"CSFLOW_IMPORT_MAX_AGE_DAYS={raw!r}: give whole days, 1-36500")
+    return timedelta(days=int(raw))
+
+
 def read_import_file(path: Path, fmt: Format | None = None, *,
                      now: datetime | None = None) -> ParsedFile:
     """Read, decode, detect the format (unless given) and validate every row."""
@@ -143,8 +157,10 @@ def detect_format(text: str) -> Format:
     return "csv"
 
 
-def parse_text(text: str, fmt: Format, source: str, *, now: datetime | None = None) -> ParsedFile:
+def parse_text(text: str, fmt: Format, source: str, *, now: datetime | None = None,
+               received_back: timedelta | None = None) -> ParsedFile:
     now = now or datetime.now(UTC)
+    back = received_back or max_age()
     out = ParsedFile(source=source, format=fmt)
     records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
     first_of: dict[str, ImportRow] = {}
@@ -152,7 +168,7 @@ def parse_text(text: str, fmt: Format, source: str, *, now: datetime | None = No
         if isinstance(data, RowProblem):
             out.bad.append(data)
             continue
-        checked = _validate(line, data, fmt, now)
+        checked = _validate(line, data, fmt, now, back)
         if isinstance(checked, RowProblem):
             out.bad.append(checked)
             continue
@@ -271,7 +287,7 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowProblem
 
 
 def _validate(line: int, data: dict[str, Any], fmt: Format,
-              now: datetime) -> ImportRow | RowProblem:
+              now: datetime, back: timedelta) -> ImportRow | RowProblem:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     missing = {name for name in _REQUIRED_FOR_IMPORT if data.get(name) in (None, "")}
     intake: RequestIntake | None = None
@@ -281,8 +297,9 @@ def _validate(line: int, data: dict[str, Any], fmt: Format,
         problems += [(e["loc"], _message(e)) for e in err.errors()
                      if not (e["loc"] and e["loc"][0] in missing)]
     problems += [((name,), _REQUIRED_FOR_IMPORT[name]) for name in sorted(missing)]
-    if intake is not None and intake.received_at and in_the_future(intake.received_at, now):
-        problems.append((("received_at",), "is in the future"))
+    if intake is not None:
+        problems += [((name,), reason)
+                     for name, reason in window_problems(intake, now, received_back=back)]
     if problems or intake is None:
         problems.sort(key=lambda p: _rank(p[0]))
         external_id = data.get("external_id")

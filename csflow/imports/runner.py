@@ -1,20 +1,19 @@
 """Creating the good rows of a parsed file, a bounded number at a time.
 
 Exactly-once comes from two keys that survive a crash: `request_keys` binds each
-external id to one number before the workflow is started, and the workflow id is that
-number (started with USE_EXISTING). A re-run therefore never allocates a second number
-for a row; what this module adds is telling the three cases of a re-run apart, so the
-summary is honest and nothing is left half-done:
+external id to one number (the numbering workflow writes it) before the workflow is
+started, and the workflow id is that number (started with USE_EXISTING). A re-run
+therefore never allocates a second number for a row; what this module adds is telling the
+three cases of a re-run apart, so the summary is honest and nothing is left half-done:
 
 - the key exists and the request row (or its workflow) exists → already present;
 - the key exists but no workflow was ever started (the previous run died between the
   claim and the start) → started now and counted as imported;
 - no key → created.
 
-Asking before creating also matters for requests imported earlier and closed since:
-`CsflowClient.create` refuses to start a closed workflow's id again (and, once retention
-has removed it, would start a second lifecycle under the old number), whereas here their
-workflow or persisted row answers "already present".
+Asking before creating also matters for requests imported earlier and closed since: once
+retention has removed a closed workflow, `CsflowClient.create` would start a second
+lifecycle under the old number, whereas here the persisted row answers "already present".
 """
 
 from __future__ import annotations

@@ -94,6 +94,54 @@ def line(history: Sequence[float], forecast: Sequence[float], *, width: int = 56
             f'<text x="20" y="14" {_FONT}>max {num(top)}/day</text></svg>')
 
 
+MARK_FILL = {"holiday": "#fdecea", "makeup": "#fff6d6", "campaign": "#e8f0fe"}
+
+
+def band(history: Sequence[float], forecast: Sequence[float], lower: Sequence[float],
+         upper: Sequence[float], marks: Sequence[str | None], *, width: int = 720,
+         height: int = 200) -> str:
+    """History, then the forecast inside its band (shaded), with each forecast day that
+    is a holiday, make-up working day or campaign day tinted behind it."""
+    values = [*history, *forecast, *upper]
+    if not values:
+        return _empty(width)
+    top = max(values) or 1.0
+    n = len(history) + len(forecast)
+    step = (width - 40) / max(1, n - 1)
+
+    def x(i: int) -> float:
+        return 20 + i * step
+
+    def y(v: float) -> float:
+        return height - 20 - (height - 40) * v / top
+
+    parts = [_open(width, height, "forecast with its band")]
+    for j, mark in enumerate(marks):
+        if mark:
+            i = len(history) + j
+            parts.append(f'<rect x="{x(i) - step / 2:.1f}" y="14" width="{step:.1f}" '
+                         f'height="{height - 34}" fill="{MARK_FILL.get(mark, "#eee")}" '
+                         f'data-mark="{escape(mark)}"><title>{escape(mark)}</title></rect>')
+    start = len(history)
+    upper_pts = [f"{x(start + j):.1f},{y(v):.1f}" for j, v in enumerate(upper)]
+    lower_pts = [f"{x(start + j):.1f},{y(v):.1f}" for j, v in enumerate(lower)][::-1]
+    if upper_pts:
+        parts.append(f'<polygon points="{" ".join(upper_pts + lower_pts)}" '
+                     f'fill="{FORECAST_FILL}" fill-opacity="0.18" stroke="none"/>')
+    hist = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(history))
+    joined = ([history[-1]] if history else []) + list(forecast)
+    first = max(0, start - 1) if history else 0
+    fc = " ".join(f"{x(first + i):.1f},{y(v):.1f}" for i, v in enumerate(joined))
+    parts.append(
+        f'<line x1="20" y1="{height - 20}" x2="{width - 20}" y2="{height - 20}" '
+        f'stroke="#bbb"/>'
+        f'<polyline points="{hist}" fill="none" stroke="{BAR_FILL}" stroke-width="2"/>'
+        f'<polyline points="{fc}" fill="none" stroke="{FORECAST_FILL}" stroke-width="2" '
+        f'stroke-dasharray="5,3"/>'
+        f'<text x="20" y="12" {_FONT}>max {num(top)}/day · shaded: 80 % band</text></svg>')
+    return "".join(parts)
+
+
 def _open(width: int, height: int, label: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">')

@@ -107,6 +107,14 @@ def print_report(r: Report, out: Console) -> None:
                                                     (fr.mean, fr.p50, fr.p90)),
                       str(res.count), *(fmt.duration(v) for v in (res.mean, res.p50, res.p90)))
     out.print(speed)
+    channels = _table("channel", "picked up", "within target", "compliance", "pick-up p50",
+                      "p90", "first resp. n", "p50", "p90")
+    for ch in r.by_channel_response:
+        channels.add_row(ch.channel, str(ch.pickup.count), str(ch.pickup_met),
+                         fmt.pct(ch.pickup_rate), fmt.duration(ch.pickup.p50),
+                         fmt.duration(ch.pickup.p90), str(ch.first_response.count),
+                         fmt.duration(ch.first_response.p50), fmt.duration(ch.first_response.p90))
+    out.print(channels)
     sla = _table("clock", "met", "breached", "compliance")
     for c in r.sla:
         sla.add_row(c.clock, str(c.met), str(c.breached), fmt.pct(c.rate))

@@ -1,8 +1,10 @@
 """Demand history from the daily rollups, the forecast built on it, and the staff it implies.
 
 History is read from `report_day_counts` (requests received per local day, by category and
-by channel), so a forecast over months of a busy service reads a few thousand rows; days
-not rolled up yet are rolled up first, once.
+by channel), so a forecast over a year of a busy service reads a few thousand rows; days
+not rolled up yet are rolled up first, once. The model (calendar_model) takes holidays,
+make-up working days and campaign days as inputs; a year of history puts last year's 618
+and 双11 in it, which is what lets it estimate their effect.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from csflow.domain.events import EventKind
+from csflow.domain.policy import CalendarPolicy
+from csflow.reports import calendar_model as cm
 from csflow.reports import forecast as fc
-from csflow.reports.model import Forecast, SeriesForecast, StaffDay
+from csflow.reports.calendar_marks import calendar_marks
+from csflow.reports.config import ReportsConfig
+from csflow.reports.model import (
+    Forecast,
+    ForecastDay,
+    HorizonError,
+    SeriesForecast,
+    StaffDay,
+)
 from csflow.reports.periods import day_start, local_day
 from csflow.reports.rollup import rollup_day
 
-HISTORY_DAYS = 112  # sixteen weeks: enough seasons to fit, recent enough to matter
+HISTORY_DAYS = 400  # a year and a month: last year's holidays and campaigns are in it
 SHOWN_DAYS = 28  # history drawn beside the forecast
 RATE_WINDOW_DAYS = 28  # handling rate: resolutions per agent-day over the last four weeks
 
@@ -35,10 +47,23 @@ async def history_start(pool: Any, as_of: date, tz: str) -> date | None:
 
 
 async def run_forecast(pool: Any, as_of: date, tz: str, horizon: int,
-                       generated_at: datetime) -> Forecast:
+                       generated_at: datetime, *, calendar: CalendarPolicy | None = None,
+                       config: ReportsConfig | None = None) -> Forecast:
+    """`calendar` and `config`: the policy's calendar and the reports config; read from
+    CSFLOW_POLICY / CSFLOW_REPORTS when omitted."""
+    if calendar is None:
+        from csflow.config.policy import policy_from_env
+
+        calendar = policy_from_env().calendar
+    if config is None:
+        from csflow.reports.config import reports_config_from_env
+
+        config = reports_config_from_env()
     start = await history_start(pool, as_of, tz)
     days = [] if start is None else [start + timedelta(days=i)
                                      for i in range((as_of - start).days)]
+    future = [as_of + timedelta(days=i) for i in range(horizon)]
+    marks = calendar_marks(days[0] if days else as_of, future[-1], calendar, config)
     for day in days:
         await rollup_day(pool, day, tz)
     series = await _series(pool, tz, days)
@@ -49,20 +74,29 @@ async def run_forecast(pool: Any, as_of: date, tz: str, horizon: int,
            WHERE time_zone = $1 AND metric = 'agent_day' AND day >= $2 AND day < $3""",
         tz, rate_from, as_of)
     # Model fitting is CPU work: off the event loop, so the worker keeps heartbeating.
-    fitted = await asyncio.to_thread(_fit_all, series, horizon)
-    totals = [sum(s.forecast[i] for s in fitted if s.dimension == "category")
-              for i in range(horizon)]
-    backtest = _total_backtest(series)
+    fitted = await asyncio.to_thread(_fit_all, series, days, future, marks)
+    total_history = _total_history(series, len(days))
+    total, errors, holdout = await asyncio.to_thread(_fit_total, total_history, days,
+                                                     future, marks)
     result = Forecast(
         as_of=as_of, time_zone=tz, generated_at=generated_at, history_start=start,
         history_days=len(days), horizon_days=horizon, series=fitted,
-        total_backtest_mae=backtest.mae, total_backtest_mape=backtest.mape,
+        total_backtest_mae=holdout.mae, total_backtest_mape=cm.overall(errors),
+        total_backtest_mape_plain=cm.overall(errors, plain_model=True),
         resolutions=int(row["resolutions"]), agent_days=int(row["agent_days"]),
-        rate_window_days=RATE_WINDOW_DAYS, staffing=[])
+        rate_window_days=RATE_WINDOW_DAYS, staffing=[], total_method=total.method,
+        horizon_errors=[HorizonError(horizon=e.horizon, origins=e.origins, mape=e.mape,
+                                     mape_plain=e.mape_plain) for e in errors])
+    cover = config.forecast.staffing_cover
+    result.days = [
+        ForecastDay(day=d, requests=round(total.values[i], 2), lower=round(total.lower[i], 2),
+                    upper=round(total.upper[i], 2), holiday=marks(d).holiday,
+                    makeup_workday=marks(d).makeup, campaign=marks(d).campaign)
+        for i, d in enumerate(future)]
     result.staffing = [
-        StaffDay(day=as_of + timedelta(days=i), requests=round(total, 2),
-                 staff=fc.staff_needed(total, result.per_agent_day))
-        for i, total in enumerate(totals)]
+        StaffDay(day=d, requests=round(total.values[i], 2),
+                 staff=fc.staff_needed(total.values[i] * cover, result.per_agent_day))
+        for i, d in enumerate(future)]
     return result
 
 
@@ -86,29 +120,40 @@ async def _series(pool: Any, tz: str, days: list[date]) -> dict[tuple[Dimension,
     return dict(sorted(series.items()))
 
 
-def _fit_all(series: dict[tuple[Dimension, str], list[float]],
-             horizon: int) -> list[SeriesForecast]:
+def _fit_all(series: dict[tuple[Dimension, str], list[float]], days: list[date],
+             future: list[date], marks: cm.Marks) -> list[SeriesForecast]:
     out = []
     for (dimension, key), history in series.items():
-        fitted = fc.predict(history, horizon)
-        bt, _ = fc.backtest(history)
+        fitted = cm.predict(history, days, future, marks)
+        bt = _holdout(history, days, marks)
         out.append(SeriesForecast(
             dimension=dimension, key=key, method=fitted.method,
             history=history[-SHOWN_DAYS:], forecast=[round(v, 2) for v in fitted.values],
+            lower=[round(v, 2) for v in fitted.lower],
+            upper=[round(v, 2) for v in fitted.upper],
             backtest_mae=bt.mae, backtest_mape=bt.mape))
     return out
 
 
-def _total_backtest(series: dict[tuple[Dimension, str], list[float]]) -> fc.Backtest:
-    """The error of the total as planned: the sum of the category forecasts held out."""
-    categories = [h for (dim, _), h in series.items() if dim == "category"]
-    if not categories:
+def _holdout(history: list[float], days: list[date], marks: cm.Marks) -> fc.Backtest:
+    """The model fitted without the last 14 days, scored on them (as before issue 16)."""
+    k = fc.BACKTEST_DAYS
+    if len(history) < k + fc.SEASON:
         return fc.Backtest(None, None)
-    predicted: list[float] = []
-    for history in categories:
-        _, p = fc.backtest(history)
-        if not p:
-            return fc.Backtest(None, None)
-        predicted = [a + b for a, b in zip(predicted, p, strict=True)] if predicted else p
-    actual = [sum(h[i] for h in categories) for i in range(len(categories[0]))]
-    return fc.score(actual[-len(predicted):], predicted)
+    predicted = cm.predict(history[:-k], days[:-k], days[-k:], marks).values
+    return fc.score(history[-k:], predicted)
+
+
+def _total_history(series: dict[tuple[Dimension, str], list[float]], n: int) -> list[float]:
+    """Requests received per day: the sum of the category series (one per request)."""
+    categories = [h for (dim, _), h in series.items() if dim == "category"]
+    return [sum(h[i] for h in categories) for i in range(n)]
+
+
+def _fit_total(history: list[float], days: list[date], future: list[date], marks: cm.Marks
+               ) -> tuple[cm.Fitted, list[cm.HorizonError], fc.Backtest]:
+    """The total is forecast as a series of its own (its band is not a sum of bands),
+    with the rolling-origin backtest per horizon beside the calendar-blind model's."""
+    fitted = cm.predict(history, days, future, marks)
+    errors = cm.rolling_origin(history, days, marks, horizon=min(14, len(future)))
+    return fitted, errors, _holdout(history, days, marks)

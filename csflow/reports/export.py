@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from csflow.reports.model import DurationStats, Forecast, Rate, Report, Share
 
-Row = tuple[str, str, str, float | int | str | None]
+Row = tuple[str, str, str, float | int | str | bool | None]
 HEADER = ("section", "item", "measure", "value")
 
 
@@ -50,6 +50,14 @@ def report_rows(r: Report) -> Iterator[Row]:
     yield ("rate", "follow_up_completion", "recorded_late", r.follow_ups_recorded_late)
     yield ("improvements", "open", "count", r.open_improvements)
     yield from _shares("improvements_open", r.open_improvements_by_department)
+    for ch in r.by_channel_response:
+        yield ("pickup_seconds", ch.channel, "count", ch.pickup.count)
+        yield ("pickup_seconds", ch.channel, "p50", ch.pickup.p50)
+        yield ("pickup_seconds", ch.channel, "p90", ch.pickup.p90)
+        yield ("pickup", ch.channel, "met", ch.pickup_met)
+        yield ("pickup", ch.channel, "missed", ch.pickup_missed)
+        yield ("pickup", ch.channel, "compliance", ch.pickup_rate)
+        yield from _durations("channel_first_response_seconds", [ch.first_response])
 
 
 def forecast_rows(f: Forecast) -> Iterator[Row]:
@@ -70,6 +78,19 @@ def forecast_rows(f: Forecast) -> Iterator[Row]:
     for d in f.staffing:
         yield ("staffing", d.day.isoformat(), "requests", d.requests)
         yield ("staffing", d.day.isoformat(), "staff", d.staff)
+    for fd in f.days:
+        item = fd.day.isoformat()
+        yield ("day", item, "requests", fd.requests)
+        yield ("day", item, "lower", fd.lower)
+        yield ("day", item, "upper", fd.upper)
+        yield ("day", item, "holiday", fd.holiday)
+        yield ("day", item, "makeup_workday", fd.makeup_workday)
+        yield ("day", item, "campaign", fd.campaign)
+    yield ("backtest", "all horizons", "mape_plain", f.total_backtest_mape_plain)
+    for e in f.horizon_errors:
+        yield ("backtest", f"horizon {e.horizon}", "origins", e.origins)
+        yield ("backtest", f"horizon {e.horizon}", "mape", e.mape)
+        yield ("backtest", f"horizon {e.horizon}", "mape_plain", e.mape_plain)
 
 
 def to_csv(rows: Iterator[Row]) -> str:

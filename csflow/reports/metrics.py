@@ -7,13 +7,14 @@ tested) apart from the SQL that gathers its inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from csflow.reports.model import (
     PRIORITIES,
     PROMISE_CLOCKS,
+    ChannelResponse,
     ClockCompliance,
     DurationStats,
     Issue,
@@ -23,7 +24,7 @@ from csflow.reports.model import (
     Share,
 )
 from csflow.reports.periods import Period
-from csflow.reports.rollup import STATEMENT_TIMEOUT
+from csflow.reports.rollup import ROLLUP_VERSION, STATEMENT_TIMEOUT
 
 Counts = Mapping[tuple[str, str], int]
 
@@ -37,6 +38,8 @@ class Inputs:
     counts: Counts
     durations: Sequence[tuple[str, DurationStats]]  # (measure, stats per priority)
     open_improvements: Mapping[str, int]
+    # (channel, first_response | pickup) → stats; `priority` holds the channel there.
+    channel_durations: Mapping[tuple[str, str], DurationStats] = field(default_factory=dict)
 
 
 async def gather(pool: Any, period: Period, tz: str) -> Inputs:
@@ -44,8 +47,9 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
     _, end = period.bounds(tz)
     async with pool.acquire() as conn:
         have = await conn.fetchval(
-            "SELECT count(*) FROM report_days WHERE time_zone = $1 AND day BETWEEN $2 AND $3",
-            tz, first, last)
+            """SELECT count(*) FROM report_days
+               WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND version >= $4""",
+            tz, first, last, ROLLUP_VERSION)
         if have != period.length:
             raise MissingRollup(f"{period.label}: {period.length - have} day(s) not rolled up")
         rows = await conn.fetch(
@@ -59,6 +63,12 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
                FROM report_day_durations d CROSS JOIN LATERAL unnest(d.seconds) AS s
                WHERE d.time_zone = $1 AND d.day BETWEEN $2 AND $3
                GROUP BY d.measure, d.priority""",
+            tz, first, last, timeout=STATEMENT_TIMEOUT)
+        channel_stats = await conn.fetch(
+            f"""SELECT d.key AS channel, d.measure, {_STATS}
+               FROM report_day_samples d CROSS JOIN LATERAL unnest(d.seconds) AS s
+               WHERE d.time_zone = $1 AND d.day BETWEEN $2 AND $3 AND d.dim = 'channel'
+               GROUP BY d.key, d.measure""",
             tz, first, last, timeout=STATEMENT_TIMEOUT)
         # A point in time, not a flow: tasks opened before the end and not closed by then.
         open_rows = await conn.fetch(
@@ -77,6 +87,8 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
                                                 mean=r["mean"], p50=r["p50"], p90=r["p90"]))
                    for r in stats],
         open_improvements={r["department"]: int(r["n"]) for r in open_rows},
+        channel_durations={(r["channel"], r["measure"]): _stats(r["channel"], r)
+                           for r in channel_stats},
     )
 
 
@@ -91,6 +103,8 @@ def assemble(period: Period, tz: str, generated_at: datetime, inputs: Inputs,
     for s in scores:
         s.share = s.count / answers if answers else None
     improvements = dict(inputs.open_improvements)
+    if period.kind == "range":
+        raise ValueError("a report covers a day, a week or a month, not a range")
     return Report(
         kind=period.kind, period=period.label, time_zone=tz, start=start, end=end,
         generated_at=generated_at, received=received,
@@ -119,7 +133,36 @@ def assemble(period: Period, tz: str, generated_at: datetime, inputs: Inputs,
         follow_ups_recorded_late=c.get(("follow_up", "late"), 0),
         open_improvements=sum(improvements.values()),
         open_improvements_by_department=_ranked(improvements, sum(improvements.values())),
+        by_channel_response=channel_response(c, inputs.channel_durations),
     )
+
+
+def channel_response(counts: Counts,
+                     durations: Mapping[tuple[str, str], DurationStats]) -> list[ChannelResponse]:
+    """Per channel received or measured in the period, by name."""
+    channels = sorted({k for m, k in counts if m in ("channel", "pickup_met", "pickup_missed")}
+                      | {ch for ch, _ in durations})
+    return [ChannelResponse(
+        channel=ch,
+        pickup=durations.get((ch, "pickup")) or _none(ch),
+        pickup_met=counts.get(("pickup_met", ch), 0),
+        pickup_missed=counts.get(("pickup_missed", ch), 0),
+        first_response=durations.get((ch, "first_response")) or _none(ch))
+        for ch in channels]
+
+
+def _none(key: str) -> DurationStats:
+    return DurationStats(priority=key, count=0, mean=None, p50=None, p90=None)
+
+
+# Mean and percentiles over unnested duration arrays (`s`), as every report takes them.
+_STATS = """count(*) AS n, avg(s) AS mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90"""
+
+
+def _stats(key: str, r: Any) -> DurationStats:
+    return DurationStats(priority=key, count=r["n"], mean=r["mean"], p50=r["p50"], p90=r["p90"])
 
 
 def _of(counts: Counts, metric: str) -> dict[str, int]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from csflow.reports.periods import parse
 
 WORKFLOW_TYPE = "Report"  # the Report workflow's type name, as schedules start it
-ReportKind = Literal["daily", "weekly", "forecast"]
+ReportKind = Literal["daily", "weekly", "monthly", "forecast"]
 PRIORITIES = ("P1", "P2", "P3")
 PROMISE_CLOCKS = ("first_response", "plan", "resolution")
 
@@ -82,8 +82,24 @@ class ClockCompliance(_Model):
         return self.met / total if total else None
 
 
+class ChannelResponse(_Model):
+    """How fast each channel is picked up and answered (docs/reports.md, "Per-channel
+    response"): the pick-up against the channel's `answer_within`, beside first response."""
+
+    channel: str
+    pickup: DurationStats
+    pickup_met: int
+    pickup_missed: int
+    first_response: DurationStats
+
+    @property
+    def pickup_rate(self) -> float | None:
+        total = self.pickup_met + self.pickup_missed
+        return self.pickup_met / total if total else None
+
+
 class Report(_Model):
-    kind: Literal["daily", "weekly"]
+    kind: Literal["daily", "weekly", "monthly"]
     period: str
     time_zone: str
     start: datetime
@@ -108,6 +124,8 @@ class Report(_Model):
     follow_ups_recorded_late: int
     open_improvements: int
     open_improvements_by_department: list[Share]
+    # Defaulted: reports stored before issue 16 have no channel response.
+    by_channel_response: list[ChannelResponse] = Field(default_factory=list)
 
     @property
     def sla_compliance(self) -> Rate:
@@ -123,6 +141,30 @@ class SeriesForecast(_Model):
     forecast: list[float]
     backtest_mae: float | None
     backtest_mape: float | None
+    # Defaulted: forecasts stored before issue 16 have no band.
+    lower: list[float] = Field(default_factory=list)
+    upper: list[float] = Field(default_factory=list)
+
+
+class ForecastDay(_Model):
+    """One day of the horizon: the total forecast, its 80 % band and the calendar."""
+
+    day: date
+    requests: float
+    lower: float
+    upper: float
+    holiday: bool
+    makeup_workday: bool
+    campaign: str | None
+
+
+class HorizonError(_Model):
+    """Rolling-origin backtest at one horizon (1 = the day after the origin)."""
+
+    horizon: int
+    origins: int
+    mape: float | None
+    mape_plain: float | None = Field(description="the calendar-blind Holt-Winters model")
 
 
 class StaffDay(_Model):
@@ -145,6 +187,11 @@ class Forecast(_Model):
     agent_days: int = Field(description="distinct (handler, local day) pairs in that window")
     rate_window_days: int
     staffing: list[StaffDay]
+    # Defaulted: forecasts stored before issue 16 lack the calendar-aware parts.
+    total_method: str = ""
+    days: list[ForecastDay] = Field(default_factory=list)
+    horizon_errors: list[HorizonError] = Field(default_factory=list)
+    total_backtest_mape_plain: float | None = None
 
     @property
     def per_agent_day(self) -> float | None:
@@ -168,7 +215,7 @@ class ReportInput(_Model):
     def _period_parses(self) -> ReportInput:
         """Refuse a bad period at the edge: inside the workflow it could only fail late."""
         if self.period is not None:
-            parse("weekly" if self.kind == "weekly" else "daily", self.period)
+            parse("daily" if self.kind == "forecast" else self.kind, self.period)
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -183,7 +230,7 @@ class RollupInput(_Model):
 
 
 class PublishInput(_Model):
-    kind: Literal["daily", "weekly"]
+    kind: Literal["daily", "weekly", "monthly"]
     period: str
     time_zone: str
     top_n: int = 10

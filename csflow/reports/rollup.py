@@ -6,7 +6,8 @@ on the day it was met or breached), so each item lands in exactly one day and a 
 the sum of its seven days — the weekly report never reads the raw events again. The exact
 definitions are in docs/reports.md; the SQL below is their only implementation.
 
-Statements share $1 = day start, $2 = day end (UTC), $3 = time zone, $4 = the local day.
+Statements share $1 = day start, $2 = day end (UTC), $3 = time zone, $4 = the local day,
+$5 = the pick-up targets (attribution.PICKUP); `bind` passes each only what it uses.
 
 Cost grows with the day, never with the history: each statement starts from the day's
 events (the `(kind, at)` index) and looks at a request's other events through
@@ -18,20 +19,14 @@ on a year of history is the whole year, every night.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
-from csflow.domain.events import EventKind as K
-from csflow.domain.events import sql_list
+from csflow.reports import attribution
+from csflow.reports.kinds import RESPONSES
 from csflow.reports.periods import day_start
-
-# Kinds that answer the customer for the first time (first response), and that end a
-# wait on the customer (pauses are not counted as handling time). The kinds written
-# literally in the SQL below are checked against EventKind by a test.
-RESPONSES = sql_list(K.PLAN_SUBMITTED, K.PROGRESS_POSTED, K.RESOLUTION_PROPOSED)
-WAIT_STARTS = sql_list(K.CLOCKS_PAUSED, K.AWAITING_CUSTOMER)
-WAIT_ENDS = sql_list(K.CLOCKS_RESUMED, K.CUSTOMER_REPLIED, K.RESOLUTION_PROPOSED, K.CLOSED,
-                     K.CANCELLED)
 
 _INSERT = "INSERT INTO report_day_counts (time_zone, day, metric, key, n)\n"
 
@@ -145,38 +140,6 @@ WHERE e.kind IN ('plan_submitted', 'progress_posted', 'resolution_proposed')
   AND e.actor_role IN ('agent', 'engineer') AND e.at >= $1 AND e.at < $2
 GROUP BY e.actor_id"""
 
-# Elapsed time from receipt minus the time spent waiting on the customer before it; the
-# priority is the one recorded at intake, so a figure never moves with later changes.
-DURATIONS = f"""
-INSERT INTO report_day_durations (time_zone, day, measure, priority, seconds)
-SELECT $3, $4, m.measure, coalesce(rec.data ->> 'priority', '?'),
-       array_agg(greatest(0, extract(epoch FROM m.at - rec.at) - coalesce(w.waited, 0))
-                 ORDER BY greatest(0, extract(epoch FROM m.at - rec.at)
-                                      - coalesce(w.waited, 0)))
-FROM (
-    SELECT x.measure, e.number, e.seq, e.at
-    FROM request_events e
-    CROSS JOIN LATERAL (VALUES
-        ('first_response', NOT EXISTS (
-            SELECT 1 FROM request_events p
-            WHERE p.number = e.number AND p.seq < e.seq AND p.kind IN {RESPONSES})),
-        ('resolution', e.kind = 'resolution_proposed' AND NOT EXISTS (
-            SELECT 1 FROM request_events p
-            WHERE p.number = e.number AND p.seq < e.seq AND p.kind = 'resolution_proposed'))
-    ) AS x (measure, first)
-    WHERE e.kind IN {RESPONSES} AND e.at >= $1 AND e.at < $2 AND x.first) m
-CROSS JOIN LATERAL (SELECT r.at, r.data FROM request_events r
-                    WHERE r.number = m.number AND r.kind = 'received' LIMIT 1) rec
-LEFT JOIN LATERAL (
-    SELECT extract(epoch FROM sum(least(coalesce(ws.ended, m.at), m.at) - ws.began)) AS waited
-    FROM (SELECT p.at AS began,
-                 (SELECT min(q.at) FROM request_events q
-                  WHERE q.number = p.number AND q.seq > p.seq AND q.kind IN {WAIT_ENDS}) AS ended
-          FROM request_events p
-          WHERE p.number = m.number AND p.seq < m.seq AND p.kind IN {WAIT_STARTS}) ws
-) w ON true
-GROUP BY m.measure, 4"""
-
 # A busy day's statement can outlast the pool's 30 s default, which is meant for requests.
 STATEMENT_TIMEOUT = 600.0
 
@@ -184,36 +147,71 @@ STATEMENT_TIMEOUT = 600.0
 # is written a moment later): a rollup made within this margin counts as partial.
 SETTLE = timedelta(minutes=10)
 
+# Durations (elapsed time from receipt minus the time spent waiting on the customer before
+# it, the priority as recorded at intake, so a figure never moves with later changes) are
+# measured once in attribution.MEASURED and grouped per priority, agent and channel there.
 STATEMENTS = (INTAKE, DEPARTMENT, FOLLOW_UP_ANSWERS, OUTCOMES, FIRST_CONTACT, SLA_MET,
-              HANDLERS, DURATIONS)
+              HANDLERS, *attribution.STATEMENTS)
+
+# Bumped when a rollup gains figures: a day rolled up by an older version is recomputed the
+# next time a report needs it (2: per-agent and per-channel figures, issue 16).
+ROLLUP_VERSION = 2
+_PARAM = re.compile(r"\$(\d+)")
 
 
-async def rollup_day(pool: Any, day: date, tz: str, *, force: bool = False) -> bool:
+def bind(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """Renumber the placeholders a statement uses to $1..$k and pick their values: the
+    statements share one numbering ($1 day start … $5 targets), but PostgreSQL refuses a
+    parameter a statement never mentions (it cannot infer its type)."""
+    used = sorted({int(n) for n in _PARAM.findall(sql)})
+    renumber = {n: i + 1 for i, n in enumerate(used)}
+    return (_PARAM.sub(lambda m: f"${renumber[int(m[1])]}", sql),
+            [values[n - 1] for n in used])
+
+
+def answer_within_targets() -> dict[str, float]:
+    """The policy's pick-up target per channel, in seconds (channels without one: none)."""
+    from csflow.config.policy import policy_from_env
+
+    return {channel.value: t.answer_within.total_seconds()
+            for channel, t in policy_from_env().channels.items() if t.answer_within}
+
+
+async def rollup_day(pool: Any, day: date, tz: str, *, force: bool = False,
+                     answer_within: Mapping[str, float] | None = None) -> bool:
     """(Re)compute one day; False when a rollup made after the day ended already exists.
 
-    A rollup made before the day was over (and settled) is partial and always recomputed. One
+    A rollup made before the day was over (and settled), or by an older ROLLUP_VERSION, is
+    recomputed. `answer_within`: pick-up targets per channel in seconds, the policy's
+    (CSFLOW_POLICY) when omitted. One
     REPEATABLE READ transaction gives every statement the same snapshot; a session lock
     taken before that snapshot makes concurrent runs for the same day queue, and the one
     that waited sees the other's result instead of colliding with it.
     """
     start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
+    targets = dict(answer_within_targets() if answer_within is None else answer_within)
+    values = (start, end, tz, day, targets)
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock(hashtext($1), $2)", tz, day.toordinal())
         try:
             async with conn.transaction(isolation="repeatable_read"):
                 if not force:
-                    computed: datetime | None = await conn.fetchval(
-                        "SELECT computed_at FROM report_days WHERE time_zone = $1 AND day = $2",
-                        tz, day)
-                    if computed is not None and computed >= end + SETTLE:
+                    kept = await conn.fetchrow(
+                        """SELECT computed_at, version FROM report_days
+                           WHERE time_zone = $1 AND day = $2""", tz, day)
+                    if (kept is not None and kept["computed_at"] >= end + SETTLE
+                            and kept["version"] >= ROLLUP_VERSION):
                         return False
                 await conn.execute("DELETE FROM report_days WHERE time_zone = $1 AND day = $2",
                                    tz, day)
                 await conn.execute(
-                    """INSERT INTO report_days (time_zone, day, day_start, day_end, computed_at)
-                       VALUES ($1, $2, $3, $4, now())""", tz, day, start, end)
+                    """INSERT INTO report_days (time_zone, day, day_start, day_end, computed_at,
+                                               version)
+                       VALUES ($1, $2, $3, $4, now(), $5)""", tz, day, start, end,
+                    ROLLUP_VERSION)
                 for sql in STATEMENTS:
-                    await conn.execute(sql, start, end, tz, day, timeout=STATEMENT_TIMEOUT)
+                    bound, args = bind(sql, values)
+                    await conn.execute(bound, *args, timeout=STATEMENT_TIMEOUT)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1), $2)", tz,
                                day.toordinal())

@@ -38,12 +38,16 @@ class ReportSchedule:
     hour: int
     minute: int
     weekday: int | None = None  # Temporal counts 0 = Sunday, 1 = Monday
+    month_day: int | None = None  # 1 = the first of the month
 
 
 SCHEDULES = (
     ReportSchedule("csflow-report-daily", "daily", hour=0, minute=30),
     ReportSchedule("csflow-report-weekly", "weekly", hour=1, minute=0, weekday=1),
     ReportSchedule("csflow-report-forecast", "forecast", hour=1, minute=30),
+    # After the daily run of the month's last day (00:30) and the weekly one (Mondays
+    # 01:00): by 02:00 every day of last month is rolled up, so the month only sums them.
+    ReportSchedule("csflow-report-monthly", "monthly", hour=2, minute=0, month_day=1),
 )
 SCHEDULE_IDS = tuple(s.id for s in SCHEDULES)
 
@@ -53,6 +57,8 @@ def build(s: ReportSchedule, task_queue: str, time_zone: str) -> Schedule:
         hour=[ScheduleRange(s.hour)], minute=[ScheduleRange(s.minute)],
         day_of_week=[ScheduleRange(s.weekday)] if s.weekday is not None
         else [ScheduleRange(0, 6)],
+        day_of_month=[ScheduleRange(s.month_day)] if s.month_day is not None
+        else [ScheduleRange(1, 31)],
         comment=f"{s.kind} report")
     return Schedule(
         action=ScheduleActionStartWorkflow(
@@ -69,7 +75,8 @@ def build(s: ReportSchedule, task_queue: str, time_zone: str) -> Schedule:
 
 async def ensure_schedules(client: Client, task_queue: str,
                            time_zone: str | None = None) -> list[str]:
-    """Create or update the report schedules; returns their ids."""
+    """Create or update the report schedules (daily, weekly, forecast, monthly); returns
+    their ids."""
     tz = time_zone or DEFAULT_POLICY.calendar.time_zone
     for s in SCHEDULES:
         desired = build(s, task_queue, tz)

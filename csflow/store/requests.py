@@ -11,7 +11,7 @@ from csflow.activity_io import RecordEvents
 from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
-from csflow.domain.numbering import COUNTER_SERIALS, check_counter_serial
+from csflow.domain.numbering import format_number
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -20,30 +20,34 @@ if TYPE_CHECKING:
     Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 
-class SerialsExhausted(RuntimeError):
-    """The day's counter for a channel reached the callers' reserved range."""
-
-
 async def allocate_serial(pool: Pool, day: date, channel: Channel) -> int:
-    """Next daily serial for (day, channel): one atomic upsert, so callers never clash.
-
-    The counter stops below `CALLER_SERIALS` (docs/contract.md): numbers callers choose
-    for themselves must never be handed out here too. At the limit the counter does not
-    move and the create fails, rather than colliding.
-    """
-    serial: int | None = await pool.fetchval(
+    """Next daily serial for (day, channel): one atomic upsert, so callers never clash."""
+    serial: int = await pool.fetchval(
         """INSERT INTO request_counters (day, channel, last_serial) VALUES ($1, $2, 1)
            ON CONFLICT (day, channel)
            DO UPDATE SET last_serial = request_counters.last_serial + 1
-           WHERE request_counters.last_serial < $3
            RETURNING last_serial""",
-        day, channel.value, COUNTER_SERIALS.stop - 1,
+        day, channel.value,
     )
-    if serial is None:
-        raise SerialsExhausted(
-            f"no serial left for {channel.value} on {day}: the counter stops at "
-            f"{COUNTER_SERIALS.stop - 1}, the rest is reserved for caller-chosen numbers")
-    return check_counter_serial(serial)
+    return serial
+
+
+async def issue_number(pool: Pool, day: date, channel: Channel,
+                       external_id: str | None) -> tuple[str, bool]:
+    """The number for a new request, and whether its external id had one already.
+
+    With an external id the first number bound to it wins, even when two creates race:
+    the loser's serial stays unused (numbers are unique and ordered, not gapless).
+    """
+    if external_id is not None:
+        known = await number_for_external_id(pool, external_id)
+        if known is not None:
+            return known, True
+    number = format_number(day, channel, await allocate_serial(pool, day, channel))
+    if external_id is None:
+        return number, False
+    claimed = await claim_external_id(pool, external_id, number)
+    return claimed, claimed != number
 
 
 async def claim_external_id(pool: Pool, external_id: str, number: str) -> str:

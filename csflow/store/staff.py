@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from csflow.contracts.base import NOT_BOOL, Flag
 from csflow.domain.routing import DESK_NAMES, HANDLER_ROLES, SENIOR, Requirement
 
 if TYPE_CHECKING:
@@ -34,12 +35,13 @@ class StaffMember(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(agent|engineer|supervisor|follow_up|analyst|admin)$")
     department: str = Field(min_length=1, max_length=64)
-    skills: list[str] = Field(default_factory=list)
-    seniority: int = Field(default=1, ge=1, le=3)
-    capacity: int = Field(default=5, ge=0, le=1000)
-    on_duty: bool = True
-    email: str | None = None
-    phone: str | None = None
+    skills: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50)
+    seniority: Annotated[int, Field(ge=1, le=3), NOT_BOOL] = 1
+    capacity: Annotated[int, Field(ge=0, le=1000), NOT_BOOL] = 5
+    on_duty: Flag = True
+    email: Annotated[str, Field(max_length=254)] | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
 
 
 class StaffView(StaffMember):

@@ -105,7 +105,8 @@ async def test_bad_input_is_422_naming_the_fields_and_writes_nothing(api: Api) -
     seeded = await api.pool.fetchval("SELECT max(last_serial) - min(last_serial) "
                                      "FROM request_counters")
     assert seeded == 0, "no number was allocated for a rejected request"
-    started = [w async for w in api.client.list_workflows(f"TaskQueue = '{api.queue}'")]
+    started = [w async for w in api.client.list_workflows(
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'")]
     assert started == []
 
 

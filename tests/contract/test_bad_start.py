@@ -46,8 +46,8 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
 @pytest.mark.parametrize(("workflow_id", "payload", "kind", "message"), [
     (f"CS{TODAY}-WEB-900102", start_input(f"CS{TODAY}-WEB-900101"), "InvalidStart",
      f"number 'CS{TODAY}-WEB-900101' is not the workflow id 'CS{TODAY}-WEB-900102'"),
-    (f"CS{TODAY}-WEB-0007", start_input(f"CS{TODAY}-WEB-0007"), "InvalidStart",
-     "needs a serial in 900000-999999"),
+    (f"CS{TODAY}-WEB-0900107", start_input(f"CS{TODAY}-WEB-0900107"), "InvalidStart",
+     f"write the number as CS{TODAY}-WEB-900107"),
     (f"CS{TODAY}-TEL-900103", start_input(f"CS{TODAY}-TEL-900103"), "InvalidStart",
      "is not the intake's channel web"),
     ("ticket-4711", start_input("ticket-4711"), "InvalidStart", "not a request number"),
@@ -57,10 +57,15 @@ async def start(contract: Contract, workflow_id: str, payload: dict[str, Any]) -
                                           received_at="2026-11-23T09:30:00"),
      "ValidationError", "timestamp must carry a time zone"),
     (f"CS{TODAY}-WEB-900106", start_input(f"CS{TODAY}-WEB-900106",
-                                          received_at="2999-01-01T00:00:00+08:00"),
-     "InvalidStart", "received_at 2999-01-01T00:00:00+08:00 is in the future"),
-], ids=["id-mismatch", "counter-range", "wrong-channel", "malformed", "undecodable",
-        "naive-time", "future"])
+                                          received_at="2099-01-01T00:00:00+08:00"),
+     "InvalidStart", "received_at 2099-01-01T00:00:00+08:00 is in the future"),
+    (f"CS{TODAY}-WEB-900107", start_input(f"CS{TODAY}-WEB-900107",
+                                          received_at="9999-12-31T23:59:59-12:00"),
+     "ValidationError", "must be between 2000-01-01 and 2100-01-01"),
+    (f"CS{TODAY}-WEB-900108", start_input(f"CS{TODAY}-WEB-900108", received_at=0),
+     "ValidationError", "not a number"),
+], ids=["id-mismatch", "not-canonical", "wrong-channel", "malformed", "undecodable",
+        "naive-time", "future", "far-year", "number-as-time"])
 async def test_a_bad_start_fails_the_workflow_with_the_reason(
         contract: Contract, workflow_id: str, payload: dict[str, Any], kind: str,
         message: str) -> None:

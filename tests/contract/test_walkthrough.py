@@ -2,10 +2,9 @@
 from intake to closure on a real server, with the real worker and PostgreSQL.
 
 The blocks marked `<!-- test: walkthrough -->` are concatenated into one bash script;
-only the task queue is swapped for the test's own. If a flag, a field name or an Update
-name in the doc is wrong, the script fails here before a reader trips over it. The
-walkthrough's number is fixed per day and the dev server lives for the whole session, so
-it runs once, in one test.
+only the task queue (and with it the numbering workflow's id) is swapped for the test's
+own. If a flag, a field name or an Update name in the doc is wrong, the script fails here
+before a reader trips over it.
 """
 
 from __future__ import annotations
@@ -14,14 +13,15 @@ import re
 
 from csflow import contract_schema
 from csflow.domain.lifecycle import Status
-from csflow.domain.numbering import CALLER_SERIALS, parse_number
+from csflow.domain.numbering import numbers_workflow_id, parse_number
 from csflow.store import requests as store
 from tests.contract.conftest import Contract
-from tests.helpers import eventually
+from tests.helpers import eventually, seed_serial_block
 from workflows.service_request import ServiceRequestWorkflow
 
 DOC = (contract_schema.DOCS / contract_schema.DOC_FILE).read_text(encoding="utf-8")
 QUEUE_FLAG = "--task-queue service-requests"
+NUMBERS_ID = numbers_workflow_id("service-requests")
 _BLOCK = re.compile(r"<!-- test: (?P<name>[a-z]+) -->\n```sh\n(?P<body>.*?)```", re.DOTALL)
 
 
@@ -32,25 +32,38 @@ def blocks(name: str) -> list[str]:
 
 
 def for_queue(script: str, queue: str) -> str:
-    assert script.count(QUEUE_FLAG) == 1, "the walkthrough starts exactly one request"
-    return script.replace(QUEUE_FLAG, f"--task-queue {queue}")
+    return script.replace(QUEUE_FLAG, f"--task-queue {queue}").replace(
+        NUMBERS_ID, numbers_workflow_id(queue)
+    )
 
 
 # What the timeline must show, in order: intake to closure through every step of the doc.
-JOURNEY = ["received", "assigned", "plan_submitted", "progress_posted", "resolution_proposed",
-           "customer_confirmed", "follow_up_scheduled", "follow_up_recorded", "closed"]
+JOURNEY = [
+    "received",
+    "assigned",
+    "plan_submitted",
+    "progress_posted",
+    "resolution_proposed",
+    "customer_confirmed",
+    "follow_up_scheduled",
+    "follow_up_recorded",
+    "closed",
+]
 
 
-async def test_the_walkthrough_takes_a_request_from_intake_to_closure(
-        contract: Contract) -> None:
-    script = for_queue("\n".join(blocks("walkthrough")), contract.queue)
+async def test_the_walkthrough_takes_a_request_from_intake_to_closure(contract: Contract) -> None:
+    walkthrough = "\n".join(blocks("walkthrough"))
+    assert walkthrough.count(QUEUE_FLAG) == 2, "one number asked for, one request started"
+    assert walkthrough.count(NUMBERS_ID) == 1
+    await seed_serial_block(contract.pool)  # the dev server is shared by the session's tests
+    script = for_queue(walkthrough, contract.queue)
     rc, out, err = await contract.cli.bash(script)
     assert rc == 0, f"the walkthrough failed:\n{out}\n{err}"
 
     match = re.search(r"WorkflowId\s+(CS\d{8}-WEB-\d+)", out)
     assert match, out
     number = match[1]
-    assert parse_number(number).serial in CALLER_SERIALS
+    assert parse_number(number).serial % 1000 == 1, "the first number of the seeded block"
 
     handle = contract.client.get_workflow_handle_for(ServiceRequestWorkflow.run, number)
     final = await handle.result()
@@ -66,19 +79,34 @@ async def test_the_walkthrough_takes_a_request_from_intake_to_closure(
     assert persisted.status is Status.CLOSED
     assert [e.kind for e in persisted.timeline] == JOURNEY
     row = await contract.pool.fetchrow(
-        "SELECT external_id, customer_tier, priority FROM requests WHERE number = $1", number)
-    assert dict(row) == {"external_id": "shop-ticket-4711", "customer_tier": "vip",
-                         "priority": "P2"}
-    assert await contract.pool.fetchval("SELECT count(*) FROM request_counters") == 0, \
-        "the PostgreSQL counter was never asked"
+        "SELECT external_id, customer_tier, priority FROM requests WHERE number = $1", number
+    )
+    assert dict(row) == {
+        "external_id": "shop-ticket-4711",
+        "customer_tier": "vip",
+        "priority": "P2",
+    }
+    assert (
+        await contract.pool.fetchval(
+            "SELECT number FROM request_keys WHERE external_id = 'shop-ticket-4711'"
+        )
+        == number
+    ), "the worker's counter numbered it and bound the external id"
     assert "CS" in out and '"status": "assigned"' in out, "get_state printed the state"
 
-    # The doc says a second start of a taken number fails: run its exact start block again.
-    start = next(b for b in blocks("walkthrough") if "temporal workflow start" in b)
-    rc, out, err = await contract.cli.bash(
-        f'NUMBER="{number}"\n' + for_queue(start, contract.queue))
-    assert rc != 0, f"a second start of {number} must fail, got:\n{out}"
-    assert "already finished" in err or "already running" in err, err
+    # The doc says steps 1 and 2 may be run again: the same number, and no second run —
+    # the CLI prints the existing execution. Run its exact blocks again.
+    ask, start = (
+        next(b for b in blocks("walkthrough") if marker in b)
+        for marker in ("execute-update-with-start", "temporal workflow start")
+    )
+    rc, out, err = await contract.cli.bash(for_queue(ask + start, contract.queue))
+    assert rc == 0, f"a repeated ask and start are harmless:\n{out}\n{err}"
+    assert out.splitlines()[0] == number, "the same external id, the same number"
+    first_run = (await handle.describe()).run_id
+    assert first_run in out, "the start names the request's one run, it starts none"
+    runs = [w.run_id async for w in contract.client.list_workflows(f"WorkflowId = '{number}'")]
+    assert runs == [first_run]
     assert await handle.result() == final, "the first request is untouched"
 
     # The search-attribute examples are valid queries and find this request.

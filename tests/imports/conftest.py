@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -9,12 +10,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from csflow.config.terms import TermsProvider
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import business_day
-from csflow.domain.policy import DEFAULT_POLICY
 from starter.client import CsflowClient
 from tests.helpers import eventually, fresh_queue, seed_serial_block
+from worker import build_worker
 
 # Imported rows are numbered on the day they were received, not today, so those days get
 # a block of serials per test too (far from tests.helpers' blocks): all tests share one
@@ -31,9 +31,9 @@ class Stack:
     csflow: CsflowClient
 
     async def workflow_ids(self) -> list[str]:
-        """Every execution on this test's task queue (one entry per run)."""
+        """Every request execution on this test's task queue (one entry per run)."""
         return [wf.id async for wf in self.client.list_workflows(
-            f"TaskQueue = '{self.queue}'")]
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'")]
 
     async def keys(self) -> dict[str, str]:
         rows = await self.pool.fetch("SELECT external_id, number FROM request_keys")
@@ -47,7 +47,8 @@ class Stack:
         async def check() -> None:
             ids = await self.workflow_ids()
             assert sorted(ids) == sorted(keys.values())  # no id twice, none missing
-            count = await self.client.count_workflows(f"TaskQueue = '{self.queue}'")
+            count = await self.client.count_workflows(
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'")
             assert count.count == len(external_ids)
 
         await eventually(check, timeout=20)
@@ -55,7 +56,8 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(ts_env: WorkflowEnvironment, pool: Any) -> Stack:
+async def stack(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Stack]:
+    """A worker runs: request numbers come from its numbering workflow, as in production."""
     await seed_serial_block(pool)
     start = 500_000 + next(_blocks) * 1000
     yesterday = business_day(datetime.now(UTC) - timedelta(days=1), "Asia/Shanghai")
@@ -65,5 +67,6 @@ async def stack(ts_env: WorkflowEnvironment, pool: Any) -> Stack:
         [(day, c.value, start) for day in (*SAMPLE_DAYS, yesterday) for c in Channel],
     )
     queue = fresh_queue()
-    csflow = CsflowClient(ts_env.client, pool, TermsProvider(DEFAULT_POLICY), task_queue=queue)
-    return Stack(ts_env.client, pool, queue, csflow)
+    csflow = CsflowClient(ts_env.client, pool, task_queue=queue)
+    async with build_worker(ts_env.client, queue, pool):
+        yield Stack(ts_env.client, pool, queue, csflow)

@@ -16,11 +16,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.imports import Importer, ParsedFile, Progress, parse_text, read_import_file
-from starter.client import CsflowClient, RequestRefused
+from starter.client import CsflowClient
 from tests.helpers import eventually
 from tests.imports import samples
 from tests.imports.conftest import Stack
-from worker import build_worker
 
 
 def generated(count: int, prefix: str = "GEN") -> ParsedFile:
@@ -192,10 +191,14 @@ async def test_a_request_closed_since_the_first_import_is_already_present(
     first = await Importer(stack.csflow, stack.client, stack.pool).run(parsed)
     closed = first.imported[0]
     await stack.client.get_workflow_handle(closed.number).terminate("closed for the test")
-    # The bare client refuses: a closed workflow id cannot be started again …
-    with pytest.raises(RequestRefused):
-        await stack.csflow.create(parsed.rows[0].intake, wait=False)
-    # … the importer looks first, so a re-run of the file does not fail that row.
+    # The bare client answers with the ended request: its external id has that number,
+    # and a closed workflow id is never started again …
+    again = await stack.csflow.create(parsed.rows[0].intake, wait=False)
+    assert (again.number, again.existing) == (closed.number, True)
+    runs = [w.run_id async for w in stack.client.list_workflows(
+        f"WorkflowId = '{closed.number}'")]
+    assert len(runs) == 1
+    # … and the importer, which looks first, counts the row as present on a re-run.
     rerun = await Importer(stack.csflow, stack.client, stack.pool).run(parsed)
     assert rerun.failed == [] and rerun.imported == []
     assert closed in rerun.present
@@ -209,19 +212,19 @@ async def test_an_imported_request_counts_its_sla_from_the_original_receipt(
         "received_at": received.isoformat(), "priority": "P3", "channel": "phone"}
     path = tmp_path / "one.csv"
     path.write_text(samples.csv_of([row]), encoding="utf-8")
-    async with build_worker(stack.client, stack.queue, stack.pool):
-        report = await Importer(stack.csflow, stack.client, stack.pool).run(
-            read_import_file(path))
-        (imported,) = report.imported
+    # The stack's worker runs the intake.
+    report = await Importer(stack.csflow, stack.client, stack.pool).run(
+        read_import_file(path))
+    (imported,) = report.imported
 
-        async def persisted() -> Any:
-            view = await stack.csflow.state(imported.number)
-            assert view.timeline and view.timeline[0].kind == "received"
-            assert await stack.pool.fetchval(
-                "SELECT count(*) FROM requests WHERE number = $1", imported.number) == 1
-            return view
+    async def persisted() -> Any:
+        view = await stack.csflow.state(imported.number)
+        assert view.timeline and view.timeline[0].kind == "received"
+        assert await stack.pool.fetchval(
+            "SELECT count(*) FROM requests WHERE number = $1", imported.number) == 1
+        return view
 
-        view = await eventually(persisted, timeout=30)
+    view = await eventually(persisted, timeout=30)
     assert view.received_at == received
     assert view.deadlines["first_response"] == received + timedelta(hours=2)
     assert view.deadlines["plan"] == received + timedelta(hours=2)

@@ -151,3 +151,21 @@ def test_a_missing_file_and_a_forced_format(tmp_path: Path) -> None:
     path.write_text(samples.jsonl_text(), encoding="utf-8")
     with pytest.raises(ImportFileError, match="neither CSV"):
         read_import_file(path, "csv", now=NOW)
+
+
+def test_received_at_must_be_a_time_within_the_import_window(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number or a far year is never a time; history reaches back three years unless
+    CSFLOW_IMPORT_MAX_AGE_DAYS says otherwise (issue 14)."""
+    rows = [samples.good_row(i) for i in range(1, 5)]
+    rows[1]["received_at"] = "0"
+    rows[2]["received_at"] = "9999-12-31T23:59:59-12:00"
+    rows[3]["received_at"] = (NOW - timedelta(days=4 * 365)).isoformat()
+    path = tmp_path / "old.csv"
+    path.write_text(samples.csv_of(rows), encoding="utf-8")
+    bad = {b.line: b.reason for b in read_import_file(path, now=NOW).bad}
+    assert sorted(bad) == [3, 4, 5]
+    assert "not a number" in bad[3] and "between 2000-01-01 and 2100-01-01" in bad[4]
+    assert bad[5] == "received_at: is more than 1098 days ago"
+    monkeypatch.setenv("CSFLOW_IMPORT_MAX_AGE_DAYS", "2000")
+    assert sorted(b.line for b in read_import_file(path, now=NOW).bad) == [3, 4]

@@ -110,6 +110,6 @@ async def test_the_forecast_page_shows_error_and_staffing(
     assert 'data-figure="rate">2.19<' in page.text
     assert 'data-figure="staff.2026-11-27.staff">10<' in page.text  # Friday: ⌈20 / 2.1875⌉
     assert 'data-figure="category.complaint.mae">0' in page.text  # 0 or 0.0
-    assert page.text.count("<svg") == 2
+    assert page.text.count("<svg") == 3  # the total with its band, complaint, phone
     csv = (await web.get(f"/reports/forecast/{AS_OF}.csv")).text
     assert "staffing,2026-11-27,staff,10" in csv

@@ -87,6 +87,26 @@ EXPECTED = {
 }
 
 
+def channel(name: str, picked: str, met: str, missed: str, rate: str, p50: str, p90: str,
+            fr: tuple[str, str, str, str]) -> dict[str, str]:
+    return {f"pickup.{name}.count": picked, f"pickup.{name}.met": met,
+            f"pickup.{name}.missed": missed, f"pickup.{name}.rate": rate,
+            f"pickup.{name}.p50": p50, f"pickup.{name}.p90": p90,
+            **duration(f"channel_fr.{name}", *fr)}
+
+
+# Hand-computed in test_channel_response.py (issue 16): pick-up against answer_within
+# (phone 10 s, chat 30 s; the others have no target) and first response per channel.
+EXPECTED |= {
+    **channel("app", "1", "0", "0", "–", "0 s", "0 s", ("0", "–", "–", "–")),
+    **channel("chat", "1", "1", "0", "100.0 %", "0 s", "0 s", ("1", "50 m", "50 m", "50 m")),
+    **channel("email", "1", "0", "0", "–", "1 d", "1 d", ("1", "1 d", "1 d", "1 d")),
+    **channel("phone", "3", "2", "1", "66.7 %", "0 s", "12 m",
+              ("2", "15 m", "15 m", "19 m")),
+    **channel("web", "1", "0", "0", "–", "0 s", "0 s", ("1", "45 m", "45 m", "45 m")),
+}
+
+
 @pytest.fixture
 async def weekly(pool: Any) -> None:
     await insert(pool)
@@ -127,6 +147,7 @@ async def test_a_report_not_produced_says_how_to_produce_it(web: httpx.AsyncClie
     assert page.status_code == 404
     assert "csflow report weekly --week 2026-W01" in page.text
     assert (await web.get("/reports/daily/2026-01-01.csv")).status_code == 404
-    assert (await web.get("/reports/monthly/2026-01")).status_code == 422
+    assert (await web.get("/reports/monthly/2026-01")).status_code == 404
+    assert (await web.get("/reports/yearly/2026")).status_code == 422
     index = await web.get("/reports")
     assert index.status_code == 200 and "No report has been produced yet" in index.text

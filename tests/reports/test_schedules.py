@@ -143,3 +143,26 @@ async def test_a_weekly_run_started_by_hand_and_bad_input_failing_fast(
             "Report", {"kind": "weekly", "period": "2026-47"}, id=fresh_queue(),
             task_queue=queue, execution_timeout=timedelta(seconds=30))
     assert "ISO week" in str(err.value.cause)
+
+
+async def test_the_monthly_run_on_the_first_reports_last_month(
+    schedules: tuple[str, Client], pool: Any,
+) -> None:
+    """Backfilled 1 December 02:00 Shanghai: November, summed from its 30 daily rollups."""
+    queue, client = schedules
+    await ensure_schedules(client, queue)
+    monthly = (await client.get_schedule_handle("csflow-report-monthly").describe()).schedule
+    cal = monthly.spec.calendars[0]
+    assert ([r.start for r in cal.day_of_month], [r.start for r in cal.hour]) == ([1], [2])
+    await insert(pool)
+    first = datetime(2026, 11, 30, 17, 59, tzinfo=UTC)  # 01:59 on 1 December in Shanghai
+    handle = client.get_schedule_handle("csflow-report-monthly")
+    await handle.backfill(ScheduleBackfill(start_at=first, end_at=first + timedelta(
+        minutes=2), overlap=ScheduleOverlapPolicy.ALLOW_ALL))
+    summary = await run_of(handle, client)
+    assert (summary["kind"], summary["period"]) == ("monthly", "2026-11")
+    stored = await store.load(pool, "monthly", "2026-11")
+    assert stored is not None
+    # Every request of dataset.py was received in November (R9 on the 12th … R8 on the 23rd).
+    assert stored.report().received == 10
+    assert await pool.fetchval("SELECT count(*) FROM report_days") == 30

@@ -10,6 +10,7 @@ from typing import get_type_hints
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
 from csflow.commands import COMMANDS
 from csflow.contracts import (
@@ -26,12 +27,13 @@ from csflow.settings import Settings
 from csflow.store.listing import RequestFilter
 from starter.client import (
     CsflowClient,
+    NumberingUnavailable,
     RequestNotFound,
     RequestRefused,
     TemporalUnavailable,
     connect,
 )
-from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, fresh_queue, intake
 from tests.starter.conftest import Stack
 
 
@@ -41,8 +43,9 @@ class _Recording(CsflowClient):
     def __init__(self) -> None:
         self.sent: list[tuple[str, Command, Model, str | None]] = []
 
-    async def send(self, number: str, command: Command, arg: Model, *,
-                   idempotency_key: str | None = None) -> RequestView:
+    async def send(
+        self, number: str, command: Command, arg: Model, *, idempotency_key: str | None = None
+    ) -> RequestView:
         self.sent.append((number, command, arg, idempotency_key))
         return None  # type: ignore[return-value]
 
@@ -81,7 +84,8 @@ async def test_a_repeated_external_id_is_one_request_and_one_workflow(stack: Sta
     # The losers' serials were allocated but never started: no workflow has their numbers.
     day = business_day(datetime.now(UTC), "Asia/Shanghai")
     last = await stack.pool.fetchval(
-        "SELECT last_serial FROM request_counters WHERE day = $1 AND channel = 'web'", day)
+        "SELECT last_serial FROM request_counters WHERE day = $1 AND channel = 'web'", day
+    )
     block_start = last - last % 1000  # seed_serial_block: this test's serials follow it
     allocated = [format_number(day, Channel.WEB, s) for s in range(block_start + 1, last + 1)]
     assert 1 <= len(allocated) <= 3
@@ -92,10 +96,16 @@ async def test_a_repeated_external_id_is_one_request_and_one_workflow(stack: Sta
         assert err.value.status == RPCStatusCode.NOT_FOUND
 
     async def one_workflow() -> None:
-        listed = [w.id async for w in stack.client.list_workflows(
-            f"TaskQueue = '{stack.queue}'")]
+        listed = [
+            w.id
+            async for w in stack.client.list_workflows(
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{stack.queue}'"
+            )
+        ]
         assert listed == [number]
-        count = await stack.client.count_workflows(f"TaskQueue = '{stack.queue}'")
+        count = await stack.client.count_workflows(
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{stack.queue}'"
+        )
         assert count.count == 1
 
     await eventually(one_workflow)
@@ -107,12 +117,15 @@ async def test_typed_commands_reach_the_workflow_and_its_timeline(stack: Stack) 
     number = (await stack.csflow.create(intake())).number
     eta = datetime.now(UTC) + timedelta(days=1)
     view = await stack.csflow.submit_plan(
-        number, PlanCommand(actor=AGENT, measures=["replace the parcel"], eta=eta),
-        idempotency_key="plan-1")
+        number,
+        PlanCommand(actor=AGENT, measures=["replace the parcel"], eta=eta),
+        idempotency_key="plan-1",
+    )
     assert view.status is Status.IN_PROGRESS
     view = await stack.csflow.escalate(
-        number, EscalateCommand(actor=SUPERVISOR, reason="VIP complained twice",
-                                priority=Priority.P1))
+        number,
+        EscalateCommand(actor=SUPERVISOR, reason="VIP complained twice", priority=Priority.P1),
+    )
     assert view.priority is Priority.P1
 
     with pytest.raises(RequestRefused) as refused:
@@ -132,7 +145,8 @@ async def test_typed_commands_reach_the_workflow_and_its_timeline(stack: Stack) 
 
 
 async def test_connect_builds_everything_from_the_environment(
-        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in stack.env.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -144,8 +158,9 @@ async def test_connect_builds_everything_from_the_environment(
         assert created.view is not None and created.view.status is Status.ASSIGNED
         page = await csflow.list(RequestFilter(priority=[Priority.P1]))
         assert [r.number for r in page.items] == [created.number]
+        assert csflow.has_database, "DATABASE_URL is set: reads come from PostgreSQL"
         pool = csflow._pool
-    assert pool.is_closing()
+    assert pool is not None and pool.is_closing()
 
     # A pool handed in stays its owner's: aclose() leaves the fixture's pool usable.
     await stack.csflow.aclose()
@@ -156,3 +171,14 @@ async def test_an_unreachable_temporal_is_reported_as_such(db: str) -> None:
     settings = Settings(TEMPORAL_ADDRESS="127.0.0.1:9", DATABASE_URL=db)
     with pytest.raises(TemporalUnavailable, match=r"127\.0\.0\.1:9"):
         await CsflowClient.from_env(settings)
+
+
+async def test_without_a_worker_nothing_is_numbered_or_started(ts_env: WorkflowEnvironment) -> None:
+    queue = fresh_queue()  # nobody polls it
+    csflow = CsflowClient(ts_env.client, task_queue=queue, number_wait=1.0)
+    with pytest.raises(NumberingUnavailable, match=f"worker running on task queue {queue}"):
+        await csflow.create(intake())
+    count = await ts_env.client.count_workflows(
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'"
+    )
+    assert count.count == 0

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from csflow.api import auth
 from csflow.api.deps import Pool
+from csflow.contracts import Flag
 from csflow.services.assignment import drain_and_notify
 from csflow.store import staff
 from csflow.store.staff import StaffMember, StaffView
@@ -21,7 +22,7 @@ _MANAGE = [Depends(auth.require(auth.STAFF_ADMINS, "managing the staff directory
 
 
 class Duty(BaseModel):
-    on_duty: bool
+    on_duty: Flag  # strictly true/false: `0` or "no" is refused, not guessed
 
 
 class Saved(BaseModel):
