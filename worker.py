@@ -83,7 +83,7 @@ def build_worker(client: Client, task_queue: str, pool: Any,
                  policy: Policy = DEFAULT_POLICY, settings: Settings | None = None,
                  notify: NotifyActivities | None = None) -> Worker:
     return Worker(
-        client,
+        options.for_worker(client),
         task_queue=task_queue,
         # Every Update's actor must carry an assertion signed by the API, CLI or starter
         # that authenticated it (docs/security.md); checked before the validator runs.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.client import Client
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 
 from csflow.crypto import assertions, converter
@@ -28,6 +30,18 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "data_converter": data_converter(settings),
         "interceptors": [ActorSigning(assertions.load_key(settings.data_dir))],
     }
+
+
+def for_worker(client: Client) -> Client:
+    """The worker's view of `client`: headers through the codec.
+
+    The `temporal` CLI with a codec endpoint seals Update headers too, so the worker must
+    open them before the interceptor reads the actor assertion; headers that were never
+    sealed (csflow's own clients send them plain) pass through the codec unchanged.
+    """
+    config = client.config()
+    config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+    return Client(**config)
 
 
 def worker_interceptors(settings: Settings) -> list[Any]:

@@ -23,13 +23,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
+from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload, Payloads
 
 from csflow.crypto.codec import EncryptionCodec, is_sealed
+from csflow.crypto.issue import AssertionAsk, NotYours, issue
 from csflow.crypto.keyring import KeyRing, KeyRingError
 from csflow.domain.codes import Role
 from csflow.store import tokens
-from csflow.store.tokens import TokenInfo, TokenRefused
+from csflow.store.tokens import TOKEN_ROLES, TokenInfo, TokenRefused
 
 COOKIE = "csflow_token"  # the API's sign-in cookie (csflow.api.auth.COOKIE)
 MAX_BODY = 4 * 1024 * 1024
@@ -42,8 +44,12 @@ ENCODERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP
 
 
 def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
-               dsn: str | None = None) -> FastAPI:
-    """The app, on a given pool (tests, an embedding process) or one it opens on `dsn`."""
+               dsn: str | None = None, actor_key: bytes | None = None) -> FastAPI:
+    """The app, on a given pool (tests, an embedding process) or one it opens on `dsn`.
+
+    With `actor_key` it also issues actor assertions (``POST /assertions``), so a caller
+    outside Python needs only Temporal and this server.
+    """
     codec = EncryptionCodec(ring)
 
     @asynccontextmanager
@@ -120,6 +126,22 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
     async def encode(request: Request) -> Response:
         await caller(request, ENCODERS, "encoding payloads")
         return answer(await codec.encode(await payloads_of(request)))
+
+    if actor_key is not None:
+        key = actor_key
+
+        @app.post("/assertions")
+        async def assertions(request: Request) -> JSONResponse:
+            who = await caller(request, frozenset(TOKEN_ROLES), "an actor assertion")
+            try:
+                ask = AssertionAsk.model_validate_json(await request.body())
+                issued = issue(key, who, ask)
+            except ValidationError as err:
+                raise HTTPException(422, err.errors(include_input=False,
+                                                    include_url=False)) from None
+            except NotYours as err:
+                raise HTTPException(403, str(err)) from None
+            return JSONResponse(issued.model_dump(mode="json"))
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -60,7 +60,8 @@ class AssertionProbe:
 @pytest.fixture
 async def probe(ts_env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, Client, str]]:
     queue = f"q-{uuid.uuid4().hex[:8]}"
-    plain = ts_env.client
+    # The session's client signs with the suite's key; these tests pick their own.
+    plain = Client(**{**ts_env.client.config(), "interceptors": []})
     signing = Client(**{**plain.config(), "interceptors": [ActorSigning(KEY)]})
     async with Worker(plain, task_queue=queue, workflows=[AssertionProbe],
                       interceptors=[ActorVerifying(KEY)]):
