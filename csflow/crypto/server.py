@@ -141,6 +141,9 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
                                                     include_url=False)) from None
             except NotYours as err:
                 raise HTTPException(403, str(err)) from None
+            if request.query_params.get("format") == "header":
+                # What `temporal ... --headers` takes, for a shell without a JSON tool.
+                return Response(f'{issued.header}="{issued.value}"', media_type="text/plain")
             return JSONResponse(issued.model_dump(mode="json"))
 
     @app.get("/healthz")
