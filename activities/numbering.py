@@ -16,9 +16,10 @@ from temporalio.exceptions import ApplicationError
 
 from csflow.config.terms import TermsProvider
 from csflow.domain.numbering import IssuedNumber, NumberRequest, business_day
+from csflow.refusals import Refusal
 from csflow.store import requests as store
 
-NUMBERING_REFUSED = "NumberingRefused"
+NUMBERING_REFUSED = Refusal.NUMBERING_REFUSED
 
 
 class NumberingActivities:

@@ -36,6 +36,12 @@ class Refusal(StrEnum):
     NOT_PERSISTED = "NotPersisted"
     """The workflow accepted the command but the database refused the write; the request
     keeps the events and retries the write by itself."""
+    ALREADY_ANSWERED = "AlreadyAnswered"
+    """The follow-up of this outcome was already recorded (a second questionnaire submit)."""
+    NUMBERING_UNAVAILABLE = "NumberingUnavailable"
+    """No number could be handed out in time (the worker's database is unreachable)."""
+    NUMBERING_REFUSED = "NumberingRefused"
+    """The numbering refused this ask for good (e.g. a receipt day it cannot number)."""
 
     @classmethod
     def of(cls, kind: str | None) -> Refusal | None:
@@ -80,6 +86,9 @@ ANSWERS: dict[Refusal, Answer] = {
     Refusal.TERMS_UNAVAILABLE: Answer(422, Exit.BAD_INPUT),
     Refusal.UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
     Refusal.NOT_PERSISTED: Answer(503, Exit.UNAVAILABLE),
+    Refusal.ALREADY_ANSWERED: Answer(409, Exit.REFUSED),
+    Refusal.NUMBERING_UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
+    Refusal.NUMBERING_REFUSED: Answer(422, Exit.BAD_INPUT),
 }
 
 # A failure whose type is outside the vocabulary (a bug, an SDK error) is still a refusal

@@ -26,7 +26,7 @@ from csflow.config.policy import PolicyError, policy_from_env
 from csflow.embedded.ports import PortClaim, port_accepts, port_problems
 from csflow.embedded.postgres import EmbeddedPostgres, ensure_database
 from csflow.embedded.process import EmbeddedStartError
-from csflow.embedded.supervisor import ProcessSpec, Supervisor, http_ok
+from csflow.embedded.supervisor import ProcessSpec, RestartPolicy, Supervisor, http_ok
 from csflow.embedded.temporal import (
     TemporalDevServer,
     ensure_search_attributes,
@@ -214,6 +214,20 @@ def _data_dir_lock(data_dir: Path) -> Iterator[bool]:
         yield True
 
 
+def _host(server: EmbeddedPostgres | TemporalDevServer) -> str:
+    return server.host if isinstance(server, EmbeddedPostgres) else server.ip
+
+
+def restart_policy() -> RestartPolicy:
+    """CSFLOW_RESTART: `on-failure` (default) restarts a dead child with backoff; `never`
+    stops the whole stack when one dies (for a process manager that restarts `csflow up`
+    itself)."""
+    value = os.environ.get("CSFLOW_RESTART", "on-failure").strip().lower()
+    if value not in ("on-failure", "never"):
+        raise ValueError(f"CSFLOW_RESTART must be on-failure or never, not {value[:40]!r}")
+    return RestartPolicy(enabled=value == "on-failure")
+
+
 def run_up(
     settings: Settings,
     *,
@@ -226,7 +240,8 @@ def run_up(
     # named, never a stack that runs half-configured.
     try:
         policy = policy_from_env()
-    except PolicyError as err:
+        restart = restart_policy()
+    except (PolicyError, ValueError) as err:
         print(f"csflow up: {err}", file=sys.stderr, flush=True)
         return 2
     log.info("policy loaded", version=policy.effective_version,
@@ -245,7 +260,7 @@ def run_up(
                 "first or set CSFLOW_DATA_DIR to another folder.", file=sys.stderr, flush=True,
             )
             return 2
-        supervisor = Supervisor()
+        supervisor = Supervisor(restart)
         return asyncio.run(
             supervisor.run(
                 partial(_startup, plan, specs, supervisor, migrate, bootstrap),
@@ -262,7 +277,9 @@ async def _startup(
         server for server in (plan.postgres, plan.temporal) if server is not None
     ]
     for server in servers:  # both boot in parallel; initdb runs here on first use
-        supervisor.add(server.launch())
+        # Restarted in place if they die later: same data dir, same port.
+        supervisor.add(server.launch(), respawn=server.launch,
+                       ready=partial(port_accepts, _host(server), server.port))
     await asyncio.gather(*(asyncio.to_thread(server.wait_ready) for server in servers))
     if plan.postgres is not None:
         if await ensure_database(plan.postgres.dsn("postgres"), DATABASE):

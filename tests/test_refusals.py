@@ -50,3 +50,9 @@ def test_a_type_outside_the_vocabulary_is_a_refusal_not_bad_input() -> None:
 def test_the_error_a_workflow_raises_carries_the_wire_type() -> None:
     err = Refusal.COMPLIANCE.error("banned promise")
     assert (err.type, err.message, err.non_retryable) == ("Compliance", "banned promise", True)
+
+
+def test_the_numbering_speaks_the_same_vocabulary() -> None:
+    from csflow.domain import numbering
+
+    assert Refusal.NUMBERING_UNAVAILABLE.value == numbering.NUMBERING_UNAVAILABLE

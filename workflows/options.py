@@ -29,9 +29,12 @@ ASSIGN_RETRY = RetryPolicy(
 # Releasing an assignment also drains the queue and tells each request it was assigned.
 RELEASE_TIMEOUT = timedelta(seconds=60)
 
-# Notifications: a send attempt is short; a message may wait out quiet hours or a gateway
-# outage for up to a day, retried at most every 5 minutes, without holding the request.
+# Notifications: a send attempt is short. While every channel is down the activity itself
+# raises with the next delay and gives up (marks the message failed, alerts ops) at the end
+# of the window configured for the worker ([retry] in the notify config, default 24 h,
+# at most 6 days); the schedule-to-close here is only a ceiling beyond any such window,
+# and the policy's intervals apply to other errors (a database blip) — 1 s up to 5 min.
 NOTIFY_TIMEOUT = timedelta(seconds=30)
-NOTIFY_WITHIN = timedelta(days=1)
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
+NOTIFY_WITHIN = timedelta(days=7)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))

@@ -7,8 +7,14 @@ outbox does not re-send blindly.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+# Called by a channel right before the step that may deliver the message (SMTP's DATA,
+# the gateway's POST): the outbox records `sending` there, so a failure before it — the
+# server down, refusing the connection — is a known non-delivery, safe to retry.
+Committing = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -31,4 +37,7 @@ class Channel(Protocol):
         """Where this channel reaches the recipient, or None if it cannot."""
         ...
 
-    async def send(self, message: Message) -> None: ...
+    async def send(self, message: Message, committing: Committing | None = None) -> None:
+        """Deliver, or raise ChannelError; call `committing` just before delivery can
+        happen."""
+        ...

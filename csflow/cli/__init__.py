@@ -14,6 +14,7 @@ from csflow.cli import (
     customers,
     imports,
     improvements,
+    notify,
     policy,
     reports,
     requests,
@@ -44,6 +45,7 @@ app.command("import")(imports.import_command)
 app.add_typer(requests.request_app, name="request")
 app.add_typer(customers.customer_app, name="customer")
 app.add_typer(scorecards.scorecard_app, name="scorecard")
+app.add_typer(notify.notify_app, name="notify")
 reports.report_app.command("monthly")(scorecards.report_monthly)
 
 __all__ = ["app"]

@@ -79,10 +79,11 @@ def china_calendar(
     return spec.calendar(*china_days(years, strict=strict))
 
 
-def build_calendar(spec: CalendarPolicy, today: date, *, strict: bool = False) -> BusinessCalendar:
-    """The calendar the policy describes, for the years around `today` — the one call the
-    worker and the API make."""
+def build_calendar(spec: CalendarPolicy, today: date, *, strict: bool = False,
+                   team: str | None = None) -> BusinessCalendar:
+    """The calendar the policy describes (a team's, if named), for the years around
+    `today` — the one call the worker and the API make."""
     years = spec.years(today)
-    if spec.holidays_from == "none":
-        return spec.calendar(frozenset(), frozenset())
-    return spec.calendar(*china_days(years, strict=strict))
+    if spec.holiday_source(team) == "none":
+        return spec.calendar(frozenset(), frozenset(), team=team)
+    return spec.calendar(*china_days(years, strict=strict), team=team)

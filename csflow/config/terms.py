@@ -22,18 +22,20 @@ class TermsProvider:
         self.policy = policy
         self._calendar = cache(self._build)
 
-    def _build(self, years: range) -> BusinessCalendar:
-        return build_calendar(self.policy.calendar, date(years.start + 1, 1, 1))
+    def _build(self, years: range, team: str | None) -> BusinessCalendar:
+        return build_calendar(self.policy.calendar, date(years.start + 1, 1, 1), team=team)
 
-    def calendar(self, on: date) -> BusinessCalendar:
-        """The calendar covering `on`'s year and its neighbours (imports can be old)."""
-        return self._calendar(self.policy.calendar.years(on))
+    def calendar(self, on: date, team: str | None = None) -> BusinessCalendar:
+        """The calendar covering `on`'s year and its neighbours (imports can be old); a
+        team's own when `team` names one of the policy's `[calendar.teams]`."""
+        return self._calendar(self.policy.calendar.years(on), team)
 
     def for_intake(self, intake: RequestIntake, received_at: datetime) -> RequestTerms:
-        local_day = received_at.astimezone(self.calendar(received_at.date()).zone).date()
+        team = self.policy.calendar.team_for(intake.channel, intake.category)
+        local_day = received_at.astimezone(self.calendar(received_at.date(), team).zone).date()
         return resolve_terms(
             self.policy,
-            self.calendar(local_day),
+            self.calendar(local_day, team),
             intake.channel,
             intake.category,
             intake.sub_type,

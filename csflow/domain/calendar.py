@@ -6,6 +6,9 @@ a workflow's input and every deadline computed from it replays identically forev
 lists come from a holiday library at the edge (`csflow.config.calendar`); nothing here may ever
 call one, because a library upgrade would then change a replay.
 
+Working hours may hold several periods a day (a lunch break is the gap between two), and
+short days have hours of their own (a half-day holiday works 09:00–12:00 only).
+
 Conventions every function shares:
 - inputs are aware datetimes in any zone; every datetime returned is in UTC, so that a
   caller's `+ timedelta` is elapsed time (Python adds wall-clock time to a datetime
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from typing import Annotated, Any
@@ -42,6 +45,7 @@ from pydantic import (
 from csflow.domain.zones import aware, local_to_utc
 
 _DAY = timedelta(days=1)
+_LATER_FIELDS = ("short_days", "team")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
@@ -144,7 +148,24 @@ class CalendarOverrides(CalendarModel):
         return hol, work | self.add_makeup_workdays
 
 
-def _dates(days: frozenset[date]) -> str:
+def _sorted_days(value: Mapping[date, tuple[WorkingPeriod, ...]]) -> dict[str, Any]:
+    return {d.isoformat(): [p.model_dump() for p in value[d]] for d in sorted(value)}
+
+
+ShortDays = Annotated[dict[date, tuple[WorkingPeriod, ...]], PlainSerializer(_sorted_days)]
+"""Dates with their own working hours (a half-day holiday: 09:00–12:00 only), serialised
+sorted by date so the calendar's hash is canonical."""
+
+
+def _check_periods(periods: tuple[WorkingPeriod, ...], what: str) -> None:
+    if not periods:
+        raise ValueError(f"{what} needs at least one period")
+    for before, after in pairwise(periods):
+        if after.start_offset < before.end_offset:
+            raise ValueError(f"{what}: working periods must be in order and must not overlap")
+
+
+def _dates(days: frozenset[date] | set[date]) -> str:
     return ", ".join(d.isoformat() for d in sorted(days))
 
 
@@ -156,6 +177,15 @@ class BusinessCalendar(CalendarModel):
     weekend: Weekdays = frozenset({6, 7})
     holidays: DateSet = frozenset()
     makeup_workdays: DateSet = frozenset()
+    short_days: ShortDays = Field(
+        default_factory=dict,
+        description="Working days with their own hours, e.g. a half-day holiday open "
+        "09:00–12:00; they work even on a weekend, like a make-up day.",
+    )
+    team: str = Field(
+        default="",
+        description="The team whose hours these are; empty for the organisation's own.",
+    )
     version: str = Field(
         default="",
         description="Content hash; computed when empty, kept as recorded otherwise so a "
@@ -173,22 +203,32 @@ class BusinessCalendar(CalendarModel):
 
     @model_validator(mode="after")
     def _sane(self) -> BusinessCalendar:
-        if not self.working_hours:
-            raise ValueError("working_hours needs at least one period")
-        for before, after in pairwise(self.working_hours):
-            if after.start_offset < before.end_offset:
-                raise ValueError("working periods must be in order and must not overlap")
+        _check_periods(self.working_hours, "working_hours")
+        for d, periods in self.short_days.items():
+            _check_periods(periods, f"short day {d.isoformat()}")
         if len(self.weekend) == 7:
             raise ValueError("weekend cannot be every day of the week")
         if both := self.holidays & self.makeup_workdays:
             raise ValueError(f"both a holiday and a make-up working day: {_dates(both)}")
+        if both := self.holidays & set(self.short_days):
+            raise ValueError(f"both a holiday and a short day: {_dates(both)}")
         if not self.version:
             object.__setattr__(self, "version", self.content_hash())
         return self
 
+    def __hash__(self) -> int:
+        """Hashable like any frozen model, short days (a dict) included: equal calendars
+        have equal versions."""
+        return hash(self.version)
+
     def content_hash(self) -> str:
-        """12 hex digits of SHA-256 over the data that changes a computation."""
-        data = self.model_dump_json(exclude={"version"})
+        """12 hex digits of SHA-256 over the data that changes a computation.
+
+        Fields added later are left out while empty, so a calendar without them keeps the
+        version it always had and a push of an unchanged calendar stays a no-op.
+        """
+        exclude = {"version"} | {f for f in _LATER_FIELDS if not getattr(self, f)}
+        data = self.model_dump_json(exclude=exclude)
         return hashlib.sha256(data.encode()).hexdigest()[:12]
 
     @property
@@ -198,8 +238,8 @@ class BusinessCalendar(CalendarModel):
     # ---- days ----
 
     def is_working_day(self, d: date) -> bool:
-        """Make-up days work even on a weekend; holidays rest even on a weekday."""
-        if d in self.makeup_workdays:
+        """Make-up and short days work even on a weekend; holidays rest even on a weekday."""
+        if d in self.makeup_workdays or d in self.short_days:
             return True
         return d.isoweekday() not in self.weekend and d not in self.holidays
 
@@ -213,7 +253,7 @@ class BusinessCalendar(CalendarModel):
         out: list[tuple[datetime, datetime]] = []
         floor: datetime | None = None
         midnight = datetime.combine(d, time())
-        for p in self.working_hours:
+        for p in self.short_days.get(d, self.working_hours):
             s = local_to_utc(midnight + p.start_offset, self.zone)
             e = local_to_utc(midnight + p.end_offset, self.zone)
             if floor is not None:

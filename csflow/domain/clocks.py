@@ -46,6 +46,10 @@ class Clock(BaseModel):
     warnings_fired: int = 0
     breached_at: datetime | None = None
     steps_fired: int = 0
+    # Where the ladder counts from when not the breach: moved on by a pause after the
+    # breach, or set to the re-counted deadline by a priority change (None: `breached_at`).
+    ladder_from: datetime | None = None
+    paused_at: datetime | None = None  # the open pause's start
     warn: bool = True  # warnings (or reminders) at the policy's shares
     ladder: bool = True  # the priority's escalation ladder after the breach
 
@@ -56,6 +60,10 @@ class Clock(BaseModel):
     @property
     def paused(self) -> bool:
         return self.open and self.running_since is None
+
+    @property
+    def ladder_base(self) -> datetime | None:
+        return self.ladder_from or self.breached_at
 
 
 class FiringKind(StrEnum):
@@ -129,7 +137,9 @@ def next_firing(clock: Clock, terms: RequestTerms, priority: Priority) -> Firing
     ladder = terms.ladder(priority) if clock.ladder else ()
     if clock.steps_fired < len(ladder):
         step = ladder[clock.steps_fired]
-        return Firing(clock, FiringKind.STEP, terms.step_due(step, clock.breached_at),
+        base = clock.ladder_base
+        assert base is not None
+        return Firing(clock, FiringKind.STEP, terms.step_due(step, base),
                       step=step, step_index=clock.steps_fired)
     return None
 
@@ -175,45 +185,75 @@ def stop(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
 
 
 def pause(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
+    """Nothing falls due on a paused clock: no warning, breach or ladder step."""
     if not clock.open or clock.running_since is None:
         return False
     clock.used = used_by(clock, calendar, at)
     clock.running_since = None
     clock.due_at = None
+    clock.paused_at = at
     return True
 
 
-def resume(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
+def resume(clock: Clock, calendar: BusinessCalendar, at: datetime, *,
+           shift_ladder: bool = True) -> bool:
+    """Count again with the time left. A clock breached before the pause keeps its breach;
+    its remaining ladder steps move on by the pause's length, so none of them is stamped
+    at an instant when the request was waiting on the customer.
+
+    `shift_ladder=False` is the behaviour before that rule, for a workflow replaying a
+    history recorded without it (the workflow decides with `workflow.patched`)."""
     if not clock.paused:
         return False
+    base = clock.ladder_base
+    if shift_ladder and base is not None and clock.paused_at is not None:
+        clock.ladder_from = base + max(at - clock.paused_at, _ZERO)
+    clock.paused_at = None
     clock.running_since = at
     clock.due_at = clock.spec.resume_due(calendar, clock.started_at, clock.used, at)
     return True
 
 
-def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime) -> None:
+def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime, *,
+           rearm: bool = True) -> None:
     """A new length (priority change) or a new calendar: re-count from what is used.
 
-    The time already used is kept, measured under the old terms up to `at`; the rest is
-    counted under the new ones. A breach already on record stays on record.
+    The time already used — paused time excluded — is kept, measured under the old terms
+    up to `at`; the rest is counted under the new ones. See `recount` for a breach: a new
+    priority brings a new ladder even where the clock's length stays the same.
     """
-    recount(clock, spec, calendar, calendar, at)
+    recount(clock, spec, calendar, calendar, at, new_ladder=True, rearm=rearm)
 
 
 def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessCalendar,
-            at: datetime) -> bool:
+            at: datetime, *, new_ladder: bool = False, rearm: bool = True) -> bool:
     """Close the running segment at `at` under the old terms, open one under the new.
 
     A segment that has not begun yet (its start lies after `at`, as for a request recorded
     with a future receipt time) keeps its start: re-counting never moves a clock earlier.
+
+    A breached clock that the new terms give time again (a P1 lowered to P3 before P3's
+    deadline) is no longer overdue: the old breach stays in the timeline, the clock is
+    re-armed and breaches — and climbs its ladder — from the new deadline, if it comes.
+    One still overdue under a new priority or length climbs the whole new ladder from its
+    re-counted deadline (the re-count itself); a new calendar alone leaves the ladder
+    where it was. `rearm=False` keeps a breach and its ladder exactly as they were — the
+    behaviour before these rules, for a workflow replaying a history recorded without them.
     """
     if not clock.open:
         return False
     clock.used = used_by(clock, old, at)
+    new_ladder = new_ladder or spec != clock.spec
     clock.spec = spec
+    left = spec.budget(new, clock.started_at) - clock.used
+    if rearm and clock.breached_at is not None and left > _ZERO:
+        clock.breached_at = clock.ladder_from = None
+        clock.steps_fired = 0
     if clock.running_since is not None:
         clock.running_since = max(clock.running_since, at)
         clock.due_at = spec.resume_due(new, clock.started_at, clock.used, clock.running_since)
+        if rearm and clock.breached_at is not None and new_ladder:
+            clock.ladder_from, clock.steps_fired = clock.due_at, 0
     return True
 
 

@@ -31,6 +31,7 @@ from csflow.domain.calendar import (
     DEFAULT_WORKING_HOURS,
     BusinessCalendar,
     CalendarOverrides,
+    ShortDays,
     Weekdays,
     WorkingPeriod,
 )
@@ -180,39 +181,107 @@ class CompensationPolicy(PolicyModel):
 # ---- calendar ----
 
 
+HolidaySource = Literal["china", "none"]
+
+
+class TeamCalendar(PolicyModel):
+    """A team on hours of its own (a 24/7 hotline, a split-shift repair desk), in the same
+    organisation. Requests it serves — by channel and/or category — count their working
+    time on its calendar; every key left out is the organisation's."""
+
+    channels: tuple[Channel, ...] = ()
+    categories: tuple[Category, ...] = ()
+    time_zone: str | None = None
+    working_hours: tuple[WorkingPeriod, ...] | None = None
+    weekend: Weekdays | None = None
+    holidays_from: HolidaySource | None = None
+    short_days: ShortDays | None = None
+
+    @model_validator(mode="after")
+    def _serves_someone(self) -> TeamCalendar:
+        if not self.channels and not self.categories:
+            raise ValueError("a team calendar names the channels and/or categories it serves")
+        return self
+
+    def __hash__(self) -> int:  # short_days is a dict
+        return hash(self.model_dump_json())
+
+    def serves(self, channel: Channel, category: Category) -> bool:
+        """Every list given must match: channels = [phone] and categories = [repair] is
+        the phone line's repairs only."""
+        return ((not self.channels or channel in self.channels)
+                and (not self.categories or category in self.categories))
+
+
 class CalendarPolicy(PolicyModel):
     """The business calendar's settings; the holiday lists come from `holidays_from`."""
 
     time_zone: str = "Asia/Shanghai"
     working_hours: tuple[WorkingPeriod, ...] = DEFAULT_WORKING_HOURS
     weekend: Weekdays = frozenset({6, 7})
-    holidays_from: Literal["china", "none"] = "china"
+    holidays_from: HolidaySource = "china"
     first_year: int | None = Field(default=None, ge=1900, le=2200)
     last_year: int | None = Field(default=None, ge=1900, le=2200)
     overrides: CalendarOverrides = CalendarOverrides()
+    short_days: ShortDays = Field(default_factory=dict)
+    teams: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")], TeamCalendar] = (
+        Field(default_factory=dict))
 
     @model_validator(mode="after")
     def _checked(self) -> CalendarPolicy:
         if self.first_year and self.last_year and self.first_year > self.last_year:
             raise ValueError("first_year must not be after last_year")
-        try:  # the same checks as the calendar it builds, reported here
-            self.calendar(frozenset(), frozenset())
+        for days in (self.short_days, *(t.short_days or {} for t in self.teams.values())):
+            if both := self.overrides.add_holidays & days.keys():
+                raise ValueError("both a holiday and a short day: "
+                                 + ", ".join(d.isoformat() for d in sorted(both)))
+        try:  # the same checks as the calendars it builds, reported here
+            for team in (None, *self.teams):
+                self.calendar(frozenset(), frozenset(), team=team)
         except ValidationError as e:
             raise ValueError("; ".join(err["msg"] for err in e.errors())) from None
         return self
+
+    def __hash__(self) -> int:  # short_days and teams are dicts
+        return hash(self.model_dump_json())
 
     def years(self, today: date) -> range:
         """Last year to next year unless pinned: enough for any open request's deadlines."""
         return range(self.first_year or today.year - 1, (self.last_year or today.year + 1) + 1)
 
+    def team_for(self, channel: Channel, category: Category) -> str | None:
+        """The first team (in the file's order) serving the request; None: the organisation."""
+        return next((name for name, t in self.teams.items() if t.serves(channel, category)),
+                    None)
+
+    def holiday_source(self, team: str | None = None) -> HolidaySource:
+        t = self.teams[team] if team else None
+        return t.holidays_from if t and t.holidays_from else self.holidays_from
+
     def calendar(
-        self, holidays: frozenset[date], makeup_workdays: frozenset[date]
+        self, holidays: frozenset[date], makeup_workdays: frozenset[date],
+        team: str | None = None,
     ) -> BusinessCalendar:
-        """The calendar from a library's lists, with this policy's overrides applied."""
+        """The calendar from a library's lists, with this policy's overrides applied; a
+        team's calendar takes its own hours where it sets them, and no holidays at all when
+        it says `holidays_from = "none"` itself (a round-the-clock desk). A short day wins
+        over a library holiday: the organisation opens for half of it."""
         hol, work = self.overrides.apply(holidays, makeup_workdays)
+        short = dict(self.short_days)
+        zone, hours, weekend = self.time_zone, self.working_hours, self.weekend
+        if team:
+            t = self.teams[team]
+            zone = t.time_zone or zone
+            hours = t.working_hours or hours
+            weekend = t.weekend if t.weekend is not None else weekend
+            if t.short_days is not None:
+                short = dict(t.short_days)
+            if t.holidays_from == "none":
+                hol, work = frozenset(), frozenset()
+        hol -= short.keys()  # a half-day holiday is open for its half day
         return BusinessCalendar(
-            time_zone=self.time_zone, working_hours=self.working_hours, weekend=self.weekend,
-            holidays=hol, makeup_workdays=work,
+            time_zone=zone, working_hours=hours, weekend=weekend,
+            holidays=hol, makeup_workdays=work, short_days=short, team=team or "",
         )
 
 
@@ -268,6 +337,9 @@ class Policy(PolicyModel):
         if self.version:
             return self.version
         data = self.model_dump(mode="json", exclude={"version"})
+        for key in ("short_days", "teams"):  # added later: unset, the hash stays as it was
+            if not data["calendar"][key]:
+                del data["calendar"][key]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

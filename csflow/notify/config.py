@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -46,6 +46,37 @@ class QuietHours(_Model):
     time_zone: str = "Asia/Shanghai"
 
 
+# The workflow's hard ceiling on one message's retries (workflows/options.NOTIFY_WITHIN is
+# longer): the configured window must end before it, so the activity itself gets to mark
+# the message failed and alert ops instead of being timed out by the server.
+MAX_RETRY_WINDOW = timedelta(days=6)
+
+
+class Retry(_Model):
+    """How long and how often a message is retried while every channel is down.
+
+    Durations are ISO 8601 ("PT24H", "PT1S") or a number of seconds. The delay doubles
+    from `first_delay` up to `max_delay`; the last attempt is made when `within` ends.
+    """
+
+    within: timedelta = timedelta(hours=24)
+    first_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _sane(self) -> Retry:
+        if not timedelta(0) <= self.within <= MAX_RETRY_WINDOW:
+            raise ValueError(f"retry.within must be between 0 and {MAX_RETRY_WINDOW.days} days")
+        if not timedelta(0) < self.first_delay <= self.max_delay:
+            raise ValueError("retry.first_delay must be positive and at most retry.max_delay")
+        return self
+
+    def delay(self, attempt: int) -> timedelta:
+        """The wait after failed attempt number `attempt` (1-based)."""
+        factor: int = 2 ** min(max(attempt - 1, 0), 30)
+        return min(self.first_delay * factor, self.max_delay)
+
+
 class NotifyConfig(_Model):
     smtp: Smtp | None = None
     gateway: Gateway | None = None
@@ -54,6 +85,7 @@ class NotifyConfig(_Model):
     # Contacts of roles that are not a person in the staff directory.
     roles: dict[str, Contact] = Field(default_factory=dict)
     ops: Contact = Contact()
+    retry: Retry = Retry()
 
 
 def load_notify_config(path: Path | None = None) -> NotifyConfig:

@@ -1,4 +1,15 @@
-"""The outbox: one row per message key; its status says whether it may be sent again."""
+"""The outbox: one row per message key; its status says whether it may be sent again.
+
+pending   claimed, nothing tried yet          → may be sent
+retrying  every channel refused it; retried   → may be sent (a known non-delivery)
+sending   a channel was being tried           → a crash may have delivered it
+sent      delivered                           → never again
+failed    still undelivered at the end of the retry window → only `csflow notify retry`
+uncertain a crash left an email's fate unknown → only `csflow notify retry --uncertain`
+
+The row keeps the message (`payload`) until it is sent, so an operator can send a failed
+one again on purpose with the same key; it is cleared once sent (it holds contact details).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +24,18 @@ if TYPE_CHECKING:
 
     Pool: TypeAlias = asyncpg.Pool[Any]
 
+# Statuses from which a message is not sent again by the workflow's own retries.
+FINAL = ("sent", "failed", "uncertain")
+
 
 async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
     """Insert the message as pending, or return the status and channel it already has."""
     await pool.execute(
-        """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status)
-           VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT (key) DO NOTHING""",
-        n.key, n.number, n.template, n.recipient.kind, n.recipient.id)
+        """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
+                               payload)
+           VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (key) DO NOTHING""",
+        n.key, n.number, n.template, n.recipient.kind, n.recipient.id,
+        n.model_dump(mode="json"))
     row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
     assert row is not None
     return str(row["status"]), row["channel"]
@@ -33,12 +49,59 @@ async def mark(pool: Pool, key: str, status: str, channel: str | None,
                attempts = CASE WHEN $4::text IS NULL THEN attempts
                                ELSE attempts || jsonb_build_array($4::text) END,
                sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
+               payload = CASE WHEN $2 = 'sent' THEN NULL ELSE payload END,
+               failed_at = CASE WHEN $2 = 'failed' THEN now() ELSE failed_at END,
                updated_at = now()
            WHERE key = $1""",
         key, status, channel, attempt)
+
+
+async def take_for_retry(pool: Pool, *, keys: list[str] | None = None,
+                         number: str | None = None, statuses: tuple[str, ...] = ("failed",),
+                         limit: int = 1000) -> list[Notification]:
+    """Move matching failed rows to `retrying` and return their messages.
+
+    The status change is the claim: two operators retrying at once never both get a key,
+    and a row that was sent in the meantime is not selected, so each key is still sent at
+    most once. Rows without a payload (written before it was kept) cannot be re-sent.
+    """
+    rows = await pool.fetch(
+        """UPDATE outbox SET status = 'retrying', updated_at = now(),
+               attempts = attempts || jsonb_build_array('retry requested by an operator')
+           WHERE key IN (
+               SELECT key FROM outbox
+               WHERE status = ANY($1::text[]) AND payload IS NOT NULL
+                 AND ($2::text[] IS NULL OR key = ANY($2::text[]))
+                 AND ($3::text IS NULL OR number = $3)
+               ORDER BY created_at, key LIMIT $4 FOR UPDATE SKIP LOCKED)
+           RETURNING payload""",
+        list(statuses), keys, number, limit)
+    return [Notification.model_validate(r["payload"]) for r in rows]
+
+
+async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncertain"),
+                  number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Rows that need an operator's attention (or are still being retried)."""
+    rows = await pool.fetch(
+        """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
+                  attempts, updated_at, payload IS NOT NULL AS resendable
+           FROM outbox WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR number = $2)
+           ORDER BY updated_at, key LIMIT $3""",
+        list(statuses), number, limit)
+    return [dict(r) for r in rows]
 
 
 async def for_request(pool: Pool, number: str) -> list[dict[str, Any]]:
     rows = await pool.fetch("SELECT * FROM outbox WHERE number = $1 ORDER BY created_at, key",
                             number)
     return [dict(r) for r in rows]
+
+
+async def forget_customer(pool: Pool, customer_id: str) -> int:
+    """Drop the stored messages (with contact details) of a customer being erased; those
+    messages can then no longer be re-sent. Returns how many rows held one."""
+    result: str = await pool.execute(
+        """UPDATE outbox SET payload = NULL, updated_at = now()
+           WHERE recipient_kind = 'customer' AND recipient_id = $1 AND payload IS NOT NULL""",
+        customer_id)
+    return int(result.rsplit(" ", 1)[-1])

@@ -104,4 +104,10 @@ async def erase_customer(pool: Any, customer_id: str, now: datetime) -> list[str
                WHERE r.number = e.number AND r.customer_id = $1
                  AND e.kind = 'follow_up_recorded'""",
             customer_id)
+        # Messages kept for re-sending hold the contact details too.
+        await conn.execute(
+            """UPDATE outbox SET payload = NULL, updated_at = now()
+               WHERE recipient_kind = 'customer' AND recipient_id = $1
+                 AND payload IS NOT NULL""",
+            customer_id)
     return sorted(r["number"] for r in rows)

@@ -10,12 +10,17 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.numbering import NumberingActivities
 from csflow.api.app import create_app
+from csflow.config.terms import TermsProvider
+from csflow.domain.policy import DEFAULT_POLICY
 from csflow.settings import Settings
 from tests.api.conftest import Api
 from tests.helpers import bearer, eventually, free_port, fresh_queue, intake, token_for
 from worker import build_worker
+from workflows.numbering import RequestNumbersWorkflow
 
 
 def body() -> dict[str, Any]:
@@ -47,22 +52,27 @@ async def test_a_retry_with_the_same_idempotency_key_creates_one_request(api: Ap
 
 async def test_intake_not_written_in_time_is_202_with_the_number(
         ts_env: WorkflowEnvironment, pool: Any) -> None:
-    """No worker on the queue (a worker that died): the request is started but cannot be
-    written, so the caller gets its number and where to look — then a retry with the same
-    key, once a worker is back, returns the same request with its view."""
+    """The request's worker is gone after the number was handed out (here: a worker that
+    serves only the numbering): the request is started but cannot be written, so the
+    caller gets its number and where to look — then a retry with the same key, once a
+    whole worker is back, returns the same request with its view."""
     queue = fresh_queue()
     app = create_app(Settings(CSFLOW_TASK_QUEUE=queue), client=ts_env.client, pool=pool,
                      receipt_wait=1.0)
     headers = {"Idempotency-Key": "outage-1", **bearer(await token_for(pool, "service"))}
+    numbering_only = Worker(
+        ts_env.client, task_queue=queue, workflows=[RequestNumbersWorkflow],
+        activities=[NumberingActivities(pool, TermsProvider(DEFAULT_POLICY)).allocate_number])
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://csflow",
             headers=headers) as http:
-        r = await http.post("/requests", json=body())
-        assert r.status_code == 202, r.text
-        number = r.json()["number"]
-        assert r.headers["location"] == f"/requests/{number}"
-        assert r.json()["request"] is None and not r.json()["existing"]
-        assert await _count(ts_env.client, queue) == 1
+        async with numbering_only:
+            r = await http.post("/requests", json=body())
+            assert r.status_code == 202, r.text
+            number = r.json()["number"]
+            assert r.headers["location"] == f"/requests/{number}"
+            assert r.json()["request"] is None and not r.json()["existing"]
+            assert await _count(ts_env.client, queue) == 1
 
         async with build_worker(ts_env.client, queue, pool):
             async def written() -> bool:

@@ -380,6 +380,64 @@ def test_healthchecks_are_real_probes() -> None:
             assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: healthcheck test form"
 
 
+def test_every_long_running_service_has_a_health_check_and_restarts() -> None:
+    """A crashed container comes back; one that runs but is unhealthy shows as such."""
+    for name, service in services().items():
+        if name in ONE_SHOT:
+            continue
+        check = service.get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name} has no health check"
+        assert service.get("restart") in ("on-failure", "unless-stopped", "always"), name
+        for key in ("interval", "timeout", "retries"):
+            assert key in check, f"{name}'s health check sets no {key}"
+
+
+def test_worker_and_ui_health_checks_use_tools_their_images_have() -> None:
+    svcs = services()
+    worker = svcs["worker"]["healthcheck"]["test"]
+    # The csflow image is python:3.11-slim: python, no curl or wget.
+    assert worker[:2] == ["CMD", "python"], "worker health check must run python"
+    port = environment(svcs["worker"])["CSFLOW_METRICS_PORT"]
+    assert f"127.0.0.1:{port}/metrics" in " ".join(worker), "probe the metrics port it sets"
+    assert environment(svcs["worker"])["CSFLOW_METRICS_HOST"] in ("0.0.0.0", "127.0.0.1")
+    code = worker[-1]
+    compile(code, "worker-healthcheck", "exec")  # the one-liner is valid Python
+    ui = svcs["temporal-ui"]["healthcheck"]["test"]
+    # temporalio/ui is built on Alpine with curl installed (its server/Dockerfile).
+    assert ui[:2] == ["CMD", "curl"] and "-f" in " ".join(ui)
+    ui_port = environment(svcs["temporal-ui"])["TEMPORAL_UI_PORT"]
+    assert f"http://127.0.0.1:{ui_port}/" in ui
+
+
+def test_the_worker_health_probe_passes_against_a_real_metrics_endpoint() -> None:
+    """Run the compose probe verbatim against a live Prometheus endpoint on a free port."""
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(b"# TYPE up gauge\nup 1\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    code = services()["worker"]["healthcheck"]["test"][-1]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        probe = code.replace("127.0.0.1:9464", f"127.0.0.1:{port}")
+        assert subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
+    finally:
+        server.shutdown()
+    dead = subprocess.run([sys.executable, "-c", probe], timeout=30, capture_output=True)
+    assert dead.returncode != 0, "the probe fails when nothing answers"
+
+
 def test_postgres_data_lives_in_named_volumes() -> None:
     top = compose().get("volumes") or {}
     for name in ("postgresql", "app-db"):

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -52,7 +52,21 @@ BERLIN_NIGHTS = BusinessCalendar(
                                               WorkingPeriod(start="22:00", end="24:00")),
     weekend=frozenset(),
 )
-CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS]
+# A lunch break and half-day holidays (the eves of May Day and National Day open in the
+# morning only), and a make-up Saturday that works a short day of its own.
+SPLIT_SHIFTS = BusinessCalendar(
+    working_hours=(WorkingPeriod(start="09:00", end="12:00"),
+                   WorkingPeriod(start="13:30", end="18:00")),
+    holidays=days(date(2026, 5, 1), date(2026, 5, 5)) | days(date(2026, 10, 1), date(2026, 10, 7)),
+    short_days={date(2026, 4, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+                date(2026, 9, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+                date(2026, 6, 13): (WorkingPeriod(start="10:00", end="11:00"),
+                                    WorkingPeriod(start="15:00", end="16:30"))},
+)
+# Open on Tuesdays and Fridays only.
+TUESDAY_FRIDAY = BusinessCalendar(weekend=frozenset({1, 3, 4, 6, 7}))
+CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS,
+             SPLIT_SHIFTS, TUESDAY_FRIDAY]
 
 
 def at(zone: tzinfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
@@ -213,6 +227,11 @@ def test_default_working_hours() -> None:
         ({"weekend": [0]}, "greater than or equal to 1"),
         ({"holidays": ["2026-10-10"], "makeup_workdays": ["2026-10-10"]}, "2026-10-10"),
         ({"holiday": []}, "Extra inputs are not permitted"),
+        ({"short_days": {"2026-12-31": []}}, "at least one period"),
+        ({"short_days": {"2026-12-31": [["11:00", "12:00"], ["09:00", "10:00"]]}},
+         "must not overlap"),
+        ({"holidays": ["2026-12-31"], "short_days": {"2026-12-31": [["09:00", "12:00"]]}},
+         "both a holiday and a short day"),
     ],
 )
 def test_invalid_calendars_are_refused(data: dict[str, object], message: str) -> None:
@@ -293,6 +312,7 @@ def test_zero_from_a_working_instant_is_identity(c: BusinessCalendar, s: datetim
     assert (nxt == s) is c.is_working_time(s)
 
 
+@settings(deadline=None)  # walks up to a year day by day; slow on a busy shared machine
 @given(calendars, instants, instants, instants)
 def test_measuring_is_additive(c: BusinessCalendar, a: datetime, b: datetime,
                                x: datetime) -> None:
@@ -332,3 +352,115 @@ def test_warning_points_are_ordered_and_within_the_clock(
     lo, hi = sorted((a, b))
     assert share_at(c, s, d, "working", lo) <= share_at(c, s, d, "working", hi)
     assert share_at(c, s, d, "working", 1.0) == due_at(c, s, d, "working")
+
+
+# ---- several windows a day, half-day holidays, sparse schedules ----
+
+
+def test_a_short_day_works_only_its_own_hours() -> None:
+    c = SPLIT_SHIFTS
+    assert c.working_time_between(at(SH, 2026, 4, 30), at(SH, 2026, 5, 1)) == 3 * H
+    assert c.working_time_between(at(SH, 2026, 4, 29), at(SH, 2026, 4, 30)) == 7.5 * H
+    assert not c.is_working_time(at(SH, 2026, 4, 30, 14))
+    assert c.is_working_day(date(2026, 6, 13)), "a short day works even on a Saturday"
+    assert c.working_time_between(at(SH, 2026, 6, 13), at(SH, 2026, 6, 14)) == 2.5 * H
+
+
+def test_an_unset_short_day_list_keeps_the_version_it_always_had() -> None:
+    """Calendars recorded before short days and teams existed hash as they did."""
+    assert BusinessCalendar().version == "491dbfe9e05f"
+    assert BusinessCalendar(short_days={date(2026, 12, 31): (
+        WorkingPeriod(start="09:00", end="12:00"),)}).version != BusinessCalendar().version
+    assert BusinessCalendar(team="hotline").version != BusinessCalendar().version
+    # Still hashable, as before short days (a dict) existed: terms may be set members.
+    assert len({SPLIT_SHIFTS, BusinessCalendar.model_validate_json(
+        SPLIT_SHIFTS.model_dump_json()), BusinessCalendar()}) == 2
+
+
+short_days = st.dictionaries(
+    st.dates(date(2026, 1, 1), date(2026, 3, 31)),
+    st.lists(st.integers(0, 95), min_size=2, max_size=6, unique=True).map(
+        lambda qs: tuple(WorkingPeriod(start=f"{a // 4:02d}:{a % 4 * 15:02d}",
+                                       end=f"{b // 4:02d}:{b % 4 * 15:02d}")
+                         for a, b in zip(sorted(qs)[::2], sorted(qs)[1::2], strict=False))),
+    max_size=12,
+)
+
+
+@settings(deadline=None)
+@given(short_days, st.frozensets(st.integers(1, 7), max_size=6),
+       st.datetimes(datetime(2026, 1, 1), datetime(2026, 3, 31), timezones=st.just(UTC)),
+       durations)
+def test_generated_short_days_and_weekends_round_trip(
+    short: dict[date, tuple[WorkingPeriod, ...]], weekend: frozenset[int], s: datetime,
+    d: timedelta,
+) -> None:
+    """Any half days on any weekly schedule: adding then measuring gives the duration
+    back, and each short day holds exactly its own periods' working time."""
+    c = BusinessCalendar(weekend=weekend, short_days=short)
+    assert c.working_time_between(s, c.add_working_time(s, d)) == d
+    for day, periods in short.items():
+        start = datetime.combine(day, time(), SH)
+        length = sum((p.end_offset - p.start_offset for p in periods), timedelta(0))
+        assert c.working_time_between(start, start + timedelta(days=1)) == length
+
+
+# ---- the policy's calendar keys ----
+
+
+def test_team_calendars_take_the_organisations_keys_they_leave_out() -> None:
+    from csflow.domain.codes import Category, Channel
+    from csflow.domain.policy import policy_from_mapping
+
+    policy = policy_from_mapping({"calendar": {
+        "holidays_from": "none", "overrides": {"add_holidays": ["2026-12-25"]},
+        "short_days": {"2026-12-31": [["09:00", "12:00"]]},
+        "teams": {
+            "hotline": {"channels": ["phone"], "working_hours": [["00:00", "24:00"]],
+                        "weekend": [], "holidays_from": "none"},
+            "repairs": {"channels": ["web"], "categories": ["after_sales"],
+                        "weekend": [7]},
+        },
+    }})
+    cal = policy.calendar
+    assert cal.team_for(Channel.PHONE, Category.COMPLAINT) == "hotline"
+    assert cal.team_for(Channel.WEB, Category.AFTER_SALES) == "repairs"
+    assert cal.team_for(Channel.WEB, Category.COMPLAINT) is None, "both lists must match"
+    hotline = cal.calendar(frozenset(), frozenset(), team="hotline")
+    assert hotline.team == "hotline" and not hotline.holidays and hotline.weekend == set()
+    assert hotline.short_days == {date(2026, 12, 31): (WorkingPeriod(start="09:00",
+                                                                     end="12:00"),)}
+    repairs = cal.calendar(frozenset(), frozenset(), team="repairs")
+    assert repairs.holidays == {date(2026, 12, 25)}, "the organisation's holidays apply"
+    assert repairs.working_hours == cal.working_hours and repairs.weekend == {7}
+    assert repairs.version != cal.calendar(frozenset(), frozenset()).version
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"teams": {"night": {"working_hours": [["00:00", "24:00"]]}}},
+         "names the channels and/or categories"),
+        ({"teams": {"Night Desk": {"channels": ["phone"]}}}, "pattern"),
+        ({"teams": {"night": {"channels": ["fax"]}}}, "phone"),
+        ({"teams": {"night": {"channels": ["phone"], "weekend": [1, 2, 3, 4, 5, 6, 7]}}},
+         "every day"),
+        ({"short_days": {"2026-12-31": [["12:00", "09:00"]]}}, "must end after it starts"),
+        ({"short_days": {"2026-12-31": [["09:00", "12:00"]]},
+          "overrides": {"add_holidays": ["2026-12-31"]}}, "both a holiday and a short day"),
+    ],
+)
+def test_bad_calendar_policies_are_refused(data: dict[str, object], message: str) -> None:
+    from csflow.domain.policy import policy_from_mapping
+
+    with pytest.raises(ValidationError, match=message):
+        policy_from_mapping({"calendar": data})
+
+
+def test_a_policy_without_short_days_or_teams_keeps_its_version() -> None:
+    """Requests record the policy's version: adding these keys must not change it."""
+    from csflow.domain.policy import DEFAULT_POLICY, policy_from_mapping
+
+    assert DEFAULT_POLICY.effective_version == "sha-1f1dacc884cc"
+    assert policy_from_mapping({"calendar": {"short_days": {"2026-12-31": [[
+        "09:00", "12:00"]]}}}).effective_version != DEFAULT_POLICY.effective_version

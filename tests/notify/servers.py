@@ -27,9 +27,11 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
+def smtp_server(port: int | None = None, inbox: Inbox | None = None
+                ) -> Iterator[tuple[int, Inbox]]:
+    """An SMTP receiver; give `port` (and `inbox`) to bring a "down" server back up."""
+    inbox = inbox if inbox is not None else Inbox()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -3,6 +3,7 @@ counted at a real SMTP server and a real HTTP gateway."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from csflow.notify.config import NotifyConfig, Smtp
 from csflow.notify.models import Notification, Recipient
 from csflow.notify.templates import Templates
 from csflow.store import outbox
+from tests.helpers import free_port
 from tests.notify.servers import http_gateway, smtp_server
 
 SECRET = b"gateway-secret"
@@ -95,9 +97,15 @@ async def test_a_failing_channel_falls_back_and_never_raises(pool: Any) -> None:
 
     with smtp_server() as (port, _), http_gateway(SECRET) as (url, gw):
         gw.fail_with = 503
-        dead = acts(pool, port + 1, url)  # nothing listens there: SMTP fails too
-        result = await ActivityEnvironment().run(dead.send, note("all-down"))
-    assert result.status == "failed" and len(result.attempts) == 2
+        dead = acts(pool, free_port(), url)  # nothing listens there: SMTP fails too
+        first_try = ActivityEnvironment()  # within the retry window: retried, not final
+        first_try.info = dataclasses.replace(first_try.info, scheduled_time=DAY)
+        with pytest.raises(ApplicationError) as caught:
+            await first_try.run(dead.send, note("all-down"))
+    assert caught.value.type == "ChannelsDown" and caught.value.non_retryable is False
+    assert "sms gateway answered 503" in str(caught.value)
+    row = await pool.fetchrow("SELECT status FROM outbox WHERE key = 'all-down'")
+    assert row["status"] == "retrying"
 
 
 async def test_quiet_hours_spare_the_customer_at_night_except_for_p1(pool: Any) -> None:
@@ -131,3 +139,16 @@ async def test_a_customers_own_quiet_hours_win(pool: Any) -> None:
     assert (at_night.status, at_night.channel) == ("sent", "sms")
     assert (by_day.status, by_day.channel) == ("sent", "email")
     assert len(gw.delivered) == 1 and len(inbox.messages) == 1
+
+
+async def test_the_message_id_reaches_the_server_whole(pool: Any) -> None:
+    """Derived from the key, so a mail client can collapse a duplicate — only if it is a
+    valid msg-id: the `:` and `/` of a key are encoded, never cut off."""
+    import email
+
+    with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, _):
+        key = "CS1/3/customer:C-1/progress_update"
+        await ActivityEnvironment().run(acts(pool, port, url).send,
+                                        note(key, channels=["email"]))
+    header = email.message_from_bytes(inbox.messages[0].content)["Message-ID"]
+    assert "".join(str(header).split()) == "<CS1.3.customer=3AC-1.progress_update@csflow>"

@@ -126,8 +126,9 @@ class Up:
         return psutil.Process(self.popen.pid).children(recursive=True)
 
     def child(self, name: str) -> psutil.Process:
-        """The direct child started under `name` (from the supervisor's "started" event)."""
-        pids = [e["pid"] for e in self.events() if e.get("event") == "started"
+        """The direct child running under `name` (the supervisor's latest "started" or
+        "restarted" event for it)."""
+        pids = [e["pid"] for e in self.events() if e.get("event") in ("started", "restarted")
                 and e.get("child") == name]
         assert pids, f"no child {name!r} started:\n{self.output}"
         return psutil.Process(pids[-1])

@@ -1,4 +1,5 @@
-"""`csflow up` as a supervisor: all-or-nothing start, ordered stop, no orphans.
+"""`csflow up` as a supervisor: all-or-nothing start, restarts of what dies, ordered stop,
+no orphans.
 
 Most run `tests.stack.dummy_up` (real embedded PostgreSQL and Temporal, stand-in API and
 worker) as a subprocess; the last one runs the real `python -m csflow up` end to end.
@@ -30,7 +31,7 @@ from csflow.settings import Settings
 from csflow.stack import run_up
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, intake
 from tests.stack.dummy_up import WORKER_MARK, dummy_processes
-from tests.stack.harness import UP_BANNER, Launch, free_ports, stack_env
+from tests.stack.harness import UP_BANNER, Launch, Up, free_ports, stack_env
 
 pytestmark = pytest.mark.stack
 
@@ -146,10 +147,70 @@ def test_a_stop_request_stops_every_child_in_reverse_order(
     assert stopped["temporal"] == 0 and stopped["postgres"] == 0
 
 
-def test_a_child_killed_with_sigkill_stops_the_rest_and_fails(
+def _restarted(up: Up, name: str, timeout: float = 30.0) -> psutil.Process:
+    """Wait for the supervisor's "restarted" event for `name`; return the new process."""
+    deadline = time.monotonic() + timeout
+    while not [e for e in up.events() if e.get("event") == "restarted" and e["child"] == name]:
+        assert time.monotonic() < deadline, f"{name} not restarted:\n{up.output}"
+        assert up.popen.poll() is None, f"csflow up exited:\n{up.output}"
+        time.sleep(0.1)
+    return up.child(name)  # the latest "started"/"restarted" pid
+
+
+def test_killed_children_are_restarted_and_the_rest_keeps_running(
     launch: Launch, scratch: Path
 ) -> None:
-    up = launch(DUMMY, stack_env(scratch / "data"))
+    """kill -9 of the worker, the API, PostgreSQL and Temporal: each comes back (said so
+    in the log), the stack keeps running, and Ctrl-C still leaves no process behind."""
+    env = stack_env(scratch / "data")
+    up = launch(DUMMY, env)
+    up.wait_for(UP_BANNER)
+    first = {name: up.child(name) for name in ("worker", "api", "postgres", "temporal")}
+    seen = set(up.descendants())
+
+    for name in ("worker", "api", "postgres", "temporal"):
+        first[name].kill()
+        again = _restarted(up, name)
+        assert again.pid != first[name].pid and again.is_running()
+        seen |= set(up.descendants())
+    assert WORKER_MARK in " ".join(up.child("worker").cmdline())
+    deaths = [e for e in up.events() if e.get("event", "").startswith("a child exited")]
+    assert [d["child"] for d in deaths] == ["worker", "api", "postgres", "temporal"]
+    assert all(d["exit_code"] == -signal.SIGKILL and d["restart_in"] >= 1 for d in deaths)
+    # The restarted servers serve: PostgreSQL keeps its data, the API port answers.
+    dsn = f"postgresql://postgres@127.0.0.1:{env['CSFLOW_POSTGRES_PORT']}/csflow"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert run_coroutine(_count_rows(dsn)) == 1
+            break
+        except (OSError, asyncpg.PostgresError):
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    _wait_port(int(env["CSFLOW_API_PORT"]))
+
+    os.killpg(up.popen.pid, signal.SIGINT)  # a terminal's Ctrl-C
+    assert up.wait(60) == 0, up.output
+    _, alive = psutil.wait_procs(list(seen), timeout=5)
+    assert alive == [], f"survivors: {alive}"
+    assert _stopped_order(up.events())[-4:] == ["worker", "api", "temporal", "postgres"]
+
+
+def _wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.2)
+
+
+def test_with_restarts_off_a_child_killed_with_sigkill_stops_the_rest_and_fails(
+    launch: Launch, scratch: Path
+) -> None:
+    up = launch(DUMMY, stack_env(scratch / "data", CSFLOW_RESTART="never"))
     up.wait_for(UP_BANNER)
     tree = up.descendants()
     worker = up.child("worker")
@@ -274,15 +335,20 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     _find_by_priority(env, number)
 
     up.child("worker").kill()  # the request is open: assigned, clocks running
+    up.child("api").kill()
+    for name in ("worker", "api"):
+        _restarted(up, name)
+    _find_by_priority(env, number)  # the stack kept running: Temporal answers throughout
+    deadline = time.monotonic() + 60
+    while True:  # the restarted API serves the request again
+        try:
+            if httpx.get(f"{api}/requests/{number}", headers=auth, timeout=5).is_success:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"API not back:\n{log_tail(api_log)}"
+        time.sleep(0.3)
 
-    assert up.wait(60) == 1, up.output
-    again = launch("csflow", env, "up")
-    again.wait_for(UP_BANNER, timeout=120)
-    again_token = (scratch / "data" / "tokens" / "service").read_text().strip()
-    assert again_token == service  # a restart keeps the tokens it issued
-    repeated = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
-    assert repeated.status_code == 200, f"{repeated.text}\n{log_tail(api_log)}"
-    assert repeated.json()["number"] == number
     eta = datetime.now(UTC) + timedelta(hours=1)
     steps: list[tuple[str, Model]] = [
         ("plan", PlanCommand(actor=SUPERVISOR, measures=["replace the parcel"], eta=eta)),
@@ -290,10 +356,25 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
         ("confirm", ConfirmCommand(actor=CUSTOMER, satisfied=True)),
         ("close", CloseCommand(actor=SUPERVISOR)),
     ]
-    for path, command in steps:
+
+    def run(path: str, command: Model) -> None:
         answer = httpx.post(f"{api}/requests/{number}/{path}", headers=auth,
                             json=command.model_dump(mode="json", exclude_none=True), timeout=60)
         assert answer.status_code == 200, f"{path}: {answer.text}\n{log_tail(api_log)}"
+
+    for path, command in steps[:3]:  # the healed stack carries the request on
+        run(path, command)
+
+    up.popen.send_signal(signal.SIGTERM)  # and a stop and a fresh start keep everything
+    assert up.wait(60) == 0, up.output
+    again = launch("csflow", env, "up")
+    again.wait_for(UP_BANNER, timeout=120)
+    again_token = (scratch / "data" / "tokens" / "service").read_text().strip()
+    assert again_token == service  # a restart keeps the tokens it issued
+    repeated = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    assert repeated.status_code == 200, f"{repeated.text}\n{log_tail(api_log)}"
+    assert repeated.json()["number"] == number
+    run(*steps[3])
     view = httpx.get(f"{api}/requests/{number}", headers=auth, timeout=30).json()
 
     assert view["status"] == "closed"

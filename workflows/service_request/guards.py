@@ -155,6 +155,11 @@ def record_follow_up(s: RequestState, cmd: FollowUpRecord, banned: Banned) -> No
             cmd.cycle == s.sla_cycle,
             "this survey is about an earlier outcome; the request was re-handled",
         )
+    # Then "once": of two answers sent together, the second is told it was answered
+    # (docs/sla.md, case 17), not that the request is in the wrong state.
+    done = s.follow_up
+    if done is not None and done.cycle == s.sla_cycle and done.score is not None:
+        raise Refusal.ALREADY_ANSWERED.error("this follow-up was already recorded")
     lifecycle(Command.RECORD_FOLLOW_UP, cmd.actor, s)
 
 

@@ -113,13 +113,18 @@ def stop_clocks(s: RequestState, t: RequestTerms, now: datetime) -> None:
         clocks.stop(c, t.calendar, now)
 
 
-def set_priority(s: RequestState, t: RequestTerms, priority: Priority, now: datetime) -> Priority:
-    """Open clocks are re-counted under the new priority's lengths from their start."""
+def set_priority(s: RequestState, t: RequestTerms, priority: Priority, now: datetime, *,
+                 rearm: bool = True) -> Priority:
+    """Open clocks are re-counted under the new priority's lengths from their start.
+
+    `rearm=False` is the rule before breached clocks were re-armed by a priority change
+    (patch "sla-rearm-on-priority-change"), for histories recorded under it."""
     before = s.priority
     s.priority = priority
     for c in s.clocks:
         if c.open and c.name in SLA_CLOCKS:
-            clocks.respec(c, t.spec(c.name, priority, c.started_at), t.calendar, now)
+            clocks.respec(c, t.spec(c.name, priority, c.started_at), t.calendar, now,
+                          rearm=rearm)
     return before
 
 
@@ -327,11 +332,15 @@ def wait_for_customer(
 
 
 def customer_replied(
-    tl: Timeline, t: RequestTerms, cmd: CustomerRepliedCommand, now: datetime
+    tl: Timeline, t: RequestTerms, cmd: CustomerRepliedCommand, now: datetime, *,
+    shift_ladder: bool = True,
 ) -> None:
+    """`shift_ladder=False`: the rule before a pause moved a breached clock's remaining
+    ladder steps (patch "sla-ladder-after-pause"), for histories recorded under it."""
     s = tl.state
     s.awaiting_customer = False
-    resumed = {c.id: c.due_at for c in s.clocks if clocks.resume(c, t.calendar, now)}
+    resumed = {c.id: c.due_at for c in s.clocks
+               if clocks.resume(c, t.calendar, now, shift_ladder=shift_ladder)}
     tl.append(
         EventKind.CLOCKS_RESUMED if resumed else EventKind.CUSTOMER_REPLIED,
         cmd.actor,
@@ -342,9 +351,10 @@ def customer_replied(
 
 
 def change_priority(
-    tl: Timeline, t: RequestTerms, cmd: ChangePriorityCommand, now: datetime
+    tl: Timeline, t: RequestTerms, cmd: ChangePriorityCommand, now: datetime, *,
+    rearm: bool = True,
 ) -> None:
-    before = set_priority(tl.state, t, cmd.priority, now)
+    before = set_priority(tl.state, t, cmd.priority, now, rearm=rearm)
     tl.append(
         EventKind.PRIORITY_CHANGED,
         cmd.actor,
@@ -379,7 +389,8 @@ def update_calendar(
 
 
 def escalate(
-    tl: Timeline, t: RequestTerms, cmd: EscalateCommand, moved: TransferResult | None, now: datetime
+    tl: Timeline, t: RequestTerms, cmd: EscalateCommand, moved: TransferResult | None,
+    now: datetime, *, rearm: bool = True,
 ) -> None:
     """`moved`: where the assignment activity handed the request, if the command named a
     person or department."""
@@ -387,7 +398,7 @@ def escalate(
     before_assignee = s.assignee
     if moved is not None:
         s.assignee, s.department, s.queued = moved.assignee, moved.department, False
-    before = set_priority(s, t, cmd.priority, now) if cmd.priority else s.priority
+    before = set_priority(s, t, cmd.priority, now, rearm=rearm) if cmd.priority else s.priority
     s.escalated_to = cmd.to_staff or cmd.to_department or s.escalated_to or "supervisor"
     tl.append(
         EventKind.ESCALATED,

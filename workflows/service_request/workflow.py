@@ -84,6 +84,11 @@ PERSIST_RETRY_AFTER = timedelta(seconds=30)
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
 TAKEOVER_PATCH = "ladder-takeover-on-timeline"
+# A priority change gives a breached clock time again (re-armed, ladder from the new
+# deadline); before it, the breach and its old ladder stood (docs/sla.md, case 16).
+REARM_PATCH = "sla-rearm-on-priority-change"
+# A pause after a breach moves the clock's remaining ladder steps on by the pause.
+LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -245,7 +250,8 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CUSTOMER_REPLIED.value)
     async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
         await self._begin(guards.customer_replied, cmd)
-        transitions.customer_replied(self._timeline, self._terms, cmd, workflow.now())
+        transitions.customer_replied(self._timeline, self._terms, cmd, workflow.now(),
+                                     shift_ladder=workflow.patched(LADDER_AFTER_PAUSE_PATCH))
         return await self._finish()
 
     @customer_replied.validator
@@ -255,7 +261,8 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CHANGE_PRIORITY.value)
     async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
         await self._begin(guards.change_priority, cmd)
-        transitions.change_priority(self._timeline, self._terms, cmd, workflow.now())
+        transitions.change_priority(self._timeline, self._terms, cmd, workflow.now(),
+                                    rearm=workflow.patched(REARM_PATCH))
         return await self._finish()
 
     @change_priority.validator
@@ -281,7 +288,8 @@ class ServiceRequestWorkflow:
         if cmd.to_staff or cmd.to_department:
             moved = await effects.transfer(self._state.number, cmd.to_staff, cmd.to_department)
             guards.moved(moved.assignee, moved.rule)
-        transitions.escalate(self._timeline, self._terms, cmd, moved, workflow.now())
+        transitions.escalate(self._timeline, self._terms, cmd, moved, workflow.now(),
+                             rearm=workflow.patched(REARM_PATCH))
         return await self._finish()
 
     @escalate.validator

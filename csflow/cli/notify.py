@@ -1,0 +1,90 @@
+"""`csflow notify …`: see and re-send messages that were not delivered.
+
+A message whose channels stayed down for the whole retry window ends `failed` (and ops
+were alerted). Once the channel is fixed, `csflow notify retry` sends it again on
+purpose — with the same outbox key, so a message is still delivered at most once even if
+two operators retry at the same time. It runs in this process, with the worker's channel
+settings (CSFLOW_NOTIFY_CONFIG and the secrets in the environment).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+notify_app = typer.Typer(help="Undelivered notifications: list and re-send.",
+                         no_args_is_help=True)
+
+
+def _run(work: Any) -> Any:
+    from csflow.cli import connect
+
+    return connect.with_pool(work)
+
+
+@notify_app.command("list")
+def notify_list(
+    number: Annotated[str | None, typer.Option(help="only this request's messages")] = None,
+    retrying: Annotated[bool, typer.Option(
+        "--retrying", help="also messages still being retried")] = False,
+) -> None:
+    """Messages that are failed or uncertain (and, with --retrying, still retried)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from csflow.store import outbox
+
+    statuses = ("failed", "uncertain", *(("retrying",) if retrying else ()))
+    rows = _run(lambda pool: outbox.waiting(pool, statuses=statuses, number=number))
+    table = Table("key", "status", "channel", "last attempt", "updated")
+    table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
+    for r in rows:
+        attempts = r["attempts"] or []
+        table.add_row(r["key"], r["status"], r["channel"] or "",
+                      str(attempts[-1]) if attempts else "", f"{r['updated_at']:%Y-%m-%d %H:%M}")
+    Console().print(table)
+
+
+@notify_app.command("retry")
+def notify_retry(
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", help="a message key from `notify list` (repeatable)")] = None,
+    number: Annotated[str | None, typer.Option(help="every failed message of a request")]
+    = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="every failed message")] = False,
+    uncertain: Annotated[bool, typer.Option(
+        "--uncertain", help="also emails whose fate a crash left unknown (may duplicate)")]
+    = False,
+) -> None:
+    """Send failed messages again, once each, through the recipient's channels.
+
+    Exit code 0 when every selected message was sent, 1 when some failed again (they stay
+    `failed`, ops alerted), 2 when nothing was selected.
+    """
+    if not (key or number or all_failed):
+        typer.echo("refused: name messages with --key, --number or --all", err=True)
+        raise typer.Exit(2)
+    from csflow.notify.config import load_notify_config
+    from csflow.store import outbox
+    from worker import notify_activities
+
+    statuses = ("failed", "uncertain") if uncertain else ("failed",)
+
+    async def work(pool: Any) -> list[tuple[str, str, str]]:
+        sender = notify_activities(pool, load_notify_config())
+        taken = await outbox.take_for_retry(pool, keys=key, number=number, statuses=statuses)
+        done: list[tuple[str, str, str]] = []
+        for n in taken:
+            result = await sender.resend(n)
+            done.append((n.key, result.status, result.channel or "; ".join(result.attempts)))
+        return done
+
+    results: list[tuple[str, str, str]] = _run(work)
+    if not results:
+        typer.echo("nothing to retry: no matching failed message with a stored payload",
+                   err=True)
+        raise typer.Exit(2)
+    for k, status, how in results:
+        typer.echo(f"{status:<7} {k}  {how}")
+    raise typer.Exit(0 if all(s == "sent" for _, s, _ in results) else 1)
