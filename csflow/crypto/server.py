@@ -131,7 +131,7 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
         key = actor_key
 
         @app.post("/assertions")
-        async def assertions(request: Request) -> JSONResponse:
+        async def assertions(request: Request) -> Response:
             who = await caller(request, frozenset(TOKEN_ROLES), "an actor assertion")
             try:
                 ask = AssertionAsk.model_validate_json(await request.body())

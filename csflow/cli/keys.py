@@ -61,7 +61,7 @@ def codec_server(
     PostgreSQL: DATABASE_URL, or the embedded one)."""
     import uvicorn
 
-    from csflow.crypto import keyring
+    from csflow.crypto import assertions, keyring
     from csflow.crypto.server import create_app
 
     settings = _settings()
@@ -70,5 +70,7 @@ def codec_server(
     except keyring.KeyRingError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(create_app(ring, settings.ui_origins(), dsn=settings.database_dsn),
+    app = create_app(ring, settings.ui_origins(), dsn=settings.database_dsn,
+                     actor_key=assertions.load_key(settings.data_dir))
+    uvicorn.run(app,
                 host=settings.codec_host, port=port or settings.codec_port, log_config=None)
