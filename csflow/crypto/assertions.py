@@ -104,6 +104,10 @@ def load_key(data_dir: Path) -> bytes:
         if len(key) < 32:
             raise ValueError(f"{ENV_KEY} must hold at least 32 bytes, base64-encoded")
         return key
+    if os.environ.get("CSFLOW_SECRETS") == "env":
+        # Several containers must share one key: a file made in each would not be.
+        raise ValueError(f"{ENV_KEY} is not set (CSFLOW_SECRETS=env: secrets come from the "
+                         "environment only; docs/security.md)")
     path = data_dir / "actor-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
