@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
@@ -29,6 +28,7 @@ from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
+from csflow.crypto import options
 from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
 from csflow.notify.templates import Templates
@@ -83,8 +83,11 @@ def build_worker(client: Client, task_queue: str, pool: Any,
                  policy: Policy = DEFAULT_POLICY, settings: Settings | None = None,
                  notify: NotifyActivities | None = None) -> Worker:
     return Worker(
-        client,
+        options.for_worker(client),
         task_queue=task_queue,
+        # Every Update's actor must carry an assertion signed by the API, CLI or starter
+        # that authenticated it (docs/security.md); checked before the validator runs.
+        interceptors=options.worker_interceptors(settings or Settings()),
         workflows=list(WORKFLOWS),
         activities=activities_for(pool, client, policy, settings or Settings(), notify),
         # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
@@ -96,8 +99,8 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
         runtime=runtime,
+        **options.client_options(settings),
     )
 
 

@@ -36,9 +36,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from csflow.crypto import options
 from csflow.imports import COLUMNS, Importer, ImportReport, read_import_file
+from csflow.settings import Settings
 from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
 from starter.client import CsflowClient
@@ -105,7 +106,7 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
           f"duplicates) read and validated in {parse_seconds:.2f} s")
 
     queue = f"bench-import-{uuid.uuid4().hex[:8]}"
-    temporal = await Client.connect(target, data_converter=pydantic_data_converter)
+    temporal = await Client.connect(target, **options.client_options(Settings()))
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=min(concurrency, 10))
         stack.push_async_callback(pool.close)

@@ -47,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from csflow.contracts import (
     WORKFLOW_TYPE,
@@ -57,9 +56,11 @@ from csflow.contracts import (
     RequestView,
     ServiceRequestInput,
 )
+from csflow.crypto import options
 from csflow.domain.codes import Category, Channel, Priority
 from csflow.domain.numbering import business_day
 from csflow.domain.policy import DEFAULT_POLICY
+from csflow.settings import Settings
 from csflow.store import requests as store
 from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
@@ -129,7 +130,7 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
     logs.configure("console", "WARNING")  # one line per notification otherwise
     await apply_migrations(dsn)
     queue = f"bench-starts-{uuid.uuid4().hex[:8]}"
-    temporal = await Client.connect(target, data_converter=pydantic_data_converter)
+    temporal = await Client.connect(target, **options.client_options(Settings()))
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", alias="CSFLOW_PUBLIC_URL")
     link_secret: str | None = Field(default=None, alias="CSFLOW_LINK_SECRET")
 
+    # Payload encryption (docs/security.md): the master key ring, and the codec server that
+    # decodes for the Temporal UI and CLI.
+    keyring_file: Path | None = Field(default=None, alias="CSFLOW_KEYRING_FILE")
+    codec_host: str = Field(default="127.0.0.1", alias="CSFLOW_CODEC_HOST")
+    codec_port: int = Field(default=8081, alias="CSFLOW_CODEC_PORT")
+    codec_origins: str | None = Field(default=None, alias="CSFLOW_CODEC_ORIGINS")
+
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
 
@@ -76,3 +83,14 @@ class Settings(BaseSettings):
     def temporal_target(self) -> str:
         """The Temporal frontend to dial; the embedded server's port when none is set."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def keyring_path(self) -> Path:
+        """Where the key ring file is: CSFLOW_KEYRING_FILE, else the data dir's."""
+        return self.keyring_file or self.data_dir / "keyring.json"
+
+    def ui_origins(self) -> list[str]:
+        """Origins allowed to call the codec server: the Temporal UI's (comma-separated
+        in CSFLOW_CODEC_ORIGINS; the embedded UI's by default)."""
+        if self.codec_origins:
+            return [o.strip() for o in self.codec_origins.split(",") if o.strip()]
+        return [f"http://{host}:{self.temporal_ui_port}" for host in ("localhost", "127.0.0.1")]

@@ -23,6 +23,8 @@ import structlog
 from temporalio.service import RPCError
 
 from csflow.config.policy import PolicyError, policy_from_env
+from csflow.crypto import assertions, converter, keyring
+from csflow.crypto.keyring import ENV_RING, KeyRingError
 from csflow.embedded.ports import PortClaim, port_accepts, port_problems
 from csflow.embedded.postgres import EmbeddedPostgres, ensure_database
 from csflow.embedded.process import EmbeddedStartError
@@ -79,6 +81,9 @@ class StackPlan:
             temporal = TemporalDevServer(
                 data_dir / "temporal.db", settings.temporal_port, settings.temporal_ui_port,
                 namespace=settings.temporal_namespace, log_path=logs / "temporal.log",
+                # The UI decodes sealed payloads through csflow's codec server, for people
+                # whose token may read them; without it the UI shows ciphertext.
+                extra_args=["--ui-codec-endpoint", codec_url(settings)],
             )
         return cls(settings, data_dir, postgres, temporal)
 
@@ -97,6 +102,14 @@ class StackPlan:
     @property
     def api_url(self) -> str:
         return f"http://{_local(self.settings.api_host)}:{self.settings.api_port}"
+
+    @property
+    def codec_url(self) -> str:
+        return codec_url(self.settings)
+
+    @property
+    def keyring_file(self) -> Path:
+        return self.settings.keyring_file or self.data_dir / "keyring.json"
 
     @property
     def metrics_url(self) -> str:
@@ -130,14 +143,23 @@ class StackPlan:
             "CSFLOW_API_PORT": str(s.api_port),
             "CSFLOW_METRICS_HOST": s.metrics_host,
             "CSFLOW_METRICS_PORT": str(s.metrics_port),
+            "CSFLOW_CODEC_HOST": s.codec_host,
+            "CSFLOW_CODEC_PORT": str(s.codec_port),
+            "CSFLOW_KEYRING_FILE": str(self.keyring_file),
             "PYTHONUNBUFFERED": "1",
         }
 
 
 def app_processes(plan: StackPlan) -> list[ProcessSpec]:
-    """The API, then the worker (so the worker is stopped first)."""
+    """The codec server, the API, then the worker (so the worker is stopped first)."""
     s, env = plan.settings, plan.child_env()
     return [
+        ProcessSpec(
+            "codec", [sys.executable, "-m", "csflow", "codec-server"],
+            plan.log_dir / "codec.log", env=env,
+            ready=partial(http_ok, f"{plan.codec_url}/healthz"),
+            ports=(PortClaim(s.codec_port, "codec server", "CSFLOW_CODEC_PORT", s.codec_host),),
+        ),
         ProcessSpec(
             "api", [sys.executable, "-m", "csflow", "api"], plan.log_dir / "api.log", env=env,
             ready=partial(http_ok, f"{plan.api_url}/healthz"),
@@ -247,6 +269,13 @@ def run_up(
     log.info("policy loaded", version=policy.effective_version,
              source=os.environ.get("CSFLOW_POLICY") or "built-in defaults")
     plan = StackPlan.from_settings(settings)
+    try:
+        ring_note = _ensure_keys(plan)
+    except (KeyRingError, ValueError, OSError) as err:
+        print(f"csflow up: {err}", file=sys.stderr, flush=True)
+        return 2
+    if ring_note:
+        log.info(ring_note)
     specs = list(processes(plan))
     problems = port_problems([*plan.port_claims(), *(c for sp in specs for c in sp.ports)])
     if problems:
@@ -331,6 +360,9 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
         ("Temporal", f"{plan.temporal_address}  (namespace {plan.settings.temporal_namespace})"
          + ("" if temporal else "  [external]")),
         ("Temporal UI", temporal.ui_url if temporal else "(external server: see its own UI)"),
+        ("Codec server", f"{plan.codec_url}  (the UI decodes through it for signed-in staff)"),
+        ("Key ring", "CSFLOW_KEYRING (environment)" if os.environ.get(ENV_RING)
+         else str(plan.keyring_file)),
         ("PostgreSQL", redact(plan.database_url) + ("" if plan.postgres else "  [external]")),
         ("Worker metrics", plan.metrics_url),
         ("Data dir", str(plan.data_dir)),
@@ -342,3 +374,25 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
     lines = ["", "csflow is up.", *(f"  {label:<{width}}  {value}" for label, value in rows)]
     lines += ["Press Ctrl-C to stop; run `csflow up` again to resume where it stopped.", ""]
     print("\n".join(lines), flush=True)
+
+
+def codec_url(settings: Settings) -> str:
+    return f"http://{_local(settings.codec_host)}:{settings.codec_port}"
+
+
+def _ensure_keys(plan: StackPlan) -> str | None:
+    """The development key ring (mode 0600) and actor key, created on first run.
+
+    A ring given in the environment (CSFLOW_KEYRING) is used as it is, and
+    CSFLOW_ENCRYPTION=off runs without one; either way the actor key is made, because the
+    worker refuses unsigned commands whatever the encryption.
+    """
+    assertions.load_key(plan.data_dir)
+    if os.environ.get(ENV_RING) or os.environ.get(converter.ENV_DISABLE, "").lower() == "off":
+        return None
+    _, created = keyring.ensure_dev_ring(plan.keyring_file)
+    if created:
+        return (f"created a development key ring at {plan.keyring_file} (mode 0600); keep "
+                "it with the data — without it no history can be read (docs/security.md)")
+    keyring.load(plan.keyring_file)  # a damaged ring stops here, named
+    return None

@@ -29,7 +29,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -63,6 +62,7 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
+from csflow.crypto import options
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command, TaskCommand
 from csflow.domain.numbering import (
@@ -198,7 +198,7 @@ class CsflowClient:
             temporal = await Client.connect(
                 settings.temporal_target,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                **options.client_options(settings),
             )
         except RuntimeError as err:
             raise TemporalUnavailable(

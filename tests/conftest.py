@@ -5,17 +5,22 @@ browser or a subprocess stack, so `pytest -m "not integration"` is the fast lane
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from csflow import search_attributes as sa
+from csflow.crypto import options
+from csflow.crypto.assertions import ENV_KEY as ACTOR_KEY_ENV
+from csflow.crypto.keyring import ENV_RING, KeyRing
+from csflow.settings import Settings
 from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
 from tests.helpers import binary, free_port, with_database
@@ -44,6 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+# The suite runs what production runs: every payload sealed with a key ring, every Update's
+# actor signed and verified. One ring and one actor key for the session, through the
+# environment, so subprocesses (`csflow up`, the CLI, a starter in its own process) agree.
+os.environ.setdefault(ENV_RING, KeyRing.generate().to_json())
+os.environ.setdefault(ACTOR_KEY_ENV, base64.b64encode(secrets.token_bytes(32)).decode())
+
+
 @pytest.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server with per-workflow virtual clocks (docs/temporal-notes.md,
@@ -54,7 +66,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping_v2(
         ts_config=TimeSkippingConfig(enabled=False),
-        data_converter=pydantic_data_converter,
+        **options.client_options(Settings()),
         dev_server_existing_path=binary("temporal"),
         dev_server_extra_args=[
             "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",

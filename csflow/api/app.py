@@ -9,20 +9,30 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from csflow import __version__
 from csflow.api import auth, errors
 from csflow.api.deps import Pool
 from csflow.api.middleware import EdgeGuard
-from csflow.api.routes import board, improvements, listing, reports, requests, staff, survey
+from csflow.api.routes import (
+    assertions,
+    board,
+    improvements,
+    listing,
+    reports,
+    requests,
+    staff,
+    survey,
+)
 from csflow.api.routes.console import build_router as console_pages
 from csflow.api.routes.scorecards import router as scorecards_router
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
+from csflow.crypto import options
 from csflow.domain.policy import Policy
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
@@ -68,7 +78,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         # 503 with a reason meanwhile instead of refusing to start.
         temporal = client or await Client.connect(
             settings.temporal_target, namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter, lazy=True,
+            lazy=True, **options.client_options(settings),
         )
         if own_pool and not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: the API needs PostgreSQL")
@@ -106,6 +116,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(reports.router, dependencies=[
         Depends(auth.require(auth.REPORTS, "reports"))])
     app.include_router(scorecards_router)  # issue 16; roles checked in the router
+    app.include_router(assertions.router)
+    _declare_bearer(app)
 
     @app.get("/healthz", tags=["ops"], responses={
         503: {"description": "A dependency is down or did not answer in time; it is named"}})
@@ -125,3 +137,21 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                             content={"status": "ok" if healthy else "degraded", **checks})
 
     return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """Say in the OpenAPI document that every route takes `Authorization: Bearer csf_…`,
+    so Swagger UI's Authorize button works and generated clients send the header."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 summary=app.summary, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "csf_<id>_<secret>",
+                           "description": "An API token (`csflow token create`); docs/api.md"}}
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ from csflow.cli import (
     customers,
     imports,
     improvements,
+    keys,
     notify,
     policy,
     reports,
@@ -46,6 +47,8 @@ app.add_typer(requests.request_app, name="request")
 app.add_typer(customers.customer_app, name="customer")
 app.add_typer(scorecards.scorecard_app, name="scorecard")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(keys.keys_app, name="keys")
+app.command("codec-server")(keys.codec_server)
 reports.report_app.command("monthly")(scorecards.report_monthly)
 
 __all__ = ["app"]

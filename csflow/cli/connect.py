@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from csflow import logs
 from csflow.cli import exits
+from csflow.crypto import options
 from csflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,12 +60,11 @@ def terms() -> TermsProvider:
 async def temporal(found: Settings) -> Client:
     """The one Temporal connect: address, namespace and csflow's data converter."""
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     try:
         return await asyncio.wait_for(
             Client.connect(found.temporal_target, namespace=found.temporal_namespace,
-                           data_converter=pydantic_data_converter), CONNECT_TIMEOUT)
+                           **options.client_options(found)), CONNECT_TIMEOUT)
     except (RuntimeError, OSError, TimeoutError) as err:
         raise Unavailable(f"Temporal at {found.temporal_target} does not answer "
                           f"({err or type(err).__name__})") from None

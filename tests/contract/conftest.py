@@ -9,32 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from tests.helpers import binary, fresh_queue
+from csflow.contracts import Actor
+from csflow.crypto import assertions, keyring
+from csflow.crypto.server import create_app as create_codec_app
+from csflow.settings import Settings
+from tests.helpers import binary, free_port, fresh_queue, token_for
 from worker import build_worker
 
 
 @dataclass(frozen=True)
 class Cli:
-    """Runs `temporal` against the tests' server, from a scratch working folder."""
+    """Runs `temporal` against the tests' server, from a scratch working folder, with the
+    codec server for sealed payloads (as docs/contract.md tells a caller to)."""
 
     executable: str
     address: str
     cwd: Path
+    codec: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         # The CLI also reads TEMPORAL_* variables and a config profile; the developer's
         # own must not steer the test to another server or namespace.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-        return inherited | {"HOME": str(self.cwd), "XDG_CONFIG_HOME": str(self.cwd)}
+        return inherited | {"HOME": str(self.cwd), "XDG_CONFIG_HOME": str(self.cwd)} | \
+            self.codec
 
     async def run(self, *args: str, timeout: float = 60.0) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
@@ -64,14 +74,47 @@ class Contract:
     pool: Any
     queue: str
     cli: Cli
+    codec_url: str
+    token: str  # a service token: what a backend in another language holds
+
+    def header(self, number: str, update: str, actor: dict[str, str]) -> str:
+        """`--headers` value vouching for `actor` (what POST /assertions hands out)."""
+        who = Actor.model_validate(actor)
+        token = assertions.sign(assertions.load_key(Settings().data_dir), assertions.Claims(
+            actor=who.id, role=who.role.value, workflow_id=number, update=update,
+            expires=int(time.time()) + 300))
+        return f'csflow-actor="{token}"'
+
+
+@asynccontextmanager
+async def codec_server(pool: Any) -> AsyncIterator[str]:
+    """The real codec server (decode, encode, assertions) on a free local port."""
+    settings = Settings()
+    app = create_codec_app(keyring.load(settings.keyring_path()), [], pool=pool,
+                           actor_key=assertions.load_key(settings.data_dir))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture
 async def contract(ts_env: WorkflowEnvironment, pool: Any,
                    tmp_path: Path) -> AsyncIterator[Contract]:
-    """The real worker (real activities, real PostgreSQL) on a fresh task queue."""
+    """The real worker (real activities, real PostgreSQL) on a fresh task queue, and the
+    codec server a caller outside Python uses to seal, read and prove who it is."""
     queue = fresh_queue()
     target = ts_env.client.service_client.config.target_host
-    cli = Cli(binary("temporal"), target, tmp_path)
-    async with build_worker(ts_env.client, queue, pool):
-        yield Contract(ts_env.client, pool, queue, cli)
+    token = await token_for(pool, "service", "shop-backend")
+    async with codec_server(pool) as url, build_worker(ts_env.client, queue, pool):
+        cli = Cli(binary("temporal"), target, tmp_path, {
+            "TEMPORAL_CODEC_ENDPOINT": url, "TEMPORAL_CODEC_AUTH": f"Bearer {token}",
+            "CSFLOW_CODEC": url, "CSFLOW_TOKEN": token})
+        yield Contract(ts_env.client, pool, queue, cli, url, token)

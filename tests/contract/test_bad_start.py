@@ -93,10 +93,14 @@ async def test_refused_updates_name_their_type(contract: Contract) -> None:
                                         number, "--name", "receipt", "--input", "{}")
     assert rc == 0, err
 
+    def signed(name: str, arg: dict[str, Any]) -> list[str]:
+        actor = arg.get("actor")
+        return ["--headers", contract.header(number, name, actor)] if actor else []
+
     async def refused(name: str, arg: dict[str, Any]) -> str:
         rc, out, err = await contract.cli.run(
             "workflow", "update", "execute", "--workflow-id", number, "--name", name,
-            "--input", json.dumps(arg))
+            "--input", json.dumps(arg), *signed(name, arg))
         assert rc == 1, f"{name} should have been refused:\n{out}"
         return err
 
@@ -113,10 +117,24 @@ async def test_refused_updates_name_their_type(contract: Contract) -> None:
     err = await refused("submit_plan_v2", {"actor": agent})
     assert "known updates" in err
 
+    # A self-declared supervisor without a signed assertion is refused before any check.
+    supervisor = {"id": "sup-1", "role": "supervisor"}
     rc, _, err = await contract.cli.run(
         "workflow", "update", "execute", "--workflow-id", number, "--name", "cancel",
-        "--input", json.dumps({"actor": {"id": "sup-1", "role": "supervisor"},
-                               "reason": "test over"}))
+        "--input", json.dumps({"actor": supervisor, "reason": "test over"}))
+    assert rc == 1 and "(type: Forbidden" in err and "no signed actor assertion" in err
+    # One vouched for another request or another Update is refused too.
+    for wrong in (contract.header("CS20000101-WEB-0001", "cancel", supervisor),
+                  contract.header(number, "decide_compensation", supervisor)):
+        rc, _, err = await contract.cli.run(
+            "workflow", "update", "execute", "--workflow-id", number, "--name", "cancel",
+            "--input", json.dumps({"actor": supervisor, "reason": "test over"}),
+            "--headers", wrong)
+        assert rc == 1 and "(type: Forbidden" in err, err
+    cancel = {"actor": supervisor, "reason": "test over"}
+    rc, _, err = await contract.cli.run(
+        "workflow", "update", "execute", "--workflow-id", number, "--name", "cancel",
+        "--input", json.dumps(cancel), *signed("cancel", cancel))
     assert rc == 0, err
     assert "already completed" in await refused(
         "cancel", {"actor": {"id": "sup-1", "role": "supervisor"}, "reason": "again"})

@@ -58,7 +58,7 @@ def free_ports(count: int) -> list[int]:
 
 def stack_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     """The environment of a `csflow up` on free ports with its data in `data_dir`."""
-    temporal, ui, postgres, api, metrics = free_ports(5)
+    temporal, ui, postgres, api, metrics, codec = free_ports(6)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
     env.update(
         CSFLOW_DATA_DIR=str(data_dir),
@@ -67,6 +67,7 @@ def stack_env(data_dir: Path, **overrides: str) -> dict[str, str]:
         CSFLOW_POSTGRES_PORT=str(postgres),
         CSFLOW_API_PORT=str(api),
         CSFLOW_METRICS_PORT=str(metrics),
+        CSFLOW_CODEC_PORT=str(codec),
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

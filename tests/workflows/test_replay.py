@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from csflow.contracts import (
@@ -55,9 +54,11 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
+from csflow.crypto import options
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Category, Priority, Role
 from csflow.domain.lifecycle import Status
+from csflow.settings import Settings
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
 from tests.workflows.conftest import Harness
 from workflows.improvement import ImprovementTaskWorkflow
@@ -306,7 +307,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
 
 async def _replay(history: WorkflowHistory) -> None:
     replayer = Replayer(workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-                        data_converter=pydantic_data_converter)
+                        data_converter=options.data_converter(Settings()))
     await replayer.replay_workflow(history)
 
 
