@@ -32,6 +32,11 @@ async def test_a_service_with_only_temporal_creates_steers_and_reads(
     }
     env |= {k: v for k, v in stack.env.items() if v is not None and k != "DATABASE_URL"}
     env |= {"CSFLOW_POLICY": str(tmp_path / "no-such-policy.toml"), "PYTHONPATH": str(ROOT)}
+    # What a backend holds besides the Temporal address: the two secrets that seal its
+    # payloads and sign its actors (docs/security.md) — from its environment, as in
+    # production (CSFLOW_SECRETS=env: no file is made or read).
+    env |= {name: os.environ[name] for name in ("CSFLOW_KEYRING", "CSFLOW_ACTOR_KEY")}
+    env["CSFLOW_SECRETS"] = "env"
     assert "DATABASE_URL" not in env
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
