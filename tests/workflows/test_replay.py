@@ -66,6 +66,9 @@ from workflows.service_request import ServiceRequestWorkflow
 HISTORIES = Path(__file__).parent / "histories"
 Handle = WorkflowHandle[Any, Any]
 FOLLOW_UP = Actor(id="fu.lin", role=Role.FOLLOW_UP)
+# Handlers who hold the request they act on (the policy's `[ownership]`).
+LI = Actor(id="li.senior", role=Role.ENGINEER)
+WANG = Actor(id="wang.wei", role=Role.AGENT)
 
 
 async def _closed_after_rehandling(harness: Harness) -> Handle:
@@ -108,9 +111,9 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
                            CustomerRepliedCommand(actor=CUSTOMER, note="SN-1"))
     await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
         actor=SUPERVISOR, priority=Priority.P1, reason="VIP escalation"))
-    await harness.env.fast_forward(h, timedelta(hours=3))
+    await harness.env.fast_forward(h, timedelta(hours=3))  # the director takes it over
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="replaced"))
+                           ResolveCommand(actor=SUPERVISOR, summary="replaced"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
@@ -128,7 +131,7 @@ async def _followed_up_with_improvement(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
         actor=SUPERVISOR, reason="VIP partner", priority=Priority.P1, to_staff="li.senior"))
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
+                           ResolveCommand(actor=LI, summary="fixed"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
@@ -246,11 +249,11 @@ async def _rehandled_after_follow_up_then_closed(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.order_rehandling, OrderRehandlingCommand(
         actor=SUPERVISOR, reason="the fix did not hold", assignee="wang.wei"))
     await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("900"), reason="second visit"))
+        actor=WANG, amount=Decimal("900"), reason="second visit"))
     await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
         actor=SUPERVISOR, approve=False, reason="covered by warranty"))
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="replaced the part"))
+                           ResolveCommand(actor=WANG, summary="replaced the part"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(

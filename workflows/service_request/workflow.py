@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
     from csflow.domain.lifecycle import Command, Status
+    from csflow.domain.policy import OwnershipPolicy
     from csflow.notify.models import Recipient
     from csflow.notify.planner import NotifyContext, plan_notifications
     from csflow.refusals import Refusal
@@ -84,6 +85,10 @@ PERSIST_RETRY_AFTER = timedelta(seconds=30)
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
 TAKEOVER_PATCH = "ladder-takeover-on-timeline"
+# Ownership and four eyes are checked again in the handler (validators never run on replay).
+AUTHORITY_PATCH = "ownership-and-four-eyes"
+# The agent's compensation limit bounds the request's running total, not each grant.
+COMPENSATION_TOTAL_PATCH = "compensation-running-total"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -225,12 +230,14 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.POST_PROGRESS.value)
     async def post_progress(self, cmd: ProgressCommand) -> RequestView:
         await self._begin(guards.post_progress, cmd)
+        self._authority(Command.POST_PROGRESS, cmd.actor)
         transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
     @post_progress.validator
     def _validate_post_progress(self, cmd: ProgressCommand) -> None:
         guards.post_progress(self._state, cmd, self._banned)
+        self._authority(Command.POST_PROGRESS, cmd.actor, validating=True)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
     async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
@@ -303,32 +310,43 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.REQUEST_COMPENSATION.value)
     async def request_compensation(self, cmd: CompensationRequest) -> RequestView:
         await self._begin(guards.request_compensation, cmd)
-        transitions.request_compensation(self._timeline, self._terms, cmd, workflow.now())
+        self._authority(Command.REQUEST_COMPENSATION, cmd.actor)
+        running_total = not transitions.compensation_total(self._state) or workflow.patched(
+            COMPENSATION_TOTAL_PATCH
+        )
+        transitions.request_compensation(
+            self._timeline, self._terms, cmd, workflow.now(), running_total=running_total
+        )
         return await self._finish()
 
     @request_compensation.validator
     def _validate_request_compensation(self, cmd: CompensationRequest) -> None:
         guards.request_compensation(self._state, cmd, self._banned)
+        self._authority(Command.REQUEST_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.DECIDE_COMPENSATION.value)
     async def decide_compensation(self, cmd: CompensationDecision) -> RequestView:
         await self._begin(guards.decide_compensation, cmd)
+        self._authority(Command.DECIDE_COMPENSATION, cmd.actor)
         transitions.decide_compensation(self._timeline, cmd, workflow.now())
         return await self._finish()
 
     @decide_compensation.validator
     def _validate_decide_compensation(self, cmd: CompensationDecision) -> None:
         guards.decide_compensation(self._state, cmd, self._banned)
+        self._authority(Command.DECIDE_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
         await self._begin(guards.resolve, cmd)
+        self._authority(Command.RESOLVE, cmd.actor)
         transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         guards.resolve(self._state, cmd, self._banned)
+        self._authority(Command.RESOLVE, cmd.actor, validating=True)
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
@@ -425,6 +443,18 @@ class ServiceRequestWorkflow:
         """Wait out intake, then check again: another command may have moved the state."""
         await workflow.wait_condition(lambda: self._ready)
         guard(self._state, cmd, self._banned)
+
+    def _authority(self, command: Command, actor: Actor, *, validating: bool = False) -> None:
+        """Ownership (the policy's `[ownership]`) and four eyes on compensation. The
+        validator always checks; the handler checks again under a patch, because
+        histories from before accepted such commands and must replay the same."""
+        if not validating and not workflow.patched(AUTHORITY_PATCH):
+            return
+        if command is Command.DECIDE_COMPENSATION:
+            guards.approver(self._state, actor)
+            return
+        terms = getattr(self, "_terms", None)  # a caller's start resolves them in `run`
+        guards.owner(self._state, command, actor, terms.ownership if terms else OwnershipPolicy())
 
     async def _finish(self) -> RequestView:
         self._rearm = True
