@@ -85,8 +85,8 @@ def test_the_assignee_is_matched_by_id_whatever_the_case_or_relaying_role() -> N
     guards.owner(tl.state, Command.POST_PROGRESS, relayed, terms.ownership)
 
 
-def test_a_desk_or_an_unassigned_request_is_worked_by_any_handler() -> None:
-    for held_by in ("service-desk", None):
+def test_a_desk_the_directors_office_or_no_one_is_worked_by_any_handler() -> None:
+    for held_by in ("service-desk", "director", None):
         tl, terms = _request(assignee=held_by)
         for actor in (ZHAO, AGENT, SUP):
             guards.owner(tl.state, Command.POST_PROGRESS, actor, terms.ownership)

@@ -177,10 +177,15 @@ def same_person(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
 
 
+# Holders that are no person: a fresh install's desks (before anyone is in the staff
+# directory) and the ladder's director takeover, which names the office, not someone.
+_SHARED_HOLDERS = DESK_NAMES | {"director"}
+
+
 def _holds(s: RequestState, actor: Actor) -> bool:
-    """The actor holds the request. A desk (a fresh install's shared queue before anyone
-    is in the staff directory) is held by whoever of the handler roles works it."""
-    if s.assignee is None or s.assignee in DESK_NAMES:
+    """The actor holds the request. A shared holder (a desk, the director's office) is
+    held by whoever of the handler roles works the request."""
+    if s.assignee is None or s.assignee in _SHARED_HOLDERS:
         return actor.role in (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR)
     return same_person(actor.id, s.assignee)
 
