@@ -174,15 +174,56 @@ async def _started_by_another_language(harness: Harness) -> Handle:
 
 
 async def _refused_write_retried(harness: Harness) -> Handle:
-    """The database refuses intake's write and a command's: the command is answered
-    NotPersisted, the request keeps its events and writes them on its own retry."""
-    harness.store.refuse_next = 3
+    """The database refuses a command's write: the command is answered NotPersisted, the
+    request keeps its events and writes them on its own retry. (Recorded before patch
+    `persist-salvage`, when intake's write was refused too.)"""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    harness.store.refuse_next = 1
     with pytest.raises(WorkflowUpdateFailedError):
         await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
             actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
     await harness.env.fast_forward(h, timedelta(seconds=31))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
+async def _refused_write_salvaged(harness: Harness) -> Handle:
+    """Patch `persist-salvage`: refused again, the write is salvaged and the request goes
+    on; the cancel is refused once and salvaged at once, and the request ends."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    harness.store.refuse_next = 2
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await h.execute_update(ServiceRequestWorkflow.post_progress,
+                           ProgressCommand(actor=AGENT, note="inspected"))
+    harness.store.refuse_next = 1
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
+async def _compensation_and_ownership(harness: Harness) -> Handle:
+    """Patches `compensation-running-total` and `ownership-and-four-eyes`: 500 + 500
+    waits for another supervisor; the holder posts progress and resolves."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
+        actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"))
+    for _ in range(2):
+        await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
+            actor=WANG, amount=Decimal("500"), reason="a lost day"))
+    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
+        actor=SUPERVISOR, approve=True, reason="fair"))
+    await h.execute_update(ServiceRequestWorkflow.post_progress,
+                           ProgressCommand(actor=WANG, note="refunded"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=WANG, summary="refunded"))
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
     await h.result()
@@ -293,6 +334,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
     "started_by_another_language": _started_by_another_language,
     "refused_write_retried": _refused_write_retried,
+    "refused_write_salvaged": _refused_write_salvaged,
+    "compensation_and_ownership": _compensation_and_ownership,
     "director_takeover": _director_takeover,  # recorded before the takeover patch
     "director_takeover_on_timeline": _director_takeover,  # and after it
     "silent_after_timeout": _silent_after_timeout,

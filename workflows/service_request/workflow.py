@@ -81,6 +81,8 @@ C = TypeVar("C")
 Guard = Callable[[RequestState, C, guards.Banned], None]
 
 PERSIST_RETRY_AFTER = timedelta(seconds=30)
+# Refused this many times in a row, a write is salvaged rather than retried as it is.
+SALVAGE_AFTER = 2
 # Firings that fell due before csflow knew of the request are recorded, not announced.
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
@@ -89,6 +91,8 @@ TAKEOVER_PATCH = "ladder-takeover-on-timeline"
 AUTHORITY_PATCH = "ownership-and-four-eyes"
 # The agent's compensation limit bounds the request's running total, not each grant.
 COMPENSATION_TOTAL_PATCH = "compensation-running-total"
+# A write refused again is salvaged (dead letters); PersistState is set back to ok.
+SALVAGE_PATCH = "persist-salvage"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -108,6 +112,8 @@ class ServiceRequestWorkflow:
         self._lock = asyncio.Lock()
         self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
         self._sends: list[asyncio.Task[Any]] = []
+        self._refusals = 0  # writes refused in a row
+        self._persist_state = "ok"  # the PersistState search attribute
 
     # ---- the main loop ----
 
@@ -458,7 +464,7 @@ class ServiceRequestWorkflow:
 
     async def _finish(self) -> RequestView:
         self._rearm = True
-        if not await self._persist():
+        if not await self._persist(leaving=self._state.status.terminal):
             raise Refusal.NOT_PERSISTED.error(
                 "accepted, but not yet persisted; the request retries the write by itself"
             )
@@ -505,7 +511,7 @@ class ServiceRequestWorkflow:
         else:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
-        publish(s)
+        publish(s, persist=self._persist_state)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
 
@@ -537,28 +543,31 @@ class ServiceRequestWorkflow:
     def _unpersisted(self) -> bool:
         return bool(self._timeline.pending())
 
-    async def _persist(self) -> bool:
+    async def _persist(self, *, leaving: bool = False) -> bool:
         """Flush unpersisted events in order; concurrent callers share one batch.
 
         Connection trouble is retried inside the activity. A write the database refuses
-        outright comes back here: the events stay pending (nothing is lost), the failure is
-        logged and shown in the UI's details, and the main loop tries again later — the
-        request neither fails nor forgets.
+        outright comes back here: the events stay pending (nothing is lost), the request
+        shows `PersistState=rejected`, and the main loop tries again in 30 s. Refused a
+        second time in a row — or once when the request is ending — the write is salvaged:
+        what the database takes is stored and the rest set aside in persist_dead_letters
+        (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
+        be wedged and a cancel or close always ends the row too (docs/events.md).
         """
         async with self._lock:
             s = self._state
             pending = self._timeline.pending()
             if not pending:
                 return True
+            batch = RecordEvents(
+                state=s.model_copy(update={"timeline": []}),
+                events=pending,
+                intake=self._input.intake if s.persisted_seq == 0 else None,
+            )
             try:
-                await effects.record_events(
-                    RecordEvents(
-                        state=s.model_copy(update={"timeline": []}),
-                        events=pending,
-                        intake=self._input.intake if s.persisted_seq == 0 else None,
-                    )
-                )
+                await effects.record_events(batch)
             except ActivityError as err:
+                self._refusals += 1
                 workflow.logger.error(
                     "request %s: persisting events %s..%s failed: %s",
                     s.number,
@@ -566,15 +575,47 @@ class ServiceRequestWorkflow:
                     pending[-1].seq,
                     err.cause,
                 )
-                publish(s, problem=f"persistence failing: {err.cause}")
-                self._rearm = True
+                if (leaving or self._refusals >= SALVAGE_AFTER) and workflow.patched(
+                    SALVAGE_PATCH
+                ):
+                    return await self._salvage(batch)
+                self._refused(f"persistence failing: {err.cause}")
                 return False
             s.persisted_seq = pending[-1].seq
+            if (self._refusals or self._persist_state != "ok") and workflow.patched(
+                SALVAGE_PATCH
+            ):
+                self._persist_state = "ok"
+                publish(s)
+            self._refusals = 0
             return True
+
+    async def _salvage(self, batch: RecordEvents) -> bool:
+        s = self._state
+        try:
+            set_aside = await effects.salvage_events(batch)
+        except ActivityError as err:
+            self._refused(f"persistence failing, even salvaged: {err.cause}")
+            return False
+        s.persisted_seq = batch.events[-1].seq
+        self._refusals = 0
+        self._persist_state = "quarantined" if set_aside else "ok"
+        problem = (
+            f"{set_aside} part(s) the database refused were set aside in persist_dead_letters"
+            if set_aside
+            else None
+        )
+        publish(s, problem=problem, persist=self._persist_state)
+        return True
+
+    def _refused(self, problem: str) -> None:
+        self._persist_state = "rejected"
+        publish(self._state, problem=problem, persist="rejected")
+        self._rearm = True
 
     async def _persist_before_leaving(self) -> None:
         """A run never ends with events only in memory, nor with messages unsent."""
-        while not await self._persist():
+        while not await self._persist(leaving=True):
             await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
