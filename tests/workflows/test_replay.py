@@ -191,14 +191,17 @@ async def _refused_write_retried(harness: Harness) -> Handle:
 
 
 async def _refused_write_salvaged(harness: Harness) -> Handle:
-    """Patch `persist-salvage`: refused again, the write is salvaged and the request goes
-    on; the cancel is refused once and salvaged at once, and the request ends."""
+    """Patch `persist-salvage`: still refused two minutes on, the write is salvaged and the
+    request goes on; a later clean write says so; the cancel is refused once and salvaged
+    at once, and the request ends."""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    harness.store.refuse_next = 2
+    harness.store.refuse_next = 100
     with pytest.raises(WorkflowUpdateFailedError):
         await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
             actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await harness.env.fast_forward(h, timedelta(minutes=3))
+    harness.store.refuse_next = 0
     await h.execute_update(ServiceRequestWorkflow.post_progress,
                            ProgressCommand(actor=AGENT, note="inspected"))
     harness.store.refuse_next = 1

@@ -81,8 +81,9 @@ C = TypeVar("C")
 Guard = Callable[[RequestState, C, guards.Banned], None]
 
 PERSIST_RETRY_AFTER = timedelta(seconds=30)
-# Refused this many times in a row, a write is salvaged rather than retried as it is.
-SALVAGE_AFTER = 2
+# A write refused for this long (retried every 30 s meanwhile, and after every command)
+# is salvaged rather than retried as it is: time for a command that fixes the value.
+SALVAGE_AFTER = timedelta(minutes=2)
 # Firings that fell due before csflow knew of the request are recorded, not announced.
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
@@ -112,7 +113,7 @@ class ServiceRequestWorkflow:
         self._lock = asyncio.Lock()
         self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
         self._sends: list[asyncio.Task[Any]] = []
-        self._refusals = 0  # writes refused in a row
+        self._refused_since: datetime | None = None  # the first of the writes refused in a row
         self._persist_state = "ok"  # the PersistState search attribute
 
     # ---- the main loop ----
@@ -548,8 +549,9 @@ class ServiceRequestWorkflow:
 
         Connection trouble is retried inside the activity. A write the database refuses
         outright comes back here: the events stay pending (nothing is lost), the request
-        shows `PersistState=rejected`, and the main loop tries again in 30 s. Refused a
-        second time in a row — or once when the request is ending — the write is salvaged:
+        shows `PersistState=rejected`, and the main loop tries again every 30 s. Still
+        refused after SALVAGE_AFTER — or refused once when the request is ending — the
+        write is salvaged:
         what the database takes is stored and the rest set aside in persist_dead_letters
         (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
         be wedged and a cancel or close always ends the row too (docs/events.md).
@@ -567,7 +569,8 @@ class ServiceRequestWorkflow:
             try:
                 await effects.record_events(batch)
             except ActivityError as err:
-                self._refusals += 1
+                now = workflow.now()
+                self._refused_since = self._refused_since or now
                 workflow.logger.error(
                     "request %s: persisting events %s..%s failed: %s",
                     s.number,
@@ -575,19 +578,19 @@ class ServiceRequestWorkflow:
                     pending[-1].seq,
                     err.cause,
                 )
-                if (leaving or self._refusals >= SALVAGE_AFTER) and workflow.patched(
-                    SALVAGE_PATCH
-                ):
+                if (
+                    leaving or now - self._refused_since >= SALVAGE_AFTER
+                ) and workflow.patched(SALVAGE_PATCH):
                     return await self._salvage(batch)
                 self._refused(f"persistence failing: {err.cause}")
                 return False
             s.persisted_seq = pending[-1].seq
-            if (self._refusals or self._persist_state != "ok") and workflow.patched(
+            if (self._refused_since or self._persist_state != "ok") and workflow.patched(
                 SALVAGE_PATCH
             ):
                 self._persist_state = "ok"
                 publish(s)
-            self._refusals = 0
+            self._refused_since = None
             return True
 
     async def _salvage(self, batch: RecordEvents) -> bool:
@@ -598,7 +601,7 @@ class ServiceRequestWorkflow:
             self._refused(f"persistence failing, even salvaged: {err.cause}")
             return False
         s.persisted_seq = batch.events[-1].seq
-        self._refusals = 0
+        self._refused_since = None
         self._persist_state = "quarantined" if set_aside else "ok"
         problem = (
             f"{set_aside} part(s) the database refused were set aside in persist_dead_letters"
