@@ -200,7 +200,7 @@ async def _insert_intake(conn: Conn, batch: RecordEvents, *, bare: bool = False)
         s.sla_state.value, None if bare else s.next_deadline,
         [] if bare else _clocks_json(s), None if bare else _plan_json(s),
         None if bare else s.eta, s.rehandle_count, s.closed_at, s.policy_version,
-        None if bare else i.related_to,
+        i.related_to,
     )
 
 
