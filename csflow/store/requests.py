@@ -71,9 +71,17 @@ async def number_for_external_id(pool: Pool, external_id: str) -> str | None:
     return number
 
 
-# Refusals no retry can fix: the data itself is wrong (a value out of range, bytes the
-# encoding cannot hold, a constraint). Connection trouble is not among them.
-DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+# Refusals no retry can fix: the data itself is wrong — a value out of range, bytes the
+# encoding cannot hold, a constraint, a value too big for an index, a trigger that raises,
+# a number Python cannot hand to the driver. Connection trouble is not among them: it is
+# retried, and a refusal listed here must never be, or the request waits on it for ever.
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.exceptions.ProgramLimitExceededError,
+    asyncpg.exceptions.RaiseError,
+    OverflowError,
+)
 
 
 async def record_events(pool: Pool, batch: RecordEvents) -> int:

@@ -98,3 +98,40 @@ async def test_a_row_field_it_cannot_hold_keeps_its_value_and_the_end_still_land
     assert (row["status"], row["closed_at"], row["eta"], row["version"]) == (
         "cancelled", T0, None, 3)
     assert await pool.fetchval("SELECT kind FROM request_events WHERE seq = 3") == "cancelled"
+
+
+async def test_an_eta_past_year_9999_in_utc_is_a_data_error_and_is_set_aside(pool: Any) -> None:
+    """The value of issue 14: 9999-12-31T23:59:59-12:00 is in year 10000 in UTC."""
+    first = RecordEvents(state=_state(Status.ASSIGNED),
+                         events=[_event(1, "received", Status.RECEIVED),
+                                 _event(2, "assigned", Status.ASSIGNED)], intake=intake())
+    await store.record_events(pool, first)
+    eta = datetime.fromisoformat("9999-12-31T23:59:59-12:00")
+    plan = RecordEvents(state=_state(Status.IN_PROGRESS, eta=eta),
+                        events=[_event(3, "plan_submitted", Status.IN_PROGRESS,
+                                       data={"eta": eta.isoformat()})])
+    with pytest.raises(store.DATA_ERRORS):
+        await store.record_events(pool, plan)
+    dead = await store.salvage_events(pool, plan)
+    assert [d.part for d in dead] == ["row"]
+    assert await pool.fetchval("SELECT status FROM requests") == "in_progress"
+
+
+async def test_a_trigger_that_raises_is_a_refusal_too(pool: Any) -> None:
+    await pool.execute("""
+        CREATE FUNCTION test_no_refunds() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.reason = 'refund' THEN RAISE EXCEPTION 'no refunds here'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_no_refunds BEFORE INSERT ON request_events
+            FOR EACH ROW EXECUTE FUNCTION test_no_refunds();""")
+    batch = RecordEvents(state=_state(Status.ASSIGNED),
+                         events=[_event(1, "received", Status.RECEIVED, reason="refund"),
+                                 _event(2, "assigned", Status.ASSIGNED)], intake=intake())
+    with pytest.raises(store.DATA_ERRORS):
+        await store.record_events(pool, batch)
+    dead = await store.salvage_events(pool, batch)
+    assert [(d.part, d.seq) for d in dead] == [("event", 1)]
+    assert "no refunds here" in dead[0].error
+    assert await pool.fetchval("SELECT count(*) FROM request_events") == 2
