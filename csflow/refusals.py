@@ -33,9 +33,6 @@ class Refusal(StrEnum):
     """The policy cannot be applied to this intake (e.g. a date its calendar lacks)."""
     UNAVAILABLE = "Unavailable"
     """Temporal or PostgreSQL cannot be reached; nothing was changed."""
-    ALREADY_ANSWERED = "AlreadyAnswered"
-    """The follow-up for this outcome was already recorded (a second questionnaire
-    submit, or a race of two): nothing more to record."""
     NOT_PERSISTED = "NotPersisted"
     """The workflow accepted the command but the database refused the write; the request
     keeps the events and retries the write by itself."""
@@ -82,7 +79,6 @@ ANSWERS: dict[Refusal, Answer] = {
     Refusal.INVALID_START: Answer(422, Exit.BAD_INPUT),
     Refusal.TERMS_UNAVAILABLE: Answer(422, Exit.BAD_INPUT),
     Refusal.UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
-    Refusal.ALREADY_ANSWERED: Answer(409, Exit.REFUSED),
     Refusal.NOT_PERSISTED: Answer(503, Exit.UNAVAILABLE),
 }
 

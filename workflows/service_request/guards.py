@@ -157,11 +157,6 @@ def record_follow_up(s: RequestState, cmd: FollowUpRecord, banned: Banned) -> No
             cmd.cycle == s.sla_cycle,
             "this survey is about an earlier outcome; the request was re-handled",
         )
-    # Then "answered": of two submits at once, the second learns it from the workflow,
-    # the one authority on "once", even before the first one's write reaches PostgreSQL.
-    fu = s.follow_up
-    if fu is not None and fu.cycle == s.sla_cycle and fu.score is not None:
-        raise Refusal.ALREADY_ANSWERED.error("the follow-up for this outcome is already recorded")
     lifecycle(Command.RECORD_FOLLOW_UP, cmd.actor, s)
 
 

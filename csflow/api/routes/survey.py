@@ -204,8 +204,6 @@ async def submit(token: str, request: Request, csflow: Csflow,
     except RequestRefused as err:
         if err.kind == _NOT_PERSISTED:
             return _message(language, "thanks")
-        if err.kind == Refusal.ALREADY_ANSWERED:  # the other of two submits at once
-            return _message(language, "answered")
         return await _explain(csflow, claim, language) or _unexplained(language, claim, err.reason)
     except RequestEnded as err:
         return await _explain(csflow, claim, language) or _unexplained(language, claim, str(err))
