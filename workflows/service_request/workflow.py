@@ -84,16 +84,16 @@ PERSIST_RETRY_AFTER = timedelta(seconds=30)
 # A write refused for this long (retried every 30 s meanwhile, and after every command)
 # is salvaged rather than retried as it is: time for a command that fixes the value.
 SALVAGE_AFTER = timedelta(minutes=2)
-# Firings that fell due before csflow knew of the request are recorded, not announced.
-QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
-# A director takeover moves the status on the ladder step's own event (status_from/to).
-TAKEOVER_PATCH = "ladder-takeover-on-timeline"
+# A write still refused is salvaged (dead letters); PersistState is set back to ok.
+SALVAGE_PATCH = "persist-salvage"
 # Ownership and four eyes are checked again in the handler (validators never run on replay).
 AUTHORITY_PATCH = "ownership-and-four-eyes"
 # The agent's compensation limit bounds the request's running total, not each grant.
 COMPENSATION_TOTAL_PATCH = "compensation-running-total"
-# A write refused again is salvaged (dead letters); PersistState is set back to ok.
-SALVAGE_PATCH = "persist-salvage"
+# Firings that fell due before csflow knew of the request are recorded, not announced.
+QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
+# A director takeover moves the status on the ladder step's own event (status_from/to).
+TAKEOVER_PATCH = "ladder-takeover-on-timeline"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
