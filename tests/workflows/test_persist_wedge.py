@@ -1,5 +1,5 @@
 """A request can never be wedged (issue 14, deliverable 2), on the time-skipping server and
-a real PostgreSQL whose test database refuses two specific values: an ETA past 2100 in the
+a real PostgreSQL whose test database refuses two specific values: an ETA past 2090 in the
 request row and a progress note containing POISON in the timeline.
 
 The request says so (`PersistState`), keeps taking commands — one that fixes the value
@@ -40,7 +40,7 @@ from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
-FAR = datetime(2200, 1, 1, tzinfo=UTC)  # the test database refuses this ETA
+FAR = datetime(2095, 1, 1, tzinfo=UTC)  # the test database refuses this ETA
 NEAR = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
 Handle = WorkflowHandle[Any, Any]
 
@@ -48,7 +48,7 @@ Handle = WorkflowHandle[Any, Any]
 @pytest.fixture
 async def started(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Handle]:
     await pool.execute("ALTER TABLE requests ADD CONSTRAINT test_refuses_far_eta "
-                       "CHECK (eta IS NULL OR eta < '2100-01-01')")
+                       "CHECK (eta IS NULL OR eta < '2090-01-01')")
     await pool.execute("ALTER TABLE request_events ADD CONSTRAINT test_refuses_poison "
                        "CHECK (reason IS NULL OR reason NOT LIKE '%POISON%')")
     queue = fresh_queue()
@@ -151,7 +151,7 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
     assert [(d.part, d.seq) for d in dead] == [("row", None), ("event", poisoned)]
     assert all("CheckViolationError" in d.error for d in dead)
     assert json.loads(dead[1].payload)["reason"] == "POISON in the note"
-    assert json.loads(dead[0].payload)["eta"].startswith("2200-01-01")
+    assert json.loads(dead[0].payload)["eta"].startswith("2095-01-01")
     # Every event is in the timeline table, in order; the row moved on without the ETA.
     seqs = [r["seq"] for r in await pool.fetch(
         "SELECT seq FROM request_events WHERE number = $1 ORDER BY seq", number)]
