@@ -30,8 +30,12 @@ class StoreActivities:
         each one is an ops alert, `persist.wedged`.
         """
         info = activity.info()
-        bound = log.bind(request_number=batch.state.number, workflow_id=info.workflow_id,
-                         workflow_run_id=info.workflow_run_id, attempt=info.attempt)
+        bound = log.bind(
+            request_number=batch.state.number,
+            workflow_id=info.workflow_id,
+            workflow_run_id=info.workflow_run_id,
+            attempt=info.attempt,
+        )
         if batch.salvage:
             return await self._salvage(batch, bound)
         try:
@@ -39,7 +43,8 @@ class StoreActivities:
         except DATA_ERRORS as err:
             bound.error("persist.rejected", error=str(err)[:500])
             raise ApplicationError(
-                f"the database refused the data: {str(err)[:500]}", type=type(err).__name__,
+                f"the database refused the data: {str(err)[:500]}",
+                type=type(err).__name__,
                 non_retryable=True,
             ) from err
         bound.info("persist.ok", events=[e.seq for e in batch.events], inserted=inserted)
@@ -52,11 +57,17 @@ class StoreActivities:
             bound.error("persist.rejected", error=str(err)[:500], salvage=True)
             raise ApplicationError(
                 f"the database refused even the bare write: {str(err)[:500]}",
-                type=type(err).__name__, non_retryable=True,
+                type=type(err).__name__,
+                non_retryable=True,
             ) from err
         for d in dead:
-            bound.error("persist.wedged", part=d.part, seq=d.seq, version=d.version,
-                        error=d.error, dead_letter="persist_dead_letters")
-        bound.info("persist.salvaged", events=[e.seq for e in batch.events],
-                   set_aside=len(dead))
+            bound.error(
+                "persist.wedged",
+                part=d.part,
+                seq=d.seq,
+                version=d.version,
+                error=d.error,
+                dead_letter="persist_dead_letters",
+            )
+        bound.info("persist.salvaged", events=[e.seq for e in batch.events], set_aside=len(dead))
         return len(dead)

@@ -26,22 +26,33 @@ NUMBER = "CS20261123-WEB-0001"
 
 
 def _state(status: Status, **kw: Any) -> RequestState:
-    return RequestState(number=NUMBER, status=status, priority="P2", category="complaint",
-                        channel="web", tier="regular", customer_id="C-1001", received_at=T0,
-                        **kw)
+    return RequestState(
+        number=NUMBER,
+        status=status,
+        priority="P2",
+        category="complaint",
+        channel="web",
+        tier="regular",
+        customer_id="C-1001",
+        received_at=T0,
+        **kw,
+    )
 
 
 def _event(seq: int, kind: str, to: Status | None = None, **poison: Any) -> TimelineEvent:
-    event = TimelineEvent(seq=seq, at=T0 + timedelta(minutes=seq), kind=kind, actor=SYSTEM,
-                          status_to=to)
+    event = TimelineEvent(
+        seq=seq, at=T0 + timedelta(minutes=seq), kind=kind, actor=SYSTEM, status_to=to
+    )
     return event.model_copy(update=poison)
 
 
 def _poisoned_intake() -> RecordEvents:
     return RecordEvents(
         state=_state(Status.ASSIGNED, assignee="desk"),
-        events=[_event(1, "received", Status.RECEIVED, data={"note": "a\u0000b"}),
-                _event(2, "assigned", Status.ASSIGNED)],
+        events=[
+            _event(1, "received", Status.RECEIVED, data={"note": "a\u0000b"}),
+            _event(2, "assigned", Status.ASSIGNED),
+        ],
         intake=intake().model_copy(update={"description": "broken\x00 parcel"}),
     )
 
@@ -70,25 +81,35 @@ async def test_salvage_writes_what_it_can_and_sets_the_rest_aside(pool: Any) -> 
     # A retried salvage adds nothing twice; a later clean write goes through as usual.
     await store.salvage_events(pool, _poisoned_intake())
     assert await pool.fetchval("SELECT count(*) FROM persist_dead_letters") == 2
-    later = RecordEvents(state=_state(Status.IN_PROGRESS, assignee="desk"),
-                         events=[TimelineEvent(seq=3, at=T0, kind="progress_posted",
-                                               actor=AGENT, status_to=Status.IN_PROGRESS)])
+    later = RecordEvents(
+        state=_state(Status.IN_PROGRESS, assignee="desk"),
+        events=[
+            TimelineEvent(
+                seq=3, at=T0, kind="progress_posted", actor=AGENT, status_to=Status.IN_PROGRESS
+            )
+        ],
+    )
     assert await store.record_events(pool, later) == 1
 
 
 async def test_a_row_field_it_cannot_hold_keeps_its_value_and_the_end_still_lands(
     pool: Any,
 ) -> None:
-    first = RecordEvents(state=_state(Status.ASSIGNED),
-                         events=[_event(1, "received", Status.RECEIVED),
-                                 _event(2, "assigned", Status.ASSIGNED)], intake=intake())
+    first = RecordEvents(
+        state=_state(Status.ASSIGNED),
+        events=[_event(1, "received", Status.RECEIVED), _event(2, "assigned", Status.ASSIGNED)],
+        intake=intake(),
+    )
     await store.record_events(pool, first)
-    await pool.execute("ALTER TABLE requests ADD CONSTRAINT test_near_eta "
-                       "CHECK (eta IS NULL OR eta < '2090-01-01')")
+    await pool.execute(
+        "ALTER TABLE requests ADD CONSTRAINT test_near_eta "
+        "CHECK (eta IS NULL OR eta < '2090-01-01')"
+    )
     far = datetime(2095, 1, 1, tzinfo=UTC)
-    ending = RecordEvents(state=_state(Status.CANCELLED, eta=far, closed_at=T0,
-                                       compensation=None),
-                          events=[_event(3, "cancelled", Status.CANCELLED, reason="\x00")])
+    ending = RecordEvents(
+        state=_state(Status.CANCELLED, eta=far, closed_at=T0, compensation=None),
+        events=[_event(3, "cancelled", Status.CANCELLED, reason="\x00")],
+    )
     with pytest.raises(asyncpg.IntegrityConstraintViolationError):
         await store.record_events(pool, ending)
     dead = await store.salvage_events(pool, ending)
@@ -96,20 +117,27 @@ async def test_a_row_field_it_cannot_hold_keeps_its_value_and_the_end_still_land
     assert "test_near_eta" in dead[0].error
     row = await pool.fetchrow("SELECT status, closed_at, eta, version FROM requests")
     assert (row["status"], row["closed_at"], row["eta"], row["version"]) == (
-        "cancelled", T0, None, 3)
+        "cancelled",
+        T0,
+        None,
+        3,
+    )
     assert await pool.fetchval("SELECT kind FROM request_events WHERE seq = 3") == "cancelled"
 
 
 async def test_an_eta_past_year_9999_in_utc_is_a_data_error_and_is_set_aside(pool: Any) -> None:
     """The value of issue 14: 9999-12-31T23:59:59-12:00 is in year 10000 in UTC."""
-    first = RecordEvents(state=_state(Status.ASSIGNED),
-                         events=[_event(1, "received", Status.RECEIVED),
-                                 _event(2, "assigned", Status.ASSIGNED)], intake=intake())
+    first = RecordEvents(
+        state=_state(Status.ASSIGNED),
+        events=[_event(1, "received", Status.RECEIVED), _event(2, "assigned", Status.ASSIGNED)],
+        intake=intake(),
+    )
     await store.record_events(pool, first)
     eta = datetime.fromisoformat("9999-12-31T23:59:59-12:00")
-    plan = RecordEvents(state=_state(Status.IN_PROGRESS, eta=eta),
-                        events=[_event(3, "plan_submitted", Status.IN_PROGRESS,
-                                       data={"eta": eta.isoformat()})])
+    plan = RecordEvents(
+        state=_state(Status.IN_PROGRESS, eta=eta),
+        events=[_event(3, "plan_submitted", Status.IN_PROGRESS, data={"eta": eta.isoformat()})],
+    )
     with pytest.raises(store.DATA_ERRORS):
         await store.record_events(pool, plan)
     dead = await store.salvage_events(pool, plan)
@@ -126,9 +154,14 @@ async def test_a_trigger_that_raises_is_a_refusal_too(pool: Any) -> None:
         END $$;
         CREATE TRIGGER test_no_refunds BEFORE INSERT ON request_events
             FOR EACH ROW EXECUTE FUNCTION test_no_refunds();""")
-    batch = RecordEvents(state=_state(Status.ASSIGNED),
-                         events=[_event(1, "received", Status.RECEIVED, reason="refund"),
-                                 _event(2, "assigned", Status.ASSIGNED)], intake=intake())
+    batch = RecordEvents(
+        state=_state(Status.ASSIGNED),
+        events=[
+            _event(1, "received", Status.RECEIVED, reason="refund"),
+            _event(2, "assigned", Status.ASSIGNED),
+        ],
+        intake=intake(),
+    )
     with pytest.raises(store.DATA_ERRORS):
         await store.record_events(pool, batch)
     dead = await store.salvage_events(pool, batch)

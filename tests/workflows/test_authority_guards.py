@@ -40,16 +40,20 @@ ADMIN = Actor(id="root", role=Role.ADMIN)
 OWNED = (Command.POST_PROGRESS, Command.RESOLVE, Command.REQUEST_COMPENSATION)
 
 
-def _request(assignee: str | None = "li.na", policy: dict[str, object] | None = None,
-             ) -> tuple[Timeline, RequestTerms]:
+def _request(
+    assignee: str | None = "li.na",
+    policy: dict[str, object] | None = None,
+) -> tuple[Timeline, RequestTerms]:
     given = intake()
     pol = policy_from_mapping(policy) if policy else DEFAULT_POLICY
     terms = TermsProvider(pol).for_intake(given, T0)
-    inp = ServiceRequestInput(number="CS20261123-WEB-0001", intake=given, received_at=T0,
-                              terms=terms)
+    inp = ServiceRequestInput(
+        number="CS20261123-WEB-0001", intake=given, received_at=T0, terms=terms
+    )
     tl = Timeline(transitions.new_state(inp, terms), lambda e: None)
-    transitions.intake(tl, terms, inp, Triage(assignee=assignee, department="service",
-                                              rule="test"), T0)
+    transitions.intake(
+        tl, terms, inp, Triage(assignee=assignee, department="service", rule="test"), T0
+    )
     return tl, terms
 
 
@@ -76,7 +80,8 @@ def test_a_colleague_who_does_not_hold_the_request_is_refused_with_the_reason(
     assert err.type == Refusal.FORBIDDEN_ROLE.value
     assert err.message == (
         f"{command.value} on CS20261123-WEB-0001 is for the assignee, a supervisor of the "
-        "assignee's team, an admin (assignee: li.na); zhao.gang (engineer) is none of them")
+        "assignee's team, an admin (assignee: li.na); zhao.gang (engineer) is none of them"
+    )
 
 
 def test_the_assignee_is_matched_by_id_whatever_the_case_or_relaying_role() -> None:
@@ -95,8 +100,11 @@ def test_a_desk_the_directors_office_or_no_one_is_worked_by_any_handler() -> Non
 
 
 def test_the_policy_narrows_or_widens_each_command() -> None:
-    tl, terms = _request(policy={"ownership": {"post_progress": ["assignee"],
-                                               "resolve": ["assignee", "any_supervisor"]}})
+    tl, terms = _request(
+        policy={
+            "ownership": {"post_progress": ["assignee"], "resolve": ["assignee", "any_supervisor"]}
+        }
+    )
     err = _refused(guards.owner, tl.state, Command.POST_PROGRESS, SUP, terms.ownership)
     assert "is for the assignee (assignee: li.na); sup-1 (supervisor)" in str(err)
     _refused(guards.owner, tl.state, Command.RESOLVE, ADMIN, terms.ownership)
@@ -109,10 +117,15 @@ def test_commands_outside_the_ownership_section_are_not_narrowed() -> None:
     guards.owner(tl.state, Command.SUBMIT_PLAN, ZHAO, terms.ownership)
 
 
-@pytest.mark.parametrize("bad", [
-    {"post_progress": []}, {"post_progress": ["owner"]}, {"resolve": ["admin", "admin"]},
-    {"close": ["assignee"]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"post_progress": []},
+        {"post_progress": ["owner"]},
+        {"resolve": ["admin", "admin"]},
+        {"close": ["assignee"]},
+    ],
+)
 def test_a_bad_ownership_section_is_refused_with_its_path(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError) as caught:
         policy_from_mapping({"ownership": bad})
@@ -128,11 +141,16 @@ def test_terms_recorded_before_the_section_get_the_built_in_rules() -> None:
 # ---- compensation ----
 
 
-def _ask(tl: Timeline, terms: RequestTerms, amount: str, actor: Actor = LI,
-         *, running_total: bool = True) -> str:
+def _ask(
+    tl: Timeline, terms: RequestTerms, amount: str, actor: Actor = LI, *, running_total: bool = True
+) -> str:
     transitions.request_compensation(
-        tl, terms, CompensationRequest(actor=actor, amount=Decimal(amount), reason="sorry"),
-        T0 + timedelta(minutes=len(tl.state.timeline)), running_total=running_total)
+        tl,
+        terms,
+        CompensationRequest(actor=actor, amount=Decimal(amount), reason="sorry"),
+        T0 + timedelta(minutes=len(tl.state.timeline)),
+        running_total=running_total,
+    )
     return tl.state.timeline[-1].kind
 
 
@@ -142,8 +160,10 @@ def test_the_agent_limit_bounds_the_running_total_not_each_grant() -> None:
     assert _ask(tl, terms, "500") == EventKind.COMPENSATION_REQUESTED
     last = tl.state.timeline[-1]
     assert last.data["total"] == "1000"
-    assert last.data["why"] == ("with 500 CNY already granted, the request's total of 1000 "
-                                "passes the agent limit of 500 CNY")
+    assert last.data["why"] == (
+        "with 500 CNY already granted, the request's total of 1000 "
+        "passes the agent limit of 500 CNY"
+    )
     assert tl.state.compensation is not None and tl.state.compensation.status == "pending"
 
 
@@ -152,12 +172,14 @@ def test_approved_amounts_count_and_rejected_ones_do_not() -> None:
     assert _ask(tl, terms, "300") == EventKind.COMPENSATION_GRANTED
     assert _ask(tl, terms, "400") == EventKind.COMPENSATION_REQUESTED
     transitions.decide_compensation(
-        tl, CompensationDecision(actor=SUP, approve=False, reason="no"), T0)
+        tl, CompensationDecision(actor=SUP, approve=False, reason="no"), T0
+    )
     assert transitions.compensation_total(tl.state) == Decimal(300)
     assert _ask(tl, terms, "200") == EventKind.COMPENSATION_GRANTED  # 500 in all: at the limit
     assert _ask(tl, terms, "1") == EventKind.COMPENSATION_REQUESTED
     transitions.decide_compensation(
-        tl, CompensationDecision(actor=SUP, approve=True, reason="ok"), T0)
+        tl, CompensationDecision(actor=SUP, approve=True, reason="ok"), T0
+    )
     assert transitions.compensation_total(tl.state) == Decimal(501)
 
 
@@ -177,8 +199,10 @@ def test_the_requester_cannot_decide_their_own_compensation() -> None:
     s = _pending(SUP)
     err = _refused(guards.approver, s, SUP)
     assert err.type == Refusal.FORBIDDEN_ROLE.value
-    assert err.message == ("sup-1 requested this compensation (99999 CNY) and cannot decide "
-                        "it; another supervisor or an admin must")
+    assert err.message == (
+        "sup-1 requested this compensation (99999 CNY) and cannot decide "
+        "it; another supervisor or an admin must"
+    )
     guards.approver(s, OTHER_SUP)
     guards.approver(s, ADMIN)
 

@@ -47,27 +47,45 @@ Handle = WorkflowHandle[Any, Any]
 
 @pytest.fixture
 async def started(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Handle]:
-    await pool.execute("ALTER TABLE requests ADD CONSTRAINT test_refuses_far_eta "
-                       "CHECK (eta IS NULL OR eta < '2090-01-01')")
-    await pool.execute("ALTER TABLE request_events ADD CONSTRAINT test_refuses_poison "
-                       "CHECK (reason IS NULL OR reason NOT LIKE '%POISON%')")
+    await pool.execute(
+        "ALTER TABLE requests ADD CONSTRAINT test_refuses_far_eta "
+        "CHECK (eta IS NULL OR eta < '2090-01-01')"
+    )
+    await pool.execute(
+        "ALTER TABLE request_events ADD CONSTRAINT test_refuses_poison "
+        "CHECK (reason IS NULL OR reason NOT LIKE '%POISON%')"
+    )
     queue = fresh_queue()
     assignment, follow_up, notify = FakeAssignment(), FakeFollowUp(), FakeNotify()
     async with Worker(
-        ts_env.client, task_queue=queue,
+        ts_env.client,
+        task_queue=queue,
         workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-        activities=[StoreActivities(pool).record_events, assignment.triage,
-                    assignment.transfer, assignment.release, follow_up.plan_follow_up,
-                    follow_up.open_linked_request, follow_up.save_improvement, notify.send,
-                    TermsActivities(TERMS).resolve_terms],
+        activities=[
+            StoreActivities(pool).record_events,
+            assignment.triage,
+            assignment.transfer,
+            assignment.release,
+            follow_up.plan_follow_up,
+            follow_up.open_linked_request,
+            follow_up.save_improvement,
+            notify.send,
+            TermsActivities(TERMS).resolve_terms,
+        ],
     ):
         given, received = intake(), datetime.now(UTC)
         number = f"CS{received:%Y%m%d}-WEB-0001"
         h: Handle = await ts_env.client.start_workflow(
             ServiceRequestWorkflow.run,
-            ServiceRequestInput(number=number, intake=given, received_at=received,
-                                terms=TERMS.for_intake(given, received)),
-            id=f"{number}-{queue}", task_queue=queue)
+            ServiceRequestInput(
+                number=number,
+                intake=given,
+                received_at=received,
+                terms=TERMS.for_intake(given, received),
+            ),
+            id=f"{number}-{queue}",
+            task_queue=queue,
+        )
         await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
         yield h
 
@@ -93,7 +111,8 @@ def _plan(eta: datetime) -> PlanCommand:
 
 
 async def test_a_refused_write_flips_the_flag_and_a_fixing_command_clears_it(
-    started: Handle, pool: Any,
+    started: Handle,
+    pool: Any,
 ) -> None:
     h = started
     number = (await h.query(ServiceRequestWorkflow.get_state)).number
@@ -104,33 +123,39 @@ async def test_a_refused_write_flips_the_flag_and_a_fixing_command_clears_it(
     await _persist_state_is(h, "rejected")
     view: RequestView = await h.query(ServiceRequestWorkflow.get_state)  # still answers
     assert view.status is Status.IN_PROGRESS and view.eta == FAR
-    assert await pool.fetchval("SELECT status FROM requests WHERE number = $1",
-                               number) == "assigned"
+    assert (
+        await pool.fetchval("SELECT status FROM requests WHERE number = $1", number) == "assigned"
+    )
 
     # A command that fixes the value: the pending events and the new one are written.
     fixed = await h.execute_update(ServiceRequestWorkflow.submit_plan, _plan(NEAR))
     assert fixed.eta == NEAR
     await _persist_state_is(h, "ok")
-    row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1",
-                              number)
+    row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1", number)
     assert (row["status"], row["eta"]) == ("in_progress", NEAR)
     assert row["version"] == fixed.timeline[-1].seq
     assert await store.dead_letters(pool, number) == []
 
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     assert (await h.result()).status is Status.CANCELLED
 
 
 async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow_and_row(
-    started: Handle, pool: Any, ts_env: WorkflowEnvironment,
+    started: Handle,
+    pool: Any,
+    ts_env: WorkflowEnvironment,
 ) -> None:
     h = started
     number = (await h.query(ServiceRequestWorkflow.get_state)).number
 
     # Refused: the request says so, keeps the events, and keeps taking commands.
-    err = await _refused(h, ServiceRequestWorkflow.post_progress,
-                         ProgressCommand(actor=AGENT, note="POISON in the note"))
+    err = await _refused(
+        h,
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="POISON in the note"),
+    )
     assert err.type == Refusal.NOT_PERSISTED.value
     await _persist_state_is(h, "rejected")
     poisoned = (await h.query(ServiceRequestWorkflow.get_state)).timeline[-1].seq
@@ -144,7 +169,9 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
     await _persist_state_is(h, "quarantined")
     stub = await pool.fetchrow(
         "SELECT kind, reason, data FROM request_events WHERE number = $1 AND seq = $2",
-        number, poisoned)
+        number,
+        poisoned,
+    )
     assert stub["kind"] == "progress_posted" and stub["reason"] is None
     assert stub["data"] == {"quarantined": "CheckViolationError"}
     dead = await store.dead_letters(pool, number)
@@ -153,24 +180,35 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
     assert json.loads(dead[1].payload)["reason"] == "POISON in the note"
     assert json.loads(dead[0].payload)["eta"].startswith("2095-01-01")
     # Every event is in the timeline table, in order; the row moved on without the ETA.
-    seqs = [r["seq"] for r in await pool.fetch(
-        "SELECT seq FROM request_events WHERE number = $1 ORDER BY seq", number)]
+    seqs = [
+        r["seq"]
+        for r in await pool.fetch(
+            "SELECT seq FROM request_events WHERE number = $1 ORDER BY seq", number
+        )
+    ]
     assert seqs == list(range(1, view.timeline[-1].seq + 1))
-    row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1",
-                              number)
+    row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1", number)
     assert (row["status"], row["eta"], row["version"]) == (
-        "in_progress", None, view.timeline[-1].seq)
+        "in_progress",
+        None,
+        view.timeline[-1].seq,
+    )
 
     # The ETA is still unstorable, yet a cancel ends the workflow and the row.
-    done = await h.execute_update(ServiceRequestWorkflow.cancel,
-                                  CancelCommand(actor=SUPERVISOR, reason="give up"))
+    done = await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="give up")
+    )
     assert done.status is Status.CANCELLED
     assert (await h.result()).status is Status.CANCELLED
     row = await pool.fetchrow(
-        "SELECT status, closed_at, version FROM requests WHERE number = $1", number)
+        "SELECT status, closed_at, version FROM requests WHERE number = $1", number
+    )
     assert row["status"] == "cancelled" and row["closed_at"] is not None
     assert row["version"] == done.timeline[-1].seq
-    assert await pool.fetchval(
-        "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq DESC LIMIT 1",
-        number) == "cancelled"
+    assert (
+        await pool.fetchval(
+            "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq DESC LIMIT 1", number
+        )
+        == "cancelled"
+    )
     assert [d.part for d in await store.dead_letters(pool, number)] == ["row", "event", "row"]
