@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import RecordEvents
 from csflow.store import requests
-from csflow.store.requests import DATA_ERRORS
+from csflow.store.requests import DATA_ERRORS, public_reason
 
 log = structlog.get_logger(__name__)
 
@@ -41,9 +41,9 @@ class StoreActivities:
         try:
             inserted = await requests.record_events(self._pool, batch)
         except DATA_ERRORS as err:
-            bound.error("persist.rejected", error=str(err)[:500])
+            bound.error("persist.rejected", error=public_reason(err))
             raise ApplicationError(
-                f"the database refused the data: {str(err)[:500]}",
+                f"the database refused the data: {public_reason(err)}",
                 type=type(err).__name__,
                 non_retryable=True,
             ) from err
@@ -54,9 +54,9 @@ class StoreActivities:
         try:
             dead = await requests.salvage_events(self._pool, batch)
         except DATA_ERRORS as err:  # not even the bare parts: nothing more to try
-            bound.error("persist.rejected", error=str(err)[:500], salvage=True)
+            bound.error("persist.rejected", error=public_reason(err), salvage=True)
             raise ApplicationError(
-                f"the database refused even the bare write: {str(err)[:500]}",
+                f"the database refused even the bare write: {public_reason(err)}",
                 type=type(err).__name__,
                 non_retryable=True,
             ) from err
@@ -66,7 +66,7 @@ class StoreActivities:
                 part=d.part,
                 seq=d.seq,
                 version=d.version,
-                error=d.error,
+                error=d.reason,
                 dead_letter="persist_dead_letters",
             )
         bound.info("persist.salvaged", events=[e.seq for e in batch.events], set_aside=len(dead))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -160,8 +161,29 @@ class DeadLetter:
     part: str  # intake | row | event
     seq: int | None
     version: int
-    error: str
+    error: str  # whole, with the database's DETAIL (which may quote the refused row)
     payload: str
+
+    @property
+    def reason(self) -> str:
+        """The error without the refused values, for logs and alerts."""
+        return _withheld(self.error.split("\n", 1)[0])
+
+
+# A value the driver could not encode is quoted in its message: withhold it.
+_ARGUMENT = re.compile(r"(query argument \$\d+): .*", re.S)
+
+
+def _withheld(message: str) -> str:
+    return _ARGUMENT.sub(r"\1 (value withheld)", message)[:300]
+
+
+def public_reason(err: BaseException) -> str:
+    """Why the database refused, without the values it refused: no DETAIL (which quotes
+    the failing row) and no quoted argument. Safe for logs, Temporal failures and the
+    UI's details, which must stay free of personal data."""
+    message = getattr(err, "message", None) or str(err).split("\n", 1)[0]
+    return f"{type(err).__name__}: {_withheld(message)}"
 
 
 async def dead_letters(pool: Pool, number: str) -> list[DeadLetter]:

@@ -14,7 +14,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.store import StoreActivities
 from csflow.activity_io import RecordEvents
 from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.lifecycle import Status
@@ -168,3 +172,44 @@ async def test_a_trigger_that_raises_is_a_refusal_too(pool: Any) -> None:
     assert [(d.part, d.seq) for d in dead] == [("event", 1)]
     assert "no refunds here" in dead[0].error
     assert await pool.fetchval("SELECT count(*) FROM request_events") == 2
+
+
+async def test_the_activity_raises_the_ops_alert_per_part_set_aside(pool: Any) -> None:
+    """`persist.wedged` at error level, with the request's number: what an alert rule
+    matches on; a refused plain write is a non-retryable `persist.rejected`."""
+    acts, env = StoreActivities(pool), ActivityEnvironment()
+    with capture_logs() as logs, pytest.raises(ApplicationError) as caught:
+        await env.run(acts.record_events, _poisoned_intake())
+    assert caught.value.non_retryable
+    assert [(e["event"], e["log_level"]) for e in logs] == [("persist.rejected", "error")]
+
+    salvage = _poisoned_intake().model_copy(update={"salvage": True})
+    with capture_logs() as logs:
+        assert await env.run(acts.record_events, salvage) == 2
+    wedged = [e for e in logs if e["event"] == "persist.wedged"]
+    assert [(e["log_level"], e["request_number"], e["part"], e["seq"]) for e in wedged] == [
+        ("error", NUMBER, "intake", None),
+        ("error", NUMBER, "event", 1),
+    ]
+    assert "broken" not in str(wedged)  # the customer's words stay out of the log
+
+
+async def test_logs_and_failures_never_quote_the_refused_row(pool: Any) -> None:
+    """A CHECK violation's DETAIL quotes the whole failing row — name, contact,
+    description: it stays in persist_dead_letters, never in a log line, a Temporal
+    failure or the UI."""
+    await pool.execute(
+        "ALTER TABLE requests ADD CONSTRAINT test_no_tier CHECK (customer_tier <> 'regular')"
+    )
+    batch = RecordEvents(
+        state=_state(Status.ASSIGNED),
+        events=[_event(1, "received", Status.RECEIVED)],
+        intake=intake(),
+    )
+    acts, env = StoreActivities(pool), ActivityEnvironment()
+    with capture_logs() as logs, pytest.raises(ApplicationError) as caught:
+        await env.run(acts.record_events, batch)
+    said = str(caught.value) + str(logs)
+    assert "test_no_tier" in said
+    assert "Li Lei" not in said and "li.lei@example.com" not in said
+    assert "DETAIL" not in said
