@@ -11,11 +11,9 @@ from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import RecordEvents
 from csflow.store import requests
+from csflow.store.requests import DATA_ERRORS, public_reason
 
 log = structlog.get_logger(__name__)
-
-# Errors that no retry can fix: the data itself is wrong. Connection trouble is retried.
-_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 
 class StoreActivities:
@@ -24,17 +22,52 @@ class StoreActivities:
 
     @activity.defn(name="record_events")
     async def record_events(self, batch: RecordEvents) -> int:
-        """Idempotent: (number, seq) keys the events, `version` guards the row."""
+        """Idempotent: (number, seq) keys the events, `version` guards the row.
+
+        Returns the events newly inserted. With `batch.salvage` (the workflow's answer to
+        a write the database keeps refusing) it stores what the database takes, sets the
+        rest aside in `persist_dead_letters` and returns how many parts it set aside;
+        each one is an ops alert, `persist.wedged`.
+        """
         info = activity.info()
-        bound = log.bind(request_number=batch.state.number, workflow_id=info.workflow_id,
-                         workflow_run_id=info.workflow_run_id, attempt=info.attempt)
+        bound = log.bind(
+            request_number=batch.state.number,
+            workflow_id=info.workflow_id,
+            workflow_run_id=info.workflow_run_id,
+            attempt=info.attempt,
+        )
+        if batch.salvage:
+            return await self._salvage(batch, bound)
         try:
             inserted = await requests.record_events(self._pool, batch)
-        except _DATA_ERRORS as err:
-            bound.error("persist.rejected", error=str(err))
+        except DATA_ERRORS as err:
+            bound.error("persist.rejected", error=public_reason(err))
             raise ApplicationError(
-                f"the database refused the data: {err}", type=type(err).__name__,
+                f"the database refused the data: {public_reason(err)}",
+                type=type(err).__name__,
                 non_retryable=True,
             ) from err
         bound.info("persist.ok", events=[e.seq for e in batch.events], inserted=inserted)
         return inserted
+
+    async def _salvage(self, batch: RecordEvents, bound: Any) -> int:
+        try:
+            dead = await requests.salvage_events(self._pool, batch)
+        except DATA_ERRORS as err:  # not even the bare parts: nothing more to try
+            bound.error("persist.rejected", error=public_reason(err), salvage=True)
+            raise ApplicationError(
+                f"the database refused even the bare write: {public_reason(err)}",
+                type=type(err).__name__,
+                non_retryable=True,
+            ) from err
+        for d in dead:
+            bound.error(
+                "persist.wedged",
+                part=d.part,
+                seq=d.seq,
+                version=d.version,
+                error=d.reason,
+                dead_letter="persist_dead_letters",
+            )
+        bound.info("persist.salvaged", events=[e.seq for e in batch.events], set_aside=len(dead))
+        return len(dead)

@@ -39,6 +39,9 @@ class RecordEvents(Model):
     state: RequestState
     events: list[TimelineEvent]
     intake: RequestIntake | None = None
+    # After the database refused this write: store what it takes and set the rest aside
+    # in persist_dead_letters rather than be refused again (docs/events.md).
+    salvage: bool = False
 
 
 class TriageInput(Model):

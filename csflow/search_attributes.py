@@ -2,7 +2,7 @@
 
 Values are never encrypted by Temporal, so only codes and staff ids go here: no customer
 names, contact details or free text. The SQL visibility store allows 10 Keyword and 3
-Datetime attributes per namespace; this list spends 7 and 1.
+Datetime attributes per namespace; this list spends 8 and 1.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
 CUSTOMER_TIER = SearchAttributeKey.for_keyword("CustomerTier")
 SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+# Whether PostgreSQL holds what the workflow knows: `ok`; `rejected` (the last write was
+# refused; the events wait and the write is retried); `quarantined` (written, with the
+# parts it refused set aside in persist_dead_letters). docs/events.md.
+PERSIST_STATE = SearchAttributeKey.for_keyword("PersistState")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     REQUEST_STATUS,
@@ -29,6 +33,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     CUSTOMER_TIER,
     SLA_STATE,
     NEXT_DEADLINE,
+    PERSIST_STATE,
 )
 
 

@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from csflow.contracts import RequestState
 
 
-def publish(s: RequestState, problem: str | None = None) -> None:
+def publish(s: RequestState, problem: str | None = None, persist: str = "ok") -> None:
+    """`persist`: PersistState, whether PostgreSQL holds what the workflow knows."""
     workflow.upsert_search_attributes([
         sa.REQUEST_STATUS.value_set(s.status.value),
         sa.PRIORITY.value_set(s.priority.value),
@@ -25,6 +26,7 @@ def publish(s: RequestState, problem: str | None = None) -> None:
         sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset(),
         sa.NEXT_DEADLINE.value_set(s.next_deadline) if s.next_deadline
         else sa.NEXT_DEADLINE.value_unset(),
+        sa.PERSIST_STATE.value_set(persist),
     ])
     workflow.set_current_details(details(s, problem))
 

@@ -174,8 +174,43 @@ class CompliancePolicy(PolicyModel):
 
 
 class CompensationPolicy(PolicyModel):
+    """`agent_limit` bounds the running total granted on one request without approval."""
+
     agent_limit: Annotated[Decimal, Field(ge=0)] = Decimal(500)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+
+
+# ---- ownership ----
+
+# Who, relative to a request, may act on it: the person holding it, a supervisor of the
+# holder's team, any supervisor, an admin (docs/policy.md, `[ownership]`).
+Relation = Literal["assignee", "team_supervisor", "any_supervisor", "admin"]
+Relations = Annotated[tuple[Relation, ...], Field(min_length=1)]
+_OWNER_OR_ABOVE: tuple[Relation, ...] = ("assignee", "team_supervisor", "admin")
+
+
+class OwnershipPolicy(PolicyModel):
+    """Which relations to the request may give the commands that speak for its handling.
+
+    A role allows a command (csflow.domain.lifecycle); ownership narrows it to the
+    people who hold this request or answer for whoever does, so an engineer cannot post
+    progress on a colleague's request. Checked by the workflow on every command."""
+
+    post_progress: Relations = _OWNER_OR_ABOVE
+    resolve: Relations = _OWNER_OR_ABOVE
+    request_compensation: Relations = _OWNER_OR_ABOVE
+
+    @field_validator("post_progress", "resolve", "request_compensation")
+    @classmethod
+    def _distinct(cls, relations: tuple[Relation, ...]) -> tuple[Relation, ...]:
+        if len(set(relations)) != len(relations):
+            raise ValueError("list each relation once")
+        return relations
+
+    def of(self, command: str) -> tuple[Relation, ...] | None:
+        """The relations allowed for `command`, or None when ownership does not apply."""
+        relations: tuple[Relation, ...] | None = getattr(self, command, None)
+        return relations
 
 
 # ---- calendar ----
@@ -327,6 +362,7 @@ class Policy(PolicyModel):
     follow_up: FollowUpPolicy = FollowUpPolicy()
     confirmation: ConfirmationPolicy = ConfirmationPolicy()
     compensation: CompensationPolicy = CompensationPolicy()
+    ownership: OwnershipPolicy = OwnershipPolicy()
     compliance: CompliancePolicy = CompliancePolicy()
     calendar: CalendarPolicy = CalendarPolicy()
     intake: IntakePolicy = IntakePolicy()

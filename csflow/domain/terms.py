@@ -20,6 +20,7 @@ from csflow.domain.policy import (
     DEFAULT_BANNED,
     ClockTable,
     CompensationPolicy,
+    OwnershipPolicy,
     Policy,
     PolicyModel,
     ServiceClass,
@@ -50,6 +51,8 @@ class RequestTerms(PolicyModel):
     major_complaint: bool
     # Defaulted: terms recorded before the list became policy replay with the built-in one.
     banned_phrases: tuple[str, ...] = DEFAULT_BANNED
+    # Defaulted likewise: requests started before `[ownership]` get the built-in rules.
+    ownership: OwnershipPolicy = OwnershipPolicy()
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -122,4 +125,5 @@ def resolve_terms(
         compensation=policy.compensation,
         major_complaint=major and category is Category.COMPLAINT,
         banned_phrases=policy.compliance.banned_phrases,
+        ownership=policy.ownership,
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -72,6 +76,19 @@ async def number_for_external_id(pool: Pool, external_id: str) -> str | None:
     return number
 
 
+# Refusals no retry can fix: the data itself is wrong — a value out of range, bytes the
+# encoding cannot hold, a constraint, a value too big for an index, a trigger that raises,
+# a number Python cannot hand to the driver. Connection trouble is not among them: it is
+# retried, and a refusal listed here must never be, or the request waits on it for ever.
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.exceptions.ProgramLimitExceededError,
+    asyncpg.exceptions.RaiseError,
+    OverflowError,
+)
+
+
 async def record_events(pool: Pool, batch: RecordEvents) -> int:
     """Write the request row and a batch of events atomically; return events newly inserted.
 
@@ -82,60 +99,194 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     version = batch.events[-1].seq if batch.events else s.persisted_seq
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
-            i = batch.intake
-            external_id = await _bind_external_id(conn, i.external_id, s.number)
-            await conn.execute(
-                """INSERT INTO requests (number, external_id, customer_id, customer_name,
-                       customer_contact, customer_tier, channel, category, sub_type, description,
-                       expected_resolution_at, order_number, amount_in_dispute, department,
-                       received_at, status, priority, assignee, sla_state, next_deadline, clocks,
-                       plan, eta, rehandle_count, closed_at, policy_version, related_to, version)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                           $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
-                   ON CONFLICT (number) DO NOTHING""",
-                s.number, external_id, i.customer.id, i.customer.name,
-                i.customer.contact.model_dump(mode="json", exclude_none=True),
-                i.customer.tier.value, i.channel.value, i.category.value, i.sub_type,
-                i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
-                i.department, s.received_at, s.status.value, s.priority.value, s.assignee,
-                s.sla_state.value, s.next_deadline, _clocks_json(s), _plan_json(s), s.eta,
-                s.rehandle_count, s.closed_at, s.policy_version, i.related_to,
+            await _insert_intake(conn, batch)
+        await _update_row(conn, s, version)
+        inserted = await _insert_events(conn, s.number, batch.events)
+    return len(inserted)
+
+
+async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
+    """The same write for a batch the database refused: each part in its own savepoint,
+    and what is refused again is set aside instead of failing the whole write.
+
+    - intake: the row is created with the customer's words and optional fields left
+      empty (names, contact, description, dates);
+    - the row: only status, priority, assignee, colour, version and `closed_at` move —
+      enough for a cancel or close to end the row; the other fields keep their values
+      until a later write can store them;
+    - an event: written as a stub (kind, instant, actor, status move, `quarantined`).
+    Every refused part goes to `persist_dead_letters` whole, with the database's reason.
+    Returns those parts (empty when nothing was refused this time).
+    """
+    s = batch.state
+    version = batch.events[-1].seq if batch.events else s.persisted_seq
+    dead: list[DeadLetter] = []
+    async with pool.acquire() as conn, conn.transaction():
+        if batch.intake is not None:
+            try:
+                async with conn.transaction():
+                    await _insert_intake(conn, batch)
+            except DATA_ERRORS as err:
+                dead.append(DeadLetter("intake", None, version, _said(err),
+                                       _json(batch.intake.model_dump(mode="json"))))
+                await _insert_intake(conn, batch, bare=True)
+        try:
+            async with conn.transaction():
+                await _update_row(conn, s, version)
+        except DATA_ERRORS as err:
+            dead.append(DeadLetter("row", None, version, _said(err),
+                                   _json(s.model_dump(mode="json", exclude={"timeline"}))))
+            await _update_row(conn, s, version, bare=True)
+        for e in batch.events:
+            try:
+                async with conn.transaction():
+                    await _insert_events(conn, s.number, [e])
+            except DATA_ERRORS as err:
+                dead.append(DeadLetter("event", e.seq, version, _said(err),
+                                       _json(e.model_dump(mode="json"))))
+                stub = e.model_copy(update={"reason": None,
+                                            "data": {"quarantined": type(err).__name__}})
+                with contextlib.suppress(*DATA_ERRORS):  # then the dead letter alone
+                    async with conn.transaction():
+                        await _insert_events(conn, s.number, [stub])
+        if dead:
+            await conn.executemany(
+                """INSERT INTO persist_dead_letters (number, part, seq, version, error, payload)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+                [(s.number, d.part, d.seq, d.version, d.error, d.payload) for d in dead],
             )
+    return dead
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One part of a write the database refused, as set aside."""
+
+    part: str  # intake | row | event
+    seq: int | None
+    version: int
+    error: str  # whole, with the database's DETAIL (which may quote the refused row)
+    payload: str
+
+    @property
+    def reason(self) -> str:
+        """The error without the refused values, for logs and alerts."""
+        return _withheld(self.error.split("\n", 1)[0])
+
+
+# A value the driver could not encode is quoted in its message: withhold it.
+_ARGUMENT = re.compile(r"(query argument \$\d+): .*", re.S)
+
+
+def _withheld(message: str) -> str:
+    return _ARGUMENT.sub(r"\1 (value withheld)", message)[:300]
+
+
+def public_reason(err: BaseException) -> str:
+    """Why the database refused, without the values it refused: no DETAIL (which quotes
+    the failing row) and no quoted argument. Safe for logs, Temporal failures and the
+    UI's details, which must stay free of personal data."""
+    message = getattr(err, "message", None) or str(err).split("\n", 1)[0]
+    return f"{type(err).__name__}: {_withheld(message)}"
+
+
+async def dead_letters(pool: Pool, number: str) -> list[DeadLetter]:
+    rows = await pool.fetch(
+        """SELECT part, seq, version, error, payload FROM persist_dead_letters
+           WHERE number = $1 ORDER BY id""", number)
+    return [DeadLetter(r["part"], r["seq"], r["version"], r["error"], r["payload"])
+            for r in rows]
+
+
+def _json(data: Any) -> str:
+    """ASCII JSON: NUL bytes and lone surrogates become escapes a text column can hold."""
+    return json.dumps(data, ensure_ascii=True, default=str)
+
+
+def _said(err: Exception) -> str:
+    """The database's reason, shortened, in characters a text column can hold."""
+    text = f"{type(err).__name__}: {err}"[:1000]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0")
+
+
+async def _insert_intake(conn: Conn, batch: RecordEvents, *, bare: bool = False) -> None:
+    """The row at receipt; `bare` leaves out every free text and optional field (the
+    salvage of an intake the database refused: the refused whole is a dead letter)."""
+    s, i = batch.state, batch.intake
+    assert i is not None
+    external_id = await _bind_external_id(conn, i.external_id, s.number)
+    await conn.execute(
+        """INSERT INTO requests (number, external_id, customer_id, customer_name,
+               customer_contact, customer_tier, channel, category, sub_type, description,
+               expected_resolution_at, order_number, amount_in_dispute, department,
+               received_at, status, priority, assignee, sla_state, next_deadline, clocks,
+               plan, eta, rehandle_count, closed_at, policy_version, related_to, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                   $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
+           ON CONFLICT (number) DO NOTHING""",
+        s.number, external_id, i.customer.id, "" if bare else i.customer.name,
+        {} if bare else i.customer.contact.model_dump(mode="json", exclude_none=True),
+        i.customer.tier.value, i.channel.value, i.category.value,
+        None if bare else i.sub_type, "" if bare else i.description,
+        None if bare else i.expected_resolution_at, None if bare else i.order_number,
+        None if bare else i.amount_in_dispute, None if bare else i.department,
+        s.received_at, s.status.value, s.priority.value, s.assignee,
+        s.sla_state.value, None if bare else s.next_deadline,
+        [] if bare else _clocks_json(s), None if bare else _plan_json(s),
+        None if bare else s.eta, s.rehandle_count, s.closed_at, s.policy_version,
+        i.related_to,
+    )
+
+
+async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool = False) -> None:
+    """The row as of `version`; `bare` moves only what ends or steers the request."""
+    if bare:
         await conn.execute(
             """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
-                   next_deadline = $6, clocks = $7, plan = $8, eta = $9, rehandle_count = $10,
-                   closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
-                   delayed = $15, escalated_to = $16, flags = $17, repeat_of = $18,
-                   compensation = $19, department = COALESCE($20, department),
-                   follow_up = $21, updated_at = now()
-               WHERE number = $1 AND version < $12""",
+                   closed_at = $6, version = $7, updated_at = now()
+               WHERE number = $1 AND version < $7""",
             s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
-            s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
-            s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
-            s.flags, s.repeat_of,
-            s.compensation.model_dump(mode="json") if s.compensation else None, s.department,
-            s.follow_up.model_dump(mode="json") if s.follow_up else None,
+            s.closed_at, version,
         )
-        events = batch.events
-        inserted = await conn.fetch(
-            """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role,
-                   status_from, status_to, reason, data)
-               SELECT $1, * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[],
-                   $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
-               ON CONFLICT (number, seq) DO NOTHING
-               RETURNING seq""",
-            s.number,
-            [e.seq for e in events],
-            [e.at for e in events],
-            [e.kind for e in events],
-            [e.actor.id for e in events],
-            [e.actor.role.value for e in events],
-            [e.status_from.value if e.status_from else None for e in events],
-            [e.status_to.value if e.status_to else None for e in events],
-            [e.reason for e in events],
-            [e.data for e in events],
-        )
-    return len(inserted)
+        return
+    await conn.execute(
+        """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
+               next_deadline = $6, clocks = $7, plan = $8, eta = $9, rehandle_count = $10,
+               closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
+               delayed = $15, escalated_to = $16, flags = $17, repeat_of = $18,
+               compensation = $19, department = COALESCE($20, department),
+               follow_up = $21, updated_at = now()
+           WHERE number = $1 AND version < $12""",
+        s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
+        s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
+        s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
+        s.flags, s.repeat_of,
+        s.compensation.model_dump(mode="json") if s.compensation else None, s.department,
+        s.follow_up.model_dump(mode="json") if s.follow_up else None,
+    )
+
+
+async def _insert_events(conn: Conn, number: str, events: list[TimelineEvent]) -> list[Any]:
+    """Insert events not yet there; returns a row per event newly inserted."""
+    rows: list[Any] = await conn.fetch(
+        """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role,
+               status_from, status_to, reason, data)
+           SELECT $1, * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[],
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+           ON CONFLICT (number, seq) DO NOTHING
+           RETURNING seq""",
+        number,
+        [e.seq for e in events],
+        [e.at for e in events],
+        [e.kind for e in events],
+        [e.actor.id for e in events],
+        [e.actor.role.value for e in events],
+        [e.status_from.value if e.status_from else None for e in events],
+        [e.status_to.value if e.status_to else None for e in events],
+        [e.reason for e in events],
+        [e.data for e in events],
+    )
+    return rows
 
 
 async def _bind_external_id(conn: Conn, external_id: str | None, number: str) -> str | None:

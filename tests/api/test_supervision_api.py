@@ -10,6 +10,7 @@ from tests.helpers import eventually, intake
 
 BOSS = {"id": "boss", "role": "supervisor"}
 SOLO = {"id": "solo", "role": "agent"}
+OTHER_BOSS = {"id": "boss-2", "role": "supervisor"}
 CUSTOMER = {"id": "C-1001", "role": "customer"}
 
 
@@ -55,15 +56,19 @@ async def test_supervisor_commands_show_in_history_timeline_and_search(api: Api)
     r = await api.http.post(f"/requests/{n}/reassign", json={
         "actor": BOSS, "to_staff": "boss", "reason": "I take it myself"})
     assert r.status_code == 200 and r.json()["assignee"] == "boss"
+    # The boss holds it now: they ask, and someone else decides (issue 13 item 7).
     r = await api.http.post(f"/requests/{n}/compensation", json={
-        "actor": SOLO, "amount": "900", "reason": "a day of lost sales"})
+        "actor": BOSS, "amount": "900", "reason": "a day of lost sales"})
     assert r.json()["compensation"]["status"] == "pending"
-    r = await api.http.post(f"/requests/{n}/resolve", json={"actor": SOLO, "summary": "ok"})
+    r = await api.http.post(f"/requests/{n}/resolve", json={"actor": BOSS, "summary": "ok"})
     assert r.status_code == 409 and "compensation" in r.json()["detail"]
     r = await api.http.post(f"/requests/{n}/compensation/decision", json={
         "actor": BOSS, "approve": True, "reason": "goodwill"})
+    assert r.status_code == 403 and "cannot decide it" in r.json()["detail"]
+    r = await api.http.post(f"/requests/{n}/compensation/decision", json={
+        "actor": OTHER_BOSS, "approve": True, "reason": "goodwill"})
     assert r.json()["compensation"]["status"] == "approved"
-    await api.http.post(f"/requests/{n}/resolve", json={"actor": SOLO, "summary": "restored"})
+    await api.http.post(f"/requests/{n}/resolve", json={"actor": BOSS, "summary": "restored"})
     await api.http.post(f"/requests/{n}/confirm", json={"actor": CUSTOMER, "satisfied": True})
     r = await api.http.post(f"/requests/{n}/rehandle", json={
         "actor": BOSS, "reason": "root cause not fixed"})

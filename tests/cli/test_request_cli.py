@@ -207,13 +207,13 @@ async def test_escalate_reassign_approve_and_rehandle_through_the_cli(stack: Sta
     await hire("solo", "agent")
     number = await create(stack, "--priority", "P3")  # assigned to solo
     await hire("boss", "supervisor")
-    agent = ["--actor", "solo", "--role", "agent"]
+    holder = ["--actor", "boss", "--role", "supervisor"]  # holds it after the reassign
     steps = [
         ("escalate", SUPERVISOR, {"reason": "shop-wide outage", "priority": "P1"}),
         ("reassign", SUPERVISOR, {"to_staff": "boss", "reason": "I take it myself"}),
-        ("compensation", agent, {"amount": "900", "reason": "a day of lost sales"}),
+        ("compensation", holder, {"amount": "900", "reason": "a day of lost sales"}),
         ("compensation-decision", SUPERVISOR, {"approve": True, "reason": "goodwill"}),
-        ("resolve", agent, {"summary": "restored"}),
+        ("resolve", holder, {"summary": "restored"}),
         ("confirm", ["--actor", "C-1001", "--role", "customer"], {"satisfied": True}),
         ("rehandle", SUPERVISOR, {"reason": "root cause not fixed"}),
     ]

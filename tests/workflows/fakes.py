@@ -32,10 +32,16 @@ class FakeStore:
     batches: list[RecordEvents] = field(default_factory=list)
     calls: int = 0
     refuse_next: int = 0  # how many calls the "database" refuses outright
+    set_aside: int = 1  # how many parts a salvage write sets aside
+    salvaged: list[RecordEvents] = field(default_factory=list)
 
     @activity.defn(name="record_events")
     async def record_events(self, batch: RecordEvents) -> int:
         self.calls += 1
+        if batch.salvage:  # stores what it can, never refused
+            self.salvaged.append(batch)
+            self.batches.append(batch)
+            return self.set_aside
         if self.refuse_next > 0:
             self.refuse_next -= 1
             raise ApplicationError("refused by the database", type="DataError",

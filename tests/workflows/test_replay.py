@@ -67,6 +67,9 @@ from workflows.service_request import ServiceRequestWorkflow
 HISTORIES = Path(__file__).parent / "histories"
 Handle = WorkflowHandle[Any, Any]
 FOLLOW_UP = Actor(id="fu.lin", role=Role.FOLLOW_UP)
+# Handlers who hold the request they act on (the policy's `[ownership]`).
+LI = Actor(id="li.senior", role=Role.ENGINEER)
+WANG = Actor(id="wang.wei", role=Role.AGENT)
 
 
 async def _closed_after_rehandling(harness: Harness) -> Handle:
@@ -109,9 +112,9 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
                            CustomerRepliedCommand(actor=CUSTOMER, note="SN-1"))
     await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
         actor=SUPERVISOR, priority=Priority.P1, reason="VIP escalation"))
-    await harness.env.fast_forward(h, timedelta(hours=3))
+    await harness.env.fast_forward(h, timedelta(hours=3))  # the director takes it over
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="replaced"))
+                           ResolveCommand(actor=SUPERVISOR, summary="replaced"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
@@ -129,7 +132,7 @@ async def _followed_up_with_improvement(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
         actor=SUPERVISOR, reason="VIP partner", priority=Priority.P1, to_staff="li.senior"))
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
+                           ResolveCommand(actor=LI, summary="fixed"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
@@ -172,15 +175,59 @@ async def _started_by_another_language(harness: Harness) -> Handle:
 
 
 async def _refused_write_retried(harness: Harness) -> Handle:
-    """The database refuses intake's write and a command's: the command is answered
-    NotPersisted, the request keeps its events and writes them on its own retry."""
-    harness.store.refuse_next = 3
+    """The database refuses a command's write: the command is answered NotPersisted, the
+    request keeps its events and writes them on its own retry. (Recorded before patch
+    `persist-salvage`, when intake's write was refused too.)"""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    harness.store.refuse_next = 1
     with pytest.raises(WorkflowUpdateFailedError):
         await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
             actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
     await harness.env.fast_forward(h, timedelta(seconds=31))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
+async def _refused_write_salvaged(harness: Harness) -> Handle:
+    """Patch `persist-salvage`: still refused two minutes on, the write is salvaged and the
+    request goes on; a later clean write says so; the cancel is refused once and salvaged
+    at once, and the request ends."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    harness.store.refuse_next = 100
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+    await harness.env.fast_forward(h, timedelta(minutes=3))
+    harness.store.refuse_next = 0
+    await h.execute_update(ServiceRequestWorkflow.post_progress,
+                           ProgressCommand(actor=AGENT, note="inspected"))
+    harness.store.refuse_next = 1
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.result()
+    return h
+
+
+async def _compensation_and_ownership(harness: Harness) -> Handle:
+    """Patches `compensation-running-total` and `ownership-and-four-eyes`: 500 + 500
+    waits for another supervisor; the holder posts progress and resolves."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
+        actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"))
+    for _ in range(2):
+        await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
+            actor=WANG, amount=Decimal("500"), reason="a lost day"))
+    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
+        actor=SUPERVISOR, approve=True, reason="fair"))
+    await h.execute_update(ServiceRequestWorkflow.post_progress,
+                           ProgressCommand(actor=WANG, note="refunded"))
+    await h.execute_update(ServiceRequestWorkflow.resolve,
+                           ResolveCommand(actor=WANG, summary="refunded"))
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
     await h.result()
@@ -247,11 +294,11 @@ async def _rehandled_after_follow_up_then_closed(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.order_rehandling, OrderRehandlingCommand(
         actor=SUPERVISOR, reason="the fix did not hold", assignee="wang.wei"))
     await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("900"), reason="second visit"))
+        actor=WANG, amount=Decimal("900"), reason="second visit"))
     await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
         actor=SUPERVISOR, approve=False, reason="covered by warranty"))
     await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="replaced the part"))
+                           ResolveCommand(actor=WANG, summary="replaced the part"))
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
     await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
@@ -291,6 +338,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
     "started_by_another_language": _started_by_another_language,
     "refused_write_retried": _refused_write_retried,
+    "refused_write_salvaged": _refused_write_salvaged,
+    "compensation_and_ownership": _compensation_and_ownership,
     "director_takeover": _director_takeover,  # recorded before the takeover patch
     "director_takeover_on_timeline": _director_takeover,  # and after it
     "silent_after_timeout": _silent_after_timeout,

@@ -124,3 +124,17 @@ async def record_events(batch: RecordEvents) -> None:
         retry_policy=options.PERSIST_RETRY,
         summary=f"persist events {first}..{last}",
     )
+
+
+async def salvage_events(batch: RecordEvents) -> int:
+    """The write the database refused, storing what it takes; returns the parts set
+    aside in persist_dead_letters (docs/events.md)."""
+    first, last = batch.events[0].seq, batch.events[-1].seq
+    set_aside: int = await workflow.execute_activity_method(
+        StoreActivities.record_events,
+        batch.model_copy(update={"salvage": True}),
+        start_to_close_timeout=options.PERSIST_TIMEOUT,
+        retry_policy=options.PERSIST_RETRY,
+        summary=f"salvage events {first}..{last}",
+    )
+    return set_aside

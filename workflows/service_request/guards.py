@@ -30,8 +30,10 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
-from csflow.domain.codes import Priority
+from csflow.domain.codes import Priority, Role
 from csflow.domain.lifecycle import Command, Forbidden, IllegalTransition, authorize, check
+from csflow.domain.policy import OwnershipPolicy, Relation
+from csflow.domain.routing import DESK_NAMES
 from csflow.notify.compliance import ComplianceError, check_compliance
 from csflow.refusals import Refusal
 
@@ -169,6 +171,69 @@ def close(s: RequestState, cmd: CloseCommand, banned: Banned) -> None:
 
 def cancel(s: RequestState, cmd: CancelCommand, banned: Banned) -> None:
     lifecycle(Command.CANCEL, cmd.actor, s)
+
+
+# ---- authority over this request (issue 13 item 7) ----
+
+
+def same_person(a: str | None, b: str | None) -> bool:
+    """Actor ids name people; a service relaying someone records that person's id, so a
+    relayed command compares as the person who gave it."""
+    return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
+
+
+# Holders that are no person: a fresh install's desks (before anyone is in the staff
+# directory) and the ladder's director takeover, which names the office, not someone.
+_SHARED_HOLDERS = DESK_NAMES | {"director"}
+
+
+def _holds(s: RequestState, actor: Actor) -> bool:
+    """The actor holds the request. A shared holder (a desk, the director's office) is
+    held by whoever of the handler roles works the request."""
+    if s.assignee is None or s.assignee in _SHARED_HOLDERS:
+        return actor.role in (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR)
+    return same_person(actor.id, s.assignee)
+
+
+def _related(s: RequestState, actor: Actor, relation: Relation) -> bool:
+    if relation == "assignee":
+        return _holds(s, actor)
+    if relation == "admin":
+        return actor.role is Role.ADMIN
+    # "team_supervisor": the workflow knows the holder's team (department) but not the
+    # supervisor's, so it accepts any supervisor here; docs/policy.md says so.
+    return actor.role is Role.SUPERVISOR
+
+
+_SAID = {
+    "assignee": "the assignee",
+    "team_supervisor": "a supervisor of the assignee's team",
+    "any_supervisor": "a supervisor",
+    "admin": "an admin",
+}
+
+
+def owner(s: RequestState, command: Command, actor: Actor, rules: OwnershipPolicy) -> None:
+    """The actor stands in one of the policy's relations to this request for `command`."""
+    relations = rules.of(command.value)
+    if relations is None or any(_related(s, actor, r) for r in relations):
+        return
+    holder = s.assignee or "nobody"
+    who = ", ".join(_SAID[r] for r in relations)
+    raise Refusal.FORBIDDEN_ROLE.error(
+        f"{command.value} on {s.number} is for {who} (assignee: {holder}); "
+        f"{actor.id} ({actor.role.value}) is none of them"
+    )
+
+
+def approver(s: RequestState, actor: Actor) -> None:
+    """Four eyes: whoever requested a compensation does not decide it."""
+    comp = s.compensation
+    if comp is not None and same_person(actor.id, comp.requested_by):
+        raise Refusal.FORBIDDEN_ROLE.error(
+            f"{actor.id} requested this compensation ({comp.amount} {comp.currency}) and "
+            "cannot decide it; another supervisor or an admin must"
+        )
 
 
 def moved(assignee: str | None, rule: str) -> None:

@@ -9,6 +9,7 @@ it called, which is what makes these testable without a server and a replay iden
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from csflow.activity_io import FollowUpPlan, TransferResult, Triage
@@ -54,6 +55,7 @@ DIRECTOR = "director"
 DEFAULT_DEPARTMENT = "customer-service"
 _OPEN_WORK = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING)
 _RELEASED = (Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP)
+_GRANTS = frozenset({EventKind.COMPENSATION_GRANTED, EventKind.COMPENSATION_APPROVED})
 
 
 # ---- the state at receipt ----
@@ -491,22 +493,42 @@ def start_rehandling(
     )
 
 
+def compensation_total(s: RequestState) -> Decimal:
+    """What this request has granted or approved so far, plus any amount still pending."""
+    total = sum(
+        (Decimal(str(e.data.get("amount", "0"))) for e in s.timeline if e.kind in _GRANTS),
+        Decimal(0),
+    )
+    comp = s.compensation
+    return total + comp.amount if comp is not None and comp.status == "pending" else total
+
+
 def request_compensation(
-    tl: Timeline, t: RequestTerms, cmd: CompensationRequest, now: datetime
+    tl: Timeline, t: RequestTerms, cmd: CompensationRequest, now: datetime,
+    *, running_total: bool = True,
 ) -> None:
+    """The agent's limit bounds the request's running total, not each grant: 500 + 500
+    waits for approval. `running_total=False` is how histories recorded before patch
+    `compensation-running-total` judged each grant alone; they replay that way."""
     policy = t.compensation
-    needs = t.needs_approval(cmd.amount)
+    before = compensation_total(tl.state) if running_total else Decimal(0)
+    total = before + cmd.amount
+    needs = t.needs_approval(total)
     tl.state.compensation = Compensation(
         amount=cmd.amount,
         currency=policy.currency,
         status="pending" if needs else "granted",
         requested_by=cmd.actor.id,
     )
-    why = (
-        f"above the agent limit of {policy.agent_limit} {policy.currency}"
-        if cmd.amount > policy.agent_limit
-        else "major complaint"
-    )
+    if cmd.amount > policy.agent_limit:
+        why = f"above the agent limit of {policy.agent_limit} {policy.currency}"
+    elif total > policy.agent_limit:
+        why = (
+            f"with {before} {policy.currency} already granted, the request's total of "
+            f"{total} passes the agent limit of {policy.agent_limit} {policy.currency}"
+        )
+    else:
+        why = "major complaint"
     tl.append(
         EventKind.COMPENSATION_REQUESTED if needs else EventKind.COMPENSATION_GRANTED,
         cmd.actor,
@@ -517,6 +539,7 @@ def request_compensation(
             "currency": policy.currency,
             "needs_approval": needs,
             "why": why if needs else None,
+            "total": str(total) if running_total and before else None,
             "notify": ["supervisor"] if needs else None,
         },
     )

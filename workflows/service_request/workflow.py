@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
     from csflow.domain.lifecycle import Command, Status
+    from csflow.domain.policy import OwnershipPolicy
     from csflow.notify.models import Recipient
     from csflow.notify.planner import NotifyContext, plan_notifications
     from csflow.refusals import Refusal
@@ -80,6 +81,15 @@ C = TypeVar("C")
 Guard = Callable[[RequestState, C, guards.Banned], None]
 
 PERSIST_RETRY_AFTER = timedelta(seconds=30)
+# A write refused for this long (retried every 30 s meanwhile, and after every command)
+# is salvaged rather than retried as it is: time for a command that fixes the value.
+SALVAGE_AFTER = timedelta(minutes=2)
+# A write still refused is salvaged (dead letters); PersistState is set back to ok.
+SALVAGE_PATCH = "persist-salvage"
+# Ownership and four eyes are checked again in the handler (validators never run on replay).
+AUTHORITY_PATCH = "ownership-and-four-eyes"
+# The agent's compensation limit bounds the request's running total, not each grant.
+COMPENSATION_TOTAL_PATCH = "compensation-running-total"
 # Firings that fell due before csflow knew of the request are recorded, not announced.
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
@@ -108,6 +118,8 @@ class ServiceRequestWorkflow:
         self._lock = asyncio.Lock()
         self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
         self._sends: list[asyncio.Task[Any]] = []
+        self._refused_since: datetime | None = None  # the first of the writes refused in a row
+        self._persist_state = "ok"  # the PersistState search attribute
 
     # ---- the main loop ----
 
@@ -230,12 +242,14 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.POST_PROGRESS.value)
     async def post_progress(self, cmd: ProgressCommand) -> RequestView:
         await self._begin(guards.post_progress, cmd)
+        self._authority(Command.POST_PROGRESS, cmd.actor)
         transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
     @post_progress.validator
     def _validate_post_progress(self, cmd: ProgressCommand) -> None:
         guards.post_progress(self._state, cmd, self._banned)
+        self._authority(Command.POST_PROGRESS, cmd.actor, validating=True)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
     async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
@@ -311,32 +325,43 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.REQUEST_COMPENSATION.value)
     async def request_compensation(self, cmd: CompensationRequest) -> RequestView:
         await self._begin(guards.request_compensation, cmd)
-        transitions.request_compensation(self._timeline, self._terms, cmd, workflow.now())
+        self._authority(Command.REQUEST_COMPENSATION, cmd.actor)
+        running_total = not transitions.compensation_total(self._state) or workflow.patched(
+            COMPENSATION_TOTAL_PATCH
+        )
+        transitions.request_compensation(
+            self._timeline, self._terms, cmd, workflow.now(), running_total=running_total
+        )
         return await self._finish()
 
     @request_compensation.validator
     def _validate_request_compensation(self, cmd: CompensationRequest) -> None:
         guards.request_compensation(self._state, cmd, self._banned)
+        self._authority(Command.REQUEST_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.DECIDE_COMPENSATION.value)
     async def decide_compensation(self, cmd: CompensationDecision) -> RequestView:
         await self._begin(guards.decide_compensation, cmd)
+        self._authority(Command.DECIDE_COMPENSATION, cmd.actor)
         transitions.decide_compensation(self._timeline, cmd, workflow.now())
         return await self._finish()
 
     @decide_compensation.validator
     def _validate_decide_compensation(self, cmd: CompensationDecision) -> None:
         guards.decide_compensation(self._state, cmd, self._banned)
+        self._authority(Command.DECIDE_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
         await self._begin(guards.resolve, cmd)
+        self._authority(Command.RESOLVE, cmd.actor)
         transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         guards.resolve(self._state, cmd, self._banned)
+        self._authority(Command.RESOLVE, cmd.actor, validating=True)
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
@@ -434,9 +459,21 @@ class ServiceRequestWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         guard(self._state, cmd, self._banned)
 
+    def _authority(self, command: Command, actor: Actor, *, validating: bool = False) -> None:
+        """Ownership (the policy's `[ownership]`) and four eyes on compensation. The
+        validator always checks; the handler checks again under a patch, because
+        histories from before accepted such commands and must replay the same."""
+        if not validating and not workflow.patched(AUTHORITY_PATCH):
+            return
+        if command is Command.DECIDE_COMPENSATION:
+            guards.approver(self._state, actor)
+            return
+        terms = getattr(self, "_terms", None)  # a caller's start resolves them in `run`
+        guards.owner(self._state, command, actor, terms.ownership if terms else OwnershipPolicy())
+
     async def _finish(self) -> RequestView:
         self._rearm = True
-        if not await self._persist():
+        if not await self._persist(leaving=self._state.status.terminal):
             raise Refusal.NOT_PERSISTED.error(
                 "accepted, but not yet persisted; the request retries the write by itself"
             )
@@ -483,7 +520,7 @@ class ServiceRequestWorkflow:
         else:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
-        publish(s)
+        publish(s, persist=self._persist_state)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
 
@@ -515,28 +552,33 @@ class ServiceRequestWorkflow:
     def _unpersisted(self) -> bool:
         return bool(self._timeline.pending())
 
-    async def _persist(self) -> bool:
+    async def _persist(self, *, leaving: bool = False) -> bool:
         """Flush unpersisted events in order; concurrent callers share one batch.
 
         Connection trouble is retried inside the activity. A write the database refuses
-        outright comes back here: the events stay pending (nothing is lost), the failure is
-        logged and shown in the UI's details, and the main loop tries again later — the
-        request neither fails nor forgets.
+        outright comes back here: the events stay pending (nothing is lost), the request
+        shows `PersistState=rejected`, and the main loop tries again every 30 s. Still
+        refused after SALVAGE_AFTER — or refused once when the request is ending — the
+        write is salvaged:
+        what the database takes is stored and the rest set aside in persist_dead_letters
+        (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
+        be wedged and a cancel or close always ends the row too (docs/events.md).
         """
         async with self._lock:
             s = self._state
             pending = self._timeline.pending()
             if not pending:
                 return True
+            batch = RecordEvents(
+                state=s.model_copy(update={"timeline": []}),
+                events=pending,
+                intake=self._input.intake if s.persisted_seq == 0 else None,
+            )
             try:
-                await effects.record_events(
-                    RecordEvents(
-                        state=s.model_copy(update={"timeline": []}),
-                        events=pending,
-                        intake=self._input.intake if s.persisted_seq == 0 else None,
-                    )
-                )
+                await effects.record_events(batch)
             except ActivityError as err:
+                now = workflow.now()
+                self._refused_since = self._refused_since or now
                 workflow.logger.error(
                     "request %s: persisting events %s..%s failed: %s",
                     s.number,
@@ -544,15 +586,47 @@ class ServiceRequestWorkflow:
                     pending[-1].seq,
                     err.cause,
                 )
-                publish(s, problem=f"persistence failing: {err.cause}")
-                self._rearm = True
+                if (
+                    leaving or now - self._refused_since >= SALVAGE_AFTER
+                ) and workflow.patched(SALVAGE_PATCH):
+                    return await self._salvage(batch)
+                self._refused(f"persistence failing: {err.cause}")
                 return False
             s.persisted_seq = pending[-1].seq
+            if (self._refused_since or self._persist_state != "ok") and workflow.patched(
+                SALVAGE_PATCH
+            ):
+                self._persist_state = "ok"
+                publish(s)
+            self._refused_since = None
             return True
+
+    async def _salvage(self, batch: RecordEvents) -> bool:
+        s = self._state
+        try:
+            set_aside = await effects.salvage_events(batch)
+        except ActivityError as err:
+            self._refused(f"persistence failing, even salvaged: {err.cause}")
+            return False
+        s.persisted_seq = batch.events[-1].seq
+        self._refused_since = None
+        self._persist_state = "quarantined" if set_aside else "ok"
+        problem = (
+            f"{set_aside} part(s) the database refused were set aside in persist_dead_letters"
+            if set_aside
+            else None
+        )
+        publish(s, problem=problem, persist=self._persist_state)
+        return True
+
+    def _refused(self, problem: str) -> None:
+        self._persist_state = "rejected"
+        publish(self._state, problem=problem, persist="rejected")
+        self._rearm = True
 
     async def _persist_before_leaving(self) -> None:
         """A run never ends with events only in memory, nor with messages unsent."""
-        while not await self._persist():
+        while not await self._persist(leaving=True):
             await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
