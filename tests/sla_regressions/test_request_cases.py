@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from csflow.config.terms import TermsProvider
 from csflow.contracts import (
+    Actor,
     CancelCommand,
     ChangePriorityCommand,
     ConfirmCommand,
@@ -31,7 +32,7 @@ from csflow.contracts import (
     WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
-from csflow.domain.codes import Priority
+from csflow.domain.codes import Priority, Role
 from csflow.domain.policy import policy_from_mapping
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.sla_regressions.conftest import start_instant, zone_at
@@ -187,7 +188,8 @@ async def test_04_zammad_1322_1620_only_an_agents_message_to_the_customer_answer
     assert first.due_at == t0 + 2 * H + waited, "moved by the wait, by nothing else"
     await harness.env.fast_forward(h, 10 * M)
     v = await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-        actor=AGENT, note="We have found your parcel and are sending a replacement."))
+        actor=Actor(id="agent-9", role=Role.AGENT),  # the holder now
+        note="We have found your parcel and are sending a replacement."))
     first = clock(v, "first_response")
     assert first.satisfied_at == v.timeline[-1].at
     await harness.env.fast_forward(h, 3 * H)
