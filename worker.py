@@ -63,13 +63,14 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
                    notify: NotifyActivities | None = None) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
-    assign = AssignmentActivities(pool, policy.intake, client)
+    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation)
     terms = TermsProvider(policy)  # one calendar cache for every activity
     follow = FollowUpActivities(pool, client, terms, settings)
     send = notify or notify_activities(pool, load_notify_config(),
                                        policy.compliance.banned_phrases)
     reports = ReportActivities(pool)
     return [store.record_events, assign.triage, assign.transfer, assign.release,
+            assign.route_escalation,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
             send.send, reports.rollup_day, reports.publish, reports.forecast,
             TermsActivities(terms).resolve_terms]

@@ -37,6 +37,7 @@ from csflow.domain.calendar import (
 from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.escalation import EscalationPolicy
+from csflow.domain.org import Organisation
 
 
 class PolicyModel(BaseModel):
@@ -261,13 +262,16 @@ class Policy(PolicyModel):
     compliance: CompliancePolicy = CompliancePolicy()
     calendar: CalendarPolicy = CalendarPolicy()
     intake: IntakePolicy = IntakePolicy()
+    # Who escalations reach (docs/policy.md "Organisation"); not part of the SLA terms, so
+    # not of the version either: a new head does not make a new policy version.
+    organisation: Organisation = Organisation()
 
     @property
     def effective_version(self) -> str:
         """What a request records as the policy it started under."""
         if self.version:
             return self.version
-        data = self.model_dump(mode="json", exclude={"version"})
+        data = self.model_dump(mode="json", exclude={"version", "organisation"})
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -42,6 +42,9 @@ class NotifyContext(BaseModel):
     customer: Recipient
     follow_up_owner: str | None = None
     survey_url: str | None = None
+    # Ladder steps are paged by workflows/service_request/ladder.py (resolved people);
+    # False only for histories from before patch `org-ladder-routing`.
+    ladder_routed: bool = False
 
 
 def plan_notifications(event: TimelineEvent, ctx: NotifyContext) -> list[Notification]:
@@ -62,7 +65,7 @@ def plan_notifications(event: TimelineEvent, ctx: NotifyContext) -> list[Notific
         assignee = d.get("assignee") or ctx.assignee
         if assignee:
             out.append((_staff(assignee), template, base | _clock(d)))
-    if event.kind == EventKind.ESCALATION_STEP:
+    if event.kind == EventKind.ESCALATION_STEP and not ctx.ladder_routed:
         channels: list[ChannelName] = [c for c in d.get("channels", []) if c != "board"]
         for role in d.get("notify", []):
             out.append((Recipient(kind="role", id=role, channels=channels or ["email"]),

@@ -72,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.notify.planner import NotifyContext, plan_notifications
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
-    from workflows.service_request import effects, guards, transitions
+    from workflows.service_request import effects, guards, ladder, transitions
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
 
@@ -103,6 +103,11 @@ class ServiceRequestWorkflow:
         self._lock = asyncio.Lock()
         self._children: dict[str, ChildWorkflowHandle[Any, ImprovementResult]] = {}
         self._sends: list[asyncio.Task[Any]] = []
+        # Ladder steps routed through the organisation (patch `org-ladder-routing`):
+        # decided at the first step, then the steps (and pages) already handled.
+        self._org_routing = False
+        self._routed: set[str] = set()
+        self._paged: set[str] = set()
 
     # ---- the main loop ----
 
@@ -176,11 +181,32 @@ class ServiceRequestWorkflow:
         for f in firings:
             if f.clock.name not in transitions.AFTER_RESOLUTION:
                 on_timeline = transitions.takes_over(s, f) and workflow.patched(TAKEOVER_PATCH)
+                holder = s.assignee
+                if f.step is not None and not self._org_routing:
+                    self._org_routing = workflow.patched(ladder.ORG_PATCH)
                 transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
+                if f.step is not None and self._org_routing:
+                    await self._route_step(f, holder)
             elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
                 await self._confirmed()
         if firings or self._unpersisted():
             await self._persist()
+
+    async def _route_step(self, f: clocks.Firing, holder: str | None) -> None:
+        """A ladder step reaches real people once each; `reassign` and a takeover move the
+        request once per step, whichever clock got there first."""
+        first = ladder.step_key(f) not in self._routed
+        self._routed.add(ladder.step_key(f))
+        route = await effects.route_escalation(
+            ladder.route_input(self._state, f, holder, move=first))
+        if first and route.assignee is not None and route.assignee != holder:
+            ladder.moved(self._timeline, f, route, holder, f.at)
+        if self._opened_at is not None and f.at < self._opened_at:
+            return  # recorded from an imported backlog: not announced (see _from_the_backlog)
+        for n in ladder.pages(self._state, f, route):
+            if n.key not in self._paged:
+                self._paged.add(n.key)
+                self._sends.append(effects.send(n))
 
     async def _collect_improvements(self) -> None:
         """Finished improvement tasks: the customer hears what changed; followed up and no
@@ -484,7 +510,9 @@ class ServiceRequestWorkflow:
         holds up the request; the outbox behind the activity sends each key once."""
         if self._from_the_backlog(event):
             return
-        for n in plan_notifications(event, _notify_context(self._state, self._input)):
+        for n in plan_notifications(
+            event, _notify_context(self._state, self._input, self._org_routing)
+        ):
             self._sends.append(effects.send(n))
         self._sends = [t for t in self._sends if not t.done()]
 
@@ -565,7 +593,7 @@ def _triage_input(inp: ServiceRequestInput) -> TriageInput:
     )
 
 
-def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
+def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> NotifyContext:
     customer = inp.intake.customer
     return NotifyContext(
         number=s.number,
@@ -583,4 +611,5 @@ def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
         ),
         follow_up_owner=s.follow_up.owner if s.follow_up else None,
         survey_url=s.follow_up.survey_url if s.follow_up else None,
+        ladder_routed=routed,
     )
