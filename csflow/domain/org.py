@@ -154,3 +154,19 @@ def recipients(org: Organisation, roles: Iterable[str], *, department: str | Non
             people.add(r.staff_id)
             out.append(r)
     return out
+
+
+def ladder_gaps(org: Organisation, named: set[str]) -> list[str]:
+    """What a configured chart lacks for the ladder's recipients (`named`): a department
+    without a head when a step pages `department_head`, no director when one pages or
+    hands over to `director`. Without a chart nothing is checked (the notification
+    config's role contacts are used)."""
+    if not org.configured:
+        return []
+    gaps = []
+    if "department_head" in named:
+        gaps += [f"organisation.departments.{d}: no `head`, but the ladder pages "
+                 f"department_head" for d, dept in org.departments.items() if not dept.head]
+    if "director" in named and not org.directors:
+        gaps.append("organisation.directors: empty, but the ladder pages the director")
+    return gaps

@@ -37,7 +37,7 @@ from csflow.domain.calendar import (
 from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.escalation import EscalationPolicy
-from csflow.domain.org import Organisation
+from csflow.domain.org import Organisation, ladder_gaps
 
 
 class PolicyModel(BaseModel):
@@ -265,6 +265,16 @@ class Policy(PolicyModel):
     # Who escalations reach (docs/policy.md "Organisation"); not part of the SLA terms, so
     # not of the version either: a new head does not make a new policy version.
     organisation: Organisation = Organisation()
+
+    @model_validator(mode="after")
+    def _chart_serves_the_ladder(self) -> Policy:
+        named = {r.value for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
+                 for r in step.notify}
+        named |= {"director" for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
+                  if step.action.value == "director_takeover"}
+        if gaps := ladder_gaps(self.organisation, named):
+            raise ValueError("; ".join(gaps))
+        return self
 
     @property
     def effective_version(self) -> str:
