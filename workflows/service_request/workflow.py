@@ -68,8 +68,10 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
     from csflow.domain.lifecycle import Command, Status
-    from csflow.notify.models import Recipient
-    from csflow.notify.planner import NotifyContext, plan_notifications
+    from csflow.domain.org_routes import EscalationRouteInput
+    from csflow.domain.terms import RequestTerms
+    from csflow.notify.models import Notification, Recipient
+    from csflow.notify.planner import NotifyContext, plan_notifications, role_alert
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
     from workflows.service_request import effects, guards, ladder, transitions
@@ -84,6 +86,9 @@ PERSIST_RETRY_AFTER = timedelta(seconds=30)
 QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
 # A director takeover moves the status on the ladder step's own event (status_from/to).
 TAKEOVER_PATCH = "ladder-takeover-on-timeline"
+# Handovers notify the new holder and the customer; role alerts resolve through the
+# organisation; customer times are local (csflow/notify/planner.py `_handovers`).
+HANDOVER_PATCH = "org-handover-notices"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -510,11 +515,32 @@ class ServiceRequestWorkflow:
         holds up the request; the outbox behind the activity sends each key once."""
         if self._from_the_backlog(event):
             return
-        for n in plan_notifications(
-            event, _notify_context(self._state, self._input, self._org_routing)
-        ):
+        ctx = _notify_context(self._state, self._input, self._org_routing)
+        if workflow.patched(HANDOVER_PATCH):
+            ctx = _with_handovers(ctx, self._state, self._terms, event)
+            if (alert := role_alert(event)) is not None:
+                self._sends.append(asyncio.create_task(self._alert_roles(event, *alert)))
+        for n in plan_notifications(event, ctx):
             self._sends.append(effects.send(n))
         self._sends = [t for t in self._sends if not t.done()]
+
+    async def _alert_roles(self, event: TimelineEvent, roles: list[str],
+                           variables: dict[str, Any]) -> None:
+        """An alert to roles ("supervisor", "department_head") reaches the people of the
+        request's department — or of the improvement task's — with the fallback chain."""
+        s = self._state
+        route = await effects.route_escalation(
+            EscalationRouteInput(number=s.number,
+                                 department=event.data.get("department") or s.department,
+                                 assignee=s.assignee, roles=roles))
+        for r in route.recipients:
+            recipient = (Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
+                         if r.staff_id else
+                         Recipient(kind="role", id=r.role, channels=["email", "chat"]))
+            await effects.send(Notification(
+                key=f"{s.number}/{event.seq}/{recipient.kind}:{recipient.id}/staff_alert",
+                number=s.number, template="staff_alert", recipient=recipient,
+                priority=s.priority.value, variables={"number": s.number} | variables))
 
     def _from_the_backlog(self, event: TimelineEvent) -> bool:
         """A warning, breach or ladder step that fell due before csflow even knew of the
@@ -591,6 +617,20 @@ def _triage_input(inp: ServiceRequestInput) -> TriageInput:
         description=intake.description,
         received_at=inp.received_at,
     )
+
+
+def _with_handovers(
+    ctx: NotifyContext, s: RequestState, terms: RequestTerms, event: TimelineEvent
+) -> NotifyContext:
+    """What handover messages need beyond the legacy context: the customer's time zone
+    (the business calendar's), the ETA they were last given, who asked for compensation."""
+    plans = [e for e in s.timeline if e.kind == EventKind.PLAN_SUBMITTED and e.seq < event.seq]
+    return ctx.model_copy(update={
+        "handovers": True,
+        "time_zone": terms.calendar.time_zone,
+        "previous_eta": plans[-1].data.get("eta") if plans else None,
+        "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
+    })
 
 
 def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> NotifyContext:
