@@ -61,8 +61,8 @@ async def test_reassign_and_escalate_tell_the_new_holder_and_the_customer(
 
     await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
         actor=SUPERVISOR, to_staff="li.senior", reason="customer threatens to leave"))
-    told = await messages(harness, h, "staff_handover", 2)
-    assert told[1].recipient.id == "li.senior"
+    both = await messages(harness, h, "staff_handover", 2)
+    assert both[1].recipient.id == "li.senior"
     [customer] = await messages(harness, h, "customer_escalated")
     assert customer.recipient.kind == "customer"
     _, body = TEMPLATES.render(customer.template, "zh-CN", customer.variables)
