@@ -29,7 +29,7 @@ _ASSIGNEE: dict[str, str] = {EventKind.ASSIGNED: "staff_assignment",
                              EventKind.SLA_WARNING: "staff_warning",
                              EventKind.SLA_BREACHED: "staff_breach"}
 _ROLE_ALERTS = (EventKind.QUEUED, EventKind.FOLLOW_UP_MISSED, EventKind.COMPENSATION_REQUESTED,
-                EventKind.IMPROVEMENT_OPENED, EventKind.ESCALATED)
+                EventKind.IMPROVEMENT_OPENED, EventKind.ESCALATED, EventKind.ETA_MISSED)
 
 
 class NotifyContext(BaseModel):
@@ -78,8 +78,9 @@ def local_time(value: str | datetime | None, zone: str) -> str:
     return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
-_HANDOVER_KINDS: dict[str, str] = {EventKind.REASSIGNED: "reassigned", EventKind.ESCALATED: "escalated",
-                   EventKind.REHANDLING_STARTED: "rehandling"}
+_HANDOVER_KINDS: dict[str, str] = {EventKind.REASSIGNED: "reassigned",
+                                   EventKind.ESCALATED: "escalated",
+                                   EventKind.REHANDLING_STARTED: "rehandling"}
 _DECISIONS: dict[str, str] = {EventKind.COMPENSATION_APPROVED: "approved",
               EventKind.COMPENSATION_REJECTED: "rejected"}
 
@@ -102,6 +103,11 @@ def _handovers(event: TimelineEvent, ctx: NotifyContext) -> list[tuple[Recipient
                                 "previous": d.get("from") or "-"}))
     if event.kind == EventKind.ESCALATED:
         out.append((ctx.customer, "customer_escalated", {"number": ctx.number}))
+    if event.kind == EventKind.PROGRESS_POSTED and d.get("eta") and ctx.previous_eta and (
+            ctx.previous_eta != d["eta"]):
+        out.append((ctx.customer, "eta_revised", {
+            "number": ctx.number, "eta": local_time(d["eta"], ctx.time_zone),
+            "previous_eta": local_time(ctx.previous_eta, ctx.time_zone)}))
     if event.kind == EventKind.PLAN_SUBMITTED and d.get("eta"):
         eta = local_time(d["eta"], ctx.time_zone)
         if ctx.previous_eta is None:

@@ -5,6 +5,7 @@ ETA in their local time, every ETA revision, compensation granted)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from temporalio.client import WorkflowHandle
@@ -16,6 +17,7 @@ from csflow.contracts import (
     ConfirmCommand,
     EscalateCommand,
     PlanCommand,
+    ProgressCommand,
     ReassignCommand,
     ReceiptQuery,
     RequestView,
@@ -133,3 +135,41 @@ async def test_rehandling_tells_whoever_takes_it_back(harness: Harness) -> None:
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
 
+
+
+async def test_a_missed_eta_is_a_breach_the_owner_and_supervisor_hear_of(
+    harness: Harness,
+) -> None:
+    harness.assignment.org = Organisation.model_validate({
+        "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]},
+                        "repair": {"head": "gao.head", "supervisors": ["he.sup"]}},
+        "directors": ["zhou.director"]})
+    harness.assignment.on_duty = {"agent-007", "chen.sup", "he.sup", "zhou.director"}
+    harness.assignment.holder = ("agent-007", "care")
+    h = await started(harness, priority=Priority.P3)
+    view = await h.query(ServiceRequestWorkflow.get_state)
+    promised = view.received_at + timedelta(hours=3)
+    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+        actor=AGENT, measures=["replace the parcel"], eta=promised))
+    # A revision by progress note is a new promise the customer hears of.
+    later = promised + timedelta(hours=2)
+    await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
+        actor=AGENT, note="courier booked", eta=later))
+    [revised] = await messages(harness, h, "eta_revised")
+    assert revised.recipient.kind == "customer"
+    await harness.env.fast_forward(h, timedelta(hours=6))
+
+    async def missed() -> RequestView:
+        v = await h.query(ServiceRequestWorkflow.get_state)
+        assert [e.at for e in v.timeline if e.kind == "eta_missed"] == [later]
+        return v
+
+    v = await eventually(missed)
+    assert v.delayed, "the board shows the request delayed"
+    alerts = await messages(harness, h, "staff_alert", 2)
+    told = {(n.recipient.kind, n.recipient.id) for n in alerts
+            if n.key.split("/")[1] == str(next(e.seq for e in v.timeline
+                                                if e.kind == "eta_missed"))}
+    assert told == {("staff", "agent-007"), ("staff", "chen.sup")}
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))

@@ -74,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.notify.planner import NotifyContext, plan_notifications, role_alert
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
-    from workflows.service_request import effects, guards, ladder, transitions
+    from workflows.service_request import effects, eta, guards, ladder, transitions
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
 
@@ -159,6 +159,9 @@ class ServiceRequestWorkflow:
 
     async def _sleep_until_something_changes(self) -> None:
         wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
+        promised = eta.watched(self._state)
+        if promised is not None and workflow.patched(eta.ETA_PATCH):
+            wake_at = min(wake_at, promised) if wake_at else promised
         if self._unpersisted():
             retry = workflow.now() + PERSIST_RETRY_AFTER
             wake_at = min(wake_at, retry) if wake_at else retry
@@ -194,7 +197,9 @@ class ServiceRequestWorkflow:
                     await self._route_step(f, holder)
             elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
                 await self._confirmed()
-        if firings or self._unpersisted():
+        missed = (eta.watched(s) is not None and workflow.patched(eta.ETA_PATCH)
+                  and eta.check(self._timeline, workflow.now()))
+        if firings or missed or self._unpersisted():
             await self._persist()
 
     async def _route_step(self, f: clocks.Firing, holder: str | None) -> None:
@@ -624,7 +629,9 @@ def _with_handovers(
 ) -> NotifyContext:
     """What handover messages need beyond the legacy context: the customer's time zone
     (the business calendar's), the ETA they were last given, who asked for compensation."""
-    plans = [e for e in s.timeline if e.kind == EventKind.PLAN_SUBMITTED and e.seq < event.seq]
+    promised = (EventKind.PLAN_SUBMITTED, EventKind.PROGRESS_POSTED)
+    plans = [e for e in s.timeline
+             if e.kind in promised and e.data.get("eta") and e.seq < event.seq]
     return ctx.model_copy(update={
         "handovers": True,
         "time_zone": terms.calendar.time_zone,
