@@ -8,7 +8,6 @@ through an Update, so a request that ended meanwhile simply gives its place back
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from csflow.activity_io import ReleaseInput, TransferInput, TransferResult, Triage, TriageInput
+from csflow.domain.emotion import matcher
 from csflow.domain.org import Organisation, recipients, resolve
 from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, RoutedRecipient
 from csflow.domain.policy import IntakePolicy
@@ -27,9 +27,14 @@ from csflow.store import requests, staff
 
 
 def emotion_hits(text: str, keywords: tuple[str, ...]) -> list[str]:
-    """Keywords found in the customer's words; full-width and case differences ignored."""
-    norm = unicodedata.normalize("NFKC", text).casefold()
-    return [k for k in keywords if unicodedata.normalize("NFKC", k).casefold() in norm]
+    """Keywords found in the customer's words, by the lexicon's rules (whole words,
+    segmented Chinese); full-width and case differences ignored."""
+    return matcher((), (), keywords).hits(text)
+
+
+def upset(text: str, intake: IntakePolicy) -> list[str]:
+    """The policy's lexicon terms in the customer's words."""
+    return matcher(intake.emotion.zh_CN, intake.emotion.en, intake.emotion_keywords).hits(text)
 
 
 class AssignmentActivities:
@@ -42,7 +47,7 @@ class AssignmentActivities:
 
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
-        emotion = emotion_hits(inp.description, self._intake.emotion_keywords)
+        emotion = upset(inp.description, self._intake)
         repeat_of: list[str] = []
         if inp.category in self._intake.repeat_categories:
             window = self._intake.repeat_window.duration
@@ -50,7 +55,8 @@ class AssignmentActivities:
                 self._pool, inp.customer_id, inp.category.value, inp.received_at - window,
                 inp.received_at, inp.number)
         priority = inp.priority.raised() if repeat_of else inp.priority
-        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of))
+        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of),
+                           upset=bool(emotion))
         pick = await staff.assign(self._pool, inp.number, need, priority.value, _now())
         return Triage(emotion=emotion, repeat_of=repeat_of, assignee=pick.staff_id,
                       department=pick.department, rule=pick.rule)

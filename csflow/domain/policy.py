@@ -36,6 +36,7 @@ from csflow.domain.calendar import (
 )
 from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
 from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.emotion_lexicon import DEFAULT_EN, DEFAULT_ZH
 from csflow.domain.escalation import EscalationPolicy
 from csflow.domain.org import Organisation, ladder_gaps
 
@@ -219,20 +220,26 @@ class CalendarPolicy(PolicyModel):
 
 # ---- intake intelligence ----
 
-DEFAULT_EMOTION_KEYWORDS = (
-    # zh-CN
-    "投诉", "愤怒", "生气", "失望", "太差", "垃圾", "骗子", "退钱", "曝光", "315", "消协",
-    "工商", "监管", "律师", "起诉",
-    # en
-    "angry", "furious", "disappointed", "terrible", "unacceptable", "scam", "refund now",
-    "lawyer", "sue", "regulator", "complain to", "worst",
-)
+Term = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EmotionLexicon(PolicyModel):
+    """`[intake.emotion]`: Chinese terms match whole segmented words, English terms whole
+    words (csflow/domain/emotion.py); each list replaces its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
+                              validate_by_alias=True, serialize_by_alias=True)
+
+    zh_CN: tuple[Term, ...] = Field(default=DEFAULT_ZH, alias="zh-CN")
+    en: tuple[Term, ...] = DEFAULT_EN
 
 
 class IntakePolicy(PolicyModel):
     """Intake intelligence (SPEC §3.1): who needs soothing, which complaints repeat."""
 
-    emotion_keywords: tuple[Annotated[str, Field(min_length=1)], ...] = DEFAULT_EMOTION_KEYWORDS
+    emotion: EmotionLexicon = EmotionLexicon()
+    # Extra terms of either language (an older key, kept): matched by the same rules.
+    emotion_keywords: tuple[Term, ...] = ()
     repeat_window: ClockSpec = _clock("720h")  # 30 days, wall-clock
     repeat_categories: tuple[Category, ...] = (Category.COMPLAINT,)
 

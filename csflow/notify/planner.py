@@ -65,6 +65,10 @@ def plan_notifications(event: TimelineEvent, ctx: NotifyContext) -> list[Notific
 def role_alert(event: TimelineEvent) -> tuple[list[str], dict[str, Any]] | None:
     """The roles an alert event names, and its variables, for the workflow to resolve
     through the organisation (relative to the request's department)."""
+    if event.kind == EventKind.RECEIVED and "soothe_first" in event.data.get("flags", []):
+        words = ", ".join(f.removeprefix("emotion:") for f in event.data["flags"]
+                          if f.startswith("emotion:"))
+        return ["supervisor"], {"reason": f"upset customer ({words}): answer first, gently"}
     if event.kind not in _ROLE_ALERTS or not event.data.get("notify"):
         return None
     return list(event.data["notify"]), {"reason": event.reason or event.kind}

@@ -95,3 +95,23 @@ async def test_without_a_chart_the_supervisor_of_the_same_department_is_found(
 def _now() -> Any:
     from datetime import UTC, datetime
     return datetime.now(UTC)
+
+
+async def test_an_upset_customer_is_routed_to_senior_staff(pool: Any) -> None:
+    from datetime import UTC, datetime
+
+    from csflow.activity_io import TriageInput
+    from csflow.domain.codes import Category, Priority, Tier
+
+    for m in PEOPLE:
+        await staff.upsert_staff(pool, m)
+    acts = AssignmentActivities(pool, DEFAULT_POLICY.intake, None, ORG)
+    calm, upset = [await ActivityEnvironment().run(acts.triage, TriageInput(
+        number=f"R-U{i}", customer_id=f"C-{i}", category=Category.COMPLAINT, sub_type=None,
+        priority=Priority.P3, tier=Tier.REGULAR, description=text,
+        received_at=datetime.now(UTC))) for i, text in enumerate(
+            ["There is an issue with my invoice, call 13831512345",
+             "我非常愤怒，再不处理就去315投诉"])]
+    assert calm.emotion == [] and calm.assignee == "ann"
+    assert upset.emotion == ["投诉", "愤怒", "315"]
+    assert upset.assignee in {"cat", "care.sup"} and "upset customer" in upset.rule

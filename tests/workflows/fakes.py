@@ -71,7 +71,8 @@ class FakeAssignment:
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
         priority = inp.priority.raised() if self.repeat_of else inp.priority
-        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of))
+        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of),
+                           upset=bool(self.emotion))
         if self.queue:
             return Triage(emotion=self.emotion, repeat_of=self.repeat_of,
                           rule=f"nobody free with {need.why}: queued")
