@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import structlog
@@ -26,6 +26,7 @@ from csflow import logs
 from csflow.channels import gateway
 from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
+from csflow.config.horizon import horizon_warning
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
@@ -109,6 +110,8 @@ async def run_worker(settings: Settings) -> None:
         )
     )
     policy = policy_from_env()  # a bad policy stops the worker here, with the key named
+    if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
+        log.warning("calendar.horizon", problem=calendar_warning)
     client = await connect(settings, runtime)
     # Idempotent: creates the report schedules once, brings their spec up to date after.
     await ensure_schedules(client, settings.task_queue, policy.calendar.time_zone)

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.policy = terms.policy  # the board warns when its calendar runs out
     errors.install(app)
     auth.install(app)
     app.include_router(listing.router, dependencies=[

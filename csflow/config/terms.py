@@ -11,6 +11,7 @@ from datetime import date, datetime
 from functools import cache
 
 from csflow.config.calendar import build_calendar
+from csflow.config.horizon import calendar_horizon
 from csflow.contracts import RequestIntake
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.policy import Policy
@@ -31,7 +32,7 @@ class TermsProvider:
 
     def for_intake(self, intake: RequestIntake, received_at: datetime) -> RequestTerms:
         local_day = received_at.astimezone(self.calendar(received_at.date()).zone).date()
-        return resolve_terms(
+        terms = resolve_terms(
             self.policy,
             self.calendar(local_day),
             intake.channel,
@@ -40,3 +41,5 @@ class TermsProvider:
             intake.customer.tier,
             intake.amount_in_dispute,
         )
+        end = calendar_horizon(self.policy.calendar, local_day)
+        return terms.model_copy(update={"calendar_horizon": end})

@@ -192,6 +192,9 @@ class CalendarPolicy(PolicyModel):
     first_year: int | None = Field(default=None, ge=1900, le=2200)
     last_year: int | None = Field(default=None, ge=1900, le=2200)
     overrides: CalendarOverrides = CalendarOverrides()
+    # Years whose holiday notice `overrides` carries in full: they extend the horizon
+    # (csflow/domain/horizon.py) past the library's last year.
+    notice_years: tuple[Annotated[int, Field(ge=1900, le=2200)], ...] = ()
 
     @model_validator(mode="after")
     def _checked(self) -> CalendarPolicy:

@@ -8,7 +8,7 @@ and re-handling raises it), the calendar's data, and the already-chosen follow-u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -50,6 +50,9 @@ class RequestTerms(PolicyModel):
     major_complaint: bool
     # Defaulted: terms recorded before the list became policy replay with the built-in one.
     banned_phrases: tuple[str, ...] = DEFAULT_BANNED
+    # The last date the calendar's holiday data covers (csflow/domain/horizon.py); None in
+    # terms recorded before it was known.
+    calendar_horizon: date | None = None
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the

@@ -87,6 +87,8 @@ class Board(BaseModel):
     by_assignee: list[ColourCounts]
     items: list[BoardItem]
     chart_svg: str
+    # Set when the business calendar's holiday data runs out within 60 days (or has).
+    calendar_warning: str | None = None
 
 
 async def load(pool: Any, f: BoardFilter, now: datetime, limit: int = LIMIT) -> Board:

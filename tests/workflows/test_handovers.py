@@ -173,3 +173,29 @@ async def test_a_missed_eta_is_a_breach_the_owner_and_supervisor_hear_of(
     assert told == {("staff", "agent-007"), ("staff", "chen.sup")}
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_a_deadline_past_the_calendar_horizon_is_flagged(harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from csflow.contracts import ServiceRequestInput
+    from csflow.domain.horizon import PAST_HORIZON_FLAG
+    from tests.workflows.conftest import TERMS
+
+    received = datetime.now(UTC)
+    req = intake(priority=Priority.P3)
+    terms = TERMS.for_intake(req, received)
+    # The holiday data ends today: a P3's 24 working hours fall past it.
+    local_today = received.astimezone(terms.calendar.zone).date()
+    short = terms.model_copy(update={"calendar_horizon": local_today})
+    starts = [(short, True), (terms.model_copy(update={"calendar_horizon": None}), False)]
+    for i, (t, flagged) in enumerate(starts):
+        number = f"CS20261123-WEB-9{i:03d}-{harness.queue[-6:]}"
+        h = await harness.client.start_workflow(
+            ServiceRequestWorkflow.run,
+            ServiceRequestInput(number=number, intake=req, received_at=received, terms=t),
+            id=number, task_queue=harness.queue)
+        v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+        assert (PAST_HORIZON_FLAG in v.flags) is flagged
+        await h.execute_update(ServiceRequestWorkflow.cancel,
+                               CancelCommand(actor=SUPERVISOR, reason="test done"))

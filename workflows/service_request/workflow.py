@@ -64,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateCalendarCommand,
         WaitForCustomerCommand,
     )
-    from csflow.domain import clocks
+    from csflow.domain import clocks, horizon
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
     from csflow.domain.lifecycle import Command, Status
@@ -511,9 +511,19 @@ class ServiceRequestWorkflow:
         else:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
+            self._flag_past_horizon()
         publish(s)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
+
+    def _flag_past_horizon(self) -> None:
+        """A deadline past the calendar's holiday data is computed as if its public
+        holidays were working days: flagged (once) for a supervisor to check by hand."""
+        s, t = self._state, self._terms
+        if horizon.PAST_HORIZON_FLAG not in s.flags and horizon.past(
+            (c.due_at for c in s.clocks), t.calendar_horizon, t.calendar.time_zone
+        ):
+            s.flags.append(horizon.PAST_HORIZON_FLAG)
 
     def _notify(self, event: TimelineEvent) -> None:
         """Start (not await) one send per planned message: a slow or failing channel never
