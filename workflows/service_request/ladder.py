@@ -47,11 +47,14 @@ def moved(tl: Timeline, f: Firing, route: EscalationRoute, holder: str | None,
     holder is told, and the board shows who has it)."""
     s = tl.state
     assert f.step is not None and route.assignee is not None
-    s.assignee, s.department, s.queued = route.assignee, route.department, False
+    s.assignee, s.queued = route.assignee, False
     if f.step.action is EscalationAction.DIRECTOR_TAKEOVER:
+        # The request stays with its department: later steps still reach its people.
         s.escalated_to = "director"
+    else:
+        s.department = route.department or s.department
     tl.append(EventKind.REASSIGNED, SYSTEM, now, reason=f"{f.clock.id}: {route.rule}",
-              data={"from": holder, "to": route.assignee, "department": route.department,
+              data={"from": holder, "to": route.assignee, "department": s.department,
                     "ladder_step": step_key(f), "action": f.step.action.value})
 
 
