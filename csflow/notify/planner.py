@@ -29,7 +29,8 @@ _ASSIGNEE: dict[str, str] = {EventKind.ASSIGNED: "staff_assignment",
                              EventKind.SLA_WARNING: "staff_warning",
                              EventKind.SLA_BREACHED: "staff_breach"}
 _ROLE_ALERTS = (EventKind.QUEUED, EventKind.FOLLOW_UP_MISSED, EventKind.COMPENSATION_REQUESTED,
-                EventKind.IMPROVEMENT_OPENED, EventKind.ESCALATED, EventKind.ETA_MISSED)
+                EventKind.IMPROVEMENT_OPENED, EventKind.ESCALATED, EventKind.ETA_MISSED,
+                EventKind.SUPERVISOR_FOLLOW_UP_MISSED)
 
 
 class NotifyContext(BaseModel):
@@ -62,13 +63,20 @@ def plan_notifications(event: TimelineEvent, ctx: NotifyContext) -> list[Notific
     return _keyed(ctx, event, _legacy(event, ctx))
 
 
-def role_alert(event: TimelineEvent) -> tuple[list[str], dict[str, Any]] | None:
+def role_alert(event: TimelineEvent, *, major: bool = False
+               ) -> tuple[list[str], dict[str, Any]] | None:
     """The roles an alert event names, and its variables, for the workflow to resolve
-    through the organisation (relative to the request's department)."""
-    if event.kind == EventKind.RECEIVED and "soothe_first" in event.data.get("flags", []):
-        words = ", ".join(f.removeprefix("emotion:") for f in event.data["flags"]
-                          if f.startswith("emotion:"))
-        return ["supervisor"], {"reason": f"upset customer ({words}): answer first, gently"}
+    through the organisation (relative to the request's department). At intake the
+    supervisor hears of an upset customer and of a major complaint (reported at once)."""
+    if event.kind == EventKind.RECEIVED:
+        reasons = []
+        if major:
+            reasons.append("major complaint: reported at once")
+        if "soothe_first" in event.data.get("flags", []):
+            words = ", ".join(f.removeprefix("emotion:") for f in event.data["flags"]
+                              if f.startswith("emotion:"))
+            reasons.append(f"upset customer ({words}): answer first, gently")
+        return (["supervisor"], {"reason": "; ".join(reasons)}) if reasons else None
     if event.kind not in _ROLE_ALERTS or not event.data.get("notify"):
         return None
     return list(event.data["notify"]), {"reason": event.reason or event.kind}

@@ -3,7 +3,8 @@ the customer (csflow/notify/planner.py), and an ETA that passes while the reques
 being worked is a breach of its own — recorded as `eta_missed` at the ETA's instant, the
 request marked delayed on the board, the owner and the department's supervisor told.
 
-One `eta_missed` per promised instant: a revised ETA is a new promise that can be missed
+An ETA already past when it is written down is not watched (see `watched`). One
+`eta_missed` per promised instant: a revised ETA is a new promise that can be missed
 again; the same one is never reported twice (the timeline says which were).
 """
 
@@ -21,11 +22,19 @@ _WORKING = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCAL
 
 
 def watched(s: RequestState) -> datetime | None:
-    """The ETA to wake for: promised, still being worked, not yet reported missed."""
+    """The ETA to wake for: promised ahead of time, still being worked, not yet reported
+    missed. An ETA that was already past when it was written down (a record typed in
+    late, an import) was never a promise the customer waited on: not reported."""
     if s.eta is None or s.status not in _WORKING:
         return None
     iso = s.eta.isoformat()
-    if any(e.kind == EventKind.ETA_MISSED and e.data.get("eta") == iso for e in s.timeline):
+    promised_at = None
+    for e in s.timeline:
+        if e.kind == EventKind.ETA_MISSED and e.data.get("eta") == iso:
+            return None
+        if e.data.get("eta") == iso and e.kind != EventKind.ETA_MISSED:
+            promised_at = e.at
+    if promised_at is None or promised_at >= s.eta:
         return None
     return s.eta
 

@@ -74,7 +74,14 @@ with workflow.unsafe.imports_passed_through():
     from csflow.notify.planner import NotifyContext, plan_notifications, role_alert
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
-    from workflows.service_request import effects, eta, guards, ladder, transitions
+    from workflows.service_request import (
+        complaints,
+        effects,
+        eta,
+        guards,
+        ladder,
+        transitions,
+    )
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
 
@@ -162,6 +169,9 @@ class ServiceRequestWorkflow:
         promised = eta.watched(self._state)
         if promised is not None and workflow.patched(eta.ETA_PATCH):
             wake_at = min(wake_at, promised) if wake_at else promised
+        owed = complaints.watched(self._state)
+        if owed is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+            wake_at = min(wake_at, owed) if wake_at else owed
         if self._unpersisted():
             retry = workflow.now() + PERSIST_RETRY_AFTER
             wake_at = min(wake_at, retry) if wake_at else retry
@@ -199,6 +209,8 @@ class ServiceRequestWorkflow:
                 await self._confirmed()
         missed = (eta.watched(s) is not None and workflow.patched(eta.ETA_PATCH)
                   and eta.check(self._timeline, workflow.now()))
+        if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+            missed = complaints.check(self._timeline, workflow.now()) or missed
         if firings or missed or self._unpersisted():
             await self._persist()
 
@@ -533,7 +545,7 @@ class ServiceRequestWorkflow:
         ctx = _notify_context(self._state, self._input, self._org_routing)
         if workflow.patched(HANDOVER_PATCH):
             ctx = _with_handovers(ctx, self._state, self._terms, event)
-            if (alert := role_alert(event)) is not None:
+            if (alert := role_alert(event, major=self._terms.major_complaint)) is not None:
                 self._sends.append(asyncio.create_task(self._alert_roles(event, *alert)))
         for n in plan_notifications(event, ctx):
             self._sends.append(effects.send(n))
