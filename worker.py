@@ -64,7 +64,8 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
                    notify: NotifyActivities | None = None) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
-    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation)
+    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation,
+                                  policy.taxonomy)
     terms = TermsProvider(policy)  # one calendar cache for every activity
     follow = FollowUpActivities(pool, client, terms, settings)
     send = notify or notify_activities(pool, load_notify_config(),

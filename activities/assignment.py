@@ -9,6 +9,7 @@ through an Update, so a request that ended meanwhile simply gives its place back
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from csflow.domain.org import Organisation, recipients, resolve
 from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, RoutedRecipient
 from csflow.domain.policy import IntakePolicy
 from csflow.domain.routing import DESK_NAMES, requirement
+from csflow.domain.taxonomy import Taxonomy
 from csflow.services.assignment import drain_and_notify
 from csflow.store import requests, staff
 
@@ -39,11 +41,13 @@ def upset(text: str, intake: IntakePolicy) -> list[str]:
 
 class AssignmentActivities:
     def __init__(self, pool: asyncpg.Pool[Any], intake: IntakePolicy,
-                 client: Client | None = None, org: Organisation | None = None) -> None:
+                 client: Client | None = None, org: Organisation | None = None,
+                 taxonomy: Taxonomy | None = None) -> None:
         self._pool = pool
         self._intake = intake
         self._client = client
         self._org = org or Organisation()
+        self._taxonomy = taxonomy or Taxonomy()
 
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
@@ -57,6 +61,8 @@ class AssignmentActivities:
         priority = inp.priority.raised() if repeat_of else inp.priority
         need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of),
                            upset=bool(emotion))
+        if extra := self._taxonomy.skills(inp.category, inp.sub_type):  # `[taxonomy]` skills
+            need = replace(need, skills=tuple(dict.fromkeys((*extra, *need.skills))))
         pick = await staff.assign(self._pool, inp.number, need, priority.value, _now())
         return Triage(emotion=emotion, repeat_of=repeat_of, assignee=pick.staff_id,
                       department=pick.department, rule=pick.rule)

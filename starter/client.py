@@ -177,6 +177,11 @@ class CsflowClient:
         `wait=False` returns as soon as the workflow is started (bulk imports), without
         the intake view.
         """
+        taxonomy = self._terms.policy.taxonomy  # `[taxonomy]`: refused here, before history
+        if (problem := taxonomy.problem(intake.category, intake.sub_type)) is not None:
+            raise RequestRefused(problem, Refusal.INVALID.value)
+        if (name := taxonomy.canonical(intake.category, intake.sub_type)) != intake.sub_type:
+            intake = intake.model_copy(update={"sub_type": name})
         existing = False
         number: str | None = None
         if intake.external_id:

@@ -39,6 +39,7 @@ from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.emotion_lexicon import DEFAULT_EN, DEFAULT_ZH
 from csflow.domain.escalation import EscalationPolicy
 from csflow.domain.org import Organisation, ladder_gaps
+from csflow.domain.taxonomy import Taxonomy
 
 
 class PolicyModel(BaseModel):
@@ -275,6 +276,7 @@ class Policy(PolicyModel):
     # Who escalations reach (docs/policy.md "Organisation"); not part of the SLA terms, so
     # not of the version either: a new head does not make a new policy version.
     organisation: Organisation = Organisation()
+    taxonomy: Taxonomy = Taxonomy()
 
     @model_validator(mode="after")
     def _chart_serves_the_ladder(self) -> Policy:

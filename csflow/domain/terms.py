@@ -106,6 +106,9 @@ def resolve_terms(
     targets = policy.channels.get(channel)
     service_class = policy.follow_up.service_class(category, sub_type, tier, amount)
     major = policy.follow_up.is_major(category, sub_type, amount)
+    if policy.taxonomy.declared_major(category, sub_type):  # `[taxonomy]` class = "major"
+        major = True
+        service_class = "vip" if tier is Tier.VIP else "major"
     return RequestTerms(
         policy_version=policy.effective_version,
         calendar=calendar,
