@@ -54,11 +54,11 @@ async def test_the_api_refuses_free_text_and_stores_the_canonical_sub_type(
     queue = fresh_queue()
     app = create_app(Settings(CSFLOW_TASK_QUEUE=queue), client=ts_env.client, pool=pool,
                      policy=POLICY)
+    headers = bearer(await token_for(pool, "service"))
     async with (build_worker(ts_env.client, queue, pool, POLICY),
-                app.router.lifespan_context(app)):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://csflow",
-                                     headers=bearer(await token_for(pool, "service"))) as http:
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                  base_url="http://csflow", headers=headers) as http):
             def body(**kw: Any) -> dict[str, Any]:
                 return intake(priority="P3", **kw).model_dump(mode="json", exclude_none=True)
 

@@ -36,7 +36,8 @@ def test_the_documented_ladder_follows_from_the_chart(tmp_path: Path) -> None:
     org = load_policy(_example(tmp_path)).organisation
     everyone = org.people()
 
-    def who(role: str, dept: str, holder: str, off: frozenset[str] | set[str] = frozenset()) -> str | None:
+    def who(role: str, dept: str, holder: str,
+            off: frozenset[str] | set[str] = frozenset()) -> str | None:
         return resolve(org, role, department=dept, assignee=holder,
                        on_duty=lambda s: s in everyone - off).staff_id
 
