@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import structlog
@@ -26,6 +26,7 @@ from csflow import logs
 from csflow.channels import gateway
 from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
+from csflow.config.horizon import horizon_warning
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
 from csflow.crypto import options
@@ -66,13 +67,15 @@ def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings
                    notify: NotifyActivities | None = None) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
-    assign = AssignmentActivities(pool, policy.intake, client)
+    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation,
+                                  policy.taxonomy)
     terms = TermsProvider(policy)  # one calendar cache for every activity
     follow = FollowUpActivities(pool, client, terms, settings)
     send = notify or notify_activities(pool, load_notify_config(),
                                        policy.compliance.banned_phrases)
     reports = ReportActivities(pool)
     return [store.record_events, assign.triage, assign.transfer, assign.release,
+            assign.route_escalation,
             follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
             send.send, reports.rollup_day, reports.publish, reports.forecast,
             TermsActivities(terms).resolve_terms,
@@ -115,6 +118,8 @@ async def run_worker(settings: Settings) -> None:
         )
     )
     policy = policy_from_env()  # a bad policy stops the worker here, with the key named
+    if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
+        log.warning("calendar.horizon", problem=calendar_warning)
     client = await connect(settings, runtime)
     # Idempotent: creates the report schedules once, brings their spec up to date after.
     await ensure_schedules(client, settings.task_queue, policy.calendar.time_zone)

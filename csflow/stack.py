@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import structlog
 from temporalio.service import RPCError
 
+from csflow.config.horizon import horizon_warning
 from csflow.config.policy import PolicyError, policy_from_env
 from csflow.crypto import assertions, converter, keyring
 from csflow.crypto.keyring import ENV_RING, KeyRingError
@@ -268,6 +269,9 @@ def run_up(
         return 2
     log.info("policy loaded", version=policy.effective_version,
              source=os.environ.get("CSFLOW_POLICY") or "built-in defaults")
+    if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
+        print(f"csflow up: warning: {calendar_warning}", file=sys.stderr, flush=True)
+        log.warning("calendar.horizon", problem=calendar_warning)
     plan = StackPlan.from_settings(settings)
     try:
         ring_note = _ensure_keys(plan)

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.settings = settings
     app.state.receipt_wait = receipt_wait
     app.add_middleware(EdgeGuard)
+    app.state.policy = terms.policy  # the board warns when its calendar runs out
     errors.install(app)
     auth.install(app)
     app.include_router(listing.router, dependencies=[

@@ -29,6 +29,16 @@ def policy_check(
     except PolicyError as err:
         exits.fail(str(err), exits.BAD_INPUT)
     typer.echo(f"policy OK: version {policy.effective_version}")
+    org = policy.organisation
+    if not org.configured:
+        typer.echo("organisation: none — escalations reach on-duty supervisors of the "
+                   "request's department and the role contacts of the notification config")
+        return
+    for name, dept in org.departments.items():
+        teams = ", ".join(f"{t} ({len(team.members)} members)" for t, team in dept.teams.items())
+        typer.echo(f"department {name}: head {dept.head}, supervisors "
+                   f"{', '.join(dept.supervisors) or '-'}; teams {teams or '-'}")
+    typer.echo(f"directors (duty order): {', '.join(org.directors) or '-'}")
 
 
 @calendar_app.command("push")

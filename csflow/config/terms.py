@@ -11,6 +11,7 @@ from datetime import date, datetime
 from functools import cache
 
 from csflow.config.calendar import build_calendar
+from csflow.config.horizon import calendar_horizon
 from csflow.contracts import RequestIntake
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.policy import Policy
@@ -33,7 +34,7 @@ class TermsProvider:
     def for_intake(self, intake: RequestIntake, received_at: datetime) -> RequestTerms:
         team = self.policy.calendar.team_for(intake.channel, intake.category)
         local_day = received_at.astimezone(self.calendar(received_at.date(), team).zone).date()
-        return resolve_terms(
+        terms = resolve_terms(
             self.policy,
             self.calendar(local_day, team),
             intake.channel,
@@ -42,3 +43,5 @@ class TermsProvider:
             intake.customer.tier,
             intake.amount_in_dispute,
         )
+        end = calendar_horizon(self.policy.calendar, local_day)
+        return terms.model_copy(update={"calendar_horizon": end})

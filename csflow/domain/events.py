@@ -29,6 +29,9 @@ class EventKind(StrEnum):
     CLOCKS_RESUMED = "clocks_resumed"
     PRIORITY_CHANGED = "priority_changed"
     CALENDAR_UPDATED = "calendar_updated"
+    ETA_MISSED = "eta_missed"  # the ETA promised to the customer passed, still unresolved
+    # a complaint without a supervisor's follow-up 24 h after it arrived
+    SUPERVISOR_FOLLOW_UP_MISSED = "supervisor_follow_up_missed"
     COMPENSATION_REQUESTED = "compensation_requested"
     COMPENSATION_GRANTED = "compensation_granted"
     COMPENSATION_APPROVED = "compensation_approved"

@@ -37,7 +37,10 @@ from csflow.domain.calendar import (
 )
 from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
 from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.emotion_lexicon import DEFAULT_EN, DEFAULT_ZH
 from csflow.domain.escalation import EscalationPolicy
+from csflow.domain.org import Organisation, ladder_gaps
+from csflow.domain.taxonomy import Taxonomy
 
 
 class PolicyModel(BaseModel):
@@ -261,6 +264,9 @@ class CalendarPolicy(PolicyModel):
     short_days: ShortDays = Field(default_factory=dict)
     teams: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")], TeamCalendar] = (
         Field(default_factory=dict))
+    # Years whose holiday notice `overrides` carries in full: they extend the horizon
+    # (csflow/domain/horizon.py) past the library's last year.
+    notice_years: tuple[Annotated[int, Field(ge=1900, le=2200)], ...] = ()
 
     @model_validator(mode="after")
     def _checked(self) -> CalendarPolicy:
@@ -322,20 +328,26 @@ class CalendarPolicy(PolicyModel):
 
 # ---- intake intelligence ----
 
-DEFAULT_EMOTION_KEYWORDS = (
-    # zh-CN
-    "投诉", "愤怒", "生气", "失望", "太差", "垃圾", "骗子", "退钱", "曝光", "315", "消协",
-    "工商", "监管", "律师", "起诉",
-    # en
-    "angry", "furious", "disappointed", "terrible", "unacceptable", "scam", "refund now",
-    "lawyer", "sue", "regulator", "complain to", "worst",
-)
+Term = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EmotionLexicon(PolicyModel):
+    """`[intake.emotion]`: Chinese terms match whole segmented words, English terms whole
+    words (csflow/domain/emotion.py); each list replaces its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
+                              validate_by_alias=True, serialize_by_alias=True)
+
+    zh_CN: tuple[Term, ...] = Field(default=DEFAULT_ZH, alias="zh-CN")
+    en: tuple[Term, ...] = DEFAULT_EN
 
 
 class IntakePolicy(PolicyModel):
     """Intake intelligence (SPEC §3.1): who needs soothing, which complaints repeat."""
 
-    emotion_keywords: tuple[Annotated[str, Field(min_length=1)], ...] = DEFAULT_EMOTION_KEYWORDS
+    emotion: EmotionLexicon = EmotionLexicon()
+    # Extra terms of either language (an older key, kept): matched by the same rules.
+    emotion_keywords: tuple[Term, ...] = ()
     repeat_window: ClockSpec = _clock("720h")  # 30 days, wall-clock
     repeat_categories: tuple[Category, ...] = (Category.COMPLAINT,)
 
@@ -366,15 +378,29 @@ class Policy(PolicyModel):
     compliance: CompliancePolicy = CompliancePolicy()
     calendar: CalendarPolicy = CalendarPolicy()
     intake: IntakePolicy = IntakePolicy()
+    # Who escalations reach (docs/policy.md "Organisation"); not part of the SLA terms, so
+    # not of the version either: a new head does not make a new policy version.
+    organisation: Organisation = Organisation()
+    taxonomy: Taxonomy = Taxonomy()
+
+    @model_validator(mode="after")
+    def _chart_serves_the_ladder(self) -> Policy:
+        named = {r.value for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
+                 for r in step.notify}
+        named |= {"director" for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
+                  if step.action.value == "director_takeover"}
+        if gaps := ladder_gaps(self.organisation, named):
+            raise ValueError("; ".join(gaps))
+        return self
 
     @property
     def effective_version(self) -> str:
         """What a request records as the policy it started under."""
         if self.version:
             return self.version
-        data = self.model_dump(mode="json", exclude={"version"})
-        for key in ("short_days", "teams"):  # added later: unset, the hash stays as it was
-            if not data["calendar"][key]:
+        data = self.model_dump(mode="json", exclude={"version", "organisation"})
+        for key in ("short_days", "teams", "notice_years"):  # added later: unset, the hash
+            if not data["calendar"][key]:                   # stays as it was
                 del data["calendar"][key]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]

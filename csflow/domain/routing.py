@@ -33,7 +33,7 @@ class Requirement:
 
 
 def requirement(category: Category, sub_type: str | None, priority: Priority, tier: Tier,
-                repeat: bool) -> Requirement:
+                repeat: bool, *, upset: bool = False) -> Requirement:
     """The skills a handler needs, and whether the request needs senior staff.
 
     A sub-type skill (e.g. "logistics") is preferred; the category's own tag (e.g.
@@ -47,6 +47,8 @@ def requirement(category: Category, sub_type: str | None, priority: Priority, ti
         reasons.append(f"{priority.value} priority")
     if repeat:
         reasons.append("repeat complaint")
+    if upset:
+        reasons.append("upset customer")
     why = f"skills {'/'.join(skills)}" + (f"; senior: {', '.join(reasons)}" if reasons else "")
     desk = SENIOR_DESK if reasons else DESKS[category]
     return Requirement(skills=skills, senior=bool(reasons), why=why, desk=desk)

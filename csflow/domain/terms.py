@@ -8,7 +8,7 @@ and re-handling raises it), the calendar's data, and the already-chosen follow-u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -53,6 +53,9 @@ class RequestTerms(PolicyModel):
     banned_phrases: tuple[str, ...] = DEFAULT_BANNED
     # Defaulted likewise: requests started before `[ownership]` get the built-in rules.
     ownership: OwnershipPolicy = OwnershipPolicy()
+    # The last date the calendar's holiday data covers (csflow/domain/horizon.py); None in
+    # terms recorded before it was known.
+    calendar_horizon: date | None = None
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -106,6 +109,9 @@ def resolve_terms(
     targets = policy.channels.get(channel)
     service_class = policy.follow_up.service_class(category, sub_type, tier, amount)
     major = policy.follow_up.is_major(category, sub_type, amount)
+    if policy.taxonomy.declared_major(category, sub_type):  # `[taxonomy]` class = "major"
+        major = True
+        service_class = "vip" if tier is Tier.VIP else "major"
     return RequestTerms(
         policy_version=policy.effective_version,
         calendar=calendar,

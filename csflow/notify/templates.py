@@ -89,6 +89,52 @@ TEMPLATES: dict[str, Spec] = {
         "en": ("Follow-up reminder: {{ number }}",
                "Please follow up {{ number }} before {{ due_at }}."),
     }),
+    # ---- handovers (issue 18): the new holder hears it is theirs; the customer hears what
+    # the standard script says (升级处理, the plan's ETA and every revision, compensation).
+    "staff_handover": (_V({"number", "priority", "category", "reason", "previous"}), {
+        "zh-CN": ("转交给您：{{ number }}",
+                  "{{ priority }} {{ category }} 请求 {{ number }} 现由您负责（{{ reason }}）。"
+                  "原处理人：{{ previous }}。"),
+        "en": ("Handed to you: {{ number }}",
+               "{{ priority }} {{ category }} request {{ number }} is now yours ({{ reason }})."
+               " Previously with: {{ previous }}."),
+    }),
+    "staff_decision": (_V({"number", "decision", "amount", "currency", "reason"}), {
+        "zh-CN": ("补偿审批结果：{{ number }}",
+                  "{{ number }} 的补偿 {{ amount }} {{ currency }}："
+                  "{{ '已批准' if decision == 'approved' else '未批准' }}（{{ reason }}）。"),
+        "en": ("Compensation decided: {{ number }}",
+               "Compensation of {{ amount }} {{ currency }} on {{ number }}: {{ decision }} "
+               "({{ reason }})."),
+    }),
+    "customer_escalated": (_V({"number"}), {
+        "zh-CN": ("您的请求 {{ number }} 已升级处理",
+                  "您好，您的请求 {{ number }} 已升级处理，由更资深的同事跟进，"
+                  "我们会尽快给您答复。"),
+        "en": ("Your request {{ number }} has been escalated",
+               "Hello, your request {{ number }} has been escalated to a senior colleague, "
+               "who will get back to you as soon as possible."),
+    }),
+    "plan_eta": (_V({"number", "eta"}), {
+        "zh-CN": ("服务请求 {{ number }} 的处理方案",
+                  "您的请求 {{ number }} 已制定处理方案，预计在 {{ eta }} 前处理完毕。"),
+        "en": ("Our plan for {{ number }}",
+               "We have a plan for your request {{ number }} and expect to finish by {{ eta }}."),
+    }),
+    "eta_revised": (_V({"number", "eta", "previous_eta"}), {
+        "zh-CN": ("服务请求 {{ number }} 的预计完成时间有变",
+                  "您的请求 {{ number }} 的预计完成时间由 {{ previous_eta }} 调整为 {{ eta }}。"
+                  "给您带来不便，敬请谅解。"),
+        "en": ("New expected time for {{ number }}",
+               "The expected time for your request {{ number }} moves from {{ previous_eta }}"
+               " to {{ eta }}. We are sorry for the change."),
+    }),
+    "compensation_granted": (_V({"number", "amount", "currency"}), {
+        "zh-CN": ("服务请求 {{ number }} 的补偿",
+                  "关于您的请求 {{ number }}，我们为您提供 {{ amount }} {{ currency }} 的补偿。"),
+        "en": ("Compensation for {{ number }}",
+               "For your request {{ number }} we are granting you {{ amount }} {{ currency }}."),
+    }),
 }
 
 

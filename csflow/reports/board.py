@@ -64,6 +64,7 @@ class BoardItem(BaseModel):
     delayed: bool
     escalated_to: str | None
     awaiting_customer: bool
+    upset: bool = False  # emotion triage flagged the customer: answer first, gently
 
 
 class ColourCounts(BaseModel):
@@ -86,6 +87,8 @@ class Board(BaseModel):
     by_assignee: list[ColourCounts]
     items: list[BoardItem]
     chart_svg: str
+    # Set when the business calendar's holiday data runs out within 60 days (or has).
+    calendar_warning: str | None = None
 
 
 async def load(pool: Any, f: BoardFilter, now: datetime, limit: int = LIMIT) -> Board:
@@ -94,7 +97,7 @@ async def load(pool: Any, f: BoardFilter, now: datetime, limit: int = LIMIT) -> 
         rows = await conn.fetch(
             f"""SELECT number, status, priority, category, sub_type, channel, customer_tier,
                        assignee, sla_state, next_deadline, delayed, escalated_to,
-                       awaiting_customer
+                       awaiting_customer, 'soothe_first' = ANY(flags) AS upset
                 FROM requests WHERE {_WHERE}
                 ORDER BY CASE sla_state WHEN 'red' THEN 0 WHEN 'yellow' THEN 1
                                         WHEN 'green' THEN 2 ELSE 3 END,
@@ -135,4 +138,4 @@ def _item(r: Any, now: datetime) -> BoardItem:
         assignee=r["assignee"], sla_state=r["sla_state"], next_deadline=deadline,
         seconds_left=(deadline - now).total_seconds() if deadline else None,
         delayed=r["delayed"], escalated_to=r["escalated_to"],
-        awaiting_customer=r["awaiting_customer"])
+        awaiting_customer=r["awaiting_customer"], upset=r["upset"])

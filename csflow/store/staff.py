@@ -250,3 +250,43 @@ async def drain_queue(pool: Pool, now: datetime, limit: int = 100) -> list[tuple
                 "WHERE number = $1", q["number"], staff_id, now)
         done.append((q["number"], Pick(staff_id, f"from the queue: {rule}", department)))
     return done
+
+
+async def duty_roster(pool: Pool) -> dict[str, tuple[bool, str, str]]:
+    """Everyone in the directory: id → (on duty, department, role). Small (one row per
+    person), read once per ladder step to resolve its recipients."""
+    rows = await pool.fetch("SELECT id, on_duty, department, role FROM staff")
+    return {r["id"]: (r["on_duty"], r["department"], r["role"]) for r in rows}
+
+
+async def seniors_above(pool: Pool, department: str | None, holder: str | None) -> list[str]:
+    """On-duty handlers of the department more senior than the holder — handlers before
+    supervisors, nearest rank first, then least loaded: where the ladder's `reassign` step
+    sends a request."""
+    rows = await pool.fetch(
+        """WITH h AS (SELECT seniority FROM staff WHERE id = $2)
+           SELECT s.id FROM staff s
+           WHERE s.on_duty AND s.role = ANY($3::text[]) AND s.id IS DISTINCT FROM $2
+             AND ($1::text IS NULL OR s.department = $1)
+             AND s.seniority > COALESCE((SELECT seniority FROM h), $4 - 1)
+           ORDER BY s.role = 'supervisor', s.seniority,
+                    (SELECT count(*) FROM assignments a
+                     WHERE a.staff_id = s.id AND a.state = 'active'), s.id""",
+        department, holder, list(HANDLER_ROLES), SENIOR)
+    return [r["id"] for r in rows]
+
+
+async def take_over(pool: Pool, number: str, staff_id: str, now: datetime) -> Pick:
+    """A ladder takeover: the named person holds the request whatever their load — an
+    escalation must not bounce off a full in-tray. Refused only if they are unknown."""
+    async with pool.acquire() as conn, conn.transaction():
+        dept = await conn.fetchval("SELECT department FROM staff WHERE id = $1", staff_id)
+        if dept is None:
+            return Pick(None, f"no staff member {staff_id}")
+        await conn.execute(
+            """INSERT INTO assignments (number, staff_id, state, priority, assigned_at)
+               VALUES ($1, $2, 'active', '', $3)
+               ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
+                   assigned_at = $3, released_at = NULL""",
+            number, staff_id, now)
+        return Pick(staff_id, f"taken over by {staff_id}", dept)

@@ -61,7 +61,7 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
         task_queue=queue,
         workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
         activities=[store.record_events, assignment.triage, assignment.transfer,
-                    assignment.release, follow_up.plan_follow_up,
+                    assignment.release, assignment.route_escalation, follow_up.plan_follow_up,
                     follow_up.open_linked_request, follow_up.save_improvement, notify.send,
                     TermsActivities(TERMS).resolve_terms],
     ):

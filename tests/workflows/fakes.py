@@ -23,6 +23,8 @@ from csflow.activity_io import (
     TriageInput,
 )
 from csflow.contracts import ImprovementRow
+from csflow.domain.org import Organisation, recipients, resolve
+from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, RoutedRecipient
 from csflow.domain.routing import requirement
 from csflow.notify.models import Notification, NotifyResult
 
@@ -65,16 +67,24 @@ class FakeAssignment:
     emotion: list[str] = field(default_factory=list)
     full: set[str] = field(default_factory=set)
     released: list[str] = field(default_factory=list)
+    # The organisation and who is on duty, for `route_escalation` (the real resolver).
+    org: Organisation = field(default_factory=Organisation)
+    on_duty: set[str] = field(default_factory=set)
+    seniors: list[str] = field(default_factory=list)  # what `reassign` finds, in order
+    routes: list[EscalationRouteInput] = field(default_factory=list)
+    holder: tuple[str, str] | None = None  # (staff id, department) triage assigns to
 
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
         priority = inp.priority.raised() if self.repeat_of else inp.priority
-        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of))
+        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of),
+                           upset=bool(self.emotion))
         if self.queue:
             return Triage(emotion=self.emotion, repeat_of=self.repeat_of,
                           rule=f"nobody free with {need.why}: queued")
-        return Triage(emotion=self.emotion, repeat_of=self.repeat_of, assignee=need.desk,
-                      department="service", rule=f"{need.why} → {need.desk}")
+        who, dept = self.holder or (need.desk, "service")
+        return Triage(emotion=self.emotion, repeat_of=self.repeat_of, assignee=who,
+                      department=dept, rule=f"{need.why} → {who}")
 
     @activity.defn(name="transfer_assignment")
     async def transfer(self, inp: TransferInput) -> TransferResult:
@@ -88,6 +98,23 @@ class FakeAssignment:
     async def release(self, inp: ReleaseInput) -> list[str]:
         self.released.append(inp.number)
         return []
+
+    @activity.defn(name="route_escalation")
+    async def route_escalation(self, inp: EscalationRouteInput) -> EscalationRoute:
+        self.routes.append(inp)
+        found = recipients(self.org, inp.roles, department=inp.department,
+                           assignee=inp.assignee, on_duty=self.on_duty.__contains__)
+        route = EscalationRoute(recipients=[RoutedRecipient(role=r.role, staff_id=r.staff_id,
+                                                            via=r.via) for r in found])
+        if inp.action == "director_takeover":
+            d = resolve(self.org, "director", department=inp.department,
+                        assignee=inp.assignee, on_duty=self.on_duty.__contains__)
+            route.assignee, route.department = d.staff_id, inp.department
+            route.rule = f"director takeover → {d.staff_id}"
+        elif inp.action == "reassign" and self.seniors:
+            route.assignee, route.department = self.seniors[0], inp.department
+            route.rule = f"ladder reassign → {self.seniors[0]}"
+        return route
 
 
 @dataclass

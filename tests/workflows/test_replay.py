@@ -334,7 +334,38 @@ async def _improvement_escalated(harness: Harness) -> Handle:
     return task
 
 
+async def _org_routed(harness: Harness) -> Handle:
+    """Issue 18's patches: an upset P1 complaint held in a department of the organisation
+    chart; a plan, a revised ETA, a reassignment and an escalation (handover notices); the
+    ETA missed; ladder steps routed to people and the director's takeover; the complaint's
+    supervisor follow-up owed and missed."""
+    from csflow.domain.org import Organisation
+
+    harness.assignment.org = Organisation.model_validate({
+        "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]}},
+        "directors": ["zhou.director"]})
+    harness.assignment.on_duty = {"ma.head", "chen.sup", "zhou.director", "ann.agent"}
+    harness.assignment.holder = ("ann.agent", "care")
+    harness.assignment.emotion = ["愤怒"]
+    h = await harness.start(intake(priority=Priority.P1))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    eta = datetime.now(UTC) + timedelta(hours=1)
+    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
+        actor=AGENT, measures=["call back"], eta=eta))
+    await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
+        actor=AGENT, note="parts ordered", eta=eta + timedelta(minutes=30)))
+    await harness.env.fast_forward(h, timedelta(hours=25))
+    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
+        actor=SUPERVISOR, to_staff="bo.agent", reason="knows the model"))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    await h.result()
+    return h
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
+    "org_routed_ladder_and_handovers": _org_routed,
+    "improvement_escalated_with_notices": _improvement_escalated,
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
     "started_by_another_language": _started_by_another_language,
     "refused_write_retried": _refused_write_retried,

@@ -25,6 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.improvement import effects, guards, transitions
 
 
+# An overdue task's escalation is sent to the resolved people (before: only recorded).
+NOTICE_PATCH = "improvement-escalation-notices"
+
+
 @workflow.defn(name="ImprovementTask", failure_exception_types=[ValidationError])
 class ImprovementTaskWorkflow:
     @workflow.init
@@ -53,6 +57,8 @@ class ImprovementTaskWorkflow:
                 "improvement %s overdue: escalated to %s", self._row.task_id, to
             )
             await effects.save(self._row)
+            if workflow.patched(NOTICE_PATCH):
+                await effects.tell_overdue(self._row, to)
         await workflow.wait_condition(lambda: self._done is not None)
         assert self._done is not None
         result = transitions.closed(self._row, self._done, workflow.now())

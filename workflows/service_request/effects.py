@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         TriageInput,
     )
     from csflow.contracts import ImprovementInput, ImprovementResult
+    from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput
     from csflow.domain.terms import RequestTerms
     from csflow.notify.models import Notification
     from workflows import options
@@ -67,6 +68,12 @@ async def transfer(
     """Capacity is checked where it is counted (PostgreSQL), never guessed here."""
     move = TransferInput(number=number, to_staff=to_staff, to_department=to_department)
     return await _quick(AssignmentActivities.transfer, move)
+
+
+async def route_escalation(inp: EscalationRouteInput) -> EscalationRoute:
+    """Who a ladder step reaches, and where `reassign` / a takeover moves the request."""
+    return await _quick(AssignmentActivities.route_escalation, inp,
+                        f"ladder step: {', '.join(inp.roles) or inp.action}")
 
 
 async def release(number: str) -> None:

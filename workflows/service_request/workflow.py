@@ -64,16 +64,25 @@ with workflow.unsafe.imports_passed_through():
         UpdateCalendarCommand,
         WaitForCustomerCommand,
     )
-    from csflow.domain import clocks
+    from csflow.domain import clocks, horizon
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
     from csflow.domain.lifecycle import Command, Status
+    from csflow.domain.org_routes import EscalationRouteInput
     from csflow.domain.policy import OwnershipPolicy
-    from csflow.notify.models import Recipient
-    from csflow.notify.planner import NotifyContext, plan_notifications
+    from csflow.domain.terms import RequestTerms
+    from csflow.notify.models import Notification, Recipient
+    from csflow.notify.planner import NotifyContext, plan_notifications, role_alert
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
-    from workflows.service_request import effects, guards, transitions
+    from workflows.service_request import (
+        complaints,
+        effects,
+        eta,
+        guards,
+        ladder,
+        transitions,
+    )
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
 
@@ -99,6 +108,9 @@ TAKEOVER_PATCH = "ladder-takeover-on-timeline"
 REARM_PATCH = "sla-rearm-on-priority-change"
 # A pause after a breach moves the clock's remaining ladder steps on by the pause.
 LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
+# Handovers notify the new holder and the customer; role alerts resolve through the
+# organisation; customer times are local (csflow/notify/planner.py `_handovers`).
+HANDOVER_PATCH = "org-handover-notices"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -120,6 +132,11 @@ class ServiceRequestWorkflow:
         self._sends: list[asyncio.Task[Any]] = []
         self._refused_since: datetime | None = None  # the first of the writes refused in a row
         self._persist_state = "ok"  # the PersistState search attribute
+        # Ladder steps routed through the organisation (patch `org-ladder-routing`):
+        # decided at the first step, then the steps (and pages) already handled.
+        self._org_routing = False
+        self._routed: set[str] = set()
+        self._paged: set[str] = set()
 
     # ---- the main loop ----
 
@@ -166,6 +183,12 @@ class ServiceRequestWorkflow:
 
     async def _sleep_until_something_changes(self) -> None:
         wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
+        promised = eta.watched(self._state)
+        if promised is not None and workflow.patched(eta.ETA_PATCH):
+            wake_at = min(wake_at, promised) if wake_at else promised
+        owed = complaints.watched(self._state)
+        if owed is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+            wake_at = min(wake_at, owed) if wake_at else owed
         if self._unpersisted():
             retry = workflow.now() + PERSIST_RETRY_AFTER
             wake_at = min(wake_at, retry) if wake_at else retry
@@ -193,11 +216,36 @@ class ServiceRequestWorkflow:
         for f in firings:
             if f.clock.name not in transitions.AFTER_RESOLUTION:
                 on_timeline = transitions.takes_over(s, f) and workflow.patched(TAKEOVER_PATCH)
+                holder = s.assignee
+                if f.step is not None and not self._org_routing:
+                    self._org_routing = workflow.patched(ladder.ORG_PATCH)
                 transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
+                if f.step is not None and self._org_routing:
+                    await self._route_step(f, holder)
             elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
                 await self._confirmed()
-        if firings or self._unpersisted():
+        missed = (eta.watched(s) is not None and workflow.patched(eta.ETA_PATCH)
+                  and eta.check(self._timeline, workflow.now()))
+        if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+            missed = complaints.check(self._timeline, workflow.now()) or missed
+        if firings or missed or self._unpersisted():
             await self._persist()
+
+    async def _route_step(self, f: clocks.Firing, holder: str | None) -> None:
+        """A ladder step reaches real people once each; `reassign` and a takeover move the
+        request once per step, whichever clock got there first."""
+        first = ladder.step_key(f) not in self._routed
+        self._routed.add(ladder.step_key(f))
+        route = await effects.route_escalation(
+            ladder.route_input(self._state, f, holder, move=first))
+        if first and route.assignee is not None and route.assignee != holder:
+            ladder.moved(self._timeline, f, route, holder, f.at)
+        if self._opened_at is not None and f.at < self._opened_at:
+            return  # recorded from an imported backlog: not announced (see _from_the_backlog)
+        for n in ladder.pages(self._state, f, route):
+            if n.key not in self._paged:
+                self._paged.add(n.key)
+                self._sends.append(effects.send(n))
 
     async def _collect_improvements(self) -> None:
         """Finished improvement tasks: the customer hears what changed; followed up and no
@@ -520,18 +568,51 @@ class ServiceRequestWorkflow:
         else:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
+            self._flag_past_horizon()
         publish(s, persist=self._persist_state)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
+
+    def _flag_past_horizon(self) -> None:
+        """A deadline past the calendar's holiday data is computed as if its public
+        holidays were working days: flagged (once) for a supervisor to check by hand."""
+        s, t = self._state, self._terms
+        if horizon.PAST_HORIZON_FLAG not in s.flags and horizon.past(
+            (c.due_at for c in s.clocks), t.calendar_horizon, t.calendar.time_zone
+        ):
+            s.flags.append(horizon.PAST_HORIZON_FLAG)
 
     def _notify(self, event: TimelineEvent) -> None:
         """Start (not await) one send per planned message: a slow or failing channel never
         holds up the request; the outbox behind the activity sends each key once."""
         if self._from_the_backlog(event):
             return
-        for n in plan_notifications(event, _notify_context(self._state, self._input)):
+        ctx = _notify_context(self._state, self._input, self._org_routing)
+        if workflow.patched(HANDOVER_PATCH):
+            ctx = _with_handovers(ctx, self._state, self._terms, event)
+            if (alert := role_alert(event, major=self._terms.major_complaint)) is not None:
+                self._sends.append(asyncio.create_task(self._alert_roles(event, *alert)))
+        for n in plan_notifications(event, ctx):
             self._sends.append(effects.send(n))
         self._sends = [t for t in self._sends if not t.done()]
+
+    async def _alert_roles(self, event: TimelineEvent, roles: list[str],
+                           variables: dict[str, Any]) -> None:
+        """An alert to roles ("supervisor", "department_head") reaches the people of the
+        request's department — or of the improvement task's — with the fallback chain."""
+        s = self._state
+        route = await effects.route_escalation(
+            EscalationRouteInput(number=s.number,
+                                 department=event.data.get("department") or s.department,
+                                 assignee=s.assignee, roles=roles))
+        for r in route.recipients:
+            recipient = (Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
+                         if r.staff_id else
+                         Recipient(kind="role", id=r.role, channels=["email", "chat"]))
+            await effects.send(Notification(
+                key=f"{s.number}/{event.seq}/{recipient.kind}:{recipient.id}/staff_alert",
+                number=s.number, template="staff_alert", recipient=recipient,
+                priority=s.priority.value, variables={"number": s.number} | variables))
 
     def _from_the_backlog(self, event: TimelineEvent) -> bool:
         """A warning, breach or ladder step that fell due before csflow even knew of the
@@ -647,7 +728,23 @@ def _triage_input(inp: ServiceRequestInput) -> TriageInput:
     )
 
 
-def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
+def _with_handovers(
+    ctx: NotifyContext, s: RequestState, terms: RequestTerms, event: TimelineEvent
+) -> NotifyContext:
+    """What handover messages need beyond the legacy context: the customer's time zone
+    (the business calendar's), the ETA they were last given, who asked for compensation."""
+    promised = (EventKind.PLAN_SUBMITTED, EventKind.PROGRESS_POSTED)
+    plans = [e for e in s.timeline
+             if e.kind in promised and e.data.get("eta") and e.seq < event.seq]
+    return ctx.model_copy(update={
+        "handovers": True,
+        "time_zone": terms.calendar.time_zone,
+        "previous_eta": plans[-1].data.get("eta") if plans else None,
+        "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
+    })
+
+
+def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> NotifyContext:
     customer = inp.intake.customer
     return NotifyContext(
         number=s.number,
@@ -665,4 +762,5 @@ def _notify_context(s: RequestState, inp: ServiceRequestInput) -> NotifyContext:
         ),
         follow_up_owner=s.follow_up.owner if s.follow_up else None,
         survey_url=s.follow_up.survey_url if s.follow_up else None,
+        ladder_routed=routed,
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from csflow.api.deps import Pool
 from csflow.api.pages.analytics import PAGES
+from csflow.config.horizon import horizon_warning
 from csflow.domain.codes import Category, Priority
 from csflow.reports import board as live
 
@@ -38,11 +40,17 @@ async def board_page(colour: Colour | None = None, priority: Priority | None = N
 
 
 @router.get("/board/data", response_model=live.Board)
-async def board_data(pool: Pool, colour: Colour | None = None,
+async def board_data(request: Request, pool: Pool, colour: Colour | None = None,
                      priority: Priority | None = None, category: Category | None = None,
                      assignee: Text = None, q: Text = None) -> live.Board:
     """Open requests matching the filters, red first, soonest deadline first, with counts
-    by colour, priority and assignee; `seconds_left` is negative once overdue."""
+    by colour, priority and assignee; `seconds_left` is negative once overdue;
+    `calendar_warning` when the holiday data runs out within 60 days."""
     f = live.BoardFilter(colour=colour, priority=priority, category=category,
                          assignee=assignee, q=q)
-    return await live.load(pool, f, datetime.now(UTC))
+    now = datetime.now(UTC)
+    view = await live.load(pool, f, now)
+    policy = request.app.state.policy
+    view.calendar_warning = horizon_warning(
+        policy.calendar, now.astimezone(ZoneInfo(policy.calendar.time_zone)).date())
+    return view

@@ -35,6 +35,7 @@ from csflow.api.deps import Csflow, Pool
 from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import Actor, Model, ReceiptQuery, RequestIntake, RequestView, window_problems
 from csflow.domain.codes import Role
+from csflow.domain.taxonomy import Taxonomy
 from csflow.store import personal
 from csflow.store.personal import CustomerDetails, Reader
 from csflow.store.tokens import TokenInfo
@@ -99,6 +100,18 @@ def refuse_out_of_window(model: BaseModel, *, loc: tuple[str, ...] = ("body",)) 
             for name, reason in problems])
 
 
+def _canonical_sub_type(intake: RequestIntake, taxonomy: Taxonomy) -> RequestIntake:
+    """The policy's `[taxonomy]` at the edge: a sub-type it does not name (or a missing
+    one it requires) is refused with the allowed names before anything is numbered, and
+    the configured spelling is what gets stored, so reports group cleanly."""
+    problem = taxonomy.problem(intake.category, intake.sub_type)
+    if problem is not None:
+        raise RequestValidationError([{"type": "taxonomy", "loc": ["body", "sub_type"],
+                                       "msg": problem}])
+    name = taxonomy.canonical(intake.category, intake.sub_type)
+    return intake if name == intake.sub_type else intake.model_copy(update={"sub_type": name})
+
+
 def key_for(who: TokenInfo, idempotency_key: str) -> str:
     """The external id an Idempotency-Key stands for: scoped to the token's subject (two
     services may pick the same key), hashed to fit an external id and hide the key."""
@@ -143,6 +156,7 @@ async def create_request(
     while intake is still being written, 200 for a repeat. A retry is safe with an
     `external_id` in the body or an `Idempotency-Key` header."""
     refuse_out_of_window(intake)
+    intake = _canonical_sub_type(intake, request.app.state.policy.taxonomy)
     if who.role is not Role.SERVICE or intake.recorded_by is not None:
         intake.recorded_by = auth.bind_actor(who, intake.recorded_by)
     if idempotency_key is not None and intake.external_id is None:
