@@ -36,6 +36,9 @@ class Refusal(StrEnum):
     NOT_PERSISTED = "NotPersisted"
     """The workflow accepted the command but the database refused the write; the request
     keeps the events and retries the write by itself."""
+    OTHER_CALENDAR = "OtherCalendar"
+    """A pushed calendar is another team's (or the organisation's) hours, not this
+    request's: a push of several calendars skips it here."""
     ALREADY_ANSWERED = "AlreadyAnswered"
     """The follow-up of this outcome was already recorded (a second questionnaire submit)."""
     NUMBERING_UNAVAILABLE = "NumberingUnavailable"
@@ -87,6 +90,7 @@ ANSWERS: dict[Refusal, Answer] = {
     Refusal.UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
     Refusal.NOT_PERSISTED: Answer(503, Exit.UNAVAILABLE),
     Refusal.ALREADY_ANSWERED: Answer(409, Exit.REFUSED),
+    Refusal.OTHER_CALENDAR: Answer(409, Exit.REFUSED),
     Refusal.NUMBERING_UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
     Refusal.NUMBERING_REFUSED: Answer(422, Exit.BAD_INPUT),
 }

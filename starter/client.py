@@ -119,6 +119,7 @@ class NoDatabase(RuntimeError):
 class CalendarPush:
     updated: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    other_team: list[str] = field(default_factory=list)  # on another team's hours
 
 
 @dataclass(frozen=True)
@@ -391,7 +392,10 @@ class CsflowClient:
             except (RequestEnded, RequestNotFound):
                 continue  # finished between the listing and the update
             except RequestRefused as err:
-                result.failed[wf.id] = err.reason
+                if err.kind == Refusal.OTHER_CALENDAR:
+                    result.other_team.append(wf.id)
+                else:
+                    result.failed[wf.id] = err.reason
                 continue
             result.updated.append(wf.id)
         return result

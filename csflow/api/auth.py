@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from csflow.contracts import Actor
+from csflow.crypto.issue import NotYours, actor_for
 from csflow.domain.codes import Role
 from csflow.domain.lifecycle import REQUIRED_ROLES, AnyCommand
 from csflow.refusals import Refusal
@@ -106,19 +107,13 @@ def require(roles: frozenset[Role], what: str) -> Callable[..., Awaitable[TokenI
 
 def bind_actor(who: TokenInfo, given: Actor | None) -> Actor:
     """The actor to record for this call; refuses a person's token speaking for another."""
-    if who.role is Role.SERVICE:
-        if given is None:
-            raise HTTPException(422, [{"loc": ["body", "actor"], "type": "missing",
-                                       "msg": "a service token must name the actor it acts "
-                                              "for"}])
-        if given.role is Role.SYSTEM:
-            raise Denied("the system role is csflow's own; a service cannot act as it")
-        return given
-    own = Actor(id=who.subject, role=who.role)
-    if given is not None and (given.id, given.role) != (own.id, own.role):
-        raise Denied(f"this token acts as {own.id} ({own.role.value}); it cannot act as "
-                     f"{given.id} ({given.role.value})")
-    return own
+    if who.role is Role.SERVICE and given is None:
+        raise HTTPException(422, [{"loc": ["body", "actor"], "type": "missing",
+                                   "msg": "a service token must name the actor it acts for"}])
+    try:
+        return actor_for(who, given)
+    except NotYours as err:
+        raise Denied(str(err)) from None
 
 
 def install(app: FastAPI) -> None:

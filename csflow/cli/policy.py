@@ -46,7 +46,8 @@ def calendar_push(
     actor: Annotated[str, typer.Option(help="who pushes it (recorded on every request)")]
     = "ops",
 ) -> None:
-    """Rebuild the calendar from the policy and push it to every running request."""
+    """Rebuild the calendars from the policy (the organisation's and each team's) and push
+    them to every running request; each request takes the one it runs on."""
     from datetime import UTC, datetime
 
     from csflow.contracts import Actor
@@ -54,15 +55,23 @@ def calendar_push(
 
     found = connect.settings()
     terms = connect.terms()
-    calendar = terms.calendar(datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    calendars = [terms.calendar(today),
+                 *(terms.calendar(today, team) for team in terms.policy.calendar.teams)]
 
     async def push() -> None:
+        failed = False
         async with connect.services(found, with_terms=terms) as conn:
-            result = await conn.csflow.push_calendar(calendar, Actor(id=actor, role=Role.ADMIN))
-        typer.echo(f"calendar {calendar.version}: {len(result.updated)} request(s) updated")
-        for number, reason in result.failed.items():
-            typer.echo(f"  {number}: {reason}", err=True)
-        if result.failed:
+            for calendar in calendars:
+                result = await conn.csflow.push_calendar(
+                    calendar, Actor(id=actor, role=Role.ADMIN))
+                whose = f"team {calendar.team}" if calendar.team else "organisation"
+                typer.echo(f"calendar {calendar.version} ({whose}): "
+                           f"{len(result.updated)} request(s) updated")
+                for number, reason in result.failed.items():
+                    typer.echo(f"  {number}: {reason}", err=True)
+                failed = failed or bool(result.failed)
+        if failed:
             raise typer.Exit(exits.REFUSED)
 
     try:

@@ -46,6 +46,7 @@ class NotYours(Exception):
 
 
 def actor_for(who: TokenInfo, asked: Actor | None) -> Actor:
+    """Who a token may act as — the one rule, used by every API route and by assertions."""
     if who.role is Role.SERVICE:
         if asked is None:
             raise NotYours("a service token must name the actor it relays")
@@ -54,8 +55,8 @@ def actor_for(who: TokenInfo, asked: Actor | None) -> Actor:
         return asked
     own = Actor(id=who.subject, role=who.role)
     if asked is not None and (asked.id, asked.role) != (own.id, own.role):
-        raise NotYours(f"this token acts as {own.id} ({own.role.value}); it cannot be "
-                       f"vouched for as {asked.id} ({asked.role.value})")
+        raise NotYours(f"this token acts as {own.id} ({own.role.value}); it cannot act as "
+                       f"{asked.id} ({asked.role.value})")
     return own
 
 

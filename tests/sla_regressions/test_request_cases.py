@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from csflow.config.terms import TermsProvider
@@ -32,7 +32,7 @@ from csflow.contracts import (
     WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
-from csflow.domain.codes import Priority, Role
+from csflow.domain.codes import Channel, Priority, Role
 from csflow.domain.policy import policy_from_mapping
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.sla_regressions.conftest import start_instant, zone_at
@@ -500,4 +500,41 @@ async def test_16_zammad_4353_lowering_the_priority_after_a_breach_recounts_the_
 
     await eventually(recounted)
     await eventually(lambda: listed([h.id]))
+    await done(h)
+
+
+async def test_03b_a_calendar_push_reaches_each_request_on_its_own_teams_hours(
+    harness: Harness,
+) -> None:
+    """Zammad #534 with team calendars (case 14): a request received on the hotline runs
+    on the hotline's hours, so the organisation's corrected calendar is not a correction
+    of it — the push says so (OtherCalendar) and changes nothing — while the hotline's
+    own corrected calendar re-counts it."""
+    t0 = start_instant()
+    terms = office_morning(t0, {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
+                           teams={"hotline": {"channels": ["phone"], "holidays_from": "none",
+                                              "weekend": [],
+                                              "working_hours": [["00:00", "24:00"]]}})
+    h = await harness.start(intake(priority=Priority.P3, channel=Channel.PHONE),
+                            received_at=t0, terms=terms)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    before = await state(h)
+    organisation = terms.calendar(t0.date())
+    tomorrow = t0.astimezone(ZoneInfo(organisation.time_zone)).date() + DAY
+
+    def corrected(calendar: BusinessCalendar) -> BusinessCalendar:
+        return BusinessCalendar.model_validate(
+            calendar.model_dump() | {"holidays": [tomorrow], "version": ""})
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
+            actor=SUPERVISOR, calendar=corrected(organisation)))
+    cause: Any = refused.value.cause
+    assert cause.type == "OtherCalendar" and "team hotline's hours" in cause.message
+    assert (await state(h)).deadlines == before.deadlines
+    hotline = corrected(terms.calendar(t0.date(), "hotline"))
+    v = await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
+        actor=SUPERVISOR, calendar=hotline))
+    assert v.timeline[-1].kind == "calendar_updated"
+    assert v.timeline[-1].data["to"] == hotline.version
     await done(h)

@@ -30,6 +30,7 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
+from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Priority, Role
 from csflow.domain.lifecycle import Command, Forbidden, IllegalTransition, authorize, check
 from csflow.domain.policy import OwnershipPolicy, Relation
@@ -110,6 +111,19 @@ def change_priority(s: RequestState, cmd: ChangePriorityCommand, banned: Banned)
 
 def update_calendar(s: RequestState, cmd: UpdateCalendarCommand, banned: Banned) -> None:
     lifecycle(Command.UPDATE_CALENDAR, cmd.actor, s)
+
+
+def same_team(current: BusinessCalendar, cmd: UpdateCalendarCommand) -> None:
+    """A request keeps the hours it was received under: the organisation's, or its team's
+    (docs/policy.md, team calendars). Another team's calendar is not a correction of it."""
+    if cmd.calendar.team != current.team:
+        raise Refusal.OTHER_CALENDAR.error(
+            f"this request runs on {_hours(current.team)}; the pushed calendar is "
+            f"{_hours(cmd.calendar.team)}")
+
+
+def _hours(team: str) -> str:
+    return f"team {team}'s hours" if team else "the organisation's hours"
 
 
 def escalate(s: RequestState, cmd: EscalateCommand, banned: Banned) -> None:

@@ -334,6 +334,7 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.UPDATE_CALENDAR.value)
     async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
         await self._begin(guards.update_calendar, cmd)
+        guards.same_team(self._terms.calendar, cmd)
         if cmd.calendar.version == self._terms.calendar.version:
             return self._view()  # already on this calendar: a repeated push changes nothing
         self._terms = transitions.update_calendar(self._timeline, self._terms, cmd, workflow.now())
@@ -342,6 +343,8 @@ class ServiceRequestWorkflow:
     @update_calendar.validator
     def _validate_update_calendar(self, cmd: UpdateCalendarCommand) -> None:
         guards.update_calendar(self._state, cmd, self._banned)
+        if self._ready:  # intake resolved the terms: the calendar is known
+            guards.same_team(self._terms.calendar, cmd)
 
     @workflow.update(name=Command.ESCALATE.value)
     async def escalate(self, cmd: EscalateCommand) -> RequestView:
