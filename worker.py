@@ -93,7 +93,8 @@ def build_worker(client: Client, task_queue: str, pool: Any,
         interceptors=options.worker_interceptors(settings or Settings()),
         workflows=list(WORKFLOWS),
         activities=activities_for(pool, client, policy, settings or Settings(), notify),
-        # Recovery after a crash is bounded by these (TEMPORAL-FACTS: ~5 s instead of ~20 s).
+        # Recovery after a crash is bounded by these (docs/temporal-notes.md: ~5 s instead
+        # of ~20 s).
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )
 

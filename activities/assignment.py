@@ -1,4 +1,5 @@
-"""Triage and assignment: who gets a request, and what intake should flag (SPEC §3.1–3.2).
+"""Triage and assignment: who gets a request, and what intake should flag
+(docs/requirements.md §3.1–3.2).
 
 `triage` runs once at intake: emotion keywords, repeat-complaint lookup, then a
 capacity-safe pick from the staff directory (or the queue). `release_assignment` frees

@@ -1,5 +1,5 @@
 """Follow-up effects: who visits, the signed questionnaire link, linked requests, and the
-improvement-task rows people list and close (SPEC §3.5–3.7)."""
+improvement-task rows people list and close (docs/requirements.md §3.5–3.7)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Orchestration only: deterministic workflow code that reads like SPEC §3."""
+"""Orchestration only: deterministic workflow code that reads like docs/requirements.md §3."""

@@ -1,4 +1,4 @@
-"""Activity timeouts and retry policies, tuned from TEMPORAL-FACTS.md.
+"""Activity timeouts and retry policies, tuned from docs/temporal-notes.md.
 
 Short start-to-close timeouts bound recovery after a worker is killed mid-activity; a
 10 s ceiling on retry backoff means a database that comes back is used within seconds

@@ -42,7 +42,7 @@ CREATORS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP
                       Role.ADMIN, Role.SERVICE})
 # Services too: an HR system keeps the directory and the duty roster in sync.
 STAFF_ADMINS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
-# A customer's name and contact: those who serve them, never analysts (SPEC §6).
+# A customer's name and contact: those who serve them, never analysts (docs/requirements.md §6).
 PERSONAL_READERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
                               Role.ADMIN, Role.SERVICE})
 BOARD = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})

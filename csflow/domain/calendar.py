@@ -1,4 +1,4 @@
-"""The business calendar: when the organisation is at work (SPEC §4).
+"""The business calendar: when the organisation is at work (docs/requirements.md §4).
 
 A `BusinessCalendar` is plain data — time zone, local working hours, weekend, and explicit
 lists of public holidays and make-up working days (China's 调休) — so it can travel inside

@@ -1,4 +1,4 @@
-"""The SLA clocks of one request and what is due on them (SPEC §3.2–3.3, §4).
+"""The SLA clocks of one request and what is due on them (docs/requirements.md §3.2–3.3, §4).
 
 Each clock counts one promise — first response, plan, resolution, the progress cadence —
 independently: satisfying one never touches another. A clock runs in segments (it pauses

@@ -1,4 +1,4 @@
-"""The closed vocabularies of a service request (SPEC §2), as string enums.
+"""The closed vocabularies of a service request (docs/requirements.md §2), as string enums.
 
 String values are the wire format: they appear in JSON, in search attributes and in SQL,
 so renaming a member is a breaking change for every caller.
@@ -51,7 +51,7 @@ class Priority(StrEnum):
     P3 = "P3"
 
     def raised(self) -> Priority:
-        """One level more urgent; P1 stays P1 (re-handling rule, SPEC §3.4)."""
+        """One level more urgent; P1 stays P1 (re-handling rule, docs/requirements.md §3.4)."""
         return {Priority.P3: Priority.P2, Priority.P2: Priority.P1}.get(self, Priority.P1)
 
 

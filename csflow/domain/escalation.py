@@ -1,5 +1,5 @@
-"""The escalation ladder (超时预警与升级, SPEC §4): what happens, step by step, once a
-clock is breached. Each step's `after` counts from the breach, so reordering or removing
+"""The escalation ladder (超时预警与升级, docs/requirements.md §4): what happens, step by
+step, once a clock is breached. Each step's `after` counts from the breach, so reordering or removing
 a step never shifts the others; satisfying the clock cancels the steps not yet run.
 """
 
@@ -69,7 +69,7 @@ def _step(after: str, notify: list[Recipient], channels: list[NotifyChannel],
 class EscalationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    """SPEC §4's ladder; the director takes over one more step interval later."""
+    """docs/requirements.md §4's ladder; the director takes over one more step interval later."""
 
     P1: Ladder = (
         _step("15m", [Recipient.SUPERVISOR], [NotifyChannel.SMS, NotifyChannel.PHONE]),

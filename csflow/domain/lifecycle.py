@@ -1,4 +1,4 @@
-"""Request states and which command is legal in which state (SPEC §3).
+"""Request states and which command is legal in which state (docs/requirements.md §3).
 
 The workflow asks `check(...)` in its Update validators, so a refused command is rejected
 before it reaches history and the caller gets the reason verbatim.

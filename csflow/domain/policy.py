@@ -1,4 +1,5 @@
-"""The SLA policy: every business rule an organisation may change (SPEC §4), as data.
+"""The SLA policy: every business rule an organisation may change
+(docs/requirements.md §4), as data.
 
 `Policy()` is the built-in default and equals `policy.example.toml`. A policy file only
 needs the keys that differ: `policy_from_mapping` lays it over the defaults key by key
@@ -119,7 +120,7 @@ ServiceClass = Literal["vip", "major", "routine"]
 
 
 class FollowUpPolicy(PolicyModel):
-    """Follow-up visit windows (SPEC §3.5) and what makes a service "major"."""
+    """Follow-up visit windows (docs/requirements.md §3.5) and what makes a service "major"."""
 
     vip: ClockSpec = _clock("24h")
     major: ClockSpec = _clock("1d", "working_days")
@@ -157,12 +158,13 @@ class FollowUpPolicy(PolicyModel):
 
 
 class ConfirmationPolicy(PolicyModel):
-    """Unanswered confirmation requests close as "confirmed by timeout" (SPEC §3.4)."""
+    """Unanswered confirmation requests close as "confirmed by timeout"
+    (docs/requirements.md §3.4)."""
 
     window: ClockSpec = _clock("72h")
 
 
-# Promises the company may not put in writing (SPEC §5); NFKC- and case-insensitive.
+# Promises the company may not put in writing (docs/requirements.md §5); NFKC- and case-insensitive.
 DEFAULT_BANNED: tuple[str, ...] = (
     "绝对保证", "永久有效", "百分之百解决", "保证不再发生", "终身免费",
     "absolute guarantee", "absolutely guarantee", "permanently valid", "100% guaranteed",
@@ -343,7 +345,8 @@ class EmotionLexicon(PolicyModel):
 
 
 class IntakePolicy(PolicyModel):
-    """Intake intelligence (SPEC §3.1): who needs soothing, which complaints repeat."""
+    """Intake intelligence (docs/requirements.md §3.1): who needs soothing, which
+    complaints repeat."""
 
     emotion: EmotionLexicon = EmotionLexicon()
     # Extra terms of either language (an older key, kept): matched by the same rules.

@@ -1,4 +1,5 @@
-"""Who may take a request (SPEC §3.2): skills for its category and sub-type, seniority.
+"""Who may take a request (docs/requirements.md §3.2): skills for its category and
+sub-type, seniority.
 
 Pure: the assignment activity turns this into a locked, capacity-checked pick in
 PostgreSQL. Skill tags are plain strings so a team can name its own (e.g. "logistics").

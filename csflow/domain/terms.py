@@ -92,7 +92,8 @@ class RequestTerms(PolicyModel):
         return self.confirmation_window.due(self.calendar, asked_at)
 
     def needs_approval(self, amount: Decimal) -> bool:
-        """Above the agent's limit, or any compensation on a major complaint (SPEC §4)."""
+        """Above the agent's limit, or any compensation on a major complaint
+        (docs/requirements.md §4)."""
         return amount > self.compensation.agent_limit or (self.major_complaint and amount > 0)
 
 

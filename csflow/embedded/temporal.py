@@ -1,6 +1,6 @@
 """The Temporal dev server (`temporal server start-dev`), always persisted to a file.
 
-Without `--db-filename` a restart loses every workflow (TEMPORAL-FACTS.md), so the file is
+Without `--db-filename` a restart loses every workflow (docs/temporal-notes.md), so the file is
 not optional here. `--search-attribute` flags register attributes only when a namespace
 is first created: a restart on an existing file ignores attributes added to the list
 since, so `ensure_search_attributes` adds whatever is missing after every start.

@@ -1,4 +1,4 @@
-"""Bulk import of requests recorded by hand while csflow was unreachable (SPEC §7).
+"""Bulk import of requests recorded by hand while csflow was unreachable (docs/requirements.md §7).
 
 `read_import_file` checks a whole CSV or JSON Lines file first; `Importer` then creates
 the good rows through `starter.CsflowClient`, so imported requests are numbered, started

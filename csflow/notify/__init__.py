@@ -1,1 +1,2 @@
-"""Notifications (SPEC §5): what to tell whom, in which words, through which channel."""
+"""Notifications (docs/requirements.md §5): what to tell whom, in which words, through
+which channel."""

@@ -1,4 +1,4 @@
-"""Banned promises (SPEC §5): words a company may not put in writing to a customer.
+"""Banned promises (docs/requirements.md §5): words a company may not put in writing to a customer.
 
 Checked when templates load and on every free text staff send to a customer (a progress
 note, say), so a message that promises "永久有效" never leaves — refused with the phrase.

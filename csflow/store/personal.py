@@ -1,4 +1,5 @@
-"""A customer's personal details: read with an audit row, erased on request (SPEC §6).
+"""A customer's personal details: read with an audit row, erased on request
+(docs/requirements.md §6).
 
 Reports, the board and search attributes work on codes (tier, category, channel, status,
 times) and the customer id — never on names, contacts or the customer's own words — so

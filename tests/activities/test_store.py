@@ -1,4 +1,4 @@
-"""The persistence activity counted by executions, not only by rows (TEMPORAL-FACTS)."""
+"""The persistence activity counted by executions, not only by rows (docs/temporal-notes.md)."""
 
 from __future__ import annotations
 

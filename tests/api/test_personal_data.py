@@ -1,5 +1,5 @@
 """A customer's details: read only by those who serve them, every read logged, erasable
-without changing what reports count (SPEC §6)."""
+without changing what reports count (docs/requirements.md §6)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What a caller without Python sees when it gets something wrong.
 
 A bad start must fail the workflow at once with a message naming the problem — never
-leave it RUNNING with a workflow task retried forever (TEMPORAL-FACTS "Bad input") — and
+leave it RUNNING with a workflow task retried forever (docs/temporal-notes.md "Bad input") — and
 a refused Update must carry the error type docs/contract.md promises.
 """
 

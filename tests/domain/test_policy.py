@@ -80,7 +80,7 @@ def test_resume_after_a_pause_keeps_what_is_left() -> None:
     assert wall.resume_due(CAL, start, 9 * H, start + 10 * H) == start + 10 * H, "overdue: now"
 
 
-# ---- defaults = SPEC §4 ----
+# ---- defaults = docs/requirements.md §4 ----
 
 
 def test_default_clocks_are_the_spec_table() -> None:

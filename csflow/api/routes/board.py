@@ -1,4 +1,4 @@
-"""/board: the supervisors' live red/yellow/green board (SPEC §3.8, §4 warnings).
+"""/board: the supervisors' live red/yellow/green board (docs/requirements.md §3.8, §4 warnings).
 
 The page is a shell that polls `/board/data` every few seconds and draws what it gets;
 the JSON endpoint is the contract, so a wallboard or another tool can read the same view.

@@ -1,4 +1,4 @@
--- Personal data (SPEC §6): every read of a customer's details by a person or service is
+-- Personal data (docs/requirements.md §6): every read of a customer's details by a person or service is
 -- logged, and a customer's details can be erased without touching what reports count.
 
 CREATE TABLE personal_data_reads (
