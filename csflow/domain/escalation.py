@@ -1,6 +1,7 @@
 """The escalation ladder (超时预警与升级, docs/requirements.md §4): what happens, step by
-step, once a clock is breached. Each step's `after` counts from the breach, so reordering or removing
-a step never shifts the others; satisfying the clock cancels the steps not yet run.
+step, once a clock is breached. Each step's `after` counts from the breach, so reordering
+or removing a step never shifts the others; satisfying the clock cancels the steps not yet
+run.
 """
 
 from __future__ import annotations

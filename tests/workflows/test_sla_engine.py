@@ -1,7 +1,8 @@
 """The SLA engine under time skipping: every warning, breach and ladder step, to the second.
 
 Expected instants are written out by hand from docs/requirements.md §4's defaults
-(warnings at 50 % and 75 %, the ladder counted from the breach), not computed with the code under test.
+(warnings at 50 % and 75 %, the ladder counted from the breach), not computed with the
+code under test.
 """
 
 from __future__ import annotations
