@@ -50,6 +50,9 @@ class RequestTerms(PolicyModel):
     major_complaint: bool
     # Defaulted: terms recorded before the list became policy replay with the built-in one.
     banned_phrases: tuple[str, ...] = DEFAULT_BANNED
+    # The channel's agent-level pick-up target (reported, not a clock); None in terms
+    # recorded before it was carried, and for channels without one.
+    answer_within: timedelta | None = None
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -122,4 +125,5 @@ def resolve_terms(
         compensation=policy.compensation,
         major_complaint=major and category is Category.COMPLAINT,
         banned_phrases=policy.compliance.banned_phrases,
+        answer_within=targets.answer_within if targets else None,
     )
