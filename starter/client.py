@@ -81,6 +81,7 @@ from csflow.domain.numbering import (
     numbers_workflow_id,
 )
 from csflow.refusals import Refusal
+from csflow.reports.config import ReportsConfigError
 from csflow.settings import TASK_QUEUE, Settings
 from csflow.store import listing
 from csflow.store import requests as store
@@ -359,8 +360,7 @@ class CsflowClient:
         spec = BY_COMMAND[command]
         if not isinstance(arg, spec.model):
             raise TypeError(f"{command.value} takes {spec.model.__name__}")
-        self._known_keys(arg)
-        if taxonomy.needs_cause(arg):
+        if self._known_keys(arg):
             problem = taxonomy.missing_cause((await self.state(number)).category)
             if problem is not None:
                 raise RequestRefused(problem, Refusal.INVALID.value)
@@ -584,11 +584,19 @@ class CsflowClient:
         )
 
     @staticmethod
-    def _known_keys(command: Model) -> None:
-        """A reason or cause must be a key of the reports config (csflow.taxonomy)."""
-        problem = taxonomy.problem(command)
+    def _known_keys(command: Model) -> bool:
+        """A reason or cause must be a key of the reports config (csflow.taxonomy). True
+        when the command is a resolution the config wants a cause on if it is a
+        complaint (the caller then looks up the category)."""
+        try:
+            problem = taxonomy.problem(command)
+            needs_cause = taxonomy.needs_cause(command)
+        except ReportsConfigError as err:  # a deployment fault: nothing is sent, never a 500
+            raise RequestRefused(f"the reports config cannot be used: {err}",
+                                 Refusal.UNAVAILABLE.value) from err
         if problem is not None:
             raise RequestRefused(problem, Refusal.INVALID.value)
+        return needs_cause
 
     async def _known(self, number: str) -> bool:
         """Did a request with this number ever exist? The persisted row when there is a

@@ -55,6 +55,7 @@ def improvement_complete(
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
     from csflow.domain.lifecycle import TaskCommand
     from csflow.refusals import answer
+    from csflow.reports.config import ReportsConfigError
 
     try:
         command = CompleteImprovement(actor=Actor(id=actor, role=role),
@@ -62,7 +63,10 @@ def improvement_complete(
                                       responsible_department=responsible_department)
     except ValidationError as err:
         exits.fail(f"invalid: {err}", exits.BAD_INPUT)
-    problem = taxonomy.problem(command)
+    try:
+        problem = taxonomy.problem(command)
+    except ReportsConfigError as err:
+        exits.fail(f"the reports config cannot be used: {err}", exits.UNAVAILABLE)
     if problem is not None:
         exits.fail(f"invalid: {problem}", exits.BAD_INPUT)
     found = connect.settings()

@@ -84,3 +84,33 @@ async def test_an_explained_and_reviewed_breach_shows_on_the_why_report(
     assert cause.status_code == 422 and "unknown cause" in cause.json()["detail"]
     await api.http.post(f"/requests/{number}/cancel",
                         json={"actor": LEAD, "reason": "test done"})
+
+
+async def test_a_complaint_resolved_without_a_cause_is_refused_when_the_config_asks(
+    api: Api, tmp_path: Any, monkeypatch: Any,
+) -> None:
+    config = tmp_path / "reports.toml"
+    config.write_text("causes_required = true\n", encoding="utf-8")
+    monkeypatch.setenv("CSFLOW_REPORTS", str(config))
+    complaint = (await api.http.post("/requests", json=intake().model_dump(mode="json"))
+                 ).json()["number"]
+    question = (await api.http.post("/requests", json=intake(
+        category="consultation").model_dump(mode="json"))).json()["number"]
+    agent = {"id": "senior-desk", "role": "agent"}
+
+    bare = await api.http.post(f"/requests/{complaint}/resolve",
+                               json={"actor": agent, "summary": "replaced"})
+    assert bare.status_code == 422 and "names its root cause" in bare.json()["detail"]
+    half = await api.http.post(f"/requests/{complaint}/resolve", json={
+        "actor": agent, "summary": "replaced", "cause": "logistics_delay"})
+    assert half.status_code == 422 and "together" in half.text
+    ok = await api.http.post(f"/requests/{complaint}/resolve", json={
+        "actor": agent, "summary": "replaced", "cause": "logistics_delay",
+        "responsible_department": "logistics"})
+    assert ok.status_code == 200, ok.text
+    kinds = [e["kind"] for e in ok.json()["timeline"]]
+    assert kinds[-2:] == ["resolution_proposed", "cause_recorded"]
+    # Only complaints: a consultation resolves without one.
+    plain = await api.http.post(f"/requests/{question}/resolve",
+                                json={"actor": agent, "summary": "answered"})
+    assert plain.status_code == 200, plain.text

@@ -24,6 +24,7 @@ from csflow.contracts import Actor, CompleteImprovement, ImprovementRow, Model
 from csflow.contracts.commands import Department, TaxonomyKey
 from csflow.domain.lifecycle import TaskCommand
 from csflow.refusals import Refusal
+from csflow.reports.config import ReportsConfigError
 from csflow.store import improvements
 from csflow.store.tokens import TokenInfo
 
@@ -65,7 +66,10 @@ async def complete(task_id: str, body: CompleteBody, request: Request, pool: Poo
     except ValidationError as err:
         raise RequestValidationError(
             err.errors(include_url=False, include_context=False)) from None
-    problem = taxonomy.problem(command)
+    try:
+        problem = taxonomy.problem(command)
+    except ReportsConfigError as err:
+        return refusal(Refusal.UNAVAILABLE.value, f"the reports config cannot be used: {err}")
     if problem is not None:
         return refusal(Refusal.INVALID.value, problem)
     handle = request.app.state.temporal.get_workflow_handle(task_id)
