@@ -11,6 +11,9 @@ A caller reaching Temporal directly (docs/contract.md) is trusted to send config
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from csflow.contracts import (
     CompleteImprovement,
     ExplainBreachCommand,
@@ -19,7 +22,34 @@ from csflow.contracts import (
     ResolveCommand,
 )
 from csflow.domain.codes import Category
-from csflow.reports.config import ReportsConfig, reports_config_from_env
+from csflow.reports.config import (
+    DEFAULT_REPORTS_CONFIG,
+    ENV_VAR,
+    ReportsConfig,
+    load_reports_config,
+)
+
+# The config file read once per version of it (path, mtime, size): a command is checked
+# without parsing TOML each time, and an edited file applies at the next command.
+_loaded: dict[tuple[str, int, int], ReportsConfig] = {}
+
+
+def current_config() -> ReportsConfig:
+    """The reports config `CSFLOW_REPORTS` names (the built-in one when unset); raises
+    ReportsConfigError when it cannot be used."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return DEFAULT_REPORTS_CONFIG
+    path = Path(value)
+    try:
+        st = path.stat()
+    except OSError:
+        return load_reports_config(path)  # raises, saying why
+    key = (value, st.st_mtime_ns, st.st_size)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = load_reports_config(path)
+    return _loaded[key]
 
 
 def problem(command: Model, config: ReportsConfig | None = None) -> str | None:
@@ -33,7 +63,7 @@ def problem(command: Model, config: ReportsConfig | None = None) -> str | None:
         kind, key = "causes", command.cause
     else:
         return None
-    cfg = config if config is not None else reports_config_from_env()
+    cfg = config if config is not None else current_config()
     keys = [c.key for c in getattr(cfg, kind)]
     if key in keys:
         return None
@@ -46,7 +76,7 @@ def needs_cause(command: Model, config: ReportsConfig | None = None) -> bool:
     caller must then look up the request's category (`missing_cause`)."""
     if not isinstance(command, ResolveCommand) or command.cause is not None:
         return False
-    cfg = config if config is not None else reports_config_from_env()
+    cfg = config if config is not None else current_config()
     return cfg.causes_required
 
 
