@@ -24,13 +24,16 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    ExplainBreachCommand,
     FollowUpRecord,
     Model,
     OrderRehandlingCommand,
     PlanCommand,
     ProgressCommand,
     ReassignCommand,
+    RecordCauseCommand,
     ResolveCommand,
+    ReviewBreachCommand,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
@@ -127,6 +130,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Internal (role system): the queue assigned a waiting request"),
     CommandSpec(Command.RECORD_FOLLOW_UP, FollowUpRecord, "follow-up",
                 "Record the follow-up visit: score, NPS, the customer's words, new needs"),
+    CommandSpec(Command.EXPLAIN_BREACH, ExplainBreachCommand, "explain-breach",
+                "The holder says why a deadline was missed: a configured reason and a note"),
+    CommandSpec(Command.REVIEW_BREACH, ReviewBreachCommand, "review-breach",
+                "Supervisor: accept or reject a breach's explanation (rejected: explain again)"),
+    CommandSpec(Command.RECORD_CAUSE, RecordCauseCommand, "cause",
+                "Supervisor: record or correct the root cause and responsible department"),
 )
 
 TASK_COMMANDS: tuple[TaskCommandSpec, ...] = (

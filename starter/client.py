@@ -32,6 +32,7 @@ from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from csflow import taxonomy
 from csflow.commands import BY_COMMAND
 from csflow.contracts import (
     WORKFLOW_TYPE,
@@ -46,6 +47,7 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    ExplainBreachCommand,
     FollowUpRecord,
     ImprovementRow,
     Model,
@@ -54,9 +56,11 @@ from csflow.contracts import (
     ProgressCommand,
     ReassignCommand,
     ReceiptQuery,
+    RecordCauseCommand,
     RequestIntake,
     RequestView,
     ResolveCommand,
+    ReviewBreachCommand,
     ServiceRequestInput,
     TimelineEvent,
     UpdateCalendarCommand,
@@ -77,6 +81,7 @@ from csflow.domain.numbering import (
     numbers_workflow_id,
 )
 from csflow.refusals import Refusal
+from csflow.reports.config import ReportsConfigError
 from csflow.settings import TASK_QUEUE, Settings
 from csflow.store import listing
 from csflow.store import requests as store
@@ -356,6 +361,10 @@ class CsflowClient:
         spec = BY_COMMAND[command]
         if not isinstance(arg, spec.model):
             raise TypeError(f"{command.value} takes {spec.model.__name__}")
+        if self._known_keys(arg):
+            problem = taxonomy.missing_cause((await self.state(number)).category)
+            if problem is not None:
+                raise RequestRefused(problem, Refusal.INVALID.value)
         handle = self._client.get_workflow_handle(number)
         try:
             return await self._guard(
@@ -542,6 +551,7 @@ class CsflowClient:
         self, task_id: str, command: CompleteImprovement, *, idempotency_key: str | None = None
     ) -> ImprovementRow:
         """Close an improvement task (the request's child) with what changed."""
+        self._known_keys(command)
         handle = self._client.get_workflow_handle(task_id)
         try:
             return await self._guard(handle.execute_update(
@@ -552,6 +562,45 @@ class CsflowClient:
             if isinstance(cause, ApplicationError):
                 raise RequestRefused(cause.message, cause.type) from err
             raise RequestRefused(str(cause or err), None) from err
+
+    async def explain_breach(
+        self, number: str, command: ExplainBreachCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        """The holder's reason for a breach of one clock (a configured reason key)."""
+        return await self.send(
+            number, Command.EXPLAIN_BREACH, command, idempotency_key=idempotency_key
+        )
+
+    async def review_breach(
+        self, number: str, command: ReviewBreachCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        """A supervisor accepts or rejects the latest explanation of a breach."""
+        return await self.send(
+            number, Command.REVIEW_BREACH, command, idempotency_key=idempotency_key
+        )
+
+    async def record_cause(
+        self, number: str, command: RecordCauseCommand, *, idempotency_key: str | None = None
+    ) -> RequestView:
+        """Record or correct the root cause of the complaint or one improvement task."""
+        return await self.send(
+            number, Command.RECORD_CAUSE, command, idempotency_key=idempotency_key
+        )
+
+    @staticmethod
+    def _known_keys(command: Model) -> bool:
+        """A reason or cause must be a key of the reports config (csflow.taxonomy). True
+        when the command is a resolution the config wants a cause on if it is a
+        complaint (the caller then looks up the category)."""
+        try:
+            problem = taxonomy.problem(command)
+            needs_cause = taxonomy.needs_cause(command)
+        except ReportsConfigError as err:  # a deployment fault: nothing is sent, never a 500
+            raise RequestRefused(f"the reports config cannot be used: {err}",
+                                 Refusal.UNAVAILABLE.value) from err
+        if problem is not None:
+            raise RequestRefused(problem, Refusal.INVALID.value)
+        return needs_cause
 
     async def _known(self, number: str) -> bool:
         """Did a request with this number ever exist? The persisted row when there is a

@@ -41,23 +41,40 @@ def improvement_complete(
     what_changed: Annotated[str, typer.Option(help="told to the customer")],
     actor: Annotated[str, typer.Option(help="who closes it")],
     role: Annotated[str, typer.Option(help="their role")] = "supervisor",
+    cause: Annotated[str | None, typer.Option(
+        help="root cause: a `causes` key of the reports config")] = None,
+    responsible_department: Annotated[str | None, typer.Option(
+        help="the department responsible for the cause (with --cause)")] = None,
 ) -> None:
     """Close an improvement task; the customer is told what changed."""
+    from pydantic import ValidationError
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
 
+    from csflow import taxonomy
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
     from csflow.domain.lifecycle import TaskCommand
     from csflow.refusals import answer
+    from csflow.reports.config import ReportsConfigError
 
+    try:
+        command = CompleteImprovement(actor=Actor(id=actor, role=role),
+                                      what_changed=what_changed, cause=cause,
+                                      responsible_department=responsible_department)
+    except ValidationError as err:
+        exits.fail(f"invalid: {err}", exits.BAD_INPUT)
+    try:
+        problem = taxonomy.problem(command)
+    except ReportsConfigError as err:
+        exits.fail(f"the reports config cannot be used: {err}", exits.UNAVAILABLE)
+    if problem is not None:
+        exits.fail(f"invalid: {problem}", exits.BAD_INPUT)
     found = connect.settings()
 
     async def run() -> ImprovementRow:
         client = await connect.temporal(found)
         row: ImprovementRow = await client.get_workflow_handle(task_id).execute_update(
-            TaskCommand.COMPLETE_IMPROVEMENT.value,
-            CompleteImprovement(actor=Actor(id=actor, role=role), what_changed=what_changed),
-            result_type=ImprovementRow)
+            TaskCommand.COMPLETE_IMPROVEMENT.value, command, result_type=ImprovementRow)
         return row
 
     try:

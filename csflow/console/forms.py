@@ -47,7 +47,9 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
     Command.POST_PROGRESS: (Field("note", "textarea", required=True, phrases=True,
                                   max_length=4000), Field("eta", "datetime")),
     Command.RESOLVE: (Field("summary", "textarea", required=True, phrases=True,
-                            max_length=4000),),
+                            max_length=4000),
+                      Field("cause", max_length=64),
+                      Field("responsible_department", max_length=64)),
     Command.CONFIRM: (Field("satisfied", "yesno", required=True),
                       Field("evidence_ref", max_length=500),
                       Field("reason", "textarea", max_length=2000)),
@@ -77,6 +79,19 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
         Field("suggestion", "textarea", max_length=4000),
         Field("problem", "textarea", max_length=4000),
         Field("needs_action", "checkbox")),
+    # Reason and cause keys are the reports config's (`breach_reasons`, `causes`); a key
+    # it lacks is refused with the configured list (csflow.taxonomy).
+    Command.EXPLAIN_BREACH: (Field("clock", required=True, max_length=64),
+                             Field("reason", required=True, max_length=64),
+                             Field("note", "textarea", max_length=2000)),
+    Command.REVIEW_BREACH: (Field("clock", required=True, max_length=64),
+                            Field("verdict", "select", required=True,
+                                  options=("accepted", "rejected")),
+                            Field("note", "textarea", max_length=2000)),
+    Command.RECORD_CAUSE: (Field("cause", required=True, max_length=64),
+                           Field("responsible_department", required=True, max_length=64),
+                           Field("task_id", max_length=64),
+                           Field("note", "textarea", max_length=2000)),
 }
 
 

@@ -4,7 +4,7 @@ csflow.domain.lifecycle.Command), plus the internal `receipt` and `assignment_ma
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -37,9 +37,32 @@ class ProgressCommand(Model):
         default=None, description="A revised ETA, if it moved; at most 732 days ahead.")
 
 
+# A reason's or a cause's key in the reports config (CSFLOW_REPORTS: `breach_reasons`,
+# `causes`). Which keys exist is checked at the edge (csflow.taxonomy), not here: the
+# workflow must replay the same whatever the config says today.
+TaxonomyKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+Department = Annotated[str, Field(min_length=1, max_length=64)]
+ClockId = Annotated[str, Field(min_length=1, max_length=64,
+                               pattern=r"^[a-z_]+(#[0-9]{1,6}(\.[0-9]{1,6})?)?$",
+                               description="An SLA clock id as on `sla_breached`, "
+                               "e.g. `resolution`, `resolution#2`, `progress_cadence#1.2`.")]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 class ResolveCommand(Model):
     actor: Actor
     summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    cause: TaxonomyKey | None = Field(
+        default=None, description="Root cause (a `causes` key of the reports config); "
+        "required for a complaint.")
+    responsible_department: Department | None = Field(
+        default=None, description="Who was responsible; required with `cause`.")
+
+    @model_validator(mode="after")
+    def _cause_with_department(self) -> ResolveCommand:
+        if (self.cause is None) != (self.responsible_department is None):
+            raise ValueError("give cause and responsible_department together")
+        return self
 
 
 class ConfirmCommand(Model):
@@ -180,6 +203,56 @@ class CompleteImprovement(Model):
 
     actor: Actor
     what_changed: Annotated[str, Field(min_length=1, max_length=4000)]
+    cause: TaxonomyKey | None = Field(
+        default=None, description="Root cause (a `causes` key of the reports config).")
+    responsible_department: Department | None = None
+
+    @model_validator(mode="after")
+    def _cause_with_department(self) -> CompleteImprovement:
+        if (self.cause is None) != (self.responsible_department is None):
+            raise ValueError("give cause and responsible_department together")
+        return self
+
+
+class ExplainBreachCommand(Model):
+    """The owner's reason for a missed deadline (clock id from `sla_breached`)."""
+
+    actor: Actor
+    clock: ClockId
+    reason: TaxonomyKey = Field(description="A `breach_reasons` key of the reports config.")
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _note_for_other(self) -> ExplainBreachCommand:
+        if self.reason == "other" and not self.note:
+            raise ValueError("note is required when the reason is `other`")
+        return self
+
+
+class ReviewBreachCommand(Model):
+    """A supervisor's verdict on the latest explanation of a breach."""
+
+    actor: Actor
+    clock: ClockId
+    verdict: Literal["accepted", "rejected"]
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _note_for_rejection(self) -> ReviewBreachCommand:
+        if self.verdict == "rejected" and not self.note:
+            raise ValueError("note is required when rejecting (the owner explains again)")
+        return self
+
+
+class RecordCauseCommand(Model):
+    """Record or correct the root cause of the complaint, or of one improvement task."""
+
+    actor: Actor
+    cause: TaxonomyKey = Field(description="A `causes` key of the reports config.")
+    responsible_department: Department
+    task_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="An improvement task of this request; none: the request.")
+    note: Note | None = None
 
 
 class ReceiptQuery(Model):

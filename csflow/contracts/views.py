@@ -126,3 +126,6 @@ class ImprovementResult(Model):
     what_changed: str
     closed_by: str
     closed_at: datetime
+    # The root cause given on completion; the request records it (`cause_recorded`).
+    cause: str | None = None
+    responsible_department: str | None = None

@@ -49,6 +49,9 @@ class Command(StrEnum):
     DECIDE_COMPENSATION = "decide_compensation"
     ASSIGNMENT_MADE = "assignment_made"
     RECORD_FOLLOW_UP = "record_follow_up"
+    EXPLAIN_BREACH = "explain_breach"
+    REVIEW_BREACH = "review_breach"
+    RECORD_CAUSE = "record_cause"
 
 
 class TaskCommand(StrEnum):
@@ -82,6 +85,11 @@ LEGAL: dict[Command, frozenset[Status]] = {
     Command.DECIDE_COMPENSATION: _OPEN,
     Command.ASSIGNMENT_MADE: frozenset({Status.RECEIVED}),
     Command.RECORD_FOLLOW_UP: frozenset({Status.FOLLOW_UP_SCHEDULED}),
+    # Why a deadline was missed, and what caused a complaint, are asked and reviewed
+    # while the request runs: a closed request's workflow has ended (docs/reports.md).
+    Command.EXPLAIN_BREACH: _OPEN,
+    Command.REVIEW_BREACH: _OPEN,
+    Command.RECORD_CAUSE: _OPEN,
 }
 
 
@@ -110,6 +118,11 @@ REQUIRED_ROLES: dict[AnyCommand, frozenset[Role]] = {
     Command.ASSIGNMENT_MADE: frozenset({Role.SYSTEM}),
     Command.RECORD_FOLLOW_UP: frozenset({Role.FOLLOW_UP, Role.CUSTOMER, Role.SUPERVISOR,
                                          Role.ADMIN, Role.SERVICE}),
+    # The holder explains a breach (the guard checks it is the holder unless a
+    # supervisor or admin writes it); a supervisor reviews it and corrects a cause.
+    Command.EXPLAIN_BREACH: _HANDLERS,
+    Command.REVIEW_BREACH: _STEERING - {Role.SYSTEM},
+    Command.RECORD_CAUSE: _STEERING - {Role.SYSTEM},
     # Whoever handles requests, and the follow-up specialist who found the problem, may
     # say what changed; analysts read, customers are told.
     TaskCommand.COMPLETE_IMPROVEMENT: _HANDLERS | {Role.FOLLOW_UP},

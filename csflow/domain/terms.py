@@ -56,6 +56,9 @@ class RequestTerms(PolicyModel):
     # The last date the calendar's holiday data covers (csflow/domain/horizon.py); None in
     # terms recorded before it was known.
     calendar_horizon: date | None = None
+    # The channel's agent-level pick-up target (reported, not a clock); None in terms
+    # recorded before it was carried, and for channels without one.
+    answer_within: timedelta | None = None
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -133,4 +136,5 @@ def resolve_terms(
         major_complaint=major and category is Category.COMPLAINT,
         banned_phrases=policy.compliance.banned_phrases,
         ownership=policy.ownership,
+        answer_within=targets.answer_within if targets else None,
     )

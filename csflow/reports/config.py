@@ -99,6 +99,10 @@ class ReportsConfig(_Model):
     forecast: ForecastConfig = ForecastConfig()
     breach_reasons: tuple[Choice, ...] = DEFAULT_BREACH_REASONS
     causes: tuple[Choice, ...] = DEFAULT_CAUSES
+    # A complaint's resolution (`resolve`) must name its cause and responsible department
+    # (checked at the edge, csflow.taxonomy); off by default so callers built before the
+    # cause was asked for keep working until a deployment turns it on.
+    causes_required: bool = False
 
     @model_validator(mode="after")
     def _unique(self) -> ReportsConfig:

@@ -14,7 +14,10 @@ from csflow.domain.lifecycle import LEGAL, Command, IllegalTransition, Status, c
 
 # Commands any open request takes: cancel it, re-prioritise it, push a corrected
 # calendar to it, decide a compensation already asked for (§3, §4).
-ANY_OPEN = {"cancel", "change_priority", "update_calendar", "decide_compensation"}
+ANY_OPEN = {"cancel", "change_priority", "update_calendar", "decide_compensation",
+            # ... and say why a deadline was missed, review that, name a root cause
+            # (issue 16): breaches and causes are explained while the request runs.
+            "explain_breach", "review_breach", "record_cause"}
 # Work on the request while someone holds it (§3.2–3.3): plan, progress, resolve, the
 # customer-wait pause and its end, asking for compensation; a supervisor may escalate
 # or hand it to someone else.

@@ -41,6 +41,7 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    ExplainBreachCommand,
     FollowUpRecord,
     NewNeed,
     OrderRehandlingCommand,
@@ -48,8 +49,10 @@ from csflow.contracts import (
     ProgressCommand,
     ReassignCommand,
     ReceiptQuery,
+    RecordCauseCommand,
     RequestView,
     ResolveCommand,
+    ReviewBreachCommand,
     ServiceRequestInput,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
@@ -359,6 +362,26 @@ async def _org_routed(harness: Harness) -> Handle:
         actor=SUPERVISOR, to_staff="bo.agent", reason="knows the model"))
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+async def _breach_explained_and_reviewed(harness: Harness) -> Handle:
+    """Issue 16: a breach explained, rejected, explained again and accepted; a cause
+    corrected by a supervisor, then given with the resolution."""
+    h = await harness.start(intake(priority=Priority.P1))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await harness.env.fast_forward(h, timedelta(minutes=20))
+    holder = Actor(id="senior-desk", role=Role.AGENT)
+    for verdict, reason, note in (("rejected", "peak_volume", "the queue was short"),
+                                  ("accepted", "complex_case", None)):
+        await h.execute_update(ServiceRequestWorkflow.explain_breach, ExplainBreachCommand(
+            actor=holder, clock="first_response", reason=reason))
+        await h.execute_update(ServiceRequestWorkflow.review_breach, ReviewBreachCommand(
+            actor=SUPERVISOR, clock="first_response", verdict=verdict, note=note))
+    await h.execute_update(ServiceRequestWorkflow.record_cause, RecordCauseCommand(
+        actor=SUPERVISOR, cause="process_gap", responsible_department="care"))
+    await h.execute_update(ServiceRequestWorkflow.resolve, ResolveCommand(
+        actor=holder, summary="fixed", cause="logistics_delay",
+        responsible_department="logistics"))
+    await h.execute_update(ServiceRequestWorkflow.cancel,
+                           CancelCommand(actor=SUPERVISOR, reason="test done"))
     await h.result()
     return h
 
@@ -382,6 +405,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "closed_after_rehandling": _closed_after_rehandling,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
+    "breach_explained_and_reviewed": _breach_explained_and_reviewed,
 }
 
 

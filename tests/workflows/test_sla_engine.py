@@ -101,7 +101,7 @@ async def test_a_week_of_silence_fires_every_warning_breach_and_ladder_step_on_t
     assert v.status is Status.ESCALATED and v.escalated_to == "director"
     assert v.assignee == "director"
     breach = next(e for e in v.timeline if e.kind == "sla_breached")
-    assert breach.data["notify"] == ["owner"]
+    assert breach.data["notify"] == ["owner", "explain"]  # first response: asked why
     assert v.sla_state.value == "red"
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="test done"))

@@ -20,18 +20,23 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    ExplainBreachCommand,
     FollowUpRecord,
     OrderRehandlingCommand,
     PlanCommand,
     ProgressCommand,
     ReassignCommand,
+    RecordCauseCommand,
     RequestState,
     ResolveCommand,
+    ReviewBreachCommand,
+    TimelineEvent,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Priority, Role
+from csflow.domain.events import EventKind
 from csflow.domain.lifecycle import Command, Forbidden, IllegalTransition, authorize, check
 from csflow.domain.policy import OwnershipPolicy, Relation
 from csflow.domain.routing import DESK_NAMES
@@ -248,6 +253,70 @@ def approver(s: RequestState, actor: Actor) -> None:
             f"{actor.id} requested this compensation ({comp.amount} {comp.currency}) and "
             "cannot decide it; another supervisor or an admin must"
         )
+
+
+# ---- why: breach reasons and root causes (docs/reports.md) ----
+
+_REVIEWERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def breach_of(s: RequestState, clock: str) -> TimelineEvent | None:
+    """The latest `sla_breached` event of clock id `clock`, if it breached."""
+    return next((e for e in reversed(s.timeline)
+                 if e.kind == EventKind.SLA_BREACHED and e.data.get("clock") == clock), None)
+
+
+def holder_at(s: RequestState, event: TimelineEvent) -> str | None:
+    """Who held the request when `event` happened (the scorecard's rule 2)."""
+    holder: str | None = None
+    for e in s.timeline:
+        if e.seq >= event.seq:
+            break
+        if e.kind == EventKind.ASSIGNED:
+            holder = e.data.get("assignee", holder)
+        elif e.kind in (EventKind.REASSIGNED, EventKind.ESCALATED) and e.data.get("to"):
+            holder = e.data["to"]
+    return holder
+
+
+def latest_explanation(s: RequestState, clock: str) -> TimelineEvent | None:
+    """The latest `breach_explained` of `clock`, if no review has followed it."""
+    for e in reversed(s.timeline):
+        if e.data.get("clock") != clock:
+            continue
+        if e.kind == EventKind.BREACH_REVIEWED:
+            return None
+        if e.kind == EventKind.BREACH_EXPLAINED:
+            return e
+    return None
+
+
+def explain_breach(s: RequestState, cmd: ExplainBreachCommand, banned: Banned) -> None:
+    lifecycle(Command.EXPLAIN_BREACH, cmd.actor, s)
+    breach = breach_of(s, cmd.clock)
+    require(breach is not None, f"clock {cmd.clock} has not breached; nothing to explain")
+    assert breach is not None
+    if cmd.actor.role not in _REVIEWERS:
+        holders = {s.assignee, holder_at(s, breach)} - {None}
+        if cmd.actor.id not in holders:
+            raise Refusal.FORBIDDEN_ROLE.error(
+                f"only the holder ({', '.join(sorted(h for h in holders if h)) or 'nobody'}) "
+                "or a supervisor or admin explains this breach")
+
+
+def review_breach(s: RequestState, cmd: ReviewBreachCommand, banned: Banned) -> None:
+    lifecycle(Command.REVIEW_BREACH, cmd.actor, s)
+    require(breach_of(s, cmd.clock) is not None,
+            f"clock {cmd.clock} has not breached; nothing to review")
+    require(latest_explanation(s, cmd.clock) is not None,
+            f"no explanation of {cmd.clock} waits for a review")
+
+
+def record_cause(s: RequestState, cmd: RecordCauseCommand, banned: Banned) -> None:
+    lifecycle(Command.RECORD_CAUSE, cmd.actor, s)
+    if cmd.task_id is not None:
+        require(cmd.task_id in s.improvements,
+                f"{cmd.task_id} is not an improvement task of this request")
 
 
 def moved(assignee: str | None, rule: str) -> None:

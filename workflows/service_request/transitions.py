@@ -24,6 +24,7 @@ from csflow.contracts import (
     ConfirmCommand,
     CustomerRepliedCommand,
     EscalateCommand,
+    ExplainBreachCommand,
     FollowUpRecord,
     FollowUpState,
     ImprovementInput,
@@ -34,8 +35,10 @@ from csflow.contracts import (
     PlanCommand,
     ProgressCommand,
     ReassignCommand,
+    RecordCauseCommand,
     RequestState,
     ResolveCommand,
+    ReviewBreachCommand,
     ServiceRequestInput,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
@@ -49,6 +52,7 @@ from csflow.domain.terms import ClockName, DeadlineName, RequestTerms
 from workflows.service_request.timeline import Timeline
 
 SLA_CLOCKS: tuple[ClockName, ...] = ("first_response", "plan", "resolution", "progress_cadence")
+PROMISE_CLOCKS = frozenset({"first_response", "plan", "resolution"})
 AFTER_RESOLUTION = frozenset({"confirmation", "follow_up", "reactivation", "silence"})
 INTAKE_ACTOR = Actor(id="intake", role=Role.SERVICE)
 DIRECTOR = "director"
@@ -162,6 +166,8 @@ def intake(
             "deadlines": deadlines(s),
             "flags": s.flags or None,
             "repeat_of": s.repeat_of or None,
+            "answer_within": (t.answer_within.total_seconds()
+                              if t.answer_within is not None else None),
         },
     )
     if triage.repeat_of:
@@ -247,6 +253,8 @@ def firing(tl: Timeline, f: clocks.Firing, *, takeover_on_timeline: bool) -> Non
         reason = f"{f.clock.id}: {f.share:.0%} of the time used"
     elif f.kind is clocks.FiringKind.BREACH:
         data["notify"] = ["owner"]  # a missed deadline always tells the owner
+        if f.clock.name in PROMISE_CLOCKS:
+            data["notify"].append("explain")  # ... who is asked why (docs/reports.md)
         reason = f"{f.clock.id}: deadline passed"
     else:
         assert f.step is not None and f.step_index is not None
@@ -574,6 +582,8 @@ def resolve(tl: Timeline, t: RequestTerms, cmd: ResolveCommand, now: datetime) -
         to=Status.AWAITING_CONFIRMATION,
         reason=cmd.summary,
     )
+    if cmd.cause is not None:
+        cause_recorded(tl, cmd.actor, cmd.cause, cmd.responsible_department, None, None, now)
     s.clocks.append(
         clocks.start_deadline(
             "confirmation", s.sla_cycle, t.confirmation_window, t, now, warn=False
@@ -789,6 +799,69 @@ def improvement_closed(tl: Timeline, result: ImprovementResult, now: datetime) -
             "notify": ["customer"],
         },
     )
+    if result.cause is not None:
+        by = Actor(id=result.closed_by, role=Role.SERVICE)
+        cause_recorded(tl, by, result.cause, result.responsible_department, result.task_id,
+                       None, now)
+
+
+# ---- why: breach reasons and root causes (docs/reports.md) ----
+
+
+def explain_breach(tl: Timeline, cmd: ExplainBreachCommand, breach_data: dict[str, Any],
+                   now: datetime) -> None:
+    """The owner's reason for a missed deadline; a later one replaces it."""
+    tl.append(
+        EventKind.BREACH_EXPLAINED,
+        cmd.actor,
+        now,
+        reason=cmd.note,
+        data={
+            "clock": cmd.clock,
+            "name": breach_data.get("name"),
+            "cycle": breach_data.get("cycle"),
+            "reason": cmd.reason,
+            "note": cmd.note,
+        },
+    )
+
+
+def review_breach(tl: Timeline, cmd: ReviewBreachCommand, now: datetime) -> None:
+    """The supervisor's verdict; a rejection asks the owner for a new explanation."""
+    tl.append(
+        EventKind.BREACH_REVIEWED,
+        cmd.actor,
+        now,
+        reason=cmd.note,
+        data={
+            "clock": cmd.clock,
+            "verdict": cmd.verdict,
+            "note": cmd.note,
+            "notify": ["owner"] if cmd.verdict == "rejected" else None,
+        },
+    )
+
+
+def cause_recorded(tl: Timeline, actor: Actor, cause: str, department: str | None,
+                   task_id: str | None, note: str | None, now: datetime) -> None:
+    """The root cause of the complaint (no task_id) or of one improvement task."""
+    tl.append(
+        EventKind.CAUSE_RECORDED,
+        actor,
+        now,
+        reason=note,
+        data={
+            "cause": cause,
+            "responsible_department": department,
+            "task_id": task_id,
+            "note": note,
+        },
+    )
+
+
+def record_cause(tl: Timeline, cmd: RecordCauseCommand, now: datetime) -> None:
+    cause_recorded(tl, cmd.actor, cmd.cause, cmd.responsible_department, cmd.task_id,
+                   cmd.note, now)
 
 
 # ---- the end ----

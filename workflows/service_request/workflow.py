@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         ConfirmCommand,
         CustomerRepliedCommand,
         EscalateCommand,
+        ExplainBreachCommand,
         FollowUpRecord,
         ImprovementResult,
         OrderRehandlingCommand,
@@ -56,9 +57,11 @@ with workflow.unsafe.imports_passed_through():
         ProgressCommand,
         ReassignCommand,
         ReceiptQuery,
+        RecordCauseCommand,
         RequestState,
         RequestView,
         ResolveCommand,
+        ReviewBreachCommand,
         ServiceRequestInput,
         TimelineEvent,
         UpdateCalendarCommand,
@@ -478,6 +481,41 @@ class ServiceRequestWorkflow:
     @record_follow_up.validator
     def _validate_record_follow_up(self, rec: FollowUpRecord) -> None:
         guards.record_follow_up(self._state, rec, self._banned)
+
+    @workflow.update(name=Command.EXPLAIN_BREACH.value)
+    async def explain_breach(self, cmd: ExplainBreachCommand) -> RequestView:
+        """The owner's reason for a missed deadline (a reason key checked at the edge)."""
+        await self._begin(guards.explain_breach, cmd)
+        breach = guards.breach_of(self._state, cmd.clock)
+        assert breach is not None  # the guard checked it
+        transitions.explain_breach(self._timeline, cmd, breach.data, workflow.now())
+        return await self._finish()
+
+    @explain_breach.validator
+    def _validate_explain_breach(self, cmd: ExplainBreachCommand) -> None:
+        guards.explain_breach(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.REVIEW_BREACH.value)
+    async def review_breach(self, cmd: ReviewBreachCommand) -> RequestView:
+        """A supervisor accepts or rejects the latest explanation of a breach."""
+        await self._begin(guards.review_breach, cmd)
+        transitions.review_breach(self._timeline, cmd, workflow.now())
+        return await self._finish()
+
+    @review_breach.validator
+    def _validate_review_breach(self, cmd: ReviewBreachCommand) -> None:
+        guards.review_breach(self._state, cmd, self._banned)
+
+    @workflow.update(name=Command.RECORD_CAUSE.value)
+    async def record_cause(self, cmd: RecordCauseCommand) -> RequestView:
+        """Record or correct the root cause of the complaint or of an improvement task."""
+        await self._begin(guards.record_cause, cmd)
+        transitions.record_cause(self._timeline, cmd, workflow.now())
+        return await self._finish()
+
+    @record_cause.validator
+    def _validate_record_cause(self, cmd: RecordCauseCommand) -> None:
+        guards.record_cause(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CLOSE.value)
     async def close(self, cmd: CloseCommand) -> RequestView:

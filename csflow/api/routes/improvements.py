@@ -9,18 +9,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from csflow import taxonomy
 from csflow.api import auth
 from csflow.api.deps import Pool
 from csflow.api.errors import refusal
 from csflow.contracts import Actor, CompleteImprovement, ImprovementRow, Model
+from csflow.contracts.commands import Department, TaxonomyKey
 from csflow.domain.lifecycle import TaskCommand
 from csflow.refusals import Refusal
+from csflow.reports.config import ReportsConfigError
 from csflow.store import improvements
 from csflow.store.tokens import TokenInfo
 
@@ -35,6 +39,9 @@ class CompleteBody(Model):
 
     actor: Actor | None = None
     what_changed: Annotated[str, Field(min_length=1, max_length=4000)]
+    cause: TaxonomyKey | None = Field(
+        default=None, description="Root cause (a `causes` key of the reports config).")
+    responsible_department: Department | None = None
 
 
 @router.get("", response_model=list[ImprovementRow],
@@ -52,8 +59,19 @@ async def list_improvements(pool: Pool, status: str | None = None,
                         403: {"description": "Role lacks the right"}})
 async def complete(task_id: str, body: CompleteBody, request: Request, pool: Pool,
                    who: Annotated[TokenInfo, Depends(_CLOSER)]) -> ImprovementRow | JSONResponse:
-    command = CompleteImprovement(actor=auth.bind_actor(who, body.actor),
-                                  what_changed=body.what_changed)
+    try:
+        command = CompleteImprovement(actor=auth.bind_actor(who, body.actor),
+                                      what_changed=body.what_changed, cause=body.cause,
+                                      responsible_department=body.responsible_department)
+    except ValidationError as err:
+        raise RequestValidationError(
+            err.errors(include_url=False, include_context=False)) from None
+    try:
+        problem = taxonomy.problem(command)
+    except ReportsConfigError as err:
+        return refusal(Refusal.UNAVAILABLE.value, f"the reports config cannot be used: {err}")
+    if problem is not None:
+        return refusal(Refusal.INVALID.value, problem)
     handle = request.app.state.temporal.get_workflow_handle(task_id)
     try:
         row: ImprovementRow = await handle.execute_update(
