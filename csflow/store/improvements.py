@@ -8,23 +8,37 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from csflow.contracts import ImprovementRow
+from csflow.crypto import at_rest
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
     Pool: TypeAlias = asyncpg.Pool[Any]
 
+# What a listing shows in place of the problem: the customer's words are read through
+# the audited personal-data route (GET /requests/{number}/customer, `words`).
+WITHHELD = "(the customer's words: read them with the request's personal data)"
+
+
 async def save(pool: Pool, row: ImprovementRow) -> None:
+    """The problem text is the customer's own words: sealed with their key (at_rest)."""
+    customer_id: str | None = await pool.fetchval(
+        "SELECT customer_id FROM requests WHERE number = $1", row.number)
+    sealed = None
+    if customer_id is not None and row.problem != WITHHELD:
+        key = await at_rest.keys(pool).for_customer(customer_id)
+        sealed = at_rest.seal(key, row.problem)
     await pool.execute(
         """INSERT INTO improvement_tasks AS t (task_id, number, department, problem, score,
-               status, opened_at, due_at, closed_at, closed_by, what_changed)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               status, opened_at, due_at, closed_at, closed_by, what_changed, problem_sealed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (task_id) DO UPDATE SET status = $6, closed_at = $9, closed_by = $10,
                what_changed = $11, updated_at = now()
            WHERE array_position(ARRAY['open', 'overdue', 'closed'], t.status)
                  <= array_position(ARRAY['open', 'overdue', 'closed'], EXCLUDED.status)""",
-        row.task_id, row.number, row.department, row.problem, row.score, row.status,
-        row.opened_at, row.due_at, row.closed_at, row.closed_by, row.what_changed)
+        row.task_id, row.number, row.department, None if sealed else row.problem, row.score,
+        row.status, row.opened_at, row.due_at, row.closed_at, row.closed_by, row.what_changed,
+        sealed)
 
 
 async def task_exists(pool: Pool, task_id: str) -> bool:
@@ -40,4 +54,12 @@ async def list_tasks(pool: Pool, status: str | None = None,
            WHERE ($1::text IS NULL OR status = $1 OR ($1 = 'open' AND status = 'overdue'))
              AND ($2::text IS NULL OR department = $2)
            ORDER BY due_at""", status, department)
-    return [ImprovementRow(**{k: r[k] for k in ImprovementRow.model_fields}) for r in rows]
+    return [as_row(r) for r in rows]
+
+
+def as_row(r: Any) -> ImprovementRow:
+    """A task as listed: the problem withheld when it is sealed (never opened here)."""
+    fields = {k: r[k] for k in ImprovementRow.model_fields}
+    if r["problem_sealed"] is not None or fields["problem"] is None:
+        fields["problem"] = WITHHELD
+    return ImprovementRow(**fields)

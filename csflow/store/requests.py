@@ -9,6 +9,7 @@ import asyncpg
 
 from csflow.activity_io import RecordEvents
 from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
+from csflow.crypto import at_rest
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import format_number
@@ -80,23 +81,30 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     """
     s = batch.state
     version = batch.events[-1].seq if batch.events else s.persisted_seq
+    # Personal data is sealed with the customer's key before the transaction (at_rest).
+    customer_id = batch.intake.customer.id if batch.intake is not None else s.customer_id
+    reasons, datas, sealed = await at_rest.seal_timeline(pool, customer_id, batch.events)
+    if batch.intake is not None:
+        person, phone_index, email_index = await at_rest.seal_customer(
+            pool, customer_id, batch.intake.customer.name,
+            batch.intake.customer.contact.model_dump(mode="json", exclude_none=True),
+            batch.intake.description)
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
             i = batch.intake
             external_id = await _bind_external_id(conn, i.external_id, s.number)
             await conn.execute(
-                """INSERT INTO requests (number, external_id, customer_id, customer_name,
-                       customer_contact, customer_tier, channel, category, sub_type, description,
+                """INSERT INTO requests (number, external_id, customer_id, customer_sealed,
+                       phone_index, customer_tier, channel, category, sub_type, email_index,
                        expected_resolution_at, order_number, amount_in_dispute, department,
                        received_at, status, priority, assignee, sla_state, next_deadline, clocks,
                        plan, eta, rehandle_count, closed_at, policy_version, related_to, version)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                            $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
                    ON CONFLICT (number) DO NOTHING""",
-                s.number, external_id, i.customer.id, i.customer.name,
-                i.customer.contact.model_dump(mode="json", exclude_none=True),
+                s.number, external_id, i.customer.id, person, phone_index,
                 i.customer.tier.value, i.channel.value, i.category.value, i.sub_type,
-                i.description, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
+                email_index, i.expected_resolution_at, i.order_number, i.amount_in_dispute,
                 i.department, s.received_at, s.status.value, s.priority.value, s.assignee,
                 s.sla_state.value, s.next_deadline, _clocks_json(s), _plan_json(s), s.eta,
                 s.rehandle_count, s.closed_at, s.policy_version, i.related_to,
@@ -119,9 +127,9 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
         events = batch.events
         inserted = await conn.fetch(
             """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role,
-                   status_from, status_to, reason, data)
+                   status_from, status_to, reason, data, sealed)
                SELECT $1, * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[],
-                   $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+                   $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::bytea[])
                ON CONFLICT (number, seq) DO NOTHING
                RETURNING seq""",
             s.number,
@@ -132,8 +140,9 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
             [e.actor.role.value for e in events],
             [e.status_from.value if e.status_from else None for e in events],
             [e.status_to.value if e.status_to else None for e in events],
-            [e.reason for e in events],
-            [e.data for e in events],
+            reasons,
+            datas,
+            sealed,
         )
     return len(inserted)
 
