@@ -89,8 +89,10 @@ async def read_customer(pool: Any, number: str, reader: Reader) -> CustomerDetai
             reader.purpose)
     gone = row["personal_data_erased_at"] is not None  # another process's key cache
     if gone or row["customer_sealed"] is not None:     # may still hold the erased key
-        person, erased = (None, True) if gone else await at_rest.open_or_erased(
-            pool, row["customer_sealed"])
+        person: Any = None
+        erased = gone
+        if not gone:
+            person, erased = await at_rest.open_or_erased(pool, row["customer_sealed"])
         if erased:
             name, contact, description = ERASED, {}, ERASED
         else:
@@ -113,8 +115,10 @@ async def _words(pool: Any, events: list[Any], gone: bool) -> list[CustomerWords
         data = e["data"] if isinstance(e["data"], dict) else json.loads(e["data"] or "{}")
         texts.update({k: data[k] for k in at_rest.WORD_KEYS if data.get(k) is not None})
         if e["sealed"] is not None:
-            opened, erased = (None, True) if gone else await at_rest.open_or_erased(
-                pool, e["sealed"])
+            opened: Any = None
+            erased = gone
+            if not gone:
+                opened, erased = await at_rest.open_or_erased(pool, e["sealed"])
             texts.update({k: ERASED for k in data.get("sealed", [])} if erased else opened)
         out += [CustomerWords(seq=e["seq"], kind=e["kind"], field=k, text=str(v))
                 for k, v in sorted(texts.items())]
