@@ -32,23 +32,31 @@ if TYPE_CHECKING:
 FINAL = ("sent", "failed", "uncertain")
 
 
-async def _customer_of(pool: Pool, n: Notification) -> str:
-    """Whose key seals the message: the request's customer (the recipient's id for a
-    message to a customer whose request row is not found)."""
+async def _customer_of(pool: Pool, n: Notification) -> str | None:
+    """Whose key seals the message: the request's customer, or the recipient when the
+    message goes to a customer whose request row is not found."""
     found: str | None = await pool.fetchval(
         "SELECT customer_id FROM requests WHERE number = $1", n.number)
-    return found or n.recipient.id
+    return found or (n.recipient.id if n.recipient.kind == "customer" else None)
 
 
 async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
-    """Insert the message as pending, or return the status and channel it already has."""
-    key = await at_rest.keys(pool).for_customer(await _customer_of(pool, n))
+    """Insert the message as pending, or return the status and channel it already has.
+
+    Kept sealed with the customer's key; a staff message about a request whose row is
+    not written yet (codes and the number only) is kept as it is.
+    """
+    customer_id = await _customer_of(pool, n)
+    payload = n.model_dump(mode="json")
+    sealed = None
+    if customer_id is not None:
+        sealed = at_rest.seal(await at_rest.keys(pool).for_customer(customer_id), payload)
     await pool.execute(
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
-                               payload_sealed)
-           VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (key) DO NOTHING""",
+                               payload, payload_sealed)
+           VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING""",
         n.key, n.number, n.template, n.recipient.kind, n.recipient.id,
-        at_rest.seal(key, n.model_dump(mode="json")))
+        None if sealed else payload, sealed)
     row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
     assert row is not None
     return str(row["status"]), row["channel"]

@@ -125,6 +125,26 @@ async def _words(pool: Any, events: list[Any], gone: bool) -> list[CustomerWords
     return out
 
 
+async def contact_for_sending(pool: Any, number: str, customer_id: str
+                              ) -> dict[str, Any] | None:
+    """The customer's contact for a message csflow sends them (not a person's read, so not
+    in `personal_data_reads`): None while the request row is not written yet, {} once the
+    customer is erased. The workflow hands the notify activity only the request number and
+    the customer id; the address is looked up here, inside the activity."""
+    row = await pool.fetchrow(
+        """SELECT customer_contact, customer_sealed, personal_data_erased_at FROM requests
+           WHERE number = $1 AND customer_id = $2""", number, customer_id)
+    if row is None:
+        return None
+    if row["personal_data_erased_at"] is not None:
+        return {}
+    if row["customer_sealed"] is None:  # a row from before sealing
+        stored = row["customer_contact"]
+        return json.loads(stored) if isinstance(stored, str) else dict(stored or {})
+    person, erased = await at_rest.open_or_erased(pool, row["customer_sealed"])
+    return {} if erased else dict(person["contact"])
+
+
 async def requests_by_contact(pool: Any, *, phone: str | None = None,
                               email: str | None = None) -> list[str]:
     """The numbers of requests whose customer gave this phone or e-mail: compared by blind
