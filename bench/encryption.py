@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import os
 import secrets
 import statistics
@@ -31,11 +32,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from csflow.contracts import (
@@ -47,6 +50,7 @@ from csflow.contracts import (
     ResolveCommand,
 )
 from csflow.crypto import assertions, converter, keyring, options
+from csflow.crypto.codec import EncryptionCodec
 from csflow.domain.codes import Category, Channel, Priority, Role
 from csflow.settings import Settings
 from csflow.store.migrations import apply_migrations
@@ -54,6 +58,7 @@ from csflow.store.pool import create_pool
 from starter.client import CsflowClient
 
 AGENT = Actor(id="bench-agent", role=Role.AGENT)
+CPU: dict[str, list[float]] = {"sealed": [], "plain": []}
 
 
 def intake(i: int) -> RequestIntake:
@@ -77,10 +82,36 @@ async def lifecycle(csflow: CsflowClient, i: int) -> None:
     assert view.status.value == "follow_up_scheduled", view.status
 
 
+class TimedCodec(EncryptionCodec):
+    """The production codec, counting the time it spends and the payloads it handles."""
+
+    seconds = 0.0
+    payloads = 0
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        t = time.perf_counter()
+        try:
+            return await super().encode(payloads)
+        finally:
+            TimedCodec.seconds += time.perf_counter() - t
+            TimedCodec.payloads += len(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        t = time.perf_counter()
+        try:
+            return await super().decode(payloads)
+        finally:
+            TimedCodec.seconds += time.perf_counter() - t
+            TimedCodec.payloads += len(payloads)
+
+
 async def timed(label: str, n: int, concurrency: int, csflow: CsflowClient,
                 offset: int) -> float:
-    """`n` lifecycles, `concurrency` at a time; prints and returns lifecycles per second."""
+    """`n` lifecycles, `concurrency` at a time; prints and returns lifecycles per second,
+    with this process's CPU time per lifecycle (client and worker share the process) and,
+    for sealed passes, the codec's own share of it."""
     latencies: list[float] = []
+    cpu, codec_s, codec_n = time.process_time(), TimedCodec.seconds, TimedCodec.payloads
     todo = iter(range(offset, offset + n))
 
     async def lane() -> None:
@@ -94,11 +125,18 @@ async def timed(label: str, n: int, concurrency: int, csflow: CsflowClient,
         for _ in range(min(concurrency, n)):
             group.create_task(lane())
     seconds = time.perf_counter() - began
+    cpu_ms = (time.process_time() - cpu) / n * 1000
     q = statistics.quantiles(latencies, n=20)
     rate = n / seconds
+    codec = ""
+    if TimedCodec.payloads > codec_n:
+        codec = (f"  codec {(TimedCodec.seconds - codec_s) / n * 1000:5.2f} ms "
+                 f"({(TimedCodec.payloads - codec_n) / n:.0f} payloads)")
     print(f"{label:<7} {n:>5} lifecycles in {seconds:6.1f} s  {rate:6.1f}/s   "
           f"latency p50 {statistics.median(latencies) * 1000:5.0f} ms  "
-          f"p95 {q[18] * 1000:5.0f} ms", flush=True)
+          f"p95 {q[18] * 1000:5.0f} ms  cpu {cpu_ms:5.1f} ms{codec}", flush=True)
+    if label in CPU:  # not the warm-up passes
+        CPU[label].append(cpu_ms)
     return rate
 
 
@@ -111,8 +149,9 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
     settings = Settings()
     ring = keyring.load(settings.keyring_path())
     base = options.client_options(settings)
-    sealed = await Client.connect(target, **{**base,
-                                             "data_converter": converter.data_converter(ring)})
+    timed_converter = dataclasses.replace(converter.data_converter(None),
+                                          payload_codec=TimedCodec(ring))
+    sealed = await Client.connect(target, **{**base, "data_converter": timed_converter})
     plain = await Client.connect(target, **{**base,
                                             "data_converter": converter.data_converter(None)})
     async with AsyncExitStack() as stack:
@@ -135,6 +174,10 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
         on, off = statistics.median(rates["sealed"]), statistics.median(rates["plain"])
         print(f"median: sealed {on:.1f}/s, plain {off:.1f}/s — sealed at {on / off:.2f}× "
               f"plain ({concurrency} in flight; goal ≥ 0.95×)")
+        cpu_on, cpu_off = statistics.median(CPU["sealed"]), statistics.median(CPU["plain"])
+        print(f"median CPU of this process per lifecycle: sealed {cpu_on:.1f} ms, plain "
+              f"{cpu_off:.1f} ms — plain ÷ sealed {cpu_off / cpu_on:.2f}; the codec itself "
+              f"{TimedCodec.seconds / max(TimedCodec.payloads, 1) * 1e6:.0f} µs per payload")
 
 
 def main() -> None:
