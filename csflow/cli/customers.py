@@ -41,6 +41,8 @@ def customer_erase(
     = False,
     actor: Annotated[str, typer.Option(help="who erases (recorded on each timeline)")]
     = "operator",
+    reason: Annotated[str | None, typer.Option(
+        help="why: the customer's request, a ticket (recorded on each timeline)")] = None,
 ) -> None:
     """Destroy the customer's data key (crypto-shredding): every sealed copy of their
     name, contact and words — rows, old row versions, backups, kept messages — becomes
@@ -58,7 +60,8 @@ def customer_erase(
 
     async def erase(pool: Any) -> list[str]:
         return await personal.erase_customer(pool, customer_id, datetime.now(UTC),
-                                             by=Actor(id=actor, role=Role.ADMIN))
+                                             by=Actor(id=actor, role=Role.ADMIN),
+                                             reason=reason)
 
     try:
         numbers = with_pool(erase)

@@ -167,7 +167,7 @@ async def reads_of(pool: Any, customer_id: str) -> list[ReadRecord]:
 
 
 async def erase_customer(pool: Any, customer_id: str, now: datetime,
-                         by: Actor | None = None) -> list[str]:
+                         by: Actor | None = None, reason: str | None = None) -> list[str]:
     """Crypto-shred the customer: destroy their data key, so every sealed copy of their
     name, contact and words — rows, old row versions, backups, the outbox — is unreadable
     at once; blank what was kept in the clear; record the erasure on each request's
@@ -214,7 +214,9 @@ async def erase_customer(pool: Any, customer_id: str, now: datetime,
                    SELECT $1, greatest(coalesce(max(seq), 0) + 1, $2), $3, $4, $5, $6, $7, $8
                    FROM request_events WHERE number = $1""",
                 r["number"], OUT_OF_BAND_SEQ, now, EventKind.PERSONAL_DATA_ERASED.value,
-                actor.id, actor.role.value, "the customer's personal data was erased",
+                actor.id, actor.role.value,
+                f"the customer's personal data was erased: {reason}" if reason
+                else "the customer's personal data was erased",
                 {"keys_destroyed": destroyed})
     at_rest.keys(pool).forget(customer_id)
     await envelope.vacuum(pool)

@@ -205,10 +205,13 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
 
     # Erasure: through the API, by a supervisor; an analyst may not.
     analyst = bearer(await token_for(api.pool, "analyst"))
-    assert (await api.http.post(f"/customers/{CUSTOMER_ID}/erase",
+    why = {"reason": "customer's request, ticket GDPR-77"}
+    assert (await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json=why,
                                 headers=analyst)).status_code == 403
     sup = bearer(await token_for(api.pool, "supervisor", "boss"))
-    r = await api.http.post(f"/customers/{CUSTOMER_ID}/erase", headers=sup)
+    assert (await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json={},
+                                headers=sup)).status_code == 422
+    r = await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json=why, headers=sup)
     assert r.status_code == 200, r.text
     assert r.json()["requests"] == [n]
 
@@ -224,6 +227,7 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     timeline = (await api.http.get(f"/requests/{n}")).json()["timeline"]
     assert timeline[-1]["kind"] == "personal_data_erased"
     assert timeline[-1]["actor"] == {"id": "boss", "role": "supervisor"}
+    assert timeline[-1]["reason"].endswith("ticket GDPR-77")
     assert await api.pool.fetchval(
         "SELECT count(*) FROM customer_keys WHERE customer_id = $1 AND wrapped IS NOT NULL",
         CUSTOMER_ID) == 0

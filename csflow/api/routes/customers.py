@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
+from pydantic import Field
 
 from csflow.api import auth
 from csflow.api.deps import Pool
@@ -22,6 +23,12 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 ERASERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
+class EraseBody(Model):
+    """Why: the customer's request, a ticket or a legal reference; kept on each timeline."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class Erased(Model):
     """What the erasure reached."""
 
@@ -32,10 +39,12 @@ class Erased(Model):
 
 @router.post("/{customer_id}/erase", response_model=Erased, responses={
     401: {"description": "No valid API token"},
+    422: {"description": "No reason given, or a malformed customer id"},
     403: {"description": "Only a supervisor or an admin may erase"},
     409: {"description": "The customer still has open requests; they are named"}})
 async def erase(
-    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")],
+    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")],
+    body: EraseBody,
     pool: Pool,
     who: Annotated[TokenInfo, Depends(auth.require(ERASERS, "erasing a customer"))],
 ) -> Erased:
@@ -45,7 +54,8 @@ async def erase(
     now = datetime.now(UTC)
     try:
         numbers = await personal.erase_customer(
-            pool, customer_id, now, by=Actor(id=who.subject, role=who.role))
+            pool, customer_id, now, by=Actor(id=who.subject, role=who.role),
+            reason=body.reason)
     except personal.OpenRequests as err:
         raise HTTPException(409, str(err)) from None
     return Erased(customer_id=customer_id, requests=numbers, erased_at=now)
