@@ -13,7 +13,8 @@ the dev server does, found by watching it (docs/security.md, "The Temporal UI"):
   sign-in cookie (`csflow_token`, same host name, so same site) reaches the codec server.
 
 So: signed in as an agent with the setting on, the input shows decoded (and the read is
-audited); signed out, as an analyst, or with the dev server's defaults, it does not.
+audited); signed out, as an analyst, or with the dev server's defaults, it does not. The
+dev server's SQLite file, meanwhile, holds the workflow but not the customer's name.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ NAME = "Philippa Marchbanks-Ossory"
 
 @dataclass
 class Ui:
+    db: Path  # the dev server's SQLite file
     url: str  # the Temporal UI
     codec: str  # the codec server
     client: Client  # on the UI's dev server, sealing with the session's ring
@@ -74,7 +76,7 @@ async def ui(live: Live, tmp_path: Path) -> AsyncIterator[Ui]:
     try:
         client = await Client.connect(dev.target,
                                       data_converter=converter.data_converter(ring))
-        yield Ui(dev.ui_url, codec, client, decodes)
+        yield Ui(tmp_path / "temporal.db", dev.ui_url, codec, client, decodes)
     finally:
         server.should_exit = True
         await task
@@ -140,6 +142,10 @@ async def input_shown(page: Page, ui: Ui, wid: str, *, wait_for: str | None = No
 async def test_the_ui_shows_decoded_input_only_to_a_signed_in_authorised_person(
         ui: Ui, live: Live, browser: Browser) -> None:
     wid = await a_sealed_request(ui)
+
+    # Temporal's own files (SQLite and its write-ahead log) hold the workflow, sealed.
+    stored = b"".join(p.read_bytes() for p in ui.db.parent.glob(f"{ui.db.name}*"))
+    assert wid.encode() in stored and NAME.encode() not in stored
 
     # The dev server's defaults: no credentials are sent, so nobody gets plaintext.
     page = await sign_in(browser, live, "agent")
