@@ -19,6 +19,7 @@ fail a request. `csflow notify retry` sends a failed message again on purpose.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
@@ -34,7 +35,7 @@ from csflow.channels.base import Channel, ChannelError, Message
 from csflow.notify.config import NotifyConfig
 from csflow.notify.models import Notification, NotifyResult
 from csflow.notify.templates import Templates
-from csflow.store import outbox
+from csflow.store import outbox, personal
 
 log = structlog.get_logger(__name__)
 INTRUSIVE = ("sms", "phone")  # not at night, except for P1
@@ -52,6 +53,7 @@ class NotifyActivities:
 
     @activity.defn(name="send_notification")
     async def send(self, n: Notification) -> NotifyResult:
+        await self._request_written(n)
         status, channel = await outbox.claim(self._pool, n)
         if status in outbox.FINAL:
             return NotifyResult(key=n.key, status="duplicate", channel=channel)
@@ -178,7 +180,26 @@ class NotifyActivities:
                 return row["email"], row["phone"]
             c = self._config.roles.get(r.id)
             return (c.email, c.phone) if c else (None, None)
-        return r.email, r.phone
+        if r.email or r.phone:  # a message planned before addresses were looked up here
+            return r.email, r.phone
+        contact = await personal.contact_for_sending(self._pool, n.number, r.id)
+        return (contact or {}).get("email"), (contact or {}).get("phone")
+
+    async def _request_written(self, n: Notification, wait_s: float = 3.0) -> None:
+        """The acknowledgement is planned as the request is received, while its row is
+        still being written: wait briefly for it, since the customer's address (and the
+        key that seals the kept message) come from it. A message that carries its address
+        (planned by an older worker) does not wait."""
+        r = n.recipient
+        if r.kind != "customer" or r.email or r.phone:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while loop.time() < deadline:
+            if await self._pool.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", n.number):
+                return
+            await asyncio.sleep(0.05)
 
     async def _alert_ops(self, n: Notification, why: str) -> None:
         """An error-level event (what ops alert on) and, best effort, a word to the ops

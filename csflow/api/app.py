@@ -21,6 +21,7 @@ from csflow.api.middleware import EdgeGuard
 from csflow.api.routes import (
     assertions,
     board,
+    customers,
     improvements,
     listing,
     reports,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         Depends(auth.require(auth.READERS, "listing requests"))])
     app.include_router(requests.router)
     app.include_router(requests.customer_router)
+    app.include_router(customers.router)
     app.include_router(staff.router)
     app.include_router(improvements.router)
     app.include_router(survey.router)  # public: the signed link is the credential

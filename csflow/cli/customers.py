@@ -39,9 +39,18 @@ def customer_erase(
     customer_id: Annotated[str, typer.Argument(help="the customer's id")],
     yes: Annotated[bool, typer.Option("--yes", help="do it; without it nothing changes")]
     = False,
+    actor: Annotated[str, typer.Option(help="who erases (recorded on each timeline)")]
+    = "operator",
+    reason: Annotated[str | None, typer.Option(
+        help="why: the customer's request, a ticket (recorded on each timeline)")] = None,
 ) -> None:
-    """Blank the customer's name, contact and words on every request; codes, times and
-    scores stay, so reports do not change. Refused while a request of theirs is open."""
+    """Destroy the customer's data key (crypto-shredding): every sealed copy of their
+    name, contact and words — rows, old row versions, backups, kept messages — becomes
+    unreadable; what was kept in the clear is blanked; codes, times and scores stay, so
+    reports do not change; each request's timeline records the erasure. Refused while a
+    request of theirs is open."""
+    from csflow.contracts import Actor
+    from csflow.domain.codes import Role
     from csflow.store import personal
 
     if not yes:
@@ -50,12 +59,16 @@ def customer_erase(
         raise typer.Exit(exits.BAD_INPUT)
 
     async def erase(pool: Any) -> list[str]:
-        return await personal.erase_customer(pool, customer_id, datetime.now(UTC))
+        return await personal.erase_customer(pool, customer_id, datetime.now(UTC),
+                                             by=Actor(id=actor, role=Role.ADMIN),
+                                             reason=reason)
 
     try:
         numbers = with_pool(erase)
     except personal.OpenRequests as err:
         exits.fail(f"refused: {err}", exits.REFUSED)
     typer.echo(f"erased customer {customer_id} on {len(numbers)} request(s)")
-    typer.echo("Temporal keeps the workflow histories until their retention ends "
-               "(docs/api.md, personal data)", err=True)
+    typer.echo("their data key is destroyed: every copy sealed with it (rows, old row "
+               "versions, backups, kept messages) is unreadable; Temporal histories keep "
+               "their ring-sealed copy until retention ends (docs/security.md, erasure)",
+               err=True)

@@ -15,6 +15,7 @@ from csflow.contracts import ImprovementRow, RequestView
 from csflow.domain.clocks import Clock
 from csflow.domain.escalation import EscalationStep
 from csflow.domain.policy import Policy
+from csflow.store import improvements
 
 
 @dataclass(frozen=True)
@@ -52,4 +53,4 @@ def clock_lines(view: RequestView, policy: Policy, now: datetime) -> list[ClockL
 async def improvements_of(pool: Any, number: str) -> list[ImprovementRow]:
     rows = await pool.fetch(
         "SELECT * FROM improvement_tasks WHERE number = $1 ORDER BY opened_at", number)
-    return [ImprovementRow(**{k: r[k] for k in ImprovementRow.model_fields}) for r in rows]
+    return [improvements.as_row(r) for r in rows]

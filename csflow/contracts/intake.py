@@ -102,6 +102,13 @@ class ServiceRequestInput(Model):
         "Never set it.")
 
 
+def problem_reference(task_id: str) -> str:
+    """What the improvement child gets as `problem` instead of the customer's words: a
+    reference to the parent request's `improvement_opened` event, where the problem is kept
+    sealed with the customer's key (docs/security.md, minimisation)."""
+    return f"@improvement_opened:{task_id}"
+
+
 class ImprovementInput(Model):
     """The improvement task child workflow's argument (docs/requirements.md §3.7)."""
 

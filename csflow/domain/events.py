@@ -62,6 +62,8 @@ class EventKind(StrEnum):
     # the end
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # recorded outside the workflow, by `csflow customer erase` (docs/security.md)
+    PERSONAL_DATA_ERASED = "personal_data_erased"
 
 
 FIRINGS = frozenset({EventKind.SLA_WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATION_STEP})

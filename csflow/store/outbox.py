@@ -7,8 +7,11 @@ sent      delivered                           → never again
 failed    still undelivered at the end of the retry window → only `csflow notify retry`
 uncertain a crash left an email's fate unknown → only `csflow notify retry --uncertain`
 
-The row keeps the message (`payload`) until it is sent, so an operator can send a failed
-one again on purpose with the same key; it is cleared once sent (it holds contact details).
+The row keeps the message until it is sent, so an operator can send a failed one again
+on purpose with the same key; it is cleared once sent. It holds contact details and may
+hold the customer's words, so it is kept sealed with the customer's data key
+(`payload_sealed`, docs/security.md): erasure makes it unreadable with everything else.
+The clear `payload` column is only read for rows written before sealing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from csflow.crypto import at_rest
 from csflow.notify.models import Notification
 
 if TYPE_CHECKING:
@@ -28,14 +32,31 @@ if TYPE_CHECKING:
 FINAL = ("sent", "failed", "uncertain")
 
 
+async def _customer_of(pool: Pool, n: Notification) -> str | None:
+    """Whose key seals the message: the request's customer, or the recipient when the
+    message goes to a customer whose request row is not found."""
+    found: str | None = await pool.fetchval(
+        "SELECT customer_id FROM requests WHERE number = $1", n.number)
+    return found or (n.recipient.id if n.recipient.kind == "customer" else None)
+
+
 async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
-    """Insert the message as pending, or return the status and channel it already has."""
+    """Insert the message as pending, or return the status and channel it already has.
+
+    Kept sealed with the customer's key; a staff message about a request whose row is
+    not written yet (codes and the number only) is kept as it is.
+    """
+    customer_id = await _customer_of(pool, n)
+    payload = n.model_dump(mode="json")
+    sealed = None
+    if customer_id is not None:
+        sealed = at_rest.seal(await at_rest.keys(pool).for_customer(customer_id), payload)
     await pool.execute(
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
-                               payload)
-           VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (key) DO NOTHING""",
+                               payload, payload_sealed)
+           VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING""",
         n.key, n.number, n.template, n.recipient.kind, n.recipient.id,
-        n.model_dump(mode="json"))
+        None if sealed else payload, sealed)
     row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
     assert row is not None
     return str(row["status"]), row["channel"]
@@ -50,6 +71,7 @@ async def mark(pool: Pool, key: str, status: str, channel: str | None,
                                ELSE attempts || jsonb_build_array($4::text) END,
                sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
                payload = CASE WHEN $2 = 'sent' THEN NULL ELSE payload END,
+               payload_sealed = CASE WHEN $2 = 'sent' THEN NULL ELSE payload_sealed END,
                failed_at = CASE WHEN $2 = 'failed' THEN now() ELSE failed_at END,
                updated_at = now()
            WHERE key = $1""",
@@ -70,13 +92,19 @@ async def take_for_retry(pool: Pool, *, keys: list[str] | None = None,
                attempts = attempts || jsonb_build_array('retry requested by an operator')
            WHERE key IN (
                SELECT key FROM outbox
-               WHERE status = ANY($1::text[]) AND payload IS NOT NULL
+               WHERE status = ANY($1::text[])
+                 AND (payload IS NOT NULL OR payload_sealed IS NOT NULL)
                  AND ($2::text[] IS NULL OR key = ANY($2::text[]))
                  AND ($3::text IS NULL OR number = $3)
                ORDER BY created_at, key LIMIT $4 FOR UPDATE SKIP LOCKED)
-           RETURNING payload""",
+           RETURNING payload, payload_sealed""",
         list(statuses), keys, number, limit)
-    return [Notification.model_validate(r["payload"]) for r in rows]
+    out: list[Notification] = []
+    for r in rows:
+        stored, erased = await at_rest.open_or_erased(pool, r["payload_sealed"])
+        if not erased:
+            out.append(Notification.model_validate(stored or r["payload"]))
+    return out
 
 
 async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncertain"),
@@ -84,7 +112,8 @@ async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncerta
     """Rows that need an operator's attention (or are still being retried)."""
     rows = await pool.fetch(
         """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
-                  attempts, updated_at, payload IS NOT NULL AS resendable
+                  attempts, updated_at,
+                  (payload IS NOT NULL OR payload_sealed IS NOT NULL) AS resendable
            FROM outbox WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR number = $2)
            ORDER BY updated_at, key LIMIT $3""",
         list(statuses), number, limit)
@@ -92,8 +121,11 @@ async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncerta
 
 
 async def for_request(pool: Pool, number: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch("SELECT * FROM outbox WHERE number = $1 ORDER BY created_at, key",
-                            number)
+    """The request's messages and their fate; never the message itself."""
+    rows = await pool.fetch(
+        """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
+                  attempts, created_at, updated_at, sent_at, failed_at
+           FROM outbox WHERE number = $1 ORDER BY created_at, key""", number)
     return [dict(r) for r in rows]
 
 
@@ -101,7 +133,8 @@ async def forget_customer(pool: Pool, customer_id: str) -> int:
     """Drop the stored messages (with contact details) of a customer being erased; those
     messages can then no longer be re-sent. Returns how many rows held one."""
     result: str = await pool.execute(
-        """UPDATE outbox SET payload = NULL, updated_at = now()
-           WHERE recipient_kind = 'customer' AND recipient_id = $1 AND payload IS NOT NULL""",
+        """UPDATE outbox SET payload = NULL, payload_sealed = NULL, updated_at = now()
+           WHERE recipient_kind = 'customer' AND recipient_id = $1
+             AND (payload IS NOT NULL OR payload_sealed IS NOT NULL)""",
         customer_id)
     return int(result.rsplit(" ", 1)[-1])

@@ -13,6 +13,7 @@ import asyncpg
 
 from csflow.activity_io import RecordEvents
 from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
+from csflow.crypto import at_rest
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
 from csflow.domain.numbering import format_number
@@ -97,12 +98,40 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     """
     s = batch.state
     version = batch.events[-1].seq if batch.events else s.persisted_seq
+    sealing = await _sealing(pool, batch)  # before the transaction: it may make a key
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
-            await _insert_intake(conn, batch)
+            await _insert_intake(conn, batch, sealing)
         await _update_row(conn, s, version)
-        inserted = await _insert_events(conn, s.number, batch.events)
+        inserted = await _insert_events(conn, s.number, batch.events, sealing.events)
     return len(inserted)
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """A batch's personal data as stored: sealed with the customer's key (at_rest)."""
+
+    person: bytes | None  # name, contact and description of the intake
+    phone_index: bytes | None
+    email_index: bytes | None
+    events: tuple[list[str | None], list[Any], list[bytes | None]]  # reasons, data, words
+
+    def one(self, index: int) -> tuple[list[str | None], list[Any], list[bytes | None]]:
+        reasons, datas, words = self.events
+        return [reasons[index]], [datas[index]], [words[index]]
+
+
+async def _sealing(pool: Pool, batch: RecordEvents) -> _Sealed:
+    s, intake = batch.state, batch.intake
+    customer_id = intake.customer.id if intake is not None else s.customer_id
+    reasons, datas, words = await at_rest.seal_timeline(pool, customer_id, batch.events)
+    person = phone = email = None
+    if intake is not None:
+        person, phone, email = await at_rest.seal_customer(
+            pool, customer_id, intake.customer.name,
+            intake.customer.contact.model_dump(mode="json", exclude_none=True),
+            intake.description)
+    return _Sealed(person, phone, email, (reasons, datas, words))
 
 
 async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
@@ -120,16 +149,17 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
     """
     s = batch.state
     version = batch.events[-1].seq if batch.events else s.persisted_seq
+    sealing = await _sealing(pool, batch)
     dead: list[DeadLetter] = []
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
             try:
                 async with conn.transaction():
-                    await _insert_intake(conn, batch)
+                    await _insert_intake(conn, batch, sealing)
             except DATA_ERRORS as err:
                 dead.append(DeadLetter("intake", None, version, _said(err),
-                                       _json(batch.intake.model_dump(mode="json"))))
-                await _insert_intake(conn, batch, bare=True)
+                                       _json(_without_person(batch.intake))))
+                await _insert_intake(conn, batch, sealing, bare=True)
         try:
             async with conn.transaction():
                 await _update_row(conn, s, version)
@@ -137,18 +167,20 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
             dead.append(DeadLetter("row", None, version, _said(err),
                                    _json(s.model_dump(mode="json", exclude={"timeline"}))))
             await _update_row(conn, s, version, bare=True)
-        for e in batch.events:
+        for index, e in enumerate(batch.events):
             try:
                 async with conn.transaction():
-                    await _insert_events(conn, s.number, [e])
+                    await _insert_events(conn, s.number, [e], sealing.one(index))
             except DATA_ERRORS as err:
-                dead.append(DeadLetter("event", e.seq, version, _said(err),
-                                       _json(e.model_dump(mode="json"))))
+                reason, data, _ = sealing.one(index)
+                dead.append(DeadLetter("event", e.seq, version, _said(err), _json(
+                    e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]})))
                 stub = e.model_copy(update={"reason": None,
                                             "data": {"quarantined": type(err).__name__}})
                 with contextlib.suppress(*DATA_ERRORS):  # then the dead letter alone
                     async with conn.transaction():
-                        await _insert_events(conn, s.number, [stub])
+                        await _insert_events(conn, s.number, [stub],
+                                             ([None], [stub.data], [None]))
         if dead:
             await conn.executemany(
                 """INSERT INTO persist_dead_letters (number, part, seq, version, error, payload)
@@ -209,25 +241,33 @@ def _said(err: Exception) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0")
 
 
-async def _insert_intake(conn: Conn, batch: RecordEvents, *, bare: bool = False) -> None:
-    """The row at receipt; `bare` leaves out every free text and optional field (the
-    salvage of an intake the database refused: the refused whole is a dead letter)."""
+def _without_person(intake: Any) -> Any:
+    """An intake for a dead letter: its personal data is in the row, sealed, not here."""
+    return intake.model_dump(mode="json", exclude={"customer": {"name", "contact"},
+                                                   "description": True})
+
+
+async def _insert_intake(conn: Conn, batch: RecordEvents, sealing: _Sealed, *,
+                         bare: bool = False) -> None:
+    """The row at receipt, personal data sealed; `bare` leaves out every free text and
+    optional field (the salvage of an intake the database refused: the refused whole is a
+    dead letter)."""
     s, i = batch.state, batch.intake
     assert i is not None
     external_id = await _bind_external_id(conn, i.external_id, s.number)
     await conn.execute(
-        """INSERT INTO requests (number, external_id, customer_id, customer_name,
-               customer_contact, customer_tier, channel, category, sub_type, description,
+        """INSERT INTO requests (number, external_id, customer_id, customer_sealed,
+               phone_index, customer_tier, channel, category, sub_type, email_index,
                expected_resolution_at, order_number, amount_in_dispute, department,
                received_at, status, priority, assignee, sla_state, next_deadline, clocks,
                plan, eta, rehandle_count, closed_at, policy_version, related_to, version)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
            ON CONFLICT (number) DO NOTHING""",
-        s.number, external_id, i.customer.id, "" if bare else i.customer.name,
-        {} if bare else i.customer.contact.model_dump(mode="json", exclude_none=True),
+        s.number, external_id, i.customer.id, sealing.person,
+        None if bare else sealing.phone_index,
         i.customer.tier.value, i.channel.value, i.category.value,
-        None if bare else i.sub_type, "" if bare else i.description,
+        None if bare else i.sub_type, None if bare else sealing.email_index,
         None if bare else i.expected_resolution_at, None if bare else i.order_number,
         None if bare else i.amount_in_dispute, None if bare else i.department,
         s.received_at, s.status.value, s.priority.value, s.assignee,
@@ -266,13 +306,18 @@ async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool =
     )
 
 
-async def _insert_events(conn: Conn, number: str, events: list[TimelineEvent]) -> list[Any]:
-    """Insert events not yet there; returns a row per event newly inserted."""
+async def _insert_events(
+    conn: Conn, number: str, events: list[TimelineEvent],
+    stored: tuple[list[str | None], list[Any], list[bytes | None]],
+) -> list[Any]:
+    """Insert events not yet there, the customer's words sealed (`stored`: each event's
+    reason, data and sealed words, from at_rest); returns a row per event newly inserted."""
+    reasons, datas, sealed = stored
     rows: list[Any] = await conn.fetch(
         """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role,
-               status_from, status_to, reason, data)
+               status_from, status_to, reason, data, sealed)
            SELECT $1, * FROM unnest($2::int[], $3::timestamptz[], $4::text[], $5::text[],
-               $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::bytea[])
            ON CONFLICT (number, seq) DO NOTHING
            RETURNING seq""",
         number,
@@ -283,8 +328,9 @@ async def _insert_events(conn: Conn, number: str, events: list[TimelineEvent]) -
         [e.actor.role.value for e in events],
         [e.status_from.value if e.status_from else None for e in events],
         [e.status_to.value if e.status_to else None for e in events],
-        [e.reason for e in events],
-        [e.data for e in events],
+        reasons,
+        datas,
+        sealed,
     )
     return rows
 

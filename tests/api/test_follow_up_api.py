@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csflow.store import improvements
 from tests.api.conftest import Api
 from tests.helpers import eventually, intake
 
@@ -37,7 +38,13 @@ async def test_score_one_opens_an_improvement_that_is_listed_and_closed(api: Api
         return list(tasks)
 
     tasks = await eventually(listed)
-    assert tasks[0]["problem"] == "nobody called back" and tasks[0]["status"] == "open"
+    assert tasks[0]["status"] == "open"
+    # The problem is the customer's words: sealed, read only through the audited route.
+    assert tasks[0]["problem"] == improvements.WITHHELD
+    words = (await api.http.get(f"/requests/{n}/customer")).json()["words"]
+    assert {"kind": "improvement_opened", "field": "reason",
+            "text": "nobody called back"} in [
+        {k: w[k] for k in ("kind", "field", "text")} for w in words]
 
     r = await api.http.post(f"/improvements/{task_id}/complete", json={
         "actor": CUSTOMER, "what_changed": "x"})

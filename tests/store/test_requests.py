@@ -8,6 +8,7 @@ from typing import Any
 
 from csflow.activity_io import RecordEvents
 from csflow.contracts import SYSTEM, RequestState, TimelineEvent
+from csflow.crypto import at_rest
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
 from csflow.store import requests as store
@@ -43,8 +44,12 @@ async def test_a_repeated_batch_writes_nothing_twice(pool: Any) -> None:
     assert [e.kind for e in view.timeline] == ["received", "assigned"]
     assert view.timeline[1].data == {"n": 2}
     row = await pool.fetchrow("SELECT * FROM requests")
-    assert row["customer_contact"] == {"phone": "+86 138 0000 0000", "email": "li.lei@example.com"}
-    assert row["description"] == intake().description
+    # Sealed with the customer's key (docs/security.md): nothing in the clear columns.
+    assert (row["customer_name"], row["customer_contact"], row["description"]) == (
+        None, None, None)
+    person = await at_rest.open_sealed(pool, row["customer_sealed"])
+    assert person["contact"] == {"phone": "+86 138 0000 0000", "email": "li.lei@example.com"}
+    assert person["description"] == intake().description
 
 
 async def test_a_late_retry_never_rolls_the_row_back(pool: Any) -> None:

@@ -3,7 +3,9 @@
 The JSON files in `histories/` are real executions recorded from released code. A change
 that would break running requests (reordered commands, a new activity without
 `workflow.patched`) fails here. To record a new set after a deliberate, patched change:
-`CSFLOW_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py`. Record only the
+`CSFLOW_ENCRYPTION=off CSFLOW_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py`
+(plain payloads: the suite's key ring is made afresh each session, so a sealed recording
+could never be opened again; the sealing codec reads plain payloads as they are). Record only the
 scenarios you add (`-k name`): the others stand for released code and must stay as they
 were recorded.
 
@@ -401,7 +403,9 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "improvement_closed_in_time": _improvement_closed_in_time,
     "improvement_escalated": _improvement_escalated,
     "imported_backlog": _imported_backlog,
-    "followed_up_with_improvement": _followed_up_with_improvement,
+    "followed_up_with_improvement": _followed_up_with_improvement,  # before the patch
+    # and after patch "improvement-problem-by-reference": the child gets a reference
+    "followed_up_with_improvement_by_reference": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
@@ -456,6 +460,31 @@ async def test_a_director_takeover_moves_the_status_on_its_own_event(
     new = (HISTORIES / "director_takeover_on_timeline.json").read_text()
     assert "ladder-takeover-on-timeline" not in old and "MARKER_RECORDED" not in old
     assert "MARKER_RECORDED" in new
+
+
+def test_the_improvement_child_gets_a_reference_after_the_patch() -> None:
+    """Patch `improvement-problem-by-reference`: the child's input names the parent's
+    `improvement_opened` event instead of the customer's words; the history recorded
+    before it (no marker, the words in the child's input) replays as it was
+    (test_recorded_histories_replay)."""
+    def child_problem_and_patches(name: str) -> tuple[str, list[str]]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        patches = [json.loads(base64.b64decode(p["data"]))["id"]
+                   for e in events if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+                   for d in e["markerRecordedEventAttributes"]["details"].values()
+                   for p in d["payloads"]]
+        [child] = [e["startChildWorkflowExecutionInitiatedEventAttributes"] for e in events
+                   if e["eventType"]
+                   == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"]
+        problem = json.loads(base64.b64decode(child["input"]["payloads"][0]["data"]))
+        return str(problem["problem"]), patches
+
+    old_problem, old_patches = child_problem_and_patches("followed_up_with_improvement")
+    new_problem, new_patches = child_problem_and_patches(
+        "followed_up_with_improvement_by_reference")
+    assert old_problem == "rude" and "improvement-problem-by-reference" not in old_patches
+    assert new_problem.startswith("@improvement_opened:")
+    assert "improvement-problem-by-reference" in new_patches
 
 
 def _workflow_id(text: str) -> str:

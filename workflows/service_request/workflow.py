@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateCalendarCommand,
         WaitForCustomerCommand,
     )
+    from csflow.contracts.intake import problem_reference
     from csflow.domain import clocks, horizon
     from csflow.domain.codes import SlaState
     from csflow.domain.events import FIRINGS, EventKind
@@ -114,6 +115,8 @@ LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 # Handovers notify the new holder and the customer; role alerts resolve through the
 # organisation; customer times are local (csflow/notify/planner.py `_handovers`).
 HANDOVER_PATCH = "org-handover-notices"
+# The improvement child gets a reference to the problem, not the customer's words.
+BY_REFERENCE_PATCH = "improvement-problem-by-reference"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -472,8 +475,11 @@ class ServiceRequestWorkflow:
         if negative:
             now = workflow.now()
             task = transitions.improvement_input(self._state, t, rec, now)
+            child = task
+            if workflow.patched(BY_REFERENCE_PATCH):  # the child gets no customer words
+                child = task.model_copy(update={"problem": problem_reference(task.task_id)})
             self._children[task.task_id] = await effects.start_improvement(
-                task, f"improvement for {task.number} · {task.department}"
+                child, f"improvement for {task.number} · {task.department}"
             )
             transitions.improvement_opened(tl, t, task, now)
         return await self._finish()
@@ -792,11 +798,9 @@ def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> 
         priority=s.priority.value,
         category=s.category.value,
         assignee=s.assignee,
-        customer=Recipient(
+        customer=Recipient(  # no address: send_notification looks it up (minimisation)
             kind="customer",
             id=customer.id,
-            email=customer.contact.email,
-            phone=customer.contact.phone,
             language=customer.language,
             channels=list(customer.preferred_channels),
             quiet_hours=customer.quiet_hours,
