@@ -69,22 +69,23 @@ async def test_the_plain_write_is_refused_whole(pool: Any) -> None:
 
 async def test_salvage_writes_what_it_can_and_sets_the_rest_aside(pool: Any) -> None:
     dead = await store.salvage_events(pool, _poisoned_intake())
-    assert [(d.part, d.seq) for d in dead] == [("intake", None), ("event", 1)]
+    # The description's NUL no longer reaches a text column: the customer's words are
+    # sealed (bytes) at rest, so only the event's jsonb refuses.
+    assert [(d.part, d.seq) for d in dead] == [("event", 1)]
     row = await pool.fetchrow("SELECT * FROM requests WHERE number = $1", NUMBER)
     assert (row["status"], row["assignee"], row["version"]) == ("assigned", "desk", 2)
-    assert row["description"] == "" and row["customer_name"] == ""
+    assert row["customer_sealed"] is not None and row["description"] is None
     events = await pool.fetch("SELECT seq, kind, data FROM request_events ORDER BY seq")
     assert [(e["seq"], e["kind"]) for e in events] == [(1, "received"), (2, "assigned")]
     assert events[0]["data"] == {"quarantined": "UntranslatableCharacterError"}
     stored = await store.dead_letters(pool, NUMBER)
     assert stored == dead
-    assert json.loads(stored[0].payload)["description"] == "broken\x00 parcel"
-    assert json.loads(stored[1].payload)["data"] == {"note": "a\u0000b"}
+    assert json.loads(stored[0].payload)["data"] == {"note": "a\u0000b"}
     assert "\x00" not in stored[0].payload  # escaped: a text column holds it
 
     # A retried salvage adds nothing twice; a later clean write goes through as usual.
     await store.salvage_events(pool, _poisoned_intake())
-    assert await pool.fetchval("SELECT count(*) FROM persist_dead_letters") == 2
+    assert await pool.fetchval("SELECT count(*) FROM persist_dead_letters") == 1
     later = RecordEvents(
         state=_state(Status.IN_PROGRESS, assignee="desk"),
         events=[
@@ -185,10 +186,9 @@ async def test_the_activity_raises_the_ops_alert_per_part_set_aside(pool: Any) -
 
     salvage = _poisoned_intake().model_copy(update={"salvage": True})
     with capture_logs() as logs:
-        assert await env.run(acts.record_events, salvage) == 2
+        assert await env.run(acts.record_events, salvage) == 1  # parts set aside
     wedged = [e for e in logs if e["event"] == "persist.wedged"]
     assert [(e["log_level"], e["request_number"], e["part"], e["seq"]) for e in wedged] == [
-        ("error", NUMBER, "intake", None),
         ("error", NUMBER, "event", 1),
     ]
     assert "broken" not in str(wedged)  # the customer's words stay out of the log
