@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHandle
 
 from csflow.contracts import CancelCommand, ConfirmCommand, FollowUpRecord
 from csflow.domain.org import Organisation
-from tests.helpers import CUSTOMER, SUPERVISOR, eventually
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually
 from tests.workflows.conftest import Harness
 from tests.workflows.test_follow_up import FU, resolved
 from workflows.improvement import ImprovementTaskWorkflow
@@ -26,7 +26,7 @@ async def test_an_overdue_improvement_task_escalates_to_people(harness: Harness)
                         "repair": {"head": "gao.head", "supervisors": ["he.sup"]}},
         "directors": ["zhou.director"]})
     harness.assignment.on_duty = {"ma.head", "chen.sup", "gao.head", "he.sup", "zhou.director"}
-    harness.assignment.holder = ("ann.agent", "care")
+    harness.assignment.holder = (AGENT.id, "care")  # the resolver holds it (ownership)
     h = await resolved(harness)
     await h.execute_update(ServiceRequestWorkflow.confirm,
                            ConfirmCommand(actor=CUSTOMER, satisfied=True))
