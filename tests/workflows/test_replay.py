@@ -350,7 +350,7 @@ async def _org_routed(harness: Harness) -> Handle:
         "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]}},
         "directors": ["zhou.director"]})
     harness.assignment.on_duty = {"ma.head", "chen.sup", "zhou.director", "ann.agent"}
-    harness.assignment.holder = ("ann.agent", "care")
+    harness.assignment.holder = (AGENT.id, "care")  # the agent below holds it (ownership)
     harness.assignment.emotion = ["愤怒"]
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
@@ -364,6 +364,10 @@ async def _org_routed(harness: Harness) -> Handle:
         actor=SUPERVISOR, to_staff="bo.agent", reason="knows the model"))
     await h.execute_update(ServiceRequestWorkflow.cancel,
                            CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    await h.result()
+    return h
+
+
 async def _breach_explained_and_reviewed(harness: Harness) -> Handle:
     """Issue 16: a breach explained, rejected, explained again and accepted; a cause
     corrected by a supervisor, then given with the resolution."""
