@@ -70,9 +70,9 @@ async def _quiet(api: Api) -> tuple[dict[str, int], int]:
     """Row and workflow counts once background work (intake, notices) has settled."""
     last: list[tuple[dict[str, int], int]] = []
 
-    async def settled() -> bool:
+    async def settled() -> None:
         last.append((await _tables(api), await _workflows(api)))
-        return len(last) > 2 and last[-1] == last[-2] == last[-3]
+        assert len(last) > 2 and last[-1] == last[-2] == last[-3]
 
     await eventually(settled, timeout=30)
     return last[-1]
@@ -156,8 +156,11 @@ async def test_every_route_fuzzed_no_5xx_and_invalid_input_changes_nothing(
                                        skipped)
     assert failures == [], "\n".join(failures)
     rows_after, workflows_after = await _quiet(api)
+    # A GET the API answers is a read, and a read of a customer's details is audited by
+    # design (negative mode may still produce a GET the API accepts, e.g. an odd header).
+    audited = {"personal_data_reads"}
     changed = {t: (rows_before.get(t), n) for t, n in rows_after.items()
-               if rows_before.get(t) != n}
+               if rows_before.get(t) != n and t not in audited}
     assert changed == {}, f"invalid input wrote rows: {changed}"
     assert workflows_after == workflows_before, "invalid input started a workflow"
     negative = sum(statuses.values())
