@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -23,16 +22,13 @@ from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from activities.terms import TermsActivities
 from csflow import logs
-from csflow.channels import gateway
-from csflow.channels.email import EmailChannel
-from csflow.channels.log import LogChannel
 from csflow.config.horizon import horizon_warning
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
 from csflow.crypto import options
 from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
-from csflow.notify.templates import Templates
+from csflow.notify.sender import build_sender
 from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
@@ -49,18 +45,8 @@ WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, Re
 
 def notify_activities(pool: Any, config: NotifyConfig,
                       banned: Iterable[str] = DEFAULT_BANNED) -> NotifyActivities:
-    """Channels from the notify config; secrets only from the environment. Templates are
-    checked against the policy's banned phrases here: a bad one stops the worker."""
-    secret = os.environ.get("CSFLOW_GATEWAY_SECRET", "").encode()
-    channels: dict[str, Any] = {"log": LogChannel()}
-    if config.smtp:
-        channels["email"] = EmailChannel(config.smtp, os.environ.get("CSFLOW_SMTP_PASSWORD"))
-    if config.gateway:
-        channels["sms"] = gateway.sms(config.gateway.url, secret)
-        channels["phone"] = gateway.phone(config.gateway.url, secret)
-    if config.webhook:
-        channels["chat"] = gateway.chat(config.webhook.url, secret)
-    return NotifyActivities(pool, channels, Templates(banned=banned), config)
+    """The send activity on the configured channels (csflow.notify.sender.build_sender)."""
+    return build_sender(pool, config, NotifyActivities, banned)
 
 
 def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings,

@@ -66,13 +66,13 @@ def notify_retry(
         typer.echo("refused: name messages with --key, --number or --all", err=True)
         raise typer.Exit(2)
     from csflow.notify.config import load_notify_config
+    from csflow.notify.sender import Sender, build_sender
     from csflow.store import outbox
-    from worker import notify_activities
 
     statuses = ("failed", "uncertain") if uncertain else ("failed",)
 
     async def work(pool: Any) -> list[tuple[str, str, str]]:
-        sender = notify_activities(pool, load_notify_config())
+        sender = build_sender(pool, load_notify_config(), Sender)
         taken = await outbox.take_for_retry(pool, keys=key, number=number, statuses=statuses)
         done: list[tuple[str, str, str]] = []
         for n in taken:
