@@ -56,8 +56,11 @@ def ensure_browser() -> None:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         _say("installing Debian's chromium for the browser tests (first run only)")
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
 
 
 def run(argv: list[str]) -> int:
@@ -69,9 +72,11 @@ def main() -> int:
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     extra = sys.argv[2:]
     if what not in ("up", "test"):
-        print("usage: python3 run.py up      # the whole stack, embedded\n"
-              "       python3 run.py test    # ruff check, ruff format --check, mypy, pytest\n"
-              "       python3 run.py test -m 'not integration'   # the fast lane")
+        print(
+            "usage: python3 run.py up      # the whole stack, embedded\n"
+            "       python3 run.py test    # ruff check, ruff format --check, mypy, pytest\n"
+            "       python3 run.py test -m 'not integration'   # the fast lane"
+        )
         return 2
     ensure_env()
     if what == "up":

@@ -39,38 +39,61 @@ from workflows.service_request import ServiceRequestWorkflow
 
 log = structlog.get_logger("csflow.worker")
 
-WORKFLOWS: Sequence[type] = (ServiceRequestWorkflow, ImprovementTaskWorkflow, ReportWorkflow,
-                             RequestNumbersWorkflow)
+WORKFLOWS: Sequence[type] = (
+    ServiceRequestWorkflow,
+    ImprovementTaskWorkflow,
+    ReportWorkflow,
+    RequestNumbersWorkflow,
+)
 
 
-def notify_activities(pool: Any, config: NotifyConfig,
-                      banned: Iterable[str] = DEFAULT_BANNED) -> NotifyActivities:
+def notify_activities(
+    pool: Any, config: NotifyConfig, banned: Iterable[str] = DEFAULT_BANNED
+) -> NotifyActivities:
     """The send activity on the configured channels (csflow.notify.sender.build_sender)."""
     return build_sender(pool, config, NotifyActivities, banned)
 
 
-def activities_for(pool: Any, client: Client, policy: Policy, settings: Settings,
-                   notify: NotifyActivities | None = None) -> list[Any]:
+def activities_for(
+    pool: Any,
+    client: Client,
+    policy: Policy,
+    settings: Settings,
+    notify: NotifyActivities | None = None,
+) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
     store = StoreActivities(pool)
-    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation,
-                                  policy.taxonomy)
+    assign = AssignmentActivities(pool, policy.intake, client, policy.organisation, policy.taxonomy)
     terms = TermsProvider(policy)  # one calendar cache for every activity
     follow = FollowUpActivities(pool, client, terms, settings)
-    send = notify or notify_activities(pool, load_notify_config(),
-                                       policy.compliance.banned_phrases)
+    send = notify or notify_activities(pool, load_notify_config(), policy.compliance.banned_phrases)
     reports = ReportActivities(pool)
-    return [store.record_events, assign.triage, assign.transfer, assign.release,
-            assign.route_escalation,
-            follow.plan_follow_up, follow.open_linked_request, follow.save_improvement,
-            send.send, reports.rollup_day, reports.publish, reports.forecast,
-            TermsActivities(terms).resolve_terms,
-            NumberingActivities(pool, terms).allocate_number]
+    return [
+        store.record_events,
+        assign.triage,
+        assign.transfer,
+        assign.release,
+        assign.route_escalation,
+        follow.plan_follow_up,
+        follow.open_linked_request,
+        follow.save_improvement,
+        send.send,
+        reports.rollup_day,
+        reports.publish,
+        reports.forecast,
+        TermsActivities(terms).resolve_terms,
+        NumberingActivities(pool, terms).allocate_number,
+    ]
 
 
-def build_worker(client: Client, task_queue: str, pool: Any,
-                 policy: Policy = DEFAULT_POLICY, settings: Settings | None = None,
-                 notify: NotifyActivities | None = None) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    pool: Any,
+    policy: Policy = DEFAULT_POLICY,
+    settings: Settings | None = None,
+    notify: NotifyActivities | None = None,
+) -> Worker:
     return Worker(
         options.for_worker(client),
         task_queue=task_queue,
@@ -117,9 +140,13 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with build_worker(client, settings.task_queue, pool, policy, settings):
-            log.info("worker.started", task_queue=settings.task_queue,
-                     temporal=settings.temporal_target, namespace=settings.temporal_namespace,
-                     metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+            log.info(
+                "worker.started",
+                task_queue=settings.task_queue,
+                temporal=settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+            )
             await stop.wait()
             log.info("worker.stopping")
     finally:

@@ -41,9 +41,14 @@ def upset(text: str, intake: IntakePolicy) -> list[str]:
 
 
 class AssignmentActivities:
-    def __init__(self, pool: asyncpg.Pool[Any], intake: IntakePolicy,
-                 client: Client | None = None, org: Organisation | None = None,
-                 taxonomy: Taxonomy | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        intake: IntakePolicy,
+        client: Client | None = None,
+        org: Organisation | None = None,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
         self._pool = pool
         self._intake = intake
         self._client = client
@@ -57,16 +62,27 @@ class AssignmentActivities:
         if inp.category in self._intake.repeat_categories:
             window = self._intake.repeat_window.duration
             repeat_of = await requests.earlier_requests(
-                self._pool, inp.customer_id, inp.category.value, inp.received_at - window,
-                inp.received_at, inp.number)
+                self._pool,
+                inp.customer_id,
+                inp.category.value,
+                inp.received_at - window,
+                inp.received_at,
+                inp.number,
+            )
         priority = inp.priority.raised() if repeat_of else inp.priority
-        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of),
-                           upset=bool(emotion))
+        need = requirement(
+            inp.category, inp.sub_type, priority, inp.tier, bool(repeat_of), upset=bool(emotion)
+        )
         if extra := self._taxonomy.skills(inp.category, inp.sub_type):  # `[taxonomy]` skills
             need = replace(need, skills=tuple(dict.fromkeys((*extra, *need.skills))))
         pick = await staff.assign(self._pool, inp.number, need, priority.value, _now())
-        return Triage(emotion=emotion, repeat_of=repeat_of, assignee=pick.staff_id,
-                      department=pick.department, rule=pick.rule)
+        return Triage(
+            emotion=emotion,
+            repeat_of=repeat_of,
+            assignee=pick.staff_id,
+            department=pick.department,
+            rule=pick.rule,
+        )
 
     @activity.defn(name="transfer_assignment")
     async def transfer(self, inp: TransferInput) -> TransferResult:
@@ -74,12 +90,12 @@ class AssignmentActivities:
             pick = await staff.transfer(self._pool, inp.number, inp.to_staff, _now())
         else:
             assert inp.to_department
-            pick = await staff.transfer_to_department(self._pool, inp.number,
-                                                      inp.to_department, _now())
+            pick = await staff.transfer_to_department(
+                self._pool, inp.number, inp.to_department, _now()
+            )
         if pick.staff_id is not None:
             await drain_and_notify(self._pool, self._client)  # the previous holder has room
-        return TransferResult(assignee=pick.staff_id, department=pick.department,
-                              rule=pick.rule)
+        return TransferResult(assignee=pick.staff_id, department=pick.department, rule=pick.rule)
 
     @activity.defn(name="release_assignment")
     async def release(self, inp: ReleaseInput) -> list[str]:
@@ -99,16 +115,24 @@ class AssignmentActivities:
         def on_duty(staff_id: str) -> bool:
             return staff_id in roster and roster[staff_id][0]
 
-        found = recipients(self._org, inp.roles, department=department, assignee=holder,
-                           on_duty=on_duty)
-        out = [RoutedRecipient(role=r.role, staff_id=r.staff_id or _directory_pick(
-            roster, r.role, department), via=r.via) for r in found]
+        found = recipients(
+            self._org, inp.roles, department=department, assignee=holder, on_duty=on_duty
+        )
+        out = [
+            RoutedRecipient(
+                role=r.role,
+                staff_id=r.staff_id or _directory_pick(roster, r.role, department),
+                via=r.via,
+            )
+            for r in found
+        ]
         route = EscalationRoute(recipients=_once_each(out))
         if inp.action == "reassign":
             return await self._reassign(inp, route, department, holder, on_duty)
         if inp.action == "director_takeover":
-            director = resolve(self._org, "director", department=department,
-                               assignee=holder, on_duty=on_duty)
+            director = resolve(
+                self._org, "director", department=department, assignee=holder, on_duty=on_duty
+            )
             target = director.staff_id or _directory_pick(roster, "director", department)
             if target is None:
                 route.rule = "director takeover: no director on duty"
@@ -118,9 +142,14 @@ class AssignmentActivities:
             route.rule = f"director takeover → {target} ({director.via})"
         return route
 
-    async def _reassign(self, inp: EscalationRouteInput, route: EscalationRoute,
-                        department: str | None, holder: str | None,
-                        on_duty: Callable[[str], bool]) -> EscalationRoute:
+    async def _reassign(
+        self,
+        inp: EscalationRouteInput,
+        route: EscalationRoute,
+        department: str | None,
+        holder: str | None,
+        on_duty: Callable[[str], bool],
+    ) -> EscalationRoute:
         """The next senior person: a more senior handler of the department with room,
         else the supervisor the chain reaches (who takes it whatever their load)."""
         for candidate in await staff.seniors_above(self._pool, department, holder):
@@ -129,8 +158,9 @@ class AssignmentActivities:
                 route.assignee, route.department = pick.staff_id, pick.department
                 route.rule = f"ladder reassign → {candidate} (more senior, has room)"
                 return route
-        sup = resolve(self._org, "supervisor", department=department, assignee=holder,
-                      on_duty=on_duty)
+        sup = resolve(
+            self._org, "supervisor", department=department, assignee=holder, on_duty=on_duty
+        )
         if sup.staff_id is not None and sup.staff_id != holder:
             pick = await staff.take_over(self._pool, inp.number, sup.staff_id, _now())
             route.assignee, route.department = pick.staff_id, pick.department
@@ -140,8 +170,9 @@ class AssignmentActivities:
         return route
 
 
-def _directory_pick(roster: dict[str, tuple[bool, str, str]], role: str,
-                    department: str | None) -> str | None:
+def _directory_pick(
+    roster: dict[str, tuple[bool, str, str]], role: str, department: str | None
+) -> str | None:
     """Without an organisation chart: an on-duty supervisor of the request's department,
     else of any department (heads and directors then come from the notify config)."""
     if role != "supervisor":
@@ -164,5 +195,3 @@ def _once_each(found: list[RoutedRecipient]) -> list[RoutedRecipient]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-

@@ -20,8 +20,13 @@ FOLLOW_UP_DESK = "follow-up-desk"
 
 
 class FollowUpActivities:
-    def __init__(self, pool: asyncpg.Pool[Any], client: Client | None, terms: TermsProvider,
-                 settings: Settings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        client: Client | None,
+        terms: TermsProvider,
+        settings: Settings,
+    ) -> None:
         self._pool = pool
         self._client = client
         self._terms = terms
@@ -42,12 +47,12 @@ class FollowUpActivities:
                ORDER BY (SELECT count(*) FROM requests r
                          WHERE r.status = 'follow_up_scheduled'
                            AND r.follow_up ->> 'owner' = s.id), s.id
-               LIMIT 1""")
+               LIMIT 1"""
+        )
         return FollowUpPlan(owner=owner or FOLLOW_UP_DESK, survey_url=self._survey_url(inp))
 
     def _survey_url(self, inp: PlanFollowUpInput) -> str:
-        token = survey_token(inp.number, inp.cycle, inp.expires_at,
-                             self._survey_secret())
+        token = survey_token(inp.number, inp.cycle, inp.expires_at, self._survey_secret())
         return survey_url(self._settings.public_url, token, lang=inp.language)
 
     @activity.defn(name="open_linked_request")
@@ -62,12 +67,16 @@ class FollowUpActivities:
         parent = inp.intake
         intake = RequestIntake(
             customer=Customer.model_validate(parent.customer.model_dump()),
-            channel=parent.channel, category=inp.need.category, sub_type=inp.need.sub_type,
-            description=inp.need.description, external_id=f"{inp.parent}.need{inp.index}",
+            channel=parent.channel,
+            category=inp.need.category,
+            sub_type=inp.need.sub_type,
+            description=inp.need.description,
+            external_id=f"{inp.parent}.need{inp.index}",
             related_to=[inp.parent],
         )
-        csflow = CsflowClient(self._client, self._pool, self._terms,
-                              task_queue=activity.info().task_queue)
+        csflow = CsflowClient(
+            self._client, self._pool, self._terms, task_queue=activity.info().task_queue
+        )
         created = await csflow.create(intake)
         return created.number
 

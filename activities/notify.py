@@ -39,8 +39,13 @@ class NotifyActivities(Sender):
         if status in outbox.FINAL:
             return NotifyResult(key=n.key, status="duplicate", channel=channel)
         if status == "sending" and channel and not self._channels[channel].dedupes:
-            await outbox.mark(self._pool, n.key, "uncertain", None,
-                              f"{channel}: outcome unknown after a crash; not re-sent")
+            await outbox.mark(
+                self._pool,
+                n.key,
+                "uncertain",
+                None,
+                f"{channel}: outcome unknown after a crash; not re-sent",
+            )
             await self._alert_ops(n, f"{channel} delivery uncertain")
             return NotifyResult(key=n.key, status="uncertain", channel=channel)
         result = await self.deliver(n, retry_first=channel if status == "sending" else None)
@@ -52,14 +57,22 @@ class NotifyActivities(Sender):
             return await self._settle(n, result)
         attempt = activity.info().attempt
         (log.warning if attempt == 1 else log.info)(
-            "notify.retrying", key=n.key, request_number=n.number, attempt=attempt,
-            retry_in_s=wait.total_seconds(), problem="; ".join(result.attempts))
+            "notify.retrying",
+            key=n.key,
+            request_number=n.number,
+            attempt=attempt,
+            retry_in_s=wait.total_seconds(),
+            problem="; ".join(result.attempts),
+        )
         # BENIGN: an outage is expected; the SDK then logs the failure at debug level
         # instead of a warning with a traceback per attempt (the line above says it once).
         raise ApplicationError(
             f"every channel refused {n.key} ({'; '.join(result.attempts)}); "
-            f"retrying in {wait.total_seconds():.0f}s", type="ChannelsDown",
-            next_retry_delay=wait, category=ApplicationErrorCategory.BENIGN)
+            f"retrying in {wait.total_seconds():.0f}s",
+            type="ChannelsDown",
+            next_retry_delay=wait,
+            category=ApplicationErrorCategory.BENIGN,
+        )
 
     def _next_wait(self) -> timedelta | None:
         """The delay before the next attempt, or None once the retry window is over.

@@ -20,8 +20,7 @@ from csflow.reports.rollup import rollup_day
 log = structlog.get_logger(__name__)
 
 # No retry fixes these: the data or the request is wrong. Connection trouble is retried.
-_FINAL = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, MissingRollup,
-          ValueError)
+_FINAL = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, MissingRollup, ValueError)
 
 
 class ReportActivities:
@@ -33,35 +32,45 @@ class ReportActivities:
         """True when the day was (re)computed, False when a settled rollup was kept."""
         with _final_errors():
             done = await rollup_day(self._pool, inp.day, inp.time_zone, force=inp.force)
-        log.info("report.rollup", day=inp.day.isoformat(), time_zone=inp.time_zone,
-                 computed=done)
+        log.info("report.rollup", day=inp.day.isoformat(), time_zone=inp.time_zone, computed=done)
         return done
 
     @activity.defn(name="report_publish")
     async def publish(self, inp: PublishInput) -> ReportSummary:
         with _final_errors():
-            report = await service.publish(self._pool, inp.kind, inp.period, inp.time_zone,
-                                           datetime.now(UTC), inp.top_n)
+            report = await service.publish(
+                self._pool, inp.kind, inp.period, inp.time_zone, datetime.now(UTC), inp.top_n
+            )
         log.info("report.published", kind=inp.kind, period=inp.period)
         return ReportSummary(
-            kind=report.kind, period=report.period, generated_at=report.generated_at,
-            headline={"received": report.received,
-                      "sla_compliance": report.sla_compliance.rate,
-                      "nps": report.nps.score,
-                      "open_improvements": report.open_improvements})
+            kind=report.kind,
+            period=report.period,
+            generated_at=report.generated_at,
+            headline={
+                "received": report.received,
+                "sla_compliance": report.sla_compliance.rate,
+                "nps": report.nps.score,
+                "open_improvements": report.open_improvements,
+            },
+        )
 
     @activity.defn(name="report_forecast")
     async def forecast(self, inp: ForecastInput) -> ReportSummary:
         with _final_errors():
-            result = await service.produce_forecast(self._pool, inp.as_of, inp.time_zone,
-                                                    inp.horizon_days, datetime.now(UTC))
+            result = await service.produce_forecast(
+                self._pool, inp.as_of, inp.time_zone, inp.horizon_days, datetime.now(UTC)
+            )
         log.info("report.forecast", as_of=inp.as_of.isoformat(), series=len(result.series))
         return ReportSummary(
-            kind="forecast", period=inp.as_of.isoformat(), generated_at=result.generated_at,
-            headline={"series": len(result.series),
-                      "next_day_requests": result.staffing[0].requests
-                      if result.staffing else None,
-                      "backtest_mae": result.total_backtest_mae})
+            kind="forecast",
+            period=inp.as_of.isoformat(),
+            generated_at=result.generated_at,
+            headline={
+                "series": len(result.series),
+                "next_day_requests": result.staffing[0].requests if result.staffing else None,
+                "backtest_mae": result.total_backtest_mae,
+            },
+        )
 
 
 @contextmanager
@@ -70,5 +79,6 @@ def _final_errors() -> Iterator[None]:
     try:
         yield
     except _FINAL as err:
-        raise ApplicationError(f"{type(err).__name__}: {err}", type=type(err).__name__,
-                               non_retryable=True) from err
+        raise ApplicationError(
+            f"{type(err).__name__}: {err}", type=type(err).__name__, non_retryable=True
+        ) from err

@@ -41,15 +41,30 @@ from csflow.store import tokens
 from csflow.store.migrations import apply_migrations
 from csflow.store.pool import create_pool
 
-OPEN_STATUSES = ["received", "assigned", "in_progress", "escalated", "rehandling",
-                 "awaiting_confirmation", "resolved", "follow_up_scheduled"]
-CHANNELS = {"phone": "TEL", "chat": "CHT", "email": "EML", "app": "APP", "social": "SOC",
-            "web": "WEB"}
+OPEN_STATUSES = [
+    "received",
+    "assigned",
+    "in_progress",
+    "escalated",
+    "rehandling",
+    "awaiting_confirmation",
+    "resolved",
+    "follow_up_scheduled",
+]
+CHANNELS = {
+    "phone": "TEL",
+    "chat": "CHT",
+    "email": "EML",
+    "app": "APP",
+    "social": "SOC",
+    "web": "WEB",
+}
 ASSIGNEES = [f"agent-{i}" for i in range(1, 21)]
 
 
-def rows(open_count: int, closed_count: int, now: datetime,
-         seed: int = 15) -> list[tuple[Any, ...]]:
+def rows(
+    open_count: int, closed_count: int, now: datetime, seed: int = 15
+) -> list[tuple[Any, ...]]:
     rng = random.Random(seed)
     out = []
     for i in range(open_count + closed_count):
@@ -60,15 +75,29 @@ def rows(open_count: int, closed_count: int, now: datetime,
         deadline = now + timedelta(minutes=rng.randint(-180, 60 * 24))
         state = "red" if deadline < now else rng.choices(["green", "yellow"], [80, 20])[0]
         flags = ["emotion:angry", "soothe_first"] if rng.random() < 0.1 else []
-        out.append((
-            f"CS{received:%Y%m%d}-{CHANNELS[channel]}-{100000 + i}", f"C-{i}", "Li Lei",
-            json.dumps({"phone": "+86 138 0000 0000"}), "regular", channel,
-            rng.choice(["complaint", "consultation", "after_sales", "suggestion"]),
-            "The parcel arrived broken", received,
-            "closed" if closed else rng.choice(OPEN_STATUSES), priority,
-            rng.choice(ASSIGNEES), "none" if closed else state,
-            None if closed else deadline, now if closed else None, 1 + rng.randint(0, 30),
-            flags, rng.random() < 0.05, rng.random() < 0.1))
+        out.append(
+            (
+                f"CS{received:%Y%m%d}-{CHANNELS[channel]}-{100000 + i}",
+                f"C-{i}",
+                "Li Lei",
+                json.dumps({"phone": "+86 138 0000 0000"}),
+                "regular",
+                channel,
+                rng.choice(["complaint", "consultation", "after_sales", "suggestion"]),
+                "The parcel arrived broken",
+                received,
+                "closed" if closed else rng.choice(OPEN_STATUSES),
+                priority,
+                rng.choice(ASSIGNEES),
+                "none" if closed else state,
+                None if closed else deadline,
+                now if closed else None,
+                1 + rng.randint(0, 30),
+                flags,
+                rng.random() < 0.05,
+                rng.random() < 0.1,
+            )
+        )
     return out
 
 
@@ -76,19 +105,37 @@ async def load(dsn: str, open_count: int, closed_count: int) -> None:
     now = datetime.now(UTC)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.copy_records_to_table("requests", records=rows(
-            open_count, closed_count, now), columns=[
-            "number", "customer_id", "customer_name", "customer_contact", "customer_tier",
-            "channel", "category", "description", "received_at", "status", "priority",
-            "assignee", "sla_state", "next_deadline", "closed_at", "version", "flags",
-            "delayed", "awaiting_customer"])
+        await conn.copy_records_to_table(
+            "requests",
+            records=rows(open_count, closed_count, now),
+            columns=[
+                "number",
+                "customer_id",
+                "customer_name",
+                "customer_contact",
+                "customer_tier",
+                "channel",
+                "category",
+                "description",
+                "received_at",
+                "status",
+                "priority",
+                "assignee",
+                "sla_state",
+                "next_deadline",
+                "closed_at",
+                "version",
+                "flags",
+                "delayed",
+                "awaiting_customer",
+            ],
+        )
         await conn.execute("VACUUM ANALYZE requests")
     finally:
         await conn.close()
 
 
-async def timed(http: httpx.AsyncClient, path: str,
-                runs: int) -> tuple[float, float, float, int]:
+async def timed(http: httpx.AsyncClient, path: str, runs: int) -> tuple[float, float, float, int]:
     """Median, 95th percentile and worst server time in ms over `runs` (after one
     warm-up), and the answer's size."""
     size = len((await http.get(path)).content)
@@ -110,26 +157,35 @@ async def run(dsn: str, open_count: int, closed_count: int, runs: int) -> None:
             raise SystemExit("the database already has requests: give the bench an empty one")
         print(f"loading {open_count:,} open and {closed_count:,} closed requests …")
         await load(dsn, open_count, closed_count)
-        token, _ = await tokens.issue(pool, name="bench", role=Role.SUPERVISOR,
-                                      subject="agent-3")
+        token, _ = await tokens.issue(pool, name="bench", role=Role.SUPERVISOR, subject="agent-3")
         # Nothing here talks to Temporal: the client connects lazily and is never used.
         app = create_app(Settings(), pool=pool)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://csflow",
-                cookies={"csflow_token": token}, timeout=60) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://csflow",
+                cookies={"csflow_token": token},
+                timeout=60,
+            ) as http,
+        ):
             pages = [
                 ("team queue (all open, soonest 300 drawn)", "/console/queue/team"),
                 ("team queue, live fragment", "/console/queue/team?fragment=1"),
                 ("my queue (one agent's share)", "/console/queue/mine"),
-                ("team queue filtered: P1, red-flagged", "/console/queue/team?priority=P1"
-                                                         "&flag=soothe_first"),
+                (
+                    "team queue filtered: P1, red-flagged",
+                    "/console/queue/team?priority=P1&flag=soothe_first",
+                ),
                 ("version check (polled every second)", "/console/version"),
             ]
             print(f"{runs} runs each, server time in ms (median / p95 / worst), size:")
             for label, path in pages:
                 median, p95, worst, size = await timed(http, path, runs)
-                print(f"  {label:<44} {median:6.1f} / {p95:6.1f} / {worst:6.1f}"
-                      f"   {size / 1024:6.1f} kB")
+                print(
+                    f"  {label:<44} {median:6.1f} / {p95:6.1f} / {worst:6.1f}"
+                    f"   {size / 1024:6.1f} kB"
+                )
     finally:
         await pool.close()
 

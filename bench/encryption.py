@@ -63,8 +63,11 @@ CPU: dict[str, list[float]] = {"sealed": [], "plain": []}
 
 def intake(i: int) -> RequestIntake:
     return RequestIntake(
-        customer=Customer(id=f"E-{i}", name=f"Bench Customer {i}",
-                          contact=Contact(email=f"e{i}@example.com", phone="+86 138 0000 0000")),
+        customer=Customer(
+            id=f"E-{i}",
+            name=f"Bench Customer {i}",
+            contact=Contact(email=f"e{i}@example.com", phone="+86 138 0000 0000"),
+        ),
         channel=list(Channel)[i % len(Channel)],
         category=Category.CONSULTATION,
         priority=Priority.P3,
@@ -105,8 +108,7 @@ class TimedCodec(EncryptionCodec):
             TimedCodec.payloads += len(payloads)
 
 
-async def timed(label: str, n: int, concurrency: int, csflow: CsflowClient,
-                offset: int) -> float:
+async def timed(label: str, n: int, concurrency: int, csflow: CsflowClient, offset: int) -> float:
     """`n` lifecycles, `concurrency` at a time; prints and returns lifecycles per second,
     with this process's CPU time per lifecycle (client and worker share the process) and,
     for sealed passes, the codec's own share of it."""
@@ -130,11 +132,16 @@ async def timed(label: str, n: int, concurrency: int, csflow: CsflowClient,
     rate = n / seconds
     codec = ""
     if TimedCodec.payloads > codec_n:
-        codec = (f"  codec {(TimedCodec.seconds - codec_s) / n * 1000:5.2f} ms "
-                 f"({(TimedCodec.payloads - codec_n) / n:.0f} payloads)")
-    print(f"{label:<7} {n:>5} lifecycles in {seconds:6.1f} s  {rate:6.1f}/s   "
-          f"latency p50 {statistics.median(latencies) * 1000:5.0f} ms  "
-          f"p95 {q[18] * 1000:5.0f} ms  cpu {cpu_ms:5.1f} ms{codec}", flush=True)
+        codec = (
+            f"  codec {(TimedCodec.seconds - codec_s) / n * 1000:5.2f} ms "
+            f"({(TimedCodec.payloads - codec_n) / n:.0f} payloads)"
+        )
+    print(
+        f"{label:<7} {n:>5} lifecycles in {seconds:6.1f} s  {rate:6.1f}/s   "
+        f"latency p50 {statistics.median(latencies) * 1000:5.0f} ms  "
+        f"p95 {q[18] * 1000:5.0f} ms  cpu {cpu_ms:5.1f} ms{codec}",
+        flush=True,
+    )
     if label in CPU:  # not the warm-up passes
         CPU[label].append(cpu_ms)
     return rate
@@ -149,11 +156,13 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
     settings = Settings()
     ring = keyring.load(settings.keyring_path())
     base = options.client_options(settings)
-    timed_converter = dataclasses.replace(converter.data_converter(None),
-                                          payload_codec=TimedCodec(ring))
+    timed_converter = dataclasses.replace(
+        converter.data_converter(None), payload_codec=TimedCodec(ring)
+    )
     sealed = await Client.connect(target, **{**base, "data_converter": timed_converter})
-    plain = await Client.connect(target, **{**base,
-                                            "data_converter": converter.data_converter(None)})
+    plain = await Client.connect(
+        target, **{**base, "data_converter": converter.data_converter(None)}
+    )
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=2, max_size=20)
         stack.push_async_callback(pool.close)
@@ -172,12 +181,16 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
                 rates[label].append(await timed(label, n, concurrency, clients[label], offset))
                 offset += n
         on, off = statistics.median(rates["sealed"]), statistics.median(rates["plain"])
-        print(f"median: sealed {on:.1f}/s, plain {off:.1f}/s — sealed at {on / off:.2f}× "
-              f"plain ({concurrency} in flight; goal ≥ 0.95×)")
+        print(
+            f"median: sealed {on:.1f}/s, plain {off:.1f}/s — sealed at {on / off:.2f}× "
+            f"plain ({concurrency} in flight; goal ≥ 0.95×)"
+        )
         cpu_on, cpu_off = statistics.median(CPU["sealed"]), statistics.median(CPU["plain"])
-        print(f"median CPU of this process per lifecycle: sealed {cpu_on:.1f} ms, plain "
-              f"{cpu_off:.1f} ms — plain ÷ sealed {cpu_off / cpu_on:.2f}; the codec itself "
-              f"{TimedCodec.seconds / max(TimedCodec.payloads, 1) * 1e6:.0f} µs per payload")
+        print(
+            f"median CPU of this process per lifecycle: sealed {cpu_on:.1f} ms, plain "
+            f"{cpu_off:.1f} ms — plain ÷ sealed {cpu_off / cpu_on:.2f}; the codec itself "
+            f"{TimedCodec.seconds / max(TimedCodec.payloads, 1) * 1e6:.0f} µs per payload"
+        )
 
 
 def main() -> None:
@@ -191,8 +204,9 @@ def main() -> None:
         # A throwaway ring and actor key unless given: nothing is written outside workdir.
         if not (os.environ.get(keyring.ENV_RING) or os.environ.get(keyring.ENV_FILE)):
             os.environ[keyring.ENV_RING] = keyring.KeyRing.generate().to_json()
-        os.environ.setdefault(assertions.ENV_KEY,
-                              base64.b64encode(secrets.token_bytes(32)).decode())
+        os.environ.setdefault(
+            assertions.ENV_KEY, base64.b64encode(secrets.token_bytes(32)).decode()
+        )
         dsn = os.environ.get("DATABASE_URL")
         target = os.environ.get("TEMPORAL_ADDRESS")
         from csflow.embedded.ports import free_port
@@ -210,9 +224,11 @@ def main() -> None:
                 TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
             )
             target = server.target
-        print(f"PostgreSQL {dsn}, Temporal {target}, {args.requests} lifecycles per pass, "
-              f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores",
-              flush=True)
+        print(
+            f"PostgreSQL {dsn}, Temporal {target}, {args.requests} lifecycles per pass, "
+            f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores",
+            flush=True,
+        )
         asyncio.run(run(dsn, target, args.requests, args.rounds, args.concurrency))
 
 

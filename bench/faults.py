@@ -45,6 +45,7 @@ def _killer(stack: Stack, name: str, kills: int, every: float) -> Any:
             before = stack.restarts(name)
             stack.child(name).kill()
             stack.wait_restarted(name, before, timeout=300)
+
     return run
 
 
@@ -67,11 +68,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.scenario == "temporal":
             during = _killer(stack, "temporal", 1, 0)
         elif args.scenario == "postgres":
-            freeze = threading.Thread(target=pause, args=(stack.child("postgres").pid,
-                                                          args.outage))
+            freeze = threading.Thread(target=pause, args=(stack.child("postgres").pid, args.outage))
             during = freeze.start
-        outcomes: list[Outcome] = burst(stack, f"bench-{args.scenario}", args.requests,
-                                        parallel=args.parallel, during=during, at=at)
+        outcomes: list[Outcome] = burst(
+            stack,
+            f"bench-{args.scenario}",
+            args.requests,
+            parallel=args.parallel,
+            during=during,
+            at=at,
+        )
         burst_s = time.monotonic() - started
         if args.scenario == "smtp":  # SMTP has been down since the start
             time.sleep(max(args.outage - burst_s, 0))
@@ -87,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
     codes = Counter(c for o in outcomes for c in o.codes)
     figures = {
-        "scenario": args.scenario, "requests": args.requests, "parallel": args.parallel,
+        "scenario": args.scenario,
+        "requests": args.requests,
+        "parallel": args.parallel,
         "outage_s": args.outage if args.scenario in ("postgres", "smtp") else None,
         "kills": args.kills if args.scenario == "worker-kill" else None,
         "burst_s": round(burst_s, 1),

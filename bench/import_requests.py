@@ -66,7 +66,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> tuple[int, int]:
             "customer_name": f"客户 {i}",
             "customer_tier": "vip" if rng.random() < 0.1 else "regular",
             "customer_contact_phone": f"+86 13{rng.randrange(10)} {rng.randrange(10**4):04d} "
-                                      f"{rng.randrange(10**4):04d}",
+            f"{rng.randrange(10**4):04d}",
             "channel": rng.choice(CHANNELS),
             "category": rng.choice(CATEGORIES),
             "priority": rng.choice(("P1", "P2", "P3", "P3")),
@@ -102,8 +102,10 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
     parse_seconds = time.perf_counter() - t
     assert len(parsed.rows) == rows and len(parsed.bad) == bad, (len(parsed.rows), bad)
     assert len(parsed.duplicates) == duplicates
-    print(f"{source.name}: {parsed.total:,} rows ({rows:,} good, {bad} bad, {duplicates} "
-          f"duplicates) read and validated in {parse_seconds:.2f} s")
+    print(
+        f"{source.name}: {parsed.total:,} rows ({rows:,} good, {bad} bad, {duplicates} "
+        f"duplicates) read and validated in {parse_seconds:.2f} s"
+    )
 
     queue = f"bench-import-{uuid.uuid4().hex[:8]}"
     temporal = await Client.connect(target, **options.client_options(Settings()))
@@ -111,8 +113,7 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
         pool = await create_pool(dsn, min_size=1, max_size=min(concurrency, 10))
         stack.push_async_callback(pool.close)
         if await pool.fetchval("SELECT count(*) FROM request_keys"):
-            raise SystemExit("the database already has requests: give the benchmark an "
-                             "empty stack")
+            raise SystemExit("the database already has requests: give the benchmark an empty stack")
         # The worker numbers the requests (the numbering workflow) and runs their intake.
         from csflow import logs
         from worker import build_worker
@@ -123,8 +124,7 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
         stack.push_async_callback(worker_pool.close)
         await stack.enter_async_context(build_worker(temporal, queue, worker_pool))
         csflow = CsflowClient(temporal, pool, task_queue=queue)
-        importer = Importer(csflow, temporal, pool, concurrency=concurrency,
-                            on_progress=_progress)
+        importer = Importer(csflow, temporal, pool, concurrency=concurrency, on_progress=_progress)
         first = await importer.run(parsed)
         _line("first pass ", first)
         assert len(first.imported) == rows and not first.failed, first.failed[:5]
@@ -136,8 +136,10 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
         started = await _workflows(temporal, queue, rows)
         assert keys == rows, keys
         assert started == rows, started
-        print(f"after both passes: {keys:,} request keys in PostgreSQL, {started:,} "
-              f"workflows on task queue {queue}")
+        print(
+            f"after both passes: {keys:,} request keys in PostgreSQL, {started:,} "
+            f"workflows on task queue {queue}"
+        )
 
 
 def _progress(p: Any) -> None:
@@ -147,17 +149,22 @@ def _progress(p: Any) -> None:
 
 def _line(name: str, r: ImportReport) -> None:
     done = len(r.imported) + len(r.present)
-    print(f"\r{name}: {r.seconds:7.1f} s, {done / max(r.seconds, 1e-9):6.0f} rows/s — "
-          f"{len(r.imported):,} imported, {len(r.present):,} already present, "
-          f"{len(r.bad)} bad, {len(r.duplicates)} duplicates, {len(r.failed)} failed")
+    print(
+        f"\r{name}: {r.seconds:7.1f} s, {done / max(r.seconds, 1e-9):6.0f} rows/s — "
+        f"{len(r.imported):,} imported, {len(r.present):,} already present, "
+        f"{len(r.bad)} bad, {len(r.duplicates)} duplicates, {len(r.failed)} failed"
+    )
 
 
 async def _workflows(temporal: Client, queue: str, expected: int) -> int:
     """Visibility catches up after the last start; wait for it rather than mis-count."""
     deadline = time.monotonic() + 120
     while True:
-        count = (await temporal.count_workflows(
-            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'")).count
+        count = (
+            await temporal.count_workflows(
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'"
+            )
+        ).count
         if count >= expected or time.monotonic() > deadline:
             return count
         await asyncio.sleep(1)
@@ -183,11 +190,14 @@ def main() -> None:
         if not target:
             from csflow.embedded.temporal import TemporalDevServer
 
-            server = stack.enter_context(TemporalDevServer(workdir / "temporal.db",
-                                                           free_port(), free_port()))
+            server = stack.enter_context(
+                TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
+            )
             target = server.target
-        print(f"PostgreSQL {dsn}, Temporal {target}, concurrency {args.concurrency}, "
-              f"{os.cpu_count()} cores")
+        print(
+            f"PostgreSQL {dsn}, Temporal {target}, concurrency {args.concurrency}, "
+            f"{os.cpu_count()} cores"
+        )
         asyncio.run(run(dsn, target, args.rows, args.concurrency, workdir))
 
 

@@ -46,15 +46,20 @@ async def load(dsn: str, count: int, period: Period, agents: int) -> float:
     began = time.perf_counter()
     loaded = 0
     try:
-        await conn.copy_records_to_table("staff", columns=["id", "name", "role", "department",
-                                                           "team"], records=[
-            (f"agent-{i:03d}", f"Agent {i}", "agent", f"dept-{i // 100}", f"team-{i // 20:02d}")
-            for i in range(agents)] + [("fu-1", "Follow-up", "follow_up", "follow-up", None)])
+        await conn.copy_records_to_table(
+            "staff",
+            columns=["id", "name", "role", "department", "team"],
+            records=[
+                (f"agent-{i:03d}", f"Agent {i}", "agent", f"dept-{i // 100}", f"team-{i // 20:02d}")
+                for i in range(agents)
+            ]
+            + [("fu-1", "Follow-up", "follow_up", "follow-up", None)],
+        )
         for requests, events in generate(count, start, period.length, agents=agents):
-            await conn.copy_records_to_table("requests", records=requests,
-                                             columns=REQUEST_COLUMNS)
-            await conn.copy_records_to_table("request_events", records=events,
-                                             columns=EVENT_COLUMNS)
+            await conn.copy_records_to_table("requests", records=requests, columns=REQUEST_COLUMNS)
+            await conn.copy_records_to_table(
+                "request_events", records=events, columns=EVENT_COLUMNS
+            )
             loaded += len(requests)
             print(f"\r  loaded {loaded:>9,} requests", end="", flush=True)
         print()
@@ -89,10 +94,12 @@ async def measure(dsn: str, period: Period) -> dict[str, Any]:
         first, last = period.first_day, period.last_day
         _, end = period.bounds(TZ)
         parts = {}
-        for name, sql, args in (("counts", scorecards.COUNTS_SQL, (TZ, first, last)),
-                                ("samples", scorecards.SAMPLES_SQL, (TZ, first, last)),
-                                ("open tasks", scorecards.OPEN_SQL, (end,)),
-                                ("staff", scorecards.STAFF_SQL, ())):
+        for name, sql, args in (
+            ("counts", scorecards.COUNTS_SQL, (TZ, first, last)),
+            ("samples", scorecards.SAMPLES_SQL, (TZ, first, last)),
+            ("open tasks", scorecards.OPEN_SQL, (end,)),
+            ("staff", scorecards.STAFF_SQL, ()),
+        ):
             t = time.perf_counter()
             await pool.fetch(sql, *args)
             parts[name] = time.perf_counter() - t
@@ -101,12 +108,17 @@ async def measure(dsn: str, period: Period) -> dict[str, Any]:
         out["teams"] = len(report.teams)
         out["departments"] = len(report.departments)
         out["handled"] = report.organisation.handled
-        out["samples"] = report.organisation.first_response.count + \
-            report.organisation.resolution.count
-        out["sizes"] = {r["name"]: r["size"] for r in await pool.fetch(
-            """SELECT c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
+        out["samples"] = (
+            report.organisation.first_response.count + report.organisation.resolution.count
+        )
+        out["sizes"] = {
+            r["name"]: r["size"]
+            for r in await pool.fetch(
+                """SELECT c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
                FROM pg_class c WHERE c.relname IN ('request_events', 'report_day_agent_counts',
-                   'report_day_samples') ORDER BY 1""")}
+                   'report_day_samples') ORDER BY 1"""
+            )
+        }
     finally:
         await pool.close()
     return out
@@ -117,8 +129,7 @@ async def run(dsn: str, count: int, month: str, agents: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         if await conn.fetchval("SELECT count(*) FROM requests"):
-            raise SystemExit("the database already has requests: give the benchmark an "
-                             "empty one")
+            raise SystemExit("the database already has requests: give the benchmark an empty one")
     finally:
         await conn.close()
     period = parse("monthly", month)
@@ -127,14 +138,20 @@ async def run(dsn: str, count: int, month: str, agents: int) -> None:
     r = await measure(dsn, period)
     print(f"loaded {count:,} requests, {r['events']:,} events in {loaded_in:.0f} s")
     d = r["daily_rollups"]
-    print(f"  daily rollups: {min(d):.2f} – {max(d):.2f} s per day, {sum(d):.1f} s for "
-          f"the {len(d)} days")
+    print(
+        f"  daily rollups: {min(d):.2f} – {max(d):.2f} s per day, {sum(d):.1f} s for "
+        f"the {len(d)} days"
+    )
     for i, (total, gathered) in enumerate(r["scorecards"], start=1):
-        print(f"  scorecards from the rollups, run {i}: {total:.2f} s "
-              f"(gather {gathered:.2f} s, assemble {total - gathered:.2f} s)")
+        print(
+            f"  scorecards from the rollups, run {i}: {total:.2f} s "
+            f"(gather {gathered:.2f} s, assemble {total - gathered:.2f} s)"
+        )
     print("  of which: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["parts"].items()))
-    print(f"  {r['agents']} agent, {r['teams']} team, {r['departments']} department "
-          f"scorecards; {r['handled']:,} requests handled; {r['samples']:,} durations")
+    print(
+        f"  {r['agents']} agent, {r['teams']} team, {r['departments']} department "
+        f"scorecards; {r['handled']:,} requests handled; {r['samples']:,} durations"
+    )
     print("  sizes: " + ", ".join(f"{k} {v}" for k, v in r["sizes"].items()))
 
 
@@ -152,8 +169,9 @@ def main() -> None:
 
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
             fast = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-            pg = stack.enter_context(EmbeddedPostgres(root / "pg", free_port(),
-                                                      server_settings=fast))
+            pg = stack.enter_context(
+                EmbeddedPostgres(root / "pg", free_port(), server_settings=fast)
+            )
             pg.create_database("csflow")
             dsn = pg.dsn("csflow")
         asyncio.run(run(dsn, args.requests, args.month, args.agents))

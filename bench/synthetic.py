@@ -17,8 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 CATEGORIES: dict[str, list[str | None]] = {
-    "complaint": ["logistics", "product_quality", "billing_dispute", "service_attitude",
-                  "waiting_time"],
+    "complaint": [
+        "logistics",
+        "product_quality",
+        "billing_dispute",
+        "service_attitude",
+        "waiting_time",
+    ],
     "consultation": ["billing", "product", "account"],
     "after_sales": ["repair", "return", "exchange", "malfunction"],
     "suggestion": [None, "product", "app"],
@@ -26,8 +31,12 @@ CATEGORIES: dict[str, list[str | None]] = {
 CATEGORY_WEIGHTS = [35, 35, 22, 8]
 CHANNELS = ["phone", "chat", "email", "app", "social", "web"]
 CHANNEL_WEIGHTS = [30, 25, 10, 15, 5, 15]
-DEPARTMENTS = {"complaint": "customer-service", "consultation": "front-desk",
-               "after_sales": "after-sales", "suggestion": "product"}
+DEPARTMENTS = {
+    "complaint": "customer-service",
+    "consultation": "front-desk",
+    "after_sales": "after-sales",
+    "suggestion": "product",
+}
 FIRST_RESPONSE = {"P1": 15, "P2": 30, "P3": 120}  # minutes
 RESOLUTION = {"P1": 120, "P2": 240, "P3": 1440}
 
@@ -40,15 +49,34 @@ class Timeline:
     number: str
     events: list[Event]
 
-    def add(self, at: datetime, kind: str, actor: str = "system", role: str = "system",
-            data: dict[str, Any] | None = None, reason: str | None = None) -> None:
-        self.events.append((self.number, len(self.events) + 1, at, kind, actor, role, None,
-                            None, reason, json.dumps(data or {})))
+    def add(
+        self,
+        at: datetime,
+        kind: str,
+        actor: str = "system",
+        role: str = "system",
+        data: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.events.append(
+            (
+                self.number,
+                len(self.events) + 1,
+                at,
+                kind,
+                actor,
+                role,
+                None,
+                None,
+                reason,
+                json.dumps(data or {}),
+            )
+        )
 
 
-def generate(count: int, start: datetime, days: int, seed: int = 8,
-             batch: int = 20_000, agents: int = 300
-             ) -> Iterator[tuple[list[Request], list[Event]]]:
+def generate(
+    count: int, start: datetime, days: int, seed: int = 8, batch: int = 20_000, agents: int = 300
+) -> Iterator[tuple[list[Request], list[Event]]]:
     """Batches of (requests rows, events rows), received uniformly over `days`, handled by
     `agents` agents (`agent-000` …)."""
     rng = random.Random(seed)
@@ -67,8 +95,7 @@ def generate(count: int, start: datetime, days: int, seed: int = 8,
         yield requests, events
 
 
-def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
-         ) -> tuple[Request, Timeline]:
+def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300) -> tuple[Request, Timeline]:
     category = rng.choices(list(CATEGORIES), CATEGORY_WEIGHTS)[0]
     sub_type = rng.choice(CATEGORIES[category])
     channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
@@ -79,11 +106,19 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
     m = timedelta(minutes=1)
     fr_due, res_due = t0 + FIRST_RESPONSE[priority] * m, t0 + RESOLUTION[priority] * m
     received: dict[str, Any] = {
-        "channel": channel, "category": category, "priority": priority, "tier": "regular",
-        "policy_version": "bench", "calendar_version": "bench",
-        "deadlines": {"first_response": fr_due.isoformat(), "plan": (t0 + 60 * m).isoformat(),
-                      "resolution": res_due.isoformat(),
-                      "progress_cadence#1.1": (t0 + 360 * m).isoformat()}}
+        "channel": channel,
+        "category": category,
+        "priority": priority,
+        "tier": "regular",
+        "policy_version": "bench",
+        "calendar_version": "bench",
+        "deadlines": {
+            "first_response": fr_due.isoformat(),
+            "plan": (t0 + 60 * m).isoformat(),
+            "resolution": res_due.isoformat(),
+            "progress_cadence#1.1": (t0 + 360 * m).isoformat(),
+        },
+    }
     if rng.random() < 0.05:
         received["repeat_of"] = [f"CS-EARLIER-{rng.randrange(10**6)}"]
     tl.add(t0, "received", "intake", "service", received)
@@ -102,8 +137,13 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
     if t0 + response_in > fr_due:
         tl.add(fr_due, "sla_breached", data=_clock("first_response", fr_due))
     t = max(t, t0 + response_in)
-    tl.add(t, rng.choice(["plan_submitted", "plan_submitted", "progress_posted"]), agent,
-           "agent", {"eta": (t + 240 * m).isoformat()})
+    tl.add(
+        t,
+        rng.choice(["plan_submitted", "plan_submitted", "progress_posted"]),
+        agent,
+        "agent",
+        {"eta": (t + 240 * m).isoformat()},
+    )
     if rng.random() < 0.1:
         tl.add(t + 10 * m, "clocks_paused", agent, "agent", {"clocks": ["resolution"]})
         t += rng.uniform(20, 300) * m
@@ -121,23 +161,46 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
         tl.add(t, "resolution_proposed", agent, "agent", reason="done again")
     confirm = rng.random()
     t += rng.uniform(10, 2000) * m
-    tl.add(t, "customer_confirmed" if confirm < 0.8 else "confirmed_by_timeout", "customer",
-           "customer", {"evidence_ref": "chat:1"})
+    tl.add(
+        t,
+        "customer_confirmed" if confirm < 0.8 else "confirmed_by_timeout",
+        "customer",
+        "customer",
+        {"evidence_ref": "chat:1"},
+    )
     due = t + 1440 * m
-    tl.add(t, "follow_up_scheduled", data={"due_at": due.isoformat(), "owner": "fu-1",
-                                           "method": "phone, then questionnaire"})
+    tl.add(
+        t,
+        "follow_up_scheduled",
+        data={"due_at": due.isoformat(), "owner": "fu-1", "method": "phone, then questionnaire"},
+    )
     if rng.random() < 0.85:
         t += rng.uniform(60, 1700) * m
         if t > due:
             tl.add(due, "follow_up_missed", data={"due_at": due.isoformat()})
         score = rng.choices([1, 2, 3, 4, 5], [3, 4, 13, 35, 45])[0]
-        tl.add(t, "follow_up_recorded", "fu-1", "follow_up",
-               {"score": score, "nps": min(10, max(0, score * 2 + rng.randint(-2, 1))),
-                "needs_action": score <= 2})
+        tl.add(
+            t,
+            "follow_up_recorded",
+            "fu-1",
+            "follow_up",
+            {
+                "score": score,
+                "nps": min(10, max(0, score * 2 + rng.randint(-2, 1))),
+                "needs_action": score <= 2,
+            },
+        )
         if score <= 2:
             task = f"{number}-IMP1"
-            tl.add(t, "improvement_opened", data={"task_id": task, "department": department,
-                                                  "due_at": (t + 4320 * m).isoformat()})
+            tl.add(
+                t,
+                "improvement_opened",
+                data={
+                    "task_id": task,
+                    "department": department,
+                    "due_at": (t + 4320 * m).isoformat(),
+                },
+            )
             if rng.random() < 0.5:
                 t += rng.uniform(600, 4000) * m
                 tl.add(t, "improvement_closed", data={"task_id": task})
@@ -149,21 +212,67 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300
 
 
 def _clock(name: str, due: datetime) -> dict[str, Any]:
-    return {"clock": name, "name": name, "cycle": 1, "due_at": due.isoformat(),
-            "notify": ["owner"]}
+    return {"clock": name, "name": name, "cycle": 1, "due_at": due.isoformat(), "notify": ["owner"]}
 
 
-def _row(number: str, t0: datetime, category: str, sub_type: str | None, channel: str,
-         priority: str, department: str, closed_at: datetime | None) -> Request:
+def _row(
+    number: str,
+    t0: datetime,
+    category: str,
+    sub_type: str | None,
+    channel: str,
+    priority: str,
+    department: str,
+    closed_at: datetime | None,
+) -> Request:
     status = "closed" if closed_at else "in_progress"
-    return (number, f"C-{int(number[-7:]) % 200_000}", "Customer", '{"phone": "x"}', "regular",
-            channel, category, sub_type, "synthetic", t0, status, priority,
-            "none" if closed_at else "green", closed_at, department, 1)
+    return (
+        number,
+        f"C-{int(number[-7:]) % 200_000}",
+        "Customer",
+        '{"phone": "x"}',
+        "regular",
+        channel,
+        category,
+        sub_type,
+        "synthetic",
+        t0,
+        status,
+        priority,
+        "none" if closed_at else "green",
+        closed_at,
+        department,
+        1,
+    )
 
 
-REQUEST_COLUMNS = ["number", "customer_id", "customer_name", "customer_contact",
-                   "customer_tier", "channel", "category", "sub_type", "description",
-                   "received_at", "status", "priority", "sla_state", "closed_at", "department",
-                   "version"]
-EVENT_COLUMNS = ["number", "seq", "at", "kind", "actor_id", "actor_role", "status_from",
-                 "status_to", "reason", "data"]
+REQUEST_COLUMNS = [
+    "number",
+    "customer_id",
+    "customer_name",
+    "customer_contact",
+    "customer_tier",
+    "channel",
+    "category",
+    "sub_type",
+    "description",
+    "received_at",
+    "status",
+    "priority",
+    "sla_state",
+    "closed_at",
+    "department",
+    "version",
+]
+EVENT_COLUMNS = [
+    "number",
+    "seq",
+    "at",
+    "kind",
+    "actor_id",
+    "actor_role",
+    "status_from",
+    "status_to",
+    "reason",
+    "data",
+]

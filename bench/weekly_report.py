@@ -47,10 +47,10 @@ async def load(dsn: str, count: int, week: str) -> float:
     loaded = 0
     try:
         for requests, events in generate(count, start, period.length):
-            await conn.copy_records_to_table("requests", records=requests,
-                                             columns=REQUEST_COLUMNS)
-            await conn.copy_records_to_table("request_events", records=events,
-                                             columns=EVENT_COLUMNS)
+            await conn.copy_records_to_table("requests", records=requests, columns=REQUEST_COLUMNS)
+            await conn.copy_records_to_table(
+                "request_events", records=events, columns=EVENT_COLUMNS
+            )
             loaded += len(requests)
             print(f"\r  loaded {loaded:>9,} requests", end="", flush=True)
         print()
@@ -81,13 +81,18 @@ async def measure(dsn: str, week: str) -> dict[str, Any]:
         await service.produce(pool, "weekly", week, TZ, datetime.now(UTC), refresh=True)
         out["weekly_from_scratch"] = time.perf_counter() - t
         t = time.perf_counter()
-        await service.produce_forecast(pool, period.last_day + timedelta(days=1), TZ, 14,
-                                       datetime.now(UTC))
+        await service.produce_forecast(
+            pool, period.last_day + timedelta(days=1), TZ, 14, datetime.now(UTC)
+        )
         out["forecast"] = time.perf_counter() - t
-        out["sizes"] = {r["name"]: r["size"] for r in await pool.fetch(
-            """SELECT c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
+        out["sizes"] = {
+            r["name"]: r["size"]
+            for r in await pool.fetch(
+                """SELECT c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
                FROM pg_class c WHERE c.relname IN ('requests', 'request_events',
-                   'report_day_counts', 'report_day_durations') ORDER BY 1""")}
+                   'report_day_counts', 'report_day_durations') ORDER BY 1"""
+            )
+        }
     finally:
         await pool.close()
     return out
@@ -104,8 +109,10 @@ async def run(dsn: str, count: int, week: str) -> None:
     for day, secs in zip(parse("weekly", week).days, r["daily_rollups"], strict=True):
         print(f"  daily rollup {day}: {secs:6.2f} s")
     print(f"  all seven daily rollups:        {sum(r['daily_rollups']):6.2f} s")
-    print(f"  weekly report from the rollups: {r['weekly_from_rollups']:6.2f} s "
-          f"({r['received']:,} requests received in the week)")
+    print(
+        f"  weekly report from the rollups: {r['weekly_from_rollups']:6.2f} s "
+        f"({r['received']:,} requests received in the week)"
+    )
     print(f"  weekly report from scratch:     {r['weekly_from_scratch']:6.2f} s (--refresh)")
     print(f"  forecast (rollups exist):       {r['forecast']:6.2f} s")
     print("  sizes: " + ", ".join(f"{k} {v}" for k, v in r["sizes"].items()))
@@ -134,8 +141,9 @@ def main() -> None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
             # Durability off only speeds the bulk load; the report queries read the same.
             fast = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-            pg = stack.enter_context(EmbeddedPostgres(root / "pg", free_port(),
-                                                      server_settings=fast))
+            pg = stack.enter_context(
+                EmbeddedPostgres(root / "pg", free_port(), server_settings=fast)
+            )
             pg.create_database("csflow")
             dsn = pg.dsn("csflow")
         asyncio.run(run(dsn, args.requests, args.week))

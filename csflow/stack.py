@@ -80,8 +80,11 @@ class StackPlan:
         temporal = None
         if not settings.temporal_address:
             temporal = TemporalDevServer(
-                data_dir / "temporal.db", settings.temporal_port, settings.temporal_ui_port,
-                namespace=settings.temporal_namespace, log_path=logs / "temporal.log",
+                data_dir / "temporal.db",
+                settings.temporal_port,
+                settings.temporal_ui_port,
+                namespace=settings.temporal_namespace,
+                log_path=logs / "temporal.log",
                 # The UI decodes sealed payloads through csflow's codec server, for people
                 # whose token may read them; without it the UI shows ciphertext.
                 extra_args=["--ui-codec-endpoint", codec_url(settings)],
@@ -156,19 +159,27 @@ def app_processes(plan: StackPlan) -> list[ProcessSpec]:
     s, env = plan.settings, plan.child_env()
     return [
         ProcessSpec(
-            "codec", [sys.executable, "-m", "csflow", "codec-server"],
-            plan.log_dir / "codec.log", env=env,
+            "codec",
+            [sys.executable, "-m", "csflow", "codec-server"],
+            plan.log_dir / "codec.log",
+            env=env,
             ready=partial(http_ok, f"{plan.codec_url}/healthz"),
             ports=(PortClaim(s.codec_port, "codec server", "CSFLOW_CODEC_PORT", s.codec_host),),
         ),
         ProcessSpec(
-            "api", [sys.executable, "-m", "csflow", "api"], plan.log_dir / "api.log", env=env,
+            "api",
+            [sys.executable, "-m", "csflow", "api"],
+            plan.log_dir / "api.log",
+            env=env,
             ready=partial(http_ok, f"{plan.api_url}/healthz"),
             ports=(PortClaim(s.api_port, "HTTP API", "CSFLOW_API_PORT", s.api_host),),
         ),
         ProcessSpec(
-            "worker", [sys.executable, "-m", "csflow", "worker"], plan.log_dir / "worker.log",
-            env=env, ready=partial(port_accepts, s.metrics_host, s.metrics_port),
+            "worker",
+            [sys.executable, "-m", "csflow", "worker"],
+            plan.log_dir / "worker.log",
+            env=env,
+            ready=partial(port_accepts, s.metrics_host, s.metrics_port),
             ports=(
                 PortClaim(s.metrics_port, "worker metrics", "CSFLOW_METRICS_PORT", s.metrics_host),
             ),
@@ -202,14 +213,14 @@ async def ensure_dev_tokens(dsn: str, data_dir: Path) -> dict[str, Path]:
             path = folder / role.value
             if path.exists():
                 try:
-                    await tokens.verify(conn, path.read_text("ascii").strip(),
-                                        datetime.now(UTC))
+                    await tokens.verify(conn, path.read_text("ascii").strip(), datetime.now(UTC))
                     found[role.value] = path
                     continue
                 except tokens.TokenRefused:
                     pass
-            plain, _ = await tokens.issue(conn, name=f"csflow-up-{role.value}", role=role,
-                                          subject=f"local-{role.value}")
+            plain, _ = await tokens.issue(
+                conn, name=f"csflow-up-{role.value}", role=role, subject=f"local-{role.value}"
+            )
             path.write_text(plain + "\n", encoding="ascii")
             path.chmod(0o600)
             found[role.value] = path
@@ -267,8 +278,11 @@ def run_up(
     except (PolicyError, ValueError) as err:
         print(f"csflow up: {err}", file=sys.stderr, flush=True)
         return 2
-    log.info("policy loaded", version=policy.effective_version,
-             source=os.environ.get("CSFLOW_POLICY") or "built-in defaults")
+    log.info(
+        "policy loaded",
+        version=policy.effective_version,
+        source=os.environ.get("CSFLOW_POLICY") or "built-in defaults",
+    )
     if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
         print(f"csflow up: warning: {calendar_warning}", file=sys.stderr, flush=True)
         log.warning("calendar.horizon", problem=calendar_warning)
@@ -290,7 +304,9 @@ def run_up(
         if not locked:
             print(
                 f"csflow up: another `csflow up` is already using {plan.data_dir}; stop it "
-                "first or set CSFLOW_DATA_DIR to another folder.", file=sys.stderr, flush=True,
+                "first or set CSFLOW_DATA_DIR to another folder.",
+                file=sys.stderr,
+                flush=True,
             )
             return 2
         supervisor = Supervisor(restart)
@@ -303,7 +319,10 @@ def run_up(
 
 
 async def _startup(
-    plan: StackPlan, specs: Sequence[ProcessSpec], supervisor: Supervisor, migrate: Migrate,
+    plan: StackPlan,
+    specs: Sequence[ProcessSpec],
+    supervisor: Supervisor,
+    migrate: Migrate,
     bootstrap: Bootstrap,
 ) -> None:
     servers: list[EmbeddedPostgres | TemporalDevServer] = [
@@ -311,8 +330,11 @@ async def _startup(
     ]
     for server in servers:  # both boot in parallel; initdb runs here on first use
         # Restarted in place if they die later: same data dir, same port.
-        supervisor.add(server.launch(), respawn=server.launch,
-                       ready=partial(port_accepts, _host(server), server.port))
+        supervisor.add(
+            server.launch(),
+            respawn=server.launch,
+            ready=partial(port_accepts, _host(server), server.port),
+        )
     await asyncio.gather(*(asyncio.to_thread(server.wait_ready) for server in servers))
     if plan.postgres is not None:
         if await ensure_database(plan.postgres.dsn("postgres"), DATABASE):
@@ -340,7 +362,9 @@ async def _check_external_temporal(plan: StackPlan) -> None:
     """Fail early and clearly when TEMPORAL_ADDRESS does not answer; add missing attributes."""
     namespace = plan.settings.temporal_namespace
     client = await wait_for_frontend(
-        plan.temporal_address, namespace, wait_seconds=15,
+        plan.temporal_address,
+        namespace,
+        wait_seconds=15,
         hint=lambda: " (check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE)",
     )
     try:
@@ -348,7 +372,8 @@ async def _check_external_temporal(plan: StackPlan) -> None:
     except RPCError as exc:
         log.warning(
             "could not check or register csflow's search attributes; register them "
-            "yourself (see csflow/search_attributes.py)", error=str(exc),
+            "yourself (see csflow/search_attributes.py)",
+            error=str(exc),
         )
         return
     if added:
@@ -361,12 +386,17 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
         ("API", plan.api_url),
         ("Console", f"{plan.api_url}/console"),
         ("OpenAPI docs", f"{plan.api_url}/docs"),
-        ("Temporal", f"{plan.temporal_address}  (namespace {plan.settings.temporal_namespace})"
-         + ("" if temporal else "  [external]")),
+        (
+            "Temporal",
+            f"{plan.temporal_address}  (namespace {plan.settings.temporal_namespace})"
+            + ("" if temporal else "  [external]"),
+        ),
         ("Temporal UI", temporal.ui_url if temporal else "(external server: see its own UI)"),
         ("Codec server", f"{plan.codec_url}  (the UI decodes through it for signed-in staff)"),
-        ("Key ring", "CSFLOW_KEYRING (environment)" if os.environ.get(ENV_RING)
-         else str(plan.keyring_file)),
+        (
+            "Key ring",
+            "CSFLOW_KEYRING (environment)" if os.environ.get(ENV_RING) else str(plan.keyring_file),
+        ),
         ("PostgreSQL", redact(plan.database_url) + ("" if plan.postgres else "  [external]")),
         ("Worker metrics", plan.metrics_url),
         ("Data dir", str(plan.data_dir)),
@@ -396,7 +426,9 @@ def _ensure_keys(plan: StackPlan) -> str | None:
         return None
     _, created = keyring.ensure_dev_ring(plan.keyring_file)
     if created:
-        return (f"created a development key ring at {plan.keyring_file} (mode 0600); keep "
-                "it with the data — without it no history can be read (docs/security.md)")
+        return (
+            f"created a development key ring at {plan.keyring_file} (mode 0600); keep "
+            "it with the data — without it no history can be read (docs/security.md)"
+        )
     keyring.load(plan.keyring_file)  # a damaged ring stops here, named
     return None

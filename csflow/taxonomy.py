@@ -83,6 +83,8 @@ def needs_cause(command: Model, config: ReportsConfig | None = None) -> bool:
 def missing_cause(category: Category) -> str | None:
     """Why a resolution of a request of `category` without a cause is refused."""
     if category is Category.COMPLAINT:
-        return ("a complaint's resolution names its root cause: give cause and "
-                "responsible_department (reports config `causes_required`)")
+        return (
+            "a complaint's resolution names its root cause: give cause and "
+            "responsible_department (reports config `causes_required`)"
+        )
     return None

@@ -554,9 +554,15 @@ class CsflowClient:
         self._known_keys(command)
         handle = self._client.get_workflow_handle(task_id)
         try:
-            return await self._guard(handle.execute_update(
-                TaskCommand.COMPLETE_IMPROVEMENT.value, command, id=idempotency_key,
-                result_type=ImprovementRow), task_id)
+            return await self._guard(
+                handle.execute_update(
+                    TaskCommand.COMPLETE_IMPROVEMENT.value,
+                    command,
+                    id=idempotency_key,
+                    result_type=ImprovementRow,
+                ),
+                task_id,
+            )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):
@@ -596,8 +602,9 @@ class CsflowClient:
             problem = taxonomy.problem(command)
             needs_cause = taxonomy.needs_cause(command)
         except ReportsConfigError as err:  # a deployment fault: nothing is sent, never a 500
-            raise RequestRefused(f"the reports config cannot be used: {err}",
-                                 Refusal.UNAVAILABLE.value) from err
+            raise RequestRefused(
+                f"the reports config cannot be used: {err}", Refusal.UNAVAILABLE.value
+            ) from err
         if problem is not None:
             raise RequestRefused(problem, Refusal.INVALID.value)
         return needs_cause

@@ -34,8 +34,11 @@ INTEGRATION_MARKERS = frozenset({"stack"})
 
 def needs_servers(fixturenames: list[str] | tuple[str, ...], markers: set[str]) -> bool:
     """Whether a test with this fixture closure and these markers is an integration test."""
-    return bool(INTEGRATION_FIXTURES.intersection(fixturenames)
-                or INTEGRATION_MARKERS & markers or "integration" in markers)
+    return bool(
+        INTEGRATION_FIXTURES.intersection(fixturenames)
+        or INTEGRATION_MARKERS & markers
+        or "integration" in markers
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,7 +72,8 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
         **options.client_options(Settings()),
         dev_server_existing_path=binary("temporal"),
         dev_server_extra_args=[
-            "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
         ],
         search_attributes=list(sa.ALL),
     )
@@ -95,8 +99,10 @@ def pg_admin_dsn() -> Iterator[str]:
     from tests.stack.harness import scratch_dir
 
     fast = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-    with scratch_dir() as root, EmbeddedPostgres(root / "pg", free_port(),
-                                                 server_settings=fast) as pg:
+    with (
+        scratch_dir() as root,
+        EmbeddedPostgres(root / "pg", free_port(), server_settings=fast) as pg,
+    ):
         yield pg.dsn("postgres")
 
 

@@ -36,7 +36,9 @@ def fresh_queue() -> str:
 def intake(**overrides: Any) -> RequestIntake:
     data: dict[str, Any] = {
         "customer": Customer(
-            id="C-1001", name="Li Lei", tier=Tier.REGULAR,
+            id="C-1001",
+            name="Li Lei",
+            tier=Tier.REGULAR,
             contact=Contact(phone="+86 138 0000 0000", email="li.lei@example.com"),
         ),
         "channel": Channel.WEB,
@@ -49,8 +51,9 @@ def intake(**overrides: Any) -> RequestIntake:
     return RequestIntake(**data)
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
-                     interval: float = 0.1) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.1
+) -> T:
     """Retry an async assertion until it passes or the timeout runs out."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -109,8 +112,9 @@ async def token_for(pool: Any, role: str, subject: str | None = None) -> str:
     from csflow.domain.codes import Role
     from csflow.store import tokens
 
-    plain, _ = await tokens.issue(pool, name=f"test-{role}", role=Role(role),
-                                  subject=subject or f"test-{role}")
+    plain, _ = await tokens.issue(
+        pool, name=f"test-{role}", role=Role(role), subject=subject or f"test-{role}"
+    )
     return plain
 
 
@@ -127,5 +131,6 @@ async def run_cli(env: dict[str, str], *args: str) -> Any:
 
     from csflow.cli import app
 
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args),
-                                   env={"CSFLOW_POLICY": "", "COLUMNS": "200", **env})
+    return await asyncio.to_thread(
+        CliRunner().invoke, app, list(args), env={"CSFLOW_POLICY": "", "COLUMNS": "200", **env}
+    )

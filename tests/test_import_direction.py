@@ -37,13 +37,14 @@ def sources(*packages: str) -> list[Path]:
 
 def test_the_parser_sees_lazy_and_from_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import os.path\nfrom workflows.x import Y\n"
-                      "def f():\n    import activities.assignment\n    from . import z\n")
+    sample.write_text(
+        "import os.path\nfrom workflows.x import Y\n"
+        "def f():\n    import activities.assignment\n    from . import z\n"
+    )
     assert imported_roots(sample) == {"os", "workflows", "activities"}
 
 
-@pytest.mark.parametrize("package", ["csflow/api", "csflow/cli", "csflow/store",
-                                     "csflow/services"])
+@pytest.mark.parametrize("package", ["csflow/api", "csflow/cli", "csflow/store", "csflow/services"])
 def test_faces_and_shared_layers_never_import_worker_code(package: str) -> None:
     offenders = {
         f"{path.relative_to(ROOT)} imports {root}"
@@ -55,6 +56,9 @@ def test_faces_and_shared_layers_never_import_worker_code(package: str) -> None:
 
 
 def test_the_data_layer_knows_no_orchestration() -> None:
-    offenders = [str(p.relative_to(ROOT)) for p in sources("csflow/store")
-                 if "temporalio" in imported_roots(p)]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sources("csflow/store")
+        if "temporalio" in imported_roots(p)
+    ]
     assert not offenders, offenders

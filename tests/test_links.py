@@ -45,7 +45,7 @@ def test_any_altered_character_is_refused(number: str, data: st.DataObject) -> N
     i = data.draw(st.integers(0, len(token) - 1))
     c = data.draw(st.sampled_from(TOKEN_CHARS).filter(lambda ch: ch != token[i]))
     with pytest.raises(LinkInvalid):
-        read_survey_token(token[:i] + c + token[i + 1:], KEY, NOW)
+        read_survey_token(token[:i] + c + token[i + 1 :], KEY, NOW)
 
 
 @given(st.text(max_size=120))
@@ -56,8 +56,16 @@ def test_arbitrary_text_is_refused_as_invalid_never_crashes(text: str) -> None:
 
 def test_non_ascii_and_padded_variants_are_invalid_not_errors() -> None:
     token = survey_token(NUMBER, 1, NOW + timedelta(days=5), KEY)
-    for bad in (f"{token}é", f"é{token}", f"{token}=", f"{token}!", token.replace(".", ".."),
-                token.split(".")[0], "", "."):
+    for bad in (
+        f"{token}é",
+        f"é{token}",
+        f"{token}=",
+        f"{token}!",
+        token.replace(".", ".."),
+        token.split(".")[0],
+        "",
+        ".",
+    ):
         with pytest.raises(LinkInvalid):
             read_survey_token(bad, KEY, NOW)
 
@@ -72,8 +80,11 @@ def test_a_payload_with_another_links_mac_or_key_is_refused() -> None:
         read_survey_token(token, b"another key", NOW)
     # A bare HMAC of the same payload — what another kind of link signed with the same
     # secret could look like — is not a survey link: the MAC covers the purpose too.
-    bare = base64.urlsafe_b64encode(
-        hmac.new(KEY, payload.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    bare = (
+        base64.urlsafe_b64encode(hmac.new(KEY, payload.encode(), hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
     with pytest.raises(LinkInvalid):
         read_survey_token(f"{payload}.{bare}", KEY, NOW)
 

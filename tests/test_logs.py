@@ -18,11 +18,17 @@ def test_stdlib_temporal_records_are_flattened_into_json(
     try:
         logging.getLogger("temporalio.workflow").info(
             "plan submitted",
-            extra={"temporal_workflow": {"workflow_id": "CS20261123-WEB-0001",
-                                         "run_id": "run-1", "workflow_type": "ServiceRequest"}},
+            extra={
+                "temporal_workflow": {
+                    "workflow_id": "CS20261123-WEB-0001",
+                    "run_id": "run-1",
+                    "workflow_type": "ServiceRequest",
+                }
+            },
         )
-        structlog.get_logger("csflow.test").info("persist.ok", request_number="CS1",
-                                                 workflow_id="CS1", workflow_run_id="r")
+        structlog.get_logger("csflow.test").info(
+            "persist.ok", request_number="CS1", workflow_id="CS1", workflow_run_id="r"
+        )
         lines = [json.loads(x) for x in capsys.readouterr().err.strip().splitlines()]
     finally:
         logging.getLogger().handlers.clear()

@@ -36,5 +36,6 @@ RELEASE_TIMEOUT = timedelta(seconds=60)
 # and the policy's intervals apply to other errors (a database blip) — 1 s up to 5 min.
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 NOTIFY_WITHIN = timedelta(days=7)
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                           maximum_interval=timedelta(minutes=5))
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+)

@@ -31,8 +31,11 @@ with workflow.unsafe.imports_passed_through():
 
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 REPORT_TIMEOUT = timedelta(minutes=15)
-REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
-                           maximum_interval=timedelta(seconds=30), maximum_attempts=20)
+REPORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=20,
+)
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
@@ -46,20 +49,26 @@ class ReportWorkflow:
             return await workflow.execute_activity_method(
                 ReportActivities.forecast,
                 ForecastInput(as_of=as_of, time_zone=tz, horizon_days=inp.horizon_days),
-                start_to_close_timeout=REPORT_TIMEOUT, retry_policy=REPORT_RETRY,
-                summary=f"forecast from {as_of}")
+                start_to_close_timeout=REPORT_TIMEOUT,
+                retry_policy=REPORT_RETRY,
+                summary=f"forecast from {as_of}",
+            )
         period = parse(inp.kind, inp.period) if inp.period else previous(inp.kind, at, tz)
         for day in period.days:
             await workflow.execute_activity_method(
                 ReportActivities.rollup_day,
                 RollupInput(day=day, time_zone=tz, force=inp.refresh or inp.kind == "daily"),
-                start_to_close_timeout=REPORT_TIMEOUT, retry_policy=REPORT_RETRY,
-                summary=f"roll up {day}")
+                start_to_close_timeout=REPORT_TIMEOUT,
+                retry_policy=REPORT_RETRY,
+                summary=f"roll up {day}",
+            )
         return await workflow.execute_activity_method(
             ReportActivities.publish,
             PublishInput(kind=inp.kind, period=period.label, time_zone=tz, top_n=inp.top_n),
-            start_to_close_timeout=REPORT_TIMEOUT, retry_policy=REPORT_RETRY,
-            summary=f"publish {inp.kind} {period.label}")
+            start_to_close_timeout=REPORT_TIMEOUT,
+            retry_policy=REPORT_RETRY,
+            summary=f"publish {inp.kind} {period.label}",
+        )
 
 
 def _scheduled_time() -> datetime:

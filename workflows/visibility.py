@@ -16,18 +16,21 @@ with workflow.unsafe.imports_passed_through():
 
 def publish(s: RequestState, problem: str | None = None, persist: str = "ok") -> None:
     """`persist`: PersistState, whether PostgreSQL holds what the workflow knows."""
-    workflow.upsert_search_attributes([
-        sa.REQUEST_STATUS.value_set(s.status.value),
-        sa.PRIORITY.value_set(s.priority.value),
-        sa.CATEGORY.value_set(s.category.value),
-        sa.CHANNEL.value_set(s.channel.value),
-        sa.CUSTOMER_TIER.value_set(s.tier.value),
-        sa.SLA_STATE.value_set(s.sla_state.value),
-        sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset(),
-        sa.NEXT_DEADLINE.value_set(s.next_deadline) if s.next_deadline
-        else sa.NEXT_DEADLINE.value_unset(),
-        sa.PERSIST_STATE.value_set(persist),
-    ])
+    workflow.upsert_search_attributes(
+        [
+            sa.REQUEST_STATUS.value_set(s.status.value),
+            sa.PRIORITY.value_set(s.priority.value),
+            sa.CATEGORY.value_set(s.category.value),
+            sa.CHANNEL.value_set(s.channel.value),
+            sa.CUSTOMER_TIER.value_set(s.tier.value),
+            sa.SLA_STATE.value_set(s.sla_state.value),
+            sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset(),
+            sa.NEXT_DEADLINE.value_set(s.next_deadline)
+            if s.next_deadline
+            else sa.NEXT_DEADLINE.value_unset(),
+            sa.PERSIST_STATE.value_set(persist),
+        ]
+    )
     workflow.set_current_details(details(s, problem))
 
 

@@ -43,7 +43,7 @@ HEALTH_TIMEOUT = 0.8  # seconds per dependency: /healthz answers within one seco
 
 
 async def _probe(check: Coroutine[Any, Any, object]) -> str:
-    """"ok", or why not — a health check reports, it does not raise or hang.
+    """ "ok", or why not — a health check reports, it does not raise or hang.
 
     The check is abandoned (cancelled, not awaited) at the limit: cancelling a query on a
     frozen PostgreSQL can itself hang, and the answer must not wait for it.
@@ -60,9 +60,14 @@ async def _probe(check: Coroutine[Any, Any, object]) -> str:
     return "ok"
 
 
-def create_app(settings: Settings | None = None, *, client: Client | None = None,
-               pool: Any = None, policy: Policy | None = None,
-               receipt_wait: float = requests.RECEIPT_WAIT) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    pool: Any = None,
+    policy: Policy | None = None,
+    receipt_wait: float = requests.RECEIPT_WAIT,
+) -> FastAPI:
     """Build the app; tests pass their own client and pool, production builds both here.
 
     The policy is loaded here, before anything listens: a policy file with a typo stops
@@ -78,8 +83,10 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         # Lazy: the API comes up while Temporal is still starting or down, and answers
         # 503 with a reason meanwhile instead of refusing to start.
         temporal = client or await Client.connect(
-            settings.temporal_target, namespace=settings.temporal_namespace,
-            lazy=True, **options.client_options(settings),
+            settings.temporal_target,
+            namespace=settings.temporal_namespace,
+            lazy=True,
+            **options.client_options(settings),
         )
         if own_pool and not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: the API needs PostgreSQL")
@@ -105,8 +112,9 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.policy = terms.policy  # the board warns when its calendar runs out
     errors.install(app)
     auth.install(app)
-    app.include_router(listing.router, dependencies=[
-        Depends(auth.require(auth.READERS, "listing requests"))])
+    app.include_router(
+        listing.router, dependencies=[Depends(auth.require(auth.READERS, "listing requests"))]
+    )
     app.include_router(requests.router)
     app.include_router(requests.customer_router)
     app.include_router(customers.router)
@@ -114,16 +122,21 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(improvements.router)
     app.include_router(survey.router)  # public: the signed link is the credential
     app.include_router(console_pages(terms.policy))  # each console route checks its caller
-    app.include_router(board.router, dependencies=[
-        Depends(auth.require(auth.BOARD, "the board"))])
-    app.include_router(reports.router, dependencies=[
-        Depends(auth.require(auth.REPORTS, "reports"))])
+    app.include_router(board.router, dependencies=[Depends(auth.require(auth.BOARD, "the board"))])
+    app.include_router(
+        reports.router, dependencies=[Depends(auth.require(auth.REPORTS, "reports"))]
+    )
     app.include_router(scorecards_router)  # issue 16; roles checked in the router
     app.include_router(assertions.router)
     _declare_bearer(app)
 
-    @app.get("/healthz", tags=["ops"], responses={
-        503: {"description": "A dependency is down or did not answer in time; it is named"}})
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        responses={
+            503: {"description": "A dependency is down or did not answer in time; it is named"}
+        },
+    )
     async def healthz(db: Pool) -> JSONResponse:
         """Each dependency checked at once, each within its own time limit, so the answer
         comes within a second even while PostgreSQL or Temporal hangs."""
@@ -131,13 +144,18 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         names = ("database", "temporal")
         results = await asyncio.gather(
             _probe(db.fetchval("SELECT 1")),
-            _probe(temporal.workflow_service.get_system_info(
-                GetSystemInfoRequest(), timeout=timedelta(seconds=HEALTH_TIMEOUT))),
+            _probe(
+                temporal.workflow_service.get_system_info(
+                    GetSystemInfoRequest(), timeout=timedelta(seconds=HEALTH_TIMEOUT)
+                )
+            ),
         )
         checks = dict(zip(names, results, strict=True))
         healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse(status_code=200 if healthy else 503,
-                            content={"status": "ok" if healthy else "degraded", **checks})
+        return JSONResponse(
+            status_code=200 if healthy else 503,
+            content={"status": "ok" if healthy else "degraded", **checks},
+        )
 
     return app
 
@@ -148,11 +166,17 @@ def _declare_bearer(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version,
-                                 summary=app.summary, routes=app.routes)
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
             schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "csf_<id>_<secret>",
-                           "description": "An API token (`csflow token create`); docs/api.md"}}
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "csf_<id>_<secret>",
+                    "description": "An API token (`csflow token create`); docs/api.md",
+                }
+            }
             schema["security"] = [{"bearer": []}]
             app.openapi_schema = schema
         return app.openapi_schema

@@ -38,13 +38,15 @@ COOKIE = "csflow_token"
 # Route groups; the command routes (improvements' `complete` too) take theirs from
 # csflow.domain.lifecycle.REQUIRED_ROLES through `command_roles`.
 READERS = TOKEN_ROLES
-CREATORS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                      Role.ADMIN, Role.SERVICE})
+CREATORS = frozenset(
+    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
+)
 # Services too: an HR system keeps the directory and the duty roster in sync.
 STAFF_ADMINS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 # A customer's name and contact: those who serve them, never analysts (docs/requirements.md §6).
-PERSONAL_READERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                              Role.ADMIN, Role.SERVICE})
+PERSONAL_READERS = frozenset(
+    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
+)
 BOARD = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 REPORTS = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 
@@ -98,8 +100,10 @@ def require(roles: frozenset[Role], what: str) -> Callable[..., Awaitable[TokenI
 
     async def check(who: Principal) -> TokenInfo:
         if who.role not in roles:
-            raise Denied(f"{what} needs one of the roles: {_names(roles)} "
-                         f"(this token's role is {who.role.value})")
+            raise Denied(
+                f"{what} needs one of the roles: {_names(roles)} "
+                f"(this token's role is {who.role.value})"
+            )
         return who
 
     return check
@@ -108,8 +112,16 @@ def require(roles: frozenset[Role], what: str) -> Callable[..., Awaitable[TokenI
 def bind_actor(who: TokenInfo, given: Actor | None) -> Actor:
     """The actor to record for this call; refuses a person's token speaking for another."""
     if who.role is Role.SERVICE and given is None:
-        raise HTTPException(422, [{"loc": ["body", "actor"], "type": "missing",
-                                   "msg": "a service token must name the actor it acts for"}])
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["body", "actor"],
+                    "type": "missing",
+                    "msg": "a service token must name the actor it acts for",
+                }
+            ],
+        )
     try:
         return actor_for(who, given)
     except NotYours as err:
@@ -122,34 +134,50 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def _unauthenticated(request: Request, err: NotAuthenticated) -> Response:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            target = quote(request.url.path + (f"?{request.url.query}"
-                                               if request.url.query else ""))
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        return JSONResponse(status_code=401, content={"detail": str(err)},
-                            headers={"WWW-Authenticate": 'Bearer realm="csflow"'})
+        return JSONResponse(
+            status_code=401,
+            content={"detail": str(err)},
+            headers={"WWW-Authenticate": 'Bearer realm="csflow"'},
+        )
 
     @app.exception_handler(Denied)
     async def _denied(_: Request, err: Denied) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"detail": str(err),
-                                                             "type": Refusal.FORBIDDEN_ROLE})
+        return JSONResponse(
+            status_code=403, content={"detail": str(err), "type": Refusal.FORBIDDEN_ROLE}
+        )
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     async def login_page(next: str = "/board", error: str | None = None) -> HTMLResponse:
-        return HTMLResponse(_LOGIN.format(next=escape(_safe_next(next)),
-                                          error=escape(error) if error else ""))
+        return HTMLResponse(
+            _LOGIN.format(next=escape(_safe_next(next)), error=escape(error) if error else "")
+        )
 
     @app.post("/login", include_in_schema=False)
-    async def login(request: Request, token: Annotated[str, Form(max_length=200)],
-                    next: Annotated[str, Form(max_length=500)] = "/board") -> Response:
+    async def login(
+        request: Request,
+        token: Annotated[str, Form(max_length=200)],
+        next: Annotated[str, Form(max_length=500)] = "/board",
+    ) -> Response:
         target = _safe_next(next)
         try:
             await tokens.verify(request.app.state.pool, token.strip(), datetime.now(UTC))
         except TokenRefused as err:
-            return RedirectResponse(f"/login?next={quote(target)}&error={quote(str(err))}",
-                                    status_code=303)
+            return RedirectResponse(
+                f"/login?next={quote(target)}&error={quote(str(err))}", status_code=303
+            )
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/")
+        response.set_cookie(
+            COOKIE,
+            token.strip(),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
         return response
 
     @app.post("/logout", include_in_schema=False)

@@ -53,8 +53,10 @@ def _errors(err: RequestValidationError) -> list[dict[str, Any]]:
             item["input"] = _short(e["input"])
         ctx = e.get("ctx")
         if ctx:
-            item["ctx"] = {k: _short(v) if isinstance(v, str | int | float | bool | None)
-                           else _short(str(v)) for k, v in ctx.items()}
+            item["ctx"] = {
+                k: _short(v) if isinstance(v, str | int | float | bool | None) else _short(str(v))
+                for k, v in ctx.items()
+            }
         out.append(item)
     return out
 
@@ -82,8 +84,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OSError)
     async def _database_down(_: Request, err: OSError) -> JSONResponse:
-        return refusal(Refusal.UNAVAILABLE,
-                       f"a backing service is unreachable ({err}); retry shortly")
+        return refusal(
+            Refusal.UNAVAILABLE, f"a backing service is unreachable ({err}); retry shortly"
+        )
 
 
 def refusal(kind: str | None, detail: str) -> JSONResponse:
@@ -93,5 +96,8 @@ def refusal(kind: str | None, detail: str) -> JSONResponse:
     content: dict[str, Any] = {"detail": detail}
     if kind is not None:
         content["type"] = kind
-    return JSONResponse(status_code=status, content=content,
-                        headers=_RETRY if status == ANSWERS[Refusal.UNAVAILABLE].http else None)
+    return JSONResponse(
+        status_code=status,
+        content=content,
+        headers=_RETRY if status == ANSWERS[Refusal.UNAVAILABLE].http else None,
+    )

@@ -50,11 +50,19 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if (len(scope.get("path", "")) > MAX_PATH_CHARS
-                or len(scope.get("query_string", b"")) > MAX_QUERY_BYTES):
-            await _answer(send, 414, {"detail": f"the path is over {MAX_PATH_CHARS} "
-                                                f"characters or the query over "
-                                                f"{MAX_QUERY_BYTES} bytes"})
+        if (
+            len(scope.get("path", "")) > MAX_PATH_CHARS
+            or len(scope.get("query_string", b"")) > MAX_QUERY_BYTES
+        ):
+            await _answer(
+                send,
+                414,
+                {
+                    "detail": f"the path is over {MAX_PATH_CHARS} "
+                    f"characters or the query over "
+                    f"{MAX_QUERY_BYTES} bytes"
+                },
+            )
             return
         problem = _in_request_line(scope)
         if problem:
@@ -71,8 +79,9 @@ class EdgeGuard:
             await _answer(send, 413, self._too_large())
             return
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if kind == b"application/x-www-form-urlencoded" and scope.get(
-                "path", "").startswith(OWN_FORM_HANDLING):
+        if kind == b"application/x-www-form-urlencoded" and scope.get("path", "").startswith(
+            OWN_FORM_HANDLING
+        ):
             kind = b""
         problem = _in_body(body, kind)
         if problem:
@@ -81,8 +90,10 @@ class EdgeGuard:
         await self.app(scope, _replay(body, receive), send)
 
     def _too_large(self) -> dict[str, Any]:
-        return {"detail": f"the body is larger than {self.max_body_bytes} bytes; "
-                          "nothing was read or changed"}
+        return {
+            "detail": f"the body is larger than {self.max_body_bytes} bytes; "
+            "nothing was read or changed"
+        }
 
 
 def _in_request_line(scope: Scope) -> tuple[Loc, str] | None:
@@ -178,7 +189,14 @@ def _detail(loc: Loc, msg: str) -> dict[str, Any]:
 
 async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
     body = json.dumps(content, ensure_ascii=False).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -68,6 +68,7 @@ def message_id(key: str) -> str:
     A raw `:` is not just unusual: Python's email policy cuts the header at it, which
     made every message of one request and recipient share a truncated id.
     """
+
     def atom(part: str) -> str:
         return "".join(c if c in _ATEXT else f"={ord(c):02X}" for c in part) or "=00"
 

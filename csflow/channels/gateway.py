@@ -36,12 +36,22 @@ class HttpChannel:
     async def send(self, message: Message, committing: Committing | None = None) -> None:
         if committing is not None:  # the receiver dedupes: a re-send is harmless anyway
             await committing()
-        body = json.dumps({"to": message.to, "subject": message.subject, "text": message.body,
-                           "key": message.key}, ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "to": message.to,
+                "subject": message.subject,
+                "text": message.body,
+                "key": message.key,
+            },
+            ensure_ascii=False,
+        ).encode()
         ts = str(int(time.time()))
-        headers = {"content-type": "application/json", "Idempotency-Key": message.key,
-                   "X-Csflow-Timestamp": ts,
-                   "X-Csflow-Signature": sign(self._secret, ts, body)}
+        headers = {
+            "content-type": "application/json",
+            "Idempotency-Key": message.key,
+            "X-Csflow-Timestamp": ts,
+            "X-Csflow-Signature": sign(self._secret, ts, body),
+        }
         try:
             async with httpx.AsyncClient(timeout=10) as http:
                 r = await http.post(self._url, content=body, headers=headers)

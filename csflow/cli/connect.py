@@ -63,11 +63,17 @@ async def temporal(found: Settings) -> Client:
 
     try:
         return await asyncio.wait_for(
-            Client.connect(found.temporal_target, namespace=found.temporal_namespace,
-                           **options.client_options(found)), CONNECT_TIMEOUT)
+            Client.connect(
+                found.temporal_target,
+                namespace=found.temporal_namespace,
+                **options.client_options(found),
+            ),
+            CONNECT_TIMEOUT,
+        )
     except (RuntimeError, OSError, TimeoutError) as err:
-        raise Unavailable(f"Temporal at {found.temporal_target} does not answer "
-                          f"({err or type(err).__name__})") from None
+        raise Unavailable(
+            f"Temporal at {found.temporal_target} does not answer ({err or type(err).__name__})"
+        ) from None
 
 
 @asynccontextmanager
@@ -77,10 +83,10 @@ async def database(found: Settings, *, size: int = 2) -> AsyncIterator[Any]:
 
     try:
         pool = await asyncio.wait_for(
-            create_pool(found.database_dsn, min_size=1, max_size=size), CONNECT_TIMEOUT)
+            create_pool(found.database_dsn, min_size=1, max_size=size), CONNECT_TIMEOUT
+        )
     except Exception as err:  # refused, unknown database, bad password, timeout
-        raise Unavailable(f"PostgreSQL does not answer ({err or type(err).__name__})"
-                          ) from None
+        raise Unavailable(f"PostgreSQL does not answer ({err or type(err).__name__})") from None
     try:
         yield pool
     finally:
@@ -97,8 +103,9 @@ class Connection:
 
 
 @asynccontextmanager
-async def services(found: Settings, *, with_terms: TermsProvider | None = None,
-                   pool_size: int = 4) -> AsyncIterator[Connection]:
+async def services(
+    found: Settings, *, with_terms: TermsProvider | None = None, pool_size: int = 4
+) -> AsyncIterator[Connection]:
     """Temporal, then PostgreSQL, then the starter client over both — everything dialled
     before the first change, so `Unavailable` means nothing was done."""
     from starter.client import CsflowClient
@@ -106,8 +113,9 @@ async def services(found: Settings, *, with_terms: TermsProvider | None = None,
     resolved = with_terms or terms()
     client = await temporal(found)
     async with database(found, size=pool_size) as pool:
-        yield Connection(CsflowClient(client, pool, resolved, task_queue=found.task_queue),
-                         client, pool)
+        yield Connection(
+            CsflowClient(client, pool, resolved, task_queue=found.task_queue), client, pool
+        )
 
 
 def with_pool(work: Callable[[Any], Awaitable[T]], *, size: int = 2) -> T:

@@ -63,17 +63,25 @@ def _terms() -> TermsProvider:
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV (header row) or JSON Lines file",
-                                         show_default=False)],
-    fmt: Annotated[FileFormat | None, typer.Option(
-        "--format", help="csv or jsonl; detected from the content if omitted")] = None,
-    errors: Annotated[Path | None, typer.Option(
-        help="write every bad, duplicate and failed row here (CSV: line, external_id, "
-             "problem, reason)")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="requests created at once")]
-    = 16,
-    check: Annotated[bool, typer.Option(
-        "--check", help="only validate the file; create nothing, connect to nothing")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="CSV (header row) or JSON Lines file", show_default=False)
+    ],
+    fmt: Annotated[
+        FileFormat | None,
+        typer.Option("--format", help="csv or jsonl; detected from the content if omitted"),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            help="write every bad, duplicate and failed row here (CSV: line, external_id, "
+            "problem, reason)"
+        ),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="requests created at once")] = 16,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="only validate the file; create nothing, connect to nothing"),
+    ] = False,
     show: Annotated[int, typer.Option(min=0, help="print the first N problems")] = 20,
 ) -> None:
     """Import requests recorded by hand during an outage, with their original timestamps.
@@ -88,12 +96,20 @@ def import_command(
     except ImportFileError as err:
         typer.echo(f"cannot import: {err}", err=True)
         raise typer.Exit(EXIT_FILE) from None
-    console.print(f"{parsed.source}: {parsed.format.upper()}, {parsed.total} row(s): "
-                  f"{len(parsed.rows)} good, {len(parsed.bad)} bad, "
-                  f"{len(parsed.duplicates)} duplicate(s)", markup=False)
+    console.print(
+        f"{parsed.source}: {parsed.format.upper()}, {parsed.total} row(s): "
+        f"{len(parsed.rows)} good, {len(parsed.bad)} bad, "
+        f"{len(parsed.duplicates)} duplicate(s)",
+        markup=False,
+    )
     if check:
-        report = ImportReport(source=parsed.source, format=parsed.format, total=parsed.total,
-                              bad=parsed.bad, duplicates=parsed.duplicates)
+        report = ImportReport(
+            source=parsed.source,
+            format=parsed.format,
+            total=parsed.total,
+            bad=parsed.bad,
+            duplicates=parsed.duplicates,
+        )
         _finish(console, report, errors, show, summary=False)
         return
     try:
@@ -102,65 +118,78 @@ def import_command(
         typer.echo(f"cannot import: {err}; nothing was imported", err=True)
         raise typer.Exit(EXIT_UNREACHABLE) from None
     except KeyboardInterrupt:
-        typer.echo("interrupted: re-run the same command to finish; rows already imported "
-                   "are skipped", err=True)
+        typer.echo(
+            "interrupted: re-run the same command to finish; rows already imported are skipped",
+            err=True,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _finish(console, report, errors, show, summary=True)
 
 
-async def _run(settings: Settings, parsed: ParsedFile, concurrency: int,
-               console: Console) -> ImportReport:
+async def _run(
+    settings: Settings, parsed: ParsedFile, concurrency: int, console: Console
+) -> ImportReport:
     from csflow.imports import Importer
 
     columns = (
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[imported]} new · {task.fields[present]} present · "
-                   "{task.fields[failed]} failed"),
-        TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "{task.fields[imported]} new · {task.fields[present]} present · "
+            "{task.fields[failed]} failed"
+        ),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     # Everything is dialled before the first row, so "unreachable" means nothing was
     # imported rather than a file's worth of failed rows.
     terms = _terms()
-    async with connect.services(settings, with_terms=terms,
-                                pool_size=min(concurrency, 10)) as conn:
+    async with connect.services(settings, with_terms=terms, pool_size=min(concurrency, 10)) as conn:
         with Progress(*columns, console=console) as bar:
-            task = bar.add_task("import", total=len(parsed.rows), imported=0, present=0,
-                                failed=0)
+            task = bar.add_task("import", total=len(parsed.rows), imported=0, present=0, failed=0)
 
             def show(p: ImportProgress) -> None:
-                bar.update(task, completed=p.done, imported=p.imported, present=p.present,
-                           failed=p.failed)
+                bar.update(
+                    task, completed=p.done, imported=p.imported, present=p.present, failed=p.failed
+                )
 
-            importer = Importer(conn.csflow, conn.temporal, conn.pool, concurrency=concurrency,
-                                on_progress=show)
+            importer = Importer(
+                conn.csflow, conn.temporal, conn.pool, concurrency=concurrency, on_progress=show
+            )
             return await importer.run(parsed)
 
 
-def _finish(console: Console, report: ImportReport, errors: Path | None, show: int, *,
-            summary: bool) -> None:
+def _finish(
+    console: Console, report: ImportReport, errors: Path | None, show: int, *, summary: bool
+) -> None:
     if summary:
         console.print(_summary(report))
     problems = report.problems()
     for line, external_id, kind, reason in problems[:show]:
         # One line per problem however long, so the output greps like the errors file.
-        console.print(f"  line {line} [{kind}] {external_id or '-'}: {reason}", markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"  line {line} [{kind}] {external_id or '-'}: {reason}", markup=False, soft_wrap=True
+        )
     if len(problems) > show:
-        console.print(f"  … and {len(problems) - show} more"
-                      + (f" (all in {errors})" if errors else " (--errors FILE lists all)"),
-                      markup=False)
+        console.print(
+            f"  … and {len(problems) - show} more"
+            + (f" (all in {errors})" if errors else " (--errors FILE lists all)"),
+            markup=False,
+        )
     if errors is not None:
         write_errors(errors, problems)
         console.print(f"problems written to {errors}", markup=False)
     if not report.ok:
-        console.print("fix the rows and run the same file again: rows already imported are "
-                      "skipped", markup=False)
+        console.print(
+            "fix the rows and run the same file again: rows already imported are skipped",
+            markup=False,
+        )
         raise typer.Exit(EXIT_ROWS)
 
 
 def _summary(report: ImportReport) -> Table:
-    table = Table("", "rows", title=f"Import of {Path(report.source).name}",
-                  title_justify="left")
+    table = Table("", "rows", title=f"Import of {Path(report.source).name}", title_justify="left")
     rate = len(report.imported) / report.seconds if report.seconds else 0.0
     table.add_row("rows in the file", str(report.total))
     table.add_row("imported now", str(len(report.imported)))

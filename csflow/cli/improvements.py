@@ -9,14 +9,16 @@ import typer
 
 from csflow.cli import connect, exits
 
-improvement_app = typer.Typer(help="Improvement tasks from negative feedback.",
-                              no_args_is_help=True)
+improvement_app = typer.Typer(
+    help="Improvement tasks from negative feedback.", no_args_is_help=True
+)
 
 
 @improvement_app.command("list")
 def improvement_list(
-    status: Annotated[str | None, typer.Option(help="open (incl. overdue), overdue, closed")]
-    = "open",
+    status: Annotated[
+        str | None, typer.Option(help="open (incl. overdue), overdue, closed")
+    ] = "open",
     department: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Improvement tasks with their deadlines."""
@@ -30,8 +32,15 @@ def improvement_list(
 
     table = Table("task", "request", "department", "score", "status", "due", "problem")
     for t in connect.with_pool(fetch, size=1):
-        table.add_row(t.task_id, t.number, t.department, str(t.score), t.status,
-                      t.due_at.isoformat(timespec="minutes"), t.problem[:60])
+        table.add_row(
+            t.task_id,
+            t.number,
+            t.department,
+            str(t.score),
+            t.status,
+            t.due_at.isoformat(timespec="minutes"),
+            t.problem[:60],
+        )
     Console().print(table)
 
 
@@ -41,10 +50,12 @@ def improvement_complete(
     what_changed: Annotated[str, typer.Option(help="told to the customer")],
     actor: Annotated[str, typer.Option(help="who closes it")],
     role: Annotated[str, typer.Option(help="their role")] = "supervisor",
-    cause: Annotated[str | None, typer.Option(
-        help="root cause: a `causes` key of the reports config")] = None,
-    responsible_department: Annotated[str | None, typer.Option(
-        help="the department responsible for the cause (with --cause)")] = None,
+    cause: Annotated[
+        str | None, typer.Option(help="root cause: a `causes` key of the reports config")
+    ] = None,
+    responsible_department: Annotated[
+        str | None, typer.Option(help="the department responsible for the cause (with --cause)")
+    ] = None,
 ) -> None:
     """Close an improvement task; the customer is told what changed."""
     from pydantic import ValidationError
@@ -58,9 +69,12 @@ def improvement_complete(
     from csflow.reports.config import ReportsConfigError
 
     try:
-        command = CompleteImprovement(actor=Actor(id=actor, role=role),
-                                      what_changed=what_changed, cause=cause,
-                                      responsible_department=responsible_department)
+        command = CompleteImprovement(
+            actor=Actor(id=actor, role=role),
+            what_changed=what_changed,
+            cause=cause,
+            responsible_department=responsible_department,
+        )
     except ValidationError as err:
         exits.fail(f"invalid: {err}", exits.BAD_INPUT)
     try:
@@ -74,7 +88,8 @@ def improvement_complete(
     async def run() -> ImprovementRow:
         client = await connect.temporal(found)
         row: ImprovementRow = await client.get_workflow_handle(task_id).execute_update(
-            TaskCommand.COMPLETE_IMPROVEMENT.value, command, result_type=ImprovementRow)
+            TaskCommand.COMPLETE_IMPROVEMENT.value, command, result_type=ImprovementRow
+        )
         return row
 
     try:

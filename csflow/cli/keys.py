@@ -9,8 +9,9 @@ import typer
 from csflow import logs
 from csflow.settings import Settings
 
-keys_app = typer.Typer(help="The payload encryption key ring (docs/security.md).",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The payload encryption key ring (docs/security.md).", no_args_is_help=True
+)
 
 
 def _settings() -> Settings:
@@ -29,8 +30,11 @@ def rotate() -> None:
 
     path = _settings().keyring_path()
     if not path.exists():
-        typer.echo(f"no key ring at {path} (set CSFLOW_KEYRING_FILE, or run `csflow up` "
-                   "once to create a development ring)", err=True)
+        typer.echo(
+            f"no key ring at {path} (set CSFLOW_KEYRING_FILE, or run `csflow up` "
+            "once to create a development ring)",
+            err=True,
+        )
         raise typer.Exit(2)
     try:
         ring = keyring.rotate(path)
@@ -70,7 +74,10 @@ def codec_server(
     except keyring.KeyRingError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
-    app = create_app(ring, settings.ui_origins(), dsn=settings.database_dsn,
-                     actor_key=assertions.load_key(settings.data_dir))
-    uvicorn.run(app,
-                host=settings.codec_host, port=port or settings.codec_port, log_config=None)
+    app = create_app(
+        ring,
+        settings.ui_origins(),
+        dsn=settings.database_dsn,
+        actor_key=assertions.load_key(settings.data_dir),
+    )
+    uvicorn.run(app, host=settings.codec_host, port=port or settings.codec_port, log_config=None)

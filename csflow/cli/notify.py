@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-notify_app = typer.Typer(help="Undelivered notifications: list and re-send.",
-                         no_args_is_help=True)
+notify_app = typer.Typer(help="Undelivered notifications: list and re-send.", no_args_is_help=True)
 
 
 def _run(work: Any) -> Any:
@@ -26,8 +25,9 @@ def _run(work: Any) -> Any:
 @notify_app.command("list")
 def notify_list(
     number: Annotated[str | None, typer.Option(help="only this request's messages")] = None,
-    retrying: Annotated[bool, typer.Option(
-        "--retrying", help="also messages still being retried")] = False,
+    retrying: Annotated[
+        bool, typer.Option("--retrying", help="also messages still being retried")
+    ] = False,
 ) -> None:
     """Messages that are failed or uncertain (and, with --retrying, still retried)."""
     from rich.console import Console
@@ -41,21 +41,30 @@ def notify_list(
     table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
     for r in rows:
         attempts = r["attempts"] or []
-        table.add_row(r["key"], r["status"], r["channel"] or "",
-                      str(attempts[-1]) if attempts else "", f"{r['updated_at']:%Y-%m-%d %H:%M}")
+        table.add_row(
+            r["key"],
+            r["status"],
+            r["channel"] or "",
+            str(attempts[-1]) if attempts else "",
+            f"{r['updated_at']:%Y-%m-%d %H:%M}",
+        )
     Console().print(table)
 
 
 @notify_app.command("retry")
 def notify_retry(
-    key: Annotated[list[str] | None, typer.Option(
-        "--key", help="a message key from `notify list` (repeatable)")] = None,
-    number: Annotated[str | None, typer.Option(help="every failed message of a request")]
-    = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="a message key from `notify list` (repeatable)"),
+    ] = None,
+    number: Annotated[str | None, typer.Option(help="every failed message of a request")] = None,
     all_failed: Annotated[bool, typer.Option("--all", help="every failed message")] = False,
-    uncertain: Annotated[bool, typer.Option(
-        "--uncertain", help="also emails whose fate a crash left unknown (may duplicate)")]
-    = False,
+    uncertain: Annotated[
+        bool,
+        typer.Option(
+            "--uncertain", help="also emails whose fate a crash left unknown (may duplicate)"
+        ),
+    ] = False,
 ) -> None:
     """Send failed messages again, once each, through the recipient's channels.
 
@@ -82,8 +91,7 @@ def notify_retry(
 
     results: list[tuple[str, str, str]] = _run(work)
     if not results:
-        typer.echo("nothing to retry: no matching failed message with a stored payload",
-                   err=True)
+        typer.echo("nothing to retry: no matching failed message with a stored payload", err=True)
         raise typer.Exit(2)
     for k, status, how in results:
         typer.echo(f"{status:<7} {k}  {how}")

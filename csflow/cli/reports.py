@@ -9,8 +9,9 @@ import typer
 
 from csflow.cli import connect
 
-report_app = typer.Typer(help="Daily and weekly reports, and the demand forecast.",
-                         no_args_is_help=True)
+report_app = typer.Typer(
+    help="Daily and weekly reports, and the demand forecast.", no_args_is_help=True
+)
 
 
 def _report_zone() -> str:
@@ -19,8 +20,9 @@ def _report_zone() -> str:
 
 @report_app.command("weekly")
 def report_weekly(
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47; last week if "
-                                                  "omitted")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47; last week if omitted")
+    ] = None,
     refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
     csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
 ) -> None:
@@ -28,14 +30,18 @@ def report_weekly(
     from csflow.reports.console import run_report
 
     found = connect.settings()
-    raise typer.Exit(run_report(found.database_dsn, _report_zone(), "weekly", week,
-                                refresh=refresh, csv_path=csv))
+    raise typer.Exit(
+        run_report(
+            found.database_dsn, _report_zone(), "weekly", week, refresh=refresh, csv_path=csv
+        )
+    )
 
 
 @report_app.command("daily")
 def report_daily(
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD; yesterday if "
-                                                           "omitted")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD; yesterday if omitted")
+    ] = None,
     refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
     csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
 ) -> None:
@@ -43,14 +49,14 @@ def report_daily(
     from csflow.reports.console import run_report
 
     found = connect.settings()
-    raise typer.Exit(run_report(found.database_dsn, _report_zone(), "daily", day,
-                                refresh=refresh, csv_path=csv))
+    raise typer.Exit(
+        run_report(found.database_dsn, _report_zone(), "daily", day, refresh=refresh, csv_path=csv)
+    )
 
 
 @report_app.command("forecast")
 def report_forecast(
-    as_of: Annotated[str | None, typer.Option(help="first forecast day; today if omitted")]
-    = None,
+    as_of: Annotated[str | None, typer.Option(help="first forecast day; today if omitted")] = None,
     horizon: Annotated[int, typer.Option(min=1, max=60, help="days ahead")] = 14,
 ) -> None:
     """Forecast demand per category and channel, with back-tested error and staffing."""

@@ -44,16 +44,27 @@ request_app = typer.Typer(
     no_args_is_help=True,
 )
 
-NumberArg = Annotated[str, typer.Argument(help="request number, e.g. CS20261123-TEL-0001",
-                                          show_default=False)]
+NumberArg = Annotated[
+    str, typer.Argument(help="request number, e.g. CS20261123-TEL-0001", show_default=False)
+]
 JsonOpt = Annotated[str | None, typer.Option("--json", help="the body as a JSON object")]
-FileOpt = Annotated[Path | None, typer.Option(
-    "--file", help="read the body from this JSON file ('-' reads standard input)")]
-ActorOpt = Annotated[str | None, typer.Option(
-    "--actor", envvar="CSFLOW_ACTOR", help="who acts (a staff or customer id), recorded in "
-    "the timeline when the body names no actor")]
-RoleOpt = Annotated[Role | None, typer.Option(
-    "--role", envvar="CSFLOW_ROLE", help="the actor's role", case_sensitive=False)]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", help="read the body from this JSON file ('-' reads standard input)"),
+]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        envvar="CSFLOW_ACTOR",
+        help="who acts (a staff or customer id), recorded in "
+        "the timeline when the body names no actor",
+    ),
+]
+RoleOpt = Annotated[
+    Role | None,
+    typer.Option("--role", envvar="CSFLOW_ROLE", help="the actor's role", case_sensitive=False),
+]
 
 
 # ---- plumbing ----
@@ -62,8 +73,7 @@ RoleOpt = Annotated[Role | None, typer.Option(
 _fail = exits.fail
 
 
-def _run(work: Callable[[CsflowClient], Awaitable[T]],
-         terms: TermsProvider | None = None) -> T:
+def _run(work: Callable[[CsflowClient], Awaitable[T]], terms: TermsProvider | None = None) -> T:
     """Connect from the environment, do one thing, close; errors become exit codes."""
     import asyncpg
 
@@ -119,8 +129,7 @@ def _actor(actor: str | None, role: Role | None) -> dict[str, str] | None:
     return found or None
 
 
-def _validated(model: type[M], data: dict[str, Any], hints: dict[str, str] | None = None
-               ) -> M:
+def _validated(model: type[M], data: dict[str, Any], hints: dict[str, str] | None = None) -> M:
     """The model, or exit 2 with one line per bad field; `hints` adds a line about how to
     give a field (keyed by its top-level name) when that field is among them."""
     try:
@@ -136,10 +145,14 @@ def _validated(model: type[M], data: dict[str, Any], hints: dict[str, str] | Non
         _fail("\n".join(lines), exits.BAD_INPUT)
 
 
-_ACTOR_HINT = {"actor": "the actor comes from the body's \"actor\", or --actor and --role "
-                        "(CSFLOW_ACTOR / CSFLOW_ROLE)"}
-_CUSTOMER_HINT = {"customer": "the customer comes from the body, or --customer-id, "
-                              "--customer-name and --phone or --email"}
+_ACTOR_HINT = {
+    "actor": 'the actor comes from the body\'s "actor", or --actor and --role '
+    "(CSFLOW_ACTOR / CSFLOW_ROLE)"
+}
+_CUSTOMER_HINT = {
+    "customer": "the customer comes from the body, or --customer-id, "
+    "--customer-name and --phone or --email"
+}
 
 
 def _when(value: datetime | None, zone: ZoneInfo) -> str:
@@ -150,13 +163,19 @@ def _short(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%m-%d %H:%M") if value else "-"
 
 
-_SLA_STYLE = {SlaState.GREEN: "green", SlaState.YELLOW: "yellow", SlaState.RED: "bold red",
-              SlaState.NONE: "dim"}
+_SLA_STYLE = {
+    SlaState.GREEN: "green",
+    SlaState.YELLOW: "yellow",
+    SlaState.RED: "bold red",
+    SlaState.NONE: "dim",
+}
 
 
 def _outcome(view: RequestView) -> str:
-    return (f"{view.number}: {view.status.value} · {view.priority.value} · "
-            f"assignee {view.assignee or '-'} · SLA {view.sla_state.value}")
+    return (
+        f"{view.number}: {view.status.value} · {view.priority.value} · "
+        f"assignee {view.assignee or '-'} · SLA {view.sla_state.value}"
+    )
 
 
 # ---- create / show / list ----
@@ -177,24 +196,33 @@ def create(
     priority: Annotated[Priority | None, typer.Option()] = None,
     description: Annotated[str | None, typer.Option(help="the customer's own words")] = None,
     order_number: Annotated[str | None, typer.Option()] = None,
-    external_id: Annotated[str | None, typer.Option(
-        help="your own id; creating again with it returns the same request")] = None,
-    received_at: Annotated[str | None, typer.Option(
-        help="original time of receipt with its zone, e.g. 2026-11-23T09:30:00+08:00")]
-    = None,
+    external_id: Annotated[
+        str | None,
+        typer.Option(help="your own id; creating again with it returns the same request"),
+    ] = None,
+    received_at: Annotated[
+        str | None,
+        typer.Option(help="original time of receipt with its zone, e.g. 2026-11-23T09:30:00+08:00"),
+    ] = None,
     actor: ActorOpt = None,
     role: RoleOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the number")]
-    = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the number")] = False,
 ) -> None:
     """Open a request from a JSON intake (--file/--json), options, or both (options win).
 
     The actor options, when given, record who took the request (`recorded_by`).
     """
     data = _read_body(json_text, file)
-    top = {"channel": channel, "category": category, "sub_type": sub_type,
-           "priority": priority, "description": description, "order_number": order_number,
-           "external_id": external_id, "received_at": received_at}
+    top = {
+        "channel": channel,
+        "category": category,
+        "sub_type": sub_type,
+        "priority": priority,
+        "description": description,
+        "order_number": order_number,
+        "external_id": external_id,
+        "received_at": received_at,
+    }
     data.update({k: v for k, v in top.items() if v is not None})
     person = {"id": customer_id, "name": customer_name, "tier": tier}
     contact = {"phone": phone, "email": email}
@@ -238,20 +266,29 @@ def show(number: NumberArg) -> None:
     state.add_column("field", style="bold")
     state.add_column("value")
     rows: list[tuple[str, str]] = [
-        ("status", view.status.value), ("priority", view.priority.value),
-        ("category", view.category.value), ("channel", view.channel.value),
-        ("tier", view.tier.value), ("customer", view.customer_id),
-        ("assignee", view.assignee or "-"), ("department", view.department or "-"),
+        ("status", view.status.value),
+        ("priority", view.priority.value),
+        ("category", view.category.value),
+        ("channel", view.channel.value),
+        ("tier", view.tier.value),
+        ("customer", view.customer_id),
+        ("assignee", view.assignee or "-"),
+        ("department", view.department or "-"),
         ("received", _when(view.received_at, zone)),
-        ("SLA", f"[{_SLA_STYLE[view.sla_state]}]{view.sla_state.value}[/]"
-                + (" (delayed)" if view.delayed else "")
-                + (" (waiting on the customer)" if view.awaiting_customer else "")),
+        (
+            "SLA",
+            f"[{_SLA_STYLE[view.sla_state]}]{view.sla_state.value}[/]"
+            + (" (delayed)" if view.delayed else "")
+            + (" (waiting on the customer)" if view.awaiting_customer else ""),
+        ),
         ("next deadline", _when(view.next_deadline, zone)),
     ]
     rows += [(f"  {name}", _when(due, zone)) for name, due in sorted(view.deadlines.items())]
     if view.plan:
-        rows += [("plan", "; ".join(view.plan.measures)),
-                 ("plan owner / ETA", f"{view.plan.owner} / {_when(view.plan.eta, zone)}")]
+        rows += [
+            ("plan", "; ".join(view.plan.measures)),
+            ("plan owner / ETA", f"{view.plan.owner} / {_when(view.plan.eta, zone)}"),
+        ]
     if view.escalated_to:
         rows.append(("escalated to", view.escalated_to))
     if view.compensation:
@@ -271,8 +308,14 @@ def show(number: NumberArg) -> None:
         change = e.status_to.value if e.status_to else ""
         if e.status_from and e.status_to and e.status_from != e.status_to:
             change = f"{e.status_from.value} → {e.status_to.value}"
-        timeline.add_row(str(e.seq), _when(e.at, zone), e.kind,
-                         f"{e.actor.id} ({e.actor.role.value})", change, e.reason or "")
+        timeline.add_row(
+            str(e.seq),
+            _when(e.at, zone),
+            e.kind,
+            f"{e.actor.id} ({e.actor.role.value})",
+            change,
+            e.reason or "",
+        )
     console = Console()
     console.print(state)
     console.print(timeline)
@@ -280,21 +323,20 @@ def show(number: NumberArg) -> None:
 
 @request_app.command("list")
 def list_requests(
-    status: Annotated[list[Status] | None, typer.Option(help="repeat for any of several")]
-    = None,
+    status: Annotated[list[Status] | None, typer.Option(help="repeat for any of several")] = None,
     priority: Annotated[list[Priority] | None, typer.Option()] = None,
     sla_state: Annotated[list[SlaState] | None, typer.Option()] = None,
     category: Annotated[list[Category] | None, typer.Option()] = None,
     channel: Annotated[list[Channel] | None, typer.Option()] = None,
     assignee: Annotated[str | None, typer.Option()] = None,
-    number: Annotated[str | None, typer.Option("--number", help="part of the number")]
-    = None,
-    received_from: Annotated[str | None, typer.Option(
-        "--from", help="received at or after, e.g. 2026-11-23T00:00:00+08:00")] = None,
+    number: Annotated[str | None, typer.Option("--number", help="part of the number")] = None,
+    received_from: Annotated[
+        str | None,
+        typer.Option("--from", help="received at or after, e.g. 2026-11-23T00:00:00+08:00"),
+    ] = None,
     received_to: Annotated[str | None, typer.Option("--to", help="received before")] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, typer.Option(help="from the previous page's last line")]
-    = None,
+    cursor: Annotated[str | None, typer.Option(help="from the previous page's last line")] = None,
 ) -> None:
     """Requests, newest first, one page at a time; no personal data is shown."""
     from rich import box
@@ -303,12 +345,24 @@ def list_requests(
 
     from csflow.store.listing import InvalidCursor, decode_cursor
 
-    where = _validated(RequestFilter, {
-        k: v for k, v in {
-            "status": status, "priority": priority, "sla_state": sla_state,
-            "category": category, "channel": channel, "assignee": assignee, "q": number,
-            "received_from": received_from, "received_to": received_to,
-        }.items() if v})
+    where = _validated(
+        RequestFilter,
+        {
+            k: v
+            for k, v in {
+                "status": status,
+                "priority": priority,
+                "sla_state": sla_state,
+                "category": category,
+                "channel": channel,
+                "assignee": assignee,
+                "q": number,
+                "received_from": received_from,
+                "received_to": received_to,
+            }.items()
+            if v
+        },
+    )
     if cursor is not None:
         try:
             decode_cursor(cursor)
@@ -316,8 +370,7 @@ def list_requests(
             _fail(f"--cursor: {err}", exits.BAD_INPUT)
     terms = connect.terms()
     zone = ZoneInfo(terms.policy.calendar.time_zone)
-    page: RequestPage = _run(lambda csflow: csflow.list(where, limit=limit, cursor=cursor),
-                             terms)
+    page: RequestPage = _run(lambda csflow: csflow.list(where, limit=limit, cursor=cursor), terms)
 
     console = Console()
     if not page.items:
@@ -325,17 +378,36 @@ def list_requests(
         return
     # Sized for a 100-column terminal: the number and the times never wrap, the channel
     # is the code inside the number, and the zone is said once instead of on every time.
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
-                  caption=f"times in {zone.key}", caption_justify="left")
-    for name, fixed in (("number", True), ("status", False), ("pri", True), ("SLA", True),
-                        ("category", False), ("assignee", False), ("due", True),
-                        ("received", True)):
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        caption=f"times in {zone.key}",
+        caption_justify="left",
+    )
+    for name, fixed in (
+        ("number", True),
+        ("status", False),
+        ("pri", True),
+        ("SLA", True),
+        ("category", False),
+        ("assignee", False),
+        ("due", True),
+        ("received", True),
+    ):
         table.add_column(name, no_wrap=fixed)
     for r in page.items:
-        table.add_row(r.number, r.status.value, r.priority.value,
-                      f"[{_SLA_STYLE[r.sla_state]}]{r.sla_state.value}[/]", r.category.value,
-                      r.assignee or "-", _short(r.next_deadline, zone),
-                      _short(r.received_at, zone))
+        table.add_row(
+            r.number,
+            r.status.value,
+            r.priority.value,
+            f"[{_SLA_STYLE[r.sla_state]}]{r.sla_state.value}[/]",
+            r.category.value,
+            r.assignee or "-",
+            _short(r.next_deadline, zone),
+            _short(r.received_at, zone),
+        )
     console.print(table)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}", soft_wrap=True, highlight=False)
@@ -345,15 +417,25 @@ def list_requests(
 
 
 def _body_help(spec: CommandSpec) -> str:
-    fields = [f"{name}{'' if info.is_required() else ' (optional)'}"
-              for name, info in spec.model.model_fields.items() if name != "actor"]
+    fields = [
+        f"{name}{'' if info.is_required() else ' (optional)'}"
+        for name, info in spec.model.model_fields.items()
+        if name != "actor"
+    ]
     roles = sorted(r.value for r in REQUIRED_ROLES.get(spec.command, frozenset()))
-    return (f"{spec.summary}.\n\nWorkflow Update {spec.update_name}. Body fields: "
-            f"{', '.join(fields) or 'none'}. Roles: {', '.join(roles) or 'any'}.")
+    return (
+        f"{spec.summary}.\n\nWorkflow Update {spec.update_name}. Body fields: "
+        f"{', '.join(fields) or 'none'}. Roles: {', '.join(roles) or 'any'}."
+    )
 
 
-def command_body(spec: CommandSpec, json_text: str | None, file: Path | None,
-                 actor: str | None, role: Role | None) -> Model:
+def command_body(
+    spec: CommandSpec,
+    json_text: str | None,
+    file: Path | None,
+    actor: str | None,
+    role: Role | None,
+) -> Model:
     """The validated command, or exit 2 naming the bad fields — before any connection."""
     data = _read_body(json_text, file)
     given = _actor(actor, role)
@@ -369,12 +451,16 @@ def _add_command(spec: CommandSpec) -> None:
         file: FileOpt = None,
         actor: ActorOpt = None,
         role: RoleOpt = None,
-        idempotency_key: Annotated[str | None, typer.Option(
-            help="the same key twice runs the command once")] = None,
+        idempotency_key: Annotated[
+            str | None, typer.Option(help="the same key twice runs the command once")
+        ] = None,
     ) -> None:
         command = command_body(spec, json_text, file, actor, role)
-        view = _run(lambda csflow: csflow.send(number, spec.command, command,
-                                               idempotency_key=idempotency_key))
+        view = _run(
+            lambda csflow: csflow.send(
+                number, spec.command, command, idempotency_key=idempotency_key
+            )
+        )
         typer.echo(_outcome(view))
 
     run.__name__ = spec.update_name

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from csflow.reports.periods import SpanKind
     from csflow.reports.scorecards import Level
 
-scorecard_app = typer.Typer(help="Scorecards per agent, team and department.",
-                            no_args_is_help=True)
+scorecard_app = typer.Typer(help="Scorecards per agent, team and department.", no_args_is_help=True)
 
 
 def _zone() -> str:
@@ -30,10 +29,15 @@ def _zone() -> str:
     return policy_from_env().calendar.time_zone
 
 
-def _period_label(day: str | None, week: str | None, month: str | None,
-                  days: str | None) -> tuple[SpanKind, str | None]:
+def _period_label(
+    day: str | None, week: str | None, month: str | None, days: str | None
+) -> tuple[SpanKind, str | None]:
     options: list[tuple[SpanKind, str | None]] = [
-        ("daily", day), ("weekly", week), ("monthly", month), ("range", days)]
+        ("daily", day),
+        ("weekly", week),
+        ("monthly", month),
+        ("range", days),
+    ]
     given = [(k, v) for k, v in options if v]
     if len(given) > 1:
         raise typer.BadParameter("give one of --date, --week, --month, --range")
@@ -43,20 +47,24 @@ def _period_label(day: str | None, week: str | None, month: str | None,
 @scorecard_app.command("show")
 def scorecard_show(
     day: Annotated[str | None, typer.Option("--date", help="a day, YYYY-MM-DD")] = None,
-    week: Annotated[str | None, typer.Option(help="an ISO week, 2026-W47 (default: last "
-                                                  "week)")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="an ISO week, 2026-W47 (default: last week)")
+    ] = None,
     month: Annotated[str | None, typer.Option(help="a month, 2026-11")] = None,
-    days: Annotated[str | None, typer.Option("--range", help="days, 2026-11-01..2026-11-15")]
-    = None,
+    days: Annotated[
+        str | None, typer.Option("--range", help="days, 2026-11-01..2026-11-15")
+    ] = None,
     level: Annotated[str, typer.Option(help="agent, team or department")] = "agent",
-    sort: Annotated[str, typer.Option(help="figure to rank by, e.g. handled, "
-                                           "sla_first_response, fcr, nps")] = "handled",
+    sort: Annotated[
+        str, typer.Option(help="figure to rank by, e.g. handled, sla_first_response, fcr, nps")
+    ] = "handled",
     worst: Annotated[bool, typer.Option("--worst", help="worst first")] = False,
     top: Annotated[int | None, typer.Option(min=1, help="show only the first N")] = None,
     refresh: Annotated[bool, typer.Option(help="re-roll the days from the timeline")] = False,
     csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON here")]
-    = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="also write the JSON here")
+    ] = None,
 ) -> None:
     """Print ranked scorecards with the organisation's figures first."""
     from rich.console import Console
@@ -88,23 +96,26 @@ def scorecard_show(
         csv.write_text(scorecard_export.to_csv(report, report.level(chosen)), encoding="utf-8")
         out.print(f"CSV written to {csv}")
     if json_path:
-        json_path.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False,
-                                        indent=1), encoding="utf-8")
+        json_path.write_text(
+            json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
         out.print(f"JSON written to {json_path}")
 
 
 @scorecard_app.command("team")
 def scorecard_team(
     staff_id: Annotated[str, typer.Argument(help="a staff id")],
-    team: Annotated[str | None, typer.Argument(help="the team; omit to clear (the "
-                                                    "department stands in)")] = None,
+    team: Annotated[
+        str | None, typer.Argument(help="the team; omit to clear (the department stands in)")
+    ] = None,
 ) -> None:
     """Put a member of staff in a team (scorecards group agents by team)."""
 
     async def work(pool: Any) -> str:
         result: str = await pool.execute(
-            "UPDATE staff SET team = $2, updated_at = now() WHERE id = $1", staff_id,
-            team or None)
+            "UPDATE staff SET team = $2, updated_at = now() WHERE id = $1", staff_id, team or None
+        )
         return result
 
     if not _with_pool(work).endswith(" 1"):
@@ -121,8 +132,11 @@ def report_monthly(
     """Print a monthly report; one not produced yet is computed and stored first."""
     from csflow.reports.console import run_report
 
-    raise typer.Exit(run_report(Settings().database_dsn, _zone(), "monthly", month,
-                                refresh=refresh, csv_path=csv))
+    raise typer.Exit(
+        run_report(
+            Settings().database_dsn, _zone(), "monthly", month, refresh=refresh, csv_path=csv
+        )
+    )
 
 
 async def _produce(pool: Any, period: Any, tz: str, refresh: bool) -> Any:

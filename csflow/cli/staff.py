@@ -14,8 +14,9 @@ import typer
 
 from csflow.cli import connect, exits
 
-staff_app = typer.Typer(help="The staff directory: people, skills, capacity, duty.",
-                        no_args_is_help=True)
+staff_app = typer.Typer(
+    help="The staff directory: people, skills, capacity, duty.", no_args_is_help=True
+)
 
 
 @staff_app.command("add")
@@ -36,9 +37,16 @@ def staff_add(
     from csflow.store.staff import StaffMember
 
     try:
-        member = StaffMember(id=staff_id, name=name, role=role, department=department,
-                             skills=skill or [], seniority=seniority, capacity=capacity,
-                             on_duty=not off_duty)
+        member = StaffMember(
+            id=staff_id,
+            name=name,
+            role=role,
+            department=department,
+            skills=skill or [],
+            seniority=seniority,
+            capacity=capacity,
+            on_duty=not off_duty,
+        )
     except ValidationError as err:
         exits.fail(f"refused: {err}", exits.BAD_INPUT)
 
@@ -70,8 +78,16 @@ def staff_list() -> None:
 
     table = Table("id", "name", "role", "department", "skills", "seniority", "load", "duty")
     for m in connect.with_pool(store.list_staff, size=1):
-        table.add_row(m.id, m.name, m.role, m.department, ", ".join(m.skills),
-                      str(m.seniority), f"{m.load}/{m.capacity}", "on" if m.on_duty else "off")
+        table.add_row(
+            m.id,
+            m.name,
+            m.role,
+            m.department,
+            ", ".join(m.skills),
+            str(m.seniority),
+            f"{m.load}/{m.capacity}",
+            "on" if m.on_duty else "off",
+        )
     Console().print(table)
 
 

@@ -20,12 +20,14 @@ token_app = typer.Typer(help="API tokens bound to roles (stored hashed).", no_ar
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="what the token is for, e.g. 'crm-backend'")],
-    role: Annotated[str, typer.Option(help="agent, engineer, supervisor, follow_up, analyst, "
-                                           "admin or service")],
-    subject: Annotated[str | None, typer.Option(
-        "--as", help="the actor id it acts as (a staff id); the name if omitted")] = None,
-    expires_days: Annotated[int | None, typer.Option(min=1, help="expire after N days")]
-    = None,
+    role: Annotated[
+        str, typer.Option(help="agent, engineer, supervisor, follow_up, analyst, admin or service")
+    ],
+    subject: Annotated[
+        str | None,
+        typer.Option("--as", help="the actor id it acts as (a staff id); the name if omitted"),
+    ] = None,
+    expires_days: Annotated[int | None, typer.Option(min=1, help="expire after N days")] = None,
 ) -> None:
     """Issue a token and print it once; only its hash is kept."""
     from pydantic import TypeAdapter, ValidationError
@@ -42,15 +44,17 @@ def token_create(
     expires = (datetime.now(UTC) + timedelta(days=expires_days)) if expires_days else None
 
     async def issue(pool: Any) -> tuple[str, Any]:
-        return await tokens.issue(pool, name=name, role=role_value, subject=actor_id,
-                                  expires_at=expires)
+        return await tokens.issue(
+            pool, name=name, role=role_value, subject=actor_id, expires_at=expires
+        )
 
     try:
         plain, info = with_pool(issue)
     except ValueError as err:
         exits.fail(f"refused: {err}", exits.BAD_INPUT)
-    typer.echo(f"token {info.id} ({info.role.value}, acts as {info.subject}) — shown once:",
-               err=True)
+    typer.echo(
+        f"token {info.id} ({info.role.value}, acts as {info.subject}) — shown once:", err=True
+    )
     typer.echo(plain)
 
 
@@ -66,16 +70,27 @@ def token_list() -> None:
     table.columns[0].no_wrap = True  # ids are copied into `token revoke`
     now = datetime.now(UTC)
     for t in with_pool(tokens.list_tokens):
-        state = ("revoked" if t.revoked_at else
-                 "expired" if t.expires_at and t.expires_at <= now else "active")
-        table.add_row(t.id, t.name, t.role.value, t.subject, f"{t.created_at:%Y-%m-%d %H:%M}",
-                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never", state)
+        state = (
+            "revoked"
+            if t.revoked_at
+            else "expired"
+            if t.expires_at and t.expires_at <= now
+            else "active"
+        )
+        table.add_row(
+            t.id,
+            t.name,
+            t.role.value,
+            t.subject,
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+            state,
+        )
     Console().print(table)
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: Annotated[str, typer.Argument(help="the id from `token list`")]
-                 ) -> None:
+def token_revoke(token_id: Annotated[str, typer.Argument(help="the id from `token list`")]) -> None:
     """Revoke a token at once; calls with it get 401 from now on."""
     from csflow.store import tokens
 

@@ -79,8 +79,9 @@ def china_calendar(
     return spec.calendar(*china_days(years, strict=strict))
 
 
-def build_calendar(spec: CalendarPolicy, today: date, *, strict: bool = False,
-                   team: str | None = None) -> BusinessCalendar:
+def build_calendar(
+    spec: CalendarPolicy, today: date, *, strict: bool = False, team: str | None = None
+) -> BusinessCalendar:
     """The calendar the policy describes (a team's, if named), for the years around
     `today` — the one call the worker and the API make."""
     years = spec.years(today)

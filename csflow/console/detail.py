@@ -44,13 +44,18 @@ def clock_lines(view: RequestView, policy: Policy, now: datetime) -> list[ClockL
         left = (c.due_at - now).total_seconds() if c.open and c.due_at else None
         ladder = tuple((s, i < c.steps_fired) for i, s in enumerate(steps)) if c.ladder else ()
         lines.append(ClockLine(c, state, left, ladder))
-    return sorted(lines, key=lambda line: (
-        not line.clock.open,
-        line.clock.due_at.timestamp() if line.clock.open and line.clock.due_at else 0,
-        -line.clock.started_at.timestamp()))
+    return sorted(
+        lines,
+        key=lambda line: (
+            not line.clock.open,
+            line.clock.due_at.timestamp() if line.clock.open and line.clock.due_at else 0,
+            -line.clock.started_at.timestamp(),
+        ),
+    )
 
 
 async def improvements_of(pool: Any, number: str) -> list[ImprovementRow]:
     rows = await pool.fetch(
-        "SELECT * FROM improvement_tasks WHERE number = $1 ORDER BY opened_at", number)
+        "SELECT * FROM improvement_tasks WHERE number = $1 ORDER BY opened_at", number
+    )
     return [improvements.as_row(r) for r in rows]

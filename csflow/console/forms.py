@@ -20,8 +20,9 @@ from csflow.commands import COMMANDS, CommandSpec
 from csflow.domain.codes import Priority, Role
 from csflow.domain.lifecycle import REQUIRED_ROLES, Command
 
-Kind = Literal["text", "textarea", "lines", "datetime", "select", "yesno", "checkbox",
-               "number", "json"]
+Kind = Literal[
+    "text", "textarea", "lines", "datetime", "select", "yesno", "checkbox", "number", "json"
+]
 
 
 @dataclass(frozen=True)
@@ -41,57 +42,79 @@ _PRIORITIES = tuple(p.value for p in Priority)
 _REASON = Field("reason", "textarea", required=True, max_length=2000)
 
 FIELDS: dict[Command, tuple[Field, ...]] = {
-    Command.SUBMIT_PLAN: (Field("measures", "lines", required=True, phrases=True),
-                          Field("eta", "datetime", required=True),
-                          Field("owner", max_length=64), Field("department", max_length=64)),
-    Command.POST_PROGRESS: (Field("note", "textarea", required=True, phrases=True,
-                                  max_length=4000), Field("eta", "datetime")),
-    Command.RESOLVE: (Field("summary", "textarea", required=True, phrases=True,
-                            max_length=4000),
-                      Field("cause", max_length=64),
-                      Field("responsible_department", max_length=64)),
-    Command.CONFIRM: (Field("satisfied", "yesno", required=True),
-                      Field("evidence_ref", max_length=500),
-                      Field("reason", "textarea", max_length=2000)),
+    Command.SUBMIT_PLAN: (
+        Field("measures", "lines", required=True, phrases=True),
+        Field("eta", "datetime", required=True),
+        Field("owner", max_length=64),
+        Field("department", max_length=64),
+    ),
+    Command.POST_PROGRESS: (
+        Field("note", "textarea", required=True, phrases=True, max_length=4000),
+        Field("eta", "datetime"),
+    ),
+    Command.RESOLVE: (
+        Field("summary", "textarea", required=True, phrases=True, max_length=4000),
+        Field("cause", max_length=64),
+        Field("responsible_department", max_length=64),
+    ),
+    Command.CONFIRM: (
+        Field("satisfied", "yesno", required=True),
+        Field("evidence_ref", max_length=500),
+        Field("reason", "textarea", max_length=2000),
+    ),
     Command.CLOSE: (Field("reason", "textarea", max_length=2000),),
-    Command.CANCEL: (Field("reason", "textarea", required=True, phrases=True,
-                           max_length=2000),),
-    Command.WAIT_FOR_CUSTOMER: (Field("reason", "textarea", required=True, phrases=True,
-                                      max_length=2000),),
+    Command.CANCEL: (Field("reason", "textarea", required=True, phrases=True, max_length=2000),),
+    Command.WAIT_FOR_CUSTOMER: (
+        Field("reason", "textarea", required=True, phrases=True, max_length=2000),
+    ),
     Command.CUSTOMER_REPLIED: (Field("note", "textarea", max_length=4000),),
-    Command.CHANGE_PRIORITY: (Field("priority", "select", required=True,
-                                    options=_PRIORITIES), _REASON),
+    Command.CHANGE_PRIORITY: (
+        Field("priority", "select", required=True, options=_PRIORITIES),
+        _REASON,
+    ),
     Command.UPDATE_CALENDAR: (Field("calendar", "json", required=True),),
-    Command.ESCALATE: (_REASON, Field("priority", "select", options=_PRIORITIES),
-                       Field("to_staff", max_length=64), Field("to_department", max_length=64)),
+    Command.ESCALATE: (
+        _REASON,
+        Field("priority", "select", options=_PRIORITIES),
+        Field("to_staff", max_length=64),
+        Field("to_department", max_length=64),
+    ),
     Command.REASSIGN: (Field("to_staff", required=True, max_length=64), _REASON),
     Command.ORDER_REHANDLING: (_REASON, Field("assignee", max_length=64)),
-    Command.REQUEST_COMPENSATION: (Field("amount", "number", required=True),
-                                   Field("reason", "textarea", required=True,
-                                         max_length=2000)),
+    Command.REQUEST_COMPENSATION: (
+        Field("amount", "number", required=True),
+        Field("reason", "textarea", required=True, max_length=2000),
+    ),
     Command.DECIDE_COMPENSATION: (Field("approve", "yesno", required=True), _REASON),
     Command.RECORD_FOLLOW_UP: (
         Field("score", "select", required=True, options=("1", "2", "3", "4", "5")),
         Field("nps", "select", required=True, options=tuple(str(i) for i in range(11))),
-        Field("method", "select", required=True,
-              options=("phone", "visit", "chat", "questionnaire")),
+        Field(
+            "method", "select", required=True, options=("phone", "visit", "chat", "questionnaire")
+        ),
         Field("praise", "textarea", max_length=4000),
         Field("suggestion", "textarea", max_length=4000),
         Field("problem", "textarea", max_length=4000),
-        Field("needs_action", "checkbox")),
+        Field("needs_action", "checkbox"),
+    ),
     # Reason and cause keys are the reports config's (`breach_reasons`, `causes`); a key
     # it lacks is refused with the configured list (csflow.taxonomy).
-    Command.EXPLAIN_BREACH: (Field("clock", required=True, max_length=64),
-                             Field("reason", required=True, max_length=64),
-                             Field("note", "textarea", max_length=2000)),
-    Command.REVIEW_BREACH: (Field("clock", required=True, max_length=64),
-                            Field("verdict", "select", required=True,
-                                  options=("accepted", "rejected")),
-                            Field("note", "textarea", max_length=2000)),
-    Command.RECORD_CAUSE: (Field("cause", required=True, max_length=64),
-                           Field("responsible_department", required=True, max_length=64),
-                           Field("task_id", max_length=64),
-                           Field("note", "textarea", max_length=2000)),
+    Command.EXPLAIN_BREACH: (
+        Field("clock", required=True, max_length=64),
+        Field("reason", required=True, max_length=64),
+        Field("note", "textarea", max_length=2000),
+    ),
+    Command.REVIEW_BREACH: (
+        Field("clock", required=True, max_length=64),
+        Field("verdict", "select", required=True, options=("accepted", "rejected")),
+        Field("note", "textarea", max_length=2000),
+    ),
+    Command.RECORD_CAUSE: (
+        Field("cause", required=True, max_length=64),
+        Field("responsible_department", required=True, max_length=64),
+        Field("task_id", max_length=64),
+        Field("note", "textarea", max_length=2000),
+    ),
 }
 
 
@@ -128,8 +151,9 @@ def console_may(role: Role, command: Command) -> bool:
 
 def forms_for(role: Role) -> list[Form]:
     """Every form `role` may send, in the command table's order; the rest are absent."""
-    return [Form(spec, FIELDS[spec.command]) for spec in COMMANDS
-            if console_may(role, spec.command)]
+    return [
+        Form(spec, FIELDS[spec.command]) for spec in COMMANDS if console_may(role, spec.command)
+    ]
 
 
 def by_path(path: str) -> CommandSpec | None:

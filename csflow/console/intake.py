@@ -15,8 +15,20 @@ from pydantic import ValidationError
 from csflow.console.forms import Invalid
 from csflow.contracts import RequestIntake
 
-FIELDS = ("customer_id", "customer_name", "phone", "email", "tier", "language", "channel",
-          "category", "sub_type", "priority", "description", "order_number")
+FIELDS = (
+    "customer_id",
+    "customer_name",
+    "phone",
+    "email",
+    "tier",
+    "language",
+    "channel",
+    "category",
+    "sub_type",
+    "priority",
+    "description",
+    "order_number",
+)
 
 
 def to_intake(posted: Mapping[str, str]) -> RequestIntake:
@@ -27,11 +39,17 @@ def to_intake(posted: Mapping[str, str]) -> RequestIntake:
 
     contact = {k: v for k in ("phone", "email") if (v := given(k))}
     data: dict[str, Any] = {
-        "customer": {"id": given("customer_id"), "name": given("customer_name"),
-                     "tier": given("tier") or "regular",
-                     "language": given("language") or "zh-CN", "contact": contact},
-        "channel": given("channel"), "category": given("category"),
-        "priority": given("priority") or "P3", "description": given("description"),
+        "customer": {
+            "id": given("customer_id"),
+            "name": given("customer_name"),
+            "tier": given("tier") or "regular",
+            "language": given("language") or "zh-CN",
+            "contact": contact,
+        },
+        "channel": given("channel"),
+        "category": given("category"),
+        "priority": given("priority") or "P3",
+        "description": given("description"),
     }
     for name in ("sub_type", "order_number"):
         if (value := given(name)) is not None:
@@ -39,8 +57,9 @@ def to_intake(posted: Mapping[str, str]) -> RequestIntake:
     try:
         return RequestIntake.model_validate(data)
     except ValidationError as err:
-        raise Invalid([(_field(e["loc"]), e["msg"].removeprefix("Value error, "))
-                       for e in err.errors()]) from None
+        raise Invalid(
+            [(_field(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in err.errors()]
+        ) from None
 
 
 def _field(loc: tuple[int | str, ...]) -> str:

@@ -74,10 +74,13 @@ class _Entry(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
     step: Step
     categories: tuple[Category, ...] = Field(
-        default=(), description="Categories it suits; empty means every category.")
+        default=(), description="Categories it suits; empty means every category."
+    )
     commands: tuple[Command, ...] = Field(
-        default=(), description="Forms it is offered beside; empty means every form whose "
-        "command uses its step.")
+        default=(),
+        description="Forms it is offered beside; empty means every form whose "
+        "command uses its step.",
+    )
     zh: Annotated[str, Field(min_length=1, max_length=1000, alias="zh-CN")]
     en: Annotated[str, Field(min_length=1, max_length=1000)]
 
@@ -115,8 +118,16 @@ class PhraseLibrary:
     source: str
     entries: tuple[_Entry, ...]
 
-    def offer(self, command: Command, category: Category, lang: str, *, upset: bool,
-              number: str, agent: str) -> list[Phrase]:
+    def offer(
+        self,
+        command: Command,
+        category: Category,
+        lang: str,
+        *,
+        upset: bool,
+        number: str,
+        agent: str,
+    ) -> list[Phrase]:
         """The phrases beside `command`'s form, in script order; soothing first (and
         offered on every form) when the customer was flagged upset at intake."""
         steps = list(STEPS_FOR.get(command, ()))
@@ -128,8 +139,11 @@ class PhraseLibrary:
         out: list[Phrase] = []
         for step in steps:
             for e in self.entries:
-                if (e.step is step and (not e.categories or category in e.categories)
-                        and (not e.commands or command in e.commands)):
+                if (
+                    e.step is step
+                    and (not e.categories or category in e.categories)
+                    and (not e.commands or command in e.commands)
+                ):
                     text = e.en if lang == "en" else e.zh
                     out.append(Phrase(e.id, step, _fill(text, values)))
         return out
@@ -151,16 +165,17 @@ def load_phrases(path: Path, banned: Iterable[str]) -> PhraseLibrary:
     try:
         parsed = _File.model_validate(data)
     except ValidationError as e:
-        raise PhrasesError(describe(e, path).replace("in the policy", "in the phrases")
-                           ) from None
+        raise PhrasesError(describe(e, path).replace("in the policy", "in the phrases")) from None
     banned = tuple(banned)
     for i, entry in enumerate(parsed.phrase):
         for lang, text in (("zh-CN", entry.zh), ("en", entry.en)):
             where = f"{path}: phrase[{i}] ({entry.id}).{lang}"
             unknown = sorted(set(_PLACEHOLDER.findall(text)) - PLACEHOLDERS)
             if unknown:
-                raise PhrasesError(f"{where}: unknown placeholder {{{unknown[0]}}}; "
-                                   f"known: {', '.join(sorted(PLACEHOLDERS))}")
+                raise PhrasesError(
+                    f"{where}: unknown placeholder {{{unknown[0]}}}; "
+                    f"known: {', '.join(sorted(PLACEHOLDERS))}"
+                )
             try:
                 check_compliance(text, banned)
             except ComplianceError as err:
@@ -168,8 +183,9 @@ def load_phrases(path: Path, banned: Iterable[str]) -> PhraseLibrary:
     return PhraseLibrary(parsed.version, str(path), parsed.phrase)
 
 
-def phrases_from_env(banned: Sequence[str],
-                     environ: Mapping[str, str] | None = None) -> PhraseLibrary:
+def phrases_from_env(
+    banned: Sequence[str], environ: Mapping[str, str] | None = None
+) -> PhraseLibrary:
     """The library named by CSFLOW_PHRASES, or the shipped default when unset or empty."""
     value = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
     return load_phrases(Path(value) if value else DEFAULT_PATH, banned)

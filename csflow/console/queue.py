@@ -22,8 +22,7 @@ from csflow.store.listing import MAX_LIMIT, RequestFilter, RequestSummary, list_
 
 OPEN = [s for s in Status if not s.terminal]
 Flag = Literal["soothe_first", "delayed", "awaiting_customer", "escalated", "repeat"]
-FLAGS: tuple[Flag, ...] = ("soothe_first", "delayed", "awaiting_customer", "escalated",
-                           "repeat")
+FLAGS: tuple[Flag, ...] = ("soothe_first", "delayed", "awaiting_customer", "escalated", "repeat")
 SHOWN = 300  # rows drawn; the count says how many more the filter matched
 
 
@@ -38,9 +37,14 @@ class QueueFilter(Model):
     q: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     def listing(self, assignee: str | None) -> RequestFilter:
-        return RequestFilter(status=self.status or OPEN, priority=self.priority,
-                             category=self.category, channel=self.channel,
-                             assignee=assignee, q=self.q)
+        return RequestFilter(
+            status=self.status or OPEN,
+            priority=self.priority,
+            category=self.category,
+            channel=self.channel,
+            assignee=assignee,
+            q=self.q,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,9 @@ class Queue:
     total: int
 
 
-async def load_queue(pool: Any, f: QueueFilter, *, assignee: str | None,
-                     now: datetime | None = None) -> Queue:
+async def load_queue(
+    pool: Any, f: QueueFilter, *, assignee: str | None, now: datetime | None = None
+) -> Queue:
     now = now or datetime.now(UTC)
     where = f.listing(assignee)
     items: list[RequestSummary] = []
@@ -73,14 +78,20 @@ async def load_queue(pool: Any, f: QueueFilter, *, assignee: str | None,
         if cursor is None:
             break
     flags = await _flags(pool, [i.number for i in items])
-    rows = [QueueRow(i, flags.get(i.number, ()),
-                     (i.next_deadline - now).total_seconds() if i.next_deadline else None)
-            for i in items]
+    rows = [
+        QueueRow(
+            i,
+            flags.get(i.number, ()),
+            (i.next_deadline - now).total_seconds() if i.next_deadline else None,
+        )
+        for i in items
+    ]
     if f.flag:
         wanted = set(f.flag)
         rows = [r for r in rows if wanted & set(r.flags)]
-    rows.sort(key=lambda r: (r.item.next_deadline is None,
-                             r.item.next_deadline or now, r.item.number))
+    rows.sort(
+        key=lambda r: (r.item.next_deadline is None, r.item.next_deadline or now, r.item.number)
+    )
     return Queue(rows[:SHOWN], len(rows))
 
 
@@ -89,14 +100,22 @@ async def _flags(pool: Any, numbers: list[str]) -> dict[str, tuple[str, ...]]:
         return {}
     found = await pool.fetch(
         """SELECT number, flags, delayed, awaiting_customer, escalated_to, repeat_of
-           FROM requests WHERE number = ANY($1::text[])""", numbers)
+           FROM requests WHERE number = ANY($1::text[])""",
+        numbers,
+    )
     out: dict[str, tuple[str, ...]] = {}
     for r in found:
         names = [f for f in (r["flags"] or []) if f == "soothe_first"]
-        names += [name for name, on in (("delayed", r["delayed"]),
-                                        ("awaiting_customer", r["awaiting_customer"]),
-                                        ("escalated", r["escalated_to"] is not None),
-                                        ("repeat", bool(r["repeat_of"]))) if on]
+        names += [
+            name
+            for name, on in (
+                ("delayed", r["delayed"]),
+                ("awaiting_customer", r["awaiting_customer"]),
+                ("escalated", r["escalated_to"] is not None),
+                ("repeat", bool(r["repeat_of"])),
+            )
+            if on
+        ]
         out[r["number"]] = tuple(names)
     return out
 
@@ -112,7 +131,9 @@ async def version(pool: Any, number: str | None = None) -> str:
         """SELECT r.version, r.updated_at,
                   (SELECT max(updated_at) FROM improvement_tasks t WHERE t.number = r.number)
                     AS tasks
-           FROM requests r WHERE r.number = $1""", number)
+           FROM requests r WHERE r.number = $1""",
+        number,
+    )
     if row is None:
         return "none"
     tasks = row["tasks"].timestamp() if row["tasks"] else 0

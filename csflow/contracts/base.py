@@ -27,9 +27,12 @@ def _a_time_not_a_number(value: Any) -> Any:
     # pydantic would read 0 (or "0") as 1970-01-01 and 1e12 as a date: a caller who sends a number
     # meant something else, so it is refused rather than guessed.
     if isinstance(value, bool | int | float) or (
-            isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
-        raise ValueError("a timestamp is ISO 8601 text with a time zone, "
-                         "e.g. 2026-11-23T09:30:00+08:00, not a number")
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError(
+            "a timestamp is ISO 8601 text with a time zone, "
+            "e.g. 2026-11-23T09:30:00+08:00, not a number"
+        )
     return value
 
 
@@ -54,8 +57,7 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-AwareDatetime = Annotated[datetime, BeforeValidator(_a_time_not_a_number),
-                          AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_a_time_not_a_number), AfterValidator(_aware)]
 Flag = Annotated[bool, BeforeValidator(_only_bool)]
 # Put after a number's Field(ge=..., le=...) so the bounds still show in the JSON schema.
 NOT_BOOL = BeforeValidator(_not_bool)
@@ -75,14 +77,16 @@ def unstorable(value: object) -> str | None:
     if isinstance(value, list | tuple | set | frozenset):
         return next((p for p in map(unstorable, value) if p), None)
     if isinstance(value, dict):
-        return next((p for k, v in value.items() for p in (unstorable(k), unstorable(v)) if p),
-                    None)
+        return next(
+            (p for k, v in value.items() for p in (unstorable(k), unstorable(v)) if p), None
+        )
     return None
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True,
-                              str_max_length=MAX_TEXT)
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, str_strip_whitespace=True, str_max_length=MAX_TEXT
+    )
 
     @field_validator("*", mode="after")
     @classmethod

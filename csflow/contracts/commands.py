@@ -23,8 +23,10 @@ from csflow.domain.codes import Category, Priority
 
 class PlanCommand(Model):
     actor: Actor
-    measures: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
-                        Field(min_length=1, max_length=50)]
+    measures: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=500)]],
+        Field(min_length=1, max_length=50),
+    ]
     eta: AwareDatetime = Field(description="When it will be done; at most 732 days ahead.")
     owner: Identifier | None = None
     department: Annotated[str, Field(max_length=64)] | None = None
@@ -34,7 +36,8 @@ class ProgressCommand(Model):
     actor: Actor
     note: Annotated[str, Field(min_length=1, max_length=4000)]
     eta: AwareDatetime | None = Field(
-        default=None, description="A revised ETA, if it moved; at most 732 days ahead.")
+        default=None, description="A revised ETA, if it moved; at most 732 days ahead."
+    )
 
 
 # A reason's or a cause's key in the reports config (CSFLOW_REPORTS: `breach_reasons`,
@@ -42,10 +45,16 @@ class ProgressCommand(Model):
 # workflow must replay the same whatever the config says today.
 TaxonomyKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 Department = Annotated[str, Field(min_length=1, max_length=64)]
-ClockId = Annotated[str, Field(min_length=1, max_length=64,
-                               pattern=r"^[a-z_]+(#[0-9]{1,6}(\.[0-9]{1,6})?)?$",
-                               description="An SLA clock id as on `sla_breached`, "
-                               "e.g. `resolution`, `resolution#2`, `progress_cadence#1.2`.")]
+ClockId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z_]+(#[0-9]{1,6}(\.[0-9]{1,6})?)?$",
+        description="An SLA clock id as on `sla_breached`, "
+        "e.g. `resolution`, `resolution#2`, `progress_cadence#1.2`.",
+    ),
+]
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -53,10 +62,12 @@ class ResolveCommand(Model):
     actor: Actor
     summary: Annotated[str, Field(min_length=1, max_length=4000)]
     cause: TaxonomyKey | None = Field(
-        default=None, description="Root cause (a `causes` key of the reports config); "
-        "required for a complaint.")
+        default=None,
+        description="Root cause (a `causes` key of the reports config); required for a complaint.",
+    )
     responsible_department: Department | None = Field(
-        default=None, description="Who was responsible; required with `cause`.")
+        default=None, description="Who was responsible; required with `cause`."
+    )
 
     @model_validator(mode="after")
     def _cause_with_department(self) -> ResolveCommand:
@@ -146,7 +157,8 @@ class OrderRehandlingCommand(Model):
     reason: Reason
     assignee: Identifier | None = Field(
         default=None,
-        description="Who handles it again; by default whoever resolved it, if they have room.")
+        description="Who handles it again; by default whoever resolved it, if they have room.",
+    )
 
 
 class CompensationRequest(Model):
@@ -184,8 +196,7 @@ class FollowUpRecord(Model):
     """The follow-up visit (回访反馈): the customer's verdict in their own words."""
 
     actor: Actor
-    score: Annotated[int, Field(ge=1, le=5, description="Satisfaction, 1 (worst) to 5"),
-                     NOT_BOOL]
+    score: Annotated[int, Field(ge=1, le=5, description="Satisfaction, 1 (worst) to 5"), NOT_BOOL]
     nps: Annotated[int, Field(ge=0, le=10, description="Would recommend us, 0 to 10"), NOT_BOOL]
     praise: Annotated[str, Field(max_length=4000)] | None = None
     suggestion: Annotated[str, Field(max_length=4000)] | None = None
@@ -194,8 +205,10 @@ class FollowUpRecord(Model):
     new_needs: Annotated[list[NewNeed], Field(max_length=10)] = Field(default_factory=list)
     method: Annotated[str, Field(pattern=r"^(phone|questionnaire|visit|chat)$")] = "phone"
     cycle: Annotated[int, Field(ge=0, le=10_000), NOT_BOOL] | None = Field(
-        default=None, description="The SLA cycle the answer is about; a questionnaire link "
-        "carries it so an answer about an outcome since re-handled is refused.")
+        default=None,
+        description="The SLA cycle the answer is about; a questionnaire link "
+        "carries it so an answer about an outcome since re-handled is refused.",
+    )
 
 
 class CompleteImprovement(Model):
@@ -204,7 +217,8 @@ class CompleteImprovement(Model):
     actor: Actor
     what_changed: Annotated[str, Field(min_length=1, max_length=4000)]
     cause: TaxonomyKey | None = Field(
-        default=None, description="Root cause (a `causes` key of the reports config).")
+        default=None, description="Root cause (a `causes` key of the reports config)."
+    )
     responsible_department: Department | None = None
 
     @model_validator(mode="after")
@@ -251,7 +265,8 @@ class RecordCauseCommand(Model):
     cause: TaxonomyKey = Field(description="A `causes` key of the reports config.")
     responsible_department: Department
     task_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="An improvement task of this request; none: the request.")
+        default=None, description="An improvement task of this request; none: the request."
+    )
     note: Note | None = None
 
 

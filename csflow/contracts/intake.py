@@ -19,9 +19,9 @@ class Contact(Model):
     """Personal data: never copied into search attributes, summaries or logs."""
 
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
-    email: Annotated[
-        str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    ] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _one_way_to_reach(self) -> Contact:
@@ -42,11 +42,18 @@ class Customer(Model):
     language: Literal["zh-CN", "en"] = "zh-CN"
     preferred_channels: Annotated[list[CustomerChannel], Field(max_length=3)] = Field(
         default_factory=lambda: list(_DEFAULT_CUSTOMER_CHANNELS),
-        description="How the customer wants to hear from us, in order of preference.")
-    quiet_hours: Annotated[list[Annotated[str, Field(pattern=r"^\d\d:\d\d$")]],
-                           Field(min_length=2, max_length=2)] | None = Field(
-        default=None, description='Own quiet hours, e.g. ["21:00", "09:00"] (local time); '
-        "the organisation's default when absent.")
+        description="How the customer wants to hear from us, in order of preference.",
+    )
+    quiet_hours: (
+        Annotated[
+            list[Annotated[str, Field(pattern=r"^\d\d:\d\d$")]], Field(min_length=2, max_length=2)
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description='Own quiet hours, e.g. ["21:00", "09:00"] (local time); '
+        "the organisation's default when absent.",
+    )
 
 
 class RequestIntake(Model):
@@ -59,19 +66,22 @@ class RequestIntake(Model):
     priority: Priority = Priority.P3
     description: Annotated[str, Field(min_length=1, max_length=10_000)]
     expected_resolution_at: AwareDatetime | None = Field(
-        default=None, description="When the customer expects it solved; at most 732 days "
-        "ahead (docs/contract.md, Bounds).")
+        default=None,
+        description="When the customer expects it solved; at most 732 days "
+        "ahead (docs/contract.md, Bounds).",
+    )
     order_number: Annotated[str, Field(max_length=64)] | None = None
-    amount_in_dispute: Annotated[
-        Decimal, Field(ge=0, max_digits=14, decimal_places=2)
-    ] | None = None
+    amount_in_dispute: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = (
+        None
+    )
     department: Annotated[str, Field(max_length=64)] | None = None
     external_id: Identifier | None = Field(
         default=None, description="The caller's own id; a repeat returns the same request."
     )
     received_at: AwareDatetime | None = Field(
-        default=None, description="Original time of receipt; defaults to now. At most 5 "
-        "minutes ahead and 31 days back (imports: further, docs/contract.md, Bounds)."
+        default=None,
+        description="Original time of receipt; defaults to now. At most 5 "
+        "minutes ahead and 31 days back (imports: further, docs/contract.md, Bounds).",
     )
     recorded_by: Actor | None = Field(
         default=None, description="Who took the request; the calling service when absent."
@@ -91,15 +101,19 @@ class ServiceRequestInput(Model):
     number: Annotated[str, Field(max_length=64)] = Field(
         description="The request number, equal to the workflow id: "
         "CS<yyyymmdd>-<channel code>-<serial>, as the numbering workflow's "
-        "`next_number` Update handed it out.")
+        "`next_number` Update handed it out."
+    )
     intake: RequestIntake
     received_at: AwareDatetime = Field(description="When the request was received.")
     terms: RequestTerms | None = Field(
-        default=None, description="Internal: the SLA terms a continue-as-new run carries. "
-        "Omit it: the workflow resolves them from the worker's policy at intake.")
+        default=None,
+        description="Internal: the SLA terms a continue-as-new run carries. "
+        "Omit it: the workflow resolves them from the worker's policy at intake.",
+    )
     carried: RequestState | None = Field(
-        default=None, description="Internal: the state carried across continue-as-new. "
-        "Never set it.")
+        default=None,
+        description="Internal: the state carried across continue-as-new. Never set it.",
+    )
 
 
 def problem_reference(task_id: str) -> str:

@@ -96,8 +96,9 @@ class RequestView(RequestFacts):
     Every field is always present in what csflow sends (the schema says so).
     """
 
-    model_config = ConfigDict(from_attributes=True,
-                              json_schema_serialization_defaults_required=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     deadlines: dict[str, datetime] = Field(default_factory=dict)
 

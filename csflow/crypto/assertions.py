@@ -42,9 +42,17 @@ class Claims:
     expires: int  # unix seconds
 
     def to_json(self) -> bytes:
-        return json.dumps({"a": self.actor, "r": self.role, "w": self.workflow_id,
-                           "u": self.update, "e": self.expires},
-                          separators=(",", ":"), sort_keys=True).encode()
+        return json.dumps(
+            {
+                "a": self.actor,
+                "r": self.role,
+                "w": self.workflow_id,
+                "u": self.update,
+                "e": self.expires,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
 
 
 def _b64(data: bytes) -> str:
@@ -60,13 +68,22 @@ def sign(key: bytes, claims: Claims) -> str:
     return f"{_b64(body)}.{_b64(hmac.new(key, body, hashlib.sha256).digest())}"
 
 
-def verify(key: bytes, token: str | None, *, actor: str, role: str, workflow_id: str,
-           update: str, now: float) -> Claims:
+def verify(
+    key: bytes,
+    token: str | None,
+    *,
+    actor: str,
+    role: str,
+    workflow_id: str,
+    update: str,
+    now: float,
+) -> Claims:
     """The claims, if `token` vouches for exactly this actor, request and command now."""
     if not token:
         raise AssertionRefused(
             "the command carries no signed actor assertion: send it through the csflow "
-            "API or CLI, or get an assertion from POST /assertions (docs/contract.md)")
+            "API or CLI, or get an assertion from POST /assertions (docs/contract.md)"
+        )
     if len(token) > _MAX_TOKEN or token.count(".") != 1:
         raise AssertionRefused("the actor assertion is malformed")
     body_part, mac_part = token.split(".")
@@ -75,17 +92,25 @@ def verify(key: bytes, token: str | None, *, actor: str, role: str, workflow_id:
     except ValueError:
         raise AssertionRefused("the actor assertion is malformed") from None
     if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest()):
-        raise AssertionRefused("the actor assertion's signature does not verify (forged, "
-                               "or signed with another key)")
+        raise AssertionRefused(
+            "the actor assertion's signature does not verify (forged, or signed with another key)"
+        )
     try:
         doc = json.loads(body)
-        claims = Claims(actor=str(doc["a"]), role=str(doc["r"]), workflow_id=str(doc["w"]),
-                        update=str(doc["u"]), expires=int(doc["e"]))
+        claims = Claims(
+            actor=str(doc["a"]),
+            role=str(doc["r"]),
+            workflow_id=str(doc["w"]),
+            update=str(doc["u"]),
+            expires=int(doc["e"]),
+        )
     except (ValueError, KeyError, TypeError):
         raise AssertionRefused("the actor assertion is malformed") from None
     if (claims.actor, claims.role) != (actor, role):
-        raise AssertionRefused(f"the assertion vouches for {claims.actor} ({claims.role}), "
-                               f"not for the named actor {actor} ({role})")
+        raise AssertionRefused(
+            f"the assertion vouches for {claims.actor} ({claims.role}), "
+            f"not for the named actor {actor} ({role})"
+        )
     if claims.workflow_id not in ("*", workflow_id):
         raise AssertionRefused(f"the assertion is for {claims.workflow_id}, not {workflow_id}")
     if claims.update not in ("*", update):
@@ -106,8 +131,10 @@ def load_key(data_dir: Path) -> bytes:
         return key
     if os.environ.get("CSFLOW_SECRETS") == "env":
         # Several containers must share one key: a file made in each would not be.
-        raise ValueError(f"{ENV_KEY} is not set (CSFLOW_SECRETS=env: secrets come from the "
-                         "environment only; docs/security.md)")
+        raise ValueError(
+            f"{ENV_KEY} is not set (CSFLOW_SECRETS=env: secrets come from the "
+            "environment only; docs/security.md)"
+        )
     path = data_dir / "actor-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

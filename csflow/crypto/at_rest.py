@@ -31,10 +31,16 @@ ERASED = "(erased)"
 # Words the customer wrote, as event data keys.
 WORD_KEYS = ("praise", "suggestion", "problem")
 # Events whose `reason` is the customer's own words whoever recorded them.
-WORD_REASONS = frozenset({
-    "customer_replied", "clocks_resumed", "customer_confirmed", "rehandling_started",
-    "linked_request_opened", "improvement_opened",
-})
+WORD_REASONS = frozenset(
+    {
+        "customer_replied",
+        "clocks_resumed",
+        "customer_confirmed",
+        "rehandling_started",
+        "linked_request_opened",
+        "improvement_opened",
+    }
+)
 
 # By id(pool): asyncpg pools take no weak references. Closed pools are dropped as we go.
 _registry: dict[int, CustomerKeys] = {}
@@ -93,8 +99,9 @@ def contact_index(kind: str, value: str | None) -> bytes | None:
     return None if not value else blind_index(ring(), kind, value)
 
 
-def event_words(kind: str, role: str, reason: str | None,
-                data: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+def event_words(
+    kind: str, role: str, reason: str | None, data: dict[str, Any]
+) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
     """Split an event into (reason to store, data to store, the customer's words to seal).
 
     The customer's words leave the clear columns; `data["sealed"]` names what was taken,
@@ -114,25 +121,31 @@ def event_words(kind: str, role: str, reason: str | None,
     return reason, kept, words
 
 
-async def seal_customer(pool: Any, customer_id: str, name: str, contact: dict[str, Any],
-                        description: str) -> tuple[bytes, bytes | None, bytes | None]:
+async def seal_customer(
+    pool: Any, customer_id: str, name: str, contact: dict[str, Any], description: str
+) -> tuple[bytes, bytes | None, bytes | None]:
     """(sealed name/contact/description, phone index, e-mail index) for a request row."""
     key = await keys(pool).for_customer(customer_id)
     sealed = seal(key, {"name": name, "contact": contact, "description": description})
-    return (sealed, contact_index("phone", contact.get("phone")),
-            contact_index("email", contact.get("email")))
+    return (
+        sealed,
+        contact_index("phone", contact.get("phone")),
+        contact_index("email", contact.get("email")),
+    )
 
 
-async def seal_timeline(pool: Any, customer_id: str, events: list[Any]
-                        ) -> tuple[list[str | None], list[dict[str, Any]], list[bytes | None]]:
+async def seal_timeline(
+    pool: Any, customer_id: str, events: list[Any]
+) -> tuple[list[str | None], list[dict[str, Any]], list[bytes | None]]:
     """Each event's (reason, data, sealed words) as stored: the customer's words sealed."""
     reasons: list[str | None] = []
     datas: list[dict[str, Any]] = []
     sealed: list[bytes | None] = []
     key: DataKey | None = None
     for e in events:
-        reason, data, words = event_words(str(e.kind), str(e.actor.role.value), e.reason,
-                                          dict(e.data))
+        reason, data, words = event_words(
+            str(e.kind), str(e.actor.role.value), e.reason, dict(e.data)
+        )
         if words and key is None:
             key = await keys(pool).for_customer(customer_id)
         reasons.append(reason)

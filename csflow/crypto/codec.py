@@ -53,10 +53,10 @@ class EncryptionCodec(PayloadCodec):
     def seal(self, payload: Payload) -> Payload:
         key_id = self._ring.current
         nonce = os.urandom(_NONCE)
-        sealed = self._cipher(key_id).encrypt(nonce, payload.SerializeToString(),
-                                              key_id.encode())
-        return Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
-                       data=nonce + sealed)
+        sealed = self._cipher(key_id).encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(
+            metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed
+        )
 
     def open(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
@@ -64,11 +64,12 @@ class EncryptionCodec(PayloadCodec):
         key_id = payload.metadata.get(KEY_ID, b"").decode("ascii", "replace")
         data = payload.data
         try:
-            plain = self._cipher(key_id).decrypt(data[:_NONCE], data[_NONCE:],
-                                                 key_id.encode())
+            plain = self._cipher(key_id).decrypt(data[:_NONCE], data[_NONCE:], key_id.encode())
         except InvalidTag:
-            raise KeyRingError(f"payload sealed with key {key_id!r} does not authenticate: "
-                               "altered, or sealed by another ring with the same id") from None
+            raise KeyRingError(
+                f"payload sealed with key {key_id!r} does not authenticate: "
+                "altered, or sealed by another ring with the same id"
+            ) from None
         opened = Payload()
         opened.ParseFromString(plain)
         return opened

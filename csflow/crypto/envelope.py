@@ -53,7 +53,7 @@ class DataKey:
     def open(self, sealed: bytes) -> bytes:
         if sealed[:1] != _VERSION:
             raise ValueError("not a sealed value of this format")
-        nonce, body = sealed[1:1 + _NONCE], sealed[1 + _NONCE:]
+        nonce, body = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :]
         try:
             return AESGCM(self.key).decrypt(nonce, body, self.handle.encode())
         except InvalidTag:
@@ -81,8 +81,9 @@ def _wrap(ring: KeyRing, handle: str, dek: bytes) -> tuple[str, bytes]:
 
 
 def _unwrap(ring: KeyRing, handle: str, master_id: str, wrapped: bytes) -> bytes:
-    return AESGCM(ring.key(master_id)).decrypt(wrapped[:_NONCE], wrapped[_NONCE:],
-                                               f"dek:{handle}".encode())
+    return AESGCM(ring.key(master_id)).decrypt(
+        wrapped[:_NONCE], wrapped[_NONCE:], f"dek:{handle}".encode()
+    )
 
 
 class CustomerKeys:
@@ -113,7 +114,9 @@ class CustomerKeys:
             return cached
         row = await self.pool.fetchrow(
             """SELECT handle, master_key_id, wrapped FROM customer_keys
-               WHERE customer_id = $1 AND destroyed_at IS NULL""", customer_id)
+               WHERE customer_id = $1 AND destroyed_at IS NULL""",
+            customer_id,
+        )
         if row is None:
             handle = str(uuid.uuid4())
             dek = os.urandom(32)
@@ -123,11 +126,17 @@ class CustomerKeys:
                    VALUES ($1, $2, $3, $4)
                    ON CONFLICT (customer_id) WHERE destroyed_at IS NULL DO NOTHING
                    RETURNING handle, master_key_id, wrapped""",
-                uuid.UUID(handle), customer_id, master_id, wrapped)
+                uuid.UUID(handle),
+                customer_id,
+                master_id,
+                wrapped,
+            )
             if row is None:  # another process created it first: use theirs
                 return await self.for_customer(customer_id)
-        key = DataKey(str(row["handle"]), _unwrap(self.ring, str(row["handle"]),
-                                                  row["master_key_id"], bytes(row["wrapped"])))
+        key = DataKey(
+            str(row["handle"]),
+            _unwrap(self.ring, str(row["handle"]), row["master_key_id"], bytes(row["wrapped"])),
+        )
         return self._remember(customer_id, key)
 
     async def by_handle(self, handle: str) -> DataKey:
@@ -140,11 +149,14 @@ class CustomerKeys:
             raise Erased(f"no customer key {handle!r}") from None
         row = await self.pool.fetchrow(
             """SELECT customer_id, master_key_id, wrapped FROM customer_keys
-               WHERE handle = $1""", as_uuid)
+               WHERE handle = $1""",
+            as_uuid,
+        )
         if row is None or row["wrapped"] is None:
             raise Erased(f"customer key {handle} was destroyed: the data is erased")
-        key = DataKey(handle, _unwrap(self.ring, handle, row["master_key_id"],
-                                      bytes(row["wrapped"])))
+        key = DataKey(
+            handle, _unwrap(self.ring, handle, row["master_key_id"], bytes(row["wrapped"]))
+        )
         return self._remember(row["customer_id"], key)
 
     def forget(self, customer_id: str) -> None:
@@ -163,7 +175,10 @@ async def destroy(conn: Any, customer_id: str, now: Any) -> int:
     """
     status: str = await conn.execute(
         """UPDATE customer_keys SET wrapped = NULL, destroyed_at = $2
-           WHERE customer_id = $1 AND destroyed_at IS NULL""", customer_id, now)
+           WHERE customer_id = $1 AND destroyed_at IS NULL""",
+        customer_id,
+        now,
+    )
     return int(status.split()[-1])
 
 

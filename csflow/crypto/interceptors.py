@@ -49,8 +49,9 @@ class ActorSigning(temporalio.client.Interceptor):
     trusted backend.
     """
 
-    def __init__(self, key: bytes, lifetime: timedelta = timedelta(
-            seconds=assertions.LIFETIME_S)) -> None:
+    def __init__(
+        self, key: bytes, lifetime: timedelta = timedelta(seconds=assertions.LIFETIME_S)
+    ) -> None:
         self._key = key
         self._lifetime = lifetime
 
@@ -59,17 +60,24 @@ class ActorSigning(temporalio.client.Interceptor):
     ) -> temporalio.client.OutboundInterceptor:
         return _SigningOutbound(next, self)
 
-    def header_for(self, actor: Any, workflow_id: str, update: str) -> \
-            temporalio.api.common.v1.Payload:
-        token = assertions.sign(self._key, assertions.Claims(
-            actor=str(actor.id), role=_role(actor), workflow_id=workflow_id, update=update,
-            expires=int(time.time() + self._lifetime.total_seconds())))
+    def header_for(
+        self, actor: Any, workflow_id: str, update: str
+    ) -> temporalio.api.common.v1.Payload:
+        token = assertions.sign(
+            self._key,
+            assertions.Claims(
+                actor=str(actor.id),
+                role=_role(actor),
+                workflow_id=workflow_id,
+                update=update,
+                expires=int(time.time() + self._lifetime.total_seconds()),
+            ),
+        )
         return temporalio.converter.default().payload_converter.to_payloads([token])[0]
 
 
 class _SigningOutbound(temporalio.client.OutboundInterceptor):
-    def __init__(self, next: temporalio.client.OutboundInterceptor,
-                 root: ActorSigning) -> None:
+    def __init__(self, next: temporalio.client.OutboundInterceptor, root: ActorSigning) -> None:
         super().__init__(next)
         self._root = root
 
@@ -89,8 +97,9 @@ class _SigningOutbound(temporalio.client.OutboundInterceptor):
         self, input: temporalio.client.StartWorkflowUpdateWithStartInput
     ) -> temporalio.client.WorkflowUpdateHandle[Any]:
         update = input.update_workflow_input
-        update.headers = self._signed(update.headers, update.args,
-                                      input.start_workflow_input.id, update.update)
+        update.headers = self._signed(
+            update.headers, update.args, input.start_workflow_input.id, update.update
+        )
         return await super().start_update_with_start_workflow(input)
 
 
@@ -106,23 +115,29 @@ class ActorVerifying(temporalio.worker.Interceptor):
         key = self._key
 
         class _Verifying(temporalio.worker.WorkflowInboundInterceptor):
-            def handle_update_validator(
-                self, input: temporalio.worker.HandleUpdateInput
-            ) -> None:
+            def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
                 actor = _actor_of(input.args)
                 if actor is not None:
                     header = input.headers.get(HEADER)
-                    token = (workflow.payload_converter().from_payload(header, str)
-                             if header is not None else None)
+                    token = (
+                        workflow.payload_converter().from_payload(header, str)
+                        if header is not None
+                        else None
+                    )
                     with workflow.unsafe.sandbox_unrestricted():
                         now = time.time()
                     try:
-                        assertions.verify(key, token, actor=str(actor.id), role=_role(actor),
-                                          workflow_id=workflow.info().workflow_id,
-                                          update=input.update, now=now)
+                        assertions.verify(
+                            key,
+                            token,
+                            actor=str(actor.id),
+                            role=_role(actor),
+                            workflow_id=workflow.info().workflow_id,
+                            update=input.update,
+                            now=now,
+                        )
                     except (assertions.AssertionRefused, ValueError) as err:
-                        raise ApplicationError(str(err), type=REFUSAL,
-                                               non_retryable=True) from None
+                        raise ApplicationError(str(err), type=REFUSAL, non_retryable=True) from None
                 super().handle_update_validator(input)
 
         return _Verifying

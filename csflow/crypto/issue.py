@@ -29,8 +29,11 @@ class AssertionAsk(BaseModel):
 
     workflow_id: _ID = Field(description="The request number (or improvement task id).")
     update: _ID = Field(description="The Update name, e.g. decide_compensation.")
-    actor: Actor | None = Field(default=None, description="Only for a service token: the "
-                                "actor it relays. A person's token is always that person.")
+    actor: Actor | None = Field(
+        default=None,
+        description="Only for a service token: the "
+        "actor it relays. A person's token is always that person.",
+    )
 
 
 class IssuedAssertion(BaseModel):
@@ -55,17 +58,29 @@ def actor_for(who: TokenInfo, asked: Actor | None) -> Actor:
         return asked
     own = Actor(id=who.subject, role=who.role)
     if asked is not None and (asked.id, asked.role) != (own.id, own.role):
-        raise NotYours(f"this token acts as {own.id} ({own.role.value}); it cannot act as "
-                       f"{asked.id} ({asked.role.value})")
+        raise NotYours(
+            f"this token acts as {own.id} ({own.role.value}); it cannot act as "
+            f"{asked.id} ({asked.role.value})"
+        )
     return own
 
 
 def issue(key: bytes, who: TokenInfo, ask: AssertionAsk) -> IssuedAssertion:
     actor = actor_for(who, ask.actor)
     expires = int(time.time()) + assertions.LIFETIME_S
-    value = assertions.sign(key, assertions.Claims(
-        actor=actor.id, role=actor.role.value, workflow_id=ask.workflow_id,
-        update=ask.update, expires=expires))
-    return IssuedAssertion(value=value, actor=actor,
-                           expires_at=datetime.fromtimestamp(expires, UTC),
-                           cli=f"--headers '{HEADER}=\"{value}\"'")
+    value = assertions.sign(
+        key,
+        assertions.Claims(
+            actor=actor.id,
+            role=actor.role.value,
+            workflow_id=ask.workflow_id,
+            update=ask.update,
+            expires=expires,
+        ),
+    )
+    return IssuedAssertion(
+        value=value,
+        actor=actor,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        cli=f"--headers '{HEADER}=\"{value}\"'",
+    )

@@ -58,28 +58,35 @@ class KeyRing:
             if not key_id or len(key_id) > _MAX_ID or not key_id.isascii():
                 raise KeyRingError(f"key id {key_id!r}: 1–{_MAX_ID} ASCII characters")
             if len(key) != KEY_BYTES:
-                raise KeyRingError(f"key {key_id!r} has {len(key)} bytes; AES-256 needs "
-                                   f"{KEY_BYTES}")
+                raise KeyRingError(
+                    f"key {key_id!r} has {len(key)} bytes; AES-256 needs {KEY_BYTES}"
+                )
 
     def key(self, key_id: str) -> bytes:
         try:
             return self.keys[key_id]
         except KeyError:
-            raise KeyRingError(f"payload sealed with key {key_id!r}, which is not in the "
-                               f"key ring (ids: {', '.join(sorted(self.keys))})") from None
+            raise KeyRingError(
+                f"payload sealed with key {key_id!r}, which is not in the "
+                f"key ring (ids: {', '.join(sorted(self.keys))})"
+            ) from None
 
     def rotated(self, now: datetime | None = None) -> KeyRing:
         """A ring with a new current key; every old key kept for old histories."""
         key_id = new_key_id(now)
         while key_id in self.keys:  # two rotations in one second
             key_id = new_key_id(now)
-        return KeyRing(current=key_id, keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)},
-                       index=self.index)
+        return KeyRing(
+            current=key_id,
+            keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)},
+            index=self.index,
+        )
 
     def to_json(self) -> str:
-        doc: dict[str, Any] = {"current": self.current,
-                               "keys": {k: base64.b64encode(v).decode() for k, v in
-                                        self.keys.items()}}
+        doc: dict[str, Any] = {
+            "current": self.current,
+            "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
+        }
         if self.index is not None:
             doc["index"] = base64.b64encode(self.index).decode()
         return json.dumps(doc, indent=2) + "\n"
@@ -89,20 +96,24 @@ class KeyRing:
         try:
             doc: Any = json.loads(text)
             keys = {str(k): base64.b64decode(v, validate=True) for k, v in doc["keys"].items()}
-            index = (base64.b64decode(doc["index"], validate=True) if doc.get("index")
-                     else None)
+            index = base64.b64decode(doc["index"], validate=True) if doc.get("index") else None
             return cls(current=str(doc["current"]), keys=keys, index=index)
         except KeyRingError as err:
             raise KeyRingError(f"{where}: {err}") from None
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
-            raise KeyRingError(f"{where}: expected {{\"current\": id, \"keys\": {{id: "
-                               f"base64}}}} ({type(err).__name__})") from None
+            raise KeyRingError(
+                f'{where}: expected {{"current": id, "keys": {{id: '
+                f"base64}}}} ({type(err).__name__})"
+            ) from None
 
     @classmethod
     def generate(cls, now: datetime | None = None) -> KeyRing:
         key_id = new_key_id(now)
-        return cls(current=key_id, keys={key_id: secrets.token_bytes(KEY_BYTES)},
-                   index=secrets.token_bytes(KEY_BYTES))
+        return cls(
+            current=key_id,
+            keys={key_id: secrets.token_bytes(KEY_BYTES)},
+            index=secrets.token_bytes(KEY_BYTES),
+        )
 
 
 def new_key_id(now: datetime | None = None) -> str:
@@ -117,8 +128,9 @@ def load(file: Path | None = None) -> KeyRing:
         return KeyRing.from_json(inline, ENV_RING)
     path = Path(os.environ[ENV_FILE]) if os.environ.get(ENV_FILE) else file
     if path is None:
-        raise KeyRingError(f"no key ring: set {ENV_RING} or {ENV_FILE} "
-                           "(`csflow up` creates a development ring)")
+        raise KeyRingError(
+            f"no key ring: set {ENV_RING} or {ENV_FILE} (`csflow up` creates a development ring)"
+        )
     try:
         return KeyRing.from_json(path.read_text(), str(path))
     except FileNotFoundError:

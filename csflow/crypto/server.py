@@ -37,14 +37,22 @@ COOKIE = "csflow_token"  # the API's sign-in cookie (csflow.api.auth.COOKIE)
 MAX_BODY = 4 * 1024 * 1024
 # Who may see a customer's words and contacts in decoded payloads: those who serve them
 # (the same roles as csflow.api.auth.PERSONAL_READERS); analysts get ciphertext.
-DECODERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                      Role.ADMIN, Role.SERVICE})
-ENCODERS = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                      Role.ADMIN, Role.SERVICE})
+DECODERS = frozenset(
+    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
+)
+ENCODERS = frozenset(
+    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
+)
 
 
-def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
-               dsn: str | None = None, actor_key: bytes | None = None) -> FastAPI:
+def create_app(
+    ring: KeyRing,
+    ui_origins: list[str],
+    *,
+    pool: Any = None,
+    dsn: str | None = None,
+    actor_key: bytes | None = None,
+) -> FastAPI:
     """The app, on a given pool (tests, an embedding process) or one it opens on `dsn`.
 
     With `actor_key` it also issues actor assertions (``POST /assertions``), so a caller
@@ -66,28 +74,42 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(title="csflow codec server", lifespan=lifespan, docs_url=None,
-                  redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="csflow codec server",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(
-        CORSMiddleware, allow_origins=ui_origins, allow_credentials=True,
+        CORSMiddleware,
+        allow_origins=ui_origins,
+        allow_credentials=True,
         allow_methods=["POST", "OPTIONS"],
-        allow_headers=["content-type", "x-namespace", "authorization"])
+        allow_headers=["content-type", "x-namespace", "authorization"],
+    )
 
     async def caller(request: Request, roles: frozenset[Role], what: str) -> TokenInfo:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE)
         if not token:
-            raise HTTPException(401, "a csflow token is required (Authorization: Bearer "
-                                     "csf_…, or sign in to the csflow API first)")
+            raise HTTPException(
+                401,
+                "a csflow token is required (Authorization: Bearer "
+                "csf_…, or sign in to the csflow API first)",
+            )
         try:
             who = await tokens.verify(request.app.state.pool, token, datetime.now(UTC))
         except TokenRefused as err:
             raise HTTPException(401, str(err)) from None
         if who.role not in roles:
-            raise HTTPException(403, f"{what} needs one of the roles "
-                                     f"{', '.join(sorted(r.value for r in roles))}; this "
-                                     f"token's role is {who.role.value}")
+            raise HTTPException(
+                403,
+                f"{what} needs one of the roles "
+                f"{', '.join(sorted(r.value for r in roles))}; this "
+                f"token's role is {who.role.value}",
+            )
         return who
 
     async def payloads_of(request: Request) -> list[Payload]:
@@ -97,12 +119,13 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
         try:
             parsed = json_format.Parse(body, Payloads())
         except (json_format.ParseError, UnicodeDecodeError):
-            raise HTTPException(400, "expected {\"payloads\": [...]} in protobuf JSON") from None
+            raise HTTPException(400, 'expected {"payloads": [...]} in protobuf JSON') from None
         return list(parsed.payloads)
 
     def answer(payloads: list[Payload]) -> Response:
-        return Response(json_format.MessageToJson(Payloads(payloads=payloads)),
-                        media_type="application/json")
+        return Response(
+            json_format.MessageToJson(Payloads(payloads=payloads)), media_type="application/json"
+        )
 
     @app.post("/decode")
     async def decode(request: Request) -> Response:
@@ -118,8 +141,13 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
                 """INSERT INTO codec_reads (token_id, subject, role, namespace, payloads,
                                             numbers)
                    VALUES ($1, $2, $3, $4, $5, $6)""",
-                who.id, who.subject, who.role.value,
-                request.headers.get("x-namespace", "")[:200], count, _numbers(opened))
+                who.id,
+                who.subject,
+                who.role.value,
+                request.headers.get("x-namespace", "")[:200],
+                count,
+                _numbers(opened),
+            )
         return answer(opened)
 
     @app.post("/encode")
@@ -137,8 +165,9 @@ def create_app(ring: KeyRing, ui_origins: list[str], *, pool: Any = None,
                 ask = AssertionAsk.model_validate_json(await request.body())
                 issued = issue(key, who, ask)
             except ValidationError as err:
-                raise HTTPException(422, err.errors(include_input=False,
-                                                    include_url=False)) from None
+                raise HTTPException(
+                    422, err.errors(include_input=False, include_url=False)
+                ) from None
             except NotYours as err:
                 raise HTTPException(403, str(err)) from None
             if request.query_params.get("format") == "header":

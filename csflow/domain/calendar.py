@@ -114,8 +114,10 @@ def _offset(hhmm: str) -> timedelta:
     return timedelta(hours=int(hours), minutes=int(minutes))
 
 
-DEFAULT_WORKING_HOURS = (WorkingPeriod(start="09:00", end="12:00"),
-                         WorkingPeriod(start="13:00", end="18:00"))
+DEFAULT_WORKING_HOURS = (
+    WorkingPeriod(start="09:00", end="12:00"),
+    WorkingPeriod(start="13:00", end="18:00"),
+)
 """China's usual office day: 09:00–18:00 with a lunch hour, eight working hours."""
 
 
@@ -144,7 +146,7 @@ class CalendarOverrides(CalendarModel):
     ) -> tuple[frozenset[date], frozenset[date]]:
         """An added day wins over the library's opposite classification of the same day."""
         hol = (holidays - self.remove_holidays - self.add_makeup_workdays) | self.add_holidays
-        work = (makeup_workdays - self.remove_makeup_workdays - self.add_holidays)
+        work = makeup_workdays - self.remove_makeup_workdays - self.add_holidays
         return hol, work | self.add_makeup_workdays
 
 
@@ -331,7 +333,7 @@ class BusinessCalendar(CalendarModel):
         return periods[-1][1]
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
-        """"Within N working days": the close of business of the Nth working day after the
+        """ "Within N working days": the close of business of the Nth working day after the
         start's local date. The start day never counts, whatever the hour, so a request
         resolved at 09:00 or at 17:30 on a Friday gets the same deadline — the rule people
         apply when they promise "within 3 working days"."""

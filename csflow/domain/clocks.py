@@ -82,22 +82,46 @@ class Firing:
     step_index: int | None = None
 
 
-def start(name: ClockName, cycle: int, terms: RequestTerms, priority: Priority,
-          at: datetime) -> Clock:
+def start(
+    name: ClockName, cycle: int, terms: RequestTerms, priority: Priority, at: datetime
+) -> Clock:
     spec = terms.spec(name, priority, at)
     suffix = "" if cycle == 1 else f"#{cycle}"
     if name == "progress_cadence":
         suffix = f"#{cycle}.1"
-    return Clock(id=f"{name}{suffix}", name=name, cycle=cycle, spec=spec, started_at=at,
-                 running_since=at, due_at=spec.due(terms.calendar, at))
+    return Clock(
+        id=f"{name}{suffix}",
+        name=name,
+        cycle=cycle,
+        spec=spec,
+        started_at=at,
+        running_since=at,
+        due_at=spec.due(terms.calendar, at),
+    )
 
 
-def start_deadline(name: DeadlineName, cycle: int, spec: ClockSpec, terms: RequestTerms,
-                   at: datetime, *, warn: bool, ladder: bool = False) -> Clock:
+def start_deadline(
+    name: DeadlineName,
+    cycle: int,
+    spec: ClockSpec,
+    terms: RequestTerms,
+    at: datetime,
+    *,
+    warn: bool,
+    ladder: bool = False,
+) -> Clock:
     """A deadline after resolution (confirmation, follow-up, silence) on the same engine."""
-    return Clock(id=f"{name}#{cycle}", name=name, cycle=cycle, spec=spec, started_at=at,
-                 running_since=at, due_at=spec.due(terms.calendar, at), warn=warn,
-                 ladder=ladder)
+    return Clock(
+        id=f"{name}#{cycle}",
+        name=name,
+        cycle=cycle,
+        spec=spec,
+        started_at=at,
+        running_since=at,
+        due_at=spec.due(terms.calendar, at),
+        warn=warn,
+        ladder=ladder,
+    )
 
 
 def used_by(clock: Clock, calendar: BusinessCalendar, now: datetime) -> timedelta:
@@ -139,13 +163,19 @@ def next_firing(clock: Clock, terms: RequestTerms, priority: Priority) -> Firing
         step = ladder[clock.steps_fired]
         base = clock.ladder_base
         assert base is not None
-        return Firing(clock, FiringKind.STEP, terms.step_due(step, base),
-                      step=step, step_index=clock.steps_fired)
+        return Firing(
+            clock,
+            FiringKind.STEP,
+            terms.step_due(step, base),
+            step=step,
+            step_index=clock.steps_fired,
+        )
     return None
 
 
-def fire_due(clocks: list[Clock], terms: RequestTerms, priority: Priority,
-             now: datetime) -> list[Firing]:
+def fire_due(
+    clocks: list[Clock], terms: RequestTerms, priority: Priority, now: datetime
+) -> list[Firing]:
     """Advance every clock past what is due by `now`; the firings in time order."""
     fired: list[Firing] = []
     for clock in clocks:
@@ -195,8 +225,9 @@ def pause(clock: Clock, calendar: BusinessCalendar, at: datetime) -> bool:
     return True
 
 
-def resume(clock: Clock, calendar: BusinessCalendar, at: datetime, *,
-           shift_ladder: bool = True) -> bool:
+def resume(
+    clock: Clock, calendar: BusinessCalendar, at: datetime, *, shift_ladder: bool = True
+) -> bool:
     """Count again with the time left. A clock breached before the pause keeps its breach;
     its remaining ladder steps move on by the pause's length, so none of them is stamped
     at an instant when the request was waiting on the customer.
@@ -214,8 +245,9 @@ def resume(clock: Clock, calendar: BusinessCalendar, at: datetime, *,
     return True
 
 
-def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime, *,
-           rearm: bool = True) -> None:
+def respec(
+    clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: datetime, *, rearm: bool = True
+) -> None:
     """A new length (priority change) or a new calendar: re-count from what is used.
 
     The time already used — paused time excluded — is kept, measured under the old terms
@@ -225,8 +257,16 @@ def respec(clock: Clock, spec: ClockSpec, calendar: BusinessCalendar, at: dateti
     recount(clock, spec, calendar, calendar, at, new_ladder=True, rearm=rearm)
 
 
-def recount(clock: Clock, spec: ClockSpec, old: BusinessCalendar, new: BusinessCalendar,
-            at: datetime, *, new_ladder: bool = False, rearm: bool = True) -> bool:
+def recount(
+    clock: Clock,
+    spec: ClockSpec,
+    old: BusinessCalendar,
+    new: BusinessCalendar,
+    at: datetime,
+    *,
+    new_ladder: bool = False,
+    rearm: bool = True,
+) -> bool:
     """Close the running segment at `at` under the old terms, open one under the new.
 
     A segment that has not begun yet (its start lies after `at`, as for a request recorded
@@ -264,8 +304,9 @@ def colour(clocks: list[Clock], now: datetime) -> SlaState:
     request is not "breached right now" once it has been answered.
     """
     open_clocks = [c for c in clocks if c.open]
-    if any(c.breached_at is not None or (c.due_at is not None and c.due_at < now)
-           for c in open_clocks):
+    if any(
+        c.breached_at is not None or (c.due_at is not None and c.due_at < now) for c in open_clocks
+    ):
         return SlaState.RED
     if any(c.warnings_fired for c in open_clocks):
         return SlaState.YELLOW

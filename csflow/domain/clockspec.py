@@ -51,7 +51,9 @@ def parse_duration(value: object) -> timedelta:
         if text and match:
             parts = match.groupdict(default="0")
             result = timedelta(
-                days=int(parts["d"]), hours=int(parts["h"]), minutes=int(parts["m"]),
+                days=int(parts["d"]),
+                hours=int(parts["h"]),
+                minutes=int(parts["m"]),
                 microseconds=int(Decimal(parts["s"]) * 1_000_000),
             )
         else:

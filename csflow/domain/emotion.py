@@ -36,8 +36,12 @@ def _norm(text: str) -> str:
 class Matcher:
     """A compiled lexicon: build once per policy, call `hits` per description."""
 
-    def __init__(self, zh: Iterable[str] = DEFAULT_ZH, en: Iterable[str] = DEFAULT_EN,
-                 extra: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        zh: Iterable[str] = DEFAULT_ZH,
+        en: Iterable[str] = DEFAULT_EN,
+        extra: Iterable[str] = (),
+    ) -> None:
         self._zh: dict[str, str] = {}
         self._en: list[tuple[str, re.Pattern[str]]] = []
         for term in (*zh, *en, *extra):

@@ -59,10 +59,16 @@ class EscalationStep(BaseModel):
 Ladder = tuple[EscalationStep, ...]
 
 
-def _step(after: str, notify: list[Recipient], channels: list[NotifyChannel],
-          action: EscalationAction = EscalationAction.NOTIFY) -> EscalationStep:
+def _step(
+    after: str,
+    notify: list[Recipient],
+    channels: list[NotifyChannel],
+    action: EscalationAction = EscalationAction.NOTIFY,
+) -> EscalationStep:
     return EscalationStep(
-        after=ClockSpec.model_validate(after), notify=tuple(notify), channels=tuple(channels),
+        after=ClockSpec.model_validate(after),
+        notify=tuple(notify),
+        channels=tuple(channels),
         action=action,
     )
 
@@ -74,18 +80,27 @@ class EscalationPolicy(BaseModel):
 
     P1: Ladder = (
         _step("15m", [Recipient.SUPERVISOR], [NotifyChannel.SMS, NotifyChannel.PHONE]),
-        _step("30m", [Recipient.DIRECTOR], [NotifyChannel.SMS, NotifyChannel.PHONE],
-              EscalationAction.DIRECTOR_TAKEOVER),
+        _step(
+            "30m",
+            [Recipient.DIRECTOR],
+            [NotifyChannel.SMS, NotifyChannel.PHONE],
+            EscalationAction.DIRECTOR_TAKEOVER,
+        ),
     )
     P2: Ladder = (
         _step("1h", [Recipient.DEPARTMENT_HEAD], [NotifyChannel.EMAIL]),
-        _step("2h", [Recipient.DIRECTOR], [NotifyChannel.SMS, NotifyChannel.EMAIL],
-              EscalationAction.DIRECTOR_TAKEOVER),
+        _step(
+            "2h",
+            [Recipient.DIRECTOR],
+            [NotifyChannel.SMS, NotifyChannel.EMAIL],
+            EscalationAction.DIRECTOR_TAKEOVER,
+        ),
     )
     P3: Ladder = (
         _step("4h", [], [NotifyChannel.BOARD], EscalationAction.MARK_DELAYED),
-        _step("8h", [Recipient.DIRECTOR], [NotifyChannel.EMAIL],
-              EscalationAction.DIRECTOR_TAKEOVER),
+        _step(
+            "8h", [Recipient.DIRECTOR], [NotifyChannel.EMAIL], EscalationAction.DIRECTOR_TAKEOVER
+        ),
     )
 
     @field_validator("P1", "P2", "P3")

@@ -33,16 +33,20 @@ def horizon(known_years: Iterable[int], *, today: date) -> date | None:
 def warning(end: date | None, today: date, within: timedelta = WARN_BEFORE) -> str | None:
     """The operator's warning, or None while the horizon is far enough away."""
     if end is None:
-        return (f"the business calendar has no holiday data for {today.year}: public "
-                "holidays count as working days; add the year's notice under "
-                "[calendar.overrides] and list the year in [calendar] notice_years")
+        return (
+            f"the business calendar has no holiday data for {today.year}: public "
+            "holidays count as working days; add the year's notice under "
+            "[calendar.overrides] and list the year in [calendar] notice_years"
+        )
     if today + within < end:
         return None
     left = (end - today).days
     when = f"in {left} days" if left >= 0 else f"{-left} days ago"
-    return (f"the business calendar's holiday data ends {end.isoformat()} ({when}): after "
-            "it, public holidays count as working days; add next year's notice under "
-            "[calendar.overrides] and list the year in [calendar] notice_years")
+    return (
+        f"the business calendar's holiday data ends {end.isoformat()} ({when}): after "
+        "it, public holidays count as working days; add next year's notice under "
+        "[calendar.overrides] and list the year in [calendar] notice_years"
+    )
 
 
 def past(deadlines: Iterable[datetime | None], end: date | None, time_zone: str) -> bool:

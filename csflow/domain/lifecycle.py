@@ -79,8 +79,14 @@ LEGAL: dict[Command, frozenset[Status]] = {
     Command.UPDATE_CALENDAR: _OPEN,
     Command.ESCALATE: _OPEN - {Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP},
     Command.REASSIGN: _HANDLING | {Status.RECEIVED, Status.AWAITING_CONFIRMATION},
-    Command.ORDER_REHANDLING: frozenset({Status.AWAITING_CONFIRMATION, Status.RESOLVED,
-                                         Status.FOLLOW_UP_SCHEDULED, Status.FOLLOWED_UP}),
+    Command.ORDER_REHANDLING: frozenset(
+        {
+            Status.AWAITING_CONFIRMATION,
+            Status.RESOLVED,
+            Status.FOLLOW_UP_SCHEDULED,
+            Status.FOLLOWED_UP,
+        }
+    ),
     Command.REQUEST_COMPENSATION: _HANDLING | {Status.AWAITING_CONFIRMATION},
     Command.DECIDE_COMPENSATION: _OPEN,
     Command.ASSIGNMENT_MADE: frozenset({Status.RECEIVED}),
@@ -116,8 +122,9 @@ REQUIRED_ROLES: dict[AnyCommand, frozenset[Role]] = {
     Command.REQUEST_COMPENSATION: _HANDLERS,
     Command.DECIDE_COMPENSATION: _STEERING,
     Command.ASSIGNMENT_MADE: frozenset({Role.SYSTEM}),
-    Command.RECORD_FOLLOW_UP: frozenset({Role.FOLLOW_UP, Role.CUSTOMER, Role.SUPERVISOR,
-                                         Role.ADMIN, Role.SERVICE}),
+    Command.RECORD_FOLLOW_UP: frozenset(
+        {Role.FOLLOW_UP, Role.CUSTOMER, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE}
+    ),
     # The holder explains a breach (the guard checks it is the holder unless a
     # supervisor or admin writes it); a supervisor reviews it and corrects a cause.
     Command.EXPLAIN_BREACH: _HANDLERS,

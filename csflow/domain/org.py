@@ -53,7 +53,8 @@ class Organisation(_Model):
                     where = f"{dname}/{tname}"
                     if m in seen and seen[m] != where:
                         raise ValueError(
-                            f"organisation: {m} is a member of both {seen[m]} and {where}")
+                            f"organisation: {m} is a member of both {seen[m]} and {where}"
+                        )
                     seen[m] = where
         for person, backups in self.covers.items():
             if person in backups:
@@ -96,8 +97,9 @@ class Resolved:
     via: str
 
 
-def resolve(org: Organisation, role: str, *, department: str | None, assignee: str | None,
-            on_duty: OnDuty) -> Resolved:
+def resolve(
+    org: Organisation, role: str, *, department: str | None, assignee: str | None, on_duty: OnDuty
+) -> Resolved:
     """The person a step's `role` reaches for this request, with the fallback chain."""
     if role == "owner":
         return Resolved(role, assignee, "holder") if assignee else Resolved(role, None, "none")
@@ -123,8 +125,9 @@ def resolve(org: Organisation, role: str, *, department: str | None, assignee: s
     return Resolved(role, None, "nobody on duty")
 
 
-def _first_on_duty(org: Organisation, candidates: Iterable[str],
-                   on_duty: OnDuty) -> tuple[str, str | None] | None:
+def _first_on_duty(
+    org: Organisation, candidates: Iterable[str], on_duty: OnDuty
+) -> tuple[str, str | None] | None:
     """The first candidate on duty; else the first on-duty cover of a candidate, in order."""
     candidates = tuple(candidates)
     for c in candidates:
@@ -137,8 +140,14 @@ def _first_on_duty(org: Organisation, candidates: Iterable[str],
     return None
 
 
-def recipients(org: Organisation, roles: Iterable[str], *, department: str | None,
-               assignee: str | None, on_duty: OnDuty) -> list[Resolved]:
+def recipients(
+    org: Organisation,
+    roles: Iterable[str],
+    *,
+    department: str | None,
+    assignee: str | None,
+    on_duty: OnDuty,
+) -> list[Resolved]:
     """One entry per person (the first role that reached them), so a person who is both
     the supervisor and, by fallback, the head is paged once for the step."""
     out: list[Resolved] = []
@@ -165,8 +174,11 @@ def ladder_gaps(org: Organisation, named: set[str]) -> list[str]:
         return []
     gaps = []
     if "department_head" in named:
-        gaps += [f"organisation.departments.{d}: no `head`, but the ladder pages "
-                 f"department_head" for d, dept in org.departments.items() if not dept.head]
+        gaps += [
+            f"organisation.departments.{d}: no `head`, but the ladder pages department_head"
+            for d, dept in org.departments.items()
+            if not dept.head
+        ]
     if "director" in named and not org.directors:
         gaps.append("organisation.directors: empty, but the ladder pages the director")
     return gaps

@@ -72,8 +72,12 @@ class PriorityClocks(PolicyModel):
 
 
 def _clocks(first: str, plan: str, resolution: str, cadence: str) -> PriorityClocks:
-    return PriorityClocks(first_response=_clock(first), plan=_clock(plan),
-                          resolution=_clock(resolution), progress_cadence=_clock(cadence))
+    return PriorityClocks(
+        first_response=_clock(first),
+        plan=_clock(plan),
+        resolution=_clock(resolution),
+        progress_cadence=_clock(cadence),
+    )
 
 
 class ClockTable(PolicyModel):
@@ -141,8 +145,11 @@ class FollowUpPolicy(PolicyModel):
         wanted = {s.strip().lower() for s in self.major_sub_types}
         if sub_type is not None and sub_type.strip().lower() in wanted:
             return True
-        return (category is Category.COMPLAINT and amount is not None
-                and amount >= self.major_complaint_amount)
+        return (
+            category is Category.COMPLAINT
+            and amount is not None
+            and amount >= self.major_complaint_amount
+        )
 
     def service_class(
         self, category: Category, sub_type: str | None, tier: Tier, amount: Decimal | None
@@ -166,9 +173,17 @@ class ConfirmationPolicy(PolicyModel):
 
 # Promises the company may not put in writing (docs/requirements.md §5); NFKC- and case-insensitive.
 DEFAULT_BANNED: tuple[str, ...] = (
-    "绝对保证", "永久有效", "百分之百解决", "保证不再发生", "终身免费",
-    "absolute guarantee", "absolutely guarantee", "permanently valid", "100% guaranteed",
-    "guaranteed forever", "never happen again",
+    "绝对保证",
+    "永久有效",
+    "百分之百解决",
+    "保证不再发生",
+    "终身免费",
+    "absolute guarantee",
+    "absolutely guarantee",
+    "permanently valid",
+    "100% guaranteed",
+    "guaranteed forever",
+    "never happen again",
 )
 
 
@@ -249,8 +264,9 @@ class TeamCalendar(PolicyModel):
     def serves(self, channel: Channel, category: Category) -> bool:
         """Every list given must match: channels = [phone] and categories = [repair] is
         the phone line's repairs only."""
-        return ((not self.channels or channel in self.channels)
-                and (not self.categories or category in self.categories))
+        return (not self.channels or channel in self.channels) and (
+            not self.categories or category in self.categories
+        )
 
 
 class CalendarPolicy(PolicyModel):
@@ -264,8 +280,9 @@ class CalendarPolicy(PolicyModel):
     last_year: int | None = Field(default=None, ge=1900, le=2200)
     overrides: CalendarOverrides = CalendarOverrides()
     short_days: ShortDays = Field(default_factory=dict)
-    teams: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")], TeamCalendar] = (
-        Field(default_factory=dict))
+    teams: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")], TeamCalendar] = Field(
+        default_factory=dict
+    )
     # Years whose holiday notice `overrides` carries in full: they extend the horizon
     # (csflow/domain/horizon.py) past the library's last year.
     notice_years: tuple[Annotated[int, Field(ge=1900, le=2200)], ...] = ()
@@ -276,8 +293,10 @@ class CalendarPolicy(PolicyModel):
             raise ValueError("first_year must not be after last_year")
         for days in (self.short_days, *(t.short_days or {} for t in self.teams.values())):
             if both := self.overrides.add_holidays & days.keys():
-                raise ValueError("both a holiday and a short day: "
-                                 + ", ".join(d.isoformat() for d in sorted(both)))
+                raise ValueError(
+                    "both a holiday and a short day: "
+                    + ", ".join(d.isoformat() for d in sorted(both))
+                )
         try:  # the same checks as the calendars it builds, reported here
             for team in (None, *self.teams):
                 self.calendar(frozenset(), frozenset(), team=team)
@@ -294,15 +313,16 @@ class CalendarPolicy(PolicyModel):
 
     def team_for(self, channel: Channel, category: Category) -> str | None:
         """The first team (in the file's order) serving the request; None: the organisation."""
-        return next((name for name, t in self.teams.items() if t.serves(channel, category)),
-                    None)
+        return next((name for name, t in self.teams.items() if t.serves(channel, category)), None)
 
     def holiday_source(self, team: str | None = None) -> HolidaySource:
         t = self.teams[team] if team else None
         return t.holidays_from if t and t.holidays_from else self.holidays_from
 
     def calendar(
-        self, holidays: frozenset[date], makeup_workdays: frozenset[date],
+        self,
+        holidays: frozenset[date],
+        makeup_workdays: frozenset[date],
         team: str | None = None,
     ) -> BusinessCalendar:
         """The calendar from a library's lists, with this policy's overrides applied; a
@@ -323,8 +343,13 @@ class CalendarPolicy(PolicyModel):
                 hol, work = frozenset(), frozenset()
         hol -= short.keys()  # a half-day holiday is open for its half day
         return BusinessCalendar(
-            time_zone=zone, working_hours=hours, weekend=weekend,
-            holidays=hol, makeup_workdays=work, short_days=short, team=team or "",
+            time_zone=zone,
+            working_hours=hours,
+            weekend=weekend,
+            holidays=hol,
+            makeup_workdays=work,
+            short_days=short,
+            team=team or "",
         )
 
 
@@ -337,8 +362,13 @@ class EmotionLexicon(PolicyModel):
     """`[intake.emotion]`: Chinese terms match whole segmented words, English terms whole
     words (csflow/domain/emotion.py); each list replaces its default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
-                              validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
     zh_CN: tuple[Term, ...] = Field(default=DEFAULT_ZH, alias="zh-CN")
     en: tuple[Term, ...] = DEFAULT_EN
@@ -388,10 +418,18 @@ class Policy(PolicyModel):
 
     @model_validator(mode="after")
     def _chart_serves_the_ladder(self) -> Policy:
-        named = {r.value for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
-                 for r in step.notify}
-        named |= {"director" for p in ("P1", "P2", "P3") for step in getattr(self.escalation, p)
-                  if step.action.value == "director_takeover"}
+        named = {
+            r.value
+            for p in ("P1", "P2", "P3")
+            for step in getattr(self.escalation, p)
+            for r in step.notify
+        }
+        named |= {
+            "director"
+            for p in ("P1", "P2", "P3")
+            for step in getattr(self.escalation, p)
+            if step.action.value == "director_takeover"
+        }
         if gaps := ladder_gaps(self.organisation, named):
             raise ValueError("; ".join(gaps))
         return self
@@ -403,7 +441,7 @@ class Policy(PolicyModel):
             return self.version
         data = self.model_dump(mode="json", exclude={"version", "organisation"})
         for key in ("short_days", "teams", "notice_years"):  # added later: unset, the hash
-            if not data["calendar"][key]:                   # stays as it was
+            if not data["calendar"][key]:  # stays as it was
                 del data["calendar"][key]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -33,8 +33,15 @@ class Requirement:
     desk: str = SENIOR_DESK
 
 
-def requirement(category: Category, sub_type: str | None, priority: Priority, tier: Tier,
-                repeat: bool, *, upset: bool = False) -> Requirement:
+def requirement(
+    category: Category,
+    sub_type: str | None,
+    priority: Priority,
+    tier: Tier,
+    repeat: bool,
+    *,
+    upset: bool = False,
+) -> Requirement:
     """The skills a handler needs, and whether the request needs senior staff.
 
     A sub-type skill (e.g. "logistics") is preferred; the category's own tag (e.g.

@@ -27,14 +27,20 @@ class SubType(_Model):
     skills: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
     service_class: Literal["major", "routine"] = Field(default="routine", alias="class")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
-                              validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
 
 class CategoryTaxonomy(_Model):
     required: bool = False  # an intake of this category must name one of `sub_types`
     sub_types: dict[Annotated[str, Field(min_length=1, max_length=64)], SubType] = Field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
 
 class Taxonomy(_Model):
@@ -62,8 +68,7 @@ class Taxonomy(_Model):
                 return f"sub_type is required for {category.value}: one of {allowed}"
             return None
         if self.find(category, sub_type) is None:
-            return (f"sub_type {sub_type!r} is not a {category.value} sub-type; "
-                    f"one of {allowed}")
+            return f"sub_type {sub_type!r} is not a {category.value} sub-type; one of {allowed}"
         return None
 
     def canonical(self, category: Category, sub_type: str | None) -> str | None:

@@ -134,13 +134,23 @@ class EmbeddedPostgres:
         self._initdb_once()
         self._clear_stale_lock()
         argv = [
-            str(_pg_bin() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-            "-h", self.host, "-k", str(self._socket_dir()),
+            str(_pg_bin() / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            self.host,
+            "-k",
+            str(self._socket_dir()),
         ]
         for key, value in self.server_settings.items():
             argv += ["-c", f"{key}={value}"]
         self.child = ChildProcess.spawn(
-            "postgres", argv, log_path=self.log_path, user=self._user,
+            "postgres",
+            argv,
+            log_path=self.log_path,
+            user=self._user,
             stop_signal=signal.SIGINT,  # "fast" shutdown: roll back sessions, checkpoint
             stop_timeout=self.stop_timeout,
         )
@@ -181,7 +191,9 @@ class EmbeddedPostgres:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -212,8 +224,15 @@ class EmbeddedPostgres:
         if self._user is not None:
             shutil.chown(scratch, self._user, self._user)
         argv = [
-            str(_pg_bin() / "initdb"), "-D", str(scratch), "-U", SUPERUSER,
-            "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions",
+            str(_pg_bin() / "initdb"),
+            "-D",
+            str(scratch),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-instructions",
         ]
         child = ChildProcess.spawn(
             "initdb", argv, log_path=self.log_path, user=self._user, stop_timeout=5.0

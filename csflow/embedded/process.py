@@ -125,7 +125,11 @@ class ChildProcess:
                 extra_groups=None if uid is None else [],
             )
         return cls(
-            name, popen, log_path, stop_signal=stop_signal, stop_timeout=stop_timeout,
+            name,
+            popen,
+            log_path,
+            stop_signal=stop_signal,
+            stop_timeout=stop_timeout,
             log_offset=offset,
         )
 

@@ -58,8 +58,13 @@ class ProcessSpec:
 
     def spawn(self) -> ChildProcess:
         return ChildProcess.spawn(
-            self.name, self.argv, log_path=self.log_path, env=self.env, cwd=self.cwd,
-            stop_signal=self.stop_signal, stop_timeout=self.stop_timeout,
+            self.name,
+            self.argv,
+            log_path=self.log_path,
+            env=self.env,
+            cwd=self.cwd,
+            stop_signal=self.stop_signal,
+            stop_timeout=self.stop_timeout,
         )
 
 
@@ -99,8 +104,13 @@ class Supervisor:
         self._restartable: dict[str, _Restart] = {}
         self._restarting: dict[str, asyncio.Task[None]] = {}
 
-    def add(self, child: ChildProcess, *, respawn: Callable[[], ChildProcess] | None = None,
-            ready: Callable[[], bool] | None = None) -> ChildProcess:
+    def add(
+        self,
+        child: ChildProcess,
+        *,
+        respawn: Callable[[], ChildProcess] | None = None,
+        ready: Callable[[], bool] | None = None,
+    ) -> ChildProcess:
         """Own `child`; with `respawn`, a death after start-up is healed by calling it."""
         self.children.append(child)
         if respawn is not None:
@@ -132,8 +142,14 @@ class Supervisor:
         log.info("ready", child=spec.name)
 
     def first_exited(self) -> ChildProcess | None:
-        return next((c for c in self.children
-                     if c.name not in self._restarting and c.exit_code() is not None), None)
+        return next(
+            (
+                c
+                for c in self.children
+                if c.name not in self._restarting and c.exit_code() is not None
+            ),
+            None,
+        )
 
     async def supervise(self, interval: float = 0.2) -> ChildProcess:
         """Restart each child that dies; return one that cannot be restarted.
@@ -154,9 +170,14 @@ class Supervisor:
         plan.quick_deaths = 0 if ran >= self.restart.stable_after else plan.quick_deaths + 1
         delay = self.restart.delay(plan.quick_deaths - 1 if plan.quick_deaths else 0)
         dead.stop()  # reap it and clear what it left in its process group
-        log.error("a child exited unexpectedly; restarting it", child=dead.name,
-                  exit_code=code, ran_seconds=round(ran, 1), restart_in=delay,
-                  log=str(dead.log_path))
+        log.error(
+            "a child exited unexpectedly; restarting it",
+            child=dead.name,
+            exit_code=code,
+            ran_seconds=round(ran, 1),
+            restart_in=delay,
+            log=str(dead.log_path),
+        )
         _explain(f"last lines of {dead.log_path}:\n{dead.tail()}")
         try:
             await asyncio.sleep(delay)
@@ -169,8 +190,13 @@ class Supervisor:
             self.children[self.children.index(dead)] = child  # keeps the stop order
             plan.started_at = time.monotonic()
             plan.restarts += 1
-            log.info("restarted", child=child.name, pid=child.pid, restarts=plan.restarts,
-                     log=str(child.log_path))
+            log.info(
+                "restarted",
+                child=child.name,
+                pid=child.pid,
+                restarts=plan.restarts,
+                log=str(child.log_path),
+            )
         finally:
             del self._restarting[dead.name]
         if plan.ready is not None:
@@ -224,8 +250,10 @@ class Supervisor:
             on_up()
             dead = await self.supervise()
             log.error(
-                "a child exited unexpectedly; stopping the others", child=dead.name,
-                exit_code=dead.exit_code(), log=str(dead.log_path),
+                "a child exited unexpectedly; stopping the others",
+                child=dead.name,
+                exit_code=dead.exit_code(),
+                log=str(dead.log_path),
             )
             _explain(f"last lines of {dead.log_path}:\n{dead.tail()}")
             return 1

@@ -102,8 +102,7 @@ async def wait_for_frontend(
         except (RuntimeError, TimeoutError) as exc:
             if time.monotonic() > deadline:
                 raise EmbeddedStartError(
-                    f"Temporal at {target} did not answer within {wait_seconds:.0f}s: "
-                    f"{exc}{hint()}"
+                    f"Temporal at {target} did not answer within {wait_seconds:.0f}s: {exc}{hint()}"
                 ) from exc
         await asyncio.sleep(0.1)
 
@@ -155,13 +154,26 @@ class TemporalDevServer:
         for key in self.keys:  # the same spelling as search_attributes.cli_flags()
             flags += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
         return [
-            str(self.binary or find_temporal_binary()), "server", "start-dev",
-            "--db-filename", str(self.db_path),
-            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--namespace", self.namespace,
+            str(self.binary or find_temporal_binary()),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_path),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
             *flags,
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            "--log-level", "warn",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            "--log-level",
+            "warn",
             *self.extra_args,
         ]
 
@@ -180,8 +192,11 @@ class TemporalDevServer:
             return self.child
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.child = ChildProcess.spawn(
-            "temporal", self.argv(), log_path=self.log_path,
-            stop_signal=signal.SIGTERM, stop_timeout=self.stop_timeout,
+            "temporal",
+            self.argv(),
+            log_path=self.log_path,
+            stop_signal=signal.SIGTERM,
+            stop_timeout=self.stop_timeout,
         )
         return self.child
 
@@ -195,12 +210,16 @@ class TemporalDevServer:
             code = child.exit_code()
             if code is None:
                 return None
-            return (f"the Temporal dev server exited with code {code} while starting; "
-                    f"see {self.log_path}:\n{child.tail()}")
+            return (
+                f"the Temporal dev server exited with code {code} while starting; "
+                f"see {self.log_path}:\n{child.tail()}"
+            )
 
         async def ready() -> list[str]:
             client = await wait_for_frontend(
-                self.target, self.namespace, alive=alive,
+                self.target,
+                self.namespace,
+                alive=alive,
                 wait_seconds=self.start_timeout if timeout is None else timeout,
                 hint=lambda: f"; see {self.log_path}:\n{child.tail()}",
             )
@@ -217,7 +236,9 @@ class TemporalDevServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

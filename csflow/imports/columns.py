@@ -27,31 +27,54 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("external_id", ("external_id",), required=True,
-           help="your own id for the row (letters, digits, _.:@-); the key that makes a "
-                "re-run import each row once"),
-    Column("received_at", ("received_at",), required=True,
-           help="original time of receipt with its zone, e.g. 2026-11-20T09:30:00+08:00; "
-                "the SLA clocks count from it"),
+    Column(
+        "external_id",
+        ("external_id",),
+        required=True,
+        help="your own id for the row (letters, digits, _.:@-); the key that makes a "
+        "re-run import each row once",
+    ),
+    Column(
+        "received_at",
+        ("received_at",),
+        required=True,
+        help="original time of receipt with its zone, e.g. 2026-11-20T09:30:00+08:00; "
+        "the SLA clocks count from it",
+    ),
     Column("customer_id", ("customer", "id"), required=True),
     Column("customer_name", ("customer", "name"), required=True),
     Column("customer_tier", ("customer", "tier"), help="vip or regular (default)"),
-    Column("customer_contact_phone", ("customer", "contact", "phone"),
-           help="phone or email: at least one of the two"),
+    Column(
+        "customer_contact_phone",
+        ("customer", "contact", "phone"),
+        help="phone or email: at least one of the two",
+    ),
     Column("customer_contact_email", ("customer", "contact", "email")),
     Column("customer_language", ("customer", "language"), help="zh-CN (default) or en"),
-    Column("customer_preferred_channels", ("customer", "preferred_channels"), "list",
-           help="email;sms;phone in order of preference"),
-    Column("customer_quiet_hours", ("customer", "quiet_hours"), "list",
-           help="start;end local time, e.g. 21:00;09:00"),
-    Column("channel", ("channel",), required=True,
-           help="phone, chat, email, app, social or web"),
-    Column("category", ("category",), required=True,
-           help="consultation, complaint, suggestion or after_sales"),
+    Column(
+        "customer_preferred_channels",
+        ("customer", "preferred_channels"),
+        "list",
+        help="email;sms;phone in order of preference",
+    ),
+    Column(
+        "customer_quiet_hours",
+        ("customer", "quiet_hours"),
+        "list",
+        help="start;end local time, e.g. 21:00;09:00",
+    ),
+    Column("channel", ("channel",), required=True, help="phone, chat, email, app, social or web"),
+    Column(
+        "category",
+        ("category",),
+        required=True,
+        help="consultation, complaint, suggestion or after_sales",
+    ),
     Column("sub_type", ("sub_type",)),
     Column("priority", ("priority",), help="P1, P2 or P3 (default)"),
-    Column("description", ("description",), required=True,
-           help="the customer's own words, verbatim"),
+    Column(
+        "description", ("description",), required=True, help="the customer's own words, verbatim"
+    ),
     Column("expected_resolution_at", ("expected_resolution_at",), help="with its zone"),
     Column("order_number", ("order_number",)),
     Column("amount_in_dispute", ("amount_in_dispute",), help="e.g. 199.90"),
@@ -84,8 +107,7 @@ def row_to_data(header: list[Column], cells: list[str]) -> dict[str, Any]:
         for part in column.path[:-1]:
             target = target.setdefault(part, {})
         if column.kind == "list":
-            target[column.path[-1]] = [v.strip() for v in value.split(LIST_SEPARATOR)
-                                       if v.strip()]
+            target[column.path[-1]] = [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()]
         else:
             target[column.path[-1]] = value
     return data

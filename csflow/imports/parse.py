@@ -42,9 +42,8 @@ FORMATS: tuple[Format, ...] = ("csv", "jsonl")
 
 _REQUIRED_FOR_IMPORT = {
     "external_id": "required for imports (the key that keeps a re-run from creating the "
-                   "request twice)",
-    "received_at": "required for imports (the original time of receipt; SLA clocks count "
-                   "from it)",
+    "request twice)",
+    "received_at": "required for imports (the original time of receipt; SLA clocks count from it)",
 }
 _ORDER = {c.name: i for i, c in enumerate(COLUMNS)}
 
@@ -81,8 +80,10 @@ class Duplicate:
 
     @property
     def reason(self) -> str:
-        text = (f"duplicate of line {self.first_line} (same external_id); only the first "
-                "row with an external_id is imported")
+        text = (
+            f"duplicate of line {self.first_line} (same external_id); only the first "
+            "row with an external_id is imported"
+        )
         if self.differs:
             text += f"; this row differs in {', '.join(self.differs)}"
         return text
@@ -115,8 +116,9 @@ def max_age() -> timedelta:
     return timedelta(days=int(raw))
 
 
-def read_import_file(path: Path, fmt: Format | None = None, *,
-                     now: datetime | None = None) -> ParsedFile:
+def read_import_file(
+    path: Path, fmt: Format | None = None, *, now: datetime | None = None
+) -> ParsedFile:
     """Read, decode, detect the format (unless given) and validate every row."""
     try:
         raw = path.read_bytes()
@@ -139,7 +141,8 @@ def decode(raw: bytes) -> str:
         line = raw.count(b"\n", 0, err.start) + 1
         raise ImportFileError(
             f"is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line}); save it as "
-            "UTF-8 (GBK and other legacy encodings are not read)") from None
+            "UTF-8 (GBK and other legacy encodings are not read)"
+        ) from None
     if "\x00" in text:
         raise ImportFileError("contains NUL bytes: not a text file (UTF-16 without a BOM?)")
     if not text.strip():
@@ -157,8 +160,14 @@ def detect_format(text: str) -> Format:
     return "csv"
 
 
-def parse_text(text: str, fmt: Format, source: str, *, now: datetime | None = None,
-               received_back: timedelta | None = None) -> ParsedFile:
+def parse_text(
+    text: str,
+    fmt: Format,
+    source: str,
+    *,
+    now: datetime | None = None,
+    received_back: timedelta | None = None,
+) -> ParsedFile:
     now = now or datetime.now(UTC)
     back = received_back or max_age()
     out = ParsedFile(source=source, format=fmt)
@@ -177,8 +186,11 @@ def parse_text(text: str, fmt: Format, source: str, *, now: datetime | None = No
             first_of[checked.external_id] = checked
             out.rows.append(checked)
         else:
-            out.duplicates.append(Duplicate(checked.line, checked.external_id, first.line,
-                                            _differences(first, checked, fmt)))
+            out.duplicates.append(
+                Duplicate(
+                    checked.line, checked.external_id, first.line, _differences(first, checked, fmt)
+                )
+            )
     if out.total == 0:
         raise ImportFileError("has no data rows")
     return out
@@ -209,9 +221,15 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]
             continue  # a blank line, or a spreadsheet's row of empty cells
         extra = [c for c in cells[width:] if c.strip()]
         if extra:
-            yield start, RowProblem(start, _cell(header, cells, "external_id"),
-                                    f"has {len(cells)} cells but the header has {width} "
-                                    "columns (an unquoted comma in a cell?)")
+            yield (
+                start,
+                RowProblem(
+                    start,
+                    _cell(header, cells, "external_id"),
+                    f"has {len(cells)} cells but the header has {width} "
+                    "columns (an unquoted comma in a cell?)",
+                ),
+            )
             continue
         yield start, row_to_data(header, cells)
 
@@ -224,12 +242,14 @@ def _header(cells: list[str]) -> list[Column]:
     if not known:
         raise ImportFileError(
             "is neither CSV with a csflow header row nor JSON Lines: the first line should "
-            "name columns such as " + ", ".join(c.name for c in COLUMNS[:4]) + ", …")
-    unknown = [n or f"(unnamed column {i + 1})" for i, n in enumerate(names)
-               if n not in BY_NAME]
+            "name columns such as " + ", ".join(c.name for c in COLUMNS[:4]) + ", …"
+        )
+    unknown = [n or f"(unnamed column {i + 1})" for i, n in enumerate(names) if n not in BY_NAME]
     if unknown:
-        raise ImportFileError(f"line 1: unknown column(s) {', '.join(unknown)}; "
-                              "see docs/import.md for the column names")
+        raise ImportFileError(
+            f"line 1: unknown column(s) {', '.join(unknown)}; "
+            "see docs/import.md for the column names"
+        )
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ImportFileError(f"line 1: column(s) named twice: {', '.join(repeated)}")
@@ -243,8 +263,10 @@ def _header(cells: list[str]) -> list[Column]:
 
 def _csv_error(err: csv.Error, start: int, end: int) -> str:
     if "unexpected end of data" in str(err):
-        return (f"a quoted cell opened on this row is never closed; lines {start}–{end} "
-                "could not be read")
+        return (
+            f"a quoted cell opened on this row is never closed; lines {start}–{end} "
+            "could not be read"
+        )
     return f"not valid CSV ({err}); the rest of line {end} was skipped"
 
 
@@ -267,8 +289,12 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowProblem
         try:
             data = json.loads(line, parse_float=Decimal)
         except json.JSONDecodeError as err:
-            problems.append((number, RowProblem(
-                number, None, f"not valid JSON ({err.msg} at column {err.colno})")))
+            problems.append(
+                (
+                    number,
+                    RowProblem(number, None, f"not valid JSON ({err.msg} at column {err.colno})"),
+                )
+            )
             continue
         if not isinstance(data, dict):
             problems.append((number, RowProblem(number, None, "not a JSON object")))
@@ -278,33 +304,42 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowProblem
         problems.clear()
         yield number, data
     if not objects:
-        raise ImportFileError("is neither CSV with a csflow header row nor JSON Lines: no "
-                              "line holds a JSON object")
+        raise ImportFileError(
+            "is neither CSV with a csflow header row nor JSON Lines: no line holds a JSON object"
+        )
     yield from problems
 
 
 # ---- validation ----
 
 
-def _validate(line: int, data: dict[str, Any], fmt: Format,
-              now: datetime, back: timedelta) -> ImportRow | RowProblem:
+def _validate(
+    line: int, data: dict[str, Any], fmt: Format, now: datetime, back: timedelta
+) -> ImportRow | RowProblem:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     missing = {name for name in _REQUIRED_FOR_IMPORT if data.get(name) in (None, "")}
     intake: RequestIntake | None = None
     try:
         intake = RequestIntake.model_validate(data)
     except ValidationError as err:
-        problems += [(e["loc"], _message(e)) for e in err.errors()
-                     if not (e["loc"] and e["loc"][0] in missing)]
+        problems += [
+            (e["loc"], _message(e))
+            for e in err.errors()
+            if not (e["loc"] and e["loc"][0] in missing)
+        ]
     problems += [((name,), _REQUIRED_FOR_IMPORT[name]) for name in sorted(missing)]
     if intake is not None:
-        problems += [((name,), reason)
-                     for name, reason in window_problems(intake, now, received_back=back)]
+        problems += [
+            ((name,), reason) for name, reason in window_problems(intake, now, received_back=back)
+        ]
     if problems or intake is None:
         problems.sort(key=lambda p: _rank(p[0]))
         external_id = data.get("external_id")
-        return RowProblem(line, external_id if isinstance(external_id, str) else None,
-                          "; ".join(f"{field_name(loc, fmt)}: {msg}" for loc, msg in problems))
+        return RowProblem(
+            line,
+            external_id if isinstance(external_id, str) else None,
+            "; ".join(f"{field_name(loc, fmt)}: {msg}" for loc, msg in problems),
+        )
     return ImportRow(line, intake)
 
 

@@ -35,8 +35,14 @@ from starter.client import RequestRefused, TemporalUnavailable
 if TYPE_CHECKING:
     from starter.client import CsflowClient
 
-_TRANSIENT_RPC = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                            RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED})
+_TRANSIENT_RPC = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+    }
+)
 _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TemporalUnavailable,
     asyncpg.PostgresConnectionError,
@@ -109,9 +115,17 @@ class _Attempts:
 
 
 class Importer:
-    def __init__(self, csflow: CsflowClient, temporal: Client, pool: asyncpg.Pool[Any], *,
-                 concurrency: int = 16, attempts: int = 4, backoff: float = 0.5,
-                 on_progress: Callable[[Progress], None] | None = None) -> None:
+    def __init__(
+        self,
+        csflow: CsflowClient,
+        temporal: Client,
+        pool: asyncpg.Pool[Any],
+        *,
+        concurrency: int = 16,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
         if concurrency < 1 or attempts < 1:
             raise ValueError("concurrency and attempts must be at least 1")
         self._csflow = csflow
@@ -129,8 +143,13 @@ class Importer:
         but not started, or untouched — all three are finished correctly by a re-run.
         """
         began = time.perf_counter()
-        report = ImportReport(source=parsed.source, format=parsed.format, total=parsed.total,
-                              bad=list(parsed.bad), duplicates=list(parsed.duplicates))
+        report = ImportReport(
+            source=parsed.source,
+            format=parsed.format,
+            total=parsed.total,
+            bad=list(parsed.bad),
+            duplicates=list(parsed.duplicates),
+        )
         # Oldest first: within a day and channel, serials then follow the time of receipt.
         queue = iter(sorted(parsed.rows, key=lambda r: (r.intake.received_at, r.line)))
         total = len(parsed.rows)
@@ -138,8 +157,11 @@ class Importer:
         def tell() -> None:
             if self._on_progress is not None:
                 done = len(report.imported) + len(report.present) + len(report.failed)
-                self._on_progress(Progress(done, total, len(report.imported),
-                                           len(report.present), len(report.failed)))
+                self._on_progress(
+                    Progress(
+                        done, total, len(report.imported), len(report.present), len(report.failed)
+                    )
+                )
 
         async def work() -> None:
             for row in queue:  # one shared iterator: each row goes to exactly one worker
@@ -172,12 +194,13 @@ class Importer:
                 return RowProblem(row.line, row.external_id, f"refused: {err.reason}")
             except Exception as err:
                 if not is_transient(err):
-                    return RowProblem(row.line, row.external_id,
-                                      f"{type(err).__name__}: {err}")
+                    return RowProblem(row.line, row.external_id, f"{type(err).__name__}: {err}")
                 if attempt == self._attempts:
-                    return RowProblem(row.line, row.external_id,
-                                      f"gave up after {attempt} attempts: "
-                                      f"{type(err).__name__}: {err}")
+                    return RowProblem(
+                        row.line,
+                        row.external_id,
+                        f"gave up after {attempt} attempts: {type(err).__name__}: {err}",
+                    )
                 delay = self._backoff * 2 ** (attempt - 1)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # no thundering herd
         raise AssertionError("unreachable: the last attempt returns")

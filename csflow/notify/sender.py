@@ -35,10 +35,14 @@ INTRUSIVE = ("sms", "phone")  # not at night, except for P1
 
 
 class Sender:
-
-    def __init__(self, pool: asyncpg.Pool[Any], channels: Mapping[str, Channel],
-                 templates: Templates, config: NotifyConfig,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        channels: Mapping[str, Channel],
+        templates: Templates,
+        config: NotifyConfig,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._pool = pool
         self._channels = channels
         self._templates = templates
@@ -65,9 +69,10 @@ class Sender:
             if to is None:
                 continue
             try:
-                await ch.send(Message(key=n.key, to=to, subject=subject, body=body),
-                              committing=partial(outbox.mark, self._pool, n.key, "sending",
-                                                 name))
+                await ch.send(
+                    Message(key=n.key, to=to, subject=subject, body=body),
+                    committing=partial(outbox.mark, self._pool, n.key, "sending", name),
+                )
             except ChannelError as err:
                 tried.append(f"{name}: {err}")
                 await outbox.mark(self._pool, n.key, "retrying", name, f"{name}: {err}")
@@ -88,8 +93,9 @@ class Sender:
         if self._quiet(start, end) and n.priority != "P1":
             wanted = [c for c in wanted if c not in INTRUSIVE]
             if not wanted and any(c in self._channels for c in n.recipient.channels):
-                raise ApplicationError("quiet hours: retry when they end",
-                                       next_retry_delay=self._until(end))
+                raise ApplicationError(
+                    "quiet hours: retry when they end", next_retry_delay=self._until(end)
+                )
         if retry_first in wanted:
             wanted.remove(retry_first)
             wanted.insert(0, retry_first)
@@ -127,7 +133,8 @@ class Sender:
         if r.kind == "role":
             row = await self._pool.fetchrow(
                 "SELECT email, phone FROM staff WHERE role = $1 AND on_duty ORDER BY id LIMIT 1",
-                r.id)
+                r.id,
+            )
             if row:
                 return row["email"], row["phone"]
             c = self._config.roles.get(r.id)
@@ -149,16 +156,22 @@ class Sender:
         deadline = loop.time() + wait_s
         while loop.time() < deadline:
             if await self._pool.fetchval(
-                    "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", n.number):
+                "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", n.number
+            ):
                 return
             await asyncio.sleep(0.05)
 
     async def _alert_ops(self, n: Notification, why: str) -> None:
         """An error-level event (what ops alert on) and, best effort, a word to the ops
         contact (`[ops]` in the notify config) on the first channel that reaches it."""
-        log.error("notify.ops_alert", key=n.key, request_number=n.number,
-                  template=n.template, recipient=f"{n.recipient.kind}:{n.recipient.id}",
-                  problem=why)
+        log.error(
+            "notify.ops_alert",
+            key=n.key,
+            request_number=n.number,
+            template=n.template,
+            recipient=f"{n.recipient.kind}:{n.recipient.id}",
+            problem=why,
+        )
         ops = self._config.ops
         for name in ("email", "sms"):
             ch = self._channels.get(name)
@@ -167,9 +180,14 @@ class Sender:
                 continue
             text = f"Message {n.key} for request {n.number} was not delivered: {why}"
             try:
-                await ch.send(Message(key=f"ops-alert/{n.key}", to=to,
-                                      subject=f"csflow: undelivered message ({n.number})",
-                                      body=text))
+                await ch.send(
+                    Message(
+                        key=f"ops-alert/{n.key}",
+                        to=to,
+                        subject=f"csflow: undelivered message ({n.number})",
+                        body=text,
+                    )
+                )
                 return
             except ChannelError as err:
                 log.warning("notify.ops_alert_undelivered", channel=name, error=str(err))
@@ -178,8 +196,9 @@ class Sender:
 S = TypeVar("S", bound=Sender)
 
 
-def build_sender(pool: Any, config: NotifyConfig, kind: type[S],
-                 banned: Iterable[str] = DEFAULT_BANNED) -> S:
+def build_sender(
+    pool: Any, config: NotifyConfig, kind: type[S], banned: Iterable[str] = DEFAULT_BANNED
+) -> S:
     """Channels from the notify config; secrets only from the environment. Templates are
     checked against the policy's banned phrases here: a bad one stops the process."""
     secret = os.environ.get("CSFLOW_GATEWAY_SECRET", "").encode()

@@ -49,8 +49,10 @@ def resolver(e: str) -> str:
 
 def doer(e: str) -> str:
     """Who did event `e`: its actor when a handler, else the holder at that instant."""
-    return (f"coalesce(CASE WHEN {e}.actor_role IN {HANDLER_ROLES} THEN {e}.actor_id END, "
-            f"{holder(e)}, '{UNASSIGNED}')")
+    return (
+        f"coalesce(CASE WHEN {e}.actor_role IN {HANDLER_ROLES} THEN {e}.actor_id END, "
+        f"{holder(e)}, '{UNASSIGNED}')"
+    )
 
 
 _INSERT = "INSERT INTO report_day_agent_counts (time_zone, day, agent, metric, key, n)\n"
@@ -66,10 +68,12 @@ def _not_breached(clock: str) -> str:
               WHERE h.number = e.number AND h.kind = 'rehandling_started' AND h.seq < e.seq)))"""
 
 
-AGENT_WORK = _INSERT + f"""
+AGENT_WORK = (
+    _INSERT
+    + f"""
 SELECT $3, $4, o.agent, v.metric, v.key, count(*)
 FROM request_events e
-CROSS JOIN LATERAL (SELECT {doer('e')} AS agent) o
+CROSS JOIN LATERAL (SELECT {doer("e")} AS agent) o
 CROSS JOIN LATERAL (VALUES
     ('resolutions', '', e.kind = 'resolution_proposed'),
     ('handled', '', e.kind = 'resolution_proposed' AND NOT EXISTS (
@@ -90,9 +94,12 @@ CROSS JOIN LATERAL (VALUES
 ) AS v (metric, key, hit)
 WHERE e.kind IN {RESPONSES} AND e.at >= $1 AND e.at < $2 AND v.hit
 GROUP BY o.agent, v.metric, v.key"""
+)
 
-AGENT_BREACHES = _INSERT + f"""
-SELECT $3, $4, coalesce({holder('e')}, '{UNASSIGNED}'),
+AGENT_BREACHES = (
+    _INSERT
+    + f"""
+SELECT $3, $4, coalesce({holder("e")}, '{UNASSIGNED}'),
        CASE WHEN e.data ->> 'name' = 'progress_cadence' THEN 'progress_missed'
             ELSE 'sla_breached' END,
        CASE WHEN e.data ->> 'name' = 'progress_cadence' THEN '' ELSE e.data ->> 'name' END,
@@ -100,10 +107,13 @@ SELECT $3, $4, coalesce({holder('e')}, '{UNASSIGNED}'),
 FROM request_events e
 WHERE e.kind = 'sla_breached' AND e.at >= $1 AND e.at < $2
 GROUP BY 3, 4, 5"""
+)
 
 # After a resolution: acceptance (first-contact resolution), re-handling, satisfaction.
-AGENT_AFTER = _INSERT + f"""
-SELECT $3, $4, coalesce({resolver('e')}, '{UNASSIGNED}'), v.metric, v.key, count(*)
+AGENT_AFTER = (
+    _INSERT
+    + f"""
+SELECT $3, $4, coalesce({resolver("e")}, '{UNASSIGNED}'), v.metric, v.key, count(*)
 FROM request_events e
 CROSS JOIN LATERAL (VALUES
     ('rehandling', '', e.kind = 'rehandling_started'),
@@ -127,9 +137,12 @@ WHERE e.kind IN ('rehandling_started', 'customer_confirmed', 'confirmed_by_timeo
       WHERE p.number = e.number AND p.seq < e.seq
         AND p.kind IN ('customer_confirmed', 'confirmed_by_timeout'))))
 GROUP BY 3, v.metric, v.key"""
+)
 
-AGENT_FOLLOW_UP = _INSERT + f"""
-SELECT $3, $4, coalesce(nullif(e.data ->> 'owner', ''), f.owner, {resolver('e')},
+AGENT_FOLLOW_UP = (
+    _INSERT
+    + f"""
+SELECT $3, $4, coalesce(nullif(e.data ->> 'owner', ''), f.owner, {resolver("e")},
                         '{UNASSIGNED}'),
        'follow_up',
        CASE WHEN e.kind = 'follow_up_missed' THEN 'missed'
@@ -143,6 +156,7 @@ LEFT JOIN LATERAL (
     ORDER BY s.seq DESC LIMIT 1) f ON true
 WHERE e.kind IN ('follow_up_recorded', 'follow_up_missed') AND e.at >= $1 AND e.at < $2
 GROUP BY 3, 5"""
+)
 
 # Every measured duration of the day once, with what each report groups it by; the
 # organisation's durations (per priority), the scorecards' (per agent) and the channels'
@@ -159,7 +173,7 @@ SELECT m.measure, coalesce(rec.data ->> 'priority', '?'), m.agent,
        coalesce(rec.data ->> 'channel', '?'),
        greatest(0, extract(epoch FROM m.at - rec.at) - coalesce(w.waited, 0))
 FROM (
-    SELECT x.measure, e.number, e.seq, e.at, {doer('e')} AS agent
+    SELECT x.measure, e.number, e.seq, e.at, {doer("e")} AS agent
     FROM request_events e
     CROSS JOIN LATERAL (VALUES
         ('first_response', NOT EXISTS (
@@ -226,6 +240,16 @@ SELECT $3, $4, CASE WHEN seconds <= target THEN 'pickup_met' ELSE 'pickup_missed
 FROM rollup_measured WHERE measure = 'pickup' AND target IS NOT NULL
 GROUP BY 3, channel"""
 
-STATEMENTS = (AGENT_WORK, AGENT_BREACHES, AGENT_AFTER, AGENT_FOLLOW_UP, MEASURED_TABLE,
-              MEASURED, PICKUP, PRIORITY_DURATIONS, AGENT_SAMPLES, CHANNEL_SAMPLES,
-              PICKUP_COUNTS)
+STATEMENTS = (
+    AGENT_WORK,
+    AGENT_BREACHES,
+    AGENT_AFTER,
+    AGENT_FOLLOW_UP,
+    MEASURED_TABLE,
+    MEASURED,
+    PICKUP,
+    PRIORITY_DURATIONS,
+    AGENT_SAMPLES,
+    CHANNEL_SAMPLES,
+    PICKUP_COUNTS,
+)

@@ -102,13 +102,18 @@ async def load(pool: Any, f: BoardFilter, now: datetime, limit: int = LIMIT) -> 
                 ORDER BY CASE sla_state WHEN 'red' THEN 0 WHEN 'yellow' THEN 1
                                         WHEN 'green' THEN 2 ELSE 3 END,
                          priority, next_deadline NULLS LAST, number
-                LIMIT $6""", *args, limit)
+                LIMIT $6""",
+            *args,
+            limit,
+        )
         groups = await conn.fetch(
             f"""SELECT GROUPING(priority) = 1 AS per_assignee, priority,
                        coalesce(assignee, '') AS holder, sla_state, count(*) AS n
                 FROM requests WHERE {_WHERE}
                 GROUP BY GROUPING SETS ((priority, sla_state),
-                                       (coalesce(assignee, ''), sla_state))""", *args)
+                                       (coalesce(assignee, ''), sla_state))""",
+            *args,
+        )
     by_priority: dict[str, ColourCounts] = {}
     by_assignee: dict[str, ColourCounts] = {}
     overall = ColourCounts(key="all")
@@ -124,18 +129,34 @@ async def load(pool: Any, f: BoardFilter, now: datetime, limit: int = LIMIT) -> 
     priorities = [by_priority[p] for p in sorted(by_priority)]
     assignees = sorted(by_assignee.values(), key=lambda c: (-c.red, -c.yellow, -c.total, c.key))
     return Board(
-        now=now, total=overall.total, colours=overall, by_priority=priorities,
-        by_assignee=assignees, items=[_item(r, now) for r in rows],
-        chart_svg=charts.stacked([(c.key, [(k, getattr(c, k)) for k in COLOURS])
-                                  for c in priorities]))
+        now=now,
+        total=overall.total,
+        colours=overall,
+        by_priority=priorities,
+        by_assignee=assignees,
+        items=[_item(r, now) for r in rows],
+        chart_svg=charts.stacked(
+            [(c.key, [(k, getattr(c, k)) for k in COLOURS]) for c in priorities]
+        ),
+    )
 
 
 def _item(r: Any, now: datetime) -> BoardItem:
     deadline = r["next_deadline"]
     return BoardItem(
-        number=r["number"], status=r["status"], priority=r["priority"], category=r["category"],
-        sub_type=r["sub_type"], channel=r["channel"], tier=r["customer_tier"],
-        assignee=r["assignee"], sla_state=r["sla_state"], next_deadline=deadline,
+        number=r["number"],
+        status=r["status"],
+        priority=r["priority"],
+        category=r["category"],
+        sub_type=r["sub_type"],
+        channel=r["channel"],
+        tier=r["customer_tier"],
+        assignee=r["assignee"],
+        sla_state=r["sla_state"],
+        next_deadline=deadline,
         seconds_left=(deadline - now).total_seconds() if deadline else None,
-        delayed=r["delayed"], escalated_to=r["escalated_to"],
-        awaiting_customer=r["awaiting_customer"], upset=r["upset"])
+        delayed=r["delayed"],
+        escalated_to=r["escalated_to"],
+        awaiting_customer=r["awaiting_customer"],
+        upset=r["upset"],
+    )

@@ -12,13 +12,13 @@ from csflow.reports.calendar_model import DayMarks, Marks
 from csflow.reports.config import ReportsConfig
 
 
-def calendar_marks(first: date, last: date, spec: CalendarPolicy,
-                   config: ReportsConfig) -> Marks:
+def calendar_marks(first: date, last: date, spec: CalendarPolicy, config: ReportsConfig) -> Marks:
     """Years the library does not cover get only the overrides' days (as the SLA
     calendar does), so a missing notice shows as "no holiday", never as an error."""
     years = range(first.year, last.year + 1)
     found: tuple[frozenset[date], frozenset[date]] = (
-        china_days(years) if spec.holidays_from == "china" else (frozenset(), frozenset()))
+        china_days(years) if spec.holidays_from == "china" else (frozenset(), frozenset())
+    )
     holidays, makeup = spec.overrides.apply(*found)
     campaigns = config.campaign_days(first, last)
 

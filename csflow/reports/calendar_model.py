@@ -58,8 +58,9 @@ class Fitted:
     upper: list[float]
 
 
-def _design(days: Sequence[date], marks: Marks, n_hist: int, knots: Sequence[int],
-            effects: Sequence[int]) -> np.ndarray:
+def _design(
+    days: Sequence[date], marks: Marks, n_hist: int, knots: Sequence[int], effects: Sequence[int]
+) -> np.ndarray:
     rows = []
     for i, d in enumerate(days):
         t = min(i, n_hist - 1)  # the level is held flat after the last day of history
@@ -70,8 +71,9 @@ def _design(days: Sequence[date], marks: Marks, n_hist: int, knots: Sequence[int
     return np.asarray(rows, dtype=float)
 
 
-def predict(history: Sequence[float], days: Sequence[date], future: Sequence[date],
-            marks: Marks) -> Fitted:
+def predict(
+    history: Sequence[float], days: Sequence[date], future: Sequence[date], marks: Marks
+) -> Fitted:
     """Forecast `future` days from `history` (one value per day of `days`)."""
     n = len(history)
     if n < MIN_DAYS or float(np.std(history)) == 0.0:
@@ -93,7 +95,8 @@ def predict(history: Sequence[float], days: Sequence[date], future: Sequence[dat
         f"calendar regression (weekday, level; holidays etc.: {used})",
         [max(0.0, float(np.expm1(v))) for v in mean],
         [max(0.0, float(np.expm1(v - BAND_Z * sigma))) for v in mean],
-        [max(0.0, float(np.expm1(v + BAND_Z * sigma))) for v in mean])
+        [max(0.0, float(np.expm1(v + BAND_Z * sigma))) for v in mean],
+    )
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,15 @@ class HorizonError:
     mape_plain: float | None  # the calendar-blind Holt-Winters, for comparison
 
 
-def rolling_origin(history: Sequence[float], days: Sequence[date], marks: Marks, *,
-                   horizon: int = 14, origins: int = 8, step: int = 7
-                   ) -> list[HorizonError]:
+def rolling_origin(
+    history: Sequence[float],
+    days: Sequence[date],
+    marks: Marks,
+    *,
+    horizon: int = 14,
+    origins: int = 8,
+    step: int = 7,
+) -> list[HorizonError]:
     """Refit at up to `origins` past days, `step` days apart (the latest ends `horizon`
     days before the end of history), forecast `horizon` days from each, and score every
     horizon by MAPE over the origins — for this model and for the calendar-blind one."""
@@ -116,18 +125,26 @@ def rolling_origin(history: Sequence[float], days: Sequence[date], marks: Marks,
     errors: list[list[float]] = [[] for _ in range(horizon)]
     errors_plain: list[list[float]] = [[] for _ in range(horizon)]
     for o in starts:
-        aware = predict(history[:o], days[:o], days[o:o + horizon], marks).values
+        aware = predict(history[:o], days[:o], days[o : o + horizon], marks).values
         blind = plain.predict(history[:o], horizon).values
         for h in range(horizon):
             actual = history[o + h]
             if actual > 0:
                 errors[h].append(abs(aware[h] - actual) / actual)
                 errors_plain[h].append(abs(blind[h] - actual) / actual)
-    return [HorizonError(h + 1, len(errors[h]),
-                         sum(errors[h]) / len(errors[h]) if errors[h] else None,
-                         sum(errors_plain[h]) / len(errors_plain[h]) if errors_plain[h]
-                         else None)
-            for h in range(horizon)] if starts else []
+    return (
+        [
+            HorizonError(
+                h + 1,
+                len(errors[h]),
+                sum(errors[h]) / len(errors[h]) if errors[h] else None,
+                sum(errors_plain[h]) / len(errors_plain[h]) if errors_plain[h] else None,
+            )
+            for h in range(horizon)
+        ]
+        if starts
+        else []
+    )
 
 
 def overall(errors: Sequence[HorizonError], plain_model: bool = False) -> float | None:

@@ -92,7 +92,7 @@ class WhyReport(_Model):
 # latest explanation and review of that clock id.
 BREACHES = f"""
 SELECT e.number, e.data ->> 'clock' AS clock, e.at,
-       coalesce({holder('e')}, '{UNASSIGNED}') AS owner, x.reason, x.note, x.explained_seq,
+       coalesce({holder("e")}, '{UNASSIGNED}') AS owner, x.reason, x.note, x.explained_seq,
        r.verdict
 FROM request_events e
 LEFT JOIN LATERAL (
@@ -115,7 +115,7 @@ ORDER BY e.at, e.number"""
 # breach is counted from the per-agent rollup, owner by owner.
 EXPLAINED = f"""
 SELECT e.number, e.data ->> 'clock' AS clock, e.at,
-       coalesce({holder('e')}, '{UNASSIGNED}') AS owner, x.reason, x.note, r.verdict
+       coalesce({holder("e")}, '{UNASSIGNED}') AS owner, x.reason, x.note, r.verdict
 FROM (SELECT DISTINCT ON (p.number, p.data ->> 'clock')
              p.number, p.data ->> 'clock' AS clock, p.data ->> 'reason' AS reason,
              p.data ->> 'note' AS note, p.seq
@@ -182,7 +182,12 @@ async def why(pool: Any, period: Period, tz: str, config: ReportsConfig) -> WhyR
             """SELECT count(*) FROM report_days
                WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND version >= $4
                  AND computed_at >= day_end + $5::interval""",
-            tz, period.first_day, period.last_day, ROLLUP_VERSION, SETTLE)
+            tz,
+            period.first_day,
+            period.last_day,
+            ROLLUP_VERSION,
+            SETTLE,
+        )
         breaches: list[Any]
         if rolled == period.length:
             explained = await conn.fetch(EXPLAINED, start, end, timeout=STATEMENT_TIMEOUT)
@@ -201,9 +206,11 @@ def _unexplained(explained: Sequence[Any], totals: Sequence[Any]) -> list[dict[s
     done: dict[str, int] = defaultdict(int)
     for e in explained:
         done[e["owner"]] += 1
-    return [{"owner": t["agent"], "reason": None, "verdict": None,
-             "n": int(t["n"]) - done[t["agent"]]}
-            for t in totals if int(t["n"]) > done[t["agent"]]]
+    return [
+        {"owner": t["agent"], "reason": None, "verdict": None, "n": int(t["n"]) - done[t["agent"]]}
+        for t in totals
+        if int(t["n"]) > done[t["agent"]]
+    ]
 
 
 def _status(reason: str | None, verdict: str | None) -> Review:
@@ -214,8 +221,14 @@ def _status(reason: str | None, verdict: str | None) -> Review:
     return "unreviewed"
 
 
-def assemble(period: Period, before: Period, config: ReportsConfig,
-             breaches: Sequence[Any], now: Sequence[Any], then: Sequence[Any]) -> WhyReport:
+def assemble(
+    period: Period,
+    before: Period,
+    config: ReportsConfig,
+    breaches: Sequence[Any],
+    now: Sequence[Any],
+    then: Sequence[Any],
+) -> WhyReport:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     owners: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     waiting: list[OpenBreach] = []
@@ -230,26 +243,55 @@ def assemble(period: Period, before: Period, config: ReportsConfig,
         if status == "unexplained":
             unexplained += n
         if status == "unreviewed":
-            waiting.append(OpenBreach(number=b["number"], clock=b["clock"],
-                                      breached_at=b["at"], owner=b["owner"],
-                                      reason=b["reason"], note=b["note"], status=status))
+            waiting.append(
+                OpenBreach(
+                    number=b["number"],
+                    clock=b["clock"],
+                    breached_at=b["at"],
+                    owner=b["owner"],
+                    reason=b["reason"],
+                    note=b["note"],
+                    status=status,
+                )
+            )
     by_reason = sorted(
-        (ReasonCount(reason=r, label=config.label("breach_reasons", r) if r != NO_REASON
-                     else r, breaches=c["breaches"], accepted=c["accepted"],
-                     rejected=c["rejected"], unreviewed=c["unreviewed"])
-         for r, c in counts.items()), key=lambda x: (-x.breaches, x.reason))
+        (
+            ReasonCount(
+                reason=r,
+                label=config.label("breach_reasons", r) if r != NO_REASON else r,
+                breaches=c["breaches"],
+                accepted=c["accepted"],
+                rejected=c["rejected"],
+                unreviewed=c["unreviewed"],
+            )
+            for r, c in counts.items()
+        ),
+        key=lambda x: (-x.breaches, x.reason),
+    )
     previous, current = _tally(then), _tally(now)
     causes = sorted(
-        (CauseCount(cause=c, label=config.label("causes", c) if c != NO_CAUSE else c,
-                    responsible_department=d, count=current.get((c, d), 0),
-                    previous=previous.get((c, d), 0))
-         for c, d in set(current) | set(previous)),
-        key=lambda x: (-x.count, -x.change, x.cause, x.responsible_department))
+        (
+            CauseCount(
+                cause=c,
+                label=config.label("causes", c) if c != NO_CAUSE else c,
+                responsible_department=d,
+                count=current.get((c, d), 0),
+                previous=previous.get((c, d), 0),
+            )
+            for c, d in set(current) | set(previous)
+        ),
+        key=lambda x: (-x.count, -x.change, x.cause, x.responsible_department),
+    )
     return WhyReport(
-        period=period.label, previous_period=before.label,
-        breaches=sum(c["breaches"] for c in counts.values()), by_reason=by_reason,
+        period=period.label,
+        previous_period=before.label,
+        breaches=sum(c["breaches"] for c in counts.values()),
+        by_reason=by_reason,
         by_owner=[OwnerReasons(owner=o, reasons=dict(r)) for o, r in sorted(owners.items())],
-        awaiting_review=waiting, unexplained=unexplained, causes=causes)
+        awaiting_review=waiting,
+        unexplained=unexplained,
+        causes=causes,
+    )
 
 
 def _tally(rows: Sequence[Any]) -> dict[tuple[str, str], int]:

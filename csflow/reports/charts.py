@@ -35,13 +35,18 @@ def bars(rows: Sequence[tuple[str, float]], *, width: int = 560, unit: str = "")
             f"{escape(label)}</text>"
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="16" '
             f'fill="{BAR_FILL}"><title>{escape(label)}: {num(value)}{unit}</title></rect>'
-            f'<text x="{label_width + w + 6:.1f}" y="{y + 15}" {_FONT}>{num(value)}{unit}</text>')
+            f'<text x="{label_width + w + 6:.1f}" y="{y + 15}" {_FONT}>{num(value)}{unit}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def stacked(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], *, width: int = 560,
-            label_width: int = 60) -> str:
+def stacked(
+    rows: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    *,
+    width: int = 560,
+    label_width: int = 60,
+) -> str:
     """One bar per row, split into SLA colours: [(label, [(colour, count), ...])]."""
     if not rows:
         return _empty(width)
@@ -51,25 +56,29 @@ def stacked(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], *, width: int
     parts = [_open(width, h, "requests by SLA colour")]
     for i, (label, segs) in enumerate(rows):
         y, x = 4 + 28 * i, float(label_width)
-        parts.append(f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" {_FONT}>'
-                     f"{escape(label)}</text>")
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" {_FONT}>'
+            f"{escape(label)}</text>"
+        )
         for colour, n in segs:
             if n <= 0:
                 continue
             w = span * n / top
-            parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="20" '
-                         f'fill="{SLA_FILL.get(colour, SLA_FILL["none"])}" '
-                         f'data-colour="{escape(colour)}"><title>{escape(label)} '
-                         f"{escape(colour)}: {n}</title></rect>")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="20" '
+                f'fill="{SLA_FILL.get(colour, SLA_FILL["none"])}" '
+                f'data-colour="{escape(colour)}"><title>{escape(label)} '
+                f"{escape(colour)}: {n}</title></rect>"
+            )
             x += w
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" {_FONT}>'
-                     f"{sum(n for _, n in segs)}</text>")
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" {_FONT}>{sum(n for _, n in segs)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def line(history: Sequence[float], forecast: Sequence[float], *, width: int = 560,
-         height: int = 160) -> str:
+def line(
+    history: Sequence[float], forecast: Sequence[float], *, width: int = 560, height: int = 160
+) -> str:
     """History (blue) continued by the forecast (orange, dashed) on one day axis."""
     values = [*history, *forecast]
     if not values:
@@ -85,21 +94,30 @@ def line(history: Sequence[float], forecast: Sequence[float], *, width: int = 56
     start = max(0, len(history) - 1)
     joined = ([history[-1]] if history else []) + list(forecast)
     fc = " ".join(pt(start + i, v) for i, v in enumerate(joined))
-    return (f'{_open(width, height, "history and forecast")}'
-            f'<line x1="20" y1="{height - 20}" x2="{width - 20}" y2="{height - 20}" '
-            f'stroke="#bbb"/>'
-            f'<polyline points="{hist}" fill="none" stroke="{BAR_FILL}" stroke-width="2"/>'
-            f'<polyline points="{fc}" fill="none" stroke="{FORECAST_FILL}" stroke-width="2" '
-            f'stroke-dasharray="5,3"/>'
-            f'<text x="20" y="14" {_FONT}>max {num(top)}/day</text></svg>')
+    return (
+        f"{_open(width, height, 'history and forecast')}"
+        f'<line x1="20" y1="{height - 20}" x2="{width - 20}" y2="{height - 20}" '
+        f'stroke="#bbb"/>'
+        f'<polyline points="{hist}" fill="none" stroke="{BAR_FILL}" stroke-width="2"/>'
+        f'<polyline points="{fc}" fill="none" stroke="{FORECAST_FILL}" stroke-width="2" '
+        f'stroke-dasharray="5,3"/>'
+        f'<text x="20" y="14" {_FONT}>max {num(top)}/day</text></svg>'
+    )
 
 
 MARK_FILL = {"holiday": "#fdecea", "makeup": "#fff6d6", "campaign": "#e8f0fe"}
 
 
-def band(history: Sequence[float], forecast: Sequence[float], lower: Sequence[float],
-         upper: Sequence[float], marks: Sequence[str | None], *, width: int = 720,
-         height: int = 200) -> str:
+def band(
+    history: Sequence[float],
+    forecast: Sequence[float],
+    lower: Sequence[float],
+    upper: Sequence[float],
+    marks: Sequence[str | None],
+    *,
+    width: int = 720,
+    height: int = 200,
+) -> str:
     """History, then the forecast inside its band (shaded), with each forecast day that
     is a holiday, make-up working day or campaign day tinted behind it."""
     values = [*history, *forecast, *upper]
@@ -119,15 +137,19 @@ def band(history: Sequence[float], forecast: Sequence[float], lower: Sequence[fl
     for j, mark in enumerate(marks):
         if mark:
             i = len(history) + j
-            parts.append(f'<rect x="{x(i) - step / 2:.1f}" y="14" width="{step:.1f}" '
-                         f'height="{height - 34}" fill="{MARK_FILL.get(mark, "#eee")}" '
-                         f'data-mark="{escape(mark)}"><title>{escape(mark)}</title></rect>')
+            parts.append(
+                f'<rect x="{x(i) - step / 2:.1f}" y="14" width="{step:.1f}" '
+                f'height="{height - 34}" fill="{MARK_FILL.get(mark, "#eee")}" '
+                f'data-mark="{escape(mark)}"><title>{escape(mark)}</title></rect>'
+            )
     start = len(history)
     upper_pts = [f"{x(start + j):.1f},{y(v):.1f}" for j, v in enumerate(upper)]
     lower_pts = [f"{x(start + j):.1f},{y(v):.1f}" for j, v in enumerate(lower)][::-1]
     if upper_pts:
-        parts.append(f'<polygon points="{" ".join(upper_pts + lower_pts)}" '
-                     f'fill="{FORECAST_FILL}" fill-opacity="0.18" stroke="none"/>')
+        parts.append(
+            f'<polygon points="{" ".join(upper_pts + lower_pts)}" '
+            f'fill="{FORECAST_FILL}" fill-opacity="0.18" stroke="none"/>'
+        )
     hist = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(history))
     joined = ([history[-1]] if history else []) + list(forecast)
     first = max(0, start - 1) if history else 0
@@ -138,13 +160,16 @@ def band(history: Sequence[float], forecast: Sequence[float], lower: Sequence[fl
         f'<polyline points="{hist}" fill="none" stroke="{BAR_FILL}" stroke-width="2"/>'
         f'<polyline points="{fc}" fill="none" stroke="{FORECAST_FILL}" stroke-width="2" '
         f'stroke-dasharray="5,3"/>'
-        f'<text x="20" y="12" {_FONT}>max {num(top)}/day · shaded: 80 % band</text></svg>')
+        f'<text x="20" y="12" {_FONT}>max {num(top)}/day · shaded: 80 % band</text></svg>'
+    )
     return "".join(parts)
 
 
 def _open(width: int, height: int, label: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+    )
 
 
 def _empty(width: int) -> str:

@@ -148,8 +148,9 @@ def load_reports_config(path: Path | None) -> ReportsConfig:
     try:
         return ReportsConfig.model_validate(data)
     except ValidationError as e:
-        where = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top)'}: {err['msg']}"
-                          for err in e.errors())
+        where = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or '(top)'}: {err['msg']}" for err in e.errors()
+        )
         raise ReportsConfigError(f"{path}: {where}") from None
 
 

@@ -22,8 +22,11 @@ def report_rows(r: Report) -> Iterator[Row]:
     yield ("period", "start", "utc", r.start.isoformat())
     yield ("period", "end", "utc", r.end.isoformat())
     yield ("volume", "received", "count", r.received)
-    for section, shares in (("category", r.by_category), ("channel", r.by_channel),
-                            ("department", r.by_department)):
+    for section, shares in (
+        ("category", r.by_category),
+        ("channel", r.by_channel),
+        ("department", r.by_department),
+    ):
         yield from _shares(section, shares)
     for i in r.top_issues:
         item = f"{i.category} / {i.sub_type}"

@@ -54,8 +54,13 @@ def _holt_winters(y: np.ndarray, horizon: int, *, trend: bool) -> np.ndarray:
     with warnings.catch_warnings():  # convergence chatter on flat or tiny series
         warnings.simplefilter("ignore")
         model = ExponentialSmoothing(
-            y, trend="add" if trend else None, damped_trend=trend, seasonal="add",
-            seasonal_periods=SEASON, initialization_method="estimated")
+            y,
+            trend="add" if trend else None,
+            damped_trend=trend,
+            seasonal="add",
+            seasonal_periods=SEASON,
+            initialization_method="estimated",
+        )
         fit = model.fit(optimized=True)
         out: np.ndarray = fit.forecast(horizon)
     return out
@@ -76,8 +81,10 @@ def backtest(history: Sequence[float], days: int = BACKTEST_DAYS) -> tuple[Backt
 def score(actual: Sequence[float], predicted: Sequence[float]) -> Backtest:
     errors = [abs(p - a) for a, p in zip(actual, predicted, strict=True)]
     relative = [abs(p - a) / a for a, p in zip(actual, predicted, strict=True) if a > 0]
-    return Backtest(mae=sum(errors) / len(errors) if errors else None,
-                    mape=sum(relative) / len(relative) if relative else None)
+    return Backtest(
+        mae=sum(errors) / len(errors) if errors else None,
+        mape=sum(relative) / len(relative) if relative else None,
+    )
 
 
 def staff_needed(requests: float, per_agent_day: float | None) -> int | None:

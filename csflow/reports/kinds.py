@@ -13,5 +13,6 @@ from csflow.domain.events import sql_list
 # wait on the customer (pauses are not counted as handling time).
 RESPONSES = sql_list(K.PLAN_SUBMITTED, K.PROGRESS_POSTED, K.RESOLUTION_PROPOSED)
 WAIT_STARTS = sql_list(K.CLOCKS_PAUSED, K.AWAITING_CUSTOMER)
-WAIT_ENDS = sql_list(K.CLOCKS_RESUMED, K.CUSTOMER_REPLIED, K.RESOLUTION_PROPOSED, K.CLOSED,
-                     K.CANCELLED)
+WAIT_ENDS = sql_list(
+    K.CLOCKS_RESUMED, K.CUSTOMER_REPLIED, K.RESOLUTION_PROPOSED, K.CLOSED, K.CANCELLED
+)

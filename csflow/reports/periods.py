@@ -64,8 +64,7 @@ class Period:
         if self.kind == "monthly":
             months = self.first_day.year * 12 + self.first_day.month - 1 + step
             return Period("monthly", date(months // 12, months % 12 + 1, 1))
-        return Period(self.kind, self.first_day + timedelta(days=self.length * step),
-                      self.span)
+        return Period(self.kind, self.first_day + timedelta(days=self.length * step), self.span)
 
     def bounds(self, tz: str) -> tuple[datetime, datetime]:
         """[start, end) in UTC; a DST day is 23 or 25 hours long, as it should be."""
@@ -97,8 +96,9 @@ def parse(kind: SpanKind, label: str) -> Period:
         except ValueError:
             raise ValueError(f"a range is written YYYY-MM-DD..YYYY-MM-DD, not {label!r}") from None
         if b < a or (b - a).days >= MAX_RANGE_DAYS:
-            raise ValueError(f"a range runs forward and spans at most {MAX_RANGE_DAYS} days: "
-                             f"{label!r}")
+            raise ValueError(
+                f"a range runs forward and spans at most {MAX_RANGE_DAYS} days: {label!r}"
+            )
         return Period("range", a, (b - a).days + 1)
     if kind == "daily":
         try:

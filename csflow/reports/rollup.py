@@ -30,7 +30,9 @@ from csflow.reports.periods import day_start
 
 _INSERT = "INSERT INTO report_day_counts (time_zone, day, metric, key, n)\n"
 
-INTAKE = _INSERT + """
+INTAKE = (
+    _INSERT
+    + """
 SELECT $3, $4, v.metric, v.key, count(*)
 FROM request_events e
 CROSS JOIN LATERAL (SELECT q.category, q.channel, q.sub_type FROM requests q
@@ -45,16 +47,22 @@ CROSS JOIN LATERAL (VALUES
 ) AS v (metric, key)
 WHERE e.kind = 'received' AND e.at >= $1 AND e.at < $2 AND v.key IS NOT NULL
 GROUP BY v.metric, v.key"""
+)
 
-DEPARTMENT = _INSERT + """
+DEPARTMENT = (
+    _INSERT
+    + """
 SELECT $3, $4, 'department', coalesce(nullif(e.data ->> 'department', ''), '(none)'), count(*)
 FROM request_events e
 WHERE e.kind = 'assigned' AND e.at >= $1 AND e.at < $2
   AND (SELECT NOT EXISTS (SELECT 1 FROM request_events p
                           WHERE p.number = e.number AND p.kind = 'assigned' AND p.seq < e.seq))
 GROUP BY 4"""
+)
 
-FOLLOW_UP_ANSWERS = _INSERT + """
+FOLLOW_UP_ANSWERS = (
+    _INSERT
+    + """
 SELECT $3, $4, v.metric, v.key, count(*)
 FROM request_events e
 LEFT JOIN LATERAL (
@@ -71,8 +79,11 @@ CROSS JOIN LATERAL (VALUES
 ) AS v (metric, key)
 WHERE e.kind = 'follow_up_recorded' AND e.at >= $1 AND e.at < $2 AND v.key IS NOT NULL
 GROUP BY v.metric, v.key"""
+)
 
-OUTCOMES = _INSERT + """
+OUTCOMES = (
+    _INSERT
+    + """
 SELECT $3, $4, metric, key, count(*) FROM (
     SELECT CASE e.kind
              WHEN 'follow_up_missed' THEN 'follow_up'
@@ -90,8 +101,11 @@ SELECT $3, $4, metric, key, count(*) FROM (
                      'sla_breached')
       AND e.at >= $1 AND e.at < $2) x
 GROUP BY metric, key"""
+)
 
-FIRST_CONTACT = _INSERT + """
+FIRST_CONTACT = (
+    _INSERT
+    + """
 SELECT $3, $4, v.metric, '', count(*)
 FROM request_events e
 CROSS JOIN LATERAL (VALUES
@@ -108,10 +122,13 @@ WHERE e.kind IN ('customer_confirmed', 'confirmed_by_timeout')
                           WHERE p.number = e.number AND p.seq < e.seq
                             AND p.kind IN ('customer_confirmed', 'confirmed_by_timeout')))
 GROUP BY v.metric"""
+)
 
 # Promise clocks met: satisfied (by the events the workflow satisfies them with) and never
 # breached. first_response and plan exist once per request; resolution once per cycle.
-SLA_MET = _INSERT + f"""
+SLA_MET = (
+    _INSERT
+    + f"""
 SELECT $3, $4, 'sla_met', c.clock, count(*)
 FROM request_events e
 CROSS JOIN LATERAL (VALUES
@@ -132,13 +149,17 @@ WHERE e.kind IN {RESPONSES} AND e.at >= $1 AND e.at < $2 AND c.decided
             SELECT count(*) FROM request_events h
             WHERE h.number = e.number AND h.kind = 'rehandling_started' AND h.seq < e.seq))))
 GROUP BY c.clock"""
+)
 
-HANDLERS = _INSERT + """
+HANDLERS = (
+    _INSERT
+    + """
 SELECT $3, $4, 'agent_day', e.actor_id, count(*) FILTER (WHERE e.kind = 'resolution_proposed')
 FROM request_events e
 WHERE e.kind IN ('plan_submitted', 'progress_posted', 'resolution_proposed')
   AND e.actor_role IN ('agent', 'engineer') AND e.at >= $1 AND e.at < $2
 GROUP BY e.actor_id"""
+)
 
 # A busy day's statement can outlast the pool's 30 s default, which is meant for requests.
 STATEMENT_TIMEOUT = 600.0
@@ -150,8 +171,16 @@ SETTLE = timedelta(minutes=10)
 # Durations (elapsed time from receipt minus the time spent waiting on the customer before
 # it, the priority as recorded at intake, so a figure never moves with later changes) are
 # measured once in attribution.MEASURED and grouped per priority, agent and channel there.
-STATEMENTS = (INTAKE, DEPARTMENT, FOLLOW_UP_ANSWERS, OUTCOMES, FIRST_CONTACT, SLA_MET,
-              HANDLERS, *attribution.STATEMENTS)
+STATEMENTS = (
+    INTAKE,
+    DEPARTMENT,
+    FOLLOW_UP_ANSWERS,
+    OUTCOMES,
+    FIRST_CONTACT,
+    SLA_MET,
+    HANDLERS,
+    *attribution.STATEMENTS,
+)
 
 # Bumped when a rollup gains figures: a day rolled up by an older version is recomputed the
 # next time a report needs it (2: per-agent and per-channel figures, issue 16).
@@ -165,20 +194,28 @@ def bind(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     parameter a statement never mentions (it cannot infer its type)."""
     used = sorted({int(n) for n in _PARAM.findall(sql)})
     renumber = {n: i + 1 for i, n in enumerate(used)}
-    return (_PARAM.sub(lambda m: f"${renumber[int(m[1])]}", sql),
-            [values[n - 1] for n in used])
+    return (_PARAM.sub(lambda m: f"${renumber[int(m[1])]}", sql), [values[n - 1] for n in used])
 
 
 def answer_within_targets() -> dict[str, float]:
     """The policy's pick-up target per channel, in seconds (channels without one: none)."""
     from csflow.config.policy import policy_from_env
 
-    return {channel.value: t.answer_within.total_seconds()
-            for channel, t in policy_from_env().channels.items() if t.answer_within}
+    return {
+        channel.value: t.answer_within.total_seconds()
+        for channel, t in policy_from_env().channels.items()
+        if t.answer_within
+    }
 
 
-async def rollup_day(pool: Any, day: date, tz: str, *, force: bool = False,
-                     answer_within: Mapping[str, float] | None = None) -> bool:
+async def rollup_day(
+    pool: Any,
+    day: date,
+    tz: str,
+    *,
+    force: bool = False,
+    answer_within: Mapping[str, float] | None = None,
+) -> bool:
     """(Re)compute one day; False when a rollup made after the day ended already exists.
 
     A rollup made before the day was over (and settled), or by an older ROLLUP_VERSION, is
@@ -198,21 +235,32 @@ async def rollup_day(pool: Any, day: date, tz: str, *, force: bool = False,
                 if not force:
                     kept = await conn.fetchrow(
                         """SELECT computed_at, version FROM report_days
-                           WHERE time_zone = $1 AND day = $2""", tz, day)
-                    if (kept is not None and kept["computed_at"] >= end + SETTLE
-                            and kept["version"] >= ROLLUP_VERSION):
+                           WHERE time_zone = $1 AND day = $2""",
+                        tz,
+                        day,
+                    )
+                    if (
+                        kept is not None
+                        and kept["computed_at"] >= end + SETTLE
+                        and kept["version"] >= ROLLUP_VERSION
+                    ):
                         return False
-                await conn.execute("DELETE FROM report_days WHERE time_zone = $1 AND day = $2",
-                                   tz, day)
+                await conn.execute(
+                    "DELETE FROM report_days WHERE time_zone = $1 AND day = $2", tz, day
+                )
                 await conn.execute(
                     """INSERT INTO report_days (time_zone, day, day_start, day_end, computed_at,
                                                version)
-                       VALUES ($1, $2, $3, $4, now(), $5)""", tz, day, start, end,
-                    ROLLUP_VERSION)
+                       VALUES ($1, $2, $3, $4, now(), $5)""",
+                    tz,
+                    day,
+                    start,
+                    end,
+                    ROLLUP_VERSION,
+                )
                 for sql in STATEMENTS:
                     bound, args = bind(sql, values)
                     await conn.execute(bound, *args, timeout=STATEMENT_TIMEOUT)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1), $2)", tz,
-                               day.toordinal())
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1), $2)", tz, day.toordinal())
     return True

@@ -54,27 +54,32 @@ SCHEDULE_IDS = tuple(s.id for s in SCHEDULES)
 
 def build(s: ReportSchedule, task_queue: str, time_zone: str) -> Schedule:
     when = ScheduleCalendarSpec(
-        hour=[ScheduleRange(s.hour)], minute=[ScheduleRange(s.minute)],
-        day_of_week=[ScheduleRange(s.weekday)] if s.weekday is not None
-        else [ScheduleRange(0, 6)],
-        day_of_month=[ScheduleRange(s.month_day)] if s.month_day is not None
+        hour=[ScheduleRange(s.hour)],
+        minute=[ScheduleRange(s.minute)],
+        day_of_week=[ScheduleRange(s.weekday)] if s.weekday is not None else [ScheduleRange(0, 6)],
+        day_of_month=[ScheduleRange(s.month_day)]
+        if s.month_day is not None
         else [ScheduleRange(1, 31)],
-        comment=f"{s.kind} report")
+        comment=f"{s.kind} report",
+    )
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            WORKFLOW_TYPE, ReportInput(kind=s.kind, time_zone=time_zone),
-            id=s.id.removeprefix("csflow-"), task_queue=task_queue,
-            execution_timeout=timedelta(hours=6)),
+            WORKFLOW_TYPE,
+            ReportInput(kind=s.kind, time_zone=time_zone),
+            id=s.id.removeprefix("csflow-"),
+            task_queue=task_queue,
+            execution_timeout=timedelta(hours=6),
+        ),
         spec=ScheduleSpec(calendars=[when], time_zone_name=time_zone),
         # A run missed while the cluster was down is made up within a day; two runs of
         # the same report never overlap (the second would only repeat the first).
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP,
-                              catchup_window=timedelta(days=1)),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
 
 
-async def ensure_schedules(client: Client, task_queue: str,
-                           time_zone: str | None = None) -> list[str]:
+async def ensure_schedules(
+    client: Client, task_queue: str, time_zone: str | None = None
+) -> list[str]:
     """Create or update the report schedules (daily, weekly, forecast, monthly); returns
     their ids."""
     tz = time_zone or DEFAULT_POLICY.calendar.time_zone

@@ -27,8 +27,16 @@ def columns() -> list[str]:
     cols += ["sla_all_rate", "progress_updates_missed"]
     for r in ("rehandling", "first_contact_resolution", "follow_up_completion"):
         cols += [f"{r}_numerator", f"{r}_denominator", f"{r}_rate"]
-    cols += ["follow_ups_recorded_late", "satisfaction_answers", "satisfaction_mean",
-             "nps_promoters", "nps_passives", "nps_detractors", "nps", "open_improvements"]
+    cols += [
+        "follow_ups_recorded_late",
+        "satisfaction_answers",
+        "satisfaction_mean",
+        "nps_promoters",
+        "nps_passives",
+        "nps_detractors",
+        "nps",
+        "open_improvements",
+    ]
     return cols
 
 
@@ -41,9 +49,16 @@ def row(s: Scorecard) -> list[Value]:
     out += [s.sla_compliance.rate, s.progress_updates_missed]
     for r in (s.rehandling, s.first_contact_resolution, s.follow_up_completion):
         out += _rate(r)
-    out += [s.follow_ups_recorded_late, s.satisfaction_answers, s.satisfaction_mean,
-            s.nps.promoters, s.nps.passives, s.nps.detractors, s.nps.score,
-            s.open_improvements]
+    out += [
+        s.follow_ups_recorded_late,
+        s.satisfaction_answers,
+        s.satisfaction_mean,
+        s.nps.promoters,
+        s.nps.passives,
+        s.nps.detractors,
+        s.nps.score,
+        s.open_improvements,
+    ]
     return out
 
 

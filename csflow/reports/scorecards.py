@@ -104,8 +104,11 @@ class Figure:
     def compare(self, card: Scorecard, org: Scorecard) -> str:
         """'better', 'worse' or '' against the organisation (per agent for counts)."""
         mine = self.value(card)
-        theirs = (org.handled_per_agent if self.key == "handled" and card.level == "agent"
-                  else self.value(org))
+        theirs = (
+            org.handled_per_agent
+            if self.key == "handled" and card.level == "agent"
+            else self.value(org)
+        )
         if mine is None or theirs is None or mine == theirs or self.unit == "count":
             return ""
         return "better" if (mine > theirs) == self.higher_is_better else "worse"
@@ -127,28 +130,51 @@ def _rate_of(get: Callable[[Scorecard], Rate]) -> Callable[[Scorecard], float | 
     return lambda s: get(s).rate
 
 
-FIGURES: dict[str, Figure] = {f.key: f for f in (
-    Figure("handled", "handled", lambda s: s.handled, True),
-    *(Figure(f"{m}_{stat}", f"{m.replace('_', ' ')} {stat}",
-             _duration_of(m, stat), False, "seconds")
-      for m in MEASURES for stat in ("mean", "p50", "p90")),
-    *(Figure(f"sla_{c}", f"SLA {c.replace('_', ' ')}",
-             _clock_of(c), True, "rate") for c in PROMISE_CLOCKS),
-    Figure("sla", "SLA all clocks", _rate_of(lambda s: s.sla_compliance), True, "rate"),
-    Figure("rehandling", "re-handling", _rate_of(lambda s: s.rehandling), False, "rate"),
-    Figure("fcr", "first-contact resolution", _rate_of(lambda s: s.first_contact_resolution),
-           True, "rate"),
-    Figure("satisfaction", "satisfaction (1–5)", lambda s: s.satisfaction_mean, True,
-           "score"),
-    Figure("nps", "NPS", lambda s: s.nps.score, True, "score"),
-    Figure("follow_up", "follow-ups on time", _rate_of(lambda s: s.follow_up_completion),
-           True, "rate"),
-    Figure("open_improvements", "open improvement tasks", lambda s: s.open_improvements,
-           False),
-)}
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure("handled", "handled", lambda s: s.handled, True),
+        *(
+            Figure(
+                f"{m}_{stat}",
+                f"{m.replace('_', ' ')} {stat}",
+                _duration_of(m, stat),
+                False,
+                "seconds",
+            )
+            for m in MEASURES
+            for stat in ("mean", "p50", "p90")
+        ),
+        *(
+            Figure(f"sla_{c}", f"SLA {c.replace('_', ' ')}", _clock_of(c), True, "rate")
+            for c in PROMISE_CLOCKS
+        ),
+        Figure("sla", "SLA all clocks", _rate_of(lambda s: s.sla_compliance), True, "rate"),
+        Figure("rehandling", "re-handling", _rate_of(lambda s: s.rehandling), False, "rate"),
+        Figure(
+            "fcr",
+            "first-contact resolution",
+            _rate_of(lambda s: s.first_contact_resolution),
+            True,
+            "rate",
+        ),
+        Figure("satisfaction", "satisfaction (1–5)", lambda s: s.satisfaction_mean, True, "score"),
+        Figure("nps", "NPS", lambda s: s.nps.score, True, "score"),
+        Figure(
+            "follow_up",
+            "follow-ups on time",
+            _rate_of(lambda s: s.follow_up_completion),
+            True,
+            "rate",
+        ),
+        Figure("open_improvements", "open improvement tasks", lambda s: s.open_improvements, False),
+    )
+}
 
-def ranked(cards: Sequence[Scorecard], figure: str, *, worst_first: bool = False
-           ) -> list[Scorecard]:
+
+def ranked(
+    cards: Sequence[Scorecard], figure: str, *, worst_first: bool = False
+) -> list[Scorecard]:
     """Best first (or worst first); cards without the figure last, then by key."""
     f = FIGURES[figure]
     flip = f.higher_is_better != worst_first
@@ -216,10 +242,16 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
         have = await conn.fetchval(
             """SELECT count(*) FROM report_days
                WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND version >= $4""",
-            tz, first, last, ROLLUP_VERSION)
+            tz,
+            first,
+            last,
+            ROLLUP_VERSION,
+        )
         if have != period.length:
-            raise MissingRollup(f"{period.label}: {period.length - have} day(s) not rolled up "
-                                "(or rolled up before scorecards existed)")
+            raise MissingRollup(
+                f"{period.label}: {period.length - have} day(s) not rolled up "
+                "(or rolled up before scorecards existed)"
+            )
         rows = await conn.fetch(COUNTS_SQL, tz, first, last, timeout=STATEMENT_TIMEOUT)
         sample_rows = await conn.fetch(SAMPLES_SQL, tz, first, last, timeout=STATEMENT_TIMEOUT)
         open_rows = await conn.fetch(OPEN_SQL, end, timeout=STATEMENT_TIMEOUT)
@@ -230,42 +262,71 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
     parts: dict[str, dict[str, list[Sequence[float]]]] = defaultdict(lambda: defaultdict(list))
     for r in sample_rows:
         parts[r["key"]][r["measure"]].append(r["seconds"])
-    samples = {agent: {m: np.concatenate([np.asarray(p, dtype=float) for p in ps])
-                       for m, ps in by.items()} for agent, by in parts.items()}
+    samples = {
+        agent: {m: np.concatenate([np.asarray(p, dtype=float) for p in ps]) for m, ps in by.items()}
+        for agent, by in parts.items()
+    }
     return Inputs(
-        counts=counts, samples=samples,
+        counts=counts,
+        samples=samples,
         open_improvements={r["agent"]: int(r["n"]) for r in open_rows},
         directory={r["id"]: Member(r["name"], r["team"], r["department"]) for r in staff_rows},
-        staff=[r["id"] for r in staff_rows
-               if r["role"] in ("agent", "engineer", "supervisor", "follow_up")])
+        staff=[
+            r["id"]
+            for r in staff_rows
+            if r["role"] in ("agent", "engineer", "supervisor", "follow_up")
+        ],
+    )
 
 
 # ---- assembly ----
 
 
-def assemble(period: Period, tz: str, generated_at: datetime, inputs: Inputs
-             ) -> ScorecardReport:
-    agents = sorted(set(inputs.counts) | set(inputs.samples) | set(inputs.open_improvements)
-                    | set(inputs.staff))
+def assemble(period: Period, tz: str, generated_at: datetime, inputs: Inputs) -> ScorecardReport:
+    agents = sorted(
+        set(inputs.counts) | set(inputs.samples) | set(inputs.open_improvements) | set(inputs.staff)
+    )
     member = {a: _member(a, inputs.directory) for a in agents}
-    cards = [_card("agent", a, [a], inputs, name=member[a].name, team=member[a].team,
-                   department=member[a].department) for a in agents]
+    cards = [
+        _card(
+            "agent",
+            a,
+            [a],
+            inputs,
+            name=member[a].name,
+            team=member[a].team,
+            department=member[a].department,
+        )
+        for a in agents
+    ]
 
     def grouped(level: Literal["team", "department"]) -> list[Scorecard]:
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for a in agents:
             m = member[a]
-            groups[(m.team, m.department) if level == "team"
-                   else (m.department, m.department)].append(a)
-        return [_card(level, key, members, inputs, team=key if level == "team" else None,
-                      department=dept) for (key, dept), members in sorted(groups.items())]
+            groups[
+                (m.team, m.department) if level == "team" else (m.department, m.department)
+            ].append(a)
+        return [
+            _card(
+                level, key, members, inputs, team=key if level == "team" else None, department=dept
+            )
+            for (key, dept), members in sorted(groups.items())
+        ]
 
     start, end = period.bounds(tz)
     return ScorecardReport(
-        kind=period.kind, period=period.label, time_zone=tz, start=start, end=end,
+        kind=period.kind,
+        period=period.label,
+        time_zone=tz,
+        start=start,
+        end=end,
         generated_at=generated_at,
         organisation=_card("organisation", "all", agents, inputs),
-        agents=cards, teams=grouped("team"), departments=grouped("department"))
+        agents=cards,
+        teams=grouped("team"),
+        departments=grouped("department"),
+    )
 
 
 def _member(agent: str, directory: Mapping[str, Member]) -> Member:
@@ -274,8 +335,13 @@ def _member(agent: str, directory: Mapping[str, Member]) -> Member:
     return directory.get(agent) or Member(None, NOT_IN_DIRECTORY, NOT_IN_DIRECTORY)
 
 
-def _card(level: Literal["agent", "team", "department", "organisation"], key: str,
-          members: Iterable[str], inputs: Inputs, **who: Any) -> Scorecard:
+def _card(
+    level: Literal["agent", "team", "department", "organisation"],
+    key: str,
+    members: Iterable[str],
+    inputs: Inputs,
+    **who: Any,
+) -> Scorecard:
     members = list(members)
     c: dict[tuple[str, str], int] = defaultdict(int)
     for a in members:
@@ -285,24 +351,35 @@ def _card(level: Literal["agent", "team", "department", "organisation"], key: st
     answers = sum(scores.values())
     on_time, missed = c.get(("follow_up", "on_time"), 0), c.get(("follow_up", "missed"), 0)
     return Scorecard(
-        level=level, key=key, **who,
+        level=level,
+        key=key,
+        **who,
         agents=sum(1 for a in members if a != UNASSIGNED),
         handled=c.get(("handled", ""), 0),
-        first_response=_stats(key, [inputs.samples.get(a, {}).get("first_response")
-                                    for a in members]),
+        first_response=_stats(
+            key, [inputs.samples.get(a, {}).get("first_response") for a in members]
+        ),
         resolution=_stats(key, [inputs.samples.get(a, {}).get("resolution") for a in members]),
-        sla=[ClockCompliance(clock=k, met=c.get(("sla_met", k), 0),
-                             breached=c.get(("sla_breached", k), 0)) for k in PROMISE_CLOCKS],
+        sla=[
+            ClockCompliance(
+                clock=k, met=c.get(("sla_met", k), 0), breached=c.get(("sla_breached", k), 0)
+            )
+            for k in PROMISE_CLOCKS
+        ],
         progress_updates_missed=c.get(("progress_missed", ""), 0),
-        rehandling=Rate(numerator=c.get(("rehandling", ""), 0),
-                        denominator=c.get(("resolutions", ""), 0)),
-        first_contact_resolution=Rate(numerator=c.get(("first_contact", ""), 0),
-                                      denominator=c.get(("accepted", ""), 0)),
+        rehandling=Rate(
+            numerator=c.get(("rehandling", ""), 0), denominator=c.get(("resolutions", ""), 0)
+        ),
+        first_contact_resolution=Rate(
+            numerator=c.get(("first_contact", ""), 0), denominator=c.get(("accepted", ""), 0)
+        ),
         satisfaction_answers=answers,
-        satisfaction_mean=(sum(s * n for s, n in scores.items()) / answers if answers
-                           else None),
-        nps=Nps(promoters=c.get(("nps", "promoter"), 0), passives=c.get(("nps", "passive"), 0),
-                detractors=c.get(("nps", "detractor"), 0)),
+        satisfaction_mean=(sum(s * n for s, n in scores.items()) / answers if answers else None),
+        nps=Nps(
+            promoters=c.get(("nps", "promoter"), 0),
+            passives=c.get(("nps", "passive"), 0),
+            detractors=c.get(("nps", "detractor"), 0),
+        ),
         follow_up_completion=Rate(numerator=on_time, denominator=on_time + missed),
         follow_ups_recorded_late=c.get(("follow_up", "late"), 0),
         open_improvements=sum(inputs.open_improvements.get(a, 0) for a in members),
@@ -316,18 +393,23 @@ def _stats(key: str, parts: Sequence[np.ndarray | None]) -> DurationStats:
         return DurationStats(priority=key, count=0, mean=None, p50=None, p90=None)
     values = present[0] if len(present) == 1 else np.concatenate(present)
     p50, p90 = np.percentile(values, [50, 90])
-    return DurationStats(priority=key, count=int(values.size), mean=float(values.mean()),
-                         p50=float(p50), p90=float(p90))
+    return DurationStats(
+        priority=key,
+        count=int(values.size),
+        mean=float(values.mean()),
+        p50=float(p50),
+        p90=float(p90),
+    )
 
 
-async def scorecards(pool: Any, period: Period, tz: str, generated_at: datetime
-                     ) -> ScorecardReport:
+async def scorecards(pool: Any, period: Period, tz: str, generated_at: datetime) -> ScorecardReport:
     """The scorecards of a period whose days are rolled up (MissingRollup otherwise)."""
     return assemble(period, tz, generated_at, await gather(pool, period, tz))
 
 
-async def produce(pool: Any, period: Period, tz: str, generated_at: datetime, *,
-                  refresh: bool = False) -> ScorecardReport:
+async def produce(
+    pool: Any, period: Period, tz: str, generated_at: datetime, *, refresh: bool = False
+) -> ScorecardReport:
     """Roll up the days the period lacks (all of them, with `refresh`), then assemble."""
     for day in period.days:
         await rollup_day(pool, day, tz, force=refresh)

@@ -16,29 +16,56 @@ from csflow.reports.periods import PeriodKind, day_start, parse
 from csflow.reports.rollup import rollup_day
 
 
-async def publish(pool: Any, kind: PeriodKind, label: str, tz: str, generated_at: datetime,
-                  top_n: int = 10) -> Report:
+async def publish(
+    pool: Any, kind: PeriodKind, label: str, tz: str, generated_at: datetime, top_n: int = 10
+) -> Report:
     """Assemble a report from the period's rollups and store it under (kind, period)."""
     period = parse(kind, label)
-    report = metrics.assemble(period, tz, generated_at, await metrics.gather(pool, period, tz),
-                              top_n)
-    await store.save(pool, kind, period.label, report.start, report.end, tz, generated_at,
-                     report.model_dump(mode="json"))
+    report = metrics.assemble(
+        period, tz, generated_at, await metrics.gather(pool, period, tz), top_n
+    )
+    await store.save(
+        pool,
+        kind,
+        period.label,
+        report.start,
+        report.end,
+        tz,
+        generated_at,
+        report.model_dump(mode="json"),
+    )
     return report
 
 
-async def produce(pool: Any, kind: PeriodKind, label: str, tz: str, generated_at: datetime,
-                  *, top_n: int = 10, refresh: bool = False) -> Report:
+async def produce(
+    pool: Any,
+    kind: PeriodKind,
+    label: str,
+    tz: str,
+    generated_at: datetime,
+    *,
+    top_n: int = 10,
+    refresh: bool = False,
+) -> Report:
     """Roll up what the period lacks (or everything, with `refresh`), then publish."""
     for day in parse(kind, label).days:
         await rollup_day(pool, day, tz, force=refresh or kind == "daily")
     return await publish(pool, kind, label, tz, generated_at, top_n)
 
 
-async def produce_forecast(pool: Any, as_of: date, tz: str, horizon: int,
-                           generated_at: datetime) -> Forecast:
+async def produce_forecast(
+    pool: Any, as_of: date, tz: str, horizon: int, generated_at: datetime
+) -> Forecast:
     result = await run_forecast(pool, as_of, tz, horizon, generated_at)
     end = day_start(date.fromordinal(as_of.toordinal() + horizon), tz)
-    await store.save(pool, "forecast", as_of.isoformat(), day_start(as_of, tz), end, tz,
-                     generated_at, result.model_dump(mode="json"))
+    await store.save(
+        pool,
+        "forecast",
+        as_of.isoformat(),
+        day_start(as_of, tz),
+        end,
+        tz,
+        generated_at,
+        result.model_dump(mode="json"),
+    )
     return result

@@ -34,8 +34,9 @@ async def drain_and_notify(pool: asyncpg.Pool[Any], client: Client | None) -> li
         try:
             await handle.execute_update(
                 "assignment_made",
-                AssignmentMade(actor=SYSTEM, assignee=pick.staff_id,
-                               department=pick.department, rule=pick.rule),
+                AssignmentMade(
+                    actor=SYSTEM, assignee=pick.staff_id, department=pick.department, rule=pick.rule
+                ),
                 id=f"assignment-{number}-{pick.staff_id}",
             )
             assigned.append(number)

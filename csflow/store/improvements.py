@@ -29,7 +29,8 @@ async def save(pool: Pool, row: ImprovementRow) -> None:
         sealed = await _problem_of(pool, row)
     else:  # the text itself (a task opened before references, or by hand)
         customer_id: str | None = await pool.fetchval(
-            "SELECT customer_id FROM requests WHERE number = $1", row.number)
+            "SELECT customer_id FROM requests WHERE number = $1", row.number
+        )
         if customer_id is not None and row.problem != WITHHELD:
             key = await at_rest.keys(pool).for_customer(customer_id)
             sealed = at_rest.seal(key, {"reason": row.problem})
@@ -41,9 +42,19 @@ async def save(pool: Pool, row: ImprovementRow) -> None:
                what_changed = $11, updated_at = now()
            WHERE array_position(ARRAY['open', 'overdue', 'closed'], t.status)
                  <= array_position(ARRAY['open', 'overdue', 'closed'], EXCLUDED.status)""",
-        row.task_id, row.number, row.department, None if sealed else row.problem, row.score,
-        row.status, row.opened_at, row.due_at, row.closed_at, row.closed_by, row.what_changed,
-        sealed)
+        row.task_id,
+        row.number,
+        row.department,
+        None if sealed else row.problem,
+        row.score,
+        row.status,
+        row.opened_at,
+        row.due_at,
+        row.closed_at,
+        row.closed_by,
+        row.what_changed,
+        sealed,
+    )
 
 
 async def _problem_of(pool: Pool, row: ImprovementRow) -> bytes:
@@ -53,7 +64,9 @@ async def _problem_of(pool: Pool, row: ImprovementRow) -> bytes:
     found = await pool.fetchrow(
         """SELECT sealed, reason FROM request_events
            WHERE number = $1 AND kind = 'improvement_opened' AND data ->> 'task_id' = $2""",
-        row.number, row.task_id)
+        row.number,
+        row.task_id,
+    )
     if found is None:
         raise LookupError(f"the improvement_opened event of {row.task_id} is not written yet")
     if found["sealed"] is not None:
@@ -63,17 +76,22 @@ async def _problem_of(pool: Pool, row: ImprovementRow) -> bytes:
 
 async def task_exists(pool: Pool, task_id: str) -> bool:
     found: bool = await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM improvement_tasks WHERE task_id = $1)", task_id)
+        "SELECT EXISTS (SELECT 1 FROM improvement_tasks WHERE task_id = $1)", task_id
+    )
     return found
 
 
-async def list_tasks(pool: Pool, status: str | None = None,
-                     department: str | None = None) -> list[ImprovementRow]:
+async def list_tasks(
+    pool: Pool, status: str | None = None, department: str | None = None
+) -> list[ImprovementRow]:
     rows = await pool.fetch(
         """SELECT * FROM improvement_tasks
            WHERE ($1::text IS NULL OR status = $1 OR ($1 = 'open' AND status = 'overdue'))
              AND ($2::text IS NULL OR department = $2)
-           ORDER BY due_at""", status, department)
+           ORDER BY due_at""",
+        status,
+        department,
+    )
     return [as_row(r) for r in rows]
 
 

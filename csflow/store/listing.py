@@ -53,16 +53,18 @@ class RequestFilter(Model):
     channel: list[Channel] = Field(default_factory=list)
     assignee: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     received_from: AwareDatetime | None = Field(
-        default=None, description="Received at or after this instant.")
+        default=None, description="Received at or after this instant."
+    )
     received_to: AwareDatetime | None = Field(
-        default=None, description="Received before this instant.")
+        default=None, description="Received before this instant."
+    )
     q: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="Part of the request number, e.g. 20261123-TEL.")
+        default=None, description="Part of the request number, e.g. 20261123-TEL."
+    )
 
     @model_validator(mode="after")
     def _window(self) -> RequestFilter:
-        if (self.received_from and self.received_to
-                and self.received_from >= self.received_to):
+        if self.received_from and self.received_to and self.received_from >= self.received_to:
             raise ValueError("received_from must be before received_to")
         return self
 
@@ -85,8 +87,9 @@ class RequestSummary(Model):
 class RequestPage(Model):
     items: list[RequestSummary]
     next_cursor: str | None = Field(
-        default=None, description="Pass it back as `cursor` for the next page; absent on "
-        "the last page.")
+        default=None,
+        description="Pass it back as `cursor` for the next page; absent on the last page.",
+    )
 
 
 def encode_cursor(received_at: datetime, number: str) -> str:
@@ -108,8 +111,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return received_at, number
 
 
-_COLUMNS = ("number, status, priority, category, channel, assignee, sla_state, "
-            "next_deadline, received_at, updated_at")
+_COLUMNS = (
+    "number, status, priority, category, channel, assignee, sla_state, "
+    "next_deadline, received_at, updated_at"
+)
 
 
 def like_fragment(text: str) -> str:
@@ -117,8 +122,9 @@ def like_fragment(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def list_requests(pool: Pool, where: RequestFilter, *, limit: int = DEFAULT_LIMIT,
-                        cursor: str | None = None) -> RequestPage:
+async def list_requests(
+    pool: Pool, where: RequestFilter, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> RequestPage:
     """One page, newest first. Only placeholders are formatted into the SQL text."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -129,9 +135,13 @@ async def list_requests(pool: Pool, where: RequestFilter, *, limit: int = DEFAUL
         args.append(value)
         return f"${len(args)}"
 
-    for column, values in (("status", where.status), ("priority", where.priority),
-                           ("sla_state", where.sla_state), ("category", where.category),
-                           ("channel", where.channel)):
+    for column, values in (
+        ("status", where.status),
+        ("priority", where.priority),
+        ("sla_state", where.sla_state),
+        ("category", where.category),
+        ("channel", where.channel),
+    ):
         if values:
             conditions.append(f"{column} = ANY({bind([v.value for v in values])}::text[])")
     if where.assignee is not None:
@@ -145,21 +155,25 @@ async def list_requests(pool: Pool, where: RequestFilter, *, limit: int = DEFAUL
     if cursor is not None:
         after_at, after_number = decode_cursor(cursor)
         conditions.append(f"(received_at, number) < ({bind(after_at)}, {bind(after_number)})")
-    sql = (f"SELECT {_COLUMNS} FROM requests"
-           + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
-           + f" ORDER BY received_at DESC, number DESC LIMIT {bind(limit + 1)}")
+    sql = (
+        f"SELECT {_COLUMNS} FROM requests"
+        + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+        + f" ORDER BY received_at DESC, number DESC LIMIT {bind(limit + 1)}"
+    )
     rows = await pool.fetch(sql, *args)
     items = [RequestSummary.model_validate(dict(r)) for r in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items else None
     return RequestPage(
         items=items,
-        next_cursor=encode_cursor(last.received_at, last.number) if more and last else None)
+        next_cursor=encode_cursor(last.received_at, last.number) if more and last else None,
+    )
 
 
 async def request_exists(pool: Pool, number: str) -> bool:
     found: bool = await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", number)
+        "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", number
+    )
     return found
 
 
@@ -168,8 +182,19 @@ async def timeline(pool: Pool, number: str) -> list[TimelineEvent]:
     whose intake is not written yet — `request_exists` tells them apart."""
     rows = await pool.fetch(
         """SELECT seq, at, kind, actor_id, actor_role, status_from, status_to, reason, data
-           FROM request_events WHERE number = $1 ORDER BY seq""", number)
-    return [TimelineEvent(seq=r["seq"], at=r["at"], kind=r["kind"],
-                          actor=Actor(id=r["actor_id"], role=r["actor_role"]),
-                          status_from=r["status_from"], status_to=r["status_to"],
-                          reason=r["reason"], data=r["data"]) for r in rows]
+           FROM request_events WHERE number = $1 ORDER BY seq""",
+        number,
+    )
+    return [
+        TimelineEvent(
+            seq=r["seq"],
+            at=r["at"],
+            kind=r["kind"],
+            actor=Actor(id=r["actor_id"], role=r["actor_role"]),
+            status_from=r["status_from"],
+            status_to=r["status_to"],
+            reason=r["reason"],
+            data=r["data"],
+        )
+        for r in rows
+    ]

@@ -75,7 +75,9 @@ async def apply_on(conn: asyncpg.Connection[Any]) -> list[str]:
                 await conn.execute(m.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    m.version, m.name, m.checksum,
+                    m.version,
+                    m.name,
+                    m.checksum,
                 )
             done.append(m.version)
         return done

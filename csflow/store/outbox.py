@@ -36,7 +36,8 @@ async def _customer_of(pool: Pool, n: Notification) -> str | None:
     """Whose key seals the message: the request's customer, or the recipient when the
     message goes to a customer whose request row is not found."""
     found: str | None = await pool.fetchval(
-        "SELECT customer_id FROM requests WHERE number = $1", n.number)
+        "SELECT customer_id FROM requests WHERE number = $1", n.number
+    )
     return found or (n.recipient.id if n.recipient.kind == "customer" else None)
 
 
@@ -55,15 +56,22 @@ async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
                                payload, payload_sealed)
            VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING""",
-        n.key, n.number, n.template, n.recipient.kind, n.recipient.id,
-        None if sealed else payload, sealed)
+        n.key,
+        n.number,
+        n.template,
+        n.recipient.kind,
+        n.recipient.id,
+        None if sealed else payload,
+        sealed,
+    )
     row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
     assert row is not None
     return str(row["status"]), row["channel"]
 
 
-async def mark(pool: Pool, key: str, status: str, channel: str | None,
-               attempt: str | None = None) -> None:
+async def mark(
+    pool: Pool, key: str, status: str, channel: str | None, attempt: str | None = None
+) -> None:
     """Committed before and after every send: the record a crash leaves behind."""
     await pool.execute(
         """UPDATE outbox SET status = $2, channel = COALESCE($3, channel),
@@ -75,12 +83,21 @@ async def mark(pool: Pool, key: str, status: str, channel: str | None,
                failed_at = CASE WHEN $2 = 'failed' THEN now() ELSE failed_at END,
                updated_at = now()
            WHERE key = $1""",
-        key, status, channel, attempt)
+        key,
+        status,
+        channel,
+        attempt,
+    )
 
 
-async def take_for_retry(pool: Pool, *, keys: list[str] | None = None,
-                         number: str | None = None, statuses: tuple[str, ...] = ("failed",),
-                         limit: int = 1000) -> list[Notification]:
+async def take_for_retry(
+    pool: Pool,
+    *,
+    keys: list[str] | None = None,
+    number: str | None = None,
+    statuses: tuple[str, ...] = ("failed",),
+    limit: int = 1000,
+) -> list[Notification]:
     """Move matching failed rows to `retrying` and return their messages.
 
     The status change is the claim: two operators retrying at once never both get a key,
@@ -98,7 +115,11 @@ async def take_for_retry(pool: Pool, *, keys: list[str] | None = None,
                  AND ($3::text IS NULL OR number = $3)
                ORDER BY created_at, key LIMIT $4 FOR UPDATE SKIP LOCKED)
            RETURNING payload, payload_sealed""",
-        list(statuses), keys, number, limit)
+        list(statuses),
+        keys,
+        number,
+        limit,
+    )
     out: list[Notification] = []
     for r in rows:
         stored, erased = await at_rest.open_or_erased(pool, r["payload_sealed"])
@@ -107,8 +128,13 @@ async def take_for_retry(pool: Pool, *, keys: list[str] | None = None,
     return out
 
 
-async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncertain"),
-                  number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+async def waiting(
+    pool: Pool,
+    *,
+    statuses: tuple[str, ...] = ("failed", "uncertain"),
+    number: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
     """Rows that need an operator's attention (or are still being retried)."""
     rows = await pool.fetch(
         """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
@@ -116,7 +142,10 @@ async def waiting(pool: Pool, *, statuses: tuple[str, ...] = ("failed", "uncerta
                   (payload IS NOT NULL OR payload_sealed IS NOT NULL) AS resendable
            FROM outbox WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR number = $2)
            ORDER BY updated_at, key LIMIT $3""",
-        list(statuses), number, limit)
+        list(statuses),
+        number,
+        limit,
+    )
     return [dict(r) for r in rows]
 
 
@@ -125,7 +154,9 @@ async def for_request(pool: Pool, number: str) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
                   attempts, created_at, updated_at, sent_at, failed_at
-           FROM outbox WHERE number = $1 ORDER BY created_at, key""", number)
+           FROM outbox WHERE number = $1 ORDER BY created_at, key""",
+        number,
+    )
     return [dict(r) for r in rows]
 
 
@@ -136,5 +167,6 @@ async def forget_customer(pool: Pool, customer_id: str) -> int:
         """UPDATE outbox SET payload = NULL, payload_sealed = NULL, updated_at = now()
            WHERE recipient_kind = 'customer' AND recipient_id = $1
              AND (payload IS NOT NULL OR payload_sealed IS NOT NULL)""",
-        customer_id)
+        customer_id,
+    )
     return int(result.rsplit(" ", 1)[-1])

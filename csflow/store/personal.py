@@ -75,21 +75,31 @@ async def read_customer(pool: Any, number: str, reader: Reader) -> CustomerDetai
         row = await conn.fetchrow(
             """SELECT number, customer_id, customer_name, customer_contact, customer_tier,
                       description, personal_data_erased_at, customer_sealed
-               FROM requests WHERE number = $1""", number)
+               FROM requests WHERE number = $1""",
+            number,
+        )
         if row is None:
             return None
         events = await conn.fetch(
             """SELECT seq, kind, reason, data, sealed FROM request_events
                WHERE number = $1 AND (sealed IS NOT NULL OR data ?| $2::text[])
-               ORDER BY seq""", number, list(at_rest.WORD_KEYS))
+               ORDER BY seq""",
+            number,
+            list(at_rest.WORD_KEYS),
+        )
         await conn.execute(
             """INSERT INTO personal_data_reads (number, customer_id, token_id, subject, role,
                                                 purpose)
                VALUES ($1, $2, $3, $4, $5, $6)""",
-            number, row["customer_id"], reader.token_id, reader.subject, reader.role,
-            reader.purpose)
+            number,
+            row["customer_id"],
+            reader.token_id,
+            reader.subject,
+            reader.role,
+            reader.purpose,
+        )
     gone = row["personal_data_erased_at"] is not None  # another process's key cache
-    if gone or row["customer_sealed"] is not None:     # may still hold the erased key
+    if gone or row["customer_sealed"] is not None:  # may still hold the erased key
         person: Any = None
         erased = gone
         if not gone:
@@ -97,16 +107,21 @@ async def read_customer(pool: Any, number: str, reader: Reader) -> CustomerDetai
         if erased:
             name, contact, description = ERASED, {}, ERASED
         else:
-            name, contact, description = (person["name"], person["contact"],
-                                          person["description"])
+            name, contact, description = (person["name"], person["contact"], person["description"])
     else:  # a row written before sealing (docs/security.md, "Rows from before")
         stored = row["customer_contact"]
         contact = json.loads(stored) if isinstance(stored, str) else dict(stored or {})
         name, description = row["customer_name"] or "", row["description"] or ""
     return CustomerDetails(
-        number=row["number"], customer_id=row["customer_id"], name=name, contact=contact,
-        tier=row["customer_tier"], description=description,
-        erased_at=row["personal_data_erased_at"], words=await _words(pool, events, gone))
+        number=row["number"],
+        customer_id=row["customer_id"],
+        name=name,
+        contact=contact,
+        tier=row["customer_tier"],
+        description=description,
+        erased_at=row["personal_data_erased_at"],
+        words=await _words(pool, events, gone),
+    )
 
 
 async def _words(pool: Any, events: list[Any], gone: bool) -> list[CustomerWords]:
@@ -121,20 +136,24 @@ async def _words(pool: Any, events: list[Any], gone: bool) -> list[CustomerWords
             if not gone:
                 opened, erased = await at_rest.open_or_erased(pool, e["sealed"])
             texts.update({k: ERASED for k in data.get("sealed", [])} if erased else opened)
-        out += [CustomerWords(seq=e["seq"], kind=e["kind"], field=k, text=str(v))
-                for k, v in sorted(texts.items())]
+        out += [
+            CustomerWords(seq=e["seq"], kind=e["kind"], field=k, text=str(v))
+            for k, v in sorted(texts.items())
+        ]
     return out
 
 
-async def contact_for_sending(pool: Any, number: str, customer_id: str
-                              ) -> dict[str, Any] | None:
+async def contact_for_sending(pool: Any, number: str, customer_id: str) -> dict[str, Any] | None:
     """The customer's contact for a message csflow sends them (not a person's read, so not
     in `personal_data_reads`): None while the request row is not written yet, {} once the
     customer is erased. The workflow hands the notify activity only the request number and
     the customer id; the address is looked up here, inside the activity."""
     row = await pool.fetchrow(
         """SELECT customer_contact, customer_sealed, personal_data_erased_at FROM requests
-           WHERE number = $1 AND customer_id = $2""", number, customer_id)
+           WHERE number = $1 AND customer_id = $2""",
+        number,
+        customer_id,
+    )
     if row is None:
         return None
     if row["personal_data_erased_at"] is not None:
@@ -146,8 +165,9 @@ async def contact_for_sending(pool: Any, number: str, customer_id: str
     return {} if erased else dict(person["contact"])
 
 
-async def requests_by_contact(pool: Any, *, phone: str | None = None,
-                              email: str | None = None) -> list[str]:
+async def requests_by_contact(
+    pool: Any, *, phone: str | None = None, email: str | None = None
+) -> list[str]:
     """The numbers of requests whose customer gave this phone or e-mail: compared by blind
     index, so the lookup needs no decryption and the database never sees the value."""
     rows = await pool.fetch(
@@ -155,7 +175,9 @@ async def requests_by_contact(pool: Any, *, phone: str | None = None,
            WHERE ($1::bytea IS NOT NULL AND phone_index = $1)
               OR ($2::bytea IS NOT NULL AND email_index = $2)
            ORDER BY received_at, number""",
-        at_rest.contact_index("phone", phone), at_rest.contact_index("email", email))
+        at_rest.contact_index("phone", phone),
+        at_rest.contact_index("email", email),
+    )
     return [r["number"] for r in rows]
 
 
@@ -163,12 +185,14 @@ async def reads_of(pool: Any, customer_id: str) -> list[ReadRecord]:
     rows = await pool.fetch(
         """SELECT number, customer_id, subject, role, purpose, read_at
            FROM personal_data_reads WHERE customer_id = $1 ORDER BY read_at, id""",
-        customer_id)
+        customer_id,
+    )
     return [ReadRecord(**dict(r)) for r in rows]
 
 
-async def erase_customer(pool: Any, customer_id: str, now: datetime,
-                         by: Actor | None = None, reason: str | None = None) -> list[str]:
+async def erase_customer(
+    pool: Any, customer_id: str, now: datetime, by: Actor | None = None, reason: str | None = None
+) -> list[str]:
     """Crypto-shred the customer: destroy their data key, so every sealed copy of their
     name, contact and words — rows, old row versions, backups, the outbox — is unreadable
     at once; blank what was kept in the clear; record the erasure on each request's
@@ -179,19 +203,24 @@ async def erase_customer(pool: Any, customer_id: str, now: datetime,
     actor = by or Actor(id="csflow", role=Role.SYSTEM)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT number, closed_at FROM requests WHERE customer_id = $1 FOR UPDATE",
-            customer_id)
+            "SELECT number, closed_at FROM requests WHERE customer_id = $1 FOR UPDATE", customer_id
+        )
         still_open = sorted(r["number"] for r in rows if r["closed_at"] is None)
         if still_open:
-            raise OpenRequests(f"customer {customer_id} has open requests "
-                               f"({', '.join(still_open)}); close or cancel them first")
+            raise OpenRequests(
+                f"customer {customer_id} has open requests "
+                f"({', '.join(still_open)}); close or cancel them first"
+            )
         await conn.execute(
             """UPDATE requests SET customer_name = $2, customer_contact = '{}'::jsonb,
                       description = $2, order_number = NULL,
                       phone_index = NULL, email_index = NULL,
                       personal_data_erased_at = coalesce(personal_data_erased_at, $3)
                WHERE customer_id = $1""",
-            customer_id, ERASED, now)
+            customer_id,
+            ERASED,
+            now,
+        )
         # The customer's own words kept in the clear (rows from before sealing); scores
         # and NPS stay for reports. Sealed words die with the key.
         await conn.execute(
@@ -200,13 +229,15 @@ async def erase_customer(pool: Any, customer_id: str, now: datetime,
                FROM requests r
                WHERE r.number = e.number AND r.customer_id = $1
                  AND e.kind = 'follow_up_recorded'""",
-            customer_id)
+            customer_id,
+        )
         # Messages kept for re-sending hold the contact details too.
         await conn.execute(
             """UPDATE outbox SET payload = NULL, payload_sealed = NULL, updated_at = now()
                WHERE recipient_kind = 'customer' AND recipient_id = $1
                  AND (payload IS NOT NULL OR payload_sealed IS NOT NULL)""",
-            customer_id)
+            customer_id,
+        )
         destroyed = await envelope.destroy(conn, customer_id, now)
         for r in rows:
             await conn.execute(
@@ -214,11 +245,17 @@ async def erase_customer(pool: Any, customer_id: str, now: datetime,
                                                reason, data)
                    SELECT $1, greatest(coalesce(max(seq), 0) + 1, $2), $3, $4, $5, $6, $7, $8
                    FROM request_events WHERE number = $1""",
-                r["number"], OUT_OF_BAND_SEQ, now, EventKind.PERSONAL_DATA_ERASED.value,
-                actor.id, actor.role.value,
-                f"the customer's personal data was erased: {reason}" if reason
+                r["number"],
+                OUT_OF_BAND_SEQ,
+                now,
+                EventKind.PERSONAL_DATA_ERASED.value,
+                actor.id,
+                actor.role.value,
+                f"the customer's personal data was erased: {reason}"
+                if reason
                 else "the customer's personal data was erased",
-                {"keys_destroyed": destroyed})
+                {"keys_destroyed": destroyed},
+            )
     at_rest.keys(pool).forget(customer_id)
     await envelope.vacuum(pool)
     return sorted(r["number"] for r in rows)

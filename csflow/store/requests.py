@@ -32,13 +32,15 @@ async def allocate_serial(pool: Pool, day: date, channel: Channel) -> int:
            ON CONFLICT (day, channel)
            DO UPDATE SET last_serial = request_counters.last_serial + 1
            RETURNING last_serial""",
-        day, channel.value,
+        day,
+        channel.value,
     )
     return serial
 
 
-async def issue_number(pool: Pool, day: date, channel: Channel,
-                       external_id: str | None) -> tuple[str, bool]:
+async def issue_number(
+    pool: Pool, day: date, channel: Channel, external_id: str | None
+) -> tuple[str, bool]:
     """The number for a new request, and whether its external id had one already.
 
     With an external id the first number bound to it wins, even when two creates race:
@@ -60,7 +62,8 @@ async def claim_external_id(pool: Pool, external_id: str, number: str) -> str:
     row = await pool.fetchrow(
         """INSERT INTO request_keys (external_id, number) VALUES ($1, $2)
            ON CONFLICT (external_id) DO NOTHING RETURNING number""",
-        external_id, number,
+        external_id,
+        number,
     )
     if row is not None:
         return str(row["number"])
@@ -128,9 +131,12 @@ async def _sealing(pool: Pool, batch: RecordEvents) -> _Sealed:
     person = phone = email = None
     if intake is not None:
         person, phone, email = await at_rest.seal_customer(
-            pool, customer_id, intake.customer.name,
+            pool,
+            customer_id,
+            intake.customer.name,
             intake.customer.contact.model_dump(mode="json", exclude_none=True),
-            intake.description)
+            intake.description,
+        )
     return _Sealed(person, phone, email, (reasons, datas, words))
 
 
@@ -157,15 +163,25 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                 async with conn.transaction():
                     await _insert_intake(conn, batch, sealing)
             except DATA_ERRORS as err:
-                dead.append(DeadLetter("intake", None, version, _said(err),
-                                       _json(_without_person(batch.intake))))
+                dead.append(
+                    DeadLetter(
+                        "intake", None, version, _said(err), _json(_without_person(batch.intake))
+                    )
+                )
                 await _insert_intake(conn, batch, sealing, bare=True)
         try:
             async with conn.transaction():
                 await _update_row(conn, s, version)
         except DATA_ERRORS as err:
-            dead.append(DeadLetter("row", None, version, _said(err),
-                                   _json(s.model_dump(mode="json", exclude={"timeline"}))))
+            dead.append(
+                DeadLetter(
+                    "row",
+                    None,
+                    version,
+                    _said(err),
+                    _json(s.model_dump(mode="json", exclude={"timeline"})),
+                )
+            )
             await _update_row(conn, s, version, bare=True)
         for index, e in enumerate(batch.events):
             try:
@@ -173,14 +189,21 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     await _insert_events(conn, s.number, [e], sealing.one(index))
             except DATA_ERRORS as err:
                 reason, data, _ = sealing.one(index)
-                dead.append(DeadLetter("event", e.seq, version, _said(err), _json(
-                    e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]})))
-                stub = e.model_copy(update={"reason": None,
-                                            "data": {"quarantined": type(err).__name__}})
+                dead.append(
+                    DeadLetter(
+                        "event",
+                        e.seq,
+                        version,
+                        _said(err),
+                        _json(e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]}),
+                    )
+                )
+                stub = e.model_copy(
+                    update={"reason": None, "data": {"quarantined": type(err).__name__}}
+                )
                 with contextlib.suppress(*DATA_ERRORS):  # then the dead letter alone
                     async with conn.transaction():
-                        await _insert_events(conn, s.number, [stub],
-                                             ([None], [stub.data], [None]))
+                        await _insert_events(conn, s.number, [stub], ([None], [stub.data], [None]))
         if dead:
             await conn.executemany(
                 """INSERT INTO persist_dead_letters (number, part, seq, version, error, payload)
@@ -225,9 +248,10 @@ def public_reason(err: BaseException) -> str:
 async def dead_letters(pool: Pool, number: str) -> list[DeadLetter]:
     rows = await pool.fetch(
         """SELECT part, seq, version, error, payload FROM persist_dead_letters
-           WHERE number = $1 ORDER BY id""", number)
-    return [DeadLetter(r["part"], r["seq"], r["version"], r["error"], r["payload"])
-            for r in rows]
+           WHERE number = $1 ORDER BY id""",
+        number,
+    )
+    return [DeadLetter(r["part"], r["seq"], r["version"], r["error"], r["payload"]) for r in rows]
 
 
 def _json(data: Any) -> str:
@@ -243,12 +267,14 @@ def _said(err: Exception) -> str:
 
 def _without_person(intake: Any) -> Any:
     """An intake for a dead letter: its personal data is in the row, sealed, not here."""
-    return intake.model_dump(mode="json", exclude={"customer": {"name", "contact"},
-                                                   "description": True})
+    return intake.model_dump(
+        mode="json", exclude={"customer": {"name", "contact"}, "description": True}
+    )
 
 
-async def _insert_intake(conn: Conn, batch: RecordEvents, sealing: _Sealed, *,
-                         bare: bool = False) -> None:
+async def _insert_intake(
+    conn: Conn, batch: RecordEvents, sealing: _Sealed, *, bare: bool = False
+) -> None:
     """The row at receipt, personal data sealed; `bare` leaves out every free text and
     optional field (the salvage of an intake the database refused: the refused whole is a
     dead letter)."""
@@ -264,16 +290,32 @@ async def _insert_intake(conn: Conn, batch: RecordEvents, sealing: _Sealed, *,
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 0)
            ON CONFLICT (number) DO NOTHING""",
-        s.number, external_id, i.customer.id, sealing.person,
+        s.number,
+        external_id,
+        i.customer.id,
+        sealing.person,
         None if bare else sealing.phone_index,
-        i.customer.tier.value, i.channel.value, i.category.value,
-        None if bare else i.sub_type, None if bare else sealing.email_index,
-        None if bare else i.expected_resolution_at, None if bare else i.order_number,
-        None if bare else i.amount_in_dispute, None if bare else i.department,
-        s.received_at, s.status.value, s.priority.value, s.assignee,
-        s.sla_state.value, None if bare else s.next_deadline,
-        [] if bare else _clocks_json(s), None if bare else _plan_json(s),
-        None if bare else s.eta, s.rehandle_count, s.closed_at, s.policy_version,
+        i.customer.tier.value,
+        i.channel.value,
+        i.category.value,
+        None if bare else i.sub_type,
+        None if bare else sealing.email_index,
+        None if bare else i.expected_resolution_at,
+        None if bare else i.order_number,
+        None if bare else i.amount_in_dispute,
+        None if bare else i.department,
+        s.received_at,
+        s.status.value,
+        s.priority.value,
+        s.assignee,
+        s.sla_state.value,
+        None if bare else s.next_deadline,
+        [] if bare else _clocks_json(s),
+        None if bare else _plan_json(s),
+        None if bare else s.eta,
+        s.rehandle_count,
+        s.closed_at,
+        s.policy_version,
         i.related_to,
     )
 
@@ -285,8 +327,13 @@ async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool =
             """UPDATE requests SET status = $2, priority = $3, assignee = $4, sla_state = $5,
                    closed_at = $6, version = $7, updated_at = now()
                WHERE number = $1 AND version < $7""",
-            s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
-            s.closed_at, version,
+            s.number,
+            s.status.value,
+            s.priority.value,
+            s.assignee,
+            s.sla_state.value,
+            s.closed_at,
+            version,
         )
         return
     await conn.execute(
@@ -297,17 +344,34 @@ async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool =
                compensation = $19, department = COALESCE($20, department),
                follow_up = $21, updated_at = now()
            WHERE number = $1 AND version < $12""",
-        s.number, s.status.value, s.priority.value, s.assignee, s.sla_state.value,
-        s.next_deadline, _clocks_json(s), _plan_json(s), s.eta, s.rehandle_count,
-        s.closed_at, version, s.sla_cycle, s.awaiting_customer, s.delayed, s.escalated_to,
-        s.flags, s.repeat_of,
-        s.compensation.model_dump(mode="json") if s.compensation else None, s.department,
+        s.number,
+        s.status.value,
+        s.priority.value,
+        s.assignee,
+        s.sla_state.value,
+        s.next_deadline,
+        _clocks_json(s),
+        _plan_json(s),
+        s.eta,
+        s.rehandle_count,
+        s.closed_at,
+        version,
+        s.sla_cycle,
+        s.awaiting_customer,
+        s.delayed,
+        s.escalated_to,
+        s.flags,
+        s.repeat_of,
+        s.compensation.model_dump(mode="json") if s.compensation else None,
+        s.department,
         s.follow_up.model_dump(mode="json") if s.follow_up else None,
     )
 
 
 async def _insert_events(
-    conn: Conn, number: str, events: list[TimelineEvent],
+    conn: Conn,
+    number: str,
+    events: list[TimelineEvent],
     stored: tuple[list[str | None], list[Any], list[bytes | None]],
 ) -> list[Any]:
     """Insert events not yet there, the customer's words sealed (`stored`: each event's
@@ -348,22 +412,30 @@ async def _bind_external_id(conn: Conn, external_id: str | None, number: str) ->
     await conn.execute(
         """INSERT INTO request_keys (external_id, number) VALUES ($1, $2)
            ON CONFLICT DO NOTHING""",
-        external_id, number,
+        external_id,
+        number,
     )
     owner: str | None = await conn.fetchval(
-        "SELECT number FROM request_keys WHERE external_id = $1", external_id)
+        "SELECT number FROM request_keys WHERE external_id = $1", external_id
+    )
     return external_id if owner == number else None
 
 
-async def earlier_requests(pool: Pool, customer_id: str, category: str, since: datetime,
-                           until: datetime, number: str) -> list[str]:
+async def earlier_requests(
+    pool: Pool, customer_id: str, category: str, since: datetime, until: datetime, number: str
+) -> list[str]:
     """The same customer's requests of one category in a window: repeat detection."""
     rows = await pool.fetch(
         """SELECT number FROM requests
            WHERE customer_id = $1 AND category = $2 AND received_at >= $3
              AND received_at <= $4 AND number <> $5
            ORDER BY received_at""",
-        customer_id, category, since, until, number)
+        customer_id,
+        category,
+        since,
+        until,
+        number,
+    )
     return [r["number"] for r in rows]
 
 
@@ -376,17 +448,32 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
             "SELECT * FROM request_events WHERE number = $1 ORDER BY seq", number
         )
     state = RequestState(
-        number=row["number"], status=row["status"], priority=row["priority"],
-        category=row["category"], channel=row["channel"], tier=row["customer_tier"],
-        customer_id=row["customer_id"], received_at=row["received_at"], assignee=row["assignee"],
-        plan=Plan.model_validate(row["plan"]) if row["plan"] else None, eta=row["eta"],
-        clocks=[Clock.model_validate(c) for c in row["clocks"]], sla_state=row["sla_state"],
-        next_deadline=row["next_deadline"], rehandle_count=row["rehandle_count"],
-        closed_at=row["closed_at"], persisted_seq=row["version"],
-        policy_version=row["policy_version"], sla_cycle=row["sla_cycle"],
-        awaiting_customer=row["awaiting_customer"], delayed=row["delayed"],
-        escalated_to=row["escalated_to"], department=row["department"], flags=row["flags"],
-        repeat_of=row["repeat_of"], compensation=row["compensation"],
+        number=row["number"],
+        status=row["status"],
+        priority=row["priority"],
+        category=row["category"],
+        channel=row["channel"],
+        tier=row["customer_tier"],
+        customer_id=row["customer_id"],
+        received_at=row["received_at"],
+        assignee=row["assignee"],
+        plan=Plan.model_validate(row["plan"]) if row["plan"] else None,
+        eta=row["eta"],
+        clocks=[Clock.model_validate(c) for c in row["clocks"]],
+        sla_state=row["sla_state"],
+        next_deadline=row["next_deadline"],
+        rehandle_count=row["rehandle_count"],
+        closed_at=row["closed_at"],
+        persisted_seq=row["version"],
+        policy_version=row["policy_version"],
+        sla_cycle=row["sla_cycle"],
+        awaiting_customer=row["awaiting_customer"],
+        delayed=row["delayed"],
+        escalated_to=row["escalated_to"],
+        department=row["department"],
+        flags=row["flags"],
+        repeat_of=row["repeat_of"],
+        compensation=row["compensation"],
         follow_up=row["follow_up"],
         timeline=[_event(e) for e in events],
     )
@@ -395,9 +482,13 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
 
 def _event(r: asyncpg.Record) -> TimelineEvent:
     return TimelineEvent(
-        seq=r["seq"], at=r["at"], kind=r["kind"],
+        seq=r["seq"],
+        at=r["at"],
+        kind=r["kind"],
         actor=Actor(id=r["actor_id"], role=r["actor_role"]),
-        status_from=r["status_from"], status_to=r["status_to"], reason=r["reason"],
+        status_from=r["status_from"],
+        status_to=r["status_to"],
+        reason=r["reason"],
         data=r["data"],
     )
 
@@ -408,4 +499,3 @@ def _clocks_json(s: RequestState) -> list[dict[str, Any]]:
 
 def _plan_json(s: RequestState) -> dict[str, Any] | None:
     return s.plan.model_dump(mode="json") if s.plan else None
-

@@ -36,7 +36,8 @@ class StaffMember(BaseModel):
     role: str = Field(pattern=r"^(agent|engineer|supervisor|follow_up|analyst|admin)$")
     department: str = Field(min_length=1, max_length=64)
     skills: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=50)
+        default_factory=list, max_length=50
+    )
     seniority: Annotated[int, Field(ge=1, le=3), NOT_BOOL] = 1
     capacity: Annotated[int, Field(ge=0, le=1000), NOT_BOOL] = 5
     on_duty: Flag = True
@@ -63,14 +64,23 @@ async def upsert_staff(pool: Pool, m: StaffMember) -> None:
            ON CONFLICT (id) DO UPDATE SET name = $2, role = $3, department = $4, skills = $5,
                seniority = $6, capacity = $7, on_duty = $8, email = $9, phone = $10,
                updated_at = now()""",
-        m.id, m.name, m.role, m.department, m.skills, m.seniority, m.capacity, m.on_duty,
-        m.email, m.phone,
+        m.id,
+        m.name,
+        m.role,
+        m.department,
+        m.skills,
+        m.seniority,
+        m.capacity,
+        m.on_duty,
+        m.email,
+        m.phone,
     )
 
 
 async def set_on_duty(pool: Pool, staff_id: str, on_duty: bool) -> bool:
     result: str = await pool.execute(
-        "UPDATE staff SET on_duty = $2, updated_at = now() WHERE id = $1", staff_id, on_duty)
+        "UPDATE staff SET on_duty = $2, updated_at = now() WHERE id = $1", staff_id, on_duty
+    )
     return result.endswith(" 1")
 
 
@@ -94,14 +104,14 @@ def _view(r: asyncpg.Record) -> StaffView:
     return StaffView(**fields)
 
 
-async def assign(pool: Pool, number: str, need: Requirement, priority: str,
-                 now: datetime) -> Pick:
+async def assign(pool: Pool, number: str, need: Requirement, priority: str, now: datetime) -> Pick:
     """Assign, or queue; a repeat for the same request returns what was decided first."""
     async with pool.acquire() as conn, conn.transaction():
         held = await conn.fetchrow(
             "SELECT a.staff_id, a.state, s.department FROM assignments a "
             "LEFT JOIN staff s ON s.id = a.staff_id WHERE a.number = $1 FOR UPDATE OF a",
-            number)
+            number,
+        )
         if held is not None and held["state"] == "active":
             return Pick(held["staff_id"], "already assigned", held["department"])
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM staff)"):
@@ -112,7 +122,12 @@ async def assign(pool: Pool, number: str, need: Requirement, priority: str,
                 """INSERT INTO assignments (number, state, skills, senior, priority, queued_at)
                    VALUES ($1, 'queued', $2, $3, $4, $5)
                    ON CONFLICT (number) DO NOTHING""",
-                number, list(need.skills), need.senior, priority, now)
+                number,
+                list(need.skills),
+                need.senior,
+                priority,
+                now,
+            )
             return Pick(None, f"nobody free with {need.why}: queued")
         staff_id, department, rule = pick
         await conn.execute(
@@ -121,12 +136,19 @@ async def assign(pool: Pool, number: str, need: Requirement, priority: str,
                VALUES ($1, $2, 'active', $3, $4, $5, $6)
                ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
                    assigned_at = $6, released_at = NULL""",
-            number, staff_id, list(need.skills), need.senior, priority, now)
+            number,
+            staff_id,
+            list(need.skills),
+            need.senior,
+            priority,
+            now,
+        )
         return Pick(staff_id, rule, department)
 
 
-async def _pick(conn: Conn, need: Requirement, now: datetime,
-                only: str | None = None) -> tuple[str, str, str] | None:
+async def _pick(
+    conn: Conn, need: Requirement, now: datetime, only: str | None = None
+) -> tuple[str, str, str] | None:
     """Lock the candidates, then choose: senior if needed, sub-type skill first, least
     loaded, longest since last assignment (round-robin among equals)."""
     rows = await conn.fetch(
@@ -136,12 +158,19 @@ async def _pick(conn: Conn, need: Requirement, now: datetime,
              AND ($3::text IS NULL OR s.id = $3)
            ORDER BY s.id
            FOR UPDATE""",
-        list(HANDLER_ROLES), list(need.skills), only)
+        list(HANDLER_ROLES),
+        list(need.skills),
+        only,
+    )
     if not rows:
         return None
-    loads = dict(await conn.fetch(
-        "SELECT staff_id, count(*) FROM assignments WHERE state = 'active' "
-        "AND staff_id = ANY($1::text[]) GROUP BY staff_id", [r["id"] for r in rows]))
+    loads = dict(
+        await conn.fetch(
+            "SELECT staff_id, count(*) FROM assignments WHERE state = 'active' "
+            "AND staff_id = ANY($1::text[]) GROUP BY staff_id",
+            [r["id"] for r in rows],
+        )
+    )
     free = [r for r in rows if loads.get(r["id"], 0) < r["capacity"]]
     if not free:
         return None
@@ -151,14 +180,22 @@ async def _pick(conn: Conn, need: Requirement, now: datetime,
 
     def rank(r: asyncpg.Record) -> tuple[Any, ...]:
         never = r["last_assigned_at"] is None
-        return (first_skill not in r["skills"], loads.get(r["id"], 0), not never,
-                r["last_assigned_at"] or now, r["id"])
+        return (
+            first_skill not in r["skills"],
+            loads.get(r["id"], 0),
+            not never,
+            r["last_assigned_at"] or now,
+            r["id"],
+        )
 
     best = min(pool, key=rank)
     await conn.execute("UPDATE staff SET last_assigned_at = $2 WHERE id = $1", best["id"], now)
     fallback = need.senior and not senior
-    rule = (f"{need.why} → {best['id']} (load {loads.get(best['id'], 0)}/{best['capacity']}"
-            + (", no senior free" if fallback else "") + ")")
+    rule = (
+        f"{need.why} → {best['id']} (load {loads.get(best['id'], 0)}/{best['capacity']}"
+        + (", no senior free" if fallback else "")
+        + ")"
+    )
     return best["id"], best["department"], rule
 
 
@@ -166,14 +203,16 @@ async def transfer(pool: Pool, number: str, staff_id: str, now: datetime) -> Pic
     """Hand a request to a named person if they are on duty and have room."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT staff_id, skills, senior, state FROM assignments WHERE number = $1 "
-            "FOR UPDATE", number)
+            "SELECT staff_id, skills, senior, state FROM assignments WHERE number = $1 FOR UPDATE",
+            number,
+        )
         if row is not None and row["staff_id"] == staff_id and row["state"] == "active":
             dept = await conn.fetchval("SELECT department FROM staff WHERE id = $1", staff_id)
             return Pick(staff_id, "already assigned", dept)
         target = await conn.fetchrow(
             "SELECT id, department, capacity, on_duty, role FROM staff WHERE id = $1 FOR UPDATE",
-            staff_id)
+            staff_id,
+        )
         if target is None and staff_id in DESK_NAMES:
             # A desk (the fresh-install holder) has no capacity to count: it takes it back.
             return Pick(staff_id, f"back to {staff_id}")
@@ -182,8 +221,8 @@ async def transfer(pool: Pool, number: str, staff_id: str, now: datetime) -> Pic
         if not target["on_duty"]:
             return Pick(None, f"{staff_id} is off duty")
         load = await conn.fetchval(
-            "SELECT count(*) FROM assignments WHERE state = 'active' AND staff_id = $1",
-            staff_id)
+            "SELECT count(*) FROM assignments WHERE state = 'active' AND staff_id = $1", staff_id
+        )
         if load >= target["capacity"]:
             return Pick(None, f"{staff_id} is at capacity ({load}/{target['capacity']})")
         await conn.execute(
@@ -191,12 +230,14 @@ async def transfer(pool: Pool, number: str, staff_id: str, now: datetime) -> Pic
                VALUES ($1, $2, 'active', '', $3)
                ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
                    assigned_at = $3, released_at = NULL""",
-            number, staff_id, now)
+            number,
+            staff_id,
+            now,
+        )
         return Pick(staff_id, f"handed to {staff_id}", target["department"])
 
 
-async def transfer_to_department(pool: Pool, number: str, department: str,
-                                 now: datetime) -> Pick:
+async def transfer_to_department(pool: Pool, number: str, department: str, now: datetime) -> Pick:
     """Hand a request to the least-loaded on-duty handler of a department."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
@@ -206,9 +247,12 @@ async def transfer_to_department(pool: Pool, number: str, department: str,
                FROM staff s
                WHERE s.on_duty AND s.department = $1 AND s.role = ANY($2::text[])
                ORDER BY s.id FOR UPDATE""",
-            department, list(HANDLER_ROLES))
-        free = sorted((r for r in rows if r["load"] < r["capacity"]),
-                      key=lambda r: (r["load"], r["id"]))
+            department,
+            list(HANDLER_ROLES),
+        )
+        free = sorted(
+            (r for r in rows if r["load"] < r["capacity"]), key=lambda r: (r["load"], r["id"])
+        )
         if not free:
             return Pick(None, f"nobody on duty with room in {department}")
         best = free[0]["id"]
@@ -217,14 +261,20 @@ async def transfer_to_department(pool: Pool, number: str, department: str,
                VALUES ($1, $2, 'active', '', $3)
                ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
                    assigned_at = $3, released_at = NULL""",
-            number, best, now)
+            number,
+            best,
+            now,
+        )
         return Pick(best, f"handed to {department}: {best}", department)
 
 
 async def release(pool: Pool, number: str, now: datetime) -> bool:
     result: str = await pool.execute(
         "UPDATE assignments SET state = 'released', staff_id = NULL, released_at = $2 "
-        "WHERE number = $1 AND state IN ('active', 'queued')", number, now)
+        "WHERE number = $1 AND state IN ('active', 'queued')",
+        number,
+        now,
+    )
     return result.endswith(" 1")
 
 
@@ -233,12 +283,15 @@ async def drain_queue(pool: Pool, now: datetime, limit: int = 100) -> list[tuple
     done: list[tuple[str, Pick]] = []
     queued = await pool.fetch(
         "SELECT number, skills, senior, priority FROM assignments WHERE state = 'queued' "
-        "ORDER BY priority, queued_at LIMIT $1", limit)
+        "ORDER BY priority, queued_at LIMIT $1",
+        limit,
+    )
     for q in queued:
         need = Requirement(tuple(q["skills"]), q["senior"], "queued request")
         async with pool.acquire() as conn, conn.transaction():
             still = await conn.fetchval(
-                "SELECT state FROM assignments WHERE number = $1 FOR UPDATE", q["number"])
+                "SELECT state FROM assignments WHERE number = $1 FOR UPDATE", q["number"]
+            )
             if still != "queued":
                 continue
             pick = await _pick(conn, need, now)
@@ -247,7 +300,11 @@ async def drain_queue(pool: Pool, now: datetime, limit: int = 100) -> list[tuple
             staff_id, department, rule = pick
             await conn.execute(
                 "UPDATE assignments SET staff_id = $2, state = 'active', assigned_at = $3 "
-                "WHERE number = $1", q["number"], staff_id, now)
+                "WHERE number = $1",
+                q["number"],
+                staff_id,
+                now,
+            )
         done.append((q["number"], Pick(staff_id, f"from the queue: {rule}", department)))
     return done
 
@@ -272,7 +329,11 @@ async def seniors_above(pool: Pool, department: str | None, holder: str | None) 
            ORDER BY s.role = 'supervisor', s.seniority,
                     (SELECT count(*) FROM assignments a
                      WHERE a.staff_id = s.id AND a.state = 'active'), s.id""",
-        department, holder, list(HANDLER_ROLES), SENIOR)
+        department,
+        holder,
+        list(HANDLER_ROLES),
+        SENIOR,
+    )
     return [r["id"] for r in rows]
 
 
@@ -288,5 +349,8 @@ async def take_over(pool: Pool, number: str, staff_id: str, now: datetime) -> Pi
                VALUES ($1, $2, 'active', '', $3)
                ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
                    assigned_at = $3, released_at = NULL""",
-            number, staff_id, now)
+            number,
+            staff_id,
+            now,
+        )
         return Pick(staff_id, f"taken over by {staff_id}", dept)

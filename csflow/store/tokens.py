@@ -19,8 +19,17 @@ from csflow.domain.codes import Role
 PREFIX = "csf_"
 # People and services hold tokens; `customer` and `system` never do (the survey link and
 # the worker speak for those).
-TOKEN_ROLES = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP,
-                         Role.ANALYST, Role.ADMIN, Role.SERVICE})
+TOKEN_ROLES = frozenset(
+    {
+        Role.AGENT,
+        Role.ENGINEER,
+        Role.SUPERVISOR,
+        Role.FOLLOW_UP,
+        Role.ANALYST,
+        Role.ADMIN,
+        Role.SERVICE,
+    }
+)
 # Seen-at is refreshed at most this often, so reads do not turn into writes on every call.
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -53,8 +62,9 @@ def split(token: str) -> tuple[str, str]:
     return token_id, secret
 
 
-async def issue(pool: Any, *, name: str, role: Role, subject: str,
-                expires_at: datetime | None = None) -> tuple[str, TokenInfo]:
+async def issue(
+    pool: Any, *, name: str, role: Role, subject: str, expires_at: datetime | None = None
+) -> tuple[str, TokenInfo]:
     """Create a token; returns the plain token (shown once) and its stored record."""
     if role not in TOKEN_ROLES:
         allowed = ", ".join(sorted(r.value for r in TOKEN_ROLES))
@@ -64,7 +74,13 @@ async def issue(pool: Any, *, name: str, role: Role, subject: str,
     row = await pool.fetchrow(
         """INSERT INTO api_tokens (id, name, role, subject, secret_hash, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
-        token_id, name, role.value, subject, _hash(secret), expires_at)
+        token_id,
+        name,
+        role.value,
+        subject,
+        _hash(secret),
+        expires_at,
+    )
     return f"{PREFIX}{token_id}_{secret}", _info(row)
 
 
@@ -81,16 +97,15 @@ async def verify(pool: Any, token: str, now: datetime) -> TokenInfo:
         raise TokenRefused(f"token {token_id} expired at {row['expires_at'].isoformat()}")
     last = row["last_used_at"]
     if last is None or now - last >= _TOUCH_EVERY:
-        await pool.execute("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
-                           token_id, now)
+        await pool.execute("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", token_id, now)
     return _info(row)
 
 
 async def revoke(pool: Any, token_id: str, now: datetime) -> bool:
     """Revoke; False when no such token. Revoking twice keeps the first time."""
     status: str = await pool.execute(
-        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
-        token_id, now)
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", token_id, now
+    )
     return status.endswith(" 1")
 
 

@@ -23,16 +23,51 @@ from tests.helpers import intake
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 TEAM = [
-    StaffMember(id="a1", name="Ann", role="agent", department="care",
-                skills=["complaint", "logistics"], seniority=1, capacity=2),
-    StaffMember(id="a2", name="Bo", role="agent", department="care",
-                skills=["consultation"], seniority=1, capacity=2),
-    StaffMember(id="s1", name="Sun", role="agent", department="care",
-                skills=["complaint", "after_sales"], seniority=3, capacity=2),
-    StaffMember(id="e1", name="Eli", role="engineer", department="repair",
-                skills=["after_sales", "repair"], seniority=2, capacity=2),
-    StaffMember(id="f1", name="Fay", role="follow_up", department="care",
-                skills=["complaint", "consultation"], seniority=3, capacity=9),
+    StaffMember(
+        id="a1",
+        name="Ann",
+        role="agent",
+        department="care",
+        skills=["complaint", "logistics"],
+        seniority=1,
+        capacity=2,
+    ),
+    StaffMember(
+        id="a2",
+        name="Bo",
+        role="agent",
+        department="care",
+        skills=["consultation"],
+        seniority=1,
+        capacity=2,
+    ),
+    StaffMember(
+        id="s1",
+        name="Sun",
+        role="agent",
+        department="care",
+        skills=["complaint", "after_sales"],
+        seniority=3,
+        capacity=2,
+    ),
+    StaffMember(
+        id="e1",
+        name="Eli",
+        role="engineer",
+        department="repair",
+        skills=["after_sales", "repair"],
+        seniority=2,
+        capacity=2,
+    ),
+    StaffMember(
+        id="f1",
+        name="Fay",
+        role="follow_up",
+        department="care",
+        skills=["complaint", "consultation"],
+        seniority=3,
+        capacity=9,
+    ),
 ]
 
 
@@ -53,9 +88,15 @@ async def seed(pool: Any, members: list[StaffMember] = TEAM) -> None:
         (Category.SUGGESTION, None, Priority.P3, Tier.REGULAR, None, "queued"),
     ],
 )
-async def test_routing_matrix(pool: Any, category: Category, sub_type: str | None,
-                              priority: Priority, tier: Tier, expected: str | None,
-                              rule_bit: str) -> None:
+async def test_routing_matrix(
+    pool: Any,
+    category: Category,
+    sub_type: str | None,
+    priority: Priority,
+    tier: Tier,
+    expected: str | None,
+    rule_bit: str,
+) -> None:
     await seed(pool)
     need = requirement(category, sub_type, priority, tier, repeat=False)
     pick = await staff.assign(pool, "CS-1", need, priority.value, NOW)
@@ -68,12 +109,22 @@ async def test_routing_matrix(pool: Any, category: Category, sub_type: str | Non
 
 
 async def test_fifty_simultaneous_requests_respect_capacity_and_none_is_lost(pool: Any) -> None:
-    team = [StaffMember(id=f"t{i}", name=f"T{i}", role="agent", department="care",
-                        skills=["complaint"], capacity=3) for i in range(4)]
+    team = [
+        StaffMember(
+            id=f"t{i}",
+            name=f"T{i}",
+            role="agent",
+            department="care",
+            skills=["complaint"],
+            capacity=3,
+        )
+        for i in range(4)
+    ]
     await seed(pool, team)
     need = requirement(Category.COMPLAINT, None, Priority.P3, Tier.REGULAR, repeat=False)
-    picks = await asyncio.gather(*(staff.assign(pool, f"CS-{n:03d}", need, "P3", NOW)
-                                   for n in range(50)))
+    picks = await asyncio.gather(
+        *(staff.assign(pool, f"CS-{n:03d}", need, "P3", NOW) for n in range(50))
+    )
     assigned = [p.staff_id for p in picks if p.staff_id]
     assert len(assigned) == 12, "4 people × capacity 3"
     assert all(assigned.count(t.id) == 3 for t in team), "nobody over capacity"
@@ -84,25 +135,48 @@ async def test_fifty_simultaneous_requests_respect_capacity_and_none_is_lost(poo
 
 
 async def test_equals_take_turns(pool: Any) -> None:
-    pair = [StaffMember(id=x, name=x, role="agent", department="care", skills=["complaint"],
-                        capacity=10) for x in ("p", "q")]
+    pair = [
+        StaffMember(
+            id=x, name=x, role="agent", department="care", skills=["complaint"], capacity=10
+        )
+        for x in ("p", "q")
+    ]
     await seed(pool, pair)
     need = requirement(Category.COMPLAINT, None, Priority.P3, Tier.REGULAR, repeat=False)
-    order = [(await staff.assign(pool, f"N{i}", need, "P3", NOW + timedelta(seconds=i))).staff_id
-             for i in range(6)]
+    order = [
+        (await staff.assign(pool, f"N{i}", need, "P3", NOW + timedelta(seconds=i))).staff_id
+        for i in range(6)
+    ]
     assert order == ["p", "q", "p", "q", "p", "q"]
 
 
 async def test_the_queue_drains_when_someone_comes_on_duty_or_frees_up(pool: Any) -> None:
-    solo = StaffMember(id="solo", name="Solo", role="agent", department="care",
-                       skills=["complaint"], capacity=1, on_duty=False)
+    solo = StaffMember(
+        id="solo",
+        name="Solo",
+        role="agent",
+        department="care",
+        skills=["complaint"],
+        capacity=1,
+        on_duty=False,
+    )
     await seed(pool, [solo])
     acts = AssignmentActivities(pool, DEFAULT_POLICY.intake, client=None)
     env = ActivityEnvironment()
     for n in ("Q1", "Q2"):
-        triage = await env.run(acts.triage, TriageInput(
-            number=n, customer_id=f"C-{n}", category=Category.COMPLAINT, sub_type=None,
-            priority=Priority.P3, tier=Tier.REGULAR, description="x", received_at=NOW))
+        triage = await env.run(
+            acts.triage,
+            TriageInput(
+                number=n,
+                customer_id=f"C-{n}",
+                category=Category.COMPLAINT,
+                sub_type=None,
+                priority=Priority.P3,
+                tier=Tier.REGULAR,
+                description="x",
+                received_at=NOW,
+            ),
+        )
         assert triage.assignee is None and "queued" in triage.rule
     assert await staff.set_on_duty(pool, "solo", True)
     drained = await staff.drain_queue(pool, NOW)
@@ -131,25 +205,54 @@ async def test_triage_finds_emotion_and_repeat_complaints(pool: Any) -> None:
     from csflow.store import requests
 
     await seed(pool)
-    earlier = RequestState(number="CS20261101-WEB-0001", status="closed", priority="P3",
-                           category="complaint", channel="web", tier="regular",
-                           customer_id="C-1001", received_at=NOW - timedelta(days=10))
-    await requests.record_events(pool, RecordEvents(
-        state=earlier, intake=intake(),
-        events=[TimelineEvent(seq=1, at=earlier.received_at, kind="received", actor=SYSTEM)]))
+    earlier = RequestState(
+        number="CS20261101-WEB-0001",
+        status="closed",
+        priority="P3",
+        category="complaint",
+        channel="web",
+        tier="regular",
+        customer_id="C-1001",
+        received_at=NOW - timedelta(days=10),
+    )
+    await requests.record_events(
+        pool,
+        RecordEvents(
+            state=earlier,
+            intake=intake(),
+            events=[TimelineEvent(seq=1, at=earlier.received_at, kind="received", actor=SYSTEM)],
+        ),
+    )
     acts = AssignmentActivities(pool, DEFAULT_POLICY.intake)
-    t = await ActivityEnvironment().run(acts.triage, TriageInput(
-        number="CS20261123-WEB-0002", customer_id="C-1001", category=Category.COMPLAINT,
-        sub_type=None, priority=Priority.P3, tier=Tier.REGULAR,
-        description="我非常愤怒！This is UNACCEPTABLE, I will complain to the regulator.",
-        received_at=NOW))
+    t = await ActivityEnvironment().run(
+        acts.triage,
+        TriageInput(
+            number="CS20261123-WEB-0002",
+            customer_id="C-1001",
+            category=Category.COMPLAINT,
+            sub_type=None,
+            priority=Priority.P3,
+            tier=Tier.REGULAR,
+            description="我非常愤怒！This is UNACCEPTABLE, I will complain to the regulator.",
+            received_at=NOW,
+        ),
+    )
     assert t.repeat_of == ["CS20261101-WEB-0001"]
     assert set(t.emotion) == {"愤怒", "unacceptable", "regulator", "complain to"}
     assert t.assignee == "s1", "repeat complaint → raised to P2 → senior staff"
-    other = await ActivityEnvironment().run(acts.triage, TriageInput(
-        number="CS20261123-WEB-0003", customer_id="C-2002", category=Category.COMPLAINT,
-        sub_type=None, priority=Priority.P3, tier=Tier.REGULAR, description="calm words",
-        received_at=NOW))
+    other = await ActivityEnvironment().run(
+        acts.triage,
+        TriageInput(
+            number="CS20261123-WEB-0003",
+            customer_id="C-2002",
+            category=Category.COMPLAINT,
+            sub_type=None,
+            priority=Priority.P3,
+            tier=Tier.REGULAR,
+            description="calm words",
+            received_at=NOW,
+        ),
+    )
     assert other.repeat_of == [] and other.emotion == []
 
 

@@ -18,13 +18,23 @@ SECRET = "a-test-secret-of-enough-length"
 
 
 async def plan(pool: Any, language: str) -> tuple[str, str | None]:
-    acts = FollowUpActivities(pool, None, TermsProvider(DEFAULT_POLICY),
-                              Settings(CSFLOW_LINK_SECRET=SECRET,
-                                       CSFLOW_PUBLIC_URL="https://cs.example.com"))
+    acts = FollowUpActivities(
+        pool,
+        None,
+        TermsProvider(DEFAULT_POLICY),
+        Settings(CSFLOW_LINK_SECRET=SECRET, CSFLOW_PUBLIC_URL="https://cs.example.com"),
+    )
     now = datetime.now(UTC)
-    got = await ActivityEnvironment().run(acts.plan_follow_up, PlanFollowUpInput(
-        number="CS20261123-WEB-0007", cycle=2, due_at=now + timedelta(days=1),
-        expires_at=now + timedelta(days=7), language=language))
+    got = await ActivityEnvironment().run(
+        acts.plan_follow_up,
+        PlanFollowUpInput(
+            number="CS20261123-WEB-0007",
+            cycle=2,
+            due_at=now + timedelta(days=1),
+            expires_at=now + timedelta(days=7),
+            language=language,
+        ),
+    )
     return got.owner, got.survey_url
 
 

@@ -20,11 +20,19 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def _batch(number: str = "CS20261123-WEB-0007") -> RecordEvents:
     return RecordEvents(
-        state=RequestState(number=number, status=Status.RECEIVED, priority="P3",
-                           category="complaint", channel="web", tier="regular",
-                           customer_id="C-1001", received_at=NOW),
-        events=[TimelineEvent(seq=1, at=NOW, kind="received", actor=SYSTEM,
-                              status_to=Status.RECEIVED)],
+        state=RequestState(
+            number=number,
+            status=Status.RECEIVED,
+            priority="P3",
+            category="complaint",
+            channel="web",
+            tier="regular",
+            customer_id="C-1001",
+            received_at=NOW,
+        ),
+        events=[
+            TimelineEvent(seq=1, at=NOW, kind="received", actor=SYSTEM, status_to=Status.RECEIVED)
+        ],
         intake=intake(),
     )
 

@@ -37,6 +37,7 @@ async def api(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Api]:
         # A service token: it relays whichever actor each test names, as a backend does;
         # tests/api/test_roles.py covers people's own tokens.
         headers = bearer(await token_for(pool, "service"))
-        async with httpx.AsyncClient(transport=transport, base_url="http://csflow",
-                                     headers=headers) as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://csflow", headers=headers
+        ) as http:
             yield Api(http, ts_env.client, pool, queue, app.state.csflow, transport)

@@ -29,7 +29,8 @@ def body() -> dict[str, Any]:
 
 async def _count(client: Client, queue: str) -> int:
     found = await client.count_workflows(
-        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'")
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{queue}'"
+    )
     return found.count
 
 
@@ -43,29 +44,38 @@ async def test_a_retry_with_the_same_idempotency_key_creates_one_request(api: Ap
     assert other.status_code == 201 and other.json()["number"] != first.json()["number"]
     # The key is scoped to the token's subject: another service's "k-1" is its own.
     second_service = bearer(await token_for(api.pool, "service", subject="billing"))
-    theirs = await api.http.post("/requests", json=body(),
-                                 headers={"Idempotency-Key": "k-1", **second_service})
+    theirs = await api.http.post(
+        "/requests", json=body(), headers={"Idempotency-Key": "k-1", **second_service}
+    )
     assert theirs.status_code == 201 and theirs.json()["number"] != first.json()["number"]
     assert await api.pool.fetchval("SELECT count(*) FROM requests") == 3
     assert await _count(api.client, api.queue) == 3
 
 
 async def test_intake_not_written_in_time_is_202_with_the_number(
-        ts_env: WorkflowEnvironment, pool: Any) -> None:
+    ts_env: WorkflowEnvironment, pool: Any
+) -> None:
     """The request's worker is gone after the number was handed out (here: a worker that
     serves only the numbering): the request is started but cannot be written, so the
     caller gets its number and where to look — then a retry with the same key, once a
     whole worker is back, returns the same request with its view."""
     queue = fresh_queue()
-    app = create_app(Settings(CSFLOW_TASK_QUEUE=queue), client=ts_env.client, pool=pool,
-                     receipt_wait=1.0)
+    app = create_app(
+        Settings(CSFLOW_TASK_QUEUE=queue), client=ts_env.client, pool=pool, receipt_wait=1.0
+    )
     headers = {"Idempotency-Key": "outage-1", **bearer(await token_for(pool, "service"))}
     numbering_only = Worker(
-        ts_env.client, task_queue=queue, workflows=[RequestNumbersWorkflow],
-        activities=[NumberingActivities(pool, TermsProvider(DEFAULT_POLICY)).allocate_number])
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://csflow",
-            headers=headers) as http:
+        ts_env.client,
+        task_queue=queue,
+        workflows=[RequestNumbersWorkflow],
+        activities=[NumberingActivities(pool, TermsProvider(DEFAULT_POLICY)).allocate_number],
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://csflow", headers=headers
+        ) as http,
+    ):
         async with numbering_only:
             r = await http.post("/requests", json=body())
             assert r.status_code == 202, r.text
@@ -75,15 +85,19 @@ async def test_intake_not_written_in_time_is_202_with_the_number(
             assert await _count(ts_env.client, queue) == 1
 
         async with build_worker(ts_env.client, queue, pool):
+
             async def written() -> None:
                 assert await pool.fetchval(
-                    "SELECT count(*) FROM requests WHERE number = $1", number)
+                    "SELECT count(*) FROM requests WHERE number = $1", number
+                )
+
             await eventually(written, timeout=30)
             again = await http.post("/requests", json=body())
 
             async def assigned() -> None:
                 view = (await http.get(f"/requests/{number}")).json()
                 assert view["status"] == "assigned", view
+
             await eventually(assigned, timeout=30)
         assert again.status_code == 200, again.text
         assert again.json()["number"] == number
@@ -99,8 +113,10 @@ async def test_healthz_names_each_dependency(api: Api) -> None:
 async def test_healthz_answers_within_a_second_naming_what_is_down(pool: Any) -> None:
     dead = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
     app = create_app(Settings(CSFLOW_TASK_QUEUE=fresh_queue()), client=dead, pool=pool)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://csflow") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://csflow") as http,
+    ):
         started = time.monotonic()
         r = await http.get("/healthz")
         assert time.monotonic() - started < 1.0

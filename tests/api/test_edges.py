@@ -27,13 +27,17 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 async def _started(api: Api) -> int:
     found = await api.client.count_workflows(
-        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'")
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'"
+    )
     return found.count
 
 
 async def _rows(api: Api) -> int:
-    return int(await api.pool.fetchval(
-        "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM request_keys)"))
+    return int(
+        await api.pool.fetchval(
+            "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM request_keys)"
+        )
+    )
 
 
 def _short_422(r: httpx.Response) -> list[dict[str, Any]]:
@@ -43,13 +47,16 @@ def _short_422(r: httpx.Response) -> list[dict[str, Any]]:
     return detail
 
 
-@pytest.mark.parametrize("path", [
-    "/improvements?status=a%00b",
-    "/board/data?assignee=a%00b",
-    "/requests/%00",
-    "/requests?q=x%00",
-    "/requests?as%00signee=x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/improvements?status=a%00b",
+        "/board/data?assignee=a%00b",
+        "/requests/%00",
+        "/requests?q=x%00",
+        "/requests?as%00signee=x",
+    ],
+)
 async def test_nul_in_path_or_query_is_422(api: Api, path: str) -> None:
     detail = _short_422(await api.http.get(path))
     assert "NUL" in detail[0]["msg"]
@@ -70,19 +77,16 @@ async def test_nul_in_a_staff_name_is_422(api: Api) -> None:
 
 
 @pytest.mark.parametrize("text", ["broken\x00parcel", "broken \ud800 parcel"])
-async def test_nul_or_lone_surrogate_in_a_body_is_422_and_not_echoed(api: Api, text: str
-                                                                      ) -> None:
+async def test_nul_or_lone_surrogate_in_a_body_is_422_and_not_echoed(api: Api, text: str) -> None:
     raw = json.dumps(body(description=text)).encode()  # ensure_ascii: \u0000, \ud800
-    r = await api.http.post("/requests", content=raw,
-                            headers={"content-type": "application/json"})
+    r = await api.http.post("/requests", content=raw, headers={"content-type": "application/json"})
     assert _short_422(r)[0]["loc"] == ["body", "description"]
     assert await _started(api) == 0 and await _rows(api) == 0
 
 
 async def test_a_10_mb_body_is_413_without_an_echo(api: Api) -> None:
     raw = json.dumps(body(description="x" * 10_000_000)).encode()
-    r = await api.http.post("/requests", content=raw,
-                            headers={"content-type": "application/json"})
+    r = await api.http.post("/requests", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 413 and len(r.content) < 300
     assert await _started(api) == 0
 
@@ -99,17 +103,19 @@ async def test_a_too_long_value_is_echoed_as_a_short_prefix(api: Api) -> None:
     assert detail[0]["input"].startswith("yyyy") and len(detail[0]["input"]) <= 41
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("received_at", 0),
-    ("received_at", 1_700_000_000),
-    ("received_at", "9999-12-31T23:59:59-12:00"),
-    ("received_at", "0001-01-01T00:00:00+14:00"),
-    ("received_at", "1970-01-01T00:00:00Z"),
-    ("expected_resolution_at", "9999-12-31T23:59:59-12:00"),
-    ("expected_resolution_at", 0),
-])
-async def test_a_timestamp_that_is_not_a_sane_time_is_422(api: Api, field: str, value: Any
-                                                          ) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("received_at", 0),
+        ("received_at", 1_700_000_000),
+        ("received_at", "9999-12-31T23:59:59-12:00"),
+        ("received_at", "0001-01-01T00:00:00+14:00"),
+        ("received_at", "1970-01-01T00:00:00Z"),
+        ("expected_resolution_at", "9999-12-31T23:59:59-12:00"),
+        ("expected_resolution_at", 0),
+    ],
+)
+async def test_a_timestamp_that_is_not_a_sane_time_is_422(api: Api, field: str, value: Any) -> None:
     detail = _short_422(await api.http.post("/requests", json=body(**{field: value})))
     assert detail[0]["loc"][:2] == ["body", field]
     assert await _started(api) == 0 and await _rows(api) == 0
@@ -117,28 +123,40 @@ async def test_a_timestamp_that_is_not_a_sane_time_is_422(api: Api, field: str, 
 
 async def test_received_at_and_expected_resolution_keep_their_windows(api: Api) -> None:
     now = datetime.now(UTC)
-    cases = {"received_at": [now - timedelta(days=40), now + timedelta(hours=1)],
-             "expected_resolution_at": [now + timedelta(days=800)]}
+    cases = {
+        "received_at": [now - timedelta(days=40), now + timedelta(hours=1)],
+        "expected_resolution_at": [now + timedelta(days=800)],
+    }
     for field, values in cases.items():
         for value in values:
             r = await api.http.post("/requests", json=body(**{field: value.isoformat()}))
             assert _short_422(r)[0]["loc"] == ["body", field]
     assert await _started(api) == 0
-    r = await api.http.post("/requests", json=body(
-        received_at=(now - timedelta(days=20)).isoformat(),
-        expected_resolution_at=(now + timedelta(days=300)).isoformat()))
+    r = await api.http.post(
+        "/requests",
+        json=body(
+            received_at=(now - timedelta(days=20)).isoformat(),
+            expected_resolution_at=(now + timedelta(days=300)).isoformat(),
+        ),
+    )
     assert r.status_code == 201, r.text
 
 
 async def test_eta_must_be_a_time_within_the_horizon(api: Api) -> None:
     number = (await api.http.post("/requests", json=body())).json()["number"]
-    for eta in (0, False, "9999-12-31T23:59:59-12:00",
-                (datetime.now(UTC) + timedelta(days=800)).isoformat()):
-        r = await api.http.post(f"/requests/{number}/plan",
-                                json={"actor": AGENT, "measures": ["fix"], "eta": eta})
+    for eta in (
+        0,
+        False,
+        "9999-12-31T23:59:59-12:00",
+        (datetime.now(UTC) + timedelta(days=800)).isoformat(),
+    ):
+        r = await api.http.post(
+            f"/requests/{number}/plan", json={"actor": AGENT, "measures": ["fix"], "eta": eta}
+        )
         assert _short_422(r)[0]["loc"][:2] == ["body", "eta"], eta
-        r = await api.http.post(f"/requests/{number}/progress",
-                                json={"actor": AGENT, "note": "n", "eta": eta})
+        r = await api.http.post(
+            f"/requests/{number}/progress", json={"actor": AGENT, "note": "n", "eta": eta}
+        )
         assert _short_422(r)[0]["loc"][:2] == ["body", "eta"], eta
     state = (await api.http.get(f"/requests/{number}")).json()
     assert state["status"] == "assigned" and state["plan"] is None
@@ -147,8 +165,13 @@ async def test_eta_must_be_a_time_within_the_horizon(api: Api) -> None:
 async def test_booleans_and_numbers_are_not_coerced(api: Api) -> None:
     admin = bearer(await token_for(api.pool, "admin"))
     member = {"id": "s-strict", "name": "Wang Wu", "role": "agent", "department": "support"}
-    for bad in ({"capacity": False}, {"capacity": True}, {"on_duty": 0}, {"seniority": True},
-                {"on_duty": "yes"}):
+    for bad in (
+        {"capacity": False},
+        {"capacity": True},
+        {"on_duty": 0},
+        {"seniority": True},
+        {"on_duty": "yes"},
+    ):
         r = await api.http.put("/staff/s-strict", json={**member, **bad}, headers=admin)
         assert _short_422(r)[0]["loc"] == ["body", *bad], bad
     r = await api.http.put("/staff/s-strict", json=member, headers=admin)
@@ -157,8 +180,7 @@ async def test_booleans_and_numbers_are_not_coerced(api: Api) -> None:
     assert _short_422(r)[0]["loc"] == ["body", "on_duty"]
 
     number = (await api.http.post("/requests", json=body())).json()["number"]
-    r = await api.http.post(f"/requests/{number}/confirm",
-                            json={"actor": AGENT, "satisfied": 1})
+    r = await api.http.post(f"/requests/{number}/confirm", json={"actor": AGENT, "satisfied": 1})
     assert _short_422(r)[0]["loc"] == ["body", "satisfied"]
 
 
@@ -168,9 +190,11 @@ async def test_a_raw_update_with_a_bad_value_is_refused_before_history(api: Api)
     number = (await api.http.post("/requests", json=body())).json()["number"]
     handle = api.client.get_workflow_handle(number)
     before = [e.event_type async for e in handle.fetch_history_events()]
-    for bad in ({"actor": AGENT, "measures": ["fix"], "eta": 0},
-                {"actor": AGENT, "measures": ["fix"], "eta": "9999-12-31T23:59:59-12:00"},
-                {"actor": AGENT, "measures": ["fix\x00"], "eta": "2026-12-01T10:00:00Z"}):
+    for bad in (
+        {"actor": AGENT, "measures": ["fix"], "eta": 0},
+        {"actor": AGENT, "measures": ["fix"], "eta": "9999-12-31T23:59:59-12:00"},
+        {"actor": AGENT, "measures": ["fix\x00"], "eta": "2026-12-01T10:00:00Z"},
+    ):
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update("submit_plan", bad, result_type=RequestView)
     after = [e.event_type async for e in handle.fetch_history_events()]

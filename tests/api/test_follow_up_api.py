@@ -14,8 +14,11 @@ FU = {"id": "fu.lin", "role": "follow_up"}
 
 
 async def resolved_and_confirmed(api: Api) -> str:
-    n = (await api.http.post("/requests", json=intake(priority="P3").model_dump(
-        mode="json", exclude_none=True))).json()["number"]
+    n = (
+        await api.http.post(
+            "/requests", json=intake(priority="P3").model_dump(mode="json", exclude_none=True)
+        )
+    ).json()["number"]
     await api.http.post(f"/requests/{n}/resolve", json={"actor": AGENT, "summary": "fixed"})
     r = await api.http.post(f"/requests/{n}/confirm", json={"actor": CUSTOMER, "satisfied": True})
     assert r.json()["status"] == "follow_up_scheduled", r.text
@@ -27,8 +30,10 @@ async def test_score_one_opens_an_improvement_that_is_listed_and_closed(api: Api
     row = await api.pool.fetchrow("SELECT follow_up FROM requests WHERE number = $1", n)
     assert row["follow_up"]["owner"] == "follow-up-desk", "no specialist in the directory yet"
 
-    r = await api.http.post(f"/requests/{n}/follow-up", json={
-        "actor": FU, "score": 1, "nps": 1, "problem": "nobody called back"})
+    r = await api.http.post(
+        f"/requests/{n}/follow-up",
+        json={"actor": FU, "score": 1, "nps": 1, "problem": "nobody called back"},
+    )
     assert r.status_code == 200, r.text
     task_id = r.json()["improvements"][0]
 
@@ -42,18 +47,22 @@ async def test_score_one_opens_an_improvement_that_is_listed_and_closed(api: Api
     # The problem is the customer's words: sealed, read only through the audited route.
     assert tasks[0]["problem"] == improvements.WITHHELD
     words = (await api.http.get(f"/requests/{n}/customer")).json()["words"]
-    assert {"kind": "improvement_opened", "field": "reason",
-            "text": "nobody called back"} in [
-        {k: w[k] for k in ("kind", "field", "text")} for w in words]
+    assert {"kind": "improvement_opened", "field": "reason", "text": "nobody called back"} in [
+        {k: w[k] for k in ("kind", "field", "text")} for w in words
+    ]
 
-    r = await api.http.post(f"/improvements/{task_id}/complete", json={
-        "actor": CUSTOMER, "what_changed": "x"})
+    r = await api.http.post(
+        f"/improvements/{task_id}/complete", json={"actor": CUSTOMER, "what_changed": "x"}
+    )
     assert r.status_code == 403
-    r = await api.http.post(f"/improvements/{task_id}/complete", json={
-        "actor": AGENT, "what_changed": "call-back rota with a named owner"})
+    r = await api.http.post(
+        f"/improvements/{task_id}/complete",
+        json={"actor": AGENT, "what_changed": "call-back rota with a named owner"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "closed"
-    r = await api.http.post(f"/improvements/{task_id}/complete", json={
-        "actor": AGENT, "what_changed": "again"})
+    r = await api.http.post(
+        f"/improvements/{task_id}/complete", json={"actor": AGENT, "what_changed": "again"}
+    )
     assert r.status_code == 409
 
     async def closed() -> None:
@@ -63,22 +72,29 @@ async def test_score_one_opens_an_improvement_that_is_listed_and_closed(api: Api
     await eventually(closed)
     assert (await api.http.get("/improvements?status=open")).json() == []
     events = await api.pool.fetch(
-        "SELECT kind, data FROM request_events WHERE number = $1 AND kind = "
-        "'improvement_closed'", n)
+        "SELECT kind, data FROM request_events WHERE number = $1 AND kind = 'improvement_closed'", n
+    )
     assert events[0]["data"]["what_changed"] == "call-back rota with a named owner"
 
 
 async def test_a_new_need_opens_a_linked_request(api: Api) -> None:
     n = await resolved_and_confirmed(api)
-    r = await api.http.post(f"/requests/{n}/follow-up", json={
-        "actor": FU, "score": 5, "nps": 10, "praise": "great",
-        "new_needs": [{"category": "consultation", "description": "extended warranty?"}]})
+    r = await api.http.post(
+        f"/requests/{n}/follow-up",
+        json={
+            "actor": FU,
+            "score": 5,
+            "nps": 10,
+            "praise": "great",
+            "new_needs": [{"category": "consultation", "description": "extended warranty?"}],
+        },
+    )
     assert r.status_code == 200, r.text
     linked = [e for e in r.json()["timeline"] if e["kind"] == "linked_request_opened"]
     child = linked[0]["data"]["linked"]
     row = await api.pool.fetchrow(
-        "SELECT related_to, category, description FROM requests WHERE number = $1", child)
+        "SELECT related_to, category, description FROM requests WHERE number = $1", child
+    )
     assert row["related_to"] == [n] and row["category"] == "consultation"
-    r = await api.http.post(f"/requests/{n}/follow-up", json={"actor": FU, "score": 5,
-                                                                 "nps": 10})
+    r = await api.http.post(f"/requests/{n}/follow-up", json={"actor": FU, "score": 5, "nps": 10})
     assert r.status_code == 409, "the follow-up is recorded once"

@@ -22,16 +22,30 @@ from tests.api.conftest import Api
 from tests.helpers import intake
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 VALID = intake().model_dump(mode="json", exclude_none=True)
 FIELDS = [*sorted(VALID), "customer.contact", "customer.tier", "customer.id"]
-NASTY = st.sampled_from(["", " ", "\x00", "null", "9" * 400, "P0", "2026-02-30T00:00:00",
-                         "📦" * 50, "CS20261123-WEB-0001", "-1", "1e309", "<script>"])
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "null",
+        "9" * 400,
+        "P0",
+        "2026-02-30T00:00:00",
+        "📦" * 50,
+        "CS20261123-WEB-0001",
+        "-1",
+        "1e309",
+        "<script>",
+    ]
+)
 
 
 def _set(body: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -81,8 +95,13 @@ async def test_bad_json_never_500_and_never_starts_a_workflow(api: Api) -> None:
         call = api.http.post(path, content=raw, headers={"content-type": "application/json"})
         return asyncio.run_coroutine_threadsafe(call, loop).result(timeout=60)
 
-    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(raw=broken_intakes())
     def create(raw: bytes) -> None:
         assume(_invalid_intake(raw))
@@ -91,10 +110,17 @@ async def test_bad_json_never_500_and_never_starts_a_workflow(api: Api) -> None:
         # 400 for bytes that are not UTF-8 JSON at all, 422 naming the fields otherwise.
         assert r.status_code in (400, 422), (raw, r.status_code, r.text)
 
-    @settings(max_examples=120, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(spec=st.sampled_from(COMMANDS),
-           raw=st.one_of(st.binary(max_size=100), JSON.map(lambda v: json.dumps(v).encode())))
+    @settings(
+        max_examples=120,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        spec=st.sampled_from(COMMANDS),
+        raw=st.one_of(st.binary(max_size=100), JSON.map(lambda v: json.dumps(v).encode())),
+    )
     def command(spec: Any, raw: bytes) -> None:
         try:
             parsed = json.loads(raw)
@@ -119,5 +145,6 @@ async def test_bad_json_never_500_and_never_starts_a_workflow(api: Api) -> None:
     assert await api.pool.fetchval("SELECT count(*) FROM request_keys") == keys_before
     assert await api.pool.fetchval("SELECT count(*) FROM requests") == requests_before
     started = await api.client.count_workflows(
-        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'")
+        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'"
+    )
     assert started.count == 1  # only the one valid request made above

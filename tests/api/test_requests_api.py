@@ -37,12 +37,22 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
     assert [e["kind"] for e in got["timeline"]] == ["received", "assigned"]
 
     steps = [
-        ("plan", {"actor": AGENT, "measures": ["restart the gateway"],
-                  "eta": "2026-11-24T10:00:00+08:00"}, "in_progress"),
+        (
+            "plan",
+            {
+                "actor": AGENT,
+                "measures": ["restart the gateway"],
+                "eta": "2026-11-24T10:00:00+08:00",
+            },
+            "in_progress",
+        ),
         ("progress", {"actor": AGENT, "note": "gateway restarted"}, "in_progress"),
         ("resolve", {"actor": AGENT, "summary": "service restored"}, "awaiting_confirmation"),
-        ("confirm", {"actor": CUSTOMER, "satisfied": True, "evidence_ref": "call-123"},
-         "follow_up_scheduled"),
+        (
+            "confirm",
+            {"actor": CUSTOMER, "satisfied": True, "evidence_ref": "call-123"},
+            "follow_up_scheduled",
+        ),
         ("close", {"actor": AGENT}, "closed"),
     ]
     for path, payload, status in steps:
@@ -53,12 +63,28 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
     # The PostgreSQL rows are the audit trail, one row per transition.
     row = await api.pool.fetchrow("SELECT * FROM requests WHERE number = $1", number)
     assert row["status"] == "closed" and row["closed_at"] is not None
-    kinds = [r["kind"] for r in await api.pool.fetch(
-        "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", number)]
-    assert kinds == ["received", "assigned", "plan_submitted", "progress_posted",
-                     "resolution_proposed", "customer_confirmed", "follow_up_scheduled", "closed"]
-    actors = [r["actor_id"] for r in await api.pool.fetch(
-        "SELECT actor_id FROM request_events WHERE number = $1 ORDER BY seq", number)]
+    kinds = [
+        r["kind"]
+        for r in await api.pool.fetch(
+            "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", number
+        )
+    ]
+    assert kinds == [
+        "received",
+        "assigned",
+        "plan_submitted",
+        "progress_posted",
+        "resolution_proposed",
+        "customer_confirmed",
+        "follow_up_scheduled",
+        "closed",
+    ]
+    actors = [
+        r["actor_id"]
+        for r in await api.pool.fetch(
+            "SELECT actor_id FROM request_events WHERE number = $1 ORDER BY seq", number
+        )
+    ]
     assert actors[2:] == ["agent-007"] * 3 + ["C-1001", "csflow", "agent-007"]
 
     # A command to an ended request is a conflict, not a crash.
@@ -98,15 +124,21 @@ async def test_bad_input_is_422_naming_the_fields_and_writes_nothing(api: Api) -
         assert r.status_code == 422, (field, r.text)
         locs = [".".join(str(p) for p in d["loc"]) for d in r.json()["detail"]]
         assert any(field in loc for loc in locs), (field, locs)
-    r = await api.http.post("/requests", content=b"{not json", headers={
-        "content-type": "application/json"})
+    r = await api.http.post(
+        "/requests", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert await api.pool.fetchval("SELECT count(*) FROM requests") == 0
-    seeded = await api.pool.fetchval("SELECT max(last_serial) - min(last_serial) "
-                                     "FROM request_counters")
+    seeded = await api.pool.fetchval(
+        "SELECT max(last_serial) - min(last_serial) FROM request_counters"
+    )
     assert seeded == 0, "no number was allocated for a rejected request"
-    started = [w async for w in api.client.list_workflows(
-        f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'")]
+    started = [
+        w
+        async for w in api.client.list_workflows(
+            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{api.queue}'"
+        )
+    ]
     assert started == []
 
 
@@ -118,33 +150,40 @@ async def test_command_errors_map_to_404_409_and_422(api: Api) -> None:
     r = await api.http.post("/requests/CS20991231-WEB-0001/close", json={"actor": AGENT})
     assert r.status_code == 404 and "no request" in r.json()["detail"]
 
-    r = await api.http.post(f"/requests/{number}/confirm",
-                            json={"actor": CUSTOMER, "satisfied": True})
+    r = await api.http.post(
+        f"/requests/{number}/confirm", json={"actor": CUSTOMER, "satisfied": True}
+    )
     assert r.status_code == 409
-    assert r.json()["detail"] == ("cannot confirm while the request is assigned "
-                                  "(allowed when: awaiting_confirmation)")
+    assert r.json()["detail"] == (
+        "cannot confirm while the request is assigned (allowed when: awaiting_confirmation)"
+    )
 
     r = await api.http.post(f"/requests/{number}/cancel", json={"actor": AGENT})
     assert r.status_code == 422
     assert any(d["loc"][-1] == "reason" for d in r.json()["detail"])
-    r = await api.http.post(f"/requests/{number}/confirm",
-                            json={"actor": CUSTOMER, "satisfied": False})
+    r = await api.http.post(
+        f"/requests/{number}/confirm", json={"actor": CUSTOMER, "satisfied": False}
+    )
     assert r.status_code == 422 and "reason is required" in r.text
 
     events = await api.pool.fetchval(
-        "SELECT count(*) FROM request_events WHERE number = $1", number)
+        "SELECT count(*) FROM request_events WHERE number = $1", number
+    )
     assert events == 2, "refused commands leave no trace"
 
 
 async def test_refusal_rehandles_through_the_api(api: Api) -> None:
     number = (await api.http.post("/requests", json=body(priority="P3"))).json()["number"]
     await api.http.post(f"/requests/{number}/resolve", json={"actor": AGENT, "summary": "ok"})
-    r = await api.http.post(f"/requests/{number}/confirm",
-                            json={"actor": CUSTOMER, "satisfied": False, "reason": "not fixed"})
+    r = await api.http.post(
+        f"/requests/{number}/confirm",
+        json={"actor": CUSTOMER, "satisfied": False, "reason": "not fixed"},
+    )
     assert r.status_code == 200
     assert r.json()["status"] == "rehandling" and r.json()["priority"] == "P2"
-    row = await api.pool.fetchrow("SELECT status, priority, rehandle_count FROM requests "
-                                  "WHERE number = $1", number)
+    row = await api.pool.fetchrow(
+        "SELECT status, priority, rehandle_count FROM requests WHERE number = $1", number
+    )
     assert dict(row) == {"status": "rehandling", "priority": "P2", "rehandle_count": 1}
 
 
@@ -159,12 +198,15 @@ async def test_external_id_and_idempotency_key_make_retries_safe(api: Api) -> No
 
     headers = {"Idempotency-Key": "progress-1"}
     for _ in range(2):
-        r = await api.http.post(f"/requests/{number}/progress", headers=headers,
-                                json={"actor": AGENT, "note": "called the customer"})
+        r = await api.http.post(
+            f"/requests/{number}/progress",
+            headers=headers,
+            json={"actor": AGENT, "note": "called the customer"},
+        )
         assert r.status_code == 200
     count = await api.pool.fetchval(
-        "SELECT count(*) FROM request_events WHERE number = $1 AND kind = 'progress_posted'",
-        number)
+        "SELECT count(*) FROM request_events WHERE number = $1 AND kind = 'progress_posted'", number
+    )
     assert count == 1
 
 

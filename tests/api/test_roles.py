@@ -30,8 +30,9 @@ async def test_every_command_route_admits_exactly_its_roles(api: Api) -> None:
     for spec in COMMANDS:
         allowed = command_roles(spec.command)
         for role in TOKEN_ROLES:
-            r = await api.http.post(f"/requests/{UNKNOWN}/{spec.path}", json={},
-                                    headers=headers[role])
+            r = await api.http.post(
+                f"/requests/{UNKNOWN}/{spec.path}", json={}, headers=headers[role]
+            )
             if role in allowed:
                 assert r.status_code in (404, 422), (spec.path, role, r.text)
             else:
@@ -50,24 +51,30 @@ async def test_a_person_acts_as_themselves_and_cannot_sign_for_another(api: Api)
     assert created.status_code in (201, 202), created.text
     n = created.json()["number"]
     recorded = await api.pool.fetchrow(
-        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", n)
+        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", n
+    )
     assert (recorded["actor_id"], recorded["actor_role"]) == ("solo", "agent")
 
-    r = await api.http.post(f"/requests/{n}/progress", headers=agent,
-                            json={"note": "called the courier",
-                                  "actor": {"id": "boss", "role": "supervisor"}})
+    r = await api.http.post(
+        f"/requests/{n}/progress",
+        headers=agent,
+        json={"note": "called the courier", "actor": {"id": "boss", "role": "supervisor"}},
+    )
     assert r.status_code == 403
     assert "acts as solo (agent)" in r.json()["detail"]
-    r = await api.http.post(f"/requests/{n}/escalate", headers=agent,
-                            json={"reason": "angry", "priority": "P1"})
+    r = await api.http.post(
+        f"/requests/{n}/escalate", headers=agent, json={"reason": "angry", "priority": "P1"}
+    )
     assert r.status_code == 403 and "supervisor" in r.json()["detail"]
 
-    r = await api.http.post(f"/requests/{n}/escalate", headers=boss,
-                            json={"reason": "angry customer", "priority": "P1"})
+    r = await api.http.post(
+        f"/requests/{n}/escalate", headers=boss, json={"reason": "angry customer", "priority": "P1"}
+    )
     assert r.status_code == 200, r.text
     row = await api.pool.fetchrow(
-        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 "
-        "AND kind = 'escalated'", n)
+        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND kind = 'escalated'",
+        n,
+    )
     assert (row["actor_id"], row["actor_role"]) == ("boss", "supervisor")
 
 
@@ -75,20 +82,26 @@ async def test_a_service_relays_its_users_but_never_the_system(api: Api) -> None
     n = (await api.http.post("/requests", json=body())).json()["number"]  # service token
     r = await api.http.post(f"/requests/{n}/progress", json={"note": "no actor"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "actor"]
-    r = await api.http.post(f"/requests/{n}/progress", json={
-        "note": "x", "actor": {"id": "csflow", "role": "system"}})
+    r = await api.http.post(
+        f"/requests/{n}/progress", json={"note": "x", "actor": {"id": "csflow", "role": "system"}}
+    )
     assert r.status_code == 403 and "system" in r.json()["detail"]
-    r = await api.http.post(f"/requests/{n}/progress", json={
-        "note": "courier called", "actor": {"id": "li.na", "role": "agent"}})
+    r = await api.http.post(
+        f"/requests/{n}/progress",
+        json={"note": "courier called", "actor": {"id": "li.na", "role": "agent"}},
+    )
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize(("path", "readers"), [
-    ("/board/data", {Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
-    ("/reports", {Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
-    ("/staff", set(TOKEN_ROLES)),
-    ("/improvements", set(TOKEN_ROLES)),
-])
+@pytest.mark.parametrize(
+    ("path", "readers"),
+    [
+        ("/board/data", {Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
+        ("/reports", {Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
+        ("/staff", set(TOKEN_ROLES)),
+        ("/improvements", set(TOKEN_ROLES)),
+    ],
+)
 async def test_pages_and_lists_by_role(api: Api, path: str, readers: set[Role]) -> None:
     for role in TOKEN_ROLES:
         r = await api.http.get(path, headers=bearer(await token_for(api.pool, role.value)))
@@ -97,12 +110,23 @@ async def test_pages_and_lists_by_role(api: Api, path: str, readers: set[Role]) 
 
 
 async def test_staff_directory_is_managed_by_supervisors_admins_and_services(api: Api) -> None:
-    member = {"id": "li.na", "name": "Li Na", "role": "agent", "department": "care",
-              "skills": ["complaint"]}
-    for role, code in (("agent", 403), ("analyst", 403), ("service", 200),
-                       ("supervisor", 200), ("admin", 200)):
-        r = await api.http.put("/staff/li.na", json=member,
-                               headers=bearer(await token_for(api.pool, role)))
+    member = {
+        "id": "li.na",
+        "name": "Li Na",
+        "role": "agent",
+        "department": "care",
+        "skills": ["complaint"],
+    }
+    for role, code in (
+        ("agent", 403),
+        ("analyst", 403),
+        ("service", 200),
+        ("supervisor", 200),
+        ("admin", 200),
+    ):
+        r = await api.http.put(
+            "/staff/li.na", json=member, headers=bearer(await token_for(api.pool, role))
+        )
         assert r.status_code == code, (role, r.text)
 
 
@@ -120,8 +144,13 @@ async def test_missing_bad_revoked_and_expired_tokens_get_401(api: Api) -> None:
         await tokens.revoke(api.pool, info.id, datetime.now(UTC))
         r = await anon.get(f"/requests/{UNKNOWN}", headers=bearer(plain))
         assert r.status_code == 401 and "revoked" in r.json()["detail"]
-        expired, _ = await tokens.issue(api.pool, name="e", role=Role.AGENT, subject="x",
-                                        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expired, _ = await tokens.issue(
+            api.pool,
+            name="e",
+            role=Role.AGENT,
+            subject="x",
+            expires_at=datetime.now(UTC) - timedelta(seconds=1),
+        )
         r = await anon.get(f"/requests/{UNKNOWN}", headers=bearer(expired))
         assert r.status_code == 401 and "expired" in r.json()["detail"]
 
@@ -137,8 +166,9 @@ async def test_a_login_cookie_opens_reads_but_never_commands(api: Api) -> None:
         assert (await browser.get("/board/data")).status_code == 200
         assert (await browser.get(f"/requests/{UNKNOWN}")).status_code == 404
         # A forged cross-site form would ride on the cookie: commands ignore it.
-        r = await browser.post(f"/requests/{UNKNOWN}/escalate",
-                               json={"reason": "x", "priority": "P1"})
+        r = await browser.post(
+            f"/requests/{UNKNOWN}/escalate", json={"reason": "x", "priority": "P1"}
+        )
         assert r.status_code == 401
 
 

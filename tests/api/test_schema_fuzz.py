@@ -37,8 +37,11 @@ NUMBER = re.compile(r"CS[0-9]{8}-[A-Z]{3}-[0-9]{4,12}")
 
 async def _serve(api: Api) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.transport.app, host="127.0.0.1", port=port,
-                                           lifespan="off", log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api.transport.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
@@ -56,9 +59,13 @@ async def served(api: Api) -> AsyncIterator[str]:
 
 
 async def _tables(api: Api) -> dict[str, int]:
-    names = [r["table_name"] for r in await api.pool.fetch(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")]
+    names = [
+        r["table_name"]
+        for r in await api.pool.fetch(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+    ]
     return {n: int(await api.pool.fetchval(f'SELECT count(*) FROM "{n}"')) for n in names}
 
 
@@ -78,9 +85,16 @@ async def _quiet(api: Api) -> tuple[dict[str, int], int]:
     return last[-1]
 
 
-def _fuzz(schema: Any, base_url: str, mode: GenerationMode, examples: int,
-          token_for_route: Callable[[str, str], str], number: str,
-          statuses: Counter[tuple[str, int]], skipped: list[str]) -> list[str]:
+def _fuzz(
+    schema: Any,
+    base_url: str,
+    mode: GenerationMode,
+    examples: int,
+    token_for_route: Callable[[str, str], str],
+    number: str,
+    statuses: Counter[tuple[str, int]],
+    skipped: list[str],
+) -> list[str]:
     """Run every operation's strategy; return the 5xx answers found (label, status, curl)."""
     failures: list[str] = []
 
@@ -89,20 +103,33 @@ def _fuzz(schema: Any, base_url: str, mode: GenerationMode, examples: int,
         if "{number}" in operation.path:
             strategy = strategy.map(lambda c: _with_number(c, number))
 
-        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        )
         @given(case=strategy)
         def one(case: Any) -> None:
             headers = {"Authorization": f"Bearer {token_for_route(case.method, case.path)}"}
             response = case.call(base_url=base_url, headers=headers, timeout=60)
             statuses[(operation.label, response.status_code)] += 1
-            if (mode is GenerationMode.NEGATIVE and case.method != "GET"
-                    and response.status_code < 300):
-                failures.append(f"{operation.label} accepted input its schema forbids: "
-                                f"{case.as_curl_command(headers)[:500]}")
+            if (
+                mode is GenerationMode.NEGATIVE
+                and case.method != "GET"
+                and response.status_code < 300
+            ):
+                failures.append(
+                    f"{operation.label} accepted input its schema forbids: "
+                    f"{case.as_curl_command(headers)[:500]}"
+                )
             if response.status_code >= 500:
-                failures.append(f"{operation.label} → {response.status_code}: "
-                                f"{case.as_curl_command(headers)[:500]}")
+                failures.append(
+                    f"{operation.label} → {response.status_code}: "
+                    f"{case.as_curl_command(headers)[:500]}"
+                )
 
         try:
             one()
@@ -125,14 +152,18 @@ def _with_number(case: Any, number: str) -> Any:
     """
     params = case.path_parameters
     generated = params.get("number") if isinstance(params, dict) else None
-    if (isinstance(generated, str) and NUMBER.fullmatch(generated)
-            and zlib.crc32(repr(case.body).encode()) % 2 == 0):
+    if (
+        isinstance(generated, str)
+        and NUMBER.fullmatch(generated)
+        and zlib.crc32(repr(case.body).encode()) % 2 == 0
+    ):
         params["number"] = number
     return case
 
 
 async def test_every_route_fuzzed_no_5xx_and_invalid_input_changes_nothing(
-        api: Api, served: str) -> None:
+    api: Api, served: str
+) -> None:
     openapi = (await api.http.get("/openapi.json")).json()
     schema = schemathesis.openapi.from_dict(openapi)
     tokens = {role: await token_for(api.pool, role) for role in ("service", "admin")}
@@ -143,31 +174,51 @@ async def test_every_route_fuzzed_no_5xx_and_invalid_input_changes_nothing(
         steering = method == "POST" and path.startswith("/requests")
         return tokens["service" if steering else "admin"]
 
-    created = await api.http.post("/requests", json=intake().model_dump(
-        mode="json", exclude_none=True))
+    created = await api.http.post(
+        "/requests", json=intake().model_dump(mode="json", exclude_none=True)
+    )
     assert created.status_code == 201, created.text
     number = created.json()["number"]
 
     statuses: Counter[tuple[str, int]] = Counter()
     skipped: list[str] = []
     rows_before, workflows_before = await _quiet(api)
-    failures = await asyncio.to_thread(_fuzz, schema, served, GenerationMode.NEGATIVE,
-                                       NEGATIVE_EXAMPLES, token_for_route, number, statuses,
-                                       skipped)
+    failures = await asyncio.to_thread(
+        _fuzz,
+        schema,
+        served,
+        GenerationMode.NEGATIVE,
+        NEGATIVE_EXAMPLES,
+        token_for_route,
+        number,
+        statuses,
+        skipped,
+    )
     assert failures == [], "\n".join(failures)
     rows_after, workflows_after = await _quiet(api)
     # A GET the API answers is a read, and a read of a customer's details is audited by
     # design (negative mode may still produce a GET the API accepts, e.g. an odd header).
     audited = {"personal_data_reads"}
-    changed = {t: (rows_before.get(t), n) for t, n in rows_after.items()
-               if rows_before.get(t) != n and t not in audited}
+    changed = {
+        t: (rows_before.get(t), n)
+        for t, n in rows_after.items()
+        if rows_before.get(t) != n and t not in audited
+    }
     assert changed == {}, f"invalid input wrote rows: {changed}"
     assert workflows_after == workflows_before, "invalid input started a workflow"
     negative = sum(statuses.values())
 
-    failures = await asyncio.to_thread(_fuzz, schema, served, GenerationMode.POSITIVE,
-                                       POSITIVE_EXAMPLES, token_for_route, number, statuses,
-                                       [])
+    failures = await asyncio.to_thread(
+        _fuzz,
+        schema,
+        served,
+        GenerationMode.POSITIVE,
+        POSITIVE_EXAMPLES,
+        token_for_route,
+        number,
+        statuses,
+        [],
+    )
     assert failures == [], "\n".join(failures)
     assert negative > 200 and sum(statuses.values()) > negative + 100, statuses
     assert all(status < 500 for _, status in statuses)

@@ -20,31 +20,43 @@ YELLOW, GREEN = "rgb(249, 168, 37)", "rgb(46, 125, 50)"
 
 async def colour_of(live: Live, number: str) -> str:
     state: str = await live.pool.fetchval(
-        "SELECT sla_state FROM requests WHERE number = $1", number)
+        "SELECT sla_state FROM requests WHERE number = $1", number
+    )
     return state
 
 
 async def test_a_breached_p1_is_red_on_the_board(
-    live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    ts_env: WorkflowEnvironment,
+    tmp_path: Path,
 ) -> None:
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         numbers = {}
         for p in ("P1", "P2", "P3"):
             # Consultations: three complaints from one customer would be repeat complaints,
             # each raised a priority level.
-            res = await http.post("/requests", json=intake(
-                priority=p, category="consultation").model_dump(mode="json", exclude_none=True))
+            res = await http.post(
+                "/requests",
+                json=intake(priority=p, category="consultation").model_dump(
+                    mode="json", exclude_none=True
+                ),
+            )
             assert res.status_code in (200, 201), res.text
             numbers[p] = res.json()["number"]
     # P1: first response due in 15 min, so 20 min later it is breached; P2: 20 of its 30
     # minutes used, past the first warning.
     for p in ("P1", "P2"):
-        await ts_env.fast_forward(live.client.get_workflow_handle(numbers[p]),
-                                  timedelta(minutes=20))
+        await ts_env.fast_forward(
+            live.client.get_workflow_handle(numbers[p]), timedelta(minutes=20)
+        )
 
     async def coloured() -> None:
         assert [await colour_of(live, numbers[p]) for p in ("P1", "P2", "P3")] == [
-            "red", "yellow", "green"]
+            "red",
+            "yellow",
+            "green",
+        ]
 
     await eventually(coloured, timeout=30)
 
@@ -60,8 +72,7 @@ async def test_a_breached_p1_is_red_on_the_board(
     await page.wait_for_selector(row, timeout=15_000)
 
     async def style(selector: str, prop: str) -> str:
-        value: str = await page.eval_on_selector(
-            selector, f"el => getComputedStyle(el).{prop}")
+        value: str = await page.eval_on_selector(selector, f"el => getComputedStyle(el).{prop}")
         return value
 
     assert await style(row, "backgroundColor") == RED_TINT
@@ -70,10 +81,8 @@ async def test_a_breached_p1_is_red_on_the_board(
     assert await style(f"{row} td:first-child", "borderLeftColor") == RED
     # (Time left is not checked here: under time skipping the deadline is on the request's
     # own skipped clock; tests/reports/test_board.py checks overdue requests.)
-    assert await style(f'tr[data-number="{numbers["P2"]}"] .badge',
-                       "backgroundColor") == YELLOW
-    assert await style(f'tr[data-number="{numbers["P3"]}"] .badge',
-                       "backgroundColor") == GREEN
+    assert await style(f'tr[data-number="{numbers["P2"]}"] .badge', "backgroundColor") == YELLOW
+    assert await style(f'tr[data-number="{numbers["P3"]}"] .badge', "backgroundColor") == GREEN
     first = await page.eval_on_selector("#rows tr", "el => el.dataset.number")
     assert first == numbers["P1"], "red rows come first"
     assert await page.inner_text("#count-red") == "1"

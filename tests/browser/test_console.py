@@ -41,8 +41,15 @@ def shots(tmp_path: Path) -> Path:
 
 
 def member(staff_id: str, role: str, capacity: int = 5) -> dict[str, Any]:
-    return {"id": staff_id, "name": staff_id.title(), "role": role, "department": "care",
-            "skills": ["complaint", "consultation"], "seniority": 3, "capacity": capacity}
+    return {
+        "id": staff_id,
+        "name": staff_id.title(),
+        "role": role,
+        "department": "care",
+        "skills": ["complaint", "consultation"],
+        "seniority": 3,
+        "capacity": capacity,
+    }
 
 
 async def api(live: Live) -> httpx.AsyncClient:
@@ -56,18 +63,19 @@ async def staffed(http: httpx.AsyncClient, *people: tuple[str, str]) -> None:
 
 
 async def create(http: httpx.AsyncClient, **overrides: Any) -> str:
-    r = await http.post("/requests", json=intake(**overrides).model_dump(
-        mode="json", exclude_none=True))
+    r = await http.post(
+        "/requests", json=intake(**overrides).model_dump(mode="json", exclude_none=True)
+    )
     assert r.status_code in (200, 201), r.text
     number: str = r.json()["number"]
     return number
 
 
-async def sign_in(browser: Browser, live: Live, role: str, subject: str, *,
-                  width: int = 1280) -> Page:
+async def sign_in(
+    browser: Browser, live: Live, role: str, subject: str, *, width: int = 1280
+) -> Page:
     """A browser (English, as Chromium asks by default) signed in on the login page."""
-    context = await browser.new_context(viewport={"width": width, "height": 900},
-                                        locale="en-US")
+    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
     page = await context.new_page()
     await page.goto(f"{live.base_url}/console")
     assert "/login" in page.url
@@ -118,7 +126,9 @@ def local_input(delta: timedelta) -> str:
 
 
 async def test_an_agent_plans_posts_progress_and_resolves(
-    live: Live, browser: Browser, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("agent-7", "agent"))
@@ -132,8 +142,9 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert "soothe_first" in await page.inner_text(f"{row} td:last-child")
     await page.screenshot(path=str(shots(tmp_path) / "console-queue-mine.png"), full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})
-    await page.screenshot(path=str(shots(tmp_path) / "console-queue-mine-phone.png"),
-                          full_page=True)
+    await page.screenshot(
+        path=str(shots(tmp_path) / "console-queue-mine-phone.png"), full_page=True
+    )
     assert await page.evaluate("document.documentElement.scrollWidth") <= 400
     await page.set_viewport_size({"width": 1280, "height": 900})
     await page.click(f"{row} a")
@@ -148,17 +159,31 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert await page.inner_text("#customer-name") == "Li Lei"
     assert "li.lei@example.com" in await page.inner_text("#customer-contact")
     reads = await live.pool.fetch(
-        "SELECT subject, role, purpose FROM personal_data_reads WHERE number = $1", n)
+        "SELECT subject, role, purpose FROM personal_data_reads WHERE number = $1", n
+    )
     assert [tuple(r) for r in reads] == [("agent-7", "agent", "calling the customer back")]
 
     # The agent's forms only: no supervisor or follow-up commands on the page at all.
-    for absent in ("escalate", "reassign", "decide_compensation", "order_rehandling",
-                   "change_priority", "record_follow_up", "assignment_made"):
+    for absent in (
+        "escalate",
+        "reassign",
+        "decide_compensation",
+        "order_rehandling",
+        "change_priority",
+        "record_follow_up",
+        "assignment_made",
+    ):
         assert await page.locator(f"#cmd-{absent}").count() == 0
     assert await page.is_visible("#upset")
 
-    await send(page, "submit_plan", {"measures": "Collect the broken parcel\nSend a new one",
-                                     "eta": local_input(timedelta(days=2))})
+    await send(
+        page,
+        "submit_plan",
+        {
+            "measures": "Collect the broken parcel\nSend a new one",
+            "eta": local_input(timedelta(days=2)),
+        },
+    )
     assert await status_of(page) == "in_progress"
     assert "Send a new one" in await page.inner_text("#plan")
 
@@ -172,8 +197,7 @@ async def test_an_agent_plans_posts_progress_and_resolves(
     assert note.startswith("I completely understand how frustrating")
     assert f"I am following up your request {n}." in note
     assert "agent-7" in note
-    await page.screenshot(path=str(shots(tmp_path) / "console-request-phrases.png"),
-                          full_page=True)
+    await page.screenshot(path=str(shots(tmp_path) / "console-request-phrases.png"), full_page=True)
     async with page.expect_navigation():
         await page.click("#cmd-post_progress button.send")
     assert "progress_posted" in await page.inner_text("#timeline")
@@ -215,44 +239,59 @@ async def test_an_agent_plans_posts_progress_and_resolves(
         await page.click("#cmd-resolve button.send")
     answer = await nav.value
     assert answer is not None and answer.status == 409
-    assert ("cannot resolve while the request is awaiting_confirmation"
-            in await page.inner_text("#refusal-text"))
+    assert "cannot resolve while the request is awaiting_confirmation" in await page.inner_text(
+        "#refusal-text"
+    )
 
     # Chinese, kept for the next page; and a phone-width screenshot of the same page.
     await page.click("a[hreflang=zh-CN]")
     await page.wait_for_url(f"**/console/requests/{n}")
     assert await page.inner_text("#h-timeline") == ZH["timeline"]
     await page.set_viewport_size({"width": 390, "height": 844})
-    await page.screenshot(path=str(shots(tmp_path) / "console-request-phone-zh.png"),
-                          full_page=True)
+    await page.screenshot(
+        path=str(shots(tmp_path) / "console-request-phone-zh.png"), full_page=True
+    )
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways at phone width ({width}px)"
 
 
 async def test_a_supervisor_escalates_reassigns_and_approves_compensation(
-    live: Live, browser: Browser, ts_env: WorkflowEnvironment, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    ts_env: WorkflowEnvironment,
+    tmp_path: Path,
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("solo", "agent"), ("other", "agent"))
         n = await create(http, priority="P3")
         holder = (await http.get(f"/requests/{n}")).json()["assignee"]
-        r = await http.post(f"/requests/{n}/compensation", json={
-            "actor": {"id": holder, "role": "agent"}, "amount": "900",
-            "reason": "a day of lost sales"})
+        r = await http.post(
+            f"/requests/{n}/compensation",
+            json={
+                "actor": {"id": holder, "role": "agent"},
+                "amount": "900",
+                "reason": "a day of lost sales",
+            },
+        )
         assert r.json()["compensation"]["status"] == "pending", r.text
         # Consultations from other customers: a P1 past its first response (red), a P2
         # past its first warning (yellow) and a fresh P3 (green), as on the board test.
         calm = {}
         for i, p in enumerate(("P1", "P2", "P3")):
-            calm[p] = await create(http, priority=p, category="consultation", customer={
-                "id": f"C-{i + 2}", "name": "Wu", "contact": {"email": "wu@example.com"}})
+            calm[p] = await create(
+                http,
+                priority=p,
+                category="consultation",
+                customer={"id": f"C-{i + 2}", "name": "Wu", "contact": {"email": "wu@example.com"}},
+            )
     for p in ("P1", "P2"):
-        await ts_env.fast_forward(live.client.get_workflow_handle(calm[p]),
-                                  timedelta(minutes=20))
+        await ts_env.fast_forward(live.client.get_workflow_handle(calm[p]), timedelta(minutes=20))
 
     async def coloured() -> None:
-        states = [await live.pool.fetchval(
-            "SELECT sla_state FROM requests WHERE number = $1", calm[p]) for p in calm]
+        states = [
+            await live.pool.fetchval("SELECT sla_state FROM requests WHERE number = $1", calm[p])
+            for p in calm
+        ]
         assert states == ["red", "yellow", "green"]
 
     await eventually(coloured, timeout=30)
@@ -283,8 +322,7 @@ async def test_a_supervisor_escalates_reassigns_and_approves_compensation(
     await page.wait_for_selector(f'tr[data-number="{n}"]')
 
     await open_request(page, live, n)
-    await send(page, "escalate", {"reason": "the customer called three times",
-                                  "priority": "P1"})
+    await send(page, "escalate", {"reason": "the customer called three times", "priority": "P1"})
     assert (await status_of(page), await page.inner_text("#priority")) == ("escalated", "P1")
     other = "solo" if holder == "other" else "other"
     await send(page, "reassign", {"to_staff": other, "reason": f"{holder} is overloaded"})
@@ -293,14 +331,23 @@ async def test_a_supervisor_escalates_reassigns_and_approves_compensation(
     assert await page.inner_text("#comp-status") == "approved"
 
     async def recorded() -> None:  # the timeline is written by an activity, just after
-        kinds = [r["kind"] for r in await live.pool.fetch(
-            "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n)]
+        kinds = [
+            r["kind"]
+            for r in await live.pool.fetch(
+                "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n
+            )
+        ]
         assert kinds[-3:] == ["escalated", "reassigned", "compensation_approved"], kinds
 
     await eventually(recorded)
-    actors = {r["actor_id"] for r in await live.pool.fetch(
-        "SELECT actor_id FROM request_events WHERE number = $1 AND kind IN "
-        "('escalated', 'reassigned', 'compensation_approved')", n)}
+    actors = {
+        r["actor_id"]
+        for r in await live.pool.fetch(
+            "SELECT actor_id FROM request_events WHERE number = $1 AND kind IN "
+            "('escalated', 'reassigned', 'compensation_approved')",
+            n,
+        )
+    }
     assert actors == {"boss"}
 
     # A form the model refuses names the field (422), and nothing is sent.
@@ -309,14 +356,16 @@ async def test_a_supervisor_escalates_reassigns_and_approves_compensation(
 
 
 async def test_a_follow_up_specialist_records_a_visit_and_others_cannot_escalate(
-    live: Live, browser: Browser,
+    live: Live,
+    browser: Browser,
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("agent-7", "agent"))
         n = await create(http)
-        for path, body in (("resolve", {"actor": {"id": "agent-7", "role": "agent"},
-                                        "summary": "fixed"}),
-                           ("confirm", {"actor": CUSTOMER, "satisfied": True})):
+        for path, body in (
+            ("resolve", {"actor": {"id": "agent-7", "role": "agent"}, "summary": "fixed"}),
+            ("confirm", {"actor": CUSTOMER, "satisfied": True}),
+        ):
             r = await http.post(f"/requests/{n}/{path}", json=body)
             assert r.status_code == 200, r.text
     page = await sign_in(browser, live, "follow_up", "fu-1")
@@ -326,14 +375,20 @@ async def test_a_follow_up_specialist_records_a_visit_and_others_cannot_escalate
     # The follow-up call's phrases are a script to speak, never typed into the record.
     script = "#cmd-record_follow_up .script li"
     assert await page.get_attribute(f"{script}:first-child", "data-phrase") == (
-        "greeting.follow-up")
+        "greeting.follow-up"
+    )
     assert await page.locator("#cmd-record_follow_up button.phrase").count() == 0
-    await send(page, "record_follow_up", {"score": "4", "nps": "9", "method": "visit",
-                                          "praise": "the engineer was on time"})
+    await send(
+        page,
+        "record_follow_up",
+        {"score": "4", "nps": "9", "method": "visit", "praise": "the engineer was on time"},
+    )
     assert await page.inner_text("#fu-score") == "4"
     recorded = await live.pool.fetchrow(
         "SELECT actor_id, actor_role, data FROM request_events WHERE number = $1 "
-        "AND kind = 'follow_up_recorded'", n)
+        "AND kind = 'follow_up_recorded'",
+        n,
+    )
     assert (recorded["actor_id"], recorded["actor_role"]) == ("fu-1", "follow_up")
     assert recorded["data"]["method"] == "visit" and recorded["data"]["nps"] == 9
 
@@ -353,27 +408,35 @@ async def test_a_follow_up_specialist_records_a_visit_and_others_cannot_escalate
     token = await agent.get_attribute("#cmd-post_progress input[name=csrf]", "value")
     assert token
     url = f"{live.base_url}/console/requests/{n}/escalate"
-    forged = await agent.request.post(url, form={"csrf": token, "reason": "mine now",
-                                                 "priority": "P1"})
+    forged = await agent.request.post(
+        url, form={"csrf": token, "reason": "mine now", "priority": "P1"}
+    )
     assert forged.status == 403
     assert "escalate needs one of the roles" in await forged.text()
-    no_field = await agent.request.post(f"{live.base_url}/console/requests/{n}/progress",
-                                        form={"note": "hello"})
+    no_field = await agent.request.post(
+        f"{live.base_url}/console/requests/{n}/progress", form={"note": "hello"}
+    )
     assert no_field.status == 403 and "CSRF" in await no_field.text()
-    cross = await agent.request.post(f"{live.base_url}/console/requests/{n}/progress",
-                                     form={"csrf": token, "note": "hello"},
-                                     headers={"Origin": "https://evil.example"})
+    cross = await agent.request.post(
+        f"{live.base_url}/console/requests/{n}/progress",
+        form={"csrf": token, "note": "hello"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert cross.status == 403
     api_with_cookie = await agent.request.post(
-        f"{live.base_url}/requests/{n}/progress", data={"note": "hello"})
+        f"{live.base_url}/requests/{n}/progress", data={"note": "hello"}
+    )
     assert api_with_cookie.status == 401
-    kinds = [r["kind"] for r in await live.pool.fetch(
-        "SELECT kind FROM request_events WHERE number = $1", n)]
+    kinds = [
+        r["kind"]
+        for r in await live.pool.fetch("SELECT kind FROM request_events WHERE number = $1", n)
+    ]
     assert "escalated" not in kinds and "progress_posted" not in kinds
 
 
 async def test_a_change_through_the_api_shows_on_open_pages_within_two_seconds(
-    live: Live, browser: Browser,
+    live: Live,
+    browser: Browser,
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("agent-7", "agent"))
@@ -385,11 +448,14 @@ async def test_a_change_through_the_api_shows_on_open_pages_within_two_seconds(
         assert await request_page.is_hidden("#updated")
 
         started = time.monotonic()
-        r = await http.post(f"/requests/{n}/progress", json={
-            "actor": {"id": "agent-7", "role": "agent"}, "note": "parts ordered via API"})
+        r = await http.post(
+            f"/requests/{n}/progress",
+            json={"actor": {"id": "agent-7", "role": "agent"}, "note": "parts ordered via API"},
+        )
         assert r.status_code == 200, r.text
         await request_page.locator("#timeline li", has_text="parts ordered via API").wait_for(
-            timeout=2000)
+            timeout=2000
+        )
         assert await request_page.inner_text("#status") == "in_progress"
         assert (await request_page.inner_text("#updated")).startswith(EN["updated"])
         assert time.monotonic() - started < 2.5
@@ -401,7 +467,9 @@ async def test_a_change_through_the_api_shows_on_open_pages_within_two_seconds(
 
 
 async def test_a_new_user_takes_a_request_from_intake_to_closed_in_the_console(
-    live: Live, browser: Browser, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     """The README's path: `csflow up` prints the console and an admin token; with an
     empty staff directory (a fresh install) requests go to the category desks."""
@@ -427,11 +495,13 @@ async def test_a_new_user_takes_a_request_from_intake_to_closed_in_the_console(
     n = (await page.inner_text("h1")).strip()
     assert await page.inner_text(".done") == EN["created"]
     received = await live.pool.fetchrow(
-        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", n)
+        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", n
+    )
     assert tuple(received) == ("csflow-up-admin", "admin")
 
-    await send(page, "submit_plan", {"measures": "Send an engineer",
-                                     "eta": local_input(timedelta(days=1))})
+    await send(
+        page, "submit_plan", {"measures": "Send an engineer", "eta": local_input(timedelta(days=1))}
+    )
     await send(page, "post_progress", {"note": "The engineer is on the way"})
     await send(page, "resolve", {"summary": "The hose was replaced"})
     await send(page, "confirm", {"satisfied": "yes", "evidence_ref": "call-2026-001"})
@@ -446,11 +516,21 @@ async def test_a_new_user_takes_a_request_from_intake_to_closed_in_the_console(
     await page.locator("#cmd-close.later").wait_for(timeout=3000)
     assert await page.locator("details.cmd:not(.later)").count() == 0
     assert await page.inner_text("#fu-score") == "5"
-    kinds = [r["kind"] for r in await live.pool.fetch(
-        "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n)]
-    for kind in ("received", "assigned", "plan_submitted", "progress_posted",
-                 "resolution_proposed", "customer_confirmed", "follow_up_recorded"):
+    kinds = [
+        r["kind"]
+        for r in await live.pool.fetch(
+            "SELECT kind FROM request_events WHERE number = $1 ORDER BY seq", n
+        )
+    ]
+    for kind in (
+        "received",
+        "assigned",
+        "plan_submitted",
+        "progress_posted",
+        "resolution_proposed",
+        "customer_confirmed",
+        "follow_up_recorded",
+    ):
         assert kind in kinds
     assert kinds[-1] == "closed"
-    await page.screenshot(path=str(shots(tmp_path) / "console-request-closed.png"),
-                          full_page=True)
+    await page.screenshot(path=str(shots(tmp_path) / "console-request-closed.png"), full_page=True)

@@ -30,8 +30,9 @@ ZH, EN = TEXTS["zh-CN"], TEXTS["en"]
 async def resolved_and_confirmed(http: httpx.AsyncClient) -> tuple[str, str]:
     """A request through resolution and the customer's confirmation: its number and the
     questionnaire link the follow-up plan signed."""
-    r = await http.post("/requests", json=intake(priority="P3").model_dump(
-        mode="json", exclude_none=True))
+    r = await http.post(
+        "/requests", json=intake(priority="P3").model_dump(mode="json", exclude_none=True)
+    )
     assert r.status_code in (200, 201), r.text
     n = r.json()["number"]
     await confirmed(http, n)
@@ -49,7 +50,9 @@ async def confirmed(http: httpx.AsyncClient, n: str) -> None:
 async def follow_up_kinds(live: Live, number: str) -> list[str]:
     rows = await live.pool.fetch(
         "SELECT kind FROM request_events WHERE number = $1 "
-        "AND (kind LIKE 'follow_up%' OR kind LIKE 'improvement%') ORDER BY seq", number)
+        "AND (kind LIKE 'follow_up%' OR kind LIKE 'improvement%') ORDER BY seq",
+        number,
+    )
     return [r["kind"] for r in rows]
 
 
@@ -74,7 +77,9 @@ async def shows_form(page: Page, url: str, t: dict[str, str]) -> None:
 
 
 async def test_opening_records_nothing_a_click_records_score_one_and_the_link_works_once(
-    live: Live, browser: Browser, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         n, url = await resolved_and_confirmed(http)
@@ -129,25 +134,30 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
 
     # The score of 1 opened an improvement task with its 72 h deadline.
     async def improvement_opened() -> None:
-        assert await follow_up_kinds(live, n) == ["follow_up_scheduled", "follow_up_recorded",
-                                                  "improvement_opened"]
+        assert await follow_up_kinds(live, n) == [
+            "follow_up_scheduled",
+            "follow_up_recorded",
+            "improvement_opened",
+        ]
 
     await eventually(improvement_opened)
     opened = await live.pool.fetchrow(
-        "SELECT at, data FROM request_events WHERE number = $1 AND kind = 'improvement_opened'",
-        n)
+        "SELECT at, data FROM request_events WHERE number = $1 AND kind = 'improvement_opened'", n
+    )
     assert datetime.fromisoformat(opened["data"]["due_at"]) == opened["at"] + timedelta(hours=72)
 
     # Closing it tells the customer what changed.
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
-        r = await http.post(f"/improvements/{opened['data']['task_id']}/complete", json={
-            "actor": AGENT, "what_changed": "repair visits now get a booked follow-up slot"})
+        r = await http.post(
+            f"/improvements/{opened['data']['task_id']}/complete",
+            json={"actor": AGENT, "what_changed": "repair visits now get a booked follow-up slot"},
+        )
         assert r.status_code == 200, r.text
 
     async def told() -> dict[str, Any]:
         row = await live.pool.fetchrow(
-            "SELECT data FROM request_events WHERE number = $1 AND kind = 'improvement_closed'",
-            n)
+            "SELECT data FROM request_events WHERE number = $1 AND kind = 'improvement_closed'", n
+        )
         assert row is not None
         return dict(row["data"])
 
@@ -157,13 +167,22 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
 
 
 async def test_a_link_about_an_outcome_since_re_handled_is_no_longer_current(
-    live: Live, browser: Browser,
+    live: Live,
+    browser: Browser,
 ) -> None:
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         # A person, not a category desk, handles it: re-handling gives it back to them.
-        r = await http.put("/staff/agent-7", json={
-            "id": "agent-7", "name": "Agent Seven", "role": "agent", "department": "care",
-            "skills": ["complaint"], "capacity": 5})
+        r = await http.put(
+            "/staff/agent-7",
+            json={
+                "id": "agent-7",
+                "name": "Agent Seven",
+                "role": "agent",
+                "department": "care",
+                "skills": ["complaint"],
+                "capacity": 5,
+            },
+        )
         assert r.status_code == 200, r.text
         n, first = await resolved_and_confirmed(http)
         page = await browser.new_page()
@@ -171,8 +190,9 @@ async def test_a_link_about_an_outcome_since_re_handled_is_no_longer_current(
         await answer(page, 4, 8, praise="quick")
 
         # While the customer was typing, a supervisor sent the request back to work.
-        r = await http.post(f"/requests/{n}/rehandle", json={
-            "actor": SUPERVISOR, "reason": "the fix did not hold"})
+        r = await http.post(
+            f"/requests/{n}/rehandle", json={"actor": SUPERVISOR, "reason": "the fix did not hold"}
+        )
         assert r.status_code == 200, r.text
         await page.click("#submit")
         assert await page.inner_text("#heading") == EN["stale"]
@@ -198,26 +218,33 @@ async def test_a_link_about_an_outcome_since_re_handled_is_no_longer_current(
 
 
 async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_language(
-    live: Live, browser: Browser, tmp_path: Path,
+    live: Live,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     secret = live.settings.survey_secret()
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         n, url = await resolved_and_confirmed(http)
         later = datetime.now(UTC) + timedelta(days=3)
-        expired = survey_url(live.base_url, survey_token(
-            n, 1, datetime.now(UTC) - timedelta(minutes=1), secret))
+        expired = survey_url(
+            live.base_url, survey_token(n, 1, datetime.now(UTC) - timedelta(minutes=1), secret)
+        )
         forged = survey_url(live.base_url, survey_token(n, 1, later, b"not the secret"))
-        for link, status, key in ((expired, 410, "expired"), (forged, 404, "invalid"),
-                                  (f"{url}%C3%A9", 404, "invalid"),
-                                  (f"{live.base_url}/survey/nonsense", 404, "invalid")):
+        for link, status, key in (
+            (expired, 410, "expired"),
+            (forged, 404, "invalid"),
+            (f"{url}%C3%A9", 404, "invalid"),
+            (f"{live.base_url}/survey/nonsense", 404, "invalid"),
+        ):
             for t, query in ((ZH, ""), (EN, "?lang=en")):
                 r = await http.get(f"{link}{query}")
                 assert r.status_code == status and t[key] in r.text
                 r = await http.post(f"{link}{query}", data={"score": "1", "nps": "0"})
                 assert r.status_code == status and t[key] in r.text
 
-        too_long = await http.post(f"{url}?lang=en", data={
-            "score": "3", "nps": "5", "praise": "x" * 4001})
+        too_long = await http.post(
+            f"{url}?lang=en", data={"score": "3", "nps": "5", "praise": "x" * 4001}
+        )
         assert too_long.status_code == 422
         assert "“What went well” takes at most 4000 characters" in too_long.text
 
@@ -225,8 +252,9 @@ async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_languag
     page = await browser.new_page()
     for t, query in ((ZH, ""), (EN, "?lang=en")):
         await shows_form(page, f"{url}{query}", t)
-        await page.evaluate("document.querySelectorAll('[required]')"
-                            ".forEach(e => e.removeAttribute('required'))")
+        await page.evaluate(
+            "document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))"
+        )
         await page.fill("textarea[name=suggestion]", "call before coming")
         await page.click("#submit")
         assert await page.inner_text("h1") == t["title"]
@@ -242,7 +270,9 @@ async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_languag
         assert r.status_code == 200 and ZH["thanks"] in r.text
     praise = await live.pool.fetchval(
         "SELECT data ->> 'praise' FROM request_events WHERE number = $1 "
-        "AND kind = 'follow_up_recorded'", n)
+        "AND kind = 'follow_up_recorded'",
+        n,
+    )
     assert praise == "ok thanks"
 
 

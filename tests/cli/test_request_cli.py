@@ -26,10 +26,23 @@ async def csflow(stack: Stack, *args: str, **env: str) -> Result:
 
 
 async def create(stack: Stack, *args: str) -> str:
-    made = await csflow(stack, "create", "--customer-id", "C-1001", "--customer-name",
-                        "Li Lei", "--phone", "+86 138 0000 0000", "--channel", "phone",
-                        "--category", "complaint", "--description", "parcel arrived broken",
-                        *args)
+    made = await csflow(
+        stack,
+        "create",
+        "--customer-id",
+        "C-1001",
+        "--customer-name",
+        "Li Lei",
+        "--phone",
+        "+86 138 0000 0000",
+        "--channel",
+        "phone",
+        "--category",
+        "complaint",
+        "--description",
+        "parcel arrived broken",
+        *args,
+    )
     assert made.exit_code == 0, made.output
     found = NUMBER.search(made.stdout)
     assert found, made.stdout
@@ -40,8 +53,11 @@ async def history_length(stack: Stack, number: str) -> int:
     """Updates the workflow accepted: what a command that reached it would add (the
     history's own length also grows with notifications still being sent)."""
     history = await stack.client.get_workflow_handle(number).fetch_history()
-    return sum(1 for e in history.events
-               if e.HasField("workflow_execution_update_accepted_event_attributes"))
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    )
 
 
 def test_one_subcommand_per_command() -> None:
@@ -55,24 +71,45 @@ async def test_create_from_options_and_from_a_file(stack: Stack, tmp_path: Path)
     assert (await stack.csflow.state(first)).priority.value == "P1"
 
     intake = tmp_path / "intake.json"
-    intake.write_text(json.dumps({
-        "customer": {"id": "C-2002", "name": "Han Mei", "tier": "vip",
-                     "contact": {"email": "han.mei@example.com"}},
-        "channel": "email", "category": "after_sales", "description": "exchange the kettle",
-        "external_id": "crm-77"}), encoding="utf-8")
-    made = await csflow(stack, "create", "--file", str(intake), "--priority", "P2",
-                        "--actor", "agent-007", "--role", "agent")
+    intake.write_text(
+        json.dumps(
+            {
+                "customer": {
+                    "id": "C-2002",
+                    "name": "Han Mei",
+                    "tier": "vip",
+                    "contact": {"email": "han.mei@example.com"},
+                },
+                "channel": "email",
+                "category": "after_sales",
+                "description": "exchange the kettle",
+                "external_id": "crm-77",
+            }
+        ),
+        encoding="utf-8",
+    )
+    made = await csflow(
+        stack,
+        "create",
+        "--file",
+        str(intake),
+        "--priority",
+        "P2",
+        "--actor",
+        "agent-007",
+        "--role",
+        "agent",
+    )
     assert made.exit_code == 0, made.output
     assert "created" in made.stdout and "assigned" in made.stdout
     number = NUMBER.search(made.stdout).group()  # type: ignore[union-attr]
     again = await csflow(stack, "create", "--file", str(intake), "--quiet")
     assert (again.exit_code, again.stdout.strip()) == (0, number)
     state = await stack.csflow.state(number)
-    assert (state.priority.value, state.tier.value, state.channel.value) == ("P2", "vip",
-                                                                            "email")
+    assert (state.priority.value, state.tier.value, state.channel.value) == ("P2", "vip", "email")
     recorded = await stack.pool.fetchrow(
-        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1",
-        number)
+        "SELECT actor_id, actor_role FROM request_events WHERE number = $1 AND seq = 1", number
+    )
     assert tuple(recorded) == ("agent-007", "agent")
 
 
@@ -84,8 +121,16 @@ async def test_list_prints_a_table_and_pages(stack: Stack) -> None:
     assert listed.exit_code == 0, listed.output
     assert listed.stdout.index(newer) < listed.stdout.index(older)
     header = next(ln for ln in listed.stdout.splitlines() if "number" in ln)
-    assert header.split() == ["number", "status", "pri", "SLA", "category", "assignee",
-                              "due", "received"]
+    assert header.split() == [
+        "number",
+        "status",
+        "pri",
+        "SLA",
+        "category",
+        "assignee",
+        "due",
+        "received",
+    ]
     assert "Li Lei" not in listed.stdout and "138" not in listed.stdout
 
     p1 = await csflow(stack, "list", "--priority", "P1", "--status", "assigned")
@@ -104,20 +149,30 @@ async def test_list_prints_a_table_and_pages(stack: Stack) -> None:
     assert bad.exit_code == 2 and "cursor" in bad.output
 
 
-async def test_a_supervisor_escalates_and_the_timeline_shows_it(stack: Stack,
-                                                               tmp_path: Path) -> None:
+async def test_a_supervisor_escalates_and_the_timeline_shows_it(
+    stack: Stack, tmp_path: Path
+) -> None:
     number = await create(stack)
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"measures": ["send a replacement"],
-                                "eta": "2030-01-01T10:00:00+08:00"}), encoding="utf-8")
+    plan.write_text(
+        json.dumps({"measures": ["send a replacement"], "eta": "2030-01-01T10:00:00+08:00"}),
+        encoding="utf-8",
+    )
     # The actor from the environment, as an agent's shell profile would set it.
-    planned = await csflow(stack, "plan", number, "--file", str(plan),
-                           CSFLOW_ACTOR="agent-007", CSFLOW_ROLE="agent")
+    planned = await csflow(
+        stack, "plan", number, "--file", str(plan), CSFLOW_ACTOR="agent-007", CSFLOW_ROLE="agent"
+    )
     assert planned.exit_code == 0, planned.output
     assert f"{number}: in_progress" in planned.stdout
 
-    escalated = await csflow(stack, "escalate", number, *SUPERVISOR, "--json",
-                             '{"reason": "customer called three times", "priority": "P1"}')
+    escalated = await csflow(
+        stack,
+        "escalate",
+        number,
+        *SUPERVISOR,
+        "--json",
+        '{"reason": "customer called three times", "priority": "P1"}',
+    )
     assert escalated.exit_code == 0, escalated.output
     assert "P1" in escalated.stdout
 
@@ -131,7 +186,9 @@ async def test_a_supervisor_escalates_and_the_timeline_shows_it(stack: Stack,
 
     event = await stack.pool.fetchrow(
         "SELECT actor_id, actor_role, reason FROM request_events "
-        "WHERE number = $1 AND kind = 'escalated'", number)
+        "WHERE number = $1 AND kind = 'escalated'",
+        number,
+    )
     assert tuple(event) == ("sup-1", "supervisor", "customer called three times")
 
 
@@ -143,17 +200,15 @@ async def test_bad_input_exits_2_and_sends_nothing(stack: Stack, tmp_path: Path)
         (["escalate", number, *SUPERVISOR, "--json", "{reason: oops}"], "not valid JSON"),
         (["escalate", number, *SUPERVISOR, "--json", "[1, 2]"], "must be a JSON object"),
         (["escalate", number, *SUPERVISOR, "--json", '{"priority": "P1"}'], "reason"),
-        (["escalate", number, *SUPERVISOR, "--json", '{"reason": "x", "priority": "P7"}'],
-         "priority"),
-        (["escalate", number, *SUPERVISOR, "--json", '{"reason": "x", "urgent": true}'],
-         "urgent"),
+        (
+            ["escalate", number, *SUPERVISOR, "--json", '{"reason": "x", "priority": "P7"}'],
+            "priority",
+        ),
+        (["escalate", number, *SUPERVISOR, "--json", '{"reason": "x", "urgent": true}'], "urgent"),
         (["cancel", number, "--json", '{"reason": "duplicate"}'], "hint: the actor comes"),
-        (["cancel", number, "--actor", "agent-007", "--json", '{"reason": "dup"}'],
-         "actor.role"),
-        (["cancel", number, "--file", str(tmp_path / "missing.json"), *SUPERVISOR],
-         "cannot read"),
-        (["cancel", number, "--json", "{}", "--file", "x.json", *SUPERVISOR],
-         "not both"),
+        (["cancel", number, "--actor", "agent-007", "--json", '{"reason": "dup"}'], "actor.role"),
+        (["cancel", number, "--file", str(tmp_path / "missing.json"), *SUPERVISOR], "cannot read"),
+        (["cancel", number, "--json", "{}", "--file", "x.json", *SUPERVISOR], "not both"),
     ]
     for args, named in cases:
         result = await csflow(stack, *args)
@@ -173,17 +228,37 @@ async def test_bad_input_exits_2_and_sends_nothing(stack: Stack, tmp_path: Path)
 
 async def test_refused_and_unknown_exit_1_with_the_reason(stack: Stack) -> None:
     number = await create(stack)
-    early = await csflow(stack, "confirm", number, "--actor", "C-1001", "--role", "customer",
-                         "--json", '{"satisfied": true}')
+    early = await csflow(
+        stack,
+        "confirm",
+        number,
+        "--actor",
+        "C-1001",
+        "--role",
+        "customer",
+        "--json",
+        '{"satisfied": true}',
+    )
     assert early.exit_code == 1, early.output
     assert "IllegalTransition" in early.output and "assigned" in early.output
 
-    agent = await csflow(stack, "escalate", number, "--actor", "agent-007", "--role", "agent",
-                         "--json", '{"reason": "please", "priority": "P1"}')
+    agent = await csflow(
+        stack,
+        "escalate",
+        number,
+        "--actor",
+        "agent-007",
+        "--role",
+        "agent",
+        "--json",
+        '{"reason": "please", "priority": "P1"}',
+    )
     assert agent.exit_code == 1 and "supervisor" in agent.output, agent.output
 
-    for args in (["show", "CS20000101-WEB-0001"],
-                 ["cancel", "CS20000101-WEB-0001", *SUPERVISOR, "--json", '{"reason": "x"}']):
+    for args in (
+        ["show", "CS20000101-WEB-0001"],
+        ["cancel", "CS20000101-WEB-0001", *SUPERVISOR, "--json", '{"reason": "x"}'],
+    ):
         result = await csflow(stack, *args)
         assert result.exit_code == 1, result.output
         assert "no request CS20000101-WEB-0001" in result.output
@@ -200,9 +275,18 @@ async def test_escalate_reassign_approve_and_rehandle_through_the_cli(stack: Sta
     from tests.helpers import eventually
 
     async def hire(sid: str, role: str) -> None:
-        await upsert_staff(stack.pool, StaffMember(id=sid, name=sid.title(), role=role,
-                                                   department="care", skills=["complaint"],
-                                                   seniority=3, capacity=5))
+        await upsert_staff(
+            stack.pool,
+            StaffMember(
+                id=sid,
+                name=sid.title(),
+                role=role,
+                department="care",
+                skills=["complaint"],
+                seniority=3,
+                capacity=5,
+            ),
+        )
 
     await hire("solo", "agent")
     number = await create(stack, "--priority", "P3")  # assigned to solo
@@ -222,22 +306,31 @@ async def test_escalate_reassign_approve_and_rehandle_through_the_cli(stack: Sta
         assert done.exit_code == 0, (command, done.output)
 
     handle = stack.client.get_workflow_handle(number)
-    updates = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-               async for e in handle.fetch_history_events()
-               if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        async for e in handle.fetch_history_events()
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
     for name in ("escalate", "reassign", "decide_compensation", "order_rehandling"):
         assert name in updates, updates
     rows = await stack.pool.fetch(
         "SELECT kind, actor_id FROM request_events WHERE number = $1 AND kind = ANY($2) "
-        "ORDER BY seq", number,
-        ["escalated", "reassigned", "compensation_approved", "rehandling_started"])
+        "ORDER BY seq",
+        number,
+        ["escalated", "reassigned", "compensation_approved", "rehandling_started"],
+    )
     assert [(r["kind"], r["actor_id"]) for r in rows] == [
-        ("escalated", "sup-1"), ("reassigned", "sup-1"), ("compensation_approved", "sup-1"),
-        ("rehandling_started", "sup-1")]
+        ("escalated", "sup-1"),
+        ("reassigned", "sup-1"),
+        ("compensation_approved", "sup-1"),
+        ("rehandling_started", "sup-1"),
+    ]
 
     async def searchable() -> None:
-        query = (f"WorkflowId = '{number}' AND Assignee = 'boss' AND Priority = 'P1' "
-                 "AND RequestStatus = 'rehandling'")
+        query = (
+            f"WorkflowId = '{number}' AND Assignee = 'boss' AND Priority = 'P1' "
+            "AND RequestStatus = 'rehandling'"
+        )
         assert [w.id async for w in stack.client.list_workflows(query)] == [number]
 
     await eventually(searchable, timeout=20)

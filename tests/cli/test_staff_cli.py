@@ -20,14 +20,40 @@ async def staff(stack: Stack, *args: str, **env: str) -> Result:
 
 
 async def test_a_member_coming_on_duty_takes_the_waiting_request(stack: Stack) -> None:
-    hired = await staff(stack, "add", "solo", "--name", "Solo", "--role", "agent",
-                        "--department", "care", "--skill", "complaint", "--capacity", "1")
+    hired = await staff(
+        stack,
+        "add",
+        "solo",
+        "--name",
+        "Solo",
+        "--role",
+        "agent",
+        "--department",
+        "care",
+        "--skill",
+        "complaint",
+        "--capacity",
+        "1",
+    )
     assert hired.exit_code == exits.OK, hired.output
     assert "assigned from the queue: none" in hired.output
     busy = await create(stack, "--priority", "P3")  # takes solo's only place
-    off = await staff(stack, "add", "boss", "--name", "Boss", "--role", "supervisor",
-                      "--department", "care", "--skill", "complaint", "--seniority", "3",
-                      "--off-duty")
+    off = await staff(
+        stack,
+        "add",
+        "boss",
+        "--name",
+        "Boss",
+        "--role",
+        "supervisor",
+        "--department",
+        "care",
+        "--skill",
+        "complaint",
+        "--seniority",
+        "3",
+        "--off-duty",
+    )
     assert off.exit_code == exits.OK, off.output
     waiting = await create(stack, "--priority", "P3", "--customer-id", "C-2002")
     assert (await stack.csflow.state(waiting)).status.value == "received"
@@ -52,8 +78,19 @@ async def test_a_member_coming_on_duty_takes_the_waiting_request(stack: Stack) -
 async def test_refusals_and_outages_exit_with_the_shared_codes(stack: Stack) -> None:
     unknown = await staff(stack, "duty", "nobody", "--off")
     assert unknown.exit_code == exits.REFUSED and "no staff member nobody" in unknown.output
-    bad = await staff(stack, "add", "x", "--name", "X", "--role", "agent",
-                      "--department", "care", "--capacity", "-1")
+    bad = await staff(
+        stack,
+        "add",
+        "x",
+        "--name",
+        "X",
+        "--role",
+        "agent",
+        "--department",
+        "care",
+        "--capacity",
+        "-1",
+    )
     assert bad.exit_code == exits.BAD_INPUT, bad.output
     for args in (["list"], ["duty", "solo", "--on"]):
         down = await staff(stack, *args, **DEAD_DB)

@@ -34,8 +34,13 @@ def test_2025_matches_the_notice() -> None:
     holidays, makeup = china_days([2025])
     assert span(date(2025, 1, 28), date(2025, 2, 4)) <= holidays  # Spring Festival
     assert span(date(2025, 10, 1), date(2025, 10, 8)) <= holidays  # National Day + Mid-autumn
-    assert makeup == {date(2025, 1, 26), date(2025, 2, 8), date(2025, 4, 27),
-                      date(2025, 9, 28), date(2025, 10, 11)}
+    assert makeup == {
+        date(2025, 1, 26),
+        date(2025, 2, 8),
+        date(2025, 4, 27),
+        date(2025, 9, 28),
+        date(2025, 10, 11),
+    }
 
 
 def test_2026_matches_the_notice() -> None:
@@ -43,15 +48,22 @@ def test_2026_matches_the_notice() -> None:
     assert span(date(2026, 2, 15), date(2026, 2, 23)) <= holidays  # Spring Festival, 9 days
     assert span(date(2026, 10, 1), date(2026, 10, 7)) <= holidays  # National Day
     assert span(date(2026, 1, 1), date(2026, 1, 3)) <= holidays
-    assert makeup == {date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
-                      date(2026, 9, 20), date(2026, 10, 10)}
+    assert makeup == {
+        date(2026, 1, 4),
+        date(2026, 2, 14),
+        date(2026, 2, 28),
+        date(2026, 5, 9),
+        date(2026, 9, 20),
+        date(2026, 10, 10),
+    }
     assert all(d.year == 2026 for d in holidays | makeup)
 
 
 def test_friday_before_spring_festival_2026_with_library_data() -> None:
     cal = china_calendar(range(2026, 2027))
     assert cal.add_working_days(datetime(2026, 2, 13, 17, 30, tzinfo=SH), 3) == datetime(
-        2026, 2, 25, 18, 0, tzinfo=SH)
+        2026, 2, 25, 18, 0, tzinfo=SH
+    )
 
 
 def test_overrides_and_uncovered_years() -> None:
@@ -61,9 +73,13 @@ def test_overrides_and_uncovered_years() -> None:
     assert cal.holidays == {new_year} and not cal.makeup_workdays
     with pytest.raises(CalendarDataMissing, match=str(year_after)):
         china_days([year_after], strict=True)
-    removed = china_calendar([2026], CalendarOverrides(
-        remove_holidays=frozenset({date(2026, 10, 7)}),
-        add_makeup_workdays=frozenset({date(2026, 10, 3)})))
+    removed = china_calendar(
+        [2026],
+        CalendarOverrides(
+            remove_holidays=frozenset({date(2026, 10, 7)}),
+            add_makeup_workdays=frozenset({date(2026, 10, 3)}),
+        ),
+    )
     assert removed.is_working_day(date(2026, 10, 7)) and removed.is_working_day(date(2026, 10, 3))
 
 

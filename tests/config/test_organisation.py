@@ -16,8 +16,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
 
 
 def _example(tmp_path: Path) -> Path:
-    block = re.search(r"<!-- organisation-example -->\n```toml\n(.*?)```", DOC.read_text(
-        encoding="utf-8"), re.S)
+    block = re.search(
+        r"<!-- organisation-example -->\n```toml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S
+    )
     assert block is not None
     path = tmp_path / "policy.toml"
     path.write_text(block.group(1), encoding="utf-8")
@@ -36,10 +37,12 @@ def test_the_documented_ladder_follows_from_the_chart(tmp_path: Path) -> None:
     org = load_policy(_example(tmp_path)).organisation
     everyone = org.people()
 
-    def who(role: str, dept: str, holder: str,
-            off: frozenset[str] | set[str] = frozenset()) -> str | None:
-        return resolve(org, role, department=dept, assignee=holder,
-                       on_duty=lambda s: s in everyone - off).staff_id
+    def who(
+        role: str, dept: str, holder: str, off: frozenset[str] | set[str] = frozenset()
+    ) -> str | None:
+        return resolve(
+            org, role, department=dept, assignee=holder, on_duty=lambda s: s in everyone - off
+        ).staff_id
 
     assert who("supervisor", "care", "ann.agent") == "li.sup"
     assert who("supervisor", "care", "ann.agent", {"li.sup"}) == "chen.sup"
@@ -48,22 +51,26 @@ def test_the_documented_ladder_follows_from_the_chart(tmp_path: Path) -> None:
     assert who("department_head", "repair", "eli.engineer") == "gao.head"
     assert who("department_head", "care", "ann.agent", {"ma.head"}) == "chen.sup"
     # Nobody of the department on duty: the director on duty.
-    assert who("supervisor", "repair", "eli.engineer", {"he.sup", "gao.head"}) == (
-        "zhou.director")
+    assert who("supervisor", "repair", "eli.engineer", {"he.sup", "gao.head"}) == ("zhou.director")
 
 
 def test_a_chart_the_ladder_cannot_use_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
-    path.write_text('[organisation]\ndirectors = []\n'
-                    '[organisation.departments.care]\nsupervisors = ["s"]\n', encoding="utf-8")
+    path.write_text(
+        '[organisation]\ndirectors = []\n[organisation.departments.care]\nsupervisors = ["s"]\n',
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["policy", "check", str(path)])
     assert result.exit_code == 2
     assert "organisation.departments.care: no `head`" in result.output
     assert "organisation.directors: empty" in result.output
     both = tmp_path / "twice.toml"
-    both.write_text('[organisation]\ndirectors = ["d"]\n'
-                    '[organisation.departments.a]\nhead = "h"\n'
-                    '[organisation.departments.a.teams.x]\nmembers = ["p"]\n'
-                    '[organisation.departments.a.teams.y]\nmembers = ["p"]\n', encoding="utf-8")
+    both.write_text(
+        '[organisation]\ndirectors = ["d"]\n'
+        '[organisation.departments.a]\nhead = "h"\n'
+        '[organisation.departments.a.teams.x]\nmembers = ["p"]\n'
+        '[organisation.departments.a.teams.y]\nmembers = ["p"]\n',
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["policy", "check", str(both)])
     assert result.exit_code == 2 and "p is a member of both a/x and a/y" in result.output

@@ -21,7 +21,8 @@ def test_the_example_file_is_complete_and_equals_the_defaults() -> None:
     assert load_policy(EXAMPLE) == DEFAULT_POLICY
     # complete on its own, without being laid over the defaults:
     assert Policy.model_validate(tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))) == (
-        DEFAULT_POLICY)
+        DEFAULT_POLICY
+    )
     assert load_policy(EXAMPLE).effective_version == DEFAULT_POLICY.effective_version
 
 
@@ -48,8 +49,11 @@ def test_a_wrong_type_names_the_key(tmp_path: Path) -> None:
 
 
 def test_list_positions_and_unknown_names_read_naturally(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[escalation.P1]]\nafter = "5m"\nnotify = ["boss"]\n'
-                           'channels = ["sms"]\n[channels.fax]\nfirst_response = "1h"\n')
+    path = write(
+        tmp_path,
+        '[[escalation.P1]]\nafter = "5m"\nnotify = ["boss"]\n'
+        'channels = ["sms"]\n[channels.fax]\nfirst_response = "1h"\n',
+    )
     with pytest.raises(PolicyError) as e:
         load_policy(path)
     assert "escalation.P1[0].notify[0]: Input should be 'owner'" in str(e.value)

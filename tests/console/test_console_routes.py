@@ -14,8 +14,9 @@ from tests.helpers import intake, token_for
 
 async def browser_for(api: Api, role: str, subject: str) -> tuple[httpx.AsyncClient, str]:
     token = await token_for(api.pool, role, subject)
-    client = httpx.AsyncClient(transport=api.transport, base_url="http://csflow",
-                               cookies={"csflow_token": token})
+    client = httpx.AsyncClient(
+        transport=api.transport, base_url="http://csflow", cookies={"csflow_token": token}
+    )
     return client, token
 
 
@@ -26,8 +27,7 @@ async def test_pages_need_a_sign_in_and_carry_strict_headers(api: Api) -> None:
         assert r.headers["location"] == "/login?next=/console/queue/team"
         assert (await anon.get("/console/version")).status_code == 401
         js = await anon.get("/console/static/console.js")
-        assert js.status_code == 200 and js.headers["content-type"].startswith(
-            "text/javascript")
+        assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
         assert (await anon.get("/console/static/../app.py")).status_code == 404
         assert (await anon.get("/console/static/secret.txt")).status_code == 404
 
@@ -40,7 +40,8 @@ async def test_pages_need_a_sign_in_and_carry_strict_headers(api: Api) -> None:
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["cache-control"] == "no-store"
         assert "<script>" not in r.text and "http://" not in r.text.replace(
-            'xmlns="http://', "")  # nothing inline, nothing from elsewhere
+            'xmlns="http://', ""
+        )  # nothing inline, nothing from elsewhere
         bad = await browser.get("/console/queue/team?priority=P9")
         assert bad.status_code == 422 and "priority" in bad.text
         assert (await browser.get("/console/queue/everyone")).status_code == 404
@@ -52,18 +53,20 @@ async def test_the_version_changes_with_a_request_and_the_fragment_is_the_live_p
     browser, _ = await browser_for(api, "supervisor", "boss")
     async with browser:
         before = (await browser.get("/console/version")).json()["version"]
-        made = await api.http.post("/requests", json=intake().model_dump(
-            mode="json", exclude_none=True))
+        made = await api.http.post(
+            "/requests", json=intake().model_dump(mode="json", exclude_none=True)
+        )
         n = made.json()["number"]
         after = (await browser.get("/console/version")).json()["version"]
         assert after != before
         one = (await browser.get(f"/console/version?number={n}")).json()["version"]
-        r = await api.http.post(f"/requests/{n}/progress", json={
-            "actor": {"id": "boss", "role": "supervisor"}, "note": "on it"})
+        r = await api.http.post(
+            f"/requests/{n}/progress",
+            json={"actor": {"id": "boss", "role": "supervisor"}, "note": "on it"},
+        )
         assert r.status_code == 200, r.text
         assert (await browser.get(f"/console/version?number={n}")).json()["version"] != one
-        assert (await browser.get("/console/version?number=CS0-X-1")).json() == {
-            "version": "none"}
+        assert (await browser.get("/console/version?number=CS0-X-1")).json() == {"version": "none"}
 
         fragment = await browser.get(f"/console/requests/{n}?fragment=1")
         assert fragment.status_code == 200
@@ -94,34 +97,42 @@ async def test_the_language_switch_stays_on_the_console(api: Api) -> None:
 
 
 async def test_hand_made_posts_are_refused_with_the_apis_words(api: Api) -> None:
-    n = (await api.http.post("/requests", json=intake().model_dump(
-        mode="json", exclude_none=True))).json()["number"]
+    n = (
+        await api.http.post("/requests", json=intake().model_dump(mode="json", exclude_none=True))
+    ).json()["number"]
     agent, token = await browser_for(api, "agent", "agent-7")
     analyst, analyst_token = await browser_for(api, "analyst", "ana")
     async with agent, analyst:
         field = csrf.token_for(token)
         # Another sign-in's field is no good, and neither is none.
-        r = await agent.post(f"/console/requests/{n}/progress",
-                             data={"csrf": csrf.token_for(analyst_token), "note": "x"})
+        r = await agent.post(
+            f"/console/requests/{n}/progress",
+            data={"csrf": csrf.token_for(analyst_token), "note": "x"},
+        )
         assert r.status_code == 403 and "CSRF" in r.json()["detail"]
-        r = await agent.post(f"/console/requests/{n}/escalate",
-                             data={"csrf": field, "reason": "x", "priority": "P1"})
+        r = await agent.post(
+            f"/console/requests/{n}/escalate", data={"csrf": field, "reason": "x", "priority": "P1"}
+        )
         assert r.status_code == 403
         assert "escalate needs one of the roles" in r.text
         # The analyst may read but never see personal data nor create.
-        r = await analyst.post(f"/console/requests/{n}/reveal",
-                               data={"csrf": csrf.token_for(analyst_token)})
+        r = await analyst.post(
+            f"/console/requests/{n}/reveal", data={"csrf": csrf.token_for(analyst_token)}
+        )
         assert r.status_code == 403 and "reading a customer's details" in r.text
         r = await analyst.post("/console/new", data={"csrf": csrf.token_for(analyst_token)})
         assert r.status_code == 403
         assert await api.pool.fetchval("SELECT count(*) FROM personal_data_reads") == 0
         # The state machine's refusal (409) and a model's (422), in words, on the page.
-        r = await agent.post(f"/console/requests/{n}/confirm",
-                             data={"csrf": field, "satisfied": "yes"})
+        r = await agent.post(
+            f"/console/requests/{n}/confirm", data={"csrf": field, "satisfied": "yes"}
+        )
         assert r.status_code == 409
         assert re.search(r"cannot confirm while the request is \w+", r.text)
-        r = await agent.post(f"/console/requests/{n}/compensation",
-                             data={"csrf": field, "amount": "-5", "reason": "x"})
+        r = await agent.post(
+            f"/console/requests/{n}/compensation",
+            data={"csrf": field, "amount": "-5", "reason": "x"},
+        )
         assert r.status_code == 422 and "amount" in r.text
         r = await agent.post(f"/console/requests/{n}/nonsense", data={"csrf": field})
         assert r.status_code == 404

@@ -47,27 +47,45 @@ def test_every_command_but_the_internal_one_has_a_form_with_the_models_fields() 
 
 def test_phrases_insert_only_into_words_that_go_to_the_customer_in_writing() -> None:
     inserting = {c for c, fields in forms.FIELDS.items() if any(f.phrases for f in fields)}
-    assert inserting == {Command.SUBMIT_PLAN, Command.POST_PROGRESS, Command.RESOLVE,
-                         Command.WAIT_FOR_CUSTOMER, Command.CANCEL}
+    assert inserting == {
+        Command.SUBMIT_PLAN,
+        Command.POST_PROGRESS,
+        Command.RESOLVE,
+        Command.WAIT_FOR_CUSTOMER,
+        Command.CANCEL,
+    }
     # A conversation's record (the customer's words, scores) never gets a phrase typed in.
     for command in (Command.CONFIRM, Command.RECORD_FOLLOW_UP, Command.CUSTOMER_REPLIED):
         assert forms.Form(BY_COMMAND[command], forms.FIELDS[command]).phrase_field is None
 
 
 def test_posted_strings_become_the_commands_input() -> None:
-    plan = forms.to_input(Command.SUBMIT_PLAN, {
-        "measures": "  collect it \n\n send a new one ", "eta": "2026-12-01T18:00",
-        "owner": "", "department": "care"}, "Asia/Shanghai")
-    assert plan == {"measures": ["collect it", "send a new one"],
-                    "eta": datetime(2026, 12, 1, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
-                    "department": "care"}
-    assert forms.to_input(Command.CONFIRM, {"satisfied": "no", "reason": "broken"},
-                          "UTC") == {"satisfied": False, "reason": "broken"}
-    fu = forms.to_input(Command.RECORD_FOLLOW_UP, {"score": "4", "nps": "9",
-                                                    "method": "visit"}, "UTC")
+    plan = forms.to_input(
+        Command.SUBMIT_PLAN,
+        {
+            "measures": "  collect it \n\n send a new one ",
+            "eta": "2026-12-01T18:00",
+            "owner": "",
+            "department": "care",
+        },
+        "Asia/Shanghai",
+    )
+    assert plan == {
+        "measures": ["collect it", "send a new one"],
+        "eta": datetime(2026, 12, 1, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+        "department": "care",
+    }
+    assert forms.to_input(Command.CONFIRM, {"satisfied": "no", "reason": "broken"}, "UTC") == {
+        "satisfied": False,
+        "reason": "broken",
+    }
+    fu = forms.to_input(
+        Command.RECORD_FOLLOW_UP, {"score": "4", "nps": "9", "method": "visit"}, "UTC"
+    )
     assert fu == {"score": "4", "nps": "9", "method": "visit", "needs_action": False}
     assert forms.to_input(Command.UPDATE_CALENDAR, {"calendar": '{"a": 1}'}, "UTC") == {
-        "calendar": {"a": 1}}
+        "calendar": {"a": 1}
+    }
 
 
 def test_unreadable_values_are_named() -> None:
@@ -75,8 +93,7 @@ def test_unreadable_values_are_named() -> None:
         forms.to_input(Command.SUBMIT_PLAN, {"measures": "x", "eta": "tomorrow"}, "UTC")
     assert err.value.errors == [("eta", "not a date and time (YYYY-MM-DDTHH:MM)")]
     with pytest.raises(forms.Invalid) as err:
-        forms.to_input(Command.DECIDE_COMPENSATION, {"approve": "maybe", "reason": "r"},
-                       "UTC")
+        forms.to_input(Command.DECIDE_COMPENSATION, {"approve": "maybe", "reason": "r"}, "UTC")
     assert err.value.errors[0][0] == "approve"
     with pytest.raises(forms.Invalid, match="calendar"):
         forms.to_input(Command.UPDATE_CALENDAR, {"calendar": "{"}, "UTC")

@@ -28,13 +28,13 @@ def write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-ONE = '''version = "t1"
+ONE = """version = "t1"
 [[phrase]]
 id = "greeting.a"
 step = "greeting"
 "zh-CN" = "您好，{agent} 为您服务（{number}）"
 en = "Hello, {agent} here about {number}"
-'''
+"""
 
 
 def test_the_shipped_library_covers_every_step_in_both_languages() -> None:
@@ -46,30 +46,41 @@ def test_the_shipped_library_covers_every_step_in_both_languages() -> None:
 
 def test_an_upset_customer_gets_the_soothing_phrases_first_on_every_form() -> None:
     library = phrases_from_env(DEFAULT_BANNED, environ={})
-    calm = library.offer(Command.RESOLVE, Category.COMPLAINT, "en", upset=False,
-                         number="N-1", agent="ann")
+    calm = library.offer(
+        Command.RESOLVE, Category.COMPLAINT, "en", upset=False, number="N-1", agent="ann"
+    )
     assert calm and all(p.step is not Step.SOOTHING for p in calm)
-    assert [p.step for p in calm] == sorted((p.step for p in calm),
-                                            key=list(STEPS_FOR[Command.RESOLVE]).index)
-    upset = library.offer(Command.RESOLVE, Category.COMPLAINT, "zh-CN", upset=True,
-                          number="N-1", agent="ann")
+    assert [p.step for p in calm] == sorted(
+        (p.step for p in calm), key=list(STEPS_FOR[Command.RESOLVE]).index
+    )
+    upset = library.offer(
+        Command.RESOLVE, Category.COMPLAINT, "zh-CN", upset=True, number="N-1", agent="ann"
+    )
     steps = [p.step for p in upset]
     assert steps[0] is Step.SOOTHING
-    assert steps.index(Step.PROPOSING) > max(i for i, s in enumerate(steps)
-                                             if s is Step.SOOTHING)
+    assert steps.index(Step.PROPOSING) > max(i for i, s in enumerate(steps) if s is Step.SOOTHING)
     assert any("理解" in p.text for p in upset)  # Chinese texts for a Chinese page
     # Internal hand-overs offer nothing: their words never reach the customer.
-    assert library.offer(Command.REASSIGN, Category.COMPLAINT, "en", upset=True,
-                         number="N-1", agent="ann") == []
+    assert (
+        library.offer(
+            Command.REASSIGN, Category.COMPLAINT, "en", upset=True, number="N-1", agent="ann"
+        )
+        == []
+    )
 
 
 def test_categories_and_commands_narrow_a_phrase_and_placeholders_are_filled() -> None:
     library = phrases_from_env(DEFAULT_BANNED, environ={})
-    ids = {p.id for p in library.offer(Command.SUBMIT_PLAN, Category.AFTER_SALES, "en",
-                                       upset=False, number="N-9", agent="bo")}
+    ids = {
+        p.id
+        for p in library.offer(
+            Command.SUBMIT_PLAN, Category.AFTER_SALES, "en", upset=False, number="N-9", agent="bo"
+        )
+    }
     assert "restating.after-sales" in ids and "restating.consultation" not in ids
-    progress = library.offer(Command.POST_PROGRESS, Category.CONSULTATION, "en",
-                             upset=False, number="N-9", agent="bo")
+    progress = library.offer(
+        Command.POST_PROGRESS, Category.CONSULTATION, "en", upset=False, number="N-9", agent="bo"
+    )
     greeting = [p for p in progress if p.step is Step.GREETING]
     assert [p.id for p in greeting] == ["greeting.standard"]  # not the follow-up one
     assert "bo" in greeting[0].text and "N-9" in greeting[0].text
@@ -89,17 +100,22 @@ def test_a_banned_promise_stops_the_load_naming_the_phrase_and_language(
         load_phrases(write(tmp_path, ONE), ["为您服务"])
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    (ONE.replace('step = "greeting"', 'step = "greetings"'), "phrase[0].step: Input should be"),
-    (ONE.replace('en = "Hello', 'english = "x"\nen = "Hello'), "phrase[0].english: unknown key"),
-    (ONE.replace("{number}", "{order}"), "unknown placeholder {order}"),
-    (ONE + ONE.replace('version = "t1"\n', ""), "used twice"),
-    (ONE.replace('version = "t1"\n', ""), "version: required key is missing"),
-    ("version = ", "not valid TOML"),
-    ('version = "t2"', "no [[phrase]] entries"),
-])
-def test_a_bad_file_is_refused_with_the_key_named(tmp_path: Path, body: str,
-                                                  named: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (ONE.replace('step = "greeting"', 'step = "greetings"'), "phrase[0].step: Input should be"),
+        (
+            ONE.replace('en = "Hello', 'english = "x"\nen = "Hello'),
+            "phrase[0].english: unknown key",
+        ),
+        (ONE.replace("{number}", "{order}"), "unknown placeholder {order}"),
+        (ONE + ONE.replace('version = "t1"\n', ""), "used twice"),
+        (ONE.replace('version = "t1"\n', ""), "version: required key is missing"),
+        ("version = ", "not valid TOML"),
+        ('version = "t2"', "no [[phrase]] entries"),
+    ],
+)
+def test_a_bad_file_is_refused_with_the_key_named(tmp_path: Path, body: str, named: str) -> None:
     with pytest.raises(PhrasesError) as err:
         load_phrases(write(tmp_path, body), DEFAULT_BANNED)
     assert named in str(err.value)

@@ -23,10 +23,10 @@ def test_holders_explain_and_supervisors_review_and_record_causes() -> None:
 def test_a_posted_review_becomes_the_command() -> None:
     posted = {"clock": " resolution#2 ", "verdict": "rejected", "note": "logistics answered"}
     data = forms.to_input(Command.REVIEW_BREACH, posted, "Asia/Shanghai")
-    assert data == {"clock": "resolution#2", "verdict": "rejected",
-                    "note": "logistics answered"}
+    assert data == {"clock": "resolution#2", "verdict": "rejected", "note": "logistics answered"}
     review = ReviewBreachCommand(actor={"id": "sup-1", "role": "supervisor"}, **data)
     assert review.verdict == "rejected"
-    resolve = forms.to_input(Command.RESOLVE, {"summary": "done", "cause": "",
-                                               "responsible_department": ""}, "UTC")
+    resolve = forms.to_input(
+        Command.RESOLVE, {"summary": "done", "cause": "", "responsible_department": ""}, "UTC"
+    )
     assert resolve == {"summary": "done"}  # blank cause fields: none given

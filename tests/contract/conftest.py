@@ -43,26 +43,43 @@ class Cli:
         # The CLI also reads TEMPORAL_* variables and a config profile; the developer's
         # own must not steer the test to another server or namespace.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-        return inherited | {"HOME": str(self.cwd), "XDG_CONFIG_HOME": str(self.cwd)} | \
-            self.codec
+        return inherited | {"HOME": str(self.cwd), "XDG_CONFIG_HOME": str(self.cwd)} | self.codec
 
     async def run(self, *args: str, timeout: float = 60.0) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
-            self.executable, *args, "--address", self.address, cwd=self.cwd, env=self.env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            self.executable,
+            *args,
+            "--address",
+            self.address,
+            cwd=self.cwd,
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         assert proc.returncode is not None
         return proc.returncode, out.decode(), err.decode()
 
     async def bash(self, script: str, timeout: float = 120.0) -> tuple[int, str, str]:
         """Run a shell script whose `temporal` is this binary, addressing this server."""
-        preamble = ('temporal() { command "$CSFLOW_TEMPORAL" "$@" '
-                    '--address "$CSFLOW_TEMPORAL_ADDRESS"; }\n')
-        env = self.env() | {"CSFLOW_TEMPORAL": self.executable,
-                            "CSFLOW_TEMPORAL_ADDRESS": self.address}
+        preamble = (
+            'temporal() { command "$CSFLOW_TEMPORAL" "$@" --address "$CSFLOW_TEMPORAL_ADDRESS"; }\n'
+        )
+        env = self.env() | {
+            "CSFLOW_TEMPORAL": self.executable,
+            "CSFLOW_TEMPORAL_ADDRESS": self.address,
+        }
         proc = await asyncio.create_subprocess_exec(
-            "bash", "-euo", "pipefail", "-c", preamble + script, cwd=self.cwd, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "bash",
+            "-euo",
+            "pipefail",
+            "-c",
+            preamble + script,
+            cwd=self.cwd,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         assert proc.returncode is not None
         return proc.returncode, out.decode(), err.decode()
@@ -80,9 +97,16 @@ class Contract:
     def header(self, number: str, update: str, actor: dict[str, str]) -> str:
         """`--headers` value vouching for `actor` (what POST /assertions hands out)."""
         who = Actor.model_validate(actor)
-        token = assertions.sign(assertions.load_key(Settings().data_dir), assertions.Claims(
-            actor=who.id, role=who.role.value, workflow_id=number, update=update,
-            expires=int(time.time()) + 300))
+        token = assertions.sign(
+            assertions.load_key(Settings().data_dir),
+            assertions.Claims(
+                actor=who.id,
+                role=who.role.value,
+                workflow_id=number,
+                update=update,
+                expires=int(time.time()) + 300,
+            ),
+        )
         return f'csflow-actor="{token}"'
 
 
@@ -90,11 +114,16 @@ class Contract:
 async def codec_server(pool: Any) -> AsyncIterator[str]:
     """The real codec server (decode, encode, assertions) on a free local port."""
     settings = Settings()
-    app = create_codec_app(keyring.load(settings.keyring_path()), [], pool=pool,
-                           actor_key=assertions.load_key(settings.data_dir))
+    app = create_codec_app(
+        keyring.load(settings.keyring_path()),
+        [],
+        pool=pool,
+        actor_key=assertions.load_key(settings.data_dir),
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -106,15 +135,24 @@ async def codec_server(pool: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def contract(ts_env: WorkflowEnvironment, pool: Any,
-                   tmp_path: Path) -> AsyncIterator[Contract]:
+async def contract(
+    ts_env: WorkflowEnvironment, pool: Any, tmp_path: Path
+) -> AsyncIterator[Contract]:
     """The real worker (real activities, real PostgreSQL) on a fresh task queue, and the
     codec server a caller outside Python uses to seal, read and prove who it is."""
     queue = fresh_queue()
     target = ts_env.client.service_client.config.target_host
     token = await token_for(pool, "service", "shop-backend")
     async with codec_server(pool) as url, build_worker(ts_env.client, queue, pool):
-        cli = Cli(binary("temporal"), target, tmp_path, {
-            "TEMPORAL_CODEC_ENDPOINT": url, "TEMPORAL_CODEC_AUTH": f"Bearer {token}",
-            "CSFLOW_CODEC": url, "CSFLOW_TOKEN": token})
+        cli = Cli(
+            binary("temporal"),
+            target,
+            tmp_path,
+            {
+                "TEMPORAL_CODEC_ENDPOINT": url,
+                "TEMPORAL_CODEC_AUTH": f"Bearer {token}",
+                "CSFLOW_CODEC": url,
+                "CSFLOW_TOKEN": token,
+            },
+        )
         yield Contract(ts_env.client, pool, queue, cli, url, token)

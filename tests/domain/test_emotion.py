@@ -110,20 +110,26 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
     assert (tp, fp, fn) == (28, 3, 2), wrong
     assert round(precision, 2) == 0.90 and round(recall, 2) == 0.93
     # The old matcher (plain substrings) on the same set, for the record of what changed.
-    old_fp = sum(1 for text, upset in LABELLED if not upset and any(
-        k.casefold() in text.casefold() for k in (*DEFAULT_ZH, *DEFAULT_EN)))
+    old_fp = sum(
+        1
+        for text, upset in LABELLED
+        if not upset and any(k.casefold() in text.casefold() for k in (*DEFAULT_ZH, *DEFAULT_EN))
+    )
     assert old_fp >= 8
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("There is an issue with my invoice", []),
-    ("I will sue", ["sue"]),
-    ("我的电话是13831512345", []),
-    ("座机0315-1234567", []),
-    ("再不退钱我就去315投诉", ["投诉", "退钱", "315"]),
-    ("I will COMPLAIN   TO the regulator", ["regulator", "complain to"]),
-    ("ＡＮＧＲＹ customer", ["angry"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("There is an issue with my invoice", []),
+        ("I will sue", ["sue"]),
+        ("我的电话是13831512345", []),
+        ("座机0315-1234567", []),
+        ("再不退钱我就去315投诉", ["投诉", "退钱", "315"]),
+        ("I will COMPLAIN   TO the regulator", ["regulator", "complain to"]),
+        ("ＡＮＧＲＹ customer", ["angry"]),
+    ],
+)
 def test_traps_and_hits(text: str, expected: list[str]) -> None:
     assert matcher(DEFAULT_ZH, DEFAULT_EN).hits(text) == expected
 

@@ -38,11 +38,17 @@ def test_the_policy_extends_the_horizon_with_next_years_notice() -> None:
     assert calendar_horizon(DEFAULT_POLICY.calendar, today) == date(LAST, 12, 31)
     assert horizon_warning(DEFAULT_POLICY.calendar, today) is not None
     nxt = LAST + 1
-    policy = policy_from_mapping({"calendar": {
-        "notice_years": [nxt],
-        "overrides": {"add_holidays": [f"{nxt}-01-01"],
-                      "add_makeup_workdays": [f"{nxt}-02-07"]},
-    }})
+    policy = policy_from_mapping(
+        {
+            "calendar": {
+                "notice_years": [nxt],
+                "overrides": {
+                    "add_holidays": [f"{nxt}-01-01"],
+                    "add_makeup_workdays": [f"{nxt}-02-07"],
+                },
+            }
+        }
+    )
     assert calendar_horizon(policy.calendar, today) == date(nxt, 12, 31)
     assert horizon_warning(policy.calendar, today) is None
     cal = TermsProvider(policy).calendar(date(nxt, 1, 1))
@@ -58,5 +64,6 @@ def test_terms_carry_the_horizon_and_a_deadline_past_it_is_detected() -> None:
     assert terms.calendar_horizon == date(LAST, 12, 31)
     tz = terms.calendar.time_zone
     assert horizon.past([datetime(LAST + 1, 1, 4, 2, 0, tzinfo=UTC)], terms.calendar_horizon, tz)
-    assert not horizon.past([datetime(LAST, 12, 31, 8, 0, tzinfo=UTC), None],
-                            terms.calendar_horizon, tz)
+    assert not horizon.past(
+        [datetime(LAST, 12, 31, 8, 0, tzinfo=UTC), None], terms.calendar_horizon, tz
+    )

@@ -18,24 +18,40 @@ from csflow.domain.terms import RequestTerms, resolve_terms
 
 SH = ZoneInfo("Asia/Shanghai")
 M, H = timedelta(minutes=1), timedelta(hours=1)
-CAL = BusinessCalendar(holidays=frozenset({date(2026, 11, 30), date(2026, 12, 1)}),
-                       makeup_workdays=frozenset({date(2026, 11, 29)}))
+CAL = BusinessCalendar(
+    holidays=frozenset({date(2026, 11, 30), date(2026, 12, 1)}),
+    makeup_workdays=frozenset({date(2026, 11, 29)}),
+)
 
 
-def terms(channel: Channel = Channel.WEB, category: Category = Category.CONSULTATION,
-          sub_type: str | None = None, tier: Tier = Tier.REGULAR,
-          amount: Decimal | None = None, policy: Policy = DEFAULT_POLICY) -> RequestTerms:
+def terms(
+    channel: Channel = Channel.WEB,
+    category: Category = Category.CONSULTATION,
+    sub_type: str | None = None,
+    tier: Tier = Tier.REGULAR,
+    amount: Decimal | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> RequestTerms:
     return resolve_terms(policy, CAL, channel, category, sub_type, tier, amount)
 
 
 # ---- durations and clock specs ----
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("15m", 15 * M), ("2h", 2 * H), ("1h30m", 90 * M), ("1h 30m", 90 * M), ("3d", 72 * H),
-    ("10s", timedelta(seconds=10)), ("0.5s", timedelta(milliseconds=500)),
-    ("PT15M", 15 * M), ("P1DT2H", 26 * H),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("15m", 15 * M),
+        ("2h", 2 * H),
+        ("1h30m", 90 * M),
+        ("1h 30m", 90 * M),
+        ("3d", 72 * H),
+        ("10s", timedelta(seconds=10)),
+        ("0.5s", timedelta(milliseconds=500)),
+        ("PT15M", 15 * M),
+        ("P1DT2H", 26 * H),
+    ],
+)
 def test_durations_parse(text: str, value: timedelta) -> None:
     assert parse_duration(text) == value
 
@@ -76,7 +92,8 @@ def test_resume_after_a_pause_keeps_what_is_left() -> None:
     friday_1630 = datetime(2026, 11, 27, 16, 30, tzinfo=SH)
     # 1 h used before the pause; 3 h left from Friday 16:30: 1.5 h Friday, 1.5 h Sunday (make-up)
     assert working.resume_due(CAL, start, H, friday_1630) == datetime(
-        2026, 11, 29, 10, 30, tzinfo=SH)
+        2026, 11, 29, 10, 30, tzinfo=SH
+    )
     assert wall.resume_due(CAL, start, 9 * H, start + 10 * H) == start + 10 * H, "overdue: now"
 
 
@@ -84,8 +101,11 @@ def test_resume_after_a_pause_keeps_what_is_left() -> None:
 
 
 def test_default_clocks_are_the_spec_table() -> None:
-    expected = {Priority.P1: ("15m", "1h", "2h", "6h"), Priority.P2: ("30m", "1h", "4h", "6h"),
-                Priority.P3: ("2h", "2h", "24h", "24h")}
+    expected = {
+        Priority.P1: ("15m", "1h", "2h", "6h"),
+        Priority.P2: ("30m", "1h", "4h", "6h"),
+        Priority.P3: ("2h", "2h", "24h", "24h"),
+    }
     for priority, texts in expected.items():
         c = DEFAULT_POLICY.sla.of(priority)
         specs = (c.first_response, c.plan, c.resolution, c.progress_cadence)
@@ -98,9 +118,15 @@ def test_default_clocks_are_the_spec_table() -> None:
 def test_default_ladder_is_the_spec_ladder_then_director_takeover() -> None:
     p1, p2, p3 = (DEFAULT_POLICY.escalation.of(p) for p in Priority)
     assert (p1[0].after.duration, p1[0].notify, set(p1[0].channels)) == (
-        15 * M, (Recipient.SUPERVISOR,), {NotifyChannel.SMS, NotifyChannel.PHONE})
+        15 * M,
+        (Recipient.SUPERVISOR,),
+        {NotifyChannel.SMS, NotifyChannel.PHONE},
+    )
     assert (p2[0].after.duration, p2[0].notify, p2[0].channels) == (
-        H, (Recipient.DEPARTMENT_HEAD,), (NotifyChannel.EMAIL,))
+        H,
+        (Recipient.DEPARTMENT_HEAD,),
+        (NotifyChannel.EMAIL,),
+    )
     assert (p3[0].after.duration, p3[0].action) == (4 * H, EscalationAction.MARK_DELAYED)
     for ladder in (p1, p2, p3):
         last = ladder[-1]
@@ -123,8 +149,9 @@ def test_other_defaults() -> None:
 
 
 def test_a_partial_policy_changes_only_what_it_names() -> None:
-    p = policy_from_mapping({"sla": {"P1": {"first_response": "10m"}},
-                             "channels": {"app": {"first_response": "1h"}}})
+    p = policy_from_mapping(
+        {"sla": {"P1": {"first_response": "10m"}}, "channels": {"app": {"first_response": "1h"}}}
+    )
     assert p.sla.P1.first_response.duration == 10 * M
     assert p.sla.P1.plan == DEFAULT_POLICY.sla.P1.plan
     assert p.sla.P2 == DEFAULT_POLICY.sla.P2
@@ -139,32 +166,55 @@ def test_the_version_is_explicit_or_a_content_hash() -> None:
     assert policy_from_mapping({"version": "2026-11"}).effective_version == "2026-11"
 
 
-@pytest.mark.parametrize(("data", "loc"), [
-    ({"sla": {"P1": {"first_responce": "15m"}}}, ("sla", "P1", "first_responce")),
-    ({"sla": {"P4": {}}}, ("sla", "P4")),
-    ({"sla": {"P1": {"plan": "0s"}}}, ("sla", "P1")),
-    ({"sla": {"warning_shares": [0.75, 0.5]}}, ("sla", "warning_shares")),
-    ({"sla": {"warning_shares": [1.5]}}, ("sla", "warning_shares", 0)),
-    ({"channels": {"fax": {}}}, ("channels", "fax", "[key]")),
-    ({"escalation": {"P1": [{"after": "5m", "channels": ["sms"]}]}}, ("escalation", "P1", 0)),
-    ({"escalation": {"P2": [{"after": "2h", "notify": ["director"], "channels": ["sms"]},
-                            {"after": "1h", "notify": ["director"], "channels": ["sms"]}]}},
-     ("escalation", "P2")),
-    ({"compensation": {"currency": "yuan"}}, ("compensation", "currency")),
-    ({"calendar": {"weekend": [1, 2, 3, 4, 5, 6, 7]}}, ("calendar",)),
-    ({"calendar": {"overrides": {"add_holiday": []}}}, ("calendar", "overrides", "add_holiday")),
-])
-def test_bad_keys_are_refused_with_their_location(data: dict[str, object],
-                                                  loc: tuple[object, ...]) -> None:
+@pytest.mark.parametrize(
+    ("data", "loc"),
+    [
+        ({"sla": {"P1": {"first_responce": "15m"}}}, ("sla", "P1", "first_responce")),
+        ({"sla": {"P4": {}}}, ("sla", "P4")),
+        ({"sla": {"P1": {"plan": "0s"}}}, ("sla", "P1")),
+        ({"sla": {"warning_shares": [0.75, 0.5]}}, ("sla", "warning_shares")),
+        ({"sla": {"warning_shares": [1.5]}}, ("sla", "warning_shares", 0)),
+        ({"channels": {"fax": {}}}, ("channels", "fax", "[key]")),
+        ({"escalation": {"P1": [{"after": "5m", "channels": ["sms"]}]}}, ("escalation", "P1", 0)),
+        (
+            {
+                "escalation": {
+                    "P2": [
+                        {"after": "2h", "notify": ["director"], "channels": ["sms"]},
+                        {"after": "1h", "notify": ["director"], "channels": ["sms"]},
+                    ]
+                }
+            },
+            ("escalation", "P2"),
+        ),
+        ({"compensation": {"currency": "yuan"}}, ("compensation", "currency")),
+        ({"calendar": {"weekend": [1, 2, 3, 4, 5, 6, 7]}}, ("calendar",)),
+        (
+            {"calendar": {"overrides": {"add_holiday": []}}},
+            ("calendar", "overrides", "add_holiday"),
+        ),
+    ],
+)
+def test_bad_keys_are_refused_with_their_location(
+    data: dict[str, object], loc: tuple[object, ...]
+) -> None:
     with pytest.raises(ValidationError) as e:
         policy_from_mapping(data)
     assert loc in [err["loc"] for err in e.value.errors()]
 
 
 def test_calendar_settings_build_the_calendar_with_overrides_last() -> None:
-    p = policy_from_mapping({"calendar": {
-        "time_zone": "Europe/Berlin", "weekend": [7], "first_year": 2026, "last_year": 2026,
-        "overrides": {"add_holidays": ["2026-12-24"], "remove_holidays": ["2026-05-01"]}}})
+    p = policy_from_mapping(
+        {
+            "calendar": {
+                "time_zone": "Europe/Berlin",
+                "weekend": [7],
+                "first_year": 2026,
+                "last_year": 2026,
+                "overrides": {"add_holidays": ["2026-12-24"], "remove_holidays": ["2026-05-01"]},
+            }
+        }
+    )
     cal = p.calendar.calendar(frozenset({date(2026, 5, 1)}), frozenset())
     assert cal.time_zone == "Europe/Berlin" and cal.weekend == {7}
     assert cal.holidays == {date(2026, 12, 24)}
@@ -185,7 +235,9 @@ def test_terms_carry_every_priority_and_survive_json() -> None:
     assert [t.due("resolution", p, start) - start for p in Priority] == [2 * H, 4 * H, 24 * H]
     assert t.due("progress_cadence", Priority.P1, start) == start + 6 * H
     assert t.warnings_at("first_response", Priority.P1, start) == [
-        start + timedelta(minutes=7, seconds=30), start + timedelta(minutes=11, seconds=15)]
+        start + timedelta(minutes=7, seconds=30),
+        start + timedelta(minutes=11, seconds=15),
+    ]
 
 
 def test_a_channel_target_applies_only_where_stricter() -> None:
@@ -201,8 +253,12 @@ def test_a_channel_target_applies_only_where_stricter() -> None:
 
 
 def test_stricter_is_decided_at_the_start_when_the_bases_differ() -> None:
-    p = policy_from_mapping({"sla": {"P3": {"first_response": "6h"}}, "channels": {
-        "web": {"first_response": {"duration": "2h", "basis": "working"}}}})
+    p = policy_from_mapping(
+        {
+            "sla": {"P3": {"first_response": "6h"}},
+            "channels": {"web": {"first_response": {"duration": "2h", "basis": "working"}}},
+        }
+    )
     t = terms(Channel.WEB, policy=p)
     monday_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
     friday_17 = datetime(2026, 11, 27, 17, 0, tzinfo=SH)
@@ -210,15 +266,18 @@ def test_stricter_is_decided_at_the_start_when_the_bases_differ() -> None:
     assert t.due("first_response", Priority.P3, friday_17) == friday_17 + 6 * H
 
 
-@pytest.mark.parametrize(("kw", "cls"), [
-    ({"tier": Tier.VIP}, "vip"),
-    ({"tier": Tier.VIP, "category": Category.AFTER_SALES, "sub_type": "repair"}, "vip"),
-    ({"category": Category.AFTER_SALES, "sub_type": "Repair"}, "major"),
-    ({"category": Category.COMPLAINT, "amount": Decimal(5000)}, "major"),
-    ({"category": Category.COMPLAINT, "amount": Decimal("4999.99")}, "routine"),
-    ({"category": Category.AFTER_SALES, "sub_type": "exchange"}, "routine"),
-    ({}, "routine"),
-])
+@pytest.mark.parametrize(
+    ("kw", "cls"),
+    [
+        ({"tier": Tier.VIP}, "vip"),
+        ({"tier": Tier.VIP, "category": Category.AFTER_SALES, "sub_type": "repair"}, "vip"),
+        ({"category": Category.AFTER_SALES, "sub_type": "Repair"}, "major"),
+        ({"category": Category.COMPLAINT, "amount": Decimal(5000)}, "major"),
+        ({"category": Category.COMPLAINT, "amount": Decimal("4999.99")}, "routine"),
+        ({"category": Category.AFTER_SALES, "sub_type": "exchange"}, "routine"),
+        ({}, "routine"),
+    ],
+)
 def test_follow_up_class(kw: dict[str, object], cls: str) -> None:
     assert terms(**kw).service_class == cls  # type: ignore[arg-type]
 

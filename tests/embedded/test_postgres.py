@@ -108,9 +108,7 @@ def test_restarts_when_the_stale_pid_was_reused_by_a_live_process(
         squatter.wait()
 
 
-def test_refuses_a_second_server_on_the_same_data_dir(
-    pg: EmbeddedPostgres, scratch: Path
-) -> None:
+def test_refuses_a_second_server_on_the_same_data_dir(pg: EmbeddedPostgres, scratch: Path) -> None:
     pg.start()
     twin = EmbeddedPostgres(pg.data_dir, free_port(), log_path=scratch / "twin.log")
     with pytest.raises(EmbeddedStartError, match="already running"):
@@ -120,7 +118,9 @@ def test_refuses_a_second_server_on_the_same_data_dir(
 
 def test_a_failed_start_names_the_log_and_shows_its_tail(scratch: Path) -> None:
     server = EmbeddedPostgres(
-        scratch / "postgres", free_port(), log_path=scratch / "pg.log",
+        scratch / "postgres",
+        free_port(),
+        log_path=scratch / "pg.log",
         server_settings={"shared_buffers": "lots"},
     )
     with pytest.raises(EmbeddedStartError) as caught:

@@ -21,8 +21,12 @@ EXPECTED = {key.name: int(key.indexed_value_type) for key in sa.ALL}
 
 def _server(tmp_path: Path, keys: SearchAttributeKeys = sa.ALL) -> TemporalDevServer:
     return TemporalDevServer(
-        tmp_path / "temporal.db", free_port(), free_port(), namespace="csflow-test",
-        keys=keys, log_path=tmp_path / "temporal.log",
+        tmp_path / "temporal.db",
+        free_port(),
+        free_port(),
+        namespace="csflow-test",
+        keys=keys,
+        log_path=tmp_path / "temporal.log",
     )
 
 
@@ -48,7 +52,7 @@ def test_command_line_persists_and_uses_the_shared_search_attribute_flags(
     argv = dev_server.argv()
     flags = sa.cli_flags()
     start = argv.index(flags[0])
-    assert argv[start:start + len(flags)] == flags
+    assert argv[start : start + len(flags)] == flags
     assert argv[argv.index("--db-filename") + 1] == str(dev_server.db_path)
     assert argv[argv.index("--namespace") + 1] == "csflow-test"
     assert "journal_mode=wal" in argv and "synchronous=normal" in argv
@@ -91,8 +95,12 @@ async def test_restart_keeps_workflows_and_namespace_and_adds_new_attributes(
 
 def test_a_failed_start_names_the_log_and_shows_its_tail(tmp_path: Path) -> None:
     server = TemporalDevServer(
-        tmp_path / "temporal.db", free_port(), free_port(), log_path=tmp_path / "temporal.log",
-        extra_args=["--dynamic-config-value", "broken=not json"], start_timeout=20,
+        tmp_path / "temporal.db",
+        free_port(),
+        free_port(),
+        log_path=tmp_path / "temporal.log",
+        extra_args=["--dynamic-config-value", "broken=not json"],
+        start_timeout=20,
     )
     with pytest.raises(EmbeddedStartError) as caught:
         server.start()

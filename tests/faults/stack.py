@@ -63,8 +63,9 @@ class Stack:
             time.sleep(0.1)
 
     def restarts(self, name: str) -> int:
-        return sum(1 for e in self.up.events()
-                   if e.get("event") == "restarted" and e.get("child") == name)
+        return sum(
+            1 for e in self.up.events() if e.get("event") == "restarted" and e.get("child") == name
+        )
 
 
 @contextmanager
@@ -76,16 +77,21 @@ def running_stack(*, retry_within: str = "PT1H") -> Iterator[Stack]:
         config = scratch / "notify.toml"
         config.write_text(
             f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\n\n'
-            f'[retry]\nwithin = "{retry_within}"\nfirst_delay = 1\nmax_delay = 2\n')
-        env = stack_env(scratch / "data", CSFLOW_NOTIFY_CONFIG=str(config),
-                        CSFLOW_POLICY="")
+            f'[retry]\nwithin = "{retry_within}"\nfirst_delay = 1\nmax_delay = 2\n'
+        )
+        env = stack_env(scratch / "data", CSFLOW_NOTIFY_CONFIG=str(config), CSFLOW_POLICY="")
         up = Up([sys.executable, "-m", "csflow", "up"], env)
         stack = None
         try:
             up.wait_for(UP_BANNER, timeout=180)
             token = (scratch / "data" / "tokens" / "service").read_text().strip()
-            stack = Stack(up, env, f"http://127.0.0.1:{env['CSFLOW_API_PORT']}",
-                          {"Authorization": f"Bearer {token}"}, smtp_port)
+            stack = Stack(
+                up,
+                env,
+                f"http://127.0.0.1:{env['CSFLOW_API_PORT']}",
+                {"Authorization": f"Bearer {token}"},
+                smtp_port,
+            )
             yield stack
         finally:
             if stack is not None:
@@ -95,7 +101,8 @@ def running_stack(*, retry_within: str = "PT1H") -> Iterator[Stack]:
 
 def body(external_id: str) -> dict[str, Any]:
     return intake(priority=Priority.P3, external_id=external_id).model_dump(
-        mode="json", exclude_none=True)
+        mode="json", exclude_none=True
+    )
 
 
 @dataclass
@@ -113,8 +120,7 @@ def submit(stack: Stack, external_id: str, give_up_after: float = 180.0) -> Outc
     with httpx.Client(timeout=30) as client:
         while time.monotonic() < deadline:
             try:
-                r = client.post(f"{stack.api}/requests", json=body(external_id),
-                                headers=stack.auth)
+                r = client.post(f"{stack.api}/requests", json=body(external_id), headers=stack.auth)
             except httpx.TransportError:
                 out.codes.append(0)
             else:
@@ -126,8 +132,9 @@ def submit(stack: Stack, external_id: str, give_up_after: float = 180.0) -> Outc
     return out
 
 
-def burst(stack: Stack, prefix: str, count: int, *, parallel: int = 6,
-          during: Any = None, at: int = 0) -> list[Outcome]:
+def burst(
+    stack: Stack, prefix: str, count: int, *, parallel: int = 6, during: Any = None, at: int = 0
+) -> list[Outcome]:
     """`count` requests, `parallel` at a time; `during()` runs once `at` have answered."""
     done = threading.Semaphore(0)
     fired = threading.Event()
@@ -190,38 +197,45 @@ def accepted_once(stack: Stack, outcomes: list[Outcome], timeout: float = 120.0)
             problems.append(f"received events: {doubled or len(received)}")
         wanted = Counter(numbers.values())
         if workflows != wanted:
-            problems.append(f"workflows: {workflows - wanted} extra, "
-                            f"{wanted - workflows} missing")
+            problems.append(f"workflows: {workflows - wanted} extra, {wanted - workflows} missing")
         if not problems:
             return
         assert time.monotonic() < deadline, "; ".join(problems)
         time.sleep(1)
 
 
-async def _stored(stack: Stack, external_ids: list[str]
-                  ) -> tuple[dict[str, str], dict[str, int], Counter[str]]:
+async def _stored(
+    stack: Stack, external_ids: list[str]
+) -> tuple[dict[str, str], dict[str, int], Counter[str]]:
     from temporalio.client import Client
 
     conn: asyncpg.Connection[Any] = await asyncpg.connect(stack.dsn)
     try:
-        rows = await conn.fetch("SELECT external_id, number FROM requests "
-                                "WHERE external_id = ANY($1::text[])", external_ids)
+        rows = await conn.fetch(
+            "SELECT external_id, number FROM requests WHERE external_id = ANY($1::text[])",
+            external_ids,
+        )
         events = await conn.fetch(
             "SELECT e.number, count(*) AS n FROM request_events e JOIN requests r "
             "USING (number) WHERE r.external_id = ANY($1::text[]) AND e.kind = 'received' "
-            "GROUP BY e.number", external_ids)
+            "GROUP BY e.number",
+            external_ids,
+        )
     finally:
         await conn.close()
     numbers = [r["number"] for r in rows]
     client = await Client.connect(f"127.0.0.1:{stack.env['CSFLOW_TEMPORAL_PORT']}")
     runs: Counter[str] = Counter()
     for chunk in range(0, len(numbers), 50):
-        ids = ", ".join(f"'{n}'" for n in numbers[chunk:chunk + 50])
+        ids = ", ".join(f"'{n}'" for n in numbers[chunk : chunk + 50])
         if ids:
             async for wf in client.list_workflows(f"WorkflowId IN ({ids})"):
                 runs[wf.id] += 1
-    return ({r["external_id"]: r["number"] for r in rows},
-            {e["number"]: e["n"] for e in events}, runs)
+    return (
+        {r["external_id"]: r["number"] for r in rows},
+        {e["number"]: e["n"] for e in events},
+        runs,
+    )
 
 
 def mailed_once(stack: Stack, numbers: set[str], timeout: float = 120.0) -> None:
@@ -229,19 +243,22 @@ def mailed_once(stack: Stack, numbers: set[str], timeout: float = 120.0) -> None
     and the outbox says sent."""
     deadline = time.monotonic() + timeout
     while True:
-        ids = Counter("".join(str(email.message_from_bytes(m.content)["Message-ID"]).split())
-                      for m in list(stack.inbox.messages))
+        ids = Counter(
+            "".join(str(email.message_from_bytes(m.content)["Message-ID"]).split())
+            for m in list(stack.inbox.messages)
+        )
         doubled = [k for k, c in ids.items() if c > 1]
         assert not doubled, f"delivered twice: {doubled}"
         got = {i.strip("<>").split(".")[0] for i in ids if i.endswith(".acknowledgement@csflow>")}
         statuses = run_coroutine(_acknowledgements(stack, sorted(numbers)))
-        if got >= numbers and set(statuses.values()) == {"sent"} and len(statuses) == len(
-                numbers):
+        if got >= numbers and set(statuses.values()) == {"sent"} and len(statuses) == len(numbers):
             return
         assert time.monotonic() < deadline, (
             f"not mailed: {sorted(numbers - got)[:10]}; outbox: {Counter(statuses.values())}"
-            + run_coroutine(_explain_unsent(stack, [n for n, st in statuses.items()
-                                                    if st != "sent"])))
+            + run_coroutine(
+                _explain_unsent(stack, [n for n, st in statuses.items() if st != "sent"])
+            )
+        )
         time.sleep(1)
 
 
@@ -251,18 +268,23 @@ async def _explain_unsent(stack: Stack, numbers: list[str]) -> str:
 
     conn: asyncpg.Connection[Any] = await asyncpg.connect(stack.dsn)
     try:
-        rows = await conn.fetch("SELECT key, status, attempts, updated_at FROM outbox "
-                                "WHERE number = ANY($1::text[])", numbers)
+        rows = await conn.fetch(
+            "SELECT key, status, attempts, updated_at FROM outbox WHERE number = ANY($1::text[])",
+            numbers,
+        )
     finally:
         await conn.close()
     client = await Client.connect(f"127.0.0.1:{stack.env['CSFLOW_TEMPORAL_PORT']}")
-    lines = [f"{r['key']} {r['status']} {r['updated_at']:%H:%M:%S} {r['attempts'][-2:]}"
-             for r in rows]
+    lines = [
+        f"{r['key']} {r['status']} {r['updated_at']:%H:%M:%S} {r['attempts'][-2:]}" for r in rows
+    ]
     for n in numbers[:5]:
         d = await client.get_workflow_handle(n).describe()
         raw = d.raw_description
-        pending = [(a.activity_type.name, a.attempt, a.state, a.last_failure.message[:80])
-                   for a in raw.pending_activities]
+        pending = [
+            (a.activity_type.name, a.attempt, a.state, a.last_failure.message[:80])
+            for a in raw.pending_activities
+        ]
         lines.append(f"{n}: {d.status} pending={pending}")
     return "\n" + "\n".join(lines)
 
@@ -272,7 +294,9 @@ async def _acknowledgements(stack: Stack, numbers: list[str]) -> dict[str, str]:
     try:
         rows = await conn.fetch(
             "SELECT number, status FROM outbox WHERE number = ANY($1::text[]) "
-            "AND template = 'acknowledgement' AND recipient_kind = 'customer'", numbers)
+            "AND template = 'acknowledgement' AND recipient_kind = 'customer'",
+            numbers,
+        )
     finally:
         await conn.close()
     return {r["number"]: r["status"] for r in rows}

@@ -43,8 +43,9 @@ def stack() -> Iterator[Stack]:
 
 def test_worker_sigkill_during_a_burst(stack: Stack) -> None:
     before = stack.restarts("worker")
-    outcomes = burst(stack, "worker-kill", BURST, during=lambda: stack.child("worker").kill(),
-                     at=BURST // 3)
+    outcomes = burst(
+        stack, "worker-kill", BURST, during=lambda: stack.child("worker").kill(), at=BURST // 3
+    )
     everything.extend(outcomes)
     stack.wait_restarted("worker", before)
     accepted_once(stack, outcomes)
@@ -55,8 +56,7 @@ def test_worker_sigkill_during_a_burst(stack: Stack) -> None:
 def test_postgres_frozen_for_a_while(stack: Stack) -> None:
     postgres = stack.child("postgres").pid
     freeze = threading.Thread(target=pause, args=(postgres, OUTAGE))
-    outcomes = burst(stack, "pg-freeze", max(BURST // 3, 5), parallel=4,
-                     during=freeze.start, at=1)
+    outcomes = burst(stack, "pg-freeze", max(BURST // 3, 5), parallel=4, during=freeze.start, at=1)
     freeze.join()
     everything.extend(outcomes)
     accepted_once(stack, outcomes)
@@ -64,8 +64,14 @@ def test_postgres_frozen_for_a_while(stack: Stack) -> None:
 
 def test_temporal_sigkill_and_restart(stack: Stack) -> None:
     before = stack.restarts("temporal")
-    outcomes = burst(stack, "temporal-kill", max(BURST // 3, 5), parallel=4,
-                     during=lambda: stack.child("temporal").kill(), at=2)
+    outcomes = burst(
+        stack,
+        "temporal-kill",
+        max(BURST // 3, 5),
+        parallel=4,
+        during=lambda: stack.child("temporal").kill(),
+        at=2,
+    )
     everything.extend(outcomes)
     stack.wait_restarted("temporal", before)
     accepted_once(stack, outcomes)
@@ -88,6 +94,7 @@ def test_no_caller_got_a_server_error() -> None:
     Retry-After) only when nothing was started, so the caller's retry — same external id
     — created the request once (checked by the tests above)."""
     assert everything
-    errors = [(o.external_id, o.codes) for o in everything
-              if any(c >= 500 and c != 503 for c in o.codes)]
+    errors = [
+        (o.external_id, o.codes) for o in everything if any(c >= 500 and c != 503 for c in o.codes)
+    ]
     assert not errors, f"callers got 5xx: {errors}"

@@ -32,8 +32,12 @@ class Stack:
 
     async def workflow_ids(self) -> list[str]:
         """Every request execution on this test's task queue (one entry per run)."""
-        return [wf.id async for wf in self.client.list_workflows(
-            f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'")]
+        return [
+            wf.id
+            async for wf in self.client.list_workflows(
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'"
+            )
+        ]
 
     async def keys(self) -> dict[str, str]:
         rows = await self.pool.fetch("SELECT external_id, number FROM request_keys")
@@ -48,7 +52,8 @@ class Stack:
             ids = await self.workflow_ids()
             assert sorted(ids) == sorted(keys.values())  # no id twice, none missing
             count = await self.client.count_workflows(
-                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'")
+                f"WorkflowType = 'ServiceRequest' AND TaskQueue = '{self.queue}'"
+            )
             assert count.count == len(external_ids)
 
         await eventually(check, timeout=20)

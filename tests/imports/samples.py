@@ -14,13 +14,15 @@ from typing import Any
 
 from csflow.imports import COLUMNS
 
-HEADER = ("external_id,received_at,customer_id,customer_name,customer_tier,"
-          "customer_contact_phone,customer_contact_email,channel,category,sub_type,priority,"
-          "description,amount_in_dispute,related_to")
+HEADER = (
+    "external_id,received_at,customer_id,customer_name,customer_tier,"
+    "customer_contact_phone,customer_contact_email,channel,category,sub_type,priority,"
+    "description,amount_in_dispute,related_to"
+)
 
 CSV_LINES = [
     HEADER,  # line 1
-    'OUT-001,2026-11-20T09:30:00+08:00,C-1001,Li Lei,vip,+86 138 0000 0000,,phone,complaint,'
+    "OUT-001,2026-11-20T09:30:00+08:00,C-1001,Li Lei,vip,+86 138 0000 0000,,phone,complaint,"
     'logistics,P1,"Parcel arrived broken,',  # line 2, the cell goes on …
     'box crushed; 包裹破损",120.50,',  # … to line 3
     "OUT-002,2026-11-20T10:05:00+08:00,C-1002,Han Meimei,,,han@example.com,email,"
@@ -29,7 +31,7 @@ CSV_LINES = [
     "Refund not received,,",  # line 5: no zone
     "OUT-004,2026-11-20T11:20:00+08:00,C-1004,Zhao Lei,,,,fax,complaint,,P9,No contact,,",
     "",  # line 7: blank
-    'OUT-001,2026-11-20T09:31:00+08:00,C-1001,Li Lei,vip,+86 138 0000 0000,,phone,complaint,'
+    "OUT-001,2026-11-20T09:31:00+08:00,C-1001,Li Lei,vip,+86 138 0000 0000,,phone,complaint,"
     'logistics,P2,"Parcel arrived broken,',  # line 8: OUT-001 again, changed
     'box crushed; 包裹破损",120.50,',  # line 9
     ",2026-11-20T12:00:00+08:00,C-1005,Sun Li,,+86 137 0000 1111,,chat,suggestion,,P3,"
@@ -41,23 +43,31 @@ CSV_LINES = [
     "consultation,,,How do I change my address?,,",  # line 13: OUT-002 again, identical
 ]
 
-REQUIRED_EXTERNAL_ID = ("external_id: required for imports (the key that keeps a re-run "
-                        "from creating the request twice)")
-REQUIRED_RECEIVED_AT = ("received_at: required for imports (the original time of receipt; "
-                        "SLA clocks count from it)")
-DUPLICATE = "duplicate of line {} (same external_id); only the first row with an " \
-            "external_id is imported"
+REQUIRED_EXTERNAL_ID = (
+    "external_id: required for imports (the key that keeps a re-run "
+    "from creating the request twice)"
+)
+REQUIRED_RECEIVED_AT = (
+    "received_at: required for imports (the original time of receipt; SLA clocks count from it)"
+)
+DUPLICATE = (
+    "duplicate of line {} (same external_id); only the first row with an external_id is imported"
+)
 
 CSV_GOOD = {2: "OUT-001", 4: "OUT-002", 11: "OUT-006"}
 CSV_BAD = {
-    5: ("OUT-003", "received_at: timestamp must carry a time zone, e.g. "
-                   "2026-11-23T09:30:00+08:00"),
-    6: ("OUT-004", "customer_contact_phone/customer_contact_email: give at least one of "
-                   "phone or email; channel: Input should be 'phone', 'chat', 'email', 'app', "
-                   "'social' or 'web'; priority: Input should be 'P1', 'P2' or 'P3'"),
+    5: ("OUT-003", "received_at: timestamp must carry a time zone, e.g. 2026-11-23T09:30:00+08:00"),
+    6: (
+        "OUT-004",
+        "customer_contact_phone/customer_contact_email: give at least one of "
+        "phone or email; channel: Input should be 'phone', 'chat', 'email', 'app', "
+        "'social' or 'web'; priority: Input should be 'P1', 'P2' or 'P3'",
+    ),
     10: (None, REQUIRED_EXTERNAL_ID),
-    12: ("OUT-007", f"{REQUIRED_RECEIVED_AT}; amount_in_dispute: Input should be greater "
-                    "than or equal to 0"),
+    12: (
+        "OUT-007",
+        f"{REQUIRED_RECEIVED_AT}; amount_in_dispute: Input should be greater than or equal to 0",
+    ),
 }
 CSV_DUPLICATES = {
     8: ("OUT-001", DUPLICATE.format(2) + "; this row differs in received_at, priority"),
@@ -72,25 +82,62 @@ def _j(**fields: Any) -> str:
 _LI = {"id": "C-1", "name": "Li Lei", "tier": "vip", "contact": {"phone": "+86 138 0000 0000"}}
 _HAN = {"id": "C-2", "name": "Han", "contact": {"email": "han@example.com"}}
 JSONL_LINES = [
-    _j(external_id="J-001", received_at="2026-11-20T09:30:00+08:00", customer=_LI,
-       channel="phone", category="complaint", priority="P1", description="Parcel broken",
-       amount_in_dispute=120.5),  # line 1
+    _j(
+        external_id="J-001",
+        received_at="2026-11-20T09:30:00+08:00",
+        customer=_LI,
+        channel="phone",
+        category="complaint",
+        priority="P1",
+        description="Parcel broken",
+        amount_in_dispute=120.5,
+    ),  # line 1
     "",  # line 2
-    _j(external_id="J-002", received_at="2026-11-20T10:00:00Z", customer=_HAN,
-       channel="email", category="consultation", description="Address change",
-       related_to=["CS20261119-EML-0001", "bad id!"]),  # line 3
-    _j(external_id="J-003", received_at="2026-11-20T10:00:00+08:00", customer=_HAN,
-       chanel="email", category="complaint", description="typo in a key"),  # line 4
+    _j(
+        external_id="J-002",
+        received_at="2026-11-20T10:00:00Z",
+        customer=_HAN,
+        channel="email",
+        category="consultation",
+        description="Address change",
+        related_to=["CS20261119-EML-0001", "bad id!"],
+    ),  # line 3
+    _j(
+        external_id="J-003",
+        received_at="2026-11-20T10:00:00+08:00",
+        customer=_HAN,
+        chanel="email",
+        category="complaint",
+        description="typo in a key",
+    ),  # line 4
     "not json at all",  # line 5
     '["J-004"]',  # line 6
-    _j(external_id="J-001", received_at="2026-11-20T09:30:00+08:00", customer=_LI,
-       channel="phone", category="complaint", priority="P1", description="Parcel broken",
-       amount_in_dispute=120.5),  # line 7: identical to line 1
-    _j(received_at="2026-11-20T10:30:00+08:00", customer=_HAN, channel="email",
-       category="complaint", description="no id"),  # line 8
-    _j(external_id="J-005", received_at="2026-11-20T11:00:00+08:00", customer=_LI,
-       channel="web", category="after_sales", sub_type="repair",
-       description="Screen flickers"),  # line 9
+    _j(
+        external_id="J-001",
+        received_at="2026-11-20T09:30:00+08:00",
+        customer=_LI,
+        channel="phone",
+        category="complaint",
+        priority="P1",
+        description="Parcel broken",
+        amount_in_dispute=120.5,
+    ),  # line 7: identical to line 1
+    _j(
+        received_at="2026-11-20T10:30:00+08:00",
+        customer=_HAN,
+        channel="email",
+        category="complaint",
+        description="no id",
+    ),  # line 8
+    _j(
+        external_id="J-005",
+        received_at="2026-11-20T11:00:00+08:00",
+        customer=_LI,
+        channel="web",
+        category="after_sales",
+        sub_type="repair",
+        description="Screen flickers",
+    ),  # line 9
 ]
 
 JSONL_GOOD = {1: "J-001", 9: "J-005"}

@@ -50,26 +50,30 @@ class FlakyTemporal:
         return await self._real.start_workflow(*args, **kwargs)
 
 
-def flaky_client(stack: Stack, before_start: Callable[[str, int], Awaitable[None]]
-                 ) -> tuple[CsflowClient, FlakyTemporal]:
+def flaky_client(
+    stack: Stack, before_start: Callable[[str, int], Awaitable[None]]
+) -> tuple[CsflowClient, FlakyTemporal]:
     flaky = FlakyTemporal(stack.client, before_start)
-    return CsflowClient(cast(Client, flaky), stack.pool, TermsProvider(DEFAULT_POLICY),
-                        task_queue=stack.queue), flaky
+    return CsflowClient(
+        cast(Client, flaky), stack.pool, TermsProvider(DEFAULT_POLICY), task_queue=stack.queue
+    ), flaky
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 async def test_good_rows_are_imported_once_and_a_rerun_adds_nothing(
-    stack: Stack, tmp_path: Path, fmt: str,
+    stack: Stack,
+    tmp_path: Path,
+    fmt: str,
 ) -> None:
     path = tmp_path / f"outage.{fmt}"
-    path.write_text(samples.csv_text() if fmt == "csv" else samples.jsonl_text(),
-                    encoding="utf-8")
+    path.write_text(samples.csv_text() if fmt == "csv" else samples.jsonl_text(), encoding="utf-8")
     good = samples.CSV_GOOD if fmt == "csv" else samples.JSONL_GOOD
     bad = samples.CSV_BAD if fmt == "csv" else samples.JSONL_BAD
     duplicates = samples.CSV_DUPLICATES if fmt == "csv" else samples.JSONL_DUPLICATES
     seen: list[Progress] = []
-    importer = Importer(stack.csflow, stack.client, stack.pool, concurrency=4,
-                        on_progress=seen.append)
+    importer = Importer(
+        stack.csflow, stack.client, stack.pool, concurrency=4, on_progress=seen.append
+    )
 
     first = await importer.run(read_import_file(path))
     assert {i.line: i.external_id for i in first.imported} == good
@@ -77,14 +81,19 @@ async def test_good_rows_are_imported_once_and_a_rerun_adds_nothing(
     assert {b.line: (b.external_id, b.reason) for b in first.bad} == bad
     assert {d.line: (d.external_id, d.reason) for d in first.duplicates} == duplicates
     assert not first.ok  # bad rows: the caller is told
-    assert [p.line for p in sorted(first.bad + first.failed, key=lambda p: p.line)] == \
-        [line for line, _, kind, _ in first.problems() if kind != "duplicate"]
+    assert [p.line for p in sorted(first.bad + first.failed, key=lambda p: p.line)] == [
+        line for line, _, kind, _ in first.problems() if kind != "duplicate"
+    ]
     assert seen[0] == Progress(0, len(good), 0, 0, 0)
     assert seen[-1] == Progress(len(good), len(good), len(good), 0, 0)
     keys = await stack.exactly_once(set(good.values()))
     # Numbered on the day the request was received, from its channel.
-    received = {"OUT-001": "CS20261120-TEL-", "OUT-006": "CS20261121-APP-",
-                "J-001": "CS20261120-TEL-", "J-005": "CS20261120-WEB-"}
+    received = {
+        "OUT-001": "CS20261120-TEL-",
+        "OUT-006": "CS20261121-APP-",
+        "J-001": "CS20261120-TEL-",
+        "J-005": "CS20261120-WEB-",
+    }
     for external_id, prefix in received.items():
         if external_id in keys:
             assert keys[external_id].startswith(prefix)
@@ -94,8 +103,9 @@ async def test_good_rows_are_imported_once_and_a_rerun_adds_nothing(
 
     again = await importer.run(read_import_file(path))
     assert again.imported == [] and again.failed == []
-    assert {i.line: (i.external_id, i.number) for i in again.present} == \
-        {i.line: (i.external_id, i.number) for i in first.imported}
+    assert {i.line: (i.external_id, i.number) for i in again.present} == {
+        i.line: (i.external_id, i.number) for i in first.imported
+    }
     assert await stack.exactly_once(set(good.values())) == keys
 
 
@@ -110,8 +120,9 @@ async def test_a_crash_between_claim_and_start_is_finished_by_the_rerun(stack: S
             await asyncio.Event().wait()
 
     csflow, flaky = flaky_client(stack, crash_on_25th)
-    task = asyncio.create_task(Importer(csflow, stack.client, stack.pool, concurrency=8)
-                               .run(parsed))
+    task = asyncio.create_task(
+        Importer(csflow, stack.client, stack.pool, concurrency=8).run(parsed)
+    )
     with pytest.raises(asyncio.CancelledError):
         await task
     (lost,) = crashed
@@ -139,8 +150,11 @@ async def test_an_import_cancelled_midway_then_rerun_creates_each_row_once(
         if p.done >= 40:
             task.cancel()
 
-    task = asyncio.create_task(Importer(stack.csflow, stack.client, stack.pool,
-                                        concurrency=16, on_progress=stop_after_40).run(parsed))
+    task = asyncio.create_task(
+        Importer(
+            stack.csflow, stack.client, stack.pool, concurrency=16, on_progress=stop_after_40
+        ).run(parsed)
+    )
     with pytest.raises(asyncio.CancelledError):
         await task
     partial = await stack.keys()
@@ -163,19 +177,22 @@ async def test_transient_errors_are_retried_and_a_lost_row_is_reported_not_fatal
     async def unavailable(number: str, nth: int) -> None:
         del nth
         row = await stack.pool.fetchval(
-            "SELECT external_id FROM request_keys WHERE number = $1", number)
+            "SELECT external_id FROM request_keys WHERE number = $1", number
+        )
         if row == keys_by_line[5]:  # down for good
             raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         if row in (keys_by_line[2], keys_by_line[3]) and flaky.starts[number] <= 2:
             raise RPCError("try again", RPCStatusCode.UNAVAILABLE, b"")
 
     csflow, flaky = flaky_client(stack, unavailable)
-    report = await Importer(csflow, stack.client, stack.pool, concurrency=4, attempts=3,
-                            backoff=0.01).run(parsed)
+    report = await Importer(
+        csflow, stack.client, stack.pool, concurrency=4, attempts=3, backoff=0.01
+    ).run(parsed)
     assert len(report.imported) == 29 and report.present == []
     assert [(p.line, p.external_id) for p in report.failed] == [(5, keys_by_line[5])]
-    assert report.failed[0].reason == ("gave up after 3 attempts: TemporalUnavailable: "
-                                       "Temporal is unreachable: connection refused")
+    assert report.failed[0].reason == (
+        "gave up after 3 attempts: TemporalUnavailable: Temporal is unreachable: connection refused"
+    )
     numbers = await stack.keys()
     assert flaky.starts[numbers[keys_by_line[2]]] == 3  # two refusals, then started
 
@@ -195,8 +212,7 @@ async def test_a_request_closed_since_the_first_import_is_already_present(
     # and a closed workflow id is never started again …
     again = await stack.csflow.create(parsed.rows[0].intake, wait=False)
     assert (again.number, again.existing) == (closed.number, True)
-    runs = [w.run_id async for w in stack.client.list_workflows(
-        f"WorkflowId = '{closed.number}'")]
+    runs = [w.run_id async for w in stack.client.list_workflows(f"WorkflowId = '{closed.number}'")]
     assert len(runs) == 1
     # … and the importer, which looks first, counts the row as present on a re-run.
     rerun = await Importer(stack.csflow, stack.client, stack.pool).run(parsed)
@@ -205,23 +221,30 @@ async def test_a_request_closed_since_the_first_import_is_already_present(
 
 
 async def test_an_imported_request_counts_its_sla_from_the_original_receipt(
-    stack: Stack, tmp_path: Path,
+    stack: Stack,
+    tmp_path: Path,
 ) -> None:
     received = (datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
     row = samples.good_row(7, prefix="SLA") | {
-        "received_at": received.isoformat(), "priority": "P3", "channel": "phone"}
+        "received_at": received.isoformat(),
+        "priority": "P3",
+        "channel": "phone",
+    }
     path = tmp_path / "one.csv"
     path.write_text(samples.csv_of([row]), encoding="utf-8")
     # The stack's worker runs the intake.
-    report = await Importer(stack.csflow, stack.client, stack.pool).run(
-        read_import_file(path))
+    report = await Importer(stack.csflow, stack.client, stack.pool).run(read_import_file(path))
     (imported,) = report.imported
 
     async def persisted() -> Any:
         view = await stack.csflow.state(imported.number)
         assert view.timeline and view.timeline[0].kind == "received"
-        assert await stack.pool.fetchval(
-            "SELECT count(*) FROM requests WHERE number = $1", imported.number) == 1
+        assert (
+            await stack.pool.fetchval(
+                "SELECT count(*) FROM requests WHERE number = $1", imported.number
+            )
+            == 1
+        )
         return view
 
     view = await eventually(persisted, timeout=30)
@@ -230,5 +253,6 @@ async def test_an_imported_request_counts_its_sla_from_the_original_receipt(
     assert view.deadlines["plan"] == received + timedelta(hours=2)
     assert view.deadlines["resolution"] == received + timedelta(hours=24)
     stored = await stack.pool.fetchval(
-        "SELECT received_at FROM requests WHERE number = $1", imported.number)
+        "SELECT received_at FROM requests WHERE number = $1", imported.number
+    )
     assert stored == received

@@ -15,16 +15,21 @@ from tests.imports import samples
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def _outcome(parsed: ParsedFile) -> tuple[dict[int, str], dict[int, tuple[str | None, str]],
-                                          dict[int, tuple[str, str]]]:
-    return ({r.line: r.external_id for r in parsed.rows},
-            {b.line: (b.external_id, b.reason) for b in parsed.bad},
-            {d.line: (d.external_id, d.reason) for d in parsed.duplicates})
+def _outcome(
+    parsed: ParsedFile,
+) -> tuple[dict[int, str], dict[int, tuple[str | None, str]], dict[int, tuple[str, str]]]:
+    return (
+        {r.line: r.external_id for r in parsed.rows},
+        {b.line: (b.external_id, b.reason) for b in parsed.bad},
+        {d.line: (d.external_id, d.reason) for d in parsed.duplicates},
+    )
 
 
 @pytest.mark.parametrize(("newline", "bom"), [("\n", False), ("\r\n", True)])
 def test_csv_rows_are_good_bad_or_duplicates_with_physical_line_numbers(
-    tmp_path: Path, newline: str, bom: bool,
+    tmp_path: Path,
+    newline: str,
+    bom: bool,
 ) -> None:
     # Excel's "CSV UTF-8" is CRLF with a BOM; both kinds of file give the same lines.
     path = tmp_path / "outage.csv"
@@ -72,7 +77,8 @@ def test_dotted_headers_and_lists_and_the_other_columns(tmp_path: Path) -> None:
         "email,complaint,Late,2026-11-21T18:00:00+08:00,ORD-1,logistics,li.na,agent\n"
         "D-2,2026-11-20T09:00:00+08:00,C-9,Ann,ann@example.com,,,,email,complaint,Late,,,,"
         "li.na,\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     parsed = read_import_file(path, now=NOW)
     (row,) = parsed.rows
     c = row.intake.customer
@@ -90,7 +96,8 @@ def test_a_quoted_cell_never_closed_loses_only_the_rest_of_the_file(tmp_path: Pa
     parsed = read_import_file(path, now=NOW)
     assert [r.line for r in parsed.rows] == [2]
     assert [(b.line, b.reason) for b in parsed.bad] == [
-        (3, "a quoted cell opened on this row is never closed; lines 3–4 could not be read")]
+        (3, "a quoted cell opened on this row is never closed; lines 3–4 could not be read")
+    ]
 
 
 def test_stray_quote_and_extra_cells_are_bad_rows_not_bad_files(tmp_path: Path) -> None:
@@ -104,8 +111,11 @@ def test_stray_quote_and_extra_cells_are_bad_rows_not_bad_files(tmp_path: Path) 
     n = len(rows[0].split(","))
     assert [(b.line, b.external_id, b.reason) for b in parsed.bad] == [
         (3, None, "not valid CSV (',' expected after '\"'); the rest of line 3 was skipped"),
-        (4, "GEN-00002", f"has {n + 1} cells but the header has {n} columns "
-                         "(an unquoted comma in a cell?)"),
+        (
+            4,
+            "GEN-00002",
+            f"has {n + 1} cells but the header has {n} columns (an unquoted comma in a cell?)",
+        ),
     ]
 
 
@@ -118,23 +128,32 @@ def test_a_received_at_in_the_future_is_refused(tmp_path: Path) -> None:
     assert [(b.line, b.reason) for b in parsed.bad] == [(3, "received_at: is in the future")]
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "is empty"),
-    ("external_id,客户\n".encode("gbk"), "is not UTF-8 text (byte 0xbf on line 1)"),
-    (samples.csv_text().encode("utf-16"), "is UTF-16 text"),
-    (b"\x00\x01\x02binary\x00", "contains NUL bytes"),
-    (b'[{"external_id": "X"}]\n', "is a JSON array; write one JSON object per line"),
-    (b"hello,world\nthis is,text\n", "is neither CSV with a csflow header row nor JSON Lines"),
-    (b"{broken\n{also broken\n", "no line holds a JSON object"),
-    (samples.HEADER.replace("customer_name", "custmer_name").encode() + b"\n",
-     "line 1: unknown column(s) custmer_name"),
-    (samples.HEADER.replace("received_at,", "").encode() + b"\n",
-     "line 1: missing column(s) received_at"),
-    (samples.HEADER.encode() + b",channel\n", "line 1: column(s) named twice: channel"),
-    (samples.HEADER.encode() + b"\n\n", "has no data rows"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        ("external_id,客户\n".encode("gbk"), "is not UTF-8 text (byte 0xbf on line 1)"),
+        (samples.csv_text().encode("utf-16"), "is UTF-16 text"),
+        (b"\x00\x01\x02binary\x00", "contains NUL bytes"),
+        (b'[{"external_id": "X"}]\n', "is a JSON array; write one JSON object per line"),
+        (b"hello,world\nthis is,text\n", "is neither CSV with a csflow header row nor JSON Lines"),
+        (b"{broken\n{also broken\n", "no line holds a JSON object"),
+        (
+            samples.HEADER.replace("customer_name", "custmer_name").encode() + b"\n",
+            "line 1: unknown column(s) custmer_name",
+        ),
+        (
+            samples.HEADER.replace("received_at,", "").encode() + b"\n",
+            "line 1: missing column(s) received_at",
+        ),
+        (samples.HEADER.encode() + b",channel\n", "line 1: column(s) named twice: channel"),
+        (samples.HEADER.encode() + b"\n\n", "has no data rows"),
+    ],
+)
 def test_a_file_that_cannot_be_read_is_one_clear_error(
-    tmp_path: Path, content: bytes, message: str,
+    tmp_path: Path,
+    content: bytes,
+    message: str,
 ) -> None:
     path = tmp_path / "input.csv"
     path.write_bytes(content)
@@ -154,7 +173,8 @@ def test_a_missing_file_and_a_forced_format(tmp_path: Path) -> None:
 
 
 def test_received_at_must_be_a_time_within_the_import_window(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A number or a far year is never a time; history reaches back three years unless
     CSFLOW_IMPORT_MAX_AGE_DAYS says otherwise (issue 14)."""
     rows = [samples.good_row(i) for i in range(1, 5)]

@@ -27,8 +27,7 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(port: int | None = None, inbox: Inbox | None = None
-                ) -> Iterator[tuple[int, Inbox]]:
+def smtp_server(port: int | None = None, inbox: Inbox | None = None) -> Iterator[tuple[int, Inbox]]:
     """An SMTP receiver; give `port` (and `inbox`) to bring a "down" server back up."""
     inbox = inbox if inbox is not None else Inbox()
     port = port or free_port()

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from csflow.notify.config import NotifyConfig, load_notify_config
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(
-    encoding="utf-8")
+    encoding="utf-8"
+)
 
 
 def test_the_documented_example_loads(tmp_path: Path) -> None:

@@ -34,32 +34,50 @@ CUSTOMER = {"id": "C-1001", "role": "customer"}
 
 
 async def test_a_request_lifecycle_sends_exactly_the_expected_messages(
-    ts_env: WorkflowEnvironment, pool: Any,
+    ts_env: WorkflowEnvironment,
+    pool: Any,
 ) -> None:
     await seed_serial_block(pool)
-    await upsert_staff(pool, StaffMember(id="a1", name="Ann", role="agent", department="care",
-                                         skills=["complaint"], email="ann@example.com"))
+    await upsert_staff(
+        pool,
+        StaffMember(
+            id="a1",
+            name="Ann",
+            role="agent",
+            department="care",
+            skills=["complaint"],
+            email="ann@example.com",
+        ),
+    )
     body = intake(priority="P3")
     body.customer.preferred_channels = ["sms", "email"]
     with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, gw):
         channels: dict[str, Any] = {
             "email": EmailChannel(Smtp(host="127.0.0.1", port=port)),
-            "sms": sms(url, SECRET), "phone": phone(url, SECRET),
-            "chat": chat(f"{url}/chat", SECRET)}
+            "sms": sms(url, SECRET),
+            "phone": phone(url, SECRET),
+            "chat": chat(f"{url}/chat", SECRET),
+        }
         notify = NotifyActivities(pool, channels, Templates(), NotifyConfig(), clock=lambda: DAY)
         settings = Settings(CSFLOW_TASK_QUEUE=fresh_queue(), CSFLOW_LINK_SECRET="s" * 32)
         app = create_app(settings, client=ts_env.client, pool=pool)
-        async with build_worker(ts_env.client, settings.task_queue, pool, settings=settings,
-                                notify=notify), app.router.lifespan_context(app):
-            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x",
-                                     headers=bearer(await token_for(pool, "service")))
+        async with (
+            build_worker(
+                ts_env.client, settings.task_queue, pool, settings=settings, notify=notify
+            ),
+            app.router.lifespan_context(app),
+        ):
+            http = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://x",
+                headers=bearer(await token_for(pool, "service")),
+            )
             n = (await http.post("/requests", json=body.model_dump(mode="json"))).json()["number"]
             for path, payload in [
                 ("progress", {"actor": AGENT, "note": "parts ordered"}),
                 ("resolve", {"actor": AGENT, "summary": "screen replaced"}),
                 ("confirm", {"actor": CUSTOMER, "satisfied": True}),
-                ("follow-up", {"actor": {"id": "fu", "role": "follow_up"}, "score": 5,
-                               "nps": 9}),
+                ("follow-up", {"actor": {"id": "fu", "role": "follow_up"}, "score": 5, "nps": 9}),
             ]:
                 r = await http.post(f"/requests/{n}/{path}", json=payload)
                 assert r.status_code == 200, r.text

@@ -24,22 +24,28 @@ from tests.helpers import free_port, run_cli
 from tests.notify.servers import Inbox, smtp_server
 from tests.notify.test_send import DAY, note
 
-WINDOW = Retry(within=timedelta(hours=24), first_delay=timedelta(seconds=1),
-               max_delay=timedelta(minutes=5))
+WINDOW = Retry(
+    within=timedelta(hours=24), first_delay=timedelta(seconds=1), max_delay=timedelta(minutes=5)
+)
 
 
 def mailer(pool: Any, port: int, ops_email: str | None = None) -> NotifyActivities:
-    config = NotifyConfig(smtp=Smtp(host="127.0.0.1", port=port), retry=WINDOW,
-                          ops={"email": ops_email})
-    return NotifyActivities(pool, {"email": EmailChannel(config.smtp or Smtp(host=""))},
-                            Templates(), config, clock=lambda: DAY)
+    config = NotifyConfig(
+        smtp=Smtp(host="127.0.0.1", port=port), retry=WINDOW, ops={"email": ops_email}
+    )
+    return NotifyActivities(
+        pool,
+        {"email": EmailChannel(config.smtp or Smtp(host=""))},
+        Templates(),
+        config,
+        clock=lambda: DAY,
+    )
 
 
 def attempt(number: int, scheduled_ago: timedelta) -> ActivityEnvironment:
     """The activity as Temporal runs its `number`th attempt, first scheduled that long ago."""
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, attempt=number,
-                                   scheduled_time=DAY - scheduled_ago)
+    env.info = dataclasses.replace(env.info, attempt=number, scheduled_time=DAY - scheduled_ago)
     return env
 
 
@@ -74,7 +80,8 @@ async def test_the_last_attempt_falls_at_the_window_end(pool: Any) -> None:
     a = mailer(pool, free_port())
     with pytest.raises(ApplicationError) as caught:
         await attempt(30, timedelta(hours=24) - timedelta(seconds=20)).run(
-            a.send, note("nearly-over", channels=["email"]))
+            a.send, note("nearly-over", channels=["email"])
+        )
     assert caught.value.next_retry_delay == timedelta(seconds=20)
 
 
@@ -94,7 +101,8 @@ async def test_failed_only_at_the_window_end_with_an_ops_alert(pool: Any) -> Non
         a = NotifyActivities(pool, {"email": email}, Templates(), config, clock=lambda: DAY)
         with capture_logs() as logs:
             result = await attempt(40, timedelta(hours=24, seconds=1)).run(
-                a.send, note("gave-up", channels=["email"]))
+                a.send, note("gave-up", channels=["email"])
+            )
     assert result.status == "failed"
     assert await status_of(pool, "gave-up") == "failed"
     [alert] = [e for e in logs if e["event"] == "notify.ops_alert"]
@@ -104,8 +112,9 @@ async def test_failed_only_at_the_window_end_with_an_ops_alert(pool: Any) -> Non
     assert b"gave-up" in ops_inbox.messages[0].content
 
 
-async def test_notify_retry_resends_a_failed_message_once(pool: Any, db: str,
-                                                          tmp_path: Path) -> None:
+async def test_notify_retry_resends_a_failed_message_once(
+    pool: Any, db: str, tmp_path: Path
+) -> None:
     down = free_port()
     mail = note("operator-retry", channels=["email"])
     result = await attempt(50, timedelta(days=2)).run(mailer(pool, down).send, mail)
@@ -156,12 +165,14 @@ def test_retry_settings_are_checked() -> None:
         Retry(within=timedelta(days=30))
     with pytest.raises(ValueError, match="first_delay"):
         Retry(first_delay=timedelta(minutes=10), max_delay=timedelta(minutes=5))
-    assert NotifyConfig.model_validate({"retry": {"within": "PT2H", "max_delay": 60}}
-                                       ).retry.within == timedelta(hours=2)
+    assert NotifyConfig.model_validate(
+        {"retry": {"within": "PT2H", "max_delay": 60}}
+    ).retry.within == timedelta(hours=2)
 
 
 async def test_an_unreachable_server_never_leaves_a_message_sending(
-    pool: Any, monkeypatch: pytest.MonkeyPatch,
+    pool: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`sending` is recorded only once the SMTP server has taken the connection: a worker
     killed while the server is down leaves a message that is plainly unsent (retried),

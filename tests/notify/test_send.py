@@ -27,21 +27,37 @@ DAY = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 NIGHT = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 00:00 in Shanghai
 
 
-def note(key: str = "CS1/3/customer:C-1/progress_update", *, channels: list[str] | None = None,
-         priority: str = "P3") -> Notification:
+def note(
+    key: str = "CS1/3/customer:C-1/progress_update",
+    *,
+    channels: list[str] | None = None,
+    priority: str = "P3",
+) -> Notification:
     return Notification(
-        key=key, number="CS1", template="progress_update", priority=priority,
-        recipient=Recipient(kind="customer", id="C-1", email="li@example.com",
-                            phone="+8613800000000", channels=channels or ["sms", "email"],
-                            language="en"),
-        variables={"number": "CS1", "note": "engineer on the way"})
+        key=key,
+        number="CS1",
+        template="progress_update",
+        priority=priority,
+        recipient=Recipient(
+            kind="customer",
+            id="C-1",
+            email="li@example.com",
+            phone="+8613800000000",
+            channels=channels or ["sms", "email"],
+            language="en",
+        ),
+        variables={"number": "CS1", "note": "engineer on the way"},
+    )
 
 
 def acts(pool: Any, smtp_port: int, gateway: str, now: datetime = DAY) -> NotifyActivities:
     channels: dict[str, Any] = {
         "email": EmailChannel(Smtp(host="127.0.0.1", port=smtp_port)),
-        "sms": sms(gateway, SECRET), "phone": phone(gateway, SECRET),
-        "chat": chat(f"{gateway}/chat", SECRET), "log": LogChannel()}
+        "sms": sms(gateway, SECRET),
+        "phone": phone(gateway, SECRET),
+        "chat": chat(f"{gateway}/chat", SECRET),
+        "log": LogChannel(),
+    }
     return NotifyActivities(pool, channels, Templates(), NotifyConfig(), clock=lambda: now)
 
 
@@ -58,7 +74,8 @@ async def test_a_retried_activity_delivers_once(pool: Any) -> None:
 
 
 async def test_a_crash_between_send_and_record_does_not_deliver_twice(
-    pool: Any, monkeypatch: pytest.MonkeyPatch,
+    pool: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real = outbox.mark
     crashed: list[str] = []
@@ -148,7 +165,6 @@ async def test_the_message_id_reaches_the_server_whole(pool: Any) -> None:
 
     with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, _):
         key = "CS1/3/customer:C-1/progress_update"
-        await ActivityEnvironment().run(acts(pool, port, url).send,
-                                        note(key, channels=["email"]))
+        await ActivityEnvironment().run(acts(pool, port, url).send, note(key, channels=["email"]))
     header = email.message_from_bytes(inbox.messages[0].content)["Message-ID"]
     assert "".join(str(header).split()) == "<CS1.3.customer=3AC-1.progress_update@csflow>"

@@ -32,12 +32,16 @@ from worker import build_worker
 
 async def outbox_status(pool: Any, number: str) -> str | None:
     status: str | None = await pool.fetchval(
-        "SELECT status FROM outbox WHERE number = $1 AND key LIKE '%acknowledgement'", number)
+        "SELECT status FROM outbox WHERE number = $1 AND key LIKE '%acknowledgement'", number
+    )
     return status
 
 
 async def test_killing_the_worker_after_the_send_delivers_once(
-    ts_env: WorkflowEnvironment, pool: Any, db: str, tmp_path: Path,
+    ts_env: WorkflowEnvironment,
+    pool: Any,
+    db: str,
+    tmp_path: Path,
 ) -> None:
     await seed_serial_block(pool)
     queue = fresh_queue()
@@ -47,17 +51,30 @@ async def test_killing_the_worker_after_the_send_delivers_once(
         gw.hold_key = "acknowledgement"
         config = tmp_path / "notify.toml"
         config.write_text(f'[gateway]\nurl = "{url}"\n', encoding="utf-8")
-        env = {**os.environ, "DATABASE_URL": db, "CSFLOW_TASK_QUEUE": queue,
-               "TEMPORAL_ADDRESS": ts_env.client.service_client.config.target_host,
-               "CSFLOW_NOTIFY_CONFIG": str(config), "CSFLOW_GATEWAY_SECRET": SECRET.decode(),
-               "CSFLOW_METRICS_PORT": str(free_port()), "CSFLOW_LOG_FORMAT": "json"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": db,
+            "CSFLOW_TASK_QUEUE": queue,
+            "TEMPORAL_ADDRESS": ts_env.client.service_client.config.target_host,
+            "CSFLOW_NOTIFY_CONFIG": str(config),
+            "CSFLOW_GATEWAY_SECRET": SECRET.decode(),
+            "CSFLOW_METRICS_PORT": str(free_port()),
+            "CSFLOW_LOG_FORMAT": "json",
+        }
         log = (tmp_path / "worker.log").open("wb")
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "csflow", "worker", env=env, stdout=log,
-            stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "csflow",
+            "worker",
+            env=env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
-            client = CsflowClient(ts_env.client, pool, TermsProvider(DEFAULT_POLICY),
-                                  task_queue=queue)
+            client = CsflowClient(
+                ts_env.client, pool, TermsProvider(DEFAULT_POLICY), task_queue=queue
+            )
             number = (await client.create(body, wait=False)).number
             held = await asyncio.to_thread(gw.holding.wait, 90)
             assert held, (tmp_path / "worker.log").read_text()[-3000:]
@@ -72,13 +89,13 @@ async def test_killing_the_worker_after_the_send_delivers_once(
 
         notify = NotifyActivities(pool, {"sms": sms(url, SECRET)}, Templates(), NotifyConfig())
         async with build_worker(ts_env.client, queue, pool, notify=notify):
+
             async def recorded() -> None:
                 assert await outbox_status(pool, number) == "sent"
 
             # The server re-dispatches the activity once its 30 s start-to-close lapses.
             await eventually(recorded, timeout=120, interval=0.5)
-    acks = [r for r in gw.received
-            if number in r["key"] and r["key"].endswith("acknowledgement")]
+    acks = [r for r in gw.received if number in r["key"] and r["key"].endswith("acknowledgement")]
     assert len(acks) == 2, "sent, then re-sent once after the crash"
     assert acks[0]["key"] == acks[1]["key"], "with the same idempotency key"
     delivered = [k for k in gw.delivered if number in k and k.endswith("acknowledgement")]

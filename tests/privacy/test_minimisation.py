@@ -49,10 +49,13 @@ async def test_activities_and_the_child_get_references_not_personal_data(api: Ap
     async def delivered() -> None:  # the address was looked up inside the activity
         sent = await api.pool.fetch(
             """SELECT status, attempts FROM outbox
-               WHERE number = $1 AND recipient_kind = 'customer'""", n)
+               WHERE number = $1 AND recipient_kind = 'customer'""",
+            n,
+        )
         assert sent and all(r["status"] == "sent" for r in sent), [dict(r) for r in sent]
 
     await eventually(delivered)
     task = await api.pool.fetchrow(
-        "SELECT problem, problem_sealed FROM improvement_tasks WHERE task_id = $1", task_id)
+        "SELECT problem, problem_sealed FROM improvement_tasks WHERE task_id = $1", task_id
+    )
     assert task["problem"] is None and task["problem_sealed"] is not None

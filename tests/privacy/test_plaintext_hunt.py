@@ -39,8 +39,20 @@ PRAISE = "velvet-voiced courier Bartholomew"
 SUGGESTION = "deliver teapots in a padded hatbox"
 PROBLEM = "the porcelain choir is still rehearsing"
 # What must never be readable; the phone also as bare digits (a normalised copy).
-SECRETS = (NAME, PHONE, "13987654321", EMAIL, DESCRIPTION, REPLY, PRAISE, SUGGESTION,
-           PROBLEM, "Quillfeather", "Wagner at midnight", "porcelain choir")
+SECRETS = (
+    NAME,
+    PHONE,
+    "13987654321",
+    EMAIL,
+    DESCRIPTION,
+    REPLY,
+    PRAISE,
+    SUGGESTION,
+    PROBLEM,
+    "Quillfeather",
+    "Wagner at midnight",
+    "porcelain choir",
+)
 
 AGENT = {"id": "agent-7", "role": "agent"}
 ME = {"id": CUSTOMER_ID, "role": "customer"}
@@ -58,11 +70,14 @@ async def lifecycle(api: Api) -> tuple[str, str]:
     """Create → wait for the customer → their reply → resolve → confirm → follow-up with
     words and a problem (an improvement task opens) → the task closes → the request closes.
     Returns (request number, improvement task id)."""
-    body = intake(priority="P3", description=DESCRIPTION, customer=Customer(
-        id=CUSTOMER_ID, name=NAME, tier=Tier.REGULAR, contact=Contact(phone=PHONE,
-                                                                      email=EMAIL)))
-    created = await api.http.post("/requests", json=body.model_dump(mode="json",
-                                                                    exclude_none=True))
+    body = intake(
+        priority="P3",
+        description=DESCRIPTION,
+        customer=Customer(
+            id=CUSTOMER_ID, name=NAME, tier=Tier.REGULAR, contact=Contact(phone=PHONE, email=EMAIL)
+        ),
+    )
+    created = await api.http.post("/requests", json=body.model_dump(mode="json", exclude_none=True))
     assert created.status_code in (200, 201), created.text
     n = created.json()["number"]
     steps = [
@@ -70,8 +85,17 @@ async def lifecycle(api: Api) -> tuple[str, str]:
         ("customer-replied", {"actor": ME, "note": REPLY}),
         ("resolve", {"actor": AGENT, "summary": "replacement sent"}),
         ("confirm", {"actor": ME, "satisfied": True}),
-        ("follow-up", {"actor": FU, "score": 1, "nps": 2, "praise": PRAISE,
-                       "suggestion": SUGGESTION, "problem": PROBLEM}),
+        (
+            "follow-up",
+            {
+                "actor": FU,
+                "score": 1,
+                "nps": 2,
+                "praise": PRAISE,
+                "suggestion": SUGGESTION,
+                "problem": PROBLEM,
+            },
+        ),
     ]
     for path, command in steps:
         r = await api.http.post(f"/requests/{n}/{path}", json=command)
@@ -83,8 +107,10 @@ async def lifecycle(api: Api) -> tuple[str, str]:
         assert [t["task_id"] for t in tasks] == [task_id]
 
     await eventually(listed)
-    r = await api.http.post(f"/improvements/{task_id}/complete", json={
-        "actor": AGENT, "what_changed": "couriers carry padded boxes"})
+    r = await api.http.post(
+        f"/improvements/{task_id}/complete",
+        json={"actor": AGENT, "what_changed": "couriers carry padded boxes"},
+    )
     assert r.status_code == 200, r.text
 
     async def closed() -> None:
@@ -126,8 +152,12 @@ def payload_texts(node: Any) -> list[str]:
 
 
 def pg_dump(dsn: str) -> bytes:
-    out = subprocess.run([str(_pg_bin() / "pg_dump"), "--dbname", dsn, "--no-owner"],
-                         capture_output=True, check=True, timeout=120)
+    out = subprocess.run(
+        [str(_pg_bin() / "pg_dump"), "--dbname", dsn, "--no-owner"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     return out.stdout
 
 
@@ -135,17 +165,23 @@ async def data_files(api: Api) -> list[Path]:
     """The database's own files and the WAL, after a checkpoint wrote everything out."""
     await api.pool.execute("CHECKPOINT")
     data_dir = Path(await api.pool.fetchval("SHOW data_directory"))
-    oid = await api.pool.fetchval(
-        "SELECT oid FROM pg_database WHERE datname = current_database()")
+    oid = await api.pool.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
     files = [p for p in (data_dir / "base" / str(oid)).iterdir() if p.is_file()]
     return files + [p for p in (data_dir / "pg_wal").iterdir() if p.is_file()]
 
 
 async def analyst_answers(api: Api, n: str, task_id: str, week: str) -> str:
     analyst = bearer(await token_for(api.pool, "analyst"))
-    paths = [f"/requests/{n}", f"/requests?customer_id={CUSTOMER_ID}", "/requests",
-             "/improvements", f"/requests/{n}/customer", "/board/data",
-             f"/reports/weekly/{week}.json", f"/reports/weekly/{week}.csv"]
+    paths = [
+        f"/requests/{n}",
+        f"/requests?customer_id={CUSTOMER_ID}",
+        "/requests",
+        "/improvements",
+        f"/requests/{n}/customer",
+        "/board/data",
+        f"/reports/weekly/{week}.json",
+        f"/reports/weekly/{week}.csv",
+    ]
     answers = []
     for path in paths:
         r = await api.http.get(path, headers=analyst)
@@ -155,8 +191,9 @@ async def analyst_answers(api: Api, n: str, task_id: str, week: str) -> str:
 
 
 async def weekly(api: Api, week: str) -> dict[str, Any]:
-    report = await service.produce(api.pool, "weekly", week, "Asia/Shanghai",
-                                   datetime(2026, 1, 1, tzinfo=UTC), refresh=True)
+    report = await service.produce(
+        api.pool, "weekly", week, "Asia/Shanghai", datetime(2026, 1, 1, tzinfo=UTC), refresh=True
+    )
     return report.model_dump(mode="json", exclude={"generated_at"})
 
 
@@ -169,25 +206,40 @@ async def sealed_values(api: Api) -> list[bytes]:
                      USING (number) WHERE r.customer_id = $1
            UNION ALL SELECT o.payload_sealed FROM outbox o JOIN requests r USING (number)
                      WHERE r.customer_id = $1 AND o.payload_sealed IS NOT NULL""",
-        CUSTOMER_ID)
+        CUSTOMER_ID,
+    )
     return [bytes(r["v"]) for r in rows if r["v"] is not None]
 
 
 async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
-        api: Api, db: str, capfd: pytest.CaptureFixture[str]) -> None:
+    api: Api, db: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     n, task_id = await lifecycle(api)
-    received = await api.pool.fetchval("SELECT received_at FROM requests WHERE number = $1",
-                                       n)
+    received = await api.pool.fetchval("SELECT received_at FROM requests WHERE number = $1", n)
     iso = received.astimezone(UTC).isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
 
     # The audited route opens every one of them for a person who may read them.
     agent = bearer(await token_for(api.pool, "agent", "li.na"))
     details = (await api.http.get(f"/requests/{n}/customer", headers=agent)).json()
-    opened = " ".join([details["name"], details["description"], str(details["contact"]),
-                       *(w["text"] for w in details["words"])])
-    assert set(found_in(opened)) >= {NAME, PHONE, EMAIL, DESCRIPTION, REPLY, PRAISE,
-                                     SUGGESTION, PROBLEM}
+    opened = " ".join(
+        [
+            details["name"],
+            details["description"],
+            str(details["contact"]),
+            *(w["text"] for w in details["words"]),
+        ]
+    )
+    assert set(found_in(opened)) >= {
+        NAME,
+        PHONE,
+        EMAIL,
+        DESCRIPTION,
+        REPLY,
+        PRAISE,
+        SUGGESTION,
+        PROBLEM,
+    }
     assert await at_rest_lookup(api) == [n]
 
     histories = await raw_histories(api, [n, task_id])
@@ -206,11 +258,13 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     # Erasure: through the API, by a supervisor; an analyst may not.
     analyst = bearer(await token_for(api.pool, "analyst"))
     why = {"reason": "customer's request, ticket GDPR-77"}
-    assert (await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json=why,
-                                headers=analyst)).status_code == 403
+    assert (
+        await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json=why, headers=analyst)
+    ).status_code == 403
     sup = bearer(await token_for(api.pool, "supervisor", "boss"))
-    assert (await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json={},
-                                headers=sup)).status_code == 422
+    assert (
+        await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json={}, headers=sup)
+    ).status_code == 422
     r = await api.http.post(f"/customers/{CUSTOMER_ID}/erase", json=why, headers=sup)
     assert r.status_code == 200, r.text
     assert r.json()["requests"] == [n]
@@ -228,9 +282,13 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     assert timeline[-1]["kind"] == "personal_data_erased"
     assert timeline[-1]["actor"] == {"id": "boss", "role": "supervisor"}
     assert timeline[-1]["reason"].endswith("ticket GDPR-77")
-    assert await api.pool.fetchval(
-        "SELECT count(*) FROM customer_keys WHERE customer_id = $1 AND wrapped IS NOT NULL",
-        CUSTOMER_ID) == 0
+    assert (
+        await api.pool.fetchval(
+            "SELECT count(*) FROM customer_keys WHERE customer_id = $1 AND wrapped IS NOT NULL",
+            CUSTOMER_ID,
+        )
+        == 0
+    )
 
     assert found_in(pg_dump(db)) == []
     for path in await data_files(api):

@@ -21,8 +21,9 @@ from tests.helpers import intake
 
 
 async def test_histories_and_data_keys_sealed_before_a_rotation_still_open(api: Api) -> None:
-    created = await api.http.post("/requests", json=intake().model_dump(
-        mode="json", exclude_none=True))
+    created = await api.http.post(
+        "/requests", json=intake().model_dump(mode="json", exclude_none=True)
+    )
     assert created.status_code in (200, 201), created.text
     n = created.json()["number"]
     old = at_rest.ring()
@@ -34,8 +35,9 @@ async def test_histories_and_data_keys_sealed_before_a_rotation_still_open(api: 
     config["data_converter"] = converter.data_converter(new)
     rotated = Client(**config)
     history = await rotated.get_workflow_handle(n).fetch_history()
-    started = next(e for e in history.events
-                   if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    started = next(
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    )
     payload = started.workflow_execution_started_event_attributes.input.payloads[0]
     assert payload.metadata[KEY_ID] == old.current.encode(), "sealed before the rotation"
     [inp] = await rotated.data_converter.decode([payload], [ServiceRequestInput])
@@ -54,5 +56,6 @@ async def test_histories_and_data_keys_sealed_before_a_rotation_still_open(api: 
     assert json.loads(key.open(bytes(row)[16:]))["name"] == "Li Lei"
     fresh = await keys.for_customer("C-NEW-AFTER-ROTATION")
     wrapped_by = await api.pool.fetchval(
-        "SELECT master_key_id FROM customer_keys WHERE handle = $1::uuid", fresh.handle)
+        "SELECT master_key_id FROM customer_keys WHERE handle = $1::uuid", fresh.handle
+    )
     assert wrapped_by == new.current

@@ -55,9 +55,19 @@ async def ui(live: Live, tmp_path: Path) -> AsyncIterator[Ui]:
     ui_port, codec_port = free_port(), free_port()
     codec = f"http://127.0.0.1:{codec_port}"
     dev = TemporalDevServer(
-        tmp_path / "temporal.db", free_port(), ui_port, binary=Path(binary("temporal")),
-        extra_args=["--ui-codec-endpoint", codec, "--http-port", str(free_port()),
-                    "--metrics-port", str(free_port())])
+        tmp_path / "temporal.db",
+        free_port(),
+        ui_port,
+        binary=Path(binary("temporal")),
+        extra_args=[
+            "--ui-codec-endpoint",
+            codec,
+            "--http-port",
+            str(free_port()),
+            "--metrics-port",
+            str(free_port()),
+        ],
+    )
     app = codec_server.create_app(ring, [f"http://127.0.0.1:{ui_port}"], pool=live.pool)
     decodes: list[dict[str, Any]] = []
 
@@ -65,17 +75,19 @@ async def ui(live: Live, tmp_path: Path) -> AsyncIterator[Ui]:
     async def watch(request: Any, call_next: Any) -> Any:
         response = await call_next(request)
         if request.url.path == "/decode" and request.method == "POST":
-            decodes.append({"status": response.status_code,
-                            "cookie": "csflow_token" in request.headers.get("cookie", "")})
+            decodes.append(
+                {
+                    "status": response.status_code,
+                    "cookie": "csflow_token" in request.headers.get("cookie", ""),
+                }
+            )
         return response
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=codec_port,
-                                           log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=codec_port, log_config=None))
     task = asyncio.create_task(server.serve())
     await asyncio.to_thread(dev.start)
     try:
-        client = await Client.connect(dev.target,
-                                      data_converter=converter.data_converter(ring))
+        client = await Client.connect(dev.target, data_converter=converter.data_converter(ring))
         yield Ui(tmp_path / "temporal.db", dev.ui_url, codec, client, decodes)
     finally:
         server.should_exit = True
@@ -89,12 +101,20 @@ async def a_sealed_request(ui: Ui) -> str:
     from csflow.contracts import Contact, Customer
     from csflow.domain.codes import Tier
 
-    body = intake(customer=Customer(id="C-UI-1", name=NAME, tier=Tier.REGULAR,
-                                    contact=Contact(email="p.m@example.org")))
+    body = intake(
+        customer=Customer(
+            id="C-UI-1", name=NAME, tier=Tier.REGULAR, contact=Contact(email="p.m@example.org")
+        )
+    )
     handle = await ui.client.start_workflow(
-        "ServiceRequest", {"number": "CS20261130-WEB-0777", "intake": body.model_dump(
-            mode="json", exclude_none=True)},
-        id="CS20261130-WEB-0777", task_queue="nobody-listens")
+        "ServiceRequest",
+        {
+            "number": "CS20261130-WEB-0777",
+            "intake": body.model_dump(mode="json", exclude_none=True),
+        },
+        id="CS20261130-WEB-0777",
+        task_queue="nobody-listens",
+    )
     return handle.id
 
 
@@ -118,7 +138,9 @@ async def codec_settings(page: Page, ui: Ui, *, include_credentials: bool) -> No
              localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
              localStorage.setItem('endpoint', JSON.stringify(endpoint));
              localStorage.setItem('includeCredentials', JSON.stringify(include));
-           }""", [ui.codec, include_credentials])
+           }""",
+        [ui.codec, include_credentials],
+    )
 
 
 async def input_shown(page: Page, ui: Ui, wid: str, *, wait_for: str | None = None) -> str:
@@ -140,7 +162,8 @@ async def input_shown(page: Page, ui: Ui, wid: str, *, wait_for: str | None = No
 
 
 async def test_the_ui_shows_decoded_input_only_to_a_signed_in_authorised_person(
-        ui: Ui, live: Live, browser: Browser) -> None:
+    ui: Ui, live: Live, browser: Browser
+) -> None:
     wid = await a_sealed_request(ui)
 
     # Temporal's own files (SQLite and its write-ahead log) hold the workflow, sealed.
@@ -159,7 +182,8 @@ async def test_the_ui_shows_decoded_input_only_to_a_signed_in_authorised_person(
     assert ui.decodes[-1] == {"status": 200, "cookie": True}
     assert NAME in text, text[:2000]
     audited = await live.pool.fetchrow(
-        "SELECT subject, role, numbers FROM codec_reads ORDER BY id DESC LIMIT 1")
+        "SELECT subject, role, numbers FROM codec_reads ORDER BY id DESC LIMIT 1"
+    )
     assert (audited["subject"], audited["role"]) == ("ui.agent", "agent")
     assert wid in audited["numbers"]
     await page.context.close()

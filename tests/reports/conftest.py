@@ -17,6 +17,9 @@ async def web(pool: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(CSFLOW_TASK_QUEUE=fresh_queue()), pool=pool)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://csflow",
-                                     headers=bearer(await token_for(pool, "analyst"))) as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://csflow",
+            headers=bearer(await token_for(pool, "analyst")),
+        ) as http:
             yield http

@@ -32,12 +32,12 @@ def synthetic(n: int, seed: int = 5) -> tuple[list[date], list[float], cm.Marks]
     days = [start + timedelta(days=i) for i in range(n)]
     holidays = {d for d in days if rng.random() < 0.05 and d.weekday() < 5}
     makeup = {d for d in days if d.weekday() == 5 and rng.random() < 0.08} - holidays
-    campaigns = {d for d in days if (d.month, d.day) in ((6, 17), (6, 18), (11, 10),
-                                                         (11, 11))}
+    campaigns = {d for d in days if (d.month, d.day) in ((6, 17), (6, 18), (11, 10), (11, 11))}
 
     def marks(d: date) -> cm.DayMarks:
-        return cm.DayMarks(holiday=d in holidays, makeup=d in makeup,
-                           campaign="sale" if d in campaigns else None)
+        return cm.DayMarks(
+            holiday=d in holidays, makeup=d in makeup, campaign="sale" if d in campaigns else None
+        )
 
     y = []
     for i, d in enumerate(days):
@@ -77,22 +77,31 @@ def test_short_histories_fall_back_and_unseen_effects_are_dropped() -> None:
     fallback = cm.predict(y, days, [days[-1] + timedelta(days=1)], marks)
     assert "Holt-Winters" in fallback.method or "naive" in fallback.method
     days, y, _ = synthetic(60)
-    blind = cm.predict(y, days, [days[-1] + timedelta(days=1)],
-                       lambda d: cm.DayMarks(holiday=d == days[-1] + timedelta(days=1)))
+    blind = cm.predict(
+        y,
+        days,
+        [days[-1] + timedelta(days=1)],
+        lambda d: cm.DayMarks(holiday=d == days[-1] + timedelta(days=1)),
+    )
     assert "none in the history" in blind.method  # the future holiday was never seen
 
 
 def test_campaign_days_come_from_the_reports_config(tmp_path: Any) -> None:
     config = ReportsConfig()
     days = config.campaign_days(date(2026, 11, 1), date(2026, 11, 30))
-    assert days == {date(2026, 11, 9): "双11", date(2026, 11, 10): "双11",
-                    date(2026, 11, 11): "双11", date(2026, 11, 12): "双11"}
+    assert days == {
+        date(2026, 11, 9): "双11",
+        date(2026, 11, 10): "双11",
+        date(2026, 11, 11): "双11",
+        date(2026, 11, 12): "双11",
+    }
     f = tmp_path / "reports.toml"
-    f.write_text('[forecast]\ncampaigns = [{ name = "anniversary", month = 3, day = 8 }]\n',
-                 encoding="utf-8")
+    f.write_text(
+        '[forecast]\ncampaigns = [{ name = "anniversary", month = 3, day = 8 }]\n', encoding="utf-8"
+    )
     mine = load_reports_config(f)
     assert mine.forecast.campaigns == (Campaign(name="anniversary", month=3, day=8),)
-    f.write_text('[forecast]\ncampains = []\n', encoding="utf-8")
+    f.write_text("[forecast]\ncampains = []\n", encoding="utf-8")
     with pytest.raises(ReportsConfigError, match=r"forecast\.campains"):
         load_reports_config(f)
 
@@ -124,26 +133,38 @@ async def _history(pool: Any) -> None:
                customer_tier, channel, category, description, received_at, status, priority,
                sla_state, version)
            VALUES ($1, 'C', 'N', '{}', 'regular', 'phone', 'complaint', 'x', $2, 'received',
-                   'P3', 'green', 1)""", requests)
+                   'P3', 'green', 1)""",
+        requests,
+    )
     await pool.executemany(
         """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role)
-           VALUES ($1, $2, $3, $4, $5, $6)""", events)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        events,
+    )
 
 
 @pytest.mark.integration
 async def test_the_forecast_page_marks_holidays_and_shows_the_backtest(
-    pool: Any, web: httpx.AsyncClient,
+    pool: Any,
+    web: httpx.AsyncClient,
 ) -> None:
     await _history(pool)
     f = await service.produce_forecast(pool, AS_OF, TZ, 14, datetime.now(UTC))
     by_day = {d.day: d for d in f.days}
     assert [d for d, x in by_day.items() if x.holiday] == [
-        date(2026, 9, 25), date(2026, 9, 26), date(2026, 9, 27), date(2026, 10, 1),
-        date(2026, 10, 2), date(2026, 10, 3), date(2026, 10, 4)]
+        date(2026, 9, 25),
+        date(2026, 9, 26),
+        date(2026, 9, 27),
+        date(2026, 10, 1),
+        date(2026, 10, 2),
+        date(2026, 10, 3),
+        date(2026, 10, 4),
+    ]
     # A Thursday off (1 Oct) against a working Thursday (24 Sep): 30 % of it, learnt from
     # May's and June's holidays.
     assert by_day[date(2026, 10, 1)].requests == pytest.approx(
-        0.3 * by_day[date(2026, 9, 24)].requests, rel=0.15)
+        0.3 * by_day[date(2026, 9, 24)].requests, rel=0.15
+    )
     assert by_day[date(2026, 9, 24)].requests == pytest.approx(68, rel=0.1)
     assert f.horizon_errors and f.total_backtest_mape is not None
     assert f.total_backtest_mape_plain is not None

@@ -18,7 +18,9 @@ async def csflow(db: str, *args: str) -> Result:
 
 
 async def test_report_weekly_prints_the_week_and_stores_it(
-    db: str, pool: Any, tmp_path: Path,
+    db: str,
+    pool: Any,
+    tmp_path: Path,
 ) -> None:
     await insert(pool)
     out = tmp_path / "w47.csv"
@@ -43,8 +45,7 @@ async def test_report_daily_and_forecast_and_a_bad_period(db: str, pool: Any) ->
     daily = await csflow(db, "report", "daily", "--date", "2026-11-16")
     assert daily.exit_code == 0, daily.output
     assert "Daily report 2026-11-16" in daily.output
-    forecast = await csflow(db, "report", "forecast", "--as-of", "2026-11-23",
-                            "--horizon", "7")
+    forecast = await csflow(db, "report", "forecast", "--as-of", "2026-11-23", "--horizon", "7")
     assert forecast.exit_code == 0, forecast.output
     assert "Forecast from 2026-11-23" in forecast.output
     assert "category: complaint" in forecast.output

@@ -66,8 +66,16 @@ async def _history(pool: Any) -> None:
             handlers += [("a1", "agent")] * 9  # before the rate window: not counted
         handlers.append(("sup", "supervisor"))  # supervisors are not handlers here
         for j, (actor, role) in enumerate(handlers):
-            events.append((f"F{day:%m%d}-{j % 3:02d}", 10 + j, at + timedelta(hours=1),
-                           "resolution_proposed", actor, role))
+            events.append(
+                (
+                    f"F{day:%m%d}-{j % 3:02d}",
+                    10 + j,
+                    at + timedelta(hours=1),
+                    "resolution_proposed",
+                    actor,
+                    role,
+                )
+            )
         if i in (30, 31):
             events.append((f"F{day:%m%d}-00", 99, at, "progress_posted", "a3", "agent"))
     await pool.executemany(
@@ -75,23 +83,30 @@ async def _history(pool: Any) -> None:
                customer_tier, channel, category, description, received_at, status, priority,
                sla_state, version)
            VALUES ($1, 'C', 'N', '{}', 'regular', 'phone', 'complaint', 'x', $2, 'received',
-                   'P3', 'green', 1)""", requests)
+                   'P3', 'green', 1)""",
+        requests,
+    )
     await pool.executemany(
         """INSERT INTO request_events (number, seq, at, kind, actor_id, actor_role)
-           VALUES ($1, $2, $3, $4, $5, $6)""", events)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        events,
+    )
 
 
 async def test_forecast_from_history_with_the_staff_it_implies(pool: Any) -> None:
     await _history(pool)
     result = await service.produce_forecast(pool, AS_OF, TZ, 14, datetime.now(UTC))
     assert (result.history_start, result.history_days) == (date(2026, 10, 19), 35)
-    assert [(s.dimension, s.key) for s in result.series] == [("category", "complaint"),
-                                                             ("channel", "phone")]
+    assert [(s.dimension, s.key) for s in result.series] == [
+        ("category", "complaint"),
+        ("channel", "phone"),
+    ]
     for s in result.series:
         assert s.forecast == pytest.approx(WEEKDAYS * 2, abs=0.05)
         assert s.backtest_mae == pytest.approx(0, abs=0.05)
-        assert s.history == [float(WEEKDAYS[(AS_OF - timedelta(days=28 - i)).weekday()])
-                             for i in range(28)]
+        assert s.history == [
+            float(WEEKDAYS[(AS_OF - timedelta(days=28 - i)).weekday()]) for i in range(28)
+        ]
     # 40 + 30 resolutions by agents and engineers over 20 + 10 + 2 agent-days (a3 only
     # posted progress): 70 / 32 = 2.1875 per agent-day; staff = ceil(requests / 2.1875).
     assert (result.resolutions, result.agent_days) == (70, 32)
@@ -100,7 +115,8 @@ async def test_forecast_from_history_with_the_staff_it_implies(pool: Any) -> Non
 
 
 async def test_the_forecast_page_shows_error_and_staffing(
-    pool: Any, web: httpx.AsyncClient,
+    pool: Any,
+    web: httpx.AsyncClient,
 ) -> None:
     assert (await web.get("/reports/forecast")).status_code == 404
     await _history(pool)

@@ -25,7 +25,10 @@ async def test_a_month_is_the_sum_of_its_days(pool: Any, web: httpx.AsyncClient)
     assert (month.kind, month.period, month.received) == ("monthly", "2026-11", 10)
     # Every breach of the dataset happened in November: the week's, and R9's on the 13th.
     assert {c.clock: c.breached for c in month.sla} == {
-        "first_response": 3, "plan": 1, "resolution": 3}
+        "first_response": 3,
+        "plan": 1,
+        "resolution": 3,
+    }
     # Resolutions: the week's five plus R0's on the 13th; one re-handling (R2).
     assert (month.rehandling.numerator, month.rehandling.denominator) == (1, 6)
     assert weekly.rehandling.denominator == 5

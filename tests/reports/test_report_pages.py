@@ -46,24 +46,37 @@ def duration(key: str, count: str, mean: str, p50: str, p90: str) -> dict[str, s
 
 # Hand-computed in test_report_figures.py; here as the page spells them.
 EXPECTED = {
-    "received": "7", "sla.all.rate": "57.1 %", "nps.score": "25", "satisfaction.mean": "4",
-    "fcr.rate.tile": "50.0 %", "improvements.open": "3",
-    **share("category.complaint", "4", "57.1 %"), **share("category.after_sales", "1", "14.3 %"),
+    "received": "7",
+    "sla.all.rate": "57.1 %",
+    "nps.score": "25",
+    "satisfaction.mean": "4",
+    "fcr.rate.tile": "50.0 %",
+    "improvements.open": "3",
+    **share("category.complaint", "4", "57.1 %"),
+    **share("category.after_sales", "1", "14.3 %"),
     **share("category.consultation", "1", "14.3 %"),
     **share("category.suggestion", "1", "14.3 %"),
-    **share("channel.phone", "3", "42.9 %"), **share("channel.app", "1", "14.3 %"),
-    **share("channel.chat", "1", "14.3 %"), **share("channel.email", "1", "14.3 %"),
+    **share("channel.phone", "3", "42.9 %"),
+    **share("channel.app", "1", "14.3 %"),
+    **share("channel.chat", "1", "14.3 %"),
+    **share("channel.email", "1", "14.3 %"),
     **share("channel.web", "1", "14.3 %"),
     **share("department.logistics", "3", "42.9 %"),
     **share("department.billing", "1", "14.3 %"),
     **share("department.customer-service", "1", "14.3 %"),
-    **share("department.product", "1", "14.3 %"), **share("department.repair", "1", "14.3 %"),
-    **share("issue.1", "3", "42.9 %"), **share("issue.2", "1", "14.3 %"),
+    **share("department.product", "1", "14.3 %"),
+    **share("department.repair", "1", "14.3 %"),
+    **share("issue.1", "3", "42.9 %"),
+    **share("issue.2", "1", "14.3 %"),
     **share("issue.3", "1", "14.3 %"),
-    **share("satisfaction.1", "0", "0.0 %"), **share("satisfaction.2", "1", "25.0 %"),
-    **share("satisfaction.3", "0", "0.0 %"), **share("satisfaction.4", "1", "25.0 %"),
+    **share("satisfaction.1", "0", "0.0 %"),
+    **share("satisfaction.2", "1", "25.0 %"),
+    **share("satisfaction.3", "0", "0.0 %"),
+    **share("satisfaction.4", "1", "25.0 %"),
     **share("satisfaction.5", "2", "50.0 %"),
-    "nps.promoters": "2", "nps.passives": "1", "nps.detractors": "1",
+    "nps.promoters": "2",
+    "nps.passives": "1",
+    "nps.detractors": "1",
     # 900 s, 1140 s; 45450 s = 12 h 37.5 m, 79650 s = 22 h 7.5 m; 3000 s.
     **duration("first_response.P1", "2", "15 m", "15 m", "19 m"),
     **duration("first_response.P2", "2", "12 h 37 m", "12 h 37 m", "22 h 7 m"),
@@ -72,27 +85,53 @@ EXPECTED = {
     **duration("resolution.P1", "1", "1 h 30 m", "1 h 30 m", "1 h 30 m"),
     **duration("resolution.P2", "1", "4 h", "4 h", "4 h"),
     **duration("resolution.P3", "2", "2 d", "2 d", "3 d 14 h"),
-    "sla.first_response.met": "2", "sla.first_response.breached": "3",
+    "sla.first_response.met": "2",
+    "sla.first_response.breached": "3",
     "sla.first_response.rate": "40.0 %",
-    "sla.plan.met": "3", "sla.plan.breached": "1", "sla.plan.rate": "75.0 %",
-    "sla.resolution.met": "3", "sla.resolution.breached": "2", "sla.resolution.rate": "60.0 %",
+    "sla.plan.met": "3",
+    "sla.plan.breached": "1",
+    "sla.plan.rate": "75.0 %",
+    "sla.resolution.met": "3",
+    "sla.resolution.breached": "2",
+    "sla.resolution.rate": "60.0 %",
     "sla.progress_missed": "1",
-    "fcr.rate": "50.0 %", "fcr.numerator": "2", "fcr.denominator": "4",
-    "repeat.rate": "14.3 %", "repeat.numerator": "1", "repeat.denominator": "7",
-    "rehandling.rate": "20.0 %", "rehandling.numerator": "1", "rehandling.denominator": "5",
-    "follow_up.rate": "75.0 %", "follow_up.numerator": "3", "follow_up.denominator": "4",
+    "fcr.rate": "50.0 %",
+    "fcr.numerator": "2",
+    "fcr.denominator": "4",
+    "repeat.rate": "14.3 %",
+    "repeat.numerator": "1",
+    "repeat.denominator": "7",
+    "rehandling.rate": "20.0 %",
+    "rehandling.numerator": "1",
+    "rehandling.denominator": "5",
+    "follow_up.rate": "75.0 %",
+    "follow_up.numerator": "3",
+    "follow_up.denominator": "4",
     "follow_up.late": "1",
     **share("improvements.billing", "2", "66.7 %"),
     **share("improvements.logistics", "1", "33.3 %"),
 }
 
 
-def channel(name: str, picked: str, met: str, missed: str, rate: str, p50: str, p90: str,
-            fr: tuple[str, str, str, str]) -> dict[str, str]:
-    return {f"pickup.{name}.count": picked, f"pickup.{name}.met": met,
-            f"pickup.{name}.missed": missed, f"pickup.{name}.rate": rate,
-            f"pickup.{name}.p50": p50, f"pickup.{name}.p90": p90,
-            **duration(f"channel_fr.{name}", *fr)}
+def channel(
+    name: str,
+    picked: str,
+    met: str,
+    missed: str,
+    rate: str,
+    p50: str,
+    p90: str,
+    fr: tuple[str, str, str, str],
+) -> dict[str, str]:
+    return {
+        f"pickup.{name}.count": picked,
+        f"pickup.{name}.met": met,
+        f"pickup.{name}.missed": missed,
+        f"pickup.{name}.rate": rate,
+        f"pickup.{name}.p50": p50,
+        f"pickup.{name}.p90": p90,
+        **duration(f"channel_fr.{name}", *fr),
+    }
 
 
 # Hand-computed in test_channel_response.py (issue 16): pick-up against answer_within
@@ -101,8 +140,7 @@ EXPECTED |= {
     **channel("app", "1", "0", "0", "–", "0 s", "0 s", ("0", "–", "–", "–")),
     **channel("chat", "1", "1", "0", "100.0 %", "0 s", "0 s", ("1", "50 m", "50 m", "50 m")),
     **channel("email", "1", "0", "0", "–", "1 d", "1 d", ("1", "1 d", "1 d", "1 d")),
-    **channel("phone", "3", "2", "1", "66.7 %", "0 s", "12 m",
-              ("2", "15 m", "15 m", "19 m")),
+    **channel("phone", "3", "2", "1", "66.7 %", "0 s", "12 m", ("2", "15 m", "15 m", "19 m")),
     **channel("web", "1", "0", "0", "–", "0 s", "0 s", ("1", "45 m", "45 m", "45 m")),
 }
 
@@ -131,8 +169,10 @@ async def test_every_figure_on_the_weekly_page_is_the_hand_computed_one(
 async def test_csv_and_json_exports(web: httpx.AsyncClient) -> None:
     res = await web.get(f"/reports/weekly/{WEEK}.csv")
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
-    rows = {(r["section"], r["item"], r["measure"]): r["value"]
-            for r in csv.DictReader(io.StringIO(res.text))}
+    rows = {
+        (r["section"], r["item"], r["measure"]): r["value"]
+        for r in csv.DictReader(io.StringIO(res.text))
+    }
     assert rows[("volume", "received", "count")] == "7"
     assert rows[("resolution_seconds", "P3", "p90")] == "311340.0"
     assert float(rows[("sla", "all", "rate")]) == pytest.approx(8 / 14)

@@ -37,8 +37,12 @@ async def schedules(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[tup
     """A worker with only the Report workflow on a fresh queue; schedules removed after."""
     queue = fresh_queue()
     reports = ReportActivities(pool)
-    async with Worker(ts_env.client, task_queue=queue, workflows=[ReportWorkflow],
-                      activities=[reports.rollup_day, reports.publish, reports.forecast]):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ReportWorkflow],
+        activities=[reports.rollup_day, reports.publish, reports.forecast],
+    ):
         try:
             yield queue, ts_env.client
         finally:
@@ -49,6 +53,7 @@ async def schedules(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[tup
 
 async def run_of(handle: ScheduleHandle, client: Client) -> Any:
     """The result of the workflow the schedule's latest action started."""
+
     async def started() -> str:
         actions = (await handle.describe()).info.recent_actions
         assert actions, "the schedule has not started anything yet"
@@ -81,14 +86,16 @@ async def test_ensure_schedules_creates_them_once_and_keeps_a_pause(
 
 
 async def test_a_triggered_daily_run_stores_yesterdays_report(
-    schedules: tuple[str, Client], pool: Any,
+    schedules: tuple[str, Client],
+    pool: Any,
 ) -> None:
     queue, client = schedules
     await ensure_schedules(client, queue)
     yesterday = local_day(datetime.now(UTC), TZ) - timedelta(days=1)
     at = f"{yesterday.day} 10:00"
-    req = Req("Y1", at, "complaint", "logistics", "phone", "P1").on(at, "assigned",
-                                                                   department="logistics")
+    req = Req("Y1", at, "complaint", "logistics", "phone", "P1").on(
+        at, "assigned", department="logistics"
+    )
     await insert(pool, [req], month=(yesterday.year, yesterday.month))
 
     daily = client.get_schedule_handle("csflow-report-daily")
@@ -109,7 +116,8 @@ async def test_a_triggered_daily_run_stores_yesterdays_report(
 
 
 async def test_a_run_reports_the_day_before_the_time_it_was_scheduled_for(
-    schedules: tuple[str, Client], pool: Any,
+    schedules: tuple[str, Client],
+    pool: Any,
 ) -> None:
     """A run made up late (here a backfill of Tuesday 00:30) still reports Monday."""
     queue, client = schedules
@@ -117,8 +125,13 @@ async def test_a_run_reports_the_day_before_the_time_it_was_scheduled_for(
     await insert(pool)
     daily = client.get_schedule_handle("csflow-report-daily")
     tuesday = datetime(2026, 11, 16, 16, 29, tzinfo=UTC)  # 00:29 on the 17th in Shanghai
-    await daily.backfill(ScheduleBackfill(start_at=tuesday, end_at=tuesday + timedelta(
-        minutes=2), overlap=ScheduleOverlapPolicy.ALLOW_ALL))
+    await daily.backfill(
+        ScheduleBackfill(
+            start_at=tuesday,
+            end_at=tuesday + timedelta(minutes=2),
+            overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+        )
+    )
     summary = await run_of(daily, client)
     assert (summary["kind"], summary["period"]) == ("daily", "2026-11-16")
     stored = await store.load(pool, "daily", "2026-11-16")
@@ -126,13 +139,18 @@ async def test_a_run_reports_the_day_before_the_time_it_was_scheduled_for(
 
 
 async def test_a_weekly_run_started_by_hand_and_bad_input_failing_fast(
-    schedules: tuple[str, Client], pool: Any,
+    schedules: tuple[str, Client],
+    pool: Any,
 ) -> None:
     queue, client = schedules
     await insert(pool)
     summary = await client.execute_workflow(
-        "Report", ReportInput(kind="weekly", period=WEEK, time_zone=TZ), id=fresh_queue(),
-        task_queue=queue, result_type=ReportSummary)
+        "Report",
+        ReportInput(kind="weekly", period=WEEK, time_zone=TZ),
+        id=fresh_queue(),
+        task_queue=queue,
+        result_type=ReportSummary,
+    )
     assert (summary.period, summary.headline["received"]) == (WEEK, 7)
     assert summary.headline["sla_compliance"] == pytest.approx(8 / 14)
     assert await pool.fetchval("SELECT count(*) FROM report_days") == 7
@@ -140,13 +158,18 @@ async def test_a_weekly_run_started_by_hand_and_bad_input_failing_fast(
     # A period that does not parse fails the workflow at once, naming the field.
     with pytest.raises(WorkflowFailureError) as err:
         await client.execute_workflow(
-            "Report", {"kind": "weekly", "period": "2026-47"}, id=fresh_queue(),
-            task_queue=queue, execution_timeout=timedelta(seconds=30))
+            "Report",
+            {"kind": "weekly", "period": "2026-47"},
+            id=fresh_queue(),
+            task_queue=queue,
+            execution_timeout=timedelta(seconds=30),
+        )
     assert "ISO week" in str(err.value.cause)
 
 
 async def test_the_monthly_run_on_the_first_reports_last_month(
-    schedules: tuple[str, Client], pool: Any,
+    schedules: tuple[str, Client],
+    pool: Any,
 ) -> None:
     """Backfilled 1 December 02:00 Shanghai: November, summed from its 30 daily rollups."""
     queue, client = schedules
@@ -157,8 +180,13 @@ async def test_the_monthly_run_on_the_first_reports_last_month(
     await insert(pool)
     first = datetime(2026, 11, 30, 17, 59, tzinfo=UTC)  # 01:59 on 1 December in Shanghai
     handle = client.get_schedule_handle("csflow-report-monthly")
-    await handle.backfill(ScheduleBackfill(start_at=first, end_at=first + timedelta(
-        minutes=2), overlap=ScheduleOverlapPolicy.ALLOW_ALL))
+    await handle.backfill(
+        ScheduleBackfill(
+            start_at=first,
+            end_at=first + timedelta(minutes=2),
+            overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+        )
+    )
     summary = await run_of(handle, client)
     assert (summary["kind"], summary["period"]) == ("monthly", "2026-11")
     stored = await store.load(pool, "monthly", "2026-11")

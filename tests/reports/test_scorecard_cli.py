@@ -16,14 +16,29 @@ pytestmark = pytest.mark.integration
 
 
 async def test_scorecard_show_ranks_and_writes_csv_and_json(
-    db: str, pool: Any, tmp_path: Path,
+    db: str,
+    pool: Any,
+    tmp_path: Path,
 ) -> None:
     await insert_staff(pool)
     await insert(pool)
     out, js = tmp_path / "agents.csv", tmp_path / "all.json"
-    result = await csflow(db, "scorecard", "show", "--week", WEEK, "--sort",
-                          "sla_first_response", "--worst", "--top", "3", "--csv", str(out),
-                          "--json", str(js))
+    result = await csflow(
+        db,
+        "scorecard",
+        "show",
+        "--week",
+        WEEK,
+        "--sort",
+        "sla_first_response",
+        "--worst",
+        "--top",
+        "3",
+        "--csv",
+        str(out),
+        "--json",
+        str(js),
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "Scorecards 2026-W47 by agent" in lines[0]

@@ -45,13 +45,23 @@ def durations(card: Scorecard) -> tuple[Any, ...]:
 async def test_agents_are_everyone_counted_plus_idle_handlers(week: ScorecardReport) -> None:
     # f1 owns a follow-up, s1 (supervisor) and a4 handled nothing: rows of zeros; R5's
     # first-response breach happened while it waited in the queue: (unassigned).
-    assert [c.key for c in week.agents] == ["(unassigned)", "a1", "a2", "a3", "a4", "e1",
-                                            "f1", "s1"]
+    assert [c.key for c in week.agents] == [
+        "(unassigned)",
+        "a1",
+        "a2",
+        "a3",
+        "a4",
+        "e1",
+        "f1",
+        "s1",
+    ]
     a = by_key(week.agents)
     assert (a["a3"].name, a["a3"].team, a["a3"].department) == (
-        "Cai", "customer-service", "customer-service")  # no team: the department's name
-    assert (a["a4"].handled, a["a4"].sla_compliance.denominator, a["a4"].nps.responses) == (
-        0, 0, 0)
+        "Cai",
+        "customer-service",
+        "customer-service",
+    )  # no team: the department's name
+    assert (a["a4"].handled, a["a4"].sla_compliance.denominator, a["a4"].nps.responses) == (0, 0, 0)
     assert week.organisation.agents == 7  # (unassigned) is not a person
 
 
@@ -60,7 +70,15 @@ async def test_requests_handled_and_response_times_per_agent(week: ScorecardRepo
     # handled = requests an agent proposed a resolution for (once per agent and request):
     # a1 R1; a3 R2 (twice resolved, counted once); e1 R3 and R9.
     assert {k: c.handled for k, c in a.items()} == {
-        "(unassigned)": 0, "a1": 1, "a2": 0, "a3": 1, "a4": 0, "e1": 2, "f1": 0, "s1": 0}
+        "(unassigned)": 0,
+        "a1": 1,
+        "a2": 0,
+        "a3": 1,
+        "a4": 0,
+        "e1": 2,
+        "f1": 0,
+        "s1": 0,
+    }
     # First responses go to who answered: a1 R1 10 min and R4 20 min; a2 R2 45 min;
     # a3 R5 24 h 30 min after receipt; e1 R3 80 min less 30 min waiting on the customer.
     # First resolutions: a1 R1 90 min; a3 R2 5 h less the 1 h pause (a3 held it after the
@@ -68,8 +86,7 @@ async def test_requests_handled_and_response_times_per_agent(week: ScorecardRepo
     assert durations(a["a1"]) == ((2, 900, 900, 1140), (1, 5400, 5400, 5400))
     assert durations(a["a2"]) == ((1, 2700, 2700, 2700), (0, None, None, None))
     assert durations(a["a3"]) == ((1, 88200, 88200, 88200), (1, 14400, 14400, 14400))
-    assert durations(a["e1"]) == ((1, 3000, 3000, 3000),
-                                  (2, 174300, 174300, pytest.approx(311340)))
+    assert durations(a["e1"]) == ((1, 3000, 3000, 3000), (2, 174300, 174300, pytest.approx(311340)))
 
 
 async def test_sla_compliance_per_clock_follows_the_holder_at_the_breach(
@@ -85,8 +102,11 @@ async def test_sla_compliance_per_clock_follows_the_holder_at_the_breach(
     assert sla(a["a2"]) == {"first_response": (0, 1), "plan": (0, 1), "resolution": (0, 0)}
     assert sla(a["a3"]) == {"first_response": (0, 0), "plan": (0, 0), "resolution": (1, 1)}
     assert sla(a["e1"]) == {"first_response": (1, 0), "plan": (1, 0), "resolution": (1, 1)}
-    assert sla(a["(unassigned)"]) == {"first_response": (0, 1), "plan": (0, 0),
-                                      "resolution": (0, 0)}
+    assert sla(a["(unassigned)"]) == {
+        "first_response": (0, 1),
+        "plan": (0, 0),
+        "resolution": (0, 0),
+    }
     assert (a["e1"].progress_updates_missed, a["a1"].progress_updates_missed) == (1, 0)
     assert a["a1"].sla_compliance.rate == pytest.approx(4 / 5)
 
@@ -94,17 +114,25 @@ async def test_sla_compliance_per_clock_follows_the_holder_at_the_breach(
 async def test_rehandling_fcr_satisfaction_nps_per_resolver(week: ScorecardReport) -> None:
     a = by_key(week.agents)
     # R2 sent back (17 09:00) answers a3's resolution of 15:00; a3 proposed two in the week.
-    assert {k: (c.rehandling.numerator, c.rehandling.denominator) for k, c in a.items()
-            if c.rehandling.denominator} == {"a1": (0, 1), "a3": (1, 2), "e1": (0, 2)}
+    assert {
+        k: (c.rehandling.numerator, c.rehandling.denominator)
+        for k, c in a.items()
+        if c.rehandling.denominator
+    } == {"a1": (0, 1), "a3": (1, 2), "e1": (0, 2)}
     # First acceptances: R1 (a1, clean), R2 (a3, re-handled), R3 (e1, waited on the
     # customer), R9 (e1, clean).
-    assert {k: (c.first_contact_resolution.numerator, c.first_contact_resolution.denominator)
-            for k, c in a.items() if c.first_contact_resolution.denominator} == {
-        "a1": (1, 1), "a3": (0, 1), "e1": (1, 2)}
+    assert {
+        k: (c.first_contact_resolution.numerator, c.first_contact_resolution.denominator)
+        for k, c in a.items()
+        if c.first_contact_resolution.denominator
+    } == {"a1": (1, 1), "a3": (0, 1), "e1": (1, 2)}
     # Follow-up answers go to the resolver: R0 5/9 and R1 5/10 → a1; R2 2/6 → a3 (its
     # resolver since the transfer); R9 4/7 → e1.
     assert (a["a1"].satisfaction_answers, a["a1"].satisfaction_mean, a["a1"].nps.score) == (
-        2, 5.0, 100.0)
+        2,
+        5.0,
+        100.0,
+    )
     assert (a["a3"].satisfaction_mean, a["a3"].nps.score) == (2.0, -100.0)
     assert (a["e1"].satisfaction_mean, a["e1"].nps.score) == (4.0, 0.0)
 
@@ -113,13 +141,20 @@ async def test_follow_ups_and_open_improvements(week: ScorecardReport) -> None:
     a = by_key(week.agents)
     # Owners: R0 and R1 named none → their resolver a1 (both on time); R2 none → a3
     # (missed, then recorded late); R9 named f1 (on time).
-    assert {k: (c.follow_up_completion.numerator, c.follow_up_completion.denominator,
-                c.follow_ups_recorded_late) for k, c in a.items()
-            if c.follow_up_completion.denominator} == {
-        "a1": (2, 2, 0), "a3": (0, 1, 1), "f1": (1, 1, 0)}
+    assert {
+        k: (
+            c.follow_up_completion.numerator,
+            c.follow_up_completion.denominator,
+            c.follow_ups_recorded_late,
+        )
+        for k, c in a.items()
+        if c.follow_up_completion.denominator
+    } == {"a1": (2, 2, 0), "a3": (0, 1, 1), "f1": (1, 1, 0)}
     # Open at the end of Sunday: R0-IMP2, R0-IMP3 (a1 resolved R0), R2-IMP1 (a3).
     assert {k: c.open_improvements for k, c in a.items() if c.open_improvements} == {
-        "a1": 2, "a3": 1}
+        "a1": 2,
+        "a3": 1,
+    }
 
 
 async def test_teams_and_departments_are_sums_of_their_agents(week: ScorecardReport) -> None:
@@ -131,25 +166,41 @@ async def test_teams_and_departments_are_sums_of_their_agents(week: ScorecardRep
     dept = by_key(week.departments)["customer-service"]  # a1, a2, a3, a4, s1
     assert (dept.agents, dept.handled) == (5, 2)
     # 600, 1200, 2700, 88200: p50 = 1950, p90 at rank 2.7 = 2700 + 0.7 × 85500.
-    assert durations(dept) == ((4, 23175, 1950, pytest.approx(62550)),
-                               (2, 9900, 9900, pytest.approx(13500)))
+    assert durations(dept) == (
+        (4, 23175, 1950, pytest.approx(62550)),
+        (2, 9900, 9900, pytest.approx(13500)),
+    )
     assert sla(dept) == {"first_response": (1, 2), "plan": (2, 1), "resolution": (2, 1)}
     assert (dept.rehandling.numerator, dept.rehandling.denominator) == (1, 3)
-    assert (dept.first_contact_resolution.numerator,
-            dept.first_contact_resolution.denominator) == (1, 2)
+    assert (dept.first_contact_resolution.numerator, dept.first_contact_resolution.denominator) == (
+        1,
+        2,
+    )
     assert dept.satisfaction_answers == 3
     assert dept.satisfaction_mean == pytest.approx(4.0)
     assert dept.nps.score == pytest.approx(100 / 3)
-    assert (dept.follow_up_completion.numerator, dept.follow_up_completion.denominator,
-            dept.follow_ups_recorded_late, dept.open_improvements) == (2, 3, 1, 3)
+    assert (
+        dept.follow_up_completion.numerator,
+        dept.follow_up_completion.denominator,
+        dept.follow_ups_recorded_late,
+        dept.open_improvements,
+    ) == (2, 3, 1, 3)
     assert sorted(c.key for c in week.teams) == [
-        "(unassigned)", "customer-service", "follow-up", "logistics-A", "repair-1"]
+        "(unassigned)",
+        "customer-service",
+        "follow-up",
+        "logistics-A",
+        "repair-1",
+    ]
     assert sorted(c.key for c in week.departments) == [
-        "(unassigned)", "customer-service", "engineering", "follow-up"]
+        "(unassigned)",
+        "customer-service",
+        "engineering",
+        "follow-up",
+    ]
 
 
-async def test_the_organisation_equals_the_weekly_report(week: ScorecardReport,
-                                                          pool: Any) -> None:
+async def test_the_organisation_equals_the_weekly_report(week: ScorecardReport, pool: Any) -> None:
     from csflow.reports import service
 
     report = await service.publish(pool, "weekly", WEEK, TZ, NOW, 3)
@@ -176,17 +227,18 @@ async def test_ranking_and_any_range_of_days(week: ScorecardReport, pool: Any) -
     assert [c.key for c in best[:3]] == ["e1", "a1", "a3"]
     same = await sc.scorecards(pool, parse("range", "2026-11-16..2026-11-22"), TZ, NOW)
     assert same.model_dump(exclude={"kind", "period"}) == week.model_dump(
-        exclude={"kind", "period"})
+        exclude={"kind", "period"}
+    )
     monday = await sc.scorecards(pool, parse("range", "2026-11-16..2026-11-16"), TZ, NOW)
     assert by_key(monday.agents)["a1"].handled == 1  # R1 on Monday; nothing else of a1's
 
 
-async def test_page_csv_and_json_show_the_same_figures(week: ScorecardReport,
-                                                       web: Any) -> None:
+async def test_page_csv_and_json_show_the_same_figures(week: ScorecardReport, web: Any) -> None:
     from tests.reports.test_report_pages import Figures
 
-    page = await web.get(f"/scorecards/weekly/{WEEK}",
-                         params={"sort": "sla_first_response", "order": "worst"})
+    page = await web.get(
+        f"/scorecards/weekly/{WEEK}", params={"sort": "sla_first_response", "order": "worst"}
+    )
     assert page.status_code == 200
     seen = Figures()
     seen.feed(page.text)
@@ -199,8 +251,11 @@ async def test_page_csv_and_json_show_the_same_figures(week: ScorecardReport,
     assert seen.found["a1.first_response_p90"] == "19 m"  # 1140 s
     assert seen.found["a3.nps"] == "-100"
     # Worst first: the first ranked rows are (unassigned) and a2 (0 %), then a1 (50 %).
-    order = [line.split('data-key="')[1].split('"')[0]
-             for line in page.text.splitlines() if 'data-key="' in line]
+    order = [
+        line.split('data-key="')[1].split('"')[0]
+        for line in page.text.splitlines()
+        if 'data-key="' in line
+    ]
     assert order[:3] == ["(unassigned)", "a2", "a1"]
     teams = await web.get(f"/scorecards/weekly/{WEEK}.csv", params={"level": "team"})
     import csv
@@ -209,8 +264,13 @@ async def test_page_csv_and_json_show_the_same_figures(week: ScorecardReport,
     table = list(csv.DictReader(io.StringIO(teams.text)))
     assert table[0]["level"] == "organisation"
     row = next(r for r in table if r["key"] == "logistics-A")
-    assert (row["agents"], row["handled"], row["first_response_p90_s"],
-            row["sla_plan_met"], row["sla_plan_breached"]) == ("4", "1", "2400.0", "2", "1")
+    assert (
+        row["agents"],
+        row["handled"],
+        row["first_response_p90_s"],
+        row["sla_plan_met"],
+        row["sla_plan_breached"],
+    ) == ("4", "1", "2400.0", "2", "1")
     body = (await web.get(f"/scorecards/weekly/{WEEK}.json")).json()
     assert body["organisation"]["handled"] == 4
     assert {a["key"] for a in body["agents"]} >= {"a1", "a2", "a3", "e1", "f1"}

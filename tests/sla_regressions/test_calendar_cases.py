@@ -35,25 +35,36 @@ def local(text: str, zone: ZoneInfo = SH) -> datetime:
 
 
 def terms_of(policy: Policy, calendar: BusinessCalendar) -> RequestTerms:
-    return resolve_terms(policy, calendar, Channel.WEB, Category.COMPLAINT, None, Tier.REGULAR,
-                         None)
+    return resolve_terms(
+        policy, calendar, Channel.WEB, Category.COMPLAINT, None, Tier.REGULAR, None
+    )
 
 
 def working_sla(**calendar: object) -> Policy:
     """Every P1 and P3 clock counted in working time on the given calendar."""
+
     def table(first: str, plan: str, resolution: str, cadence: str) -> dict[str, object]:
-        return {k: {"duration": v, "basis": "working"} for k, v in (
-            ("first_response", first), ("plan", plan), ("resolution", resolution),
-            ("progress_cadence", cadence))}
+        return {
+            k: {"duration": v, "basis": "working"}
+            for k, v in (
+                ("first_response", first),
+                ("plan", plan),
+                ("resolution", resolution),
+                ("progress_cadence", cadence),
+            )
+        }
 
-    return policy_from_mapping({
-        "sla": {"P1": table("15m", "1h", "2h", "6h"), "P3": table("2h", "4h", "16h", "8h")},
-        "calendar": {"holidays_from": "none", **calendar},
-    })
+    return policy_from_mapping(
+        {
+            "sla": {"P1": table("15m", "1h", "2h", "6h"), "P3": table("2h", "4h", "16h", "8h")},
+            "calendar": {"holidays_from": "none", **calendar},
+        }
+    )
 
 
-def firings(clock: clocks.Clock, terms: RequestTerms, priority: Priority,
-            until: datetime) -> list[tuple[FiringKind, datetime]]:
+def firings(
+    clock: clocks.Clock, terms: RequestTerms, priority: Priority, until: datetime
+) -> list[tuple[FiringKind, datetime]]:
     return [(f.kind, f.at) for f in clocks.fire_due([clock], terms, priority, until)]
 
 
@@ -64,8 +75,11 @@ def test_01_zammad_3180_a_24_7_calendar_is_never_closed_at_midnight() -> None:
     """Zammad #3180: a 24/7 calendar treated midnight as closing time, so tickets created
     just before it escalated hours late. A P1 received at 23:59:30 breaches exactly 15
     minutes later, at 00:14:30 — also across a year end, and across a DST night."""
-    for zone, received in ((SH, "2026-11-30T23:59:30"), (SH, "2026-12-31T23:59:30"),
-                           (ZoneInfo("Europe/Berlin"), "2026-03-28T23:59:30")):
+    for zone, received in (
+        (SH, "2026-11-30T23:59:30"),
+        (SH, "2026-12-31T23:59:30"),
+        (ZoneInfo("Europe/Berlin"), "2026-03-28T23:59:30"),
+    ):
         policy = working_sla(time_zone=zone.key, **ROUND_THE_CLOCK)
         terms = terms_of(policy, policy.calendar.calendar(frozenset(), frozenset()))
         t0 = local(received, zone)
@@ -74,9 +88,9 @@ def test_01_zammad_3180_a_24_7_calendar_is_never_closed_at_midnight() -> None:
         assert terms.calendar.is_working_time(t0 + 30 * M / 60), "midnight is working time"
         assert firings(clock, terms, Priority.P1, t0 + 15 * M - timedelta(microseconds=1)) == [
             (FiringKind.WARNING, t0 + 7 * M + 30 * M / 60),
-            (FiringKind.WARNING, t0 + 11 * M + 15 * M / 60)]
-        assert firings(clock, terms, Priority.P1, t0 + 15 * M) == [
-            (FiringKind.BREACH, t0 + 15 * M)]
+            (FiringKind.WARNING, t0 + 11 * M + 15 * M / 60),
+        ]
+        assert firings(clock, terms, Priority.P1, t0 + 15 * M) == [(FiringKind.BREACH, t0 + 15 * M)]
 
 
 # ---- 2 ----
@@ -88,10 +102,12 @@ def test_02_zammad_3706_2229_holidays_are_local_days_not_utc_days() -> None:
     23:30 in Shanghai (15:30 UTC, still 30 September there too), on a round-the-clock desk,
     with one hour to answer: half an hour on the 30th, nothing on 1–7 October (National
     Day, as chinese-calendar has it), the rest from 00:00 local on the 8th."""
-    policy = policy_from_mapping({
-        "sla": {"P1": {"first_response": {"duration": "1h", "basis": "working"}}},
-        "calendar": {"holidays_from": "china", **ROUND_THE_CLOCK},
-    })
+    policy = policy_from_mapping(
+        {
+            "sla": {"P1": {"first_response": {"duration": "1h", "basis": "working"}}},
+            "calendar": {"holidays_from": "china", **ROUND_THE_CLOCK},
+        }
+    )
     calendar = build_calendar(policy.calendar, date(2026, 9, 30))
     terms = terms_of(policy, calendar)
     received = local("2026-09-30T23:30:00")
@@ -122,9 +138,15 @@ def test_07_glpi_10594_a_pause_over_a_weekend_subtracts_only_working_time() -> N
     terms = terms_of(policy, cal)
     received = local("2026-11-27T10:00:00")
     resolution = clocks.start("resolution", 1, terms, Priority.P3, received)
-    days = clocks.Clock(id="days", name="resolution", cycle=1, started_at=received,
-                        spec=ClockSpec(duration=timedelta(days=3), basis="working_days"),
-                        running_since=received, due_at=local("2026-12-02T18:00:00"))
+    days = clocks.Clock(
+        id="days",
+        name="resolution",
+        cycle=1,
+        started_at=received,
+        spec=ClockSpec(duration=timedelta(days=3), basis="working_days"),
+        running_since=received,
+        due_at=local("2026-12-02T18:00:00"),
+    )
     assert resolution.due_at == local("2026-12-01T10:00:00")
     for c in (resolution, days):
         clocks.pause(c, cal, local("2026-11-27T17:00:00"))
@@ -147,27 +169,33 @@ def test_11_glpi_6835_frappe_2212_1528_lunch_breaks_and_half_day_holidays() -> N
     - New Year's Eve 11:00 plus four: 11:00–12:00 (half day), 1 January off, weekend,
       Monday 4 January 09:00–12:00 → 12:00.
     """
-    policy = policy_from_mapping({"calendar": {
-        "holidays_from": "none",
-        "working_hours": [["09:00", "12:00"], ["13:30", "18:00"]],
-        "short_days": {"2026-12-31": [["09:00", "12:00"]]},
-        "overrides": {"add_holidays": ["2027-01-01"]},
-    }})
+    policy = policy_from_mapping(
+        {
+            "calendar": {
+                "holidays_from": "none",
+                "working_hours": [["09:00", "12:00"], ["13:30", "18:00"]],
+                "short_days": {"2026-12-31": [["09:00", "12:00"]]},
+                "overrides": {"add_holidays": ["2027-01-01"]},
+            }
+        }
+    )
     cal = policy.calendar.calendar(frozenset(), frozenset())
     assert cal.add_working_time(local("2026-12-29T11:30:00"), H) == local("2026-12-29T14:00:00")
     assert not cal.is_working_time(local("2026-12-29T13:00:00"))
-    assert cal.add_working_time(local("2026-12-31T11:00:00"), 4 * H) == local(
-        "2027-01-04T12:00:00")
+    assert cal.add_working_time(local("2026-12-31T11:00:00"), 4 * H) == local("2027-01-04T12:00:00")
     assert not cal.is_working_time(local("2026-12-31T14:00:00")), "the afternoon is off"
-    assert cal.working_time_between(local("2026-12-31T00:00:00"),
-                                    local("2027-01-01T00:00:00")) == 3 * H
+    assert (
+        cal.working_time_between(local("2026-12-31T00:00:00"), local("2027-01-01T00:00:00"))
+        == 3 * H
+    )
     # A library holiday the organisation opens for half a day is a short day, not a holiday.
-    china = policy_from_mapping({"calendar": {"short_days": {"2026-10-01": [["09:00",
-                                                                           "12:00"]]}}})
+    china = policy_from_mapping({"calendar": {"short_days": {"2026-10-01": [["09:00", "12:00"]]}}})
     cal = build_calendar(china.calendar, date(2026, 9, 30))
     assert date(2026, 10, 1) not in cal.holidays
-    assert cal.working_time_between(local("2026-10-01T00:00:00"),
-                                    local("2026-10-02T00:00:00")) == 3 * H
+    assert (
+        cal.working_time_between(local("2026-10-01T00:00:00"), local("2026-10-02T00:00:00"))
+        == 3 * H
+    )
 
 
 # ---- 12 ----
@@ -187,8 +215,10 @@ def test_12_frappe_2075_a_request_received_on_a_day_off_starts_at_the_next_openi
         assert clocks.used_by(clock, cal, opening) == timedelta(0)
         assert firings(clock, terms, Priority.P3, opening) == []
         assert firings(clock, terms, Priority.P3, opening + 2 * H) == [
-            (FiringKind.WARNING, opening + H), (FiringKind.WARNING, opening + 90 * M),
-            (FiringKind.BREACH, opening + 2 * H)]
+            (FiringKind.WARNING, opening + H),
+            (FiringKind.WARNING, opening + 90 * M),
+            (FiringKind.BREACH, opening + 2 * H),
+        ]
 
 
 # ---- 14 ----
@@ -204,14 +234,21 @@ def test_14_chatwoot_14009_one_team_on_split_shifts_another_round_the_clock() ->
     - at the repair desk (08:00–12:00 and 14:00–18:00): Tuesday 10:00;
     - anywhere else (the organisation's 09:00–12:00, 13:00–18:00): Tuesday 11:00.
     """
-    policy = policy_from_mapping({
-        "sla": {"P3": {"first_response": {"duration": "2h", "basis": "working"}}},
-        "calendar": {"holidays_from": "none", "teams": {
-            "hotline": {"channels": ["phone"], "holidays_from": "none", **ROUND_THE_CLOCK},
-            "repairs": {"categories": ["after_sales"],
-                        "working_hours": [["08:00", "12:00"], ["14:00", "18:00"]]},
-        }},
-    })
+    policy = policy_from_mapping(
+        {
+            "sla": {"P3": {"first_response": {"duration": "2h", "basis": "working"}}},
+            "calendar": {
+                "holidays_from": "none",
+                "teams": {
+                    "hotline": {"channels": ["phone"], "holidays_from": "none", **ROUND_THE_CLOCK},
+                    "repairs": {
+                        "categories": ["after_sales"],
+                        "working_hours": [["08:00", "12:00"], ["14:00", "18:00"]],
+                    },
+                },
+            },
+        }
+    )
     provider = TermsProvider(policy)
     received = local("2026-11-30T20:00:00")
     cases = {
@@ -220,12 +257,14 @@ def test_14_chatwoot_14009_one_team_on_split_shifts_another_round_the_clock() ->
         (Channel.WEB, Category.COMPLAINT): ("", local("2026-12-01T11:00:00")),
     }
     for (channel, category), (team, due) in cases.items():
-        terms = provider.for_intake(intake(channel=channel, category=category,
-                                           priority=Priority.P3), received)
+        terms = provider.for_intake(
+            intake(channel=channel, category=category, priority=Priority.P3), received
+        )
         assert terms.calendar.team == team
         assert terms.due("first_response", Priority.P3, received) == due, (channel, category)
     assert provider.calendar(received.date(), "hotline").is_working_time(
-        local("2026-12-05T03:00:00")), "Saturday night is working time on the hotline"
+        local("2026-12-05T03:00:00")
+    ), "Saturday night is working time on the hotline"
 
 
 # ---- 15 ----
@@ -248,15 +287,22 @@ def test_15_osticket_6739_a_tuesday_and_friday_schedule_never_overdue_at_once() 
     assert terms.due("resolution", Priority.P3, received) == local("2026-12-08T18:00:00")
 
 
-TUE_FRI = BusinessCalendar(weekend=frozenset({1, 3, 4, 6, 7}),
-                           working_hours=(WorkingPeriod(start="09:00", end="12:00"),
-                                          WorkingPeriod(start="13:00", end="18:00")))
+TUE_FRI = BusinessCalendar(
+    weekend=frozenset({1, 3, 4, 6, 7}),
+    working_hours=(
+        WorkingPeriod(start="09:00", end="12:00"),
+        WorkingPeriod(start="13:00", end="18:00"),
+    ),
+)
 
 
-@given(st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)),
-       st.timedeltas(timedelta(seconds=1), timedelta(hours=40)))
+@given(
+    st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)),
+    st.timedeltas(timedelta(seconds=1), timedelta(hours=40)),
+)
 def test_15_osticket_6739_no_positive_clock_is_due_at_or_before_its_start(
-    received: datetime, duration: timedelta,
+    received: datetime,
+    duration: timedelta,
 ) -> None:
     """osTicket #6739, as a property: whenever a request arrives on the Tuesday/Friday
     schedule, a clock with any time at all falls due strictly later, inside an open day."""
@@ -274,7 +320,8 @@ DAY_ = timedelta(days=1)
 
 @given(st.timedeltas(timedelta(0), 45 * M), st.timedeltas(timedelta(seconds=1), 3 * 24 * H))
 def test_10_glpi_7946_no_firing_is_ever_stamped_inside_a_wait(
-    into: timedelta, wait: timedelta,
+    into: timedelta,
+    wait: timedelta,
 ) -> None:
     """GLPI #7946, as a property of the engine: a P1 first response (breach +15 min,
     ladder +15 and +30 min after it) paused at any moment after its breach, for any
@@ -295,7 +342,6 @@ def test_10_glpi_7946_no_firing_is_ever_stamped_inside_a_wait(
     assert steps == sorted(steps) and all(s - t0 - 15 * M >= 15 * M for s in steps)
 
 
-
 def test_16_zammad_4353_the_engine_rearms_a_breach_the_new_priority_forgives() -> None:
     """Zammad #4353 on the engine: P1 first response breached at +15 min, lowered to P3
     at +20 min — not red, next due at +2 h, then the P3 ladder from there (+6 h, +10 h).
@@ -306,22 +352,24 @@ def test_16_zammad_4353_the_engine_rearms_a_breach_the_new_priority_forgives() -
     clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
     clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
     assert clock.breached_at == t0 + 15 * M
-    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal,
-                  t0 + 20 * M)
+    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal, t0 + 20 * M)
     assert clocks.colour([clock], t0 + 20 * M) is not clocks.SlaState.RED
     assert firings(clock, DEFAULT_TERMS, Priority.P3, t0 + 11 * H) == [
-        (FiringKind.BREACH, t0 + 2 * H), (FiringKind.STEP, t0 + 6 * H),
-        (FiringKind.STEP, t0 + 10 * H)]
+        (FiringKind.BREACH, t0 + 2 * H),
+        (FiringKind.STEP, t0 + 6 * H),
+        (FiringKind.STEP, t0 + 10 * H),
+    ]
 
     clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
     clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 40 * M)
     assert clock.steps_fired == 1  # the P1 ladder's +15 min step, at +30 min
-    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P2, t0), cal,
-                  t0 + 40 * M)
+    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P2, t0), cal, t0 + 40 * M)
     assert clock.breached_at == t0 + 15 * M, "still overdue: the breach stands"
     assert clocks.colour([clock], t0 + 40 * M) is clocks.SlaState.RED
     assert firings(clock, DEFAULT_TERMS, Priority.P2, t0 + 3 * H) == [
-        (FiringKind.STEP, t0 + H + 40 * M), (FiringKind.STEP, t0 + 2 * H + 40 * M)]
+        (FiringKind.STEP, t0 + H + 40 * M),
+        (FiringKind.STEP, t0 + 2 * H + 40 * M),
+    ]
 
 
 def test_10_16_histories_recorded_before_these_rules_replay_unchanged() -> None:
@@ -334,15 +382,20 @@ def test_10_16_histories_recorded_before_these_rules_replay_unchanged() -> None:
     cal = DEFAULT_TERMS.calendar
     clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
     clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
-    clocks.respec(clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal,
-                  t0 + 20 * M, rearm=False)
+    clocks.respec(
+        clock, DEFAULT_TERMS.spec("first_response", Priority.P3, t0), cal, t0 + 20 * M, rearm=False
+    )
     assert clocks.colour([clock], t0 + 20 * M) is clocks.SlaState.RED
     assert firings(clock, DEFAULT_TERMS, Priority.P3, t0 + 11 * H) == [
-        (FiringKind.STEP, t0 + 4 * H + 15 * M), (FiringKind.STEP, t0 + 8 * H + 15 * M)]
+        (FiringKind.STEP, t0 + 4 * H + 15 * M),
+        (FiringKind.STEP, t0 + 8 * H + 15 * M),
+    ]
 
     clock = clocks.start("first_response", 1, DEFAULT_TERMS, Priority.P1, t0)
     clocks.fire_due([clock], DEFAULT_TERMS, Priority.P1, t0 + 20 * M)
     clocks.pause(clock, cal, t0 + 20 * M)
     clocks.resume(clock, cal, t0 + DAY_, shift_ladder=False)
     assert firings(clock, DEFAULT_TERMS, Priority.P1, t0 + DAY_) == [
-        (FiringKind.STEP, t0 + 30 * M), (FiringKind.STEP, t0 + 45 * M)]
+        (FiringKind.STEP, t0 + 30 * M),
+        (FiringKind.STEP, t0 + 45 * M),
+    ]

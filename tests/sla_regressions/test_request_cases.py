@@ -50,8 +50,15 @@ SLA_KINDS = ("sla_warning", "sla_breached", "escalation_step")
 
 def sla_events(view: RequestView, t0: datetime) -> list[tuple[str, str, timedelta]]:
     """(clock, event, offset from receipt) of every SLA event, in timeline order."""
-    return [(e.data["clock"], e.kind if e.kind != "escalation_step" else f"step{e.data['step']}",
-             e.at - t0) for e in view.timeline if e.kind in SLA_KINDS]
+    return [
+        (
+            e.data["clock"],
+            e.kind if e.kind != "escalation_step" else f"step{e.data['step']}",
+            e.at - t0,
+        )
+        for e in view.timeline
+        if e.kind in SLA_KINDS
+    ]
 
 
 def clock(view: RequestView, clock_id: str) -> Any:
@@ -60,12 +67,24 @@ def clock(view: RequestView, clock_id: str) -> Any:
 
 def office_morning(t0: datetime, sla: dict[str, Any], **calendar: Any) -> TermsProvider:
     """A calendar on which `t0` is 09:xx of a working day; every day works, no holidays."""
-    return TermsProvider(policy_from_mapping({"sla": sla, "calendar": {
-        "time_zone": zone_at(9, t0), "weekend": [], "holidays_from": "none", **calendar}}))
+    return TermsProvider(
+        policy_from_mapping(
+            {
+                "sla": sla,
+                "calendar": {
+                    "time_zone": zone_at(9, t0),
+                    "weekend": [],
+                    "holidays_from": "none",
+                    **calendar,
+                },
+            }
+        )
+    )
 
 
-async def started(harness: Harness, t0: datetime, priority: Priority,
-                  terms: TermsProvider | None = None) -> Handle:
+async def started(
+    harness: Harness, t0: datetime, priority: Priority, terms: TermsProvider | None = None
+) -> Handle:
     h = await harness.start(intake(priority=priority), received_at=t0, terms=terms)
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     return h
@@ -76,8 +95,9 @@ async def state(h: Handle) -> RequestView:
 
 
 async def done(h: Handle) -> None:
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
 
 
 # ---- 1 ----
@@ -93,19 +113,30 @@ async def test_01_zammad_3180_a_round_the_clock_p1_breaches_15_minutes_after_235
     soon = datetime.now(UTC) + 2 * M
     zone = ZoneInfo(zone_at(23, soon))
     t0 = datetime.combine(soon.astimezone(zone).date(), time(23, 59, 30), zone)
-    terms = TermsProvider(policy_from_mapping({
-        "sla": {"P1": {"first_response": {"duration": "15m", "basis": "working"}}},
-        "calendar": {"time_zone": zone.key, "working_hours": [["00:00", "24:00"]],
-                     "weekend": [], "holidays_from": "none"}}))
+    terms = TermsProvider(
+        policy_from_mapping(
+            {
+                "sla": {"P1": {"first_response": {"duration": "15m", "basis": "working"}}},
+                "calendar": {
+                    "time_zone": zone.key,
+                    "working_hours": [["00:00", "24:00"]],
+                    "weekend": [],
+                    "holidays_from": "none",
+                },
+            }
+        )
+    )
     h = await started(harness, t0, Priority.P1, terms)
     assert (await state(h)).deadlines["first_response"] == t0 + 15 * M
     await harness.env.fast_forward(h, t0 - datetime.now(UTC) + 20 * M)
 
     async def breached() -> None:
         rows = [r for r in sla_events(await state(h), t0) if r[0] == "first_response"]
-        assert rows[:3] == [("first_response", "sla_warning", 7.5 * M),
-                            ("first_response", "sla_warning", 11.25 * M),
-                            ("first_response", "sla_breached", 15 * M)]
+        assert rows[:3] == [
+            ("first_response", "sla_warning", 7.5 * M),
+            ("first_response", "sla_warning", 11.25 * M),
+            ("first_response", "sla_breached", 15 * M),
+        ]
 
     await eventually(breached)
     await done(h)
@@ -127,26 +158,42 @@ async def test_03_zammad_534_a_calendar_change_moves_only_working_time_deadlines
     tomorrow becomes a holiday: the resolution moves one day, to +72 h; nothing else does.
     """
     t0 = start_instant()
-    terms = office_morning(t0, {"P3": {"plan": {"duration": "4h", "basis": "working"},
-                                       "resolution": {"duration": "16h", "basis": "working"}}})
+    terms = office_morning(
+        t0,
+        {
+            "P3": {
+                "plan": {"duration": "4h", "basis": "working"},
+                "resolution": {"duration": "16h", "basis": "working"},
+            }
+        },
+    )
     h = await started(harness, t0, Priority.P3, terms)
     before = (await state(h)).deadlines
-    assert before == {"first_response": t0 + 2 * H, "plan": t0 + 5 * H,
-                      "resolution": t0 + 48 * H, "progress_cadence": t0 + 24 * H}
+    assert before == {
+        "first_response": t0 + 2 * H,
+        "plan": t0 + 5 * H,
+        "resolution": t0 + 48 * H,
+        "progress_cadence": t0 + 24 * H,
+    }
     await harness.env.fast_forward(h, 30 * M)
     calendar = terms.calendar(t0.date())
     tomorrow = t0.astimezone(ZoneInfo(calendar.time_zone)).date() + DAY
     corrected = BusinessCalendar.model_validate(
-        calendar.model_dump() | {"holidays": [tomorrow], "version": ""})
-    v = await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
-        actor=SUPERVISOR, calendar=corrected))
+        calendar.model_dump() | {"holidays": [tomorrow], "version": ""}
+    )
+    v = await h.execute_update(
+        ServiceRequestWorkflow.update_calendar,
+        UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected),
+    )
     assert v.deadlines == before | {"resolution": t0 + 72 * H}
     event = v.timeline[-1]
     assert event.kind == "calendar_updated" and event.data["to"] == corrected.version
     assert event.data["deadlines"]["resolution"] == (t0 + 72 * H).isoformat()
     # A repeated push (the command is idempotent by version) changes nothing.
-    again = await h.execute_update(ServiceRequestWorkflow.update_calendar,
-                                   UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected))
+    again = await h.execute_update(
+        ServiceRequestWorkflow.update_calendar,
+        UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected),
+    )
     assert again.deadlines == v.deadlines and len(again.timeline) == len(v.timeline)
     await done(h)
 
@@ -167,29 +214,41 @@ async def test_04_zammad_1322_1620_only_an_agents_message_to_the_customer_answer
     h = await started(harness, t0, Priority.P3)  # first response: 2 h
 
     async def acknowledged() -> None:
-        assert any(n.template == "acknowledgement" and n.key.startswith(h.id)
-                   for n in harness.notify.sent)
+        assert any(
+            n.template == "acknowledgement" and n.key.startswith(h.id) for n in harness.notify.sent
+        )
 
     await eventually(acknowledged)
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.wait_for_customer,
-                               WaitForCustomerCommand(
-                                   actor=AGENT, reason="internal: check the courier's scan"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="internal: check the courier's scan"),
+    )
     paused = v.timeline[-1].at
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(
-        actor=CUSTOMER, note="Any news? I am still waiting."))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.customer_replied,
+        CustomerRepliedCommand(actor=CUSTOMER, note="Any news? I am still waiting."),
+    )
     waited = v.timeline[-1].at - paused
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="agent-9", reason="internal note: agent-9 knows couriers"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(
+            actor=SUPERVISOR, to_staff="agent-9", reason="internal note: agent-9 knows couriers"
+        ),
+    )
     first = clock(v, "first_response")
     assert first.open and first.satisfied_at is None
     assert first.due_at == t0 + 2 * H + waited, "moved by the wait, by nothing else"
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-        actor=Actor(id="agent-9", role=Role.AGENT),  # the holder now
-        note="We have found your parcel and are sending a replacement."))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(
+            actor=Actor(id="agent-9", role=Role.AGENT),  # the holder now
+            note="We have found your parcel and are sending a replacement.",
+        ),
+    )
     first = clock(v, "first_response")
     assert first.satisfied_at == v.timeline[-1].at
     await harness.env.fast_forward(h, 3 * H)
@@ -218,8 +277,10 @@ async def test_05_zammad_3140_5177_the_update_clock_neither_fires_after_a_reply_
     assert ("progress_cadence#1.1", "sla_breached", H) in sla_events(v, t0)
     assert clock(v, "first_response").due_at == t0 + 2 * H
     assert not [r for r in sla_events(v, t0) if r[0] == "first_response" and r[1] != "sla_warning"]
-    v = await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-        actor=AGENT, note="The courier has confirmed the damage."))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="The courier has confirmed the damage."),
+    )
     posted = v.timeline[-1].at
     assert clock(v, "first_response").satisfied_at == posted
     assert clock(v, "progress_cadence#1.2").due_at == posted + H
@@ -228,8 +289,9 @@ async def test_05_zammad_3140_5177_the_update_clock_neither_fires_after_a_reply_
     after = [(c, k, t0 + at) for c, k, at in sla_events(v, t0) if t0 + at > posted]
     assert ("progress_cadence#1.2", "sla_breached", posted + H) in after
     assert not [r for r in after if r[0] in ("first_response", "progress_cadence#1.1")]
-    assert not [r for r in after if r[0].startswith("progress_cadence")
-                and r[2] < posted + 30 * M], "nothing on the cadence right after the note"
+    assert not [
+        r for r in after if r[0].startswith("progress_cadence") and r[2] < posted + 30 * M
+    ], "nothing on the cadence right after the note"
     await done(h)
 
 
@@ -237,13 +299,22 @@ async def test_05_zammad_3140_5177_the_update_clock_neither_fires_after_a_reply_
 
 
 def _worker(h: Harness) -> Worker:
-    return Worker(h.client, task_queue=h.queue,
-                  workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-                  activities=[h.store.record_events, h.assignment.triage,
-                              h.assignment.transfer, h.assignment.release,
-                              h.assignment.route_escalation,
-                              h.follow_up.plan_follow_up, h.follow_up.open_linked_request,
-                              h.follow_up.save_improvement, h.notify.send])
+    return Worker(
+        h.client,
+        task_queue=h.queue,
+        workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
+        activities=[
+            h.store.record_events,
+            h.assignment.triage,
+            h.assignment.transfer,
+            h.assignment.release,
+            h.assignment.route_escalation,
+            h.follow_up.plan_follow_up,
+            h.follow_up.open_linked_request,
+            h.follow_up.save_improvement,
+            h.notify.send,
+        ],
+    )
 
 
 async def test_06_glpi_5319_every_step_missed_while_down_is_recorded_in_order(
@@ -261,24 +332,39 @@ async def test_06_glpi_5319_every_step_missed_while_down_is_recorded_in_order(
 
     from tests.helpers import fresh_queue
 
-    h = Harness(ts_env, ts_env.client, fresh_queue(), FakeStore(), FakeAssignment(),
-                FakeFollowUp(), FakeNotify())
+    h = Harness(
+        ts_env,
+        ts_env.client,
+        fresh_queue(),
+        FakeStore(),
+        FakeAssignment(),
+        FakeFollowUp(),
+        FakeNotify(),
+    )
     step = {"notify": ["supervisor"], "channels": ["sms"], "action": "notify"}
-    terms = TermsProvider(policy_from_mapping({
-        "sla": {"P1": {"first_response": "4s"}},
-        "escalation": {"P1": [step | {"after": "4s"}, step | {"after": "8s"}]},
-    }))
+    terms = TermsProvider(
+        policy_from_mapping(
+            {
+                "sla": {"P1": {"first_response": "4s"}},
+                "escalation": {"P1": [step | {"after": "4s"}, step | {"after": "8s"}]},
+            }
+        )
+    )
     S = timedelta(seconds=1)
     async with _worker(h):
         t0 = start_instant() + 8 * S  # room to start and stop the worker on a busy machine
         handle = await started(h, t0, Priority.P1, terms)
     assert datetime.now(t0.tzinfo) < t0 + 2 * S, "the worker was down before the first"
     await asyncio.sleep((t0 + 14 * S - datetime.now(t0.tzinfo)).total_seconds())
-    expected = [("first_response", "sla_warning", 2 * S),
-                ("first_response", "sla_warning", 3 * S),
-                ("first_response", "sla_breached", 4 * S), ("first_response", "step1", 8 * S),
-                ("first_response", "step2", 12 * S)]
+    expected = [
+        ("first_response", "sla_warning", 2 * S),
+        ("first_response", "sla_warning", 3 * S),
+        ("first_response", "sla_breached", 4 * S),
+        ("first_response", "step1", 8 * S),
+        ("first_response", "step2", 12 * S),
+    ]
     async with _worker(h):
+
         async def recovered() -> RequestView:
             v = await state(handle)
             assert sla_events(v, t0) == expected
@@ -289,8 +375,11 @@ async def test_06_glpi_5319_every_step_missed_while_down_is_recorded_in_order(
         assert all(e.data.get("announced", True) for e in fired)
 
         async def announced() -> None:
-            keys = [n.key.removeprefix(f"{handle.id}/") for n in h.notify.sent
-                    if n.key.startswith(f"{handle.id}/")]
+            keys = [
+                n.key.removeprefix(f"{handle.id}/")
+                for n in h.notify.sent
+                if n.key.startswith(f"{handle.id}/")
+            ]
             # Warnings and the breach are keyed by their event; each ladder step pages
             # its people once, keyed by cycle and step (whichever clock reached it).
             seqs = {int(k.split("/")[0]) for k in keys if k.split("/")[0].isdigit()}
@@ -314,32 +403,50 @@ async def test_08_glpi_6902_15605_paused_time_is_kept_when_the_priority_changes(
     (+34 h), not 24 h after receipt. A change while paused keeps the pause too."""
     t0 = start_instant()
     h = await started(harness, t0, Priority.P2)
-    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["replace the part"], eta=t0 + 2 * DAY))
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["replace the part"], eta=t0 + 2 * DAY),
+    )
     await harness.env.fast_forward(h, H)
-    await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
-        actor=AGENT, reason="waiting for the serial number"))
+    await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="waiting for the serial number"),
+    )
     await harness.env.fast_forward(h, 10 * H)
-    await h.execute_update(ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(
-        actor=CUSTOMER, note="SN-12345"))
+    await h.execute_update(
+        ServiceRequestWorkflow.customer_replied,
+        CustomerRepliedCommand(actor=CUSTOMER, note="SN-12345"),
+    )
     await harness.env.fast_forward(h, H)
-    v = await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
-        actor=SUPERVISOR, priority=Priority.P3, reason="a workaround is in place"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.change_priority,
+        ChangePriorityCommand(
+            actor=SUPERVISOR, priority=Priority.P3, reason="a workaround is in place"
+        ),
+    )
     changed = v.timeline[-1].at
     resolution = clock(v, "resolution")
     assert abs(resolution.used - 2 * H) < timedelta(seconds=5)
     assert resolution.due_at == changed + 24 * H - resolution.used
     assert abs(resolution.due_at - (t0 + 34 * H)) < timedelta(seconds=5)
     # Waiting again, then raised back to P2 while paused: the 2 h used stay used.
-    v = await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
-        actor=AGENT, reason="waiting for a photo"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="waiting for a photo"),
+    )
     used = clock(v, "resolution").used
-    v = await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
-        actor=SUPERVISOR, priority=Priority.P2, reason="the workaround failed"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.change_priority,
+        ChangePriorityCommand(
+            actor=SUPERVISOR, priority=Priority.P2, reason="the workaround failed"
+        ),
+    )
     paused = clock(v, "resolution")
     assert paused.due_at is None and paused.used == used
-    v = await h.execute_update(ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(
-        actor=CUSTOMER, note="photo attached"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.customer_replied,
+        CustomerRepliedCommand(actor=CUSTOMER, note="photo attached"),
+    )
     assert clock(v, "resolution").due_at == v.timeline[-1].at + 4 * H - used
     await done(h)
 
@@ -357,20 +464,29 @@ async def test_09_glpi_17186_a_pause_moves_the_deadline_by_the_paused_working_ti
     plus 09:00–10:xx, three hours, so the deadline moves to 10:xx the day after (+49 h) —
     and the timeline's `clocks_resumed` says so, and the breach comes then."""
     t0 = start_instant()
-    terms = office_morning(t0, {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
-                           working_hours=[["09:00", "18:00"]])
+    terms = office_morning(
+        t0,
+        {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
+        working_hours=[["09:00", "18:00"]],
+    )
     h = await started(harness, t0, Priority.P3, terms)
-    v = await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["order the part"], eta=t0 + 2 * DAY))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["order the part"], eta=t0 + 2 * DAY),
+    )
     assert v.deadlines["resolution"] == t0 + 31 * H
     await harness.env.fast_forward(h, 7 * H)
-    v = await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
-        actor=AGENT, reason="the customer is away until tomorrow"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="the customer is away until tomorrow"),
+    )
     paused = v.timeline[-1]
     assert paused.kind == "clocks_paused" and "resolution" in paused.data["clocks"]
     await harness.env.fast_forward(h, 18 * H)
-    v = await h.execute_update(ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(
-        actor=CUSTOMER, note="back now"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.customer_replied,
+        CustomerRepliedCommand(actor=CUSTOMER, note="back now"),
+    )
     resumed = v.timeline[-1]
     # The Updates land a moment after each fast-forward: the pause `late_p` after +7 h, the
     # resume `late_r` after +25 h. By hand: `used` = 7 h + late_p; from the resume at
@@ -406,20 +522,27 @@ async def test_10_glpi_7946_nothing_warns_breaches_or_escalates_while_waiting(
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 20 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
-        actor=AGENT, reason="need the error log"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="need the error log"),
+    )
     paused = v.timeline[-1].at
     assert ("first_response", "sla_breached", 15 * M) in sla_events(v, t0)
     await harness.env.fast_forward(h, DAY)
-    v = await h.execute_update(ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(
-        actor=CUSTOMER, note="log attached"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.customer_replied,
+        CustomerRepliedCommand(actor=CUSTOMER, note="log attached"),
+    )
     resumed = v.timeline[-1].at
     await harness.env.fast_forward(h, 30 * M)
 
     async def climbed() -> RequestView:
         v = await state(h)
-        steps = [(e.data["step"], e.at) for e in v.timeline
-                 if e.kind == "escalation_step" and e.data["clock"] == "first_response"]
+        steps = [
+            (e.data["step"], e.at)
+            for e in v.timeline
+            if e.kind == "escalation_step" and e.data["clock"] == "first_response"
+        ]
         over = paused - (t0 + 15 * M)  # time past the breach before the wait
         assert steps == [(1, resumed + 15 * M - over), (2, resumed + 30 * M - over)]
         return v
@@ -440,28 +563,35 @@ async def test_13_chatwoot_10178_no_clock_counts_after_resolution(harness: Harne
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.resolve,
-                               ResolveCommand(actor=AGENT, summary="restarted the router"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="restarted the router")
+    )
     resolved = v.timeline[-1].at
     await harness.env.fast_forward(h, 2 * DAY)
     v = await state(h)
     assert not [e for e in v.timeline if e.kind in SLA_KINDS and e.at >= resolved]
     assert all(not c.open for c in v.clocks if c.cycle == 1 and c.name != "confirmation")
     assert v.sla_state.value == "green"
-    v = await h.execute_update(ServiceRequestWorkflow.confirm, ConfirmCommand(
-        actor=CUSTOMER, satisfied=False, reason="down again"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="down again"),
+    )
     reopened = v.timeline[-1].at
     assert {c.id for c in v.clocks if c.open} == {"resolution#2", "progress_cadence#2.1"}
     await harness.env.fast_forward(h, 3 * H)
 
     async def cycle_two_only() -> None:
         v = await state(h)
-        late = [(e.data["clock"], e.kind) for e in v.timeline
-                if e.kind in SLA_KINDS and e.at >= resolved]
+        late = [
+            (e.data["clock"], e.kind)
+            for e in v.timeline
+            if e.kind in SLA_KINDS and e.at >= resolved
+        ]
         assert ("resolution#2", "sla_breached") in late
         assert {c for c, _ in late} <= {"resolution#2", "progress_cadence#2.1"}
-        breach = next(e for e in v.timeline if e.kind == "sla_breached"
-                      and e.data["clock"] == "resolution#2")
+        breach = next(
+            e for e in v.timeline if e.kind == "sla_breached" and e.data["clock"] == "resolution#2"
+        )
         assert breach.at == reopened + 2 * H
 
     await eventually(cycle_two_only)
@@ -482,8 +612,12 @@ async def test_16_zammad_4353_lowering_the_priority_after_a_breach_recounts_the_
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 20 * M)
-    v = await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
-        actor=SUPERVISOR, priority=Priority.P3, reason="only one user affected"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.change_priority,
+        ChangePriorityCommand(
+            actor=SUPERVISOR, priority=Priority.P3, reason="only one user affected"
+        ),
+    )
     assert v.sla_state.value != "red"
     assert clock(v, "first_response").due_at == t0 + 2 * H
     red = f"WorkflowId = '{h.id}' AND SlaState = 'red'"
@@ -502,7 +636,8 @@ async def test_16_zammad_4353_lowering_the_priority_after_a_breach_recounts_the_
             ("first_response", "sla_breached", 15 * M),
             ("first_response", "sla_breached", 2 * H),
             ("first_response", "step1", 6 * H),
-            ("first_response", "step2", 10 * H)]
+            ("first_response", "step2", 10 * H),
+        ]
 
     await eventually(recounted)
     await eventually(lambda: listed([h.id]))
@@ -517,12 +652,21 @@ async def test_03b_a_calendar_push_reaches_each_request_on_its_own_teams_hours(
     of it — the push says so (OtherCalendar) and changes nothing — while the hotline's
     own corrected calendar re-counts it."""
     t0 = start_instant()
-    terms = office_morning(t0, {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
-                           teams={"hotline": {"channels": ["phone"], "holidays_from": "none",
-                                              "weekend": [],
-                                              "working_hours": [["00:00", "24:00"]]}})
-    h = await harness.start(intake(priority=Priority.P3, channel=Channel.PHONE),
-                            received_at=t0, terms=terms)
+    terms = office_morning(
+        t0,
+        {"P3": {"resolution": {"duration": "16h", "basis": "working"}}},
+        teams={
+            "hotline": {
+                "channels": ["phone"],
+                "holidays_from": "none",
+                "weekend": [],
+                "working_hours": [["00:00", "24:00"]],
+            }
+        },
+    )
+    h = await harness.start(
+        intake(priority=Priority.P3, channel=Channel.PHONE), received_at=t0, terms=terms
+    )
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     before = await state(h)
     organisation = terms.calendar(t0.date())
@@ -530,17 +674,22 @@ async def test_03b_a_calendar_push_reaches_each_request_on_its_own_teams_hours(
 
     def corrected(calendar: BusinessCalendar) -> BusinessCalendar:
         return BusinessCalendar.model_validate(
-            calendar.model_dump() | {"holidays": [tomorrow], "version": ""})
+            calendar.model_dump() | {"holidays": [tomorrow], "version": ""}
+        )
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
-            actor=SUPERVISOR, calendar=corrected(organisation)))
+        await h.execute_update(
+            ServiceRequestWorkflow.update_calendar,
+            UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected(organisation)),
+        )
     cause: Any = refused.value.cause
     assert cause.type == "OtherCalendar" and "team hotline's hours" in cause.message
     assert (await state(h)).deadlines == before.deadlines
     hotline = corrected(terms.calendar(t0.date(), "hotline"))
-    v = await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
-        actor=SUPERVISOR, calendar=hotline))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.update_calendar,
+        UpdateCalendarCommand(actor=SUPERVISOR, calendar=hotline),
+    )
     assert v.timeline[-1].kind == "calendar_updated"
     assert v.timeline[-1].data["to"] == hotline.version
     await done(h)

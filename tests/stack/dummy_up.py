@@ -61,5 +61,6 @@ async def no_tokens(dsn: str, data_dir: Path) -> dict[str, Path]:
 
 if __name__ == "__main__":
     logs.configure("json")  # one JSON object per line: the tests parse the events
-    sys.exit(run_up(Settings(), processes=dummy_processes, migrate=touch_database,
-                    bootstrap=no_tokens))
+    sys.exit(
+        run_up(Settings(), processes=dummy_processes, migrate=touch_database, bootstrap=no_tokens)
+    )

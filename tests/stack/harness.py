@@ -79,8 +79,13 @@ class Up:
 
     def __init__(self, argv: Sequence[str], env: dict[str, str]) -> None:
         self.popen = subprocess.Popen(
-            list(argv), cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            list(argv),
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,  # its own process group, like a shell job
         )
         self.lines: list[str] = []
@@ -129,8 +134,11 @@ class Up:
     def child(self, name: str) -> psutil.Process:
         """The direct child running under `name` (the supervisor's latest "started" or
         "restarted" event for it)."""
-        pids = [e["pid"] for e in self.events() if e.get("event") in ("started", "restarted")
-                and e.get("child") == name]
+        pids = [
+            e["pid"]
+            for e in self.events()
+            if e.get("event") in ("started", "restarted") and e.get("child") == name
+        ]
         assert pids, f"no child {name!r} started:\n{self.output}"
         return psutil.Process(pids[-1])
 

@@ -107,7 +107,9 @@ def test_one_port_configured_twice_is_refused(
 
 
 def test_a_second_stack_on_the_same_data_dir_is_refused(
-    launch: Launch, scratch: Path, monkeypatch: pytest.MonkeyPatch,
+    launch: Launch,
+    scratch: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     up = launch(DUMMY, stack_env(scratch / "data"))
@@ -287,7 +289,10 @@ def _temporal(env: dict[str, str], *args: str) -> str:
     address = f"127.0.0.1:{env['CSFLOW_TEMPORAL_PORT']}"
     done = subprocess.run(
         [str(find_temporal_binary()), *args, "--address", address, "--namespace", "default"],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     return done.stdout
 
@@ -296,8 +301,9 @@ def _find_by_priority(env: dict[str, str], number: str, timeout: float = 15.0) -
     """Ops find requests by search attribute; visibility lags writes a little."""
     deadline = time.monotonic() + timeout
     while True:
-        listed = json.loads(_temporal(env, "workflow", "list", "--query", "Priority='P1'",
-                                      "-o", "json") or "[]")
+        listed = json.loads(
+            _temporal(env, "workflow", "list", "--query", "Priority='P1'", "-o", "json") or "[]"
+        )
         if number in {w["execution"]["workflowId"] for w in listed}:
             return
         assert time.monotonic() < deadline, f"{number} not listed with Priority='P1': {listed}"
@@ -358,8 +364,12 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     ]
 
     def run(path: str, command: Model) -> None:
-        answer = httpx.post(f"{api}/requests/{number}/{path}", headers=auth,
-                            json=command.model_dump(mode="json", exclude_none=True), timeout=60)
+        answer = httpx.post(
+            f"{api}/requests/{number}/{path}",
+            headers=auth,
+            json=command.model_dump(mode="json", exclude_none=True),
+            timeout=60,
+        )
         assert answer.status_code == 200, f"{path}: {answer.text}\n{log_tail(api_log)}"
 
     for path, command in steps[:3]:  # the healed stack carries the request on

@@ -40,8 +40,7 @@ class Stack:
         }
 
 
-async def running_stack(ts_env: WorkflowEnvironment, pool: Any, db: str
-                        ) -> AsyncIterator[Stack]:
+async def running_stack(ts_env: WorkflowEnvironment, pool: Any, db: str) -> AsyncIterator[Stack]:
     await seed_serial_block(pool)
     queue = fresh_queue()
     csflow = CsflowClient(ts_env.client, pool, TermsProvider(DEFAULT_POLICY), task_queue=queue)

@@ -17,10 +17,17 @@ async def test_from_empty_database_creates_the_schema_once(empty_db: str) -> Non
     assert await apply_migrations(empty_db) == []
     conn = await asyncpg.connect(empty_db)
     try:
-        tables = {r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"requests", "request_events", "request_counters", "request_keys",
-                "schema_migrations"} <= tables
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        assert {
+            "requests",
+            "request_events",
+            "request_counters",
+            "request_keys",
+            "schema_migrations",
+        } <= tables
         assert await current_version(conn) == versions[-1]
     finally:
         await conn.close()

@@ -33,7 +33,10 @@ class Harness:
     _serial: int = 0
 
     async def start(
-        self, intake: RequestIntake, *, received_at: datetime | None = None,
+        self,
+        intake: RequestIntake,
+        *,
+        received_at: datetime | None = None,
         terms: TermsProvider | None = None,
     ) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
         self._serial += 1
@@ -41,8 +44,12 @@ class Harness:
         received_at = received_at or datetime.now(UTC)
         return await self.client.start_workflow(
             ServiceRequestWorkflow.run,
-            ServiceRequestInput(number=number, intake=intake, received_at=received_at,
-                                terms=(terms or TERMS).for_intake(intake, received_at)),
+            ServiceRequestInput(
+                number=number,
+                intake=intake,
+                received_at=received_at,
+                terms=(terms or TERMS).for_intake(intake, received_at),
+            ),
             id=number,
             task_queue=self.queue,
         )
@@ -60,9 +67,17 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
         ts_env.client,
         task_queue=queue,
         workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-        activities=[store.record_events, assignment.triage, assignment.transfer,
-                    assignment.release, assignment.route_escalation, follow_up.plan_follow_up,
-                    follow_up.open_linked_request, follow_up.save_improvement, notify.send,
-                    TermsActivities(TERMS).resolve_terms],
+        activities=[
+            store.record_events,
+            assignment.triage,
+            assignment.transfer,
+            assignment.release,
+            assignment.route_escalation,
+            follow_up.plan_follow_up,
+            follow_up.open_linked_request,
+            follow_up.save_improvement,
+            notify.send,
+            TermsActivities(TERMS).resolve_terms,
+        ],
     ):
         yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up, notify)

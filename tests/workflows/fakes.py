@@ -46,8 +46,7 @@ class FakeStore:
             return self.set_aside
         if self.refuse_next > 0:
             self.refuse_next -= 1
-            raise ApplicationError("refused by the database", type="DataError",
-                                   non_retryable=True)
+            raise ApplicationError("refused by the database", type="DataError", non_retryable=True)
         self.batches.append(batch)
         return len(batch.events)
 
@@ -77,22 +76,37 @@ class FakeAssignment:
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
         priority = inp.priority.raised() if self.repeat_of else inp.priority
-        need = requirement(inp.category, inp.sub_type, priority, inp.tier, bool(self.repeat_of),
-                           upset=bool(self.emotion))
+        need = requirement(
+            inp.category,
+            inp.sub_type,
+            priority,
+            inp.tier,
+            bool(self.repeat_of),
+            upset=bool(self.emotion),
+        )
         if self.queue:
-            return Triage(emotion=self.emotion, repeat_of=self.repeat_of,
-                          rule=f"nobody free with {need.why}: queued")
+            return Triage(
+                emotion=self.emotion,
+                repeat_of=self.repeat_of,
+                rule=f"nobody free with {need.why}: queued",
+            )
         who, dept = self.holder or (need.desk, "service")
-        return Triage(emotion=self.emotion, repeat_of=self.repeat_of, assignee=who,
-                      department=dept, rule=f"{need.why} → {who}")
+        return Triage(
+            emotion=self.emotion,
+            repeat_of=self.repeat_of,
+            assignee=who,
+            department=dept,
+            rule=f"{need.why} → {who}",
+        )
 
     @activity.defn(name="transfer_assignment")
     async def transfer(self, inp: TransferInput) -> TransferResult:
         target = inp.to_staff or f"{inp.to_department}-lead"
         if target in self.full:
             return TransferResult(assignee=None, rule=f"{target} is at capacity (5/5)")
-        return TransferResult(assignee=target, department=inp.to_department or "service",
-                              rule=f"handed to {target}")
+        return TransferResult(
+            assignee=target, department=inp.to_department or "service", rule=f"handed to {target}"
+        )
 
     @activity.defn(name="release_assignment")
     async def release(self, inp: ReleaseInput) -> list[str]:
@@ -102,13 +116,24 @@ class FakeAssignment:
     @activity.defn(name="route_escalation")
     async def route_escalation(self, inp: EscalationRouteInput) -> EscalationRoute:
         self.routes.append(inp)
-        found = recipients(self.org, inp.roles, department=inp.department,
-                           assignee=inp.assignee, on_duty=self.on_duty.__contains__)
-        route = EscalationRoute(recipients=[RoutedRecipient(role=r.role, staff_id=r.staff_id,
-                                                            via=r.via) for r in found])
+        found = recipients(
+            self.org,
+            inp.roles,
+            department=inp.department,
+            assignee=inp.assignee,
+            on_duty=self.on_duty.__contains__,
+        )
+        route = EscalationRoute(
+            recipients=[RoutedRecipient(role=r.role, staff_id=r.staff_id, via=r.via) for r in found]
+        )
         if inp.action == "director_takeover":
-            d = resolve(self.org, "director", department=inp.department,
-                        assignee=inp.assignee, on_duty=self.on_duty.__contains__)
+            d = resolve(
+                self.org,
+                "director",
+                department=inp.department,
+                assignee=inp.assignee,
+                on_duty=self.on_duty.__contains__,
+            )
             route.assignee, route.department = d.staff_id, inp.department
             route.rule = f"director takeover → {d.staff_id}"
         elif inp.action == "reassign" and self.seniors:
@@ -124,8 +149,9 @@ class FakeFollowUp:
 
     @activity.defn(name="plan_follow_up")
     async def plan_follow_up(self, inp: PlanFollowUpInput) -> FollowUpPlan:
-        return FollowUpPlan(owner="fu.lin", survey_url=f"http://csflow.test/survey/{inp.number}"
-                            f".{inp.cycle}")
+        return FollowUpPlan(
+            owner="fu.lin", survey_url=f"http://csflow.test/survey/{inp.number}.{inp.cycle}"
+        )
 
     @activity.defn(name="open_linked_request")
     async def open_linked_request(self, inp: LinkedRequestInput) -> str:

@@ -34,10 +34,14 @@ SHANGHAI = timezone(timedelta(hours=8))
 H = timedelta(hours=1)
 FU = Actor(id="fu.lin", role=Role.FOLLOW_UP)
 # Weekdays only, no holidays, and silence far away: each test isolates one branch.
-QUIET = TermsProvider(policy_from_mapping({
-    "calendar": {"holidays_from": "none"},
-    "follow_up": {"reactivation_after": "720h"},
-}))
+QUIET = TermsProvider(
+    policy_from_mapping(
+        {
+            "calendar": {"holidays_from": "none"},
+            "follow_up": {"reactivation_after": "720h"},
+        }
+    )
+)
 
 
 def close_of_business_after_weekdays(t: datetime, n: int) -> datetime:
@@ -54,8 +58,9 @@ def close_of_business_after_weekdays(t: datetime, n: int) -> datetime:
 async def resolved(harness: Harness, terms: TermsProvider = QUIET, **kw: Any) -> Handle:
     h = await harness.start(intake(priority=Priority.P3, **kw), terms=terms)
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
     return h
 
 
@@ -65,7 +70,8 @@ def events(v: RequestView, kind: str) -> list[Any]:
 
 @pytest.mark.parametrize("service_class", ["vip", "major", "routine"])
 async def test_follow_up_deadline_reminders_and_escalation_by_class(
-    harness: Harness, service_class: str,
+    harness: Harness,
+    service_class: str,
 ) -> None:
     kw: dict[str, Any] = {"category": Category.AFTER_SALES}
     if service_class == "major":
@@ -76,11 +82,13 @@ async def test_follow_up_deadline_reminders_and_escalation_by_class(
         base.customer.tier = Tier.VIP
         h = await harness.start(base, terms=QUIET)
         await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-        await h.execute_update(ServiceRequestWorkflow.resolve,
-                               ResolveCommand(actor=AGENT, summary="answered"))
+        await h.execute_update(
+            ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="answered")
+        )
     assert h is not None
-    v = await h.execute_update(ServiceRequestWorkflow.confirm,
-                               ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     scheduled = events(v, "follow_up_scheduled")[0]
     t = scheduled.at
     expected = {
@@ -109,8 +117,9 @@ async def test_follow_up_deadline_reminders_and_escalation_by_class(
     assert miss.at == expected, "the escalation fires at the deadline, to the second"
     assert miss.data["notify"] == ["supervisor"]
     assert v.sla_state.value == "red"
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=FU, score=4, nps=8))
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up, FollowUpRecord(actor=FU, score=4, nps=8)
+    )
     assert (await h.result()).status is Status.CLOSED
 
 
@@ -137,8 +146,9 @@ async def test_no_answer_to_the_confirmation_closes_it_as_confirmed_by_timeout(
 async def test_a_silent_customer_is_reactivated_then_marked_silent(harness: Harness) -> None:
     default = TermsProvider(policy_from_mapping({"calendar": {"holidays_from": "none"}}))
     h = await resolved(harness, terms=default)
-    v = await h.execute_update(ServiceRequestWorkflow.confirm,
-                               ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     t = events(v, "follow_up_scheduled")[0].at
     await harness.env.fast_forward(h, 121 * H)
     final = await h.result()
@@ -155,10 +165,13 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
     harness: Harness,
 ) -> None:
     h = await resolved(harness)
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    v = await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=FU, score=1, nps=2, problem="the courier was rude", method="phone"))
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    v = await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(actor=FU, score=1, nps=2, problem="the courier was rude", method="phone"),
+    )
     recorded = events(v, "follow_up_recorded")[0]
     assert recorded.data["negative"] is True and recorded.data["problem"] == "the courier was rude"
     opened = events(v, "improvement_opened")[0]
@@ -167,8 +180,7 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
     assert datetime.fromisoformat(opened.data["due_at"]) == opened.at + 72 * H
     assert v.status is Status.FOLLOWED_UP, "the request waits for the improvement"
 
-    task: WorkflowHandle[ImprovementTaskWorkflow, Any] = harness.client.get_workflow_handle(
-        task_id)
+    task: WorkflowHandle[ImprovementTaskWorkflow, Any] = harness.client.get_workflow_handle(task_id)
     row = await task.query(ImprovementTaskWorkflow.get_task)
     assert row.due_at == opened.at + 72 * H and row.status == "open"
     await harness.env.fast_forward(task, 73 * H)
@@ -179,10 +191,16 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
 
     await eventually(overdue)
     with pytest.raises(WorkflowUpdateFailedError):
-        await task.execute_update(ImprovementTaskWorkflow.complete, CompleteImprovement(
-            actor=CUSTOMER, what_changed="nothing"))
-    await task.execute_update(ImprovementTaskWorkflow.complete, CompleteImprovement(
-        actor=AGENT, what_changed="courier partner retrained; a complaint hotline added"))
+        await task.execute_update(
+            ImprovementTaskWorkflow.complete,
+            CompleteImprovement(actor=CUSTOMER, what_changed="nothing"),
+        )
+    await task.execute_update(
+        ImprovementTaskWorkflow.complete,
+        CompleteImprovement(
+            actor=AGENT, what_changed="courier partner retrained; a complaint hotline added"
+        ),
+    )
     final = await h.result()
     closed = events(final, "improvement_closed")[0]
     assert closed.data["what_changed"].startswith("courier partner retrained")
@@ -193,11 +211,20 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
 
 async def test_new_needs_open_linked_requests(harness: Harness) -> None:
     h = await resolved(harness)
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    v = await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=FU, score=5, nps=9, new_needs=[NewNeed(
-            category=Category.CONSULTATION, description="wants an extended warranty")]))
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    v = await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(
+            actor=FU,
+            score=5,
+            nps=9,
+            new_needs=[
+                NewNeed(category=Category.CONSULTATION, description="wants an extended warranty")
+            ],
+        ),
+    )
     linked = events(v, "linked_request_opened")[0]
     assert linked.data["linked"] == f"{h.id}-N1"
     assert harness.follow_up.linked[0].need.description == "wants an extended warranty"
@@ -206,18 +233,35 @@ async def test_new_needs_open_linked_requests(harness: Harness) -> None:
 
 async def test_an_answer_about_a_rehandled_outcome_is_refused(harness: Harness) -> None:
     h = await resolved(harness)
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-            actor=Actor(id="C-1001", role=Role.CUSTOMER), score=5, nps=10,
-            method="questionnaire", cycle=0))
+        await h.execute_update(
+            ServiceRequestWorkflow.record_follow_up,
+            FollowUpRecord(
+                actor=Actor(id="C-1001", role=Role.CUSTOMER),
+                score=5,
+                nps=10,
+                method="questionnaire",
+                cycle=0,
+            ),
+        )
     assert "earlier outcome" in str(caught.value.cause)
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=Actor(id="C-1001", role=Role.CUSTOMER), score=5, nps=10,
-        method="questionnaire", cycle=1))
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(
+            actor=Actor(id="C-1001", role=Role.CUSTOMER),
+            score=5,
+            nps=10,
+            method="questionnaire",
+            cycle=1,
+        ),
+    )
     # A second answer: the link works once. The first closed the request, so the refusal is
     # the validator's, or — once the workflow has finished — the server's "completed".
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
-        await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-            actor=Actor(id="C-1001", role=Role.CUSTOMER), score=1, nps=0, cycle=1))
+        await h.execute_update(
+            ServiceRequestWorkflow.record_follow_up,
+            FollowUpRecord(actor=Actor(id="C-1001", role=Role.CUSTOMER), score=1, nps=0, cycle=1),
+        )

@@ -43,25 +43,40 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
     v = await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
     assert v.status is Status.IN_PROGRESS and v.plan is not None
     assert v.plan.owner == "senior-desk" and v.eta == ETA
-    v = await h.execute_update(ServiceRequestWorkflow.post_progress,
-                               ProgressCommand(actor=AGENT, note="courier booked"))
-    v = await h.execute_update(ServiceRequestWorkflow.resolve,
-                               ResolveCommand(actor=AGENT, summary="new parcel delivered"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="courier booked")
+    )
+    v = await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="new parcel delivered")
+    )
     assert v.status is Status.AWAITING_CONFIRMATION
-    v = await h.execute_update(ServiceRequestWorkflow.confirm,
-                               ConfirmCommand(actor=CUSTOMER, satisfied=True,
-                                              evidence_ref="chat://screenshot/1"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=True, evidence_ref="chat://screenshot/1"),
+    )
     assert v.status is Status.FOLLOW_UP_SCHEDULED, "confirmed: the follow-up is planned"
     assert v.follow_up is not None and v.follow_up.owner == "fu.lin"
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=5, nps=10, praise="fast"))
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(
+            actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=5, nps=10, praise="fast"
+        ),
+    )
 
     final = await h.result()
     assert final.status is Status.CLOSED and final.closed_at is not None
     kinds = [e.kind for e in final.timeline]
-    assert kinds == ["received", "assigned", "plan_submitted", "progress_posted",
-                     "resolution_proposed", "customer_confirmed", "follow_up_scheduled",
-                     "follow_up_recorded", "closed"]
+    assert kinds == [
+        "received",
+        "assigned",
+        "plan_submitted",
+        "progress_posted",
+        "resolution_proposed",
+        "customer_confirmed",
+        "follow_up_scheduled",
+        "follow_up_recorded",
+        "closed",
+    ]
     assert [e.seq for e in final.timeline] == list(range(1, 10))
     assert final.timeline[5].actor == CUSTOMER
     assert final.timeline[4].reason == "new parcel delivered"
@@ -80,8 +95,9 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
 ) -> None:
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="explained the policy"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="explained the policy")
+    )
     v = await h.execute_update(
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="still broken"),
@@ -98,44 +114,53 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     assert v.deadlines["resolution"] == resolution[1].due_at
 
     # Work continues in the re-handling state, and the loop repeats.
-    v = await h.execute_update(ServiceRequestWorkflow.post_progress,
-                               ProgressCommand(actor=AGENT, note="engineer dispatched"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="engineer dispatched"),
+    )
     assert v.status is Status.REHANDLING
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="part replaced"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="part replaced")
+    )
     v = await h.execute_update(
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="noise remains"),
     )
     assert v.priority is Priority.P1 and v.rehandle_count == 2
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="unit swapped"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="unit swapped")
+    )
     v = await h.execute_update(
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="wants refund"),
     )
     assert v.priority is Priority.P1, "P1 is the ceiling"
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="refunded instead"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="refunded instead")
+    )
     assert (await h.result()).status is Status.CANCELLED
 
 
-@pytest.mark.parametrize("stage", ["assigned", "in_progress", "awaiting_confirmation",
-                                   "follow_up_scheduled"])
+@pytest.mark.parametrize(
+    "stage", ["assigned", "in_progress", "awaiting_confirmation", "follow_up_scheduled"]
+)
 async def test_cancel_is_legal_in_every_open_state(harness: Harness, stage: str) -> None:
     h = await harness.start(intake())
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     if stage != "assigned":
         await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
     if stage in ("awaiting_confirmation", "follow_up_scheduled"):
-        await h.execute_update(ServiceRequestWorkflow.resolve,
-                               ResolveCommand(actor=AGENT, summary="done"))
+        await h.execute_update(
+            ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="done")
+        )
     if stage == "follow_up_scheduled":
-        await h.execute_update(ServiceRequestWorkflow.confirm,
-                               ConfirmCommand(actor=CUSTOMER, satisfied=True))
+        await h.execute_update(
+            ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+        )
     assert (await h.query(ServiceRequestWorkflow.get_state)).status.value == stage
-    v = await h.execute_update(ServiceRequestWorkflow.cancel,
-                               CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="customer withdrew")
+    )
     assert v.status is Status.CANCELLED
     final = await h.result()
     assert final.timeline[-1].kind == "cancelled"
@@ -158,10 +183,16 @@ async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
     before = len([e async for e in h.fetch_history_events()])
 
     refusals = [
-        (ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True),
-         "cannot confirm while the request is assigned"),
-        (ServiceRequestWorkflow.close, CloseCommand(actor=AGENT),
-         "cannot close while the request is assigned"),
+        (
+            ServiceRequestWorkflow.confirm,
+            ConfirmCommand(actor=CUSTOMER, satisfied=True),
+            "cannot confirm while the request is assigned",
+        ),
+        (
+            ServiceRequestWorkflow.close,
+            CloseCommand(actor=AGENT),
+            "cannot close while the request is assigned",
+        ),
     ]
     for update, arg, reason in refusals:
         with pytest.raises(WorkflowUpdateFailedError) as caught:
@@ -176,15 +207,17 @@ async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
     state = await h.query(ServiceRequestWorkflow.get_state)
     assert state.status is Status.ASSIGNED and len(state.timeline) == 2
 
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="duplicate"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="duplicate")
+    )
     await h.result()
 
 
 async def test_no_command_is_accepted_after_the_request_ended(harness: Harness) -> None:
     h = await harness.start(intake())
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="spam"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="spam")
+    )
     final = await h.result()
     assert final.status is Status.CANCELLED
     # Cancel during intake waited for intake to finish: the timeline is complete.
@@ -199,23 +232,27 @@ async def test_no_command_is_accepted_after_the_request_ended(harness: Harness) 
         (Tier.REGULAR, Priority.P3, "complaints-desk"),
     ],
 )
-async def test_simple_assignment_rule(harness: Harness, tier: Tier, priority: Priority,
-                                      desk: str) -> None:
+async def test_simple_assignment_rule(
+    harness: Harness, tier: Tier, priority: Priority, desk: str
+) -> None:
     base = intake(priority=priority)
     base.customer.tier = tier
     h = await harness.start(base)
     v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     assert v.assignee == desk
     assert v.timeline[1].reason and "→" in v.timeline[1].reason
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
 
 
 async def test_undecodable_input_fails_the_workflow_clearly(harness: Harness) -> None:
     """Bad input must not leave a workflow retrying its first task forever."""
     h = await harness.client.start_workflow(
-        "ServiceRequest", {"number": "CS-bad", "intake": {"channel": "fax"}},
-        id=f"bad-{harness.queue}", task_queue=harness.queue,
+        "ServiceRequest",
+        {"number": "CS-bad", "intake": {"channel": "fax"}},
+        id=f"bad-{harness.queue}",
+        task_queue=harness.queue,
     )
     with pytest.raises(WorkflowFailureError) as caught:
         await h.result()
@@ -248,8 +285,9 @@ async def test_a_refused_write_loses_nothing_and_is_retried_by_the_request(
 
     await eventually(persisted)
     assert harness.store.batches[0].intake is not None, "intake travels with the first write"
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     assert harness.store.seqs(h.id) == [1, 2, 3, 4]
 
 
@@ -258,16 +296,23 @@ async def test_each_lifecycle_event_sends_its_messages_without_waiting(
 ) -> None:
     h = await harness.start(intake())
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.post_progress,
-                           ProgressCommand(actor=AGENT, note="courier booked"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="delivered"))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="courier booked")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="delivered")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     await h.result()
     sent = [(n.template, n.recipient.kind) for n in harness.notify.sent if n.number == h.id]
-    assert sent == [("acknowledgement", "customer"), ("staff_assignment", "staff"),
-                    ("progress_update", "customer"), ("resolution", "customer")]
+    assert sent == [
+        ("acknowledgement", "customer"),
+        ("staff_assignment", "staff"),
+        ("progress_update", "customer"),
+        ("resolution", "customer"),
+    ]
     keys = [n.key for n in harness.notify.sent if n.number == h.id]
     assert len(keys) == len(set(keys))
 
@@ -276,12 +321,15 @@ async def test_a_banned_promise_to_the_customer_is_refused_naming_it(harness: Ha
     h = await harness.start(intake())
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-            actor=AGENT, note="修好了，绝对保证不会再坏"))
+        await h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="修好了，绝对保证不会再坏"),
+        )
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "Compliance" and "绝对保证" in caught.value.cause.message
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
 
 
 async def test_the_banned_list_is_policy_and_travels_with_the_request(
@@ -293,13 +341,17 @@ async def test_the_banned_list_is_policy_and_travels_with_the_request(
     h = await harness.start(intake(), terms=TermsProvider(policy))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-            actor=AGENT, note="You get a FREE upgrade  for life"))
+        await h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="You get a FREE upgrade  for life"),
+        )
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "Compliance"
     assert "free upgrade for life" in caught.value.cause.message
-    v = await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-        actor=AGENT, note="本卡永久有效"))  # not on this organisation's list
+    v = await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="本卡永久有效")
+    )  # not on this organisation's list
     assert v.timeline[-1].kind == "progress_posted"
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )

@@ -20,16 +20,24 @@ from tests.helpers import intake
 from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow
 
-ORG = Organisation.model_validate({
-    "departments": {
-        "A": {"head": "a.head", "supervisors": ["a.sup"],
-              "teams": {"a1": {"supervisors": ["a.tsup"], "members": ["a.agent"]}}},
-        "B": {"head": "b.head", "supervisors": ["b.sup"],
-              "teams": {"b1": {"supervisors": ["b.tsup"], "members": ["b.agent"]}}},
-    },
-    "directors": ["d.away", "d.on"],
-    "covers": {"a.tsup": ["a.sup"]},
-})
+ORG = Organisation.model_validate(
+    {
+        "departments": {
+            "A": {
+                "head": "a.head",
+                "supervisors": ["a.sup"],
+                "teams": {"a1": {"supervisors": ["a.tsup"], "members": ["a.agent"]}},
+            },
+            "B": {
+                "head": "b.head",
+                "supervisors": ["b.sup"],
+                "teams": {"b1": {"supervisors": ["b.tsup"], "members": ["b.agent"]}},
+            },
+        },
+        "directors": ["d.away", "d.on"],
+        "covers": {"a.tsup": ["a.sup"]},
+    }
+)
 ON_DUTY = {"a.agent", "a.sup", "a.head", "b.agent", "b.sup", "b.tsup", "b.head", "d.on"}
 B_PEOPLE = {"b.agent", "b.sup", "b.tsup", "b.head", "d.away"}
 
@@ -56,10 +64,14 @@ async def test_a_silent_p1_pages_its_own_supervisor_and_director_once_per_step_p
 
     # Four clocks (first response, plan, resolution, progress) each reach both P1 steps;
     # the team supervisor is off duty and covered by A's supervisor.
-    assert _paged(harness, h.id) == Counter({
-        ("a.sup", "sms", "s1"): 1, ("a.sup", "phone", "s1"): 1,
-        ("d.on", "sms", "s2"): 1, ("d.on", "phone", "s2"): 1,
-    })
+    assert _paged(harness, h.id) == Counter(
+        {
+            ("a.sup", "sms", "s1"): 1,
+            ("a.sup", "phone", "s1"): 1,
+            ("d.on", "sms", "s2"): 1,
+            ("d.on", "phone", "s2"): 1,
+        }
+    )
     everyone = {n.recipient.id for n in harness.notify.sent if n.number == h.id}
     assert not everyone & B_PEOPLE
     assert "director" not in everyone | {view.assignee}
@@ -90,15 +102,27 @@ async def test_a_p2_step_reaches_the_head_of_the_requests_department(
 async def test_the_ladders_reassign_step_hands_the_request_to_someone_more_senior(
     harness: Harness,
 ) -> None:
-    policy = policy_from_mapping({"escalation": {"P3": [
-        {"after": "1h", "action": "reassign", "notify": ["owner"], "channels": ["chat"]},
-    ]}})
+    policy = policy_from_mapping(
+        {
+            "escalation": {
+                "P3": [
+                    {
+                        "after": "1h",
+                        "action": "reassign",
+                        "notify": ["owner"],
+                        "channels": ["chat"],
+                    },
+                ]
+            }
+        }
+    )
     harness.assignment.org, harness.assignment.on_duty = ORG, ON_DUTY
     harness.assignment.holder = ("a.agent", "A")
     harness.assignment.seniors = ["a.senior"]
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
-    h = await harness.start(intake(priority=Priority.P3), received_at=t0,
-                            terms=TermsProvider(policy))
+    h = await harness.start(
+        intake(priority=Priority.P3), received_at=t0, terms=TermsProvider(policy)
+    )
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, timedelta(days=2))
     view = await h.query(ServiceRequestWorkflow.get_state)

@@ -80,18 +80,26 @@ WANG = Actor(id="wang.wei", role=Role.AGENT)
 async def _closed_after_rehandling(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")))
-    await h.execute_update(ServiceRequestWorkflow.post_progress,
-                           ProgressCommand(actor=AGENT, note="inspected"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
-    await h.execute_update(ServiceRequestWorkflow.confirm, ConfirmCommand(
-        actor=CUSTOMER, satisfied=False, reason="still noisy"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="replaced"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm,
+        ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="still noisy"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="replaced")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
     await h.result()
     return h
@@ -101,8 +109,10 @@ async def _breached_then_cancelled(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, timedelta(minutes=20))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="duplicate of another"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel,
+        CancelCommand(actor=SUPERVISOR, reason="duplicate of another"),
+    )
     await h.result()
     return h
 
@@ -110,18 +120,25 @@ async def _breached_then_cancelled(harness: Harness) -> Handle:
 async def _paused_and_reprioritised(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.wait_for_customer, WaitForCustomerCommand(
-        actor=AGENT, reason="need the serial number"))
+    await h.execute_update(
+        ServiceRequestWorkflow.wait_for_customer,
+        WaitForCustomerCommand(actor=AGENT, reason="need the serial number"),
+    )
     await harness.env.fast_forward(h, timedelta(hours=5))
-    await h.execute_update(ServiceRequestWorkflow.customer_replied,
-                           CustomerRepliedCommand(actor=CUSTOMER, note="SN-1"))
-    await h.execute_update(ServiceRequestWorkflow.change_priority, ChangePriorityCommand(
-        actor=SUPERVISOR, priority=Priority.P1, reason="VIP escalation"))
+    await h.execute_update(
+        ServiceRequestWorkflow.customer_replied, CustomerRepliedCommand(actor=CUSTOMER, note="SN-1")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.change_priority,
+        ChangePriorityCommand(actor=SUPERVISOR, priority=Priority.P1, reason="VIP escalation"),
+    )
     await harness.env.fast_forward(h, timedelta(hours=3))  # the director takes it over
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=SUPERVISOR, summary="replaced"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=SUPERVISOR, summary="replaced")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
     await h.result()
     return h
@@ -130,21 +147,36 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
 async def _followed_up_with_improvement(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P2))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("900"), reason="lost day"))
-    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
-        actor=SUPERVISOR, approve=True, reason="ok"))
-    await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
-        actor=SUPERVISOR, reason="VIP partner", priority=Priority.P1, to_staff="li.senior"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=LI, summary="fixed"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=1, nps=0, problem="rude"))
+    await h.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=AGENT, amount=Decimal("900"), reason="lost day"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=SUPERVISOR, approve=True, reason="ok"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.escalate,
+        EscalateCommand(
+            actor=SUPERVISOR, reason="VIP partner", priority=Priority.P1, to_staff="li.senior"
+        ),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=LI, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(
+            actor=Actor(id="fu.lin", role=Role.FOLLOW_UP), score=1, nps=0, problem="rude"
+        ),
+    )
     task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
-    await task.execute_update("complete_improvement", CompleteImprovement(
-        actor=AGENT, what_changed="training"))
+    await task.execute_update(
+        "complete_improvement", CompleteImprovement(actor=AGENT, what_changed="training")
+    )
     await h.result()
     return h
 
@@ -156,8 +188,9 @@ async def _imported_backlog(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P1), received_at=received)
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, timedelta(minutes=15))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="handled by phone"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="handled by phone")
+    )
     await h.result()
     return h
 
@@ -169,12 +202,17 @@ async def _started_by_another_language(harness: Harness) -> Handle:
     number = f"CS{received:%Y%m%d}-WEB-9{uuid.uuid4().int % 100_000:05d}"
     h: Handle = await harness.client.start_workflow(
         "ServiceRequest",
-        ServiceRequestInput(number=number, intake=intake(priority=Priority.P3),
-                            received_at=received),
-        id=number, task_queue=harness.queue, result_type=RequestView)
+        ServiceRequestInput(
+            number=number, intake=intake(priority=Priority.P3), received_at=received
+        ),
+        id=number,
+        task_queue=harness.queue,
+        result_type=RequestView,
+    )
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="sent twice"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="sent twice")
+    )
     await h.result()
     return h
 
@@ -187,11 +225,16 @@ async def _refused_write_retried(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     harness.store.refuse_next = 1
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+        await h.execute_update(
+            ServiceRequestWorkflow.submit_plan,
+            PlanCommand(
+                actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)
+            ),
+        )
     await harness.env.fast_forward(h, timedelta(seconds=31))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     await h.result()
     return h
 
@@ -204,15 +247,21 @@ async def _refused_write_salvaged(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     harness.store.refuse_next = 100
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-            actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)))
+        await h.execute_update(
+            ServiceRequestWorkflow.submit_plan,
+            PlanCommand(
+                actor=AGENT, measures=["inspect"], eta=datetime.now(UTC) + timedelta(days=1)
+            ),
+        )
     await harness.env.fast_forward(h, timedelta(minutes=3))
     harness.store.refuse_next = 0
-    await h.execute_update(ServiceRequestWorkflow.post_progress,
-                           ProgressCommand(actor=AGENT, note="inspected"))
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
+    )
     harness.store.refuse_next = 1
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     await h.result()
     return h
 
@@ -222,19 +271,28 @@ async def _compensation_and_ownership(harness: Harness) -> Handle:
     waits for another supervisor; the holder posts progress and resolves."""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"))
+    await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"),
+    )
     for _ in range(2):
-        await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-            actor=WANG, amount=Decimal("500"), reason="a lost day"))
-    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
-        actor=SUPERVISOR, approve=True, reason="fair"))
-    await h.execute_update(ServiceRequestWorkflow.post_progress,
-                           ProgressCommand(actor=WANG, note="refunded"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=WANG, summary="refunded"))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+        await h.execute_update(
+            ServiceRequestWorkflow.request_compensation,
+            CompensationRequest(actor=WANG, amount=Decimal("500"), reason="a lost day"),
+        )
+    await h.execute_update(
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=SUPERVISOR, approve=True, reason="fair"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=WANG, note="refunded")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=WANG, summary="refunded")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     await h.result()
     return h
 
@@ -247,15 +305,24 @@ async def _queued_assigned_and_reassigned(harness: Harness) -> Handle:
     harness.assignment.emotion = ["anger"]
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.assignment_made, AssignmentMade(
-        actor=SYSTEM, assignee="li.na", department="service", rule="room again"))
-    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"))
-    await h.execute_update(ServiceRequestWorkflow.update_calendar, UpdateCalendarCommand(
-        actor=SUPERVISOR, calendar=BusinessCalendar(
-            holidays=frozenset({datetime(2099, 1, 2).date()}))))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="merged"))
+    await h.execute_update(
+        ServiceRequestWorkflow.assignment_made,
+        AssignmentMade(actor=SYSTEM, assignee="li.na", department="service", rule="room again"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=SUPERVISOR, to_staff="wang.wei", reason="knows the customer"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.update_calendar,
+        UpdateCalendarCommand(
+            actor=SUPERVISOR,
+            calendar=BusinessCalendar(holidays=frozenset({datetime(2099, 1, 2).date()})),
+        ),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="merged")
+    )
     await h.result()
     return h
 
@@ -265,10 +332,13 @@ async def _director_takeover(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, timedelta(minutes=50))
-    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["call back"], eta=datetime.now(UTC) + timedelta(days=1)))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["call back"], eta=datetime.now(UTC) + timedelta(days=1)),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="customer withdrew")
+    )
     await h.result()
     return h
 
@@ -278,8 +348,9 @@ async def _silent_after_timeout(harness: Harness) -> Handle:
     touch, then closed as silent — every deadline after resolution."""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="answered by mail"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="answered by mail")
+    )
     await harness.env.fast_forward(h, timedelta(days=12))
     await h.result()
     return h
@@ -290,25 +361,47 @@ async def _rehandled_after_follow_up_then_closed(harness: Harness) -> Handle:
     scheduled; a happy follow-up with a new need opens a linked request and closes it."""
     h = await harness.start(intake(priority=Priority.P2))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("20"), reason="late"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    await h.execute_update(ServiceRequestWorkflow.order_rehandling, OrderRehandlingCommand(
-        actor=SUPERVISOR, reason="the fix did not hold", assignee="wang.wei"))
-    await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=WANG, amount=Decimal("900"), reason="second visit"))
-    await h.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
-        actor=SUPERVISOR, approve=False, reason="covered by warranty"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=WANG, summary="replaced the part"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=FOLLOW_UP, score=5, nps=10, praise="quick", cycle=2, new_needs=[
-            NewNeed(category=Category.CONSULTATION, description="a second unit")]))
+    await h.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=AGENT, amount=Decimal("20"), reason="late"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.order_rehandling,
+        OrderRehandlingCommand(
+            actor=SUPERVISOR, reason="the fix did not hold", assignee="wang.wei"
+        ),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=WANG, amount=Decimal("900"), reason="second visit"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=SUPERVISOR, approve=False, reason="covered by warranty"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=WANG, summary="replaced the part")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(
+            actor=FOLLOW_UP,
+            score=5,
+            nps=10,
+            praise="quick",
+            cycle=2,
+            new_needs=[NewNeed(category=Category.CONSULTATION, description="a second unit")],
+        ),
+    )
     await h.result()
     return h
 
@@ -324,16 +417,22 @@ async def _improvement_escalated(harness: Harness) -> Handle:
     director, then closed; the parent tells the customer and closes."""
     h = await harness.start(intake(priority=Priority.P3))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
-    await h.execute_update(ServiceRequestWorkflow.record_follow_up, FollowUpRecord(
-        actor=FOLLOW_UP, score=2, nps=3, suggestion="call before coming"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(actor=FOLLOW_UP, score=2, nps=3, suggestion="call before coming"),
+    )
     task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
     await harness.env.fast_forward(task, timedelta(days=14))
-    await task.execute_update("complete_improvement", CompleteImprovement(
-        actor=SUPERVISOR, what_changed="technicians call an hour ahead"))
+    await task.execute_update(
+        "complete_improvement",
+        CompleteImprovement(actor=SUPERVISOR, what_changed="technicians call an hour ahead"),
+    )
     await task.result()
     await h.result()
     return task
@@ -346,24 +445,34 @@ async def _org_routed(harness: Harness) -> Handle:
     supervisor follow-up owed and missed."""
     from csflow.domain.org import Organisation
 
-    harness.assignment.org = Organisation.model_validate({
-        "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]}},
-        "directors": ["zhou.director"]})
+    harness.assignment.org = Organisation.model_validate(
+        {
+            "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]}},
+            "directors": ["zhou.director"],
+        }
+    )
     harness.assignment.on_duty = {"ma.head", "chen.sup", "zhou.director", "ann.agent"}
     harness.assignment.holder = (AGENT.id, "care")  # the agent below holds it (ownership)
     harness.assignment.emotion = ["愤怒"]
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     eta = datetime.now(UTC) + timedelta(hours=1)
-    await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["call back"], eta=eta))
-    await h.execute_update(ServiceRequestWorkflow.post_progress, ProgressCommand(
-        actor=AGENT, note="parts ordered", eta=eta + timedelta(minutes=30)))
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["call back"], eta=eta),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="parts ordered", eta=eta + timedelta(minutes=30)),
+    )
     await harness.env.fast_forward(h, timedelta(hours=25))
-    await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="bo.agent", reason="knows the model"))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="customer withdrew"))
+    await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=SUPERVISOR, to_staff="bo.agent", reason="knows the model"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="customer withdrew")
+    )
     await h.result()
     return h
 
@@ -375,19 +484,36 @@ async def _breach_explained_and_reviewed(harness: Harness) -> Handle:
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, timedelta(minutes=20))
     holder = Actor(id="senior-desk", role=Role.AGENT)
-    for verdict, reason, note in (("rejected", "peak_volume", "the queue was short"),
-                                  ("accepted", "complex_case", None)):
-        await h.execute_update(ServiceRequestWorkflow.explain_breach, ExplainBreachCommand(
-            actor=holder, clock="first_response", reason=reason))
-        await h.execute_update(ServiceRequestWorkflow.review_breach, ReviewBreachCommand(
-            actor=SUPERVISOR, clock="first_response", verdict=verdict, note=note))
-    await h.execute_update(ServiceRequestWorkflow.record_cause, RecordCauseCommand(
-        actor=SUPERVISOR, cause="process_gap", responsible_department="care"))
-    await h.execute_update(ServiceRequestWorkflow.resolve, ResolveCommand(
-        actor=holder, summary="fixed", cause="logistics_delay",
-        responsible_department="logistics"))
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    for verdict, reason, note in (
+        ("rejected", "peak_volume", "the queue was short"),
+        ("accepted", "complex_case", None),
+    ):
+        await h.execute_update(
+            ServiceRequestWorkflow.explain_breach,
+            ExplainBreachCommand(actor=holder, clock="first_response", reason=reason),
+        )
+        await h.execute_update(
+            ServiceRequestWorkflow.review_breach,
+            ReviewBreachCommand(
+                actor=SUPERVISOR, clock="first_response", verdict=verdict, note=note
+            ),
+        )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_cause,
+        RecordCauseCommand(actor=SUPERVISOR, cause="process_gap", responsible_department="care"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve,
+        ResolveCommand(
+            actor=holder,
+            summary="fixed",
+            cause="logistics_delay",
+            responsible_department="logistics",
+        ),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     await h.result()
     return h
 
@@ -418,8 +544,10 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
 
 
 async def _replay(history: WorkflowHistory) -> None:
-    replayer = Replayer(workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-                        data_converter=options.data_converter(Settings()))
+    replayer = Replayer(
+        workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
+        data_converter=options.data_converter(Settings()),
+    )
     await replayer.replay_workflow(history)
 
 
@@ -454,8 +582,11 @@ async def test_a_director_takeover_moves_the_status_on_its_own_event(
     """
     h = await _director_takeover(harness)
     view = await h.query(ServiceRequestWorkflow.get_state)
-    step = next(e for e in view.timeline if e.kind == "escalation_step"
-                and e.data["action"] == "director_takeover")
+    step = next(
+        e
+        for e in view.timeline
+        if e.kind == "escalation_step" and e.data["action"] == "director_takeover"
+    )
     assert (step.status_from, step.status_to) == (Status.ASSIGNED, Status.ESCALATED)
     moves = [e for e in view.timeline if e.status_to is not None]
     for before, after in pairwise(moves):  # no status changes between the events
@@ -471,21 +602,28 @@ def test_the_improvement_child_gets_a_reference_after_the_patch() -> None:
     `improvement_opened` event instead of the customer's words; the history recorded
     before it (no marker, the words in the child's input) replays as it was
     (test_recorded_histories_replay)."""
+
     def child_problem_and_patches(name: str) -> tuple[str, list[str]]:
         events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
-        patches = [json.loads(base64.b64decode(p["data"]))["id"]
-                   for e in events if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
-                   for d in e["markerRecordedEventAttributes"]["details"].values()
-                   for p in d["payloads"]]
-        [child] = [e["startChildWorkflowExecutionInitiatedEventAttributes"] for e in events
-                   if e["eventType"]
-                   == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"]
+        patches = [
+            json.loads(base64.b64decode(p["data"]))["id"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            for d in e["markerRecordedEventAttributes"]["details"].values()
+            for p in d["payloads"]
+        ]
+        [child] = [
+            e["startChildWorkflowExecutionInitiatedEventAttributes"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"
+        ]
         problem = json.loads(base64.b64decode(child["input"]["payloads"][0]["data"]))
         return str(problem["problem"]), patches
 
     old_problem, old_patches = child_problem_and_patches("followed_up_with_improvement")
     new_problem, new_patches = child_problem_and_patches(
-        "followed_up_with_improvement_by_reference")
+        "followed_up_with_improvement_by_reference"
+    )
     assert old_problem == "rude" and "improvement-problem-by-reference" not in old_patches
     assert new_problem.startswith("@improvement_opened:")
     assert "improvement-problem-by-reference" in new_patches

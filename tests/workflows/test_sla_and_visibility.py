@@ -28,14 +28,16 @@ async def _state(h: WorkflowHandle[ServiceRequestWorkflow, RequestView]) -> Requ
 async def test_a_satisfied_clock_never_warns_or_breaches(harness: Harness) -> None:
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="fixed at once"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed at once")
+    )
     await harness.env.fast_forward(h, timedelta(hours=3))
     v = await _state(h)
     assert not [e for e in v.timeline if e.kind.startswith("sla_")]
     assert v.sla_state.value == "green" and v.next_deadline is None
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
 
 
 async def test_search_attributes_follow_every_transition(harness: Harness) -> None:
@@ -63,8 +65,9 @@ async def test_search_attributes_follow_every_transition(harness: Harness) -> No
 
     await eventually(listed)
 
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="patched"))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="patched")
+    )
     attrs = (await h.describe()).typed_search_attributes
     assert attrs.get(sa.REQUEST_STATUS) == "awaiting_confirmation"
     assert attrs.get(sa.NEXT_DEADLINE) is None
@@ -73,9 +76,11 @@ async def test_search_attributes_follow_every_transition(harness: Harness) -> No
     meta = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert "awaiting_confirmation" in meta.current_details and "P1" in meta.current_details
     assert [u.name for u in meta.definition.update_definitions] == sorted(
-        ["receipt", *(c.value for c in Command)])
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+        ["receipt", *(c.value for c in Command)]
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
     final = await h.result()
     attrs = (await h.describe()).typed_search_attributes
     assert attrs.get(sa.REQUEST_STATUS) == "cancelled" and final.sla_state.value == "none"

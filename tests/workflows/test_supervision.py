@@ -48,17 +48,24 @@ async def started(harness: Harness, **kw: object) -> Handle:
 
 
 async def done(h: Handle) -> None:
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
 
 
 async def test_escalate_raises_priority_hands_over_and_shows_everywhere(
     harness: Harness,
 ) -> None:
     h = await started(harness, priority=Priority.P3)
-    v = await h.execute_update(ServiceRequestWorkflow.escalate, EscalateCommand(
-        actor=SUPERVISOR, reason="customer threatens to go to the regulator",
-        priority=Priority.P1, to_staff="li.senior"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.escalate,
+        EscalateCommand(
+            actor=SUPERVISOR,
+            reason="customer threatens to go to the regulator",
+            priority=Priority.P1,
+            to_staff="li.senior",
+        ),
+    )
     assert v.status is Status.ESCALATED and v.priority is Priority.P1
     assert v.assignee == "li.senior" and v.escalated_to == "li.senior"
     e = v.timeline[-1]
@@ -69,12 +76,17 @@ async def test_escalate_raises_priority_hands_over_and_shows_everywhere(
     assert attrs.get(sa.REQUEST_STATUS) == "escalated" and attrs.get(sa.PRIORITY) == "P1"
     assert attrs.get(sa.ASSIGNEE) == "li.senior"
     history = [ev async for ev in h.fetch_history_events()]
-    assert any(ev.HasField("workflow_execution_update_accepted_event_attributes")
-               and ev.workflow_execution_update_accepted_event_attributes.accepted_request
-               .input.name == "escalate" for ev in history)
+    assert any(
+        ev.HasField("workflow_execution_update_accepted_event_attributes")
+        and ev.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        == "escalate"
+        for ev in history
+    )
     # Still work to do while escalated: plans and progress are accepted.
-    v = await h.execute_update(ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["call back"], eta=ETA))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["call back"], eta=ETA),
+    )
     assert v.status is Status.ESCALATED
     await done(h)
 
@@ -82,13 +94,21 @@ async def test_escalate_raises_priority_hands_over_and_shows_everywhere(
 async def test_escalation_refusals_name_the_reason(harness: Harness) -> None:
     harness.assignment.full.add("busy.bee")
     h = await started(harness, priority=Priority.P2)
-    assert "is not above P2" in await refused(h, ServiceRequestWorkflow.escalate, EscalateCommand(
-        actor=SUPERVISOR, reason="x", priority=Priority.P3))
-    assert "at capacity" in await refused(h, ServiceRequestWorkflow.escalate, EscalateCommand(
-        actor=SUPERVISOR, reason="x", to_staff="busy.bee"))
+    assert "is not above P2" in await refused(
+        h,
+        ServiceRequestWorkflow.escalate,
+        EscalateCommand(actor=SUPERVISOR, reason="x", priority=Priority.P3),
+    )
+    assert "at capacity" in await refused(
+        h,
+        ServiceRequestWorkflow.escalate,
+        EscalateCommand(actor=SUPERVISOR, reason="x", to_staff="busy.bee"),
+    )
     assert "needs one of the roles" in await refused(
-        h, ServiceRequestWorkflow.escalate,
-        EscalateCommand(actor=AGENT, reason="x", priority=Priority.P1))
+        h,
+        ServiceRequestWorkflow.escalate,
+        EscalateCommand(actor=AGENT, reason="x", priority=Priority.P1),
+    )
     v = await h.query(ServiceRequestWorkflow.get_state)
     assert v.priority is Priority.P2 and v.status is Status.ASSIGNED, "nothing changed"
     assert [e.kind for e in v.timeline] == ["received", "assigned"]
@@ -97,15 +117,24 @@ async def test_escalation_refusals_name_the_reason(harness: Harness) -> None:
 
 async def test_reassign_with_a_reason(harness: Harness) -> None:
     h = await started(harness)
-    v = await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="wang.agent", reason="speaks the customer's dialect"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(
+            actor=SUPERVISOR, to_staff="wang.agent", reason="speaks the customer's dialect"
+        ),
+    )
     assert v.assignee == "wang.agent"
     assert v.timeline[-1].kind == "reassigned" and v.timeline[-1].data["from"] == "senior-desk"
-    assert "already holds" in await refused(h, ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="wang.agent", reason="again"))
+    assert "already holds" in await refused(
+        h,
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=SUPERVISOR, to_staff="wang.agent", reason="again"),
+    )
     assert "needs one of the roles" in await refused(
-        h, ServiceRequestWorkflow.reassign,
-        ReassignCommand(actor=AGENT, to_staff="me", reason="mine"))
+        h,
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=AGENT, to_staff="me", reason="mine"),
+    )
     await done(h)
 
 
@@ -114,15 +143,21 @@ async def test_supervisor_orders_rehandling_after_the_customer_confirmed(
 ) -> None:
     h = await started(harness, priority=Priority.P3)
     assert "allowed when" in await refused(
-        h, ServiceRequestWorkflow.order_rehandling,
-        OrderRehandlingCommand(actor=SUPERVISOR, reason="too early"))
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="done"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+        h,
+        ServiceRequestWorkflow.order_rehandling,
+        OrderRehandlingCommand(actor=SUPERVISOR, reason="too early"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="done")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     assert h.id in harness.assignment.released, "confirmation frees the handler's capacity"
-    v = await h.execute_update(ServiceRequestWorkflow.order_rehandling, OrderRehandlingCommand(
-        actor=SUPERVISOR, reason="quality audit found the fix incomplete"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.order_rehandling,
+        OrderRehandlingCommand(actor=SUPERVISOR, reason="quality audit found the fix incomplete"),
+    )
     assert v.status is Status.REHANDLING and v.priority is Priority.P2 and v.sla_cycle == 2
     assert v.timeline[-1].actor == SUPERVISOR
     await done(h)
@@ -134,18 +169,24 @@ async def test_rehandling_names_a_new_assignee_when_the_previous_one_is_full(
     h = await started(harness, priority=Priority.P3)
     holder = (await h.query(ServiceRequestWorkflow.get_state)).assignee
     assert holder is not None
-    await h.execute_update(ServiceRequestWorkflow.resolve,
-                           ResolveCommand(actor=AGENT, summary="done"))
-    await h.execute_update(ServiceRequestWorkflow.confirm,
-                           ConfirmCommand(actor=CUSTOMER, satisfied=True))
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="done")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
     harness.assignment.full.add(holder)
     try:
-        reason = await refused(h, ServiceRequestWorkflow.order_rehandling,
-                               OrderRehandlingCommand(actor=SUPERVISOR, reason="audit"))
+        reason = await refused(
+            h,
+            ServiceRequestWorkflow.order_rehandling,
+            OrderRehandlingCommand(actor=SUPERVISOR, reason="audit"),
+        )
         assert "at capacity" in reason and "naming an assignee" in reason
-        v = await h.execute_update(ServiceRequestWorkflow.order_rehandling,
-                                   OrderRehandlingCommand(actor=SUPERVISOR, reason="audit",
-                                                          assignee="zhao.senior"))
+        v = await h.execute_update(
+            ServiceRequestWorkflow.order_rehandling,
+            OrderRehandlingCommand(actor=SUPERVISOR, reason="audit", assignee="zhao.senior"),
+        )
     finally:
         harness.assignment.full.discard(holder)
     assert v.status is Status.REHANDLING and v.assignee == "zhao.senior"
@@ -158,30 +199,42 @@ async def test_rehandling_names_a_new_assignee_when_the_previous_one_is_full(
 
 async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harness) -> None:
     h = await started(harness, priority=Priority.P3)
-    v = await h.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("200"), reason="late delivery"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=AGENT, amount=Decimal("200"), reason="late delivery"),
+    )
     assert v.compensation is not None and v.compensation.status == "granted"
     assert v.timeline[-1].kind == "compensation_granted"
 
     h2 = await started(harness, priority=Priority.P3)
-    v = await h2.execute_update(ServiceRequestWorkflow.request_compensation, CompensationRequest(
-        actor=AGENT, amount=Decimal("800"), reason="broken TV"))
+    v = await h2.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=AGENT, amount=Decimal("800"), reason="broken TV"),
+    )
     assert v.compensation is not None and v.compensation.status == "pending"
     assert v.timeline[-1].data["notify"] == ["supervisor"]
     assert "waits for the supervisor" in await refused(
-        h2, ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="paid"))
+        h2, ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="paid")
+    )
     assert "needs one of the roles" in await refused(
-        h2, ServiceRequestWorkflow.decide_compensation,
-        CompensationDecision(actor=AGENT, approve=True, reason="self-approval"))
-    v = await h2.execute_update(ServiceRequestWorkflow.decide_compensation, CompensationDecision(
-        actor=SUPERVISOR, approve=True, reason="within goodwill budget"))
+        h2,
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=AGENT, approve=True, reason="self-approval"),
+    )
+    v = await h2.execute_update(
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=SUPERVISOR, approve=True, reason="within goodwill budget"),
+    )
     assert v.compensation is not None and v.compensation.status == "approved"
     assert v.compensation.decided_by == SUPERVISOR.id
     assert "no compensation waits" in await refused(
-        h2, ServiceRequestWorkflow.decide_compensation,
-        CompensationDecision(actor=SUPERVISOR, approve=False, reason="again"))
-    v = await h2.execute_update(ServiceRequestWorkflow.resolve,
-                                ResolveCommand(actor=AGENT, summary="paid and replaced"))
+        h2,
+        ServiceRequestWorkflow.decide_compensation,
+        CompensationDecision(actor=SUPERVISOR, approve=False, reason="again"),
+    )
+    v = await h2.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="paid and replaced")
+    )
     assert v.status is Status.AWAITING_CONFIRMATION
     await done(h)
     await done(h2)
@@ -195,25 +248,38 @@ async def test_nobody_free_queues_the_request_while_its_sla_counts(harness: Harn
     queued = v.timeline[-1]
     assert queued.kind == "queued" and queued.data["notify"] == ["supervisor"]
     assert v.next_deadline is not None, "the SLA clocks run while it waits"
-    assert "allowed when" in await refused(h, ServiceRequestWorkflow.submit_plan, PlanCommand(
-        actor=AGENT, measures=["x"], eta=ETA))
+    assert "allowed when" in await refused(
+        h, ServiceRequestWorkflow.submit_plan, PlanCommand(actor=AGENT, measures=["x"], eta=ETA)
+    )
     assert "needs one of the roles" in await refused(
-        h, ServiceRequestWorkflow.assignment_made,
-        AssignmentMade(actor=SUPERVISOR, assignee="x", rule="manual"))
-    v = await h.execute_update(ServiceRequestWorkflow.assignment_made, AssignmentMade(
-        actor=SYSTEM, assignee="zhao.agent", department="after-sales", rule="from the queue"))
+        h,
+        ServiceRequestWorkflow.assignment_made,
+        AssignmentMade(actor=SUPERVISOR, assignee="x", rule="manual"),
+    )
+    v = await h.execute_update(
+        ServiceRequestWorkflow.assignment_made,
+        AssignmentMade(
+            actor=SYSTEM, assignee="zhao.agent", department="after-sales", rule="from the queue"
+        ),
+    )
     assert v.status is Status.ASSIGNED and v.assignee == "zhao.agent" and not v.queued
     assert "cannot assignment_made while the request is assigned" in await refused(
-        h, ServiceRequestWorkflow.assignment_made,
-        AssignmentMade(actor=SYSTEM, assignee="y", rule="again"))
+        h,
+        ServiceRequestWorkflow.assignment_made,
+        AssignmentMade(actor=SYSTEM, assignee="y", rule="again"),
+    )
     await done(h)
 
 
 async def test_a_queued_request_can_be_assigned_by_hand(harness: Harness) -> None:
     harness.assignment.queue = True
     h = await started(harness)
-    v = await h.execute_update(ServiceRequestWorkflow.reassign, ReassignCommand(
-        actor=SUPERVISOR, to_staff="sun.agent", reason="I'll take it off the queue"))
+    v = await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(
+            actor=SUPERVISOR, to_staff="sun.agent", reason="I'll take it off the queue"
+        ),
+    )
     assert v.status is Status.ASSIGNED and not v.queued and v.assignee == "sun.agent"
     await done(h)
 
@@ -243,10 +309,11 @@ async def test_roles_without_the_right_are_refused(harness: Harness, role: Role)
     h = await started(harness)
     outsider = Actor(id="someone", role=role)
     for update, arg in [
-        (ServiceRequestWorkflow.submit_plan, PlanCommand(actor=outsider, measures=["x"],
-                                                         eta=ETA)),
-        (ServiceRequestWorkflow.escalate, EscalateCommand(actor=outsider, reason="x",
-                                                          priority=Priority.P1)),
+        (ServiceRequestWorkflow.submit_plan, PlanCommand(actor=outsider, measures=["x"], eta=ETA)),
+        (
+            ServiceRequestWorkflow.escalate,
+            EscalateCommand(actor=outsider, reason="x", priority=Priority.P1),
+        ),
         (ServiceRequestWorkflow.cancel, CancelCommand(actor=outsider, reason="x")),
     ]:
         assert f"caller is {role.value}" in await refused(h, update, arg)

@@ -13,10 +13,15 @@ from workflows.service_request import ServiceRequestWorkflow
 
 
 async def test_an_upset_customer_alerts_the_departments_supervisor(harness: Harness) -> None:
-    harness.assignment.org = Organisation.model_validate({
-        "departments": {"care": {"head": "ma.head", "supervisors": ["chen.sup"]},
-                        "repair": {"head": "gao.head", "supervisors": ["he.sup"]}},
-        "directors": ["zhou.director"]})
+    harness.assignment.org = Organisation.model_validate(
+        {
+            "departments": {
+                "care": {"head": "ma.head", "supervisors": ["chen.sup"]},
+                "repair": {"head": "gao.head", "supervisors": ["he.sup"]},
+            },
+            "directors": ["zhou.director"],
+        }
+    )
     harness.assignment.on_duty = {"chen.sup", "he.sup", "ma.head", "zhou.director"}
     harness.assignment.emotion = ["愤怒", "regulator"]
     harness.assignment.holder = ("sun.senior", "care")
@@ -26,11 +31,13 @@ async def test_an_upset_customer_alerts_the_departments_supervisor(harness: Harn
     assert "soothe_first" in v.flags
 
     async def alerted() -> None:
-        alerts = [n for n in harness.notify.sent
-                  if n.number == h.id and n.template == "staff_alert"]
+        alerts = [
+            n for n in harness.notify.sent if n.number == h.id and n.template == "staff_alert"
+        ]
         assert [(n.recipient.kind, n.recipient.id) for n in alerts] == [("staff", "chen.sup")]
         assert "愤怒, regulator" in alerts[0].variables["reason"]
 
     await eventually(alerted)
-    await h.execute_update(ServiceRequestWorkflow.cancel,
-                           CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )

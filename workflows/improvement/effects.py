@@ -32,28 +32,38 @@ async def tell_overdue(row: ImprovementRow, to: str) -> None:
     told once (the key names the task and the rung)."""
     route = await workflow.execute_activity_method(
         AssignmentActivities.route_escalation,
-        EscalationRouteInput(number=row.number, department=row.department, assignee=None,
-                             roles=[to]),
+        EscalationRouteInput(
+            number=row.number, department=row.department, assignee=None, roles=[to]
+        ),
         start_to_close_timeout=options.ASSIGN_TIMEOUT,
         retry_policy=options.ASSIGN_RETRY,
         summary=f"improvement overdue: {to}",
     )
     sends = []
     for r in route.recipients:
-        recipient = (Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
-                     if r.staff_id else
-                     Recipient(kind="role", id=r.role, channels=["email", "chat"]))
-        sends.append(workflow.start_activity_method(
-            NotifyActivities.send,
-            Notification(
-                key=f"{row.task_id}/overdue/{to}/{recipient.kind}:{recipient.id}",
-                number=row.number, template="staff_alert", recipient=recipient,
-                priority="P2", variables={
-                    "number": row.number,
-                    "reason": f"improvement task {row.task_id} ({row.department}) is overdue "
-                              f"since {row.due_at.isoformat()}: {row.problem}"}),
-            start_to_close_timeout=options.NOTIFY_TIMEOUT,
-            schedule_to_close_timeout=options.NOTIFY_WITHIN,
-            retry_policy=options.NOTIFY_RETRY,
-        ))
+        recipient = (
+            Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
+            if r.staff_id
+            else Recipient(kind="role", id=r.role, channels=["email", "chat"])
+        )
+        sends.append(
+            workflow.start_activity_method(
+                NotifyActivities.send,
+                Notification(
+                    key=f"{row.task_id}/overdue/{to}/{recipient.kind}:{recipient.id}",
+                    number=row.number,
+                    template="staff_alert",
+                    recipient=recipient,
+                    priority="P2",
+                    variables={
+                        "number": row.number,
+                        "reason": f"improvement task {row.task_id} ({row.department}) is overdue "
+                        f"since {row.due_at.isoformat()}: {row.problem}",
+                    },
+                ),
+                start_to_close_timeout=options.NOTIFY_TIMEOUT,
+                schedule_to_close_timeout=options.NOTIFY_WITHIN,
+                retry_policy=options.NOTIFY_RETRY,
+            )
+        )
     await asyncio.gather(*sends, return_exceptions=True)

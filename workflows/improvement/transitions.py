@@ -44,6 +44,10 @@ def closed(row: ImprovementRow, done: CompleteImprovement, now: datetime) -> Imp
     row.status, row.closed_at = "closed", now
     row.closed_by, row.what_changed = done.actor.id, done.what_changed
     return ImprovementResult(
-        task_id=row.task_id, what_changed=done.what_changed, closed_by=done.actor.id, closed_at=now,
-        cause=done.cause, responsible_department=done.responsible_department,
+        task_id=row.task_id,
+        what_changed=done.what_changed,
+        closed_by=done.actor.id,
+        closed_at=now,
+        cause=done.cause,
+        responsible_department=done.responsible_department,
     )

@@ -37,7 +37,11 @@ def check(tl: Timeline, now: datetime) -> bool:
     due = watched(tl.state)
     if due is None or now < due:
         return False
-    tl.append(EventKind.SUPERVISOR_FOLLOW_UP_MISSED, SYSTEM, due,
-              reason="complaint: no supervisor follow-up within 24 h of arrival",
-              data={"due_at": due, "notify": ["supervisor", "department_head"]})
+    tl.append(
+        EventKind.SUPERVISOR_FOLLOW_UP_MISSED,
+        SYSTEM,
+        due,
+        reason="complaint: no supervisor follow-up within 24 h of arrival",
+        data={"due_at": due, "notify": ["supervisor", "department_head"]},
+    )
     return True

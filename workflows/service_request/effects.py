@@ -72,8 +72,11 @@ async def transfer(
 
 async def route_escalation(inp: EscalationRouteInput) -> EscalationRoute:
     """Who a ladder step reaches, and where `reassign` / a takeover moves the request."""
-    return await _quick(AssignmentActivities.route_escalation, inp,
-                        f"ladder step: {', '.join(inp.roles) or inp.action}")
+    return await _quick(
+        AssignmentActivities.route_escalation,
+        inp,
+        f"ladder step: {', '.join(inp.roles) or inp.action}",
+    )
 
 
 async def release(number: str) -> None:

@@ -46,7 +46,11 @@ def check(tl: Timeline, now: datetime) -> bool:
     if eta is None or now < eta:
         return False
     s.delayed = True
-    tl.append(EventKind.ETA_MISSED, SYSTEM, eta,
-              reason=f"the ETA promised to the customer ({eta.isoformat()}) has passed",
-              data={"eta": eta, "owner": s.assignee, "notify": ["owner", "supervisor"]})
+    tl.append(
+        EventKind.ETA_MISSED,
+        SYSTEM,
+        eta,
+        reason=f"the ETA promised to the customer ({eta.isoformat()}) has passed",
+        data={"eta": eta, "owner": s.assignee, "notify": ["owner", "supervisor"]},
+    )
     return True

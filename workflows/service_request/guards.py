@@ -124,7 +124,8 @@ def same_team(current: BusinessCalendar, cmd: UpdateCalendarCommand) -> None:
     if cmd.calendar.team != current.team:
         raise Refusal.OTHER_CALENDAR.error(
             f"this request runs on {_hours(current.team)}; the pushed calendar is "
-            f"{_hours(cmd.calendar.team)}")
+            f"{_hours(cmd.calendar.team)}"
+        )
 
 
 def _hours(team: str) -> str:
@@ -262,8 +263,14 @@ _REVIEWERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 def breach_of(s: RequestState, clock: str) -> TimelineEvent | None:
     """The latest `sla_breached` event of clock id `clock`, if it breached."""
-    return next((e for e in reversed(s.timeline)
-                 if e.kind == EventKind.SLA_BREACHED and e.data.get("clock") == clock), None)
+    return next(
+        (
+            e
+            for e in reversed(s.timeline)
+            if e.kind == EventKind.SLA_BREACHED and e.data.get("clock") == clock
+        ),
+        None,
+    )
 
 
 def holder_at(s: RequestState, event: TimelineEvent) -> str | None:
@@ -301,22 +308,29 @@ def explain_breach(s: RequestState, cmd: ExplainBreachCommand, banned: Banned) -
         if cmd.actor.id not in holders:
             raise Refusal.FORBIDDEN_ROLE.error(
                 f"only the holder ({', '.join(sorted(h for h in holders if h)) or 'nobody'}) "
-                "or a supervisor or admin explains this breach")
+                "or a supervisor or admin explains this breach"
+            )
 
 
 def review_breach(s: RequestState, cmd: ReviewBreachCommand, banned: Banned) -> None:
     lifecycle(Command.REVIEW_BREACH, cmd.actor, s)
-    require(breach_of(s, cmd.clock) is not None,
-            f"clock {cmd.clock} has not breached; nothing to review")
-    require(latest_explanation(s, cmd.clock) is not None,
-            f"no explanation of {cmd.clock} waits for a review")
+    require(
+        breach_of(s, cmd.clock) is not None,
+        f"clock {cmd.clock} has not breached; nothing to review",
+    )
+    require(
+        latest_explanation(s, cmd.clock) is not None,
+        f"no explanation of {cmd.clock} waits for a review",
+    )
 
 
 def record_cause(s: RequestState, cmd: RecordCauseCommand, banned: Banned) -> None:
     lifecycle(Command.RECORD_CAUSE, cmd.actor, s)
     if cmd.task_id is not None:
-        require(cmd.task_id in s.improvements,
-                f"{cmd.task_id} is not an improvement task of this request")
+        require(
+            cmd.task_id in s.improvements,
+            f"{cmd.task_id} is not an improvement task of this request",
+        )
 
 
 def moved(assignee: str | None, rule: str) -> None:

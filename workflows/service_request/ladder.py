@@ -33,16 +33,23 @@ def step_key(f: Firing) -> str:
     return f"c{f.clock.cycle}/s{f.step_index + 1}"
 
 
-def route_input(s: RequestState, f: Firing, holder: str | None, *, move: bool
-                ) -> EscalationRouteInput:
+def route_input(
+    s: RequestState, f: Firing, holder: str | None, *, move: bool
+) -> EscalationRouteInput:
     assert f.step is not None
     action = f.step.action if move or f.step.action not in MOVES else EscalationAction.NOTIFY
-    return EscalationRouteInput(number=s.number, department=s.department, assignee=holder,
-                                roles=[r.value for r in f.step.notify], action=action.value)
+    return EscalationRouteInput(
+        number=s.number,
+        department=s.department,
+        assignee=holder,
+        roles=[r.value for r in f.step.notify],
+        action=action.value,
+    )
 
 
-def moved(tl: Timeline, f: Firing, route: EscalationRoute, holder: str | None,
-          now: datetime) -> None:
+def moved(
+    tl: Timeline, f: Firing, route: EscalationRoute, holder: str | None, now: datetime
+) -> None:
     """The step handed the request on: the holder changes, on the timeline (so the new
     holder is told, and the board shows who has it)."""
     s = tl.state
@@ -53,18 +60,31 @@ def moved(tl: Timeline, f: Firing, route: EscalationRoute, holder: str | None,
         s.escalated_to = "director"
     else:
         s.department = route.department or s.department
-    tl.append(EventKind.REASSIGNED, SYSTEM, now, reason=f"{f.clock.id}: {route.rule}",
-              data={"from": holder, "to": route.assignee, "department": s.department,
-                    "ladder_step": step_key(f), "action": f.step.action.value})
+    tl.append(
+        EventKind.REASSIGNED,
+        SYSTEM,
+        now,
+        reason=f"{f.clock.id}: {route.rule}",
+        data={
+            "from": holder,
+            "to": route.assignee,
+            "department": s.department,
+            "ladder_step": step_key(f),
+            "action": f.step.action.value,
+        },
+    )
 
 
 def pages(s: RequestState, f: Firing, route: EscalationRoute) -> list[Notification]:
     """One message per person and named channel; the board is the request's mark."""
     assert f.step is not None
-    channels: list[ChannelName] = [_channel(c) for c in f.step.channels
-                                   if c is not NotifyChannel.BOARD] or ["email"]
+    channels: list[ChannelName] = [
+        _channel(c) for c in f.step.channels if c is not NotifyChannel.BOARD
+    ] or ["email"]
     variables: dict[str, Any] = {
-        "number": s.number, "priority": s.priority.value, "category": s.category.value,
+        "number": s.number,
+        "priority": s.priority.value,
+        "category": s.category.value,
         "clock": f.clock.id,
         "due_at": f.clock.due_at.isoformat() if f.clock.due_at else "",
         "action": f.step.action.value,
@@ -74,11 +94,16 @@ def pages(s: RequestState, f: Firing, route: EscalationRoute) -> list[Notificati
         kind: Literal["staff", "role"] = "staff" if r.staff_id else "role"
         rid = r.staff_id or r.role
         for ch in channels:
-            out.append(Notification(
-                key=f"{s.number}/ladder/{step_key(f)}/{kind}:{rid}/{ch}", number=s.number,
-                template="staff_escalation", priority=s.priority.value, variables=variables,
-                recipient=Recipient(kind=kind, id=rid, channels=[ch]),
-            ))
+            out.append(
+                Notification(
+                    key=f"{s.number}/ladder/{step_key(f)}/{kind}:{rid}/{ch}",
+                    number=s.number,
+                    template="staff_escalation",
+                    priority=s.priority.value,
+                    variables=variables,
+                    recipient=Recipient(kind=kind, id=rid, channels=[ch]),
+                )
+            )
     return out
 
 
@@ -87,6 +112,8 @@ def _channel(c: NotifyChannel) -> ChannelName:
 
 
 _CHANNELS: dict[NotifyChannel, ChannelName] = {
-    NotifyChannel.SMS: "sms", NotifyChannel.PHONE: "phone", NotifyChannel.EMAIL: "email",
+    NotifyChannel.SMS: "sms",
+    NotifyChannel.PHONE: "phone",
+    NotifyChannel.EMAIL: "email",
     NotifyChannel.CHAT: "chat",
 }

@@ -119,8 +119,9 @@ def stop_clocks(s: RequestState, t: RequestTerms, now: datetime) -> None:
         clocks.stop(c, t.calendar, now)
 
 
-def set_priority(s: RequestState, t: RequestTerms, priority: Priority, now: datetime, *,
-                 rearm: bool = True) -> Priority:
+def set_priority(
+    s: RequestState, t: RequestTerms, priority: Priority, now: datetime, *, rearm: bool = True
+) -> Priority:
     """Open clocks are re-counted under the new priority's lengths from their start.
 
     `rearm=False` is the rule before breached clocks were re-armed by a priority change
@@ -129,8 +130,7 @@ def set_priority(s: RequestState, t: RequestTerms, priority: Priority, now: date
     s.priority = priority
     for c in s.clocks:
         if c.open and c.name in SLA_CLOCKS:
-            clocks.respec(c, t.spec(c.name, priority, c.started_at), t.calendar, now,
-                          rearm=rearm)
+            clocks.respec(c, t.spec(c.name, priority, c.started_at), t.calendar, now, rearm=rearm)
     return before
 
 
@@ -166,8 +166,9 @@ def intake(
             "deadlines": deadlines(s),
             "flags": s.flags or None,
             "repeat_of": s.repeat_of or None,
-            "answer_within": (t.answer_within.total_seconds()
-                              if t.answer_within is not None else None),
+            "answer_within": (
+                t.answer_within.total_seconds() if t.answer_within is not None else None
+            ),
         },
     )
     if triage.repeat_of:
@@ -342,15 +343,22 @@ def wait_for_customer(
 
 
 def customer_replied(
-    tl: Timeline, t: RequestTerms, cmd: CustomerRepliedCommand, now: datetime, *,
+    tl: Timeline,
+    t: RequestTerms,
+    cmd: CustomerRepliedCommand,
+    now: datetime,
+    *,
     shift_ladder: bool = True,
 ) -> None:
     """`shift_ladder=False`: the rule before a pause moved a breached clock's remaining
     ladder steps (patch "sla-ladder-after-pause"), for histories recorded under it."""
     s = tl.state
     s.awaiting_customer = False
-    resumed = {c.id: c.due_at for c in s.clocks
-               if clocks.resume(c, t.calendar, now, shift_ladder=shift_ladder)}
+    resumed = {
+        c.id: c.due_at
+        for c in s.clocks
+        if clocks.resume(c, t.calendar, now, shift_ladder=shift_ladder)
+    }
     tl.append(
         EventKind.CLOCKS_RESUMED if resumed else EventKind.CUSTOMER_REPLIED,
         cmd.actor,
@@ -361,7 +369,11 @@ def customer_replied(
 
 
 def change_priority(
-    tl: Timeline, t: RequestTerms, cmd: ChangePriorityCommand, now: datetime, *,
+    tl: Timeline,
+    t: RequestTerms,
+    cmd: ChangePriorityCommand,
+    now: datetime,
+    *,
     rearm: bool = True,
 ) -> None:
     before = set_priority(tl.state, t, cmd.priority, now, rearm=rearm)
@@ -399,8 +411,13 @@ def update_calendar(
 
 
 def escalate(
-    tl: Timeline, t: RequestTerms, cmd: EscalateCommand, moved: TransferResult | None,
-    now: datetime, *, rearm: bool = True,
+    tl: Timeline,
+    t: RequestTerms,
+    cmd: EscalateCommand,
+    moved: TransferResult | None,
+    now: datetime,
+    *,
+    rearm: bool = True,
 ) -> None:
     """`moved`: where the assignment activity handed the request, if the command named a
     person or department."""
@@ -512,8 +529,12 @@ def compensation_total(s: RequestState) -> Decimal:
 
 
 def request_compensation(
-    tl: Timeline, t: RequestTerms, cmd: CompensationRequest, now: datetime,
-    *, running_total: bool = True,
+    tl: Timeline,
+    t: RequestTerms,
+    cmd: CompensationRequest,
+    now: datetime,
+    *,
+    running_total: bool = True,
 ) -> None:
     """The agent's limit bounds the request's running total, not each grant: 500 + 500
     waits for approval. `running_total=False` is how histories recorded before patch
@@ -801,15 +822,17 @@ def improvement_closed(tl: Timeline, result: ImprovementResult, now: datetime) -
     )
     if result.cause is not None:
         by = Actor(id=result.closed_by, role=Role.SERVICE)
-        cause_recorded(tl, by, result.cause, result.responsible_department, result.task_id,
-                       None, now)
+        cause_recorded(
+            tl, by, result.cause, result.responsible_department, result.task_id, None, now
+        )
 
 
 # ---- why: breach reasons and root causes (docs/reports.md) ----
 
 
-def explain_breach(tl: Timeline, cmd: ExplainBreachCommand, breach_data: dict[str, Any],
-                   now: datetime) -> None:
+def explain_breach(
+    tl: Timeline, cmd: ExplainBreachCommand, breach_data: dict[str, Any], now: datetime
+) -> None:
     """The owner's reason for a missed deadline; a later one replaces it."""
     tl.append(
         EventKind.BREACH_EXPLAINED,
@@ -842,8 +865,15 @@ def review_breach(tl: Timeline, cmd: ReviewBreachCommand, now: datetime) -> None
     )
 
 
-def cause_recorded(tl: Timeline, actor: Actor, cause: str, department: str | None,
-                   task_id: str | None, note: str | None, now: datetime) -> None:
+def cause_recorded(
+    tl: Timeline,
+    actor: Actor,
+    cause: str,
+    department: str | None,
+    task_id: str | None,
+    note: str | None,
+    now: datetime,
+) -> None:
     """The root cause of the complaint (no task_id) or of one improvement task."""
     tl.append(
         EventKind.CAUSE_RECORDED,
@@ -860,8 +890,7 @@ def cause_recorded(tl: Timeline, actor: Actor, cause: str, department: str | Non
 
 
 def record_cause(tl: Timeline, cmd: RecordCauseCommand, now: datetime) -> None:
-    cause_recorded(tl, cmd.actor, cmd.cause, cmd.responsible_department, cmd.task_id,
-                   cmd.note, now)
+    cause_recorded(tl, cmd.actor, cmd.cause, cmd.responsible_department, cmd.task_id, cmd.note, now)
 
 
 # ---- the end ----

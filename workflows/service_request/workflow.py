@@ -230,8 +230,11 @@ class ServiceRequestWorkflow:
                     await self._route_step(f, holder)
             elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
                 await self._confirmed()
-        missed = (eta.watched(s) is not None and workflow.patched(eta.ETA_PATCH)
-                  and eta.check(self._timeline, workflow.now()))
+        missed = (
+            eta.watched(s) is not None
+            and workflow.patched(eta.ETA_PATCH)
+            and eta.check(self._timeline, workflow.now())
+        )
         if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
             missed = complaints.check(self._timeline, workflow.now()) or missed
         if firings or missed or self._unpersisted():
@@ -243,7 +246,8 @@ class ServiceRequestWorkflow:
         first = ladder.step_key(f) not in self._routed
         self._routed.add(ladder.step_key(f))
         route = await effects.route_escalation(
-            ladder.route_input(self._state, f, holder, move=first))
+            ladder.route_input(self._state, f, holder, move=first)
+        )
         if first and route.assignee is not None and route.assignee != holder:
             ladder.moved(self._timeline, f, route, holder, f.at)
         if self._opened_at is not None and f.at < self._opened_at:
@@ -318,8 +322,13 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CUSTOMER_REPLIED.value)
     async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
         await self._begin(guards.customer_replied, cmd)
-        transitions.customer_replied(self._timeline, self._terms, cmd, workflow.now(),
-                                     shift_ladder=workflow.patched(LADDER_AFTER_PAUSE_PATCH))
+        transitions.customer_replied(
+            self._timeline,
+            self._terms,
+            cmd,
+            workflow.now(),
+            shift_ladder=workflow.patched(LADDER_AFTER_PAUSE_PATCH),
+        )
         return await self._finish()
 
     @customer_replied.validator
@@ -329,8 +338,9 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CHANGE_PRIORITY.value)
     async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
         await self._begin(guards.change_priority, cmd)
-        transitions.change_priority(self._timeline, self._terms, cmd, workflow.now(),
-                                    rearm=workflow.patched(REARM_PATCH))
+        transitions.change_priority(
+            self._timeline, self._terms, cmd, workflow.now(), rearm=workflow.patched(REARM_PATCH)
+        )
         return await self._finish()
 
     @change_priority.validator
@@ -359,8 +369,14 @@ class ServiceRequestWorkflow:
         if cmd.to_staff or cmd.to_department:
             moved = await effects.transfer(self._state.number, cmd.to_staff, cmd.to_department)
             guards.moved(moved.assignee, moved.rule)
-        transitions.escalate(self._timeline, self._terms, cmd, moved, workflow.now(),
-                             rearm=workflow.patched(REARM_PATCH))
+        transitions.escalate(
+            self._timeline,
+            self._terms,
+            cmd,
+            moved,
+            workflow.now(),
+            rearm=workflow.patched(REARM_PATCH),
+        )
         return await self._finish()
 
     @escalate.validator
@@ -643,23 +659,36 @@ class ServiceRequestWorkflow:
             self._sends.append(effects.send(n))
         self._sends = [t for t in self._sends if not t.done()]
 
-    async def _alert_roles(self, event: TimelineEvent, roles: list[str],
-                           variables: dict[str, Any]) -> None:
+    async def _alert_roles(
+        self, event: TimelineEvent, roles: list[str], variables: dict[str, Any]
+    ) -> None:
         """An alert to roles ("supervisor", "department_head") reaches the people of the
         request's department — or of the improvement task's — with the fallback chain."""
         s = self._state
         route = await effects.route_escalation(
-            EscalationRouteInput(number=s.number,
-                                 department=event.data.get("department") or s.department,
-                                 assignee=s.assignee, roles=roles))
+            EscalationRouteInput(
+                number=s.number,
+                department=event.data.get("department") or s.department,
+                assignee=s.assignee,
+                roles=roles,
+            )
+        )
         for r in route.recipients:
-            recipient = (Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
-                         if r.staff_id else
-                         Recipient(kind="role", id=r.role, channels=["email", "chat"]))
-            await effects.send(Notification(
-                key=f"{s.number}/{event.seq}/{recipient.kind}:{recipient.id}/staff_alert",
-                number=s.number, template="staff_alert", recipient=recipient,
-                priority=s.priority.value, variables={"number": s.number} | variables))
+            recipient = (
+                Recipient(kind="staff", id=r.staff_id, channels=["chat", "email"])
+                if r.staff_id
+                else Recipient(kind="role", id=r.role, channels=["email", "chat"])
+            )
+            await effects.send(
+                Notification(
+                    key=f"{s.number}/{event.seq}/{recipient.kind}:{recipient.id}/staff_alert",
+                    number=s.number,
+                    template="staff_alert",
+                    recipient=recipient,
+                    priority=s.priority.value,
+                    variables={"number": s.number} | variables,
+                )
+            )
 
     def _from_the_backlog(self, event: TimelineEvent) -> bool:
         """A warning, breach or ladder step that fell due before csflow even knew of the
@@ -714,9 +743,9 @@ class ServiceRequestWorkflow:
                     pending[-1].seq,
                     err.cause,
                 )
-                if (
-                    leaving or now - self._refused_since >= SALVAGE_AFTER
-                ) and workflow.patched(SALVAGE_PATCH):
+                if (leaving or now - self._refused_since >= SALVAGE_AFTER) and workflow.patched(
+                    SALVAGE_PATCH
+                ):
                     return await self._salvage(batch)
                 self._refused(f"persistence failing: {err.cause}")
                 return False
@@ -781,14 +810,17 @@ def _with_handovers(
     """What handover messages need beyond the legacy context: the customer's time zone
     (the business calendar's), the ETA they were last given, who asked for compensation."""
     promised = (EventKind.PLAN_SUBMITTED, EventKind.PROGRESS_POSTED)
-    plans = [e for e in s.timeline
-             if e.kind in promised and e.data.get("eta") and e.seq < event.seq]
-    return ctx.model_copy(update={
-        "handovers": True,
-        "time_zone": terms.calendar.time_zone,
-        "previous_eta": plans[-1].data.get("eta") if plans else None,
-        "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
-    })
+    plans = [
+        e for e in s.timeline if e.kind in promised and e.data.get("eta") and e.seq < event.seq
+    ]
+    return ctx.model_copy(
+        update={
+            "handovers": True,
+            "time_zone": terms.calendar.time_zone,
+            "previous_eta": plans[-1].data.get("eta") if plans else None,
+            "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
+        }
+    )
 
 
 def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> NotifyContext:

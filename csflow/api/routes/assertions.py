@@ -17,10 +17,14 @@ from csflow.crypto.issue import AssertionAsk, IssuedAssertion, NotYours, issue
 router = APIRouter(tags=["security"])
 
 
-@router.post("/assertions", response_model=IssuedAssertion, responses={
-    403: {"description": "The token may not act as the named actor"}})
-async def issue_assertion(ask: AssertionAsk, who: auth.Principal,
-                          request: Request) -> IssuedAssertion:
+@router.post(
+    "/assertions",
+    response_model=IssuedAssertion,
+    responses={403: {"description": "The token may not act as the named actor"}},
+)
+async def issue_assertion(
+    ask: AssertionAsk, who: auth.Principal, request: Request
+) -> IssuedAssertion:
     """An assertion for one Update on one request, valid for five minutes: send it as the
     Temporal header `csflow-actor` (`temporal workflow update execute --headers
     'csflow-actor="…"'`)."""

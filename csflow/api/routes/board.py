@@ -28,29 +28,47 @@ Text = Annotated[str | None, Query(max_length=100)]
 
 
 @router.get("/board", response_class=HTMLResponse, include_in_schema=False)
-async def board_page(colour: Colour | None = None, priority: Priority | None = None,
-                     category: Category | None = None, assignee: Text = None,
-                     q: Text = None) -> HTMLResponse:
-    f = live.BoardFilter(colour=colour, priority=priority, category=category,
-                         assignee=assignee, q=q)
+async def board_page(
+    colour: Colour | None = None,
+    priority: Priority | None = None,
+    category: Category | None = None,
+    assignee: Text = None,
+    q: Text = None,
+) -> HTMLResponse:
+    f = live.BoardFilter(
+        colour=colour, priority=priority, category=category, assignee=assignee, q=q
+    )
     html = PAGES.get_template("board.html").render(
-        section="board", f=f, colours=live.COLOURS, priorities=[p.value for p in Priority],
-        categories=[c.value for c in Category], refresh_seconds=REFRESH_SECONDS)
+        section="board",
+        f=f,
+        colours=live.COLOURS,
+        priorities=[p.value for p in Priority],
+        categories=[c.value for c in Category],
+        refresh_seconds=REFRESH_SECONDS,
+    )
     return HTMLResponse(html)
 
 
 @router.get("/board/data", response_model=live.Board)
-async def board_data(request: Request, pool: Pool, colour: Colour | None = None,
-                     priority: Priority | None = None, category: Category | None = None,
-                     assignee: Text = None, q: Text = None) -> live.Board:
+async def board_data(
+    request: Request,
+    pool: Pool,
+    colour: Colour | None = None,
+    priority: Priority | None = None,
+    category: Category | None = None,
+    assignee: Text = None,
+    q: Text = None,
+) -> live.Board:
     """Open requests matching the filters, red first, soonest deadline first, with counts
     by colour, priority and assignee; `seconds_left` is negative once overdue;
     `calendar_warning` when the holiday data runs out within 60 days."""
-    f = live.BoardFilter(colour=colour, priority=priority, category=category,
-                         assignee=assignee, q=q)
+    f = live.BoardFilter(
+        colour=colour, priority=priority, category=category, assignee=assignee, q=q
+    )
     now = datetime.now(UTC)
     view = await live.load(pool, f, now)
     policy = request.app.state.policy
     view.calendar_warning = horizon_warning(
-        policy.calendar, now.astimezone(ZoneInfo(policy.calendar.time_zone)).date())
+        policy.calendar, now.astimezone(ZoneInfo(policy.calendar.time_zone)).date()
+    )
     return view

@@ -57,15 +57,14 @@ from starter.client import (
 )
 
 PAGES_DIR = Path(__file__).parent.parent / "pages" / "console"
-STATIC = {"console.js": "text/javascript; charset=utf-8",
-          "console.css": "text/css; charset=utf-8"}
+STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 POLL_MS = 1000  # the live check's interval: a change shows within 2 s
 # Loads nothing from elsewhere, runs only our own script, cannot be framed (the forms
 # act: a framed console could be clicked through by another site).
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self'; connect-src 'self'; form-action 'self'; "
-                               "base-uri 'none'; frame-ancestors 'none'",
+    "img-src 'self'; connect-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -78,8 +77,11 @@ Reader_ = Annotated[TokenInfo, Depends(auth.require(auth.READERS, "the console")
 def _text_left(seconds: float | None, lang: str) -> str:
     if seconds is None:
         return "—"
-    return (f"{TEXTS[lang]['overdue']} {fmt.duration(-seconds)}" if seconds < 0
-            else fmt.duration(seconds))
+    return (
+        f"{TEXTS[lang]['overdue']} {fmt.duration(-seconds)}"
+        if seconds < 0
+        else fmt.duration(seconds)
+    )
 
 
 async def form_principal(request: Request) -> TokenInfo:
@@ -92,8 +94,10 @@ async def form_principal(request: Request) -> TokenInfo:
     posted = await request.form()
     given = posted.get(csrf.FIELD)
     if not csrf.valid(token, given if isinstance(given, str) else None):
-        raise auth.Denied("the form's CSRF field is missing or belongs to another sign-in; "
-                          "reload the page and send it again")
+        raise auth.Denied(
+            "the form's CSRF field is missing or belongs to another sign-in; "
+            "reload the page and send it again"
+        )
     try:
         return await tokens.verify(request.app.state.pool, token, datetime.now(UTC))
     except tokens.TokenRefused as err:
@@ -112,30 +116,43 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
     library = phrases or phrases_from_env(policy.compliance.banned_phrases)
     tz = ZoneInfo(policy.calendar.time_zone)
     router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-    pages = Environment(loader=FileSystemLoader(PAGES_DIR),
-                        autoescape=select_autoescape(["html"]))
+    pages = Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]))
     pages.filters.update(
         local=lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
-        duration=fmt.duration)
+        duration=fmt.duration,
+    )
 
     def lang_of(request: Request) -> str:
         return pick(request.cookies.get(COOKIE), request.headers.get("accept-language"))
 
-    def render(name: str, request: Request, who: TokenInfo, status: int = 200,
-               **context: Any) -> HTMLResponse:
+    def render(
+        name: str, request: Request, who: TokenInfo, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         lang = lang_of(request)
         token = request.cookies.get(auth.COOKIE) or ""
         # After a form's POST the address bar shows the form's action; links (the
         # language switch) go back to the page itself.
         page = context.pop("page", None) or request.url.path + (
-            f"?{request.url.query}" if request.url.query else "")
+            f"?{request.url.query}" if request.url.query else ""
+        )
         html = pages.get_template(name).render(
-            t=TEXTS[lang], lang=lang, langs=LANGS, who=who, here=request.url.path,
-            here_full=page, may_create=who.role in auth.CREATORS,
-            csrf_field=csrf.FIELD, csrf=csrf.token_for(token), poll_ms=POLL_MS,
-            left=lambda s: _text_left(s, lang), titles=COMMAND_TITLES[lang],
+            t=TEXTS[lang],
+            lang=lang,
+            langs=LANGS,
+            who=who,
+            here=request.url.path,
+            here_full=page,
+            may_create=who.role in auth.CREATORS,
+            csrf_field=csrf.FIELD,
+            csrf=csrf.token_for(token),
+            poll_ms=POLL_MS,
+            left=lambda s: _text_left(s, lang),
+            titles=COMMAND_TITLES[lang],
             command_title=lambda name: _title(name, lang),
-            steps=STEP_NAMES[lang], tz=policy.calendar.time_zone, **context)
+            steps=STEP_NAMES[lang],
+            tz=policy.calendar.time_zone,
+            **context,
+        )
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     @router.get("")
@@ -146,56 +163,75 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
     async def static(name: str) -> Response:
         if name not in STATIC:
             raise HTTPException(404, "no such file")
-        return Response((PAGES_DIR / name).read_bytes(), media_type=STATIC[name],
-                        headers={"Cache-Control": "no-cache",
-                                 "X-Content-Type-Options": "nosniff"})
+        return Response(
+            (PAGES_DIR / name).read_bytes(),
+            media_type=STATIC[name],
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     @router.get("/lang")
-    async def switch_lang(to: Annotated[str, Query(max_length=8)],
-                          next: Annotated[str, Query(max_length=500)] = "/console"
-                          ) -> RedirectResponse:
-        target = next if next.startswith("/console") and not next.startswith("//") \
-            else "/console"
+    async def switch_lang(
+        to: Annotated[str, Query(max_length=8)],
+        next: Annotated[str, Query(max_length=500)] = "/console",
+    ) -> RedirectResponse:
+        target = next if next.startswith("/console") and not next.startswith("//") else "/console"
         response = RedirectResponse(target, status_code=303)
         if to in LANGS:
             response.set_cookie(COOKIE, to, max_age=365 * 86400, samesite="lax", path="/")
         return response
 
     @router.get("/version")
-    async def live_version(request: Request, who: Reader_,
-                           number: Annotated[str | None, Query(max_length=64)] = None
-                           ) -> JSONResponse:
+    async def live_version(
+        request: Request, who: Reader_, number: Annotated[str | None, Query(max_length=64)] = None
+    ) -> JSONResponse:
         """What the pages poll: a token that changes when what they show changes."""
         found = await queue.version(request.app.state.pool, number)
         return JSONResponse({"version": found}, headers={"Cache-Control": "no-store"})
 
     @router.get("/queue/{which}")
-    async def queue_page(request: Request, which: str, who: Reader_,
-                         fragment: bool = False) -> HTMLResponse:
+    async def queue_page(
+        request: Request, which: str, who: Reader_, fragment: bool = False
+    ) -> HTMLResponse:
         if which not in ("mine", "team"):
             raise HTTPException(404, "the queues are /console/queue/mine and /team")
         try:
             f = queue.QueueFilter.model_validate(_multi(request, exclude={"fragment"}))
         except ValidationError as err:
-            raise HTTPException(422, [{"loc": e["loc"], "msg": e["msg"]}
-                                      for e in err.errors()]) from None
+            raise HTTPException(
+                422, [{"loc": e["loc"], "msg": e["msg"]} for e in err.errors()]
+            ) from None
         pool = request.app.state.pool
         version = await queue.version(pool)
-        found = await queue.load_queue(pool, f, assignee=who.subject if which == "mine"
-                                       else None)
-        return render("queue_live.html" if fragment else "queue.html", request, who,
-                      which=which, f=f, q=found, version=version,
-                      choices={"status": [s.value for s in queue.OPEN],
-                               "priority": [p.value for p in Priority],
-                               "category": [c.value for c in Category],
-                               "channel": [c.value for c in Channel],
-                               "flag": list(queue.FLAGS)})
+        found = await queue.load_queue(pool, f, assignee=who.subject if which == "mine" else None)
+        return render(
+            "queue_live.html" if fragment else "queue.html",
+            request,
+            who,
+            which=which,
+            f=f,
+            q=found,
+            version=version,
+            choices={
+                "status": [s.value for s in queue.OPEN],
+                "priority": [p.value for p in Priority],
+                "category": [c.value for c in Category],
+                "channel": [c.value for c in Channel],
+                "flag": list(queue.FLAGS),
+            },
+        )
 
-    async def request_page(request: Request, who: TokenInfo, number: str, *,
-                           fragment: bool = False, status: int = 200,
-                           failed: str | None = None, error: str | None = None,
-                           posted: dict[str, str] | None = None,
-                           revealed: CustomerDetails | None = None) -> HTMLResponse:
+    async def request_page(
+        request: Request,
+        who: TokenInfo,
+        number: str,
+        *,
+        fragment: bool = False,
+        status: int = 200,
+        failed: str | None = None,
+        error: str | None = None,
+        posted: dict[str, str] | None = None,
+        revealed: CustomerDetails | None = None,
+    ) -> HTMLResponse:
         pool = request.app.state.pool
         client: CsflowClient = request.app.state.csflow
         version = await queue.version(pool, number)
@@ -208,38 +244,71 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
         upset = "soothe_first" in view.flags
         offered = []
         for form in forms.forms_for(who.role):
-            offered.append({
-                "form": form, "legal": view.status in LEGAL[form.command],
-                "key": str(uuid.uuid4()),
-                "phrases": library.offer(form.command, view.category, lang, upset=upset,
-                                         number=number, agent=who.subject),
-            })
+            offered.append(
+                {
+                    "form": form,
+                    "legal": view.status in LEGAL[form.command],
+                    "key": str(uuid.uuid4()),
+                    "phrases": library.offer(
+                        form.command,
+                        view.category,
+                        lang,
+                        upset=upset,
+                        number=number,
+                        agent=who.subject,
+                    ),
+                }
+            )
         offered.sort(key=lambda o: not o["legal"])
         context = dict(
-            view=view, clocks=clock_lines(view, policy, now),
-            improvements=await improvements_of(pool, number), forms=offered, upset=upset,
-            may_read_personal=who.role in auth.PERSONAL_READERS, revealed=revealed,
-            failed=failed, error=error, posted=posted or {},
-            done=request.query_params.get("done"), version=version,
-            phrases_version=library.version, currency=policy.compensation.currency,
-            data_text=_data_text, page=f"/console/requests/{quote(number)}")
-        return render("request_fragment.html" if fragment else "request.html", request, who,
-                      status, **context)
+            view=view,
+            clocks=clock_lines(view, policy, now),
+            improvements=await improvements_of(pool, number),
+            forms=offered,
+            upset=upset,
+            may_read_personal=who.role in auth.PERSONAL_READERS,
+            revealed=revealed,
+            failed=failed,
+            error=error,
+            posted=posted or {},
+            done=request.query_params.get("done"),
+            version=version,
+            phrases_version=library.version,
+            currency=policy.compensation.currency,
+            data_text=_data_text,
+            page=f"/console/requests/{quote(number)}",
+        )
+        return render(
+            "request_fragment.html" if fragment else "request.html", request, who, status, **context
+        )
 
     @router.get("/new")
     async def new_request_page(request: Request, who: Reader_) -> HTMLResponse:
         await auth.require(auth.CREATORS, "creating a request")(who)
         return new_form(request, who)
 
-    def new_form(request: Request, who: TokenInfo, status: int = 200,
-                 posted: dict[str, str] | None = None,
-                 error: str | None = None) -> HTMLResponse:
-        return render("new.html", request, who, status, posted=posted or {}, error=error,
-                      choices={"tier": [Tier.REGULAR.value, Tier.VIP.value],
-                               "language": ["zh-CN", "en"],
-                               "channel": [c.value for c in Channel],
-                               "category": [c.value for c in Category],
-                               "priority": [p.value for p in reversed(Priority)]})
+    def new_form(
+        request: Request,
+        who: TokenInfo,
+        status: int = 200,
+        posted: dict[str, str] | None = None,
+        error: str | None = None,
+    ) -> HTMLResponse:
+        return render(
+            "new.html",
+            request,
+            who,
+            status,
+            posted=posted or {},
+            error=error,
+            choices={
+                "tier": [Tier.REGULAR.value, Tier.VIP.value],
+                "language": ["zh-CN", "en"],
+                "channel": [c.value for c in Channel],
+                "category": [c.value for c in Category],
+                "priority": [p.value for p in reversed(Priority)],
+            },
+        )
 
     @router.post("/new")
     async def new_request(request: Request, who: FormPrincipal) -> Response:
@@ -257,12 +326,14 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
         except (RequestRefused, TemporalUnavailable) as err:
             status, detail = await _as_api(request, err)
             return new_form(request, who, status, posted, detail)
-        return RedirectResponse(f"/console/requests/{quote(created.number)}?done=created",
-                                status_code=303)
+        return RedirectResponse(
+            f"/console/requests/{quote(created.number)}?done=created", status_code=303
+        )
 
     @router.get("/requests/{number}")
-    async def request_get(request: Request, number: str, who: Reader_,
-                          fragment: bool = False) -> HTMLResponse:
+    async def request_get(
+        request: Request, number: str, who: Reader_, fragment: bool = False
+    ) -> HTMLResponse:
         return await request_page(request, who, number, fragment=fragment)
 
     @router.get("/requests/{number}/{path:path}")
@@ -276,17 +347,21 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
         """The customer's details, for roles that may read them; every reveal is logged."""
         await auth.require(auth.PERSONAL_READERS, "reading a customer's details")(who)
         purpose = (await request.form()).get("purpose")
-        reader = Reader(token_id=who.id, subject=who.subject, role=who.role.value,
-                        purpose=(purpose.strip()[:200] or None)
-                        if isinstance(purpose, str) else None)
+        reader = Reader(
+            token_id=who.id,
+            subject=who.subject,
+            role=who.role.value,
+            purpose=(purpose.strip()[:200] or None) if isinstance(purpose, str) else None,
+        )
         found = await personal.read_customer(request.app.state.pool, number, reader)
         if found is None:
             return render("missing.html", request, who, 404, number=number)
         return await request_page(request, who, number, revealed=found)
 
     @router.post("/requests/{number}/{path:path}")
-    async def send_command(request: Request, number: str, path: str,
-                           who: FormPrincipal) -> Response:
+    async def send_command(
+        request: Request, number: str, path: str, who: FormPrincipal
+    ) -> Response:
         spec = forms.by_path(path)
         if spec is None or spec.command not in forms.FIELDS:
             raise HTTPException(404, f"no console form {path!r}")
@@ -297,26 +372,43 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
             # service token relays others and has no forms.
             await auth.require(auth.command_roles(spec.command), spec.command.value)(who)
             if not forms.console_may(who.role, spec.command):
-                raise auth.Denied(f"{spec.command.value}: the console acts for people; a "
-                                  f"{who.role.value} token uses the API")
+                raise auth.Denied(
+                    f"{spec.command.value}: the console acts for people; a "
+                    f"{who.role.value} token uses the API"
+                )
             command = _command(spec, who, posted, policy.calendar.time_zone)
-            await request.app.state.csflow.send(number, spec.command, command,
-                                                idempotency_key=key)
+            await request.app.state.csflow.send(number, spec.command, command, idempotency_key=key)
         except forms.Invalid as err:
-            return await request_page(request, who, number, status=422,
-                                      failed=spec.command.value, posted=posted,
-                                      error=_errors_text(err.errors))
-        except (auth.Denied, RequestRefused, RequestEnded, RequestNotFound,
-                TemporalUnavailable) as err:
+            return await request_page(
+                request,
+                who,
+                number,
+                status=422,
+                failed=spec.command.value,
+                posted=posted,
+                error=_errors_text(err.errors),
+            )
+        except (
+            auth.Denied,
+            RequestRefused,
+            RequestEnded,
+            RequestNotFound,
+            TemporalUnavailable,
+        ) as err:
             status, detail = await _as_api(request, err)
             if status == 404:
                 return render("missing.html", request, who, 404, number=number)
-            return await request_page(request, who, number, status=status,
-                                      failed=spec.command.value, posted=posted,
-                                      error=detail)
+            return await request_page(
+                request,
+                who,
+                number,
+                status=status,
+                failed=spec.command.value,
+                posted=posted,
+                error=detail,
+            )
         query = urlencode({"done": spec.command.value})
-        return RedirectResponse(f"/console/requests/{quote(number)}?{query}",
-                                status_code=303)
+        return RedirectResponse(f"/console/requests/{quote(number)}?{query}", status_code=303)
 
     return router
 
@@ -327,9 +419,15 @@ def _command(spec: CommandSpec, who: TokenInfo, posted: dict[str, str], tz: str)
     try:
         body: Any = body_model(spec).model_validate(data)
     except ValidationError as err:
-        raise forms.Invalid([(".".join(str(p) for p in e["loc"]) or "form",
-                              e["msg"].removeprefix("Value error, "))
-                             for e in err.errors()]) from None
+        raise forms.Invalid(
+            [
+                (
+                    ".".join(str(p) for p in e["loc"]) or "form",
+                    e["msg"].removeprefix("Value error, "),
+                )
+                for e in err.errors()
+            ]
+        ) from None
     actor = auth.bind_actor(who, None)
     fields = {name: getattr(body, name) for name in spec.model.model_fields}
     return spec.model(**{**fields, "actor": actor})
@@ -377,4 +475,3 @@ def _data_text(data: dict[str, Any]) -> str:
         text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         parts.append(f"{k}: {text if len(text) <= 120 else text[:119] + '…'}")
     return " · ".join(parts)
-

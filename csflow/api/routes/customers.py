@@ -37,11 +37,16 @@ class Erased(Model):
     erased_at: datetime
 
 
-@router.post("/{customer_id}/erase", response_model=Erased, responses={
-    401: {"description": "No valid API token"},
-    422: {"description": "No reason given, or a malformed customer id"},
-    403: {"description": "Only a supervisor or an admin may erase"},
-    409: {"description": "The customer still has open requests; they are named"}})
+@router.post(
+    "/{customer_id}/erase",
+    response_model=Erased,
+    responses={
+        401: {"description": "No valid API token"},
+        422: {"description": "No reason given, or a malformed customer id"},
+        403: {"description": "Only a supervisor or an admin may erase"},
+        409: {"description": "The customer still has open requests; they are named"},
+    },
+)
 async def erase(
     customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")],
     body: EraseBody,
@@ -54,8 +59,8 @@ async def erase(
     now = datetime.now(UTC)
     try:
         numbers = await personal.erase_customer(
-            pool, customer_id, now, by=Actor(id=who.subject, role=who.role),
-            reason=body.reason)
+            pool, customer_id, now, by=Actor(id=who.subject, role=who.role), reason=body.reason
+        )
     except personal.OpenRequests as err:
         raise HTTPException(409, str(err)) from None
     return Erased(customer_id=customer_id, requests=numbers, erased_at=now)

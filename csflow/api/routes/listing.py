@@ -31,7 +31,8 @@ class ListQuery(RequestFilter):
 
     limit: Limit = DEFAULT_LIMIT
     cursor: Annotated[str, Field(max_length=500)] | None = Field(
-        default=None, description="`next_cursor` of the previous page.")
+        default=None, description="`next_cursor` of the previous page."
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -46,7 +47,8 @@ class ListQuery(RequestFilter):
 
     def where(self) -> RequestFilter:
         return RequestFilter.model_validate(
-            self.model_dump(exclude={"limit", "cursor"}, exclude_unset=True))
+            self.model_dump(exclude={"limit", "cursor"}, exclude_unset=True)
+        )
 
 
 @router.get(

@@ -33,16 +33,20 @@ async def index(pool: Pool) -> HTMLResponse:
 async def latest_forecast(pool: Pool) -> HTMLResponse:
     found = await store.latest(pool, "forecast")
     if found is None:
-        return await _index(pool, "No forecast yet: it runs daily at 01:30, or now with "
-                                  "`csflow report forecast`.", 404)
+        return await _index(
+            pool,
+            "No forecast yet: it runs daily at 01:30, or now with `csflow report forecast`.",
+            404,
+        )
     return _forecast_page(found.forecast())
 
 
 WhyKind = Literal["daily", "weekly", "monthly", "range"]
 
 
-async def _why(pool: Any, request: Request, kind: WhyKind, period: str
-               ) -> causes.WhyReport | JSONResponse:
+async def _why(
+    pool: Any, request: Request, kind: WhyKind, period: str
+) -> causes.WhyReport | JSONResponse:
     try:
         p = parse(kind, period)
     except ValueError as err:
@@ -68,13 +72,22 @@ async def why_page(kind: WhyKind, period: str, pool: Pool, request: Request) -> 
     p = parse(kind, period)
     drawn = {
         "reasons": charts.bars([(r.label, r.breaches) for r in found.by_reason]),
-        "causes": charts.bars([(f"{c.label} · {c.responsible_department}", c.count)
-                               for c in found.causes if c.count][:15]),
+        "causes": charts.bars(
+            [(f"{c.label} · {c.responsible_department}", c.count) for c in found.causes if c.count][
+                :15
+            ]
+        ),
     }
-    return HTMLResponse(PAGES.get_template("why.html").render(
-        section="reports", w=found, charts=drawn, base=f"/reports/why/{kind}/{period}",
-        prev=f"/reports/why/{kind}/{p.shifted(-1).label}",
-        next=f"/reports/why/{kind}/{p.shifted(1).label}"))
+    return HTMLResponse(
+        PAGES.get_template("why.html").render(
+            section="reports",
+            w=found,
+            charts=drawn,
+            base=f"/reports/why/{kind}/{period}",
+            prev=f"/reports/why/{kind}/{p.shifted(-1).label}",
+            next=f"/reports/why/{kind}/{p.shifted(1).label}",
+        )
+    )
 
 
 def reports_config(request: Request) -> ReportsConfig:
@@ -86,17 +99,26 @@ def reports_config(request: Request) -> ReportsConfig:
     return config
 
 
-@router.get("/{kind}/{period}.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Not produced"}})
+@router.get(
+    "/{kind}/{period}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Not produced"}},
+)
 async def report_csv(kind: Kind, period: str, pool: Pool) -> Response:
     """The report as (section, item, measure, value) rows: seconds and fractions, raw."""
     found = await store.load(pool, kind, period)
     if found is None:
         return JSONResponse({"detail": _missing(kind, period)}, status_code=404)
-    rows = (export.forecast_rows(found.forecast()) if kind == "forecast"
-            else export.report_rows(found.report()))
-    return Response(export.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="csflow-{kind}-{period}.csv"'})
+    rows = (
+        export.forecast_rows(found.forecast())
+        if kind == "forecast"
+        else export.report_rows(found.report())
+    )
+    return Response(
+        export.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="csflow-{kind}-{period}.csv"'},
+    )
 
 
 @router.get("/{kind}/{period}.json", responses={404: {"description": "Not produced"}})
@@ -125,26 +147,48 @@ def _report_page(found: StoredReport) -> HTMLResponse:
         "category": charts.bars([(s.key, s.count) for s in r.by_category]),
         "channel": charts.bars([(s.key, s.count) for s in r.by_channel]),
         "department": charts.bars([(s.key, s.count) for s in r.by_department]),
-        "issues": charts.bars([(f"{i.category} / {i.sub_type}", i.count)
-                               for i in r.top_issues]),
+        "issues": charts.bars([(f"{i.category} / {i.sub_type}", i.count) for i in r.top_issues]),
         "satisfaction": charts.bars([(f"score {s.key}", s.count) for s in r.satisfaction]),
     }
     html = PAGES.get_template("report.html").render(
-        section="reports", r=r, charts=drawn, base=base,
-        local_start=p.first_day.isoformat(), local_end=p.last_day.isoformat(),
-        prev=_link(p.shifted(-1)), next=_link(p.shifted(1)))
+        section="reports",
+        r=r,
+        charts=drawn,
+        base=base,
+        local_start=p.first_day.isoformat(),
+        local_end=p.last_day.isoformat(),
+        prev=_link(p.shifted(-1)),
+        next=_link(p.shifted(1)),
+    )
     return HTMLResponse(html)
 
 
 def _forecast_page(f: Forecast) -> HTMLResponse:
     drawn = [charts.line(s.history, s.forecast) for s in f.series]
-    history = [sum(v) for v in zip(*(s.history for s in f.series if s.dimension == "category"),
-                                   strict=True)] if f.series else []
-    total = charts.band(history, [d.requests for d in f.days], [d.lower for d in f.days],
-                        [d.upper for d in f.days],
-                        [_mark(d) for d in f.days]) if f.days else ""
-    return HTMLResponse(PAGES.get_template("forecast.html").render(
-        section="forecast", f=f, charts=drawn, total_chart=total, mark=_mark))
+    history = (
+        [
+            sum(v)
+            for v in zip(*(s.history for s in f.series if s.dimension == "category"), strict=True)
+        ]
+        if f.series
+        else []
+    )
+    total = (
+        charts.band(
+            history,
+            [d.requests for d in f.days],
+            [d.lower for d in f.days],
+            [d.upper for d in f.days],
+            [_mark(d) for d in f.days],
+        )
+        if f.days
+        else ""
+    )
+    return HTMLResponse(
+        PAGES.get_template("forecast.html").render(
+            section="forecast", f=f, charts=drawn, total_chart=total, mark=_mark
+        )
+    )
 
 
 def _mark(d: ForecastDay) -> str | None:
@@ -158,7 +202,8 @@ def _mark(d: ForecastDay) -> str | None:
 
 async def _index(pool: Any, message: str | None = None, status: int = 200) -> HTMLResponse:
     html = PAGES.get_template("index.html").render(
-        section="reports", reports=await store.listing(pool), message=message)
+        section="reports", reports=await store.listing(pool), message=message
+    )
     return HTMLResponse(html, status_code=status)
 
 
@@ -167,7 +212,10 @@ def _link(p: Period) -> str:
 
 
 def _missing(kind: str, period: str) -> str:
-    flag = {"daily": "--date", "weekly": "--week", "monthly": "--month",
-            "forecast": "--as-of"}[kind]
-    return (f"No {kind} report for {period} has been produced yet: "
-            f"run `csflow report {kind} {flag} {period}`.")
+    flag = {"daily": "--date", "weekly": "--week", "monthly": "--month", "forecast": "--as-of"}[
+        kind
+    ]
+    return (
+        f"No {kind} report for {period} has been produced yet: "
+        f"run `csflow report {kind} {flag} {period}`."
+    )

@@ -44,7 +44,6 @@ from starter.client import TemporalUnavailable
 T = TypeVar("T")
 
 
-
 def only_query(*allowed: str) -> Any:
     """A dependency refusing (422) any query parameter but `allowed`, and any given twice.
 
@@ -52,15 +51,22 @@ def only_query(*allowed: str) -> Any:
     routes, which change things or log a read, a typo or a smuggled value must be an
     error, never silently dropped.
     """
+
     def check(request: Request) -> None:
         names = [name for name, _ in request.query_params.multi_items()]
         bad = [n for n in names if n not in allowed or names.count(n) > 1]
         if bad:
-            raise RequestValidationError([
-                {"type": "extra_forbidden" if n not in allowed else "repeated",
-                 "loc": ["query", n[:40]],
-                 "msg": "unknown query parameter" if n not in allowed else "given twice"}
-                for n in dict.fromkeys(bad)])
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "extra_forbidden" if n not in allowed else "repeated",
+                        "loc": ["query", n[:40]],
+                        "msg": "unknown query parameter" if n not in allowed else "given twice",
+                    }
+                    for n in dict.fromkeys(bad)
+                ]
+            )
+
     return Depends(check)
 
 
@@ -68,8 +74,10 @@ router = APIRouter(prefix="/requests", tags=["requests"], dependencies=[only_que
 # The personal-data read takes one parameter, `purpose`; its own router, same prefix.
 customer_router = APIRouter(prefix="/requests", tags=["requests"])
 
-_DENIED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid API token"},
-           403: {"description": "The token's role may not do this; the reason is given"}}
+_DENIED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API token"},
+    403: {"description": "The token's role may not do this; the reason is given"},
+}
 
 
 class CreatedBody(BaseModel):
@@ -80,13 +88,23 @@ class CreatedBody(BaseModel):
 
 RECEIPT_WAIT = 10.0  # seconds a POST waits for intake to be written before answering 202
 START_WAIT = 10.0  # seconds it waits for the start itself before answering 503
-Number = Annotated[str, Path(
-    pattern=r"^CS[0-9]{8}-[A-Z]{3}-[0-9]{4,12}$", max_length=32,
-    description="The request number, e.g. CS20261123-WEB-0001; a malformed one is a 422.")]
-IdempotencyKey = Annotated[str | None, Header(
-    min_length=1, max_length=200,
-    description="The same key twice (same token subject) acts once: a retried POST "
-                "returns the request the first one created.")]
+Number = Annotated[
+    str,
+    Path(
+        pattern=r"^CS[0-9]{8}-[A-Z]{3}-[0-9]{4,12}$",
+        max_length=32,
+        description="The request number, e.g. CS20261123-WEB-0001; a malformed one is a 422.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="The same key twice (same token subject) acts once: a retried POST "
+        "returns the request the first one created.",
+    ),
+]
 
 
 def refuse_out_of_window(model: BaseModel, *, loc: tuple[str, ...] = ("body",)) -> None:
@@ -95,9 +113,12 @@ def refuse_out_of_window(model: BaseModel, *, loc: tuple[str, ...] = ("body",)) 
     later must not judge the same value against another day's clock."""
     problems = window_problems(model, datetime.now(UTC))
     if problems:
-        raise RequestValidationError([
-            {"type": "out_of_window", "loc": [*loc, name], "msg": reason}
-            for name, reason in problems])
+        raise RequestValidationError(
+            [
+                {"type": "out_of_window", "loc": [*loc, name], "msg": reason}
+                for name, reason in problems
+            ]
+        )
 
 
 def _canonical_sub_type(intake: RequestIntake, taxonomy: Taxonomy) -> RequestIntake:
@@ -106,8 +127,9 @@ def _canonical_sub_type(intake: RequestIntake, taxonomy: Taxonomy) -> RequestInt
     the configured spelling is what gets stored, so reports group cleanly."""
     problem = taxonomy.problem(intake.category, intake.sub_type)
     if problem is not None:
-        raise RequestValidationError([{"type": "taxonomy", "loc": ["body", "sub_type"],
-                                       "msg": problem}])
+        raise RequestValidationError(
+            [{"type": "taxonomy", "loc": ["body", "sub_type"], "msg": problem}]
+        )
     name = taxonomy.canonical(intake.category, intake.sub_type)
     return intake if name == intake.sub_type else intake.model_copy(update={"sub_type": name})
 
@@ -136,11 +158,14 @@ async def _within(call: Coroutine[Any, Any, T], seconds: float) -> T:
     status_code=status.HTTP_201_CREATED,
     response_model=CreatedBody,
     responses={
-        200: {"description": "The external id or Idempotency-Key was seen before: the "
-                             "same request"},
-        202: {"description": "Started, but intake was not written in time (worker or "
-                             "PostgreSQL slow or down): `number` and `Location` name it; "
-                             "poll GET"},
+        200: {
+            "description": "The external id or Idempotency-Key was seen before: the same request"
+        },
+        202: {
+            "description": "Started, but intake was not written in time (worker or "
+            "PostgreSQL slow or down): `number` and `Location` name it; "
+            "poll GET"
+        },
         413: {"description": "The body is larger than 1 MiB"},
         422: {"description": "Invalid intake; the fields are named"},
         503: {"description": "Temporal or PostgreSQL unreachable; nothing was started"},
@@ -148,7 +173,10 @@ async def _within(call: Coroutine[Any, Any, T], seconds: float) -> T:
     },
 )
 async def create_request(
-    intake: RequestIntake, csflow: Csflow, response: Response, request: Request,
+    intake: RequestIntake,
+    csflow: Csflow,
+    response: Response,
+    request: Request,
     who: Annotated[TokenInfo, Depends(auth.require(auth.CREATORS, "creating a request"))],
     idempotency_key: IdempotencyKey = None,
 ) -> CreatedBody:
@@ -162,14 +190,20 @@ async def create_request(
     if idempotency_key is not None and intake.external_id is None:
         intake.external_id = key_for(who, idempotency_key)
     try:
-        created = await _within(csflow.create(intake, wait=False),
-                                getattr(request.app.state, "start_wait", START_WAIT))
+        created = await _within(
+            csflow.create(intake, wait=False), getattr(request.app.state, "start_wait", START_WAIT)
+        )
     except (TimeoutError, asyncpg.PostgresError) as err:
         raise TemporalUnavailable(
-            "the request could not be started in time" if isinstance(err, TimeoutError)
-            else f"the database refused the start ({type(err).__name__})") from err
-    view = await _receipt(request.app.state.temporal, created.number,
-                          getattr(request.app.state, "receipt_wait", RECEIPT_WAIT))
+            "the request could not be started in time"
+            if isinstance(err, TimeoutError)
+            else f"the database refused the start ({type(err).__name__})"
+        ) from err
+    view = await _receipt(
+        request.app.state.temporal,
+        created.number,
+        getattr(request.app.state, "receipt_wait", RECEIPT_WAIT),
+    )
     if created.existing:
         response.status_code = status.HTTP_200_OK
     elif view is None:
@@ -187,32 +221,41 @@ async def _receipt(temporal: Client, number: str, seconds: float) -> RequestView
     """
     handle = temporal.get_workflow_handle(number)
     try:
-        return await _within(handle.execute_update("receipt", ReceiptQuery(),
-                                                   result_type=RequestView), seconds)
+        return await _within(
+            handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView), seconds
+        )
     except Exception:  # started is started: every failure from here on is a 202
         return None
 
 
-@router.get("/{number}", response_model=RequestView,
-            responses={404: {"description": "Unknown"}, **_DENIED},
-            dependencies=[Depends(auth.require(auth.READERS, "reading a request"))])
+@router.get(
+    "/{number}",
+    response_model=RequestView,
+    responses={404: {"description": "Unknown"}, **_DENIED},
+    dependencies=[Depends(auth.require(auth.READERS, "reading a request"))],
+)
 async def get_request(number: Number, csflow: Csflow) -> RequestView:
     return await csflow.state(number)
 
 
-@customer_router.get("/{number}/customer", response_model=CustomerDetails,
-                     responses={404: {"description": "Unknown"}, **_DENIED},
-                     dependencies=[only_query("purpose")])
+@customer_router.get(
+    "/{number}/customer",
+    response_model=CustomerDetails,
+    responses={404: {"description": "Unknown"}, **_DENIED},
+    dependencies=[only_query("purpose")],
+)
 async def get_customer(
-    number: Number, pool: Pool,
-    who: Annotated[TokenInfo, Depends(auth.require(auth.PERSONAL_READERS,
-                                                   "reading a customer's details"))],
-    purpose: Annotated[str | None, Query(max_length=200,
-                                         description="Why; kept with the read")] = None,
+    number: Number,
+    pool: Pool,
+    who: Annotated[
+        TokenInfo, Depends(auth.require(auth.PERSONAL_READERS, "reading a customer's details"))
+    ],
+    purpose: Annotated[
+        str | None, Query(max_length=200, description="Why; kept with the read")
+    ] = None,
 ) -> CustomerDetails:
     """The customer's name, contact and words; every call is logged with its reader."""
-    reader = Reader(token_id=who.id, subject=who.subject, role=who.role.value,
-                    purpose=purpose)
+    reader = Reader(token_id=who.id, subject=who.subject, role=who.role.value, purpose=purpose)
     found = await personal.read_customer(pool, number, reader)
     if found is None:
         raise HTTPException(404, f"no request {number}")
@@ -222,9 +265,11 @@ async def get_customer(
 def body_model(spec: CommandSpec) -> type[Model]:
     """The command's model with `actor` optional: the API's view of the same contract."""
     model = create_model(
-        f"{spec.model.__name__}Body", __base__=spec.model,
+        f"{spec.model.__name__}Body",
+        __base__=spec.model,
         __doc__=spec.model.__doc__ or spec.summary,
-        actor=(Actor | None, None))
+        actor=(Actor | None, None),
+    )
     return cast(type[Model], model)
 
 
@@ -243,8 +288,7 @@ def _command_route(spec: CommandSpec) -> None:
         actor = auth.bind_actor(who, body.actor)
         fields = {name: getattr(body, name) for name in spec.model.model_fields}
         command = spec.model(**{**fields, "actor": actor})
-        return await csflow.send(number, spec.command, command,
-                                 idempotency_key=idempotency_key)
+        return await csflow.send(number, spec.command, command, idempotency_key=idempotency_key)
 
     run.__name__ = f"{spec.command.value}_request"
     router.add_api_route(

@@ -35,8 +35,12 @@ async def list_staff(pool: Pool) -> list[StaffView]:
     return await staff.list_staff(pool)
 
 
-@router.get("/{staff_id}", response_model=StaffView, dependencies=_READ,
-            responses={404: {"description": "Unknown"}})
+@router.get(
+    "/{staff_id}",
+    response_model=StaffView,
+    dependencies=_READ,
+    responses={404: {"description": "Unknown"}},
+)
 async def get_staff(staff_id: str, pool: Pool) -> StaffView:
     found = await staff.get_staff(pool, staff_id)
     if found is None:

@@ -57,15 +57,22 @@ _MAX_TEXT = 4000  # FollowUpRecord's limit, said to the browser too
 # C0 controls but tab and newlines: PostgreSQL's jsonb refuses NUL, and none of them are
 # words a customer meant to write.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_STATUS = {"answered": 409, "stale": 410, "closed": 410, "expired": 410, "invalid": 404,
-           "unavailable": 503, "thanks": 200}
+_STATUS = {
+    "answered": 409,
+    "stale": 410,
+    "closed": 410,
+    "expired": 410,
+    "invalid": 404,
+    "unavailable": 503,
+    "thanks": 200,
+}
 _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 }
 # Backing services down: say "try again", never a stack trace, and record nothing.
 _UNAVAILABLE = (TemporalUnavailable, OSError, asyncpg.PostgresConnectionError)
@@ -80,15 +87,24 @@ def _page(name: str, status: int, **context: Any) -> HTMLResponse:
 
 def _message(lang: str, key: str) -> HTMLResponse:
     t = TEXTS[lang]
-    return _page("message.html", _STATUS[key], lang=lang, heading=t[key],
-                 body=t[f"{key}_body"])
+    return _page("message.html", _STATUS[key], lang=lang, heading=t[key], body=t[f"{key}_body"])
 
 
-def _form(lang: str, claim: SurveyClaim, form: dict[str, str], errors: list[str],
-          status: int) -> HTMLResponse:
+def _form(
+    lang: str, claim: SurveyClaim, form: dict[str, str], errors: list[str], status: int
+) -> HTMLResponse:
     other = LANGS[1] if lang == LANGS[0] else LANGS[0]
-    return _page("form.html", status, lang=lang, other_lang=other, t=TEXTS[lang],
-                 number=claim.number, form=form, errors=errors, max_text=_MAX_TEXT)
+    return _page(
+        "form.html",
+        status,
+        lang=lang,
+        other_lang=other,
+        t=TEXTS[lang],
+        number=claim.number,
+        form=form,
+        errors=errors,
+        max_text=_MAX_TEXT,
+    )
 
 
 def _secret(request: Request) -> bytes:
@@ -156,10 +172,15 @@ def _read(raw: dict[str, Any]) -> dict[str, str]:
 
 def _record(form: dict[str, str], actor: Actor, cycle: int) -> FollowUpRecord:
     return FollowUpRecord(
-        actor=actor, score=form["score"] or None, nps=form["nps"] or None,
-        praise=form["praise"] or None, suggestion=form["suggestion"] or None,
-        problem=form["problem"] or None, needs_action=bool(form["needs_action"]),
-        method="questionnaire", cycle=cycle,
+        actor=actor,
+        score=form["score"] or None,
+        nps=form["nps"] or None,
+        praise=form["praise"] or None,
+        suggestion=form["suggestion"] or None,
+        problem=form["problem"] or None,
+        needs_action=bool(form["needs_action"]),
+        method="questionnaire",
+        cycle=cycle,
     )
 
 
@@ -168,14 +189,18 @@ def _messages(err: ValidationError, t: dict[str, str]) -> list[str]:
     bad = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
     out = [t["missing_score"]] if "score" in bad else []
     out += [t["missing_nps"]] if "nps" in bad else []
-    out += [t["too_long"].format(field=t[f"{name}_name"], max=_MAX_TEXT)
-            for name in _TEXT_FIELDS if name in bad]
+    out += [
+        t["too_long"].format(field=t[f"{name}_name"], max=_MAX_TEXT)
+        for name in _TEXT_FIELDS
+        if name in bad
+    ]
     return out or [t["missing_score"]]
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-async def show(token: str, request: Request, csflow: Csflow,
-               lang: str | None = None) -> HTMLResponse:
+async def show(
+    token: str, request: Request, csflow: Csflow, lang: str | None = None
+) -> HTMLResponse:
     language = pick(lang)
     claim = _claim(request, token, language)
     if isinstance(claim, HTMLResponse):
@@ -184,8 +209,9 @@ async def show(token: str, request: Request, csflow: Csflow,
 
 
 @router.post("/{token}", response_class=HTMLResponse)
-async def submit(token: str, request: Request, csflow: Csflow,
-                 lang: str | None = None) -> HTMLResponse:
+async def submit(
+    token: str, request: Request, csflow: Csflow, lang: str | None = None
+) -> HTMLResponse:
     language = pick(lang)
     claim = _claim(request, token, language)
     if isinstance(claim, HTMLResponse):
@@ -199,8 +225,7 @@ async def submit(token: str, request: Request, csflow: Csflow,
         # The customer's own id goes into the audit trail; the token deliberately lacks it.
         view = await csflow.state(claim.number)
         actor = Actor(id=view.customer_id, role=Role.CUSTOMER)
-        await csflow.send(claim.number, Command.RECORD_FOLLOW_UP,
-                          _record(form, actor, claim.cycle))
+        await csflow.send(claim.number, Command.RECORD_FOLLOW_UP, _record(form, actor, claim.cycle))
     except RequestRefused as err:
         if err.kind == _NOT_PERSISTED:
             return _message(language, "thanks")

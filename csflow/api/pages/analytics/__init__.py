@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from csflow.reports import fmt
 
-PAGES = Environment(loader=FileSystemLoader(Path(__file__).parent),
-                    autoescape=select_autoescape(["html"]))
-PAGES.filters.update(pct=fmt.pct, num=fmt.num, duration=fmt.duration,
-                     time_left=fmt.time_left)
+PAGES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"])
+)
+PAGES.filters.update(pct=fmt.pct, num=fmt.num, duration=fmt.duration, time_left=fmt.time_left)

@@ -35,7 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "answered_body": "这份问卷已经有过回答，无需再次提交。感谢您的参与！",
         "stale": "问卷已失效",
         "stale_body": "该服务单已重新处理，这份问卷针对的是之前的处理结果。"
-                      "我们会就最终结果另行邀请您评价。",
+        "我们会就最终结果另行邀请您评价。",
         "closed": "问卷已关闭",
         "closed_body": "该服务单已结束，这份问卷不再接受回答。如需反馈，请联系客服。",
         "expired": "链接已过期",
@@ -51,7 +51,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "How did we do?",
         "intro": "Thank you for your patience. Please tell us about the service — it takes a "
-                 "minute.",
+        "minute.",
         "number": "Request number",
         "switch": "中文",
         "score": "How satisfied are you with the service?",
@@ -71,25 +71,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "submit_hint": "Your answer is recorded only when you press Submit.",
         "thanks": "Thank you for your feedback!",
         "thanks_body": "We have recorded your answer. If something needs improving, we will "
-                       "tell you what we changed.",
+        "tell you what we changed.",
         "answered": "Already answered",
         "answered_body": "This questionnaire has already been answered; there is nothing "
-                         "more to do. Thank you!",
+        "more to do. Thank you!",
         "stale": "This survey is no longer current",
         "stale_body": "Your request was handled again since this survey was sent, so it is "
-                      "about an earlier outcome. We will ask you about the final outcome.",
+        "about an earlier outcome. We will ask you about the final outcome.",
         "closed": "This survey is closed",
         "closed_body": "The request has been closed and this questionnaire no longer takes "
-                       "answers. Please contact customer service with any feedback.",
+        "answers. Please contact customer service with any feedback.",
         "expired": "This link has expired",
         "expired_body": "The survey link has expired. Please contact customer service with "
-                        "any feedback.",
+        "any feedback.",
         "invalid": "Invalid link",
-        "invalid_body": "We could not recognise this survey link; please check it is "
-                        "complete.",
+        "invalid_body": "We could not recognise this survey link; please check it is complete.",
         "unavailable": "Please try again shortly",
         "unavailable_body": "We could not reach our service just now, and your answer has not "
-                            "been recorded yet. Please try again in a moment.",
+        "been recorded yet. Please try again in a moment.",
         "missing_score": "Please choose a satisfaction score (1–5).",
         "missing_nps": "Please choose how likely you are to recommend us (0–10).",
         "too_long": "“{field}” takes at most {max} characters; please shorten it.",
