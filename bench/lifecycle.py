@@ -405,7 +405,7 @@ def summarise(results: dict[str, list[Pass]]) -> None:
                  f"{med(label, lambda p: p.workflow_tasks):.0f} | "
                  f"{med(label, lambda p: p.activities):.0f} "
                  f"(+{med(label, lambda p: p.local_activities):.0f})")
-        cpu = " / ".join(f"{med(label, lambda p, k=k: p.cpu[k]):.3f}"
+        cpu = " / ".join(f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
                          for k in ("server", "postgres", "bench"))
         print(f"| {label} | {rate:.2f} | {ratio} | {history} | {shape} | {cpu} |")
 
