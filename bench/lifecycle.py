@@ -140,12 +140,35 @@ class Processes:
     postgres_pid: int | None
 
     def snapshot(self) -> dict[str, float]:
-        me = psutil.Process().cpu_times()
+        me = psutil.Process()
+        t = me.cpu_times()
         return {
             "server": _tree_cpu(self.server_pid),
             "postgres": _tree_cpu(self.postgres_pid),
-            "bench": me.user + me.system,
+            "bench": t.user + t.system,
+            **_threads(me),
         }
+
+
+def _threads(me: psutil.Process) -> dict[str, float]:
+    """This process's CPU by thread kind: the asyncio loop (client, activities, SDK
+    plumbing), the other Python threads (workflow activations run in the worker's thread
+    pool, inside the sandbox), and native threads (the SDK's Rust core: gRPC, history,
+    its own state machines). Linux only; a thread that exited drops out of its group."""
+    groups = {"loop": 0.0, "py-threads": 0.0, "native": 0.0}
+    try:
+        python_name = Path(f"/proc/{me.pid}/comm").read_text().strip()
+        for thread in me.threads():
+            try:
+                name = Path(f"/proc/{me.pid}/task/{thread.id}/comm").read_text().strip()
+            except OSError:
+                continue
+            kind = ("loop" if thread.id == me.pid
+                    else "py-threads" if name == python_name else "native")
+            groups[kind] += thread.user_time + thread.system_time
+    except OSError:
+        pass
+    return groups
 
 
 @dataclass
@@ -230,7 +253,9 @@ async def timed_pass(
         f"{variant:<16} {n:>5} lifecycles in {seconds:6.1f} s  {result.rate:6.2f}/s  "
         f"p50 {statistics.median(latencies):5.2f} s  | CPU s/lifecycle: server "
         f"{cpu['server']:.3f}, postgres {cpu['postgres']:.3f}, client+worker "
-        f"{cpu['bench']:.3f}  | history {h['server'] / 1000:5.1f} kB server, "
+        f"{cpu['bench']:.3f} (loop {cpu['loop']:.3f}, workflow threads "
+        f"{cpu['py-threads']:.3f}, SDK core {cpu['native']:.3f})  | "
+        f"history {h['server'] / 1000:5.1f} kB server, "
         f"{h['json'] / 1000:5.1f} kB JSON, {h['events']:.0f} events, "
         f"{h['wft']:.0f} WFTs, {h['act']:.0f} activities + {h['local']:.0f} local",
         flush=True,
@@ -394,8 +419,9 @@ def summarise(results: dict[str, list[Pass]]) -> None:
     print(f"\nmedians of {len(next(iter(results.values())))} rounds "
           f"(load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}):")
     print("| variant | lifecycles/s | × floor | history kB (server / JSON) | events | WFTs | "
-          "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker |")
-    print("|---|---|---|---|---|---|---|---|")
+          "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker | "
+          "client+worker: loop / workflow threads / SDK core |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label in results:
         rate = med(label, lambda p: p.rate)
         ratio = f"{rate / floor_rate:.2f}×" if floor_rate else "—"
@@ -407,7 +433,9 @@ def summarise(results: dict[str, list[Pass]]) -> None:
                  f"(+{med(label, lambda p: p.local_activities):.0f})")
         cpu = " / ".join(f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
                          for k in ("server", "postgres", "bench"))
-        print(f"| {label} | {rate:.2f} | {ratio} | {history} | {shape} | {cpu} |")
+        split = " / ".join(f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
+                           for k in ("loop", "py-threads", "native"))
+        print(f"| {label} | {rate:.2f} | {ratio} | {history} | {shape} | {cpu} | {split} |")
 
 
 # ---- reading a py-spy profile of a run ------------------------------------------------
