@@ -479,7 +479,10 @@ def profile_summary(path: Path, top: int = 25) -> None:
         frames = stack.split(";")
         leaves[frames[-1]] += n
         if any("_find_and_load" in frame for frame in frames):
-            layers["startup (imports)"] += n
+            # The sandbox imports the workflow's modules afresh for every run it starts.
+            sandboxed = any("workflow_sandbox" in frame for frame in frames)
+            layers["workflow sandbox: imports per workflow run" if sandboxed
+                   else "process start-up: imports"] += n
             continue
         layer = next((name for frame in reversed(frames) for name, keys in LAYERS
                       if any(k in frame for k in keys)), "other (SDK internals, threads)")
