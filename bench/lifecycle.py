@@ -151,10 +151,11 @@ class Processes:
 
 
 def _threads(me: psutil.Process) -> dict[str, float]:
-    """This process's CPU by thread kind: the asyncio loop (client, activities, SDK
-    plumbing), the other Python threads (workflow activations run in the worker's thread
-    pool, inside the sandbox), and native threads (the SDK's Rust core: gRPC, history,
-    its own state machines). Linux only; a thread that exited drops out of its group."""
+    """This process's CPU by thread kind: the asyncio loop thread (the client, the
+    activities and — a py-spy profile shows — most workflow activation work, sandbox
+    included), the other Python threads (the SDK's thread pool), and native threads (the
+    SDK's Rust core: gRPC, history, its state machines). Linux only; a thread that exited
+    drops out of its group."""
     groups = {"loop": 0.0, "py-threads": 0.0, "native": 0.0}
     try:
         python_name = Path(f"/proc/{me.pid}/comm").read_text().strip()
@@ -253,7 +254,7 @@ async def timed_pass(
         f"{variant:<16} {n:>5} lifecycles in {seconds:6.1f} s  {result.rate:6.2f}/s  "
         f"p50 {statistics.median(latencies):5.2f} s  | CPU s/lifecycle: server "
         f"{cpu['server']:.3f}, postgres {cpu['postgres']:.3f}, client+worker "
-        f"{cpu['bench']:.3f} (loop {cpu['loop']:.3f}, workflow threads "
+        f"{cpu['bench']:.3f} (loop {cpu['loop']:.3f}, other Python threads "
         f"{cpu['py-threads']:.3f}, SDK core {cpu['native']:.3f})  | "
         f"history {h['server'] / 1000:5.1f} kB server, "
         f"{h['json'] / 1000:5.1f} kB JSON, {h['events']:.0f} events, "
@@ -420,7 +421,7 @@ def summarise(results: dict[str, list[Pass]]) -> None:
           f"(load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}):")
     print("| variant | lifecycles/s | × floor | history kB (server / JSON) | events | WFTs | "
           "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker | "
-          "client+worker: loop / workflow threads / SDK core |")
+          "client+worker: loop / other Python threads / SDK core |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label in results:
         rate = med(label, lambda p: p.rate)
