@@ -195,14 +195,19 @@ async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
     json_bytes: list[int] = []
     server_bytes: list[int] = []
     kinds: list[Counter[str]] = []
+    by_kind: Counter[str] = Counter()  # bytes by event type, activity or Update name
     for wid in ids:
         handle = client.get_workflow_handle(wid)
         history = await handle.fetch_history()
+        for e in history.events:
+            by_kind[_event_label(e)] += e.ByteSize()
         # Compact JSON, as a history export would be written (`to_json()` indents).
         json_bytes.append(len(json.dumps(history.to_json_dict(), separators=(",", ":"))))
         kinds.append(Counter(_event_kind(e) for e in history.events))
         described = await handle.describe()
         server_bytes.append(described.raw_description.workflow_execution_info.history_size_bytes)
+    for label, size in by_kind.most_common(8):
+        print(f"    {size / len(ids) / 1000:6.1f} kB/lifecycle  {label}")
     return {
         "json": statistics.mean(json_bytes),
         "server": statistics.mean(server_bytes),
@@ -211,6 +216,17 @@ async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
         "act": statistics.mean(k["ACTIVITY_TASK_SCHEDULED"] for k in kinds),
         "local": statistics.mean(k["MARKER_RECORDED"] for k in kinds),
     }
+
+
+def _event_label(event: Any) -> str:
+    """The event type, with the activity type or Update name that says whose bytes."""
+    kind = _event_kind(event)
+    if kind == "ACTIVITY_TASK_SCHEDULED":
+        return f"{kind} {event.activity_task_scheduled_event_attributes.activity_type.name}"
+    if kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+        name = event.workflow_execution_update_accepted_event_attributes.accepted_request
+        return f"{kind} {name.input.name}"
+    return kind
 
 
 def _event_kind(event: Any) -> str:
