@@ -30,11 +30,18 @@ processes (postmaster, backends, and backends that exited meanwhile) and this pr
 and, from a sample of the pass's workflows, history bytes (the server's own
 `history_size_bytes` — what it stores — and the length of `fetch_history()` as compact
 JSON), events, workflow tasks and
-activities per lifecycle. Passes alternate their order each round so a shared
+activities per lifecycle, and which event types, activities and Updates its bytes are
+in. The client+worker CPU is also split by thread: the asyncio loop, the other Python
+threads, the SDK's native (Rust) threads. Passes alternate their order each round so a shared
 machine's drifting load biases none; the summary is the median of R rounds per variant
 and the ratio to the floor. The numbering workflow's own history (a few events per ask
 on a long-lived shard) is not counted in the lifecycle's. docs/performance.md records a
 run.
+
+`--profile-summary RAW` runs nothing: it reads a `py-spy record --gil --format raw` file
+taken of a run (attach with `-p PID` once the run prints "-- round", so that start-up is
+left out) and prints where the samples went, by layer (sandbox, SDK runtime, payload
+conversion, pydantic, codec, SQL, csflow code, ...) and by function.
 """
 
 from __future__ import annotations
@@ -164,8 +171,9 @@ def _threads(me: psutil.Process) -> dict[str, float]:
                 name = Path(f"/proc/{me.pid}/task/{thread.id}/comm").read_text().strip()
             except OSError:
                 continue
-            kind = ("loop" if thread.id == me.pid
-                    else "py-threads" if name == python_name else "native")
+            kind = (
+                "loop" if thread.id == me.pid else "py-threads" if name == python_name else "native"
+            )
             groups[kind] += thread.user_time + thread.system_time
     except OSError:
         pass
@@ -264,8 +272,19 @@ async def timed_pass(
     after = procs.snapshot()
     cpu = {k: (after[k] - before[k]) / n for k in before}
     h = await _histories(client, ids[: max(1, sample)])
-    result = Pass(variant, n, seconds, cpu, h["json"], h["server"], h["events"], h["wft"],
-                  h["act"], h["local"], latencies)
+    result = Pass(
+        variant,
+        n,
+        seconds,
+        cpu,
+        h["json"],
+        h["server"],
+        h["events"],
+        h["wft"],
+        h["act"],
+        h["local"],
+        latencies,
+    )
     print(
         f"{variant:<16} {n:>5} lifecycles in {seconds:6.1f} s  {result.rate:6.2f}/s  "
         f"p50 {statistics.median(latencies):5.2f} s  | CPU s/lifecycle: server "
@@ -336,20 +355,25 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
     if args.only in ("both", "csflow"):
         if args.encryption in ("on", "both"):
             variants["csflow (sealed)"] = await Client.connect(
-                target, data_converter=converter.data_converter(ring),
-                interceptors=[ActorSigning(key)])
+                target,
+                data_converter=converter.data_converter(ring),
+                interceptors=[ActorSigning(key)],
+            )
         if args.encryption in ("off", "both"):
             variants["csflow (plain)"] = await Client.connect(
-                target, data_converter=converter.data_converter(None),
-                interceptors=[ActorSigning(key)])
+                target,
+                data_converter=converter.data_converter(None),
+                interceptors=[ActorSigning(key)],
+            )
 
     agent = Actor(id="agent-007", role=Role.AGENT)
     customer = Actor(id="cust-1", role=Role.CUSTOMER)
 
     def intake(i: int) -> RequestIntake:
         return RequestIntake(
-            customer=Customer(id=f"B-{i % 997}", name="Bench Customer",
-                              contact=Contact(email=f"b{i}@example.com")),
+            customer=Customer(
+                id=f"B-{i % 997}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
+            ),
             channel=list(Channel)[i % len(Channel)],
             category=Category.CONSULTATION,
             priority=Priority.P3,
@@ -363,16 +387,23 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
         passes: list[tuple[str, Callable[[int], Awaitable[str]], Client]] = []
         if args.only in ("both", "floor"):
             floor_queue = f"bench-floor-{run_id}"
-            await stack.enter_async_context(Worker(
-                plain, task_queue=floor_queue, workflows=[floor_module.FloorWorkflow],
-                activities=[floor_module.floor_step],
-                sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),  # as csflow's
-            ))
+            await stack.enter_async_context(
+                Worker(
+                    plain,
+                    task_queue=floor_queue,
+                    workflows=[floor_module.FloorWorkflow],
+                    activities=[floor_module.floor_step],
+                    sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),  # as csflow's
+                )
+            )
 
             async def floor(i: int) -> str:
                 handle = await plain.start_workflow(
-                    floor_module.FloorWorkflow.run, f"F-{i}", id=f"floor-{uuid.uuid4().hex}",
-                    task_queue=floor_queue)
+                    floor_module.FloorWorkflow.run,
+                    f"F-{i}",
+                    id=f"floor-{uuid.uuid4().hex}",
+                    task_queue=floor_queue,
+                )
                 for name in FLOOR_UPDATES:
                     await handle.execute_update(floor_module.FloorWorkflow.step, name)
                 await handle.result()
@@ -382,30 +413,38 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
         for label, client in variants.items():
             queue = f"bench-lifecycle-{run_id}-{len(passes)}"
             await stack.enter_async_context(build_worker(client, queue, pool, settings=settings))
-            csflow = CsflowClient(client, task_queue=queue, receipt_wait=120.0,
-                                  number_wait=120.0)
+            csflow = CsflowClient(client, task_queue=queue, receipt_wait=120.0, number_wait=120.0)
 
-            def lifecycle_of(csflow: CsflowClient, client: Client) -> Callable[
-                    [int], Awaitable[str]]:
+            def lifecycle_of(
+                csflow: CsflowClient, client: Client
+            ) -> Callable[[int], Awaitable[str]]:
                 async def lifecycle(i: int) -> str:
                     created = await csflow.create(intake(i))
                     n = created.number
                     if created.view is None:
                         raise RuntimeError(f"{n}: no receipt within the wait")
                     eta = datetime.now(UTC) + timedelta(days=2)
-                    await csflow.submit_plan(n, PlanCommand(
-                        actor=agent, measures=["update the address"], eta=eta))
-                    await csflow.post_progress(n, ProgressCommand(
-                        actor=agent, note="courier informed"))
+                    await csflow.submit_plan(
+                        n, PlanCommand(actor=agent, measures=["update the address"], eta=eta)
+                    )
+                    await csflow.post_progress(
+                        n, ProgressCommand(actor=agent, note="courier informed")
+                    )
                     await csflow.resolve(n, ResolveCommand(actor=agent, summary="address changed"))
                     view = await csflow.confirm(n, ConfirmCommand(actor=customer, satisfied=True))
                     if view.follow_up is None:
                         raise RuntimeError(f"{n}: no follow-up scheduled after confirmation")
-                    await csflow.record_follow_up(n, FollowUpRecord(
-                        actor=Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP),
-                        score=5, nps=9))
+                    await csflow.record_follow_up(
+                        n,
+                        FollowUpRecord(
+                            actor=Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP),
+                            score=5,
+                            nps=9,
+                        ),
+                    )
                     await client.get_workflow_handle(n).result()
                     return n
+
                 return lifecycle
 
             # One lifecycle each first: the numbering shards exist, the caches are warm.
@@ -416,13 +455,24 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
 
         results: dict[str, list[Pass]] = {label: [] for label, _, _ in passes}
         for r in range(args.rounds):
-            print(f"-- round {r + 1}/{args.rounds}  (load average "
-                  f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
+            print(
+                f"-- round {r + 1}/{args.rounds}  (load average "
+                f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})",
+                flush=True,
+            )
             order = passes if r % 2 == 0 else passes[::-1]
             for label, one, client in order:
-                results[label].append(await timed_pass(
-                    label, args.lifecycles, args.concurrency, one, procs, client,
-                    args.history_sample))
+                results[label].append(
+                    await timed_pass(
+                        label,
+                        args.lifecycles,
+                        args.concurrency,
+                        one,
+                        procs,
+                        client,
+                        args.history_sample,
+                    )
+                )
         summarise(results)
 
 
@@ -433,25 +483,37 @@ def summarise(results: dict[str, list[Pass]]) -> None:
         return statistics.median(get(p) for p in results[label])
 
     floor_rate = med("floor", lambda p: p.rate) if "floor" in results else None
-    print(f"\nmedians of {len(next(iter(results.values())))} rounds "
-          f"(load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}):")
-    print("| variant | lifecycles/s | × floor | history kB (server / JSON) | events | WFTs | "
-          "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker | "
-          "client+worker: loop / other Python threads / SDK core |")
+    print(
+        f"\nmedians of {len(next(iter(results.values())))} rounds "
+        f"(load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}):"
+    )
+    print(
+        "| variant | lifecycles/s | × floor | history kB (server / JSON) | events | WFTs | "
+        "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker | "
+        "client+worker: loop / other Python threads / SDK core |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for label in results:
         rate = med(label, lambda p: p.rate)
         ratio = f"{rate / floor_rate:.2f}×" if floor_rate else "—"
-        history = (f"{med(label, lambda p: p.history_server) / 1000:.1f} / "
-                   f"{med(label, lambda p: p.history_json) / 1000:.1f}")
-        shape = (f"{med(label, lambda p: p.events):.0f} | "
-                 f"{med(label, lambda p: p.workflow_tasks):.0f} | "
-                 f"{med(label, lambda p: p.activities):.0f} "
-                 f"(+{med(label, lambda p: p.local_activities):.0f})")
-        cpu = " / ".join(f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
-                         for k in ("server", "postgres", "bench"))
-        split = " / ".join(f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
-                           for k in ("loop", "py-threads", "native"))
+        history = (
+            f"{med(label, lambda p: p.history_server) / 1000:.1f} / "
+            f"{med(label, lambda p: p.history_json) / 1000:.1f}"
+        )
+        shape = (
+            f"{med(label, lambda p: p.events):.0f} | "
+            f"{med(label, lambda p: p.workflow_tasks):.0f} | "
+            f"{med(label, lambda p: p.activities):.0f} "
+            f"(+{med(label, lambda p: p.local_activities):.0f})"
+        )
+        cpu = " / ".join(
+            f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
+            for k in ("server", "postgres", "bench")
+        )
+        split = " / ".join(
+            f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
+            for k in ("loop", "py-threads", "native")
+        )
         print(f"| {label} | {rate:.2f} | {ratio} | {history} | {shape} | {cpu} | {split} |")
 
 
@@ -463,14 +525,15 @@ LAYERS = (
     ("codec (AES-GCM sealing)", ("cryptography/", "csflow/crypto/codec", "crypto/envelope")),
     ("pydantic (validate / dump)", ("pydantic_core", "pydantic/")),
     ("protobuf / JSON", ("google/protobuf", "json/")),
-    ("payload conversion (temporalio.converter)", ("temporalio/converter",
-                                                   "temporalio/contrib/pydantic")),
+    (
+        "payload conversion (temporalio.converter)",
+        ("temporalio/converter", "temporalio/contrib/pydantic"),
+    ),
     ("SQL (asyncpg)", ("asyncpg/",)),
     ("logging", ("structlog/", "logging/")),
     ("workflow sandbox", ("workflow_sandbox",)),
     ("csflow workflow code", ("workflows/",)),
-    ("csflow activity code", ("activities/", "csflow/store", "csflow/notify",
-                              "csflow/channels")),
+    ("csflow activity code", ("activities/", "csflow/store", "csflow/notify", "csflow/channels")),
     ("csflow domain / contracts", ("csflow/",)),
     ("SDK workflow runtime", ("temporalio/worker/_workflow", "temporalio/workflow.py")),
     ("SDK activity runtime", ("temporalio/worker/_activity", "temporalio/activity.py")),
@@ -498,11 +561,21 @@ def profile_summary(path: Path, top: int = 25) -> None:
         if any("_find_and_load" in frame for frame in frames):
             # The sandbox imports the workflow's modules afresh for every run it starts.
             sandboxed = any("workflow_sandbox" in frame for frame in frames)
-            layers["workflow sandbox: imports per workflow run" if sandboxed
-                   else "process start-up: imports"] += n
+            layers[
+                "workflow sandbox: imports per workflow run"
+                if sandboxed
+                else "process start-up: imports"
+            ] += n
             continue
-        layer = next((name for frame in reversed(frames) for name, keys in LAYERS
-                      if any(k in frame for k in keys)), "other (SDK internals, threads)")
+        layer = next(
+            (
+                name
+                for frame in reversed(frames)
+                for name, keys in LAYERS
+                if any(k in frame for k in keys)
+            ),
+            "other (SDK internals, threads)",
+        )
         layers[layer] += n
         for frame in set(frames):
             if any(k in frame for k in ("workflows/", "activities/", "csflow/", "starter/")):
@@ -524,14 +597,30 @@ def main() -> None:
     ap.add_argument("--lifecycles", type=int, default=100, help="N: lifecycles per pass")
     ap.add_argument("--concurrency", type=int, default=16, help="C: lifecycles in flight")
     ap.add_argument("--rounds", type=int, default=3, help="R: passes per variant (median)")
-    ap.add_argument("--encryption", choices=("on", "off", "both"), default="on",
-                    help="csflow's payloads sealed (on, as shipped), plaintext, or both")
-    ap.add_argument("--only", choices=("both", "floor", "csflow"), default="both",
-                    help="run only the floor or only csflow (e.g. under a profiler)")
-    ap.add_argument("--history-sample", type=int, default=10,
-                    help="workflows per pass whose history is fetched and measured")
-    ap.add_argument("--profile-summary", type=Path, metavar="RAW",
-                    help="instead of running: summarise a `py-spy record --format raw` file")
+    ap.add_argument(
+        "--encryption",
+        choices=("on", "off", "both"),
+        default="on",
+        help="csflow's payloads sealed (on, as shipped), plaintext, or both",
+    )
+    ap.add_argument(
+        "--only",
+        choices=("both", "floor", "csflow"),
+        default="both",
+        help="run only the floor or only csflow (e.g. under a profiler)",
+    )
+    ap.add_argument(
+        "--history-sample",
+        type=int,
+        default=10,
+        help="workflows per pass whose history is fetched and measured",
+    )
+    ap.add_argument(
+        "--profile-summary",
+        type=Path,
+        metavar="RAW",
+        help="instead of running: summarise a `py-spy record --format raw` file",
+    )
     args = ap.parse_args()
     if args.profile_summary:
         profile_summary(args.profile_summary)
@@ -547,9 +636,11 @@ def main() -> None:
         pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
         pg.create_database("csflow")
         server = stack.enter_context(
-            TemporalDevServer(workdir / "temporal.db", free_port(), free_port()))
+            TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
+        )
         procs = Processes(
-            server.child.pid if server.child else None, pg.child.pid if pg.child else None)
+            server.child.pid if server.child else None, pg.child.pid if pg.child else None
+        )
         print(
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Temporal {server.target} (pid "
             f"{procs.server_pid}), PostgreSQL (pid {procs.postgres_pid}); N={args.lifecycles}, "
