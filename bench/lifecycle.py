@@ -1,0 +1,656 @@
+"""Benchmark: a csflow lifecycle beside Temporal's floor of the same shape (issue 17).
+
+    python bench/lifecycle.py                                 # N=100, C=16, R=3, sealed
+    python bench/lifecycle.py --encryption both               # sealed and plaintext csflow
+    python bench/lifecycle.py --lifecycles 300 --concurrency 32 --rounds 3
+    python bench/lifecycle.py --only csflow --rounds 1        # e.g. under a profiler
+
+One run starts its own embedded stack in a temporary folder, on free ports: the
+Temporal dev server `csflow up` runs (SQLite file, WAL) and an embedded PostgreSQL.
+On that one server it runs, per round, one pass of each of:
+
+- `floor` — a bare workflow with the shape of a csflow lifecycle and nothing else
+  (defined here): started, then six Updates (receipt, plan, progress, resolve, confirm,
+  follow-up), three no-op activities at the start and two behind each Update (15 in
+  all), about 20 workflow tasks; Temporal's default JSON converter, no codec, no
+  interceptors. What Temporal itself costs for this shape on this machine.
+- `csflow` — the real thing through the Python starter (`starter.CsflowClient`) against
+  the real worker (`worker.build_worker`, default policy): create (a number from the
+  numbering workflow, the start, the `receipt` Update), `submit_plan`, `post_progress`,
+  `resolve`, `confirm`, `record_follow_up`, then the workflow's result (closed).
+  Payloads sealed with a key ring generated for the run and actors signed with a
+  generated actor key, as in production; `--encryption off` runs csflow in plaintext
+  (CSFLOW_ENCRYPTION=off) and `--encryption both` runs both, on two task queues of
+  the same worker process and server, so one run compares them.
+
+Each pass runs N lifecycles, C at a time, and reports lifecycles/s (first start to last
+result), then CPU seconds per lifecycle of the Temporal server process, the PostgreSQL
+processes (postmaster, backends, and backends that exited meanwhile) and this process
+(the client and the worker: csflow's starter and worker live here, as do the floor's),
+and, from a sample of the pass's workflows, history bytes (the server's own
+`history_size_bytes` — what it stores — and the length of `fetch_history()` as compact
+JSON), events, workflow tasks and
+activities per lifecycle, and which event types, activities and Updates its bytes are
+in. The client+worker CPU is also split by thread: the asyncio loop, the other Python
+threads, the SDK's native (Rust) threads. Passes alternate their order each round so a shared
+machine's drifting load biases none; the summary is the median of R rounds per variant
+and the ratio to the floor. The numbering workflow's own history (a few events per ask
+on a long-lived shard) is not counted in the lifecycle's. docs/performance.md records a
+run.
+
+`--profile-summary RAW` runs nothing: it reads a `py-spy record --gil --format raw` file
+taken of a run (attach with `-p PID` once the run prints "-- round", so that start-up is
+left out) and prints where the samples went, by layer (sandbox, SDK runtime, payload
+conversion, pydantic, codec, SQL, csflow code, ...) and by function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import importlib
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    import psutil
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+# ---- the floor: Temporal alone, in the shape of a csflow lifecycle --------------------
+
+FLOOR_UPDATES = ("receipt", "plan", "progress", "resolve", "confirm", "follow_up")
+_NO_RETRY_NEEDED = timedelta(seconds=60)
+
+
+@activity.defn(name="bench_floor_step")
+async def floor_step(step: str) -> str:
+    """A no-op activity: what scheduling, dispatching and completing one costs."""
+    return step
+
+
+@workflow.defn(name="BenchFloorLifecycle")
+class FloorWorkflow:
+    """Three activities at intake, then six Updates of two activities each; the sixth
+    (follow-up) ends it. Small string payloads, small Update results."""
+
+    def __init__(self) -> None:
+        self._ready = False
+        self._done = False
+
+    @workflow.run
+    async def run(self, number: str) -> str:
+        for step in ("terms", "triage", "record"):
+            await workflow.execute_activity(
+                floor_step, step, start_to_close_timeout=_NO_RETRY_NEEDED
+            )
+        self._ready = True
+        await workflow.wait_condition(lambda: self._done)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return number
+
+    @workflow.update
+    async def step(self, name: str) -> str:
+        await workflow.wait_condition(lambda: self._ready)
+        for part in ("record", "notify"):
+            await workflow.execute_activity(
+                floor_step, f"{name}:{part}", start_to_close_timeout=_NO_RETRY_NEEDED
+            )
+        if name == FLOOR_UPDATES[-1]:
+            self._done = True
+        return name
+
+
+# ---- measuring ------------------------------------------------------------------------
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process, its live descendants, and the children it reaped (a
+    PostgreSQL backend that exited is counted in the postmaster's children times)."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        t = root.cpu_times()
+        total += t.user + t.system + t.children_user + t.children_system
+        for child in root.children(recursive=True):
+            try:
+                c = child.cpu_times()
+                total += c.user + c.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+@dataclass
+class Processes:
+    server_pid: int | None
+    postgres_pid: int | None
+
+    def snapshot(self) -> dict[str, float]:
+        me = psutil.Process()
+        t = me.cpu_times()
+        return {
+            "server": _tree_cpu(self.server_pid),
+            "postgres": _tree_cpu(self.postgres_pid),
+            "bench": t.user + t.system,
+            **_threads(me),
+        }
+
+
+def _threads(me: psutil.Process) -> dict[str, float]:
+    """This process's CPU by thread kind: the asyncio loop thread (the client, the
+    activities and — a py-spy profile shows — most workflow activation work, sandbox
+    included), the other Python threads (the SDK's thread pool), and native threads (the
+    SDK's Rust core: gRPC, history, its state machines). Linux only; a thread that exited
+    drops out of its group."""
+    groups = {"loop": 0.0, "py-threads": 0.0, "native": 0.0}
+    try:
+        python_name = Path(f"/proc/{me.pid}/comm").read_text().strip()
+        for thread in me.threads():
+            try:
+                name = Path(f"/proc/{me.pid}/task/{thread.id}/comm").read_text().strip()
+            except OSError:
+                continue
+            kind = (
+                "loop" if thread.id == me.pid else "py-threads" if name == python_name else "native"
+            )
+            groups[kind] += thread.user_time + thread.system_time
+    except OSError:
+        pass
+    return groups
+
+
+@dataclass
+class Pass:
+    variant: str
+    n: int
+    seconds: float
+    cpu: dict[str, float]  # seconds per lifecycle
+    history_json: float  # bytes per lifecycle (mean of the sample)
+    history_server: float  # the server's history_size_bytes, mean of the sample
+    events: float
+    workflow_tasks: float
+    activities: float
+    local_activities: float
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds
+
+
+async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
+    json_bytes: list[int] = []
+    server_bytes: list[int] = []
+    kinds: list[Counter[str]] = []
+    by_kind: Counter[str] = Counter()  # bytes by event type, activity or Update name
+    for wid in ids:
+        handle = client.get_workflow_handle(wid)
+        history = await handle.fetch_history()
+        for e in history.events:
+            by_kind[_event_label(e)] += e.ByteSize()
+        # Compact JSON, as a history export would be written (`to_json()` indents).
+        json_bytes.append(len(json.dumps(history.to_json_dict(), separators=(",", ":"))))
+        kinds.append(Counter(_event_kind(e) for e in history.events))
+        described = await handle.describe()
+        server_bytes.append(described.raw_description.workflow_execution_info.history_size_bytes)
+    for label, size in by_kind.most_common(8):
+        print(f"    {size / len(ids) / 1000:6.1f} kB/lifecycle  {label}")
+    return {
+        "json": statistics.mean(json_bytes),
+        "server": statistics.mean(server_bytes),
+        "events": statistics.mean(sum(k.values()) for k in kinds),
+        "wft": statistics.mean(k["WORKFLOW_TASK_COMPLETED"] for k in kinds),
+        "act": statistics.mean(k["ACTIVITY_TASK_SCHEDULED"] for k in kinds),
+        "local": statistics.mean(k["MARKER_RECORDED"] for k in kinds),
+    }
+
+
+def _event_label(event: Any) -> str:
+    """The event type, with the activity type or Update name that says whose bytes."""
+    kind = _event_kind(event)
+    if kind == "ACTIVITY_TASK_SCHEDULED":
+        return f"{kind} {event.activity_task_scheduled_event_attributes.activity_type.name}"
+    if kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+        name = event.workflow_execution_update_accepted_event_attributes.accepted_request
+        return f"{kind} {name.input.name}"
+    return kind
+
+
+def _event_kind(event: Any) -> str:
+    from temporalio.api.enums.v1 import EventType
+
+    return str(EventType.Name(event.event_type)).removeprefix("EVENT_TYPE_")
+
+
+async def timed_pass(
+    variant: str,
+    n: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[str]],
+    procs: Processes,
+    client: Client,
+    sample: int,
+) -> Pass:
+    """Run `one(i)` (a whole lifecycle, returning its workflow id) for i < n, C at a time."""
+    ids: list[str] = []
+    latencies: list[float] = []
+    todo = iter(range(n))
+
+    async def lane() -> None:
+        for i in todo:
+            t = time.perf_counter()
+            ids.append(await one(i))
+            latencies.append(time.perf_counter() - t)
+
+    before = procs.snapshot()
+    began = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, n)):
+            group.create_task(lane())
+    seconds = time.perf_counter() - began
+    after = procs.snapshot()
+    cpu = {k: (after[k] - before[k]) / n for k in before}
+    h = await _histories(client, ids[: max(1, sample)])
+    result = Pass(
+        variant,
+        n,
+        seconds,
+        cpu,
+        h["json"],
+        h["server"],
+        h["events"],
+        h["wft"],
+        h["act"],
+        h["local"],
+        latencies,
+    )
+    print(
+        f"{variant:<16} {n:>5} lifecycles in {seconds:6.1f} s  {result.rate:6.2f}/s  "
+        f"p50 {statistics.median(latencies):5.2f} s  | CPU s/lifecycle: server "
+        f"{cpu['server']:.3f}, postgres {cpu['postgres']:.3f}, client+worker "
+        f"{cpu['bench']:.3f} (loop {cpu['loop']:.3f}, other Python threads "
+        f"{cpu['py-threads']:.3f}, SDK core {cpu['native']:.3f})  | "
+        f"history {h['server'] / 1000:5.1f} kB server, "
+        f"{h['json'] / 1000:5.1f} kB JSON, {h['events']:.0f} events, "
+        f"{h['wft']:.0f} WFTs, {h['act']:.0f} activities + {h['local']:.0f} local",
+        flush=True,
+    )
+    return result
+
+
+# ---- the run --------------------------------------------------------------------------
+
+
+def _keys(encryption: str) -> Any:
+    """Generate the run's actor key and (unless off) key ring into the environment, as
+    the deployment docs (docs/security.md) say a process receives them."""
+    from csflow.crypto.keyring import ENV_RING, KeyRing
+
+    os.environ["CSFLOW_ACTOR_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+    if encryption == "off":
+        os.environ["CSFLOW_ENCRYPTION"] = "off"
+        os.environ.pop(ENV_RING, None)
+        return None
+    ring = KeyRing.generate()
+    os.environ[ENV_RING] = ring.to_json()
+    os.environ.pop("CSFLOW_ENCRYPTION", None)
+    return ring
+
+
+async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes) -> None:
+    from csflow import logs
+    from csflow.contracts import (
+        Actor,
+        ConfirmCommand,
+        Contact,
+        Customer,
+        FollowUpRecord,
+        PlanCommand,
+        ProgressCommand,
+        RequestIntake,
+        ResolveCommand,
+    )
+    from csflow.crypto import assertions, converter
+    from csflow.crypto.interceptors import ActorSigning
+    from csflow.domain.codes import Category, Channel, Priority, Role
+    from csflow.settings import Settings
+    from csflow.store.migrations import apply_migrations
+    from csflow.store.pool import create_pool
+    from starter.client import CsflowClient
+    from worker import build_worker
+
+    logs.configure("console", "WARNING")  # one line per notification otherwise
+    await apply_migrations(dsn)
+    ring = _keys(args.encryption)
+    settings = Settings()
+    key = assertions.load_key(settings.data_dir)
+    # The floor's workflow must come from an importable module, not __main__: the
+    # workflow sandbox re-imports it by name.
+    floor_module = importlib.import_module("bench.lifecycle")
+    run_id = uuid.uuid4().hex[:8]
+
+    plain = await Client.connect(target)
+    variants: dict[str, Client] = {}
+    if args.only in ("both", "csflow"):
+        if args.encryption in ("on", "both"):
+            variants["csflow (sealed)"] = await Client.connect(
+                target,
+                data_converter=converter.data_converter(ring),
+                interceptors=[ActorSigning(key)],
+            )
+        if args.encryption in ("off", "both"):
+            variants["csflow (plain)"] = await Client.connect(
+                target,
+                data_converter=converter.data_converter(None),
+                interceptors=[ActorSigning(key)],
+            )
+
+    agent = Actor(id="agent-007", role=Role.AGENT)
+    customer = Actor(id="cust-1", role=Role.CUSTOMER)
+
+    def intake(i: int) -> RequestIntake:
+        return RequestIntake(
+            customer=Customer(
+                id=f"B-{i % 997}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
+            ),
+            channel=list(Channel)[i % len(Channel)],
+            category=Category.CONSULTATION,
+            priority=Priority.P3,
+            description="How do I change my delivery address?",
+            external_id=f"bench-{uuid.uuid4().hex[:12]}",
+        )
+
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(dsn, min_size=1, max_size=10)
+        stack.push_async_callback(pool.close)
+        passes: list[tuple[str, Callable[[int], Awaitable[str]], Client]] = []
+        if args.only in ("both", "floor"):
+            floor_queue = f"bench-floor-{run_id}"
+            await stack.enter_async_context(
+                Worker(
+                    plain,
+                    task_queue=floor_queue,
+                    workflows=[floor_module.FloorWorkflow],
+                    activities=[floor_module.floor_step],
+                    sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),  # as csflow's
+                )
+            )
+
+            async def floor(i: int) -> str:
+                handle = await plain.start_workflow(
+                    floor_module.FloorWorkflow.run,
+                    f"F-{i}",
+                    id=f"floor-{uuid.uuid4().hex}",
+                    task_queue=floor_queue,
+                )
+                for name in FLOOR_UPDATES:
+                    await handle.execute_update(floor_module.FloorWorkflow.step, name)
+                await handle.result()
+                return handle.id
+
+            passes.append(("floor", floor, plain))
+        for label, client in variants.items():
+            queue = f"bench-lifecycle-{run_id}-{len(passes)}"
+            await stack.enter_async_context(build_worker(client, queue, pool, settings=settings))
+            csflow = CsflowClient(client, task_queue=queue, receipt_wait=120.0, number_wait=120.0)
+
+            def lifecycle_of(
+                csflow: CsflowClient, client: Client
+            ) -> Callable[[int], Awaitable[str]]:
+                async def lifecycle(i: int) -> str:
+                    created = await csflow.create(intake(i))
+                    n = created.number
+                    if created.view is None:
+                        raise RuntimeError(f"{n}: no receipt within the wait")
+                    eta = datetime.now(UTC) + timedelta(days=2)
+                    await csflow.submit_plan(
+                        n, PlanCommand(actor=agent, measures=["update the address"], eta=eta)
+                    )
+                    await csflow.post_progress(
+                        n, ProgressCommand(actor=agent, note="courier informed")
+                    )
+                    await csflow.resolve(n, ResolveCommand(actor=agent, summary="address changed"))
+                    view = await csflow.confirm(n, ConfirmCommand(actor=customer, satisfied=True))
+                    if view.follow_up is None:
+                        raise RuntimeError(f"{n}: no follow-up scheduled after confirmation")
+                    await csflow.record_follow_up(
+                        n,
+                        FollowUpRecord(
+                            actor=Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP),
+                            score=5,
+                            nps=9,
+                        ),
+                    )
+                    await client.get_workflow_handle(n).result()
+                    return n
+
+                return lifecycle
+
+            # One lifecycle each first: the numbering shards exist, the caches are warm.
+            await lifecycle_of(csflow, client)(0)
+            passes.append((label, lifecycle_of(csflow, client), client))
+        if passes and passes[0][0] == "floor":
+            await passes[0][1](0)
+
+        results: dict[str, list[Pass]] = {label: [] for label, _, _ in passes}
+        for r in range(args.rounds):
+            print(
+                f"-- round {r + 1}/{args.rounds}  (load average "
+                f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})",
+                flush=True,
+            )
+            order = passes if r % 2 == 0 else passes[::-1]
+            for label, one, client in order:
+                results[label].append(
+                    await timed_pass(
+                        label,
+                        args.lifecycles,
+                        args.concurrency,
+                        one,
+                        procs,
+                        client,
+                        args.history_sample,
+                    )
+                )
+        summarise(results)
+
+
+def summarise(results: dict[str, list[Pass]]) -> None:
+    """One markdown row per variant: medians over the rounds, ratio to the floor's."""
+
+    def med(label: str, get: Callable[[Pass], float]) -> float:
+        return statistics.median(get(p) for p in results[label])
+
+    floor_rate = med("floor", lambda p: p.rate) if "floor" in results else None
+    print(
+        f"\nmedians of {len(next(iter(results.values())))} rounds "
+        f"(load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}):"
+    )
+    print(
+        "| variant | lifecycles/s | × floor | history kB (server / JSON) | events | WFTs | "
+        "activities (+local) | CPU s/lifecycle server / PostgreSQL / client+worker | "
+        "client+worker: loop / other Python threads / SDK core |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label in results:
+        rate = med(label, lambda p: p.rate)
+        ratio = f"{rate / floor_rate:.2f}×" if floor_rate else "—"
+        history = (
+            f"{med(label, lambda p: p.history_server) / 1000:.1f} / "
+            f"{med(label, lambda p: p.history_json) / 1000:.1f}"
+        )
+        shape = (
+            f"{med(label, lambda p: p.events):.0f} | "
+            f"{med(label, lambda p: p.workflow_tasks):.0f} | "
+            f"{med(label, lambda p: p.activities):.0f} "
+            f"(+{med(label, lambda p: p.local_activities):.0f})"
+        )
+        cpu = " / ".join(
+            f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
+            for k in ("server", "postgres", "bench")
+        )
+        split = " / ".join(
+            f"{statistics.median(p.cpu[k] for p in results[label]):.3f}"
+            for k in ("loop", "py-threads", "native")
+        )
+        print(f"| {label} | {rate:.2f} | {ratio} | {history} | {shape} | {cpu} | {split} |")
+
+
+# ---- reading a py-spy profile of a run ------------------------------------------------
+
+# Innermost match wins: a pydantic call made by the converter inside the workflow counts
+# as pydantic. Substrings of py-spy's "function (file:line)" frames.
+LAYERS = (
+    ("codec (AES-GCM sealing)", ("cryptography/", "csflow/crypto/codec", "crypto/envelope")),
+    ("pydantic (validate / dump)", ("pydantic_core", "pydantic/")),
+    ("protobuf / JSON", ("google/protobuf", "json/")),
+    (
+        "payload conversion (temporalio.converter)",
+        ("temporalio/converter", "temporalio/contrib/pydantic"),
+    ),
+    ("SQL (asyncpg)", ("asyncpg/",)),
+    ("logging", ("structlog/", "logging/")),
+    ("workflow sandbox", ("workflow_sandbox",)),
+    ("csflow workflow code", ("workflows/",)),
+    ("csflow activity code", ("activities/", "csflow/store", "csflow/notify", "csflow/channels")),
+    ("csflow domain / contracts", ("csflow/",)),
+    ("SDK workflow runtime", ("temporalio/worker/_workflow", "temporalio/workflow.py")),
+    ("SDK activity runtime", ("temporalio/worker/_activity", "temporalio/activity.py")),
+    ("client / starter", ("temporalio/client", "temporalio/service", "starter/")),
+    ("bench driver", ("bench/",)),
+    ("asyncio event loop", ("asyncio/", "selectors")),
+)
+
+
+def profile_summary(path: Path, top: int = 25) -> None:
+    """Where the samples of a `py-spy record --format raw` file went: by layer (innermost
+    frame that matches one), then the busiest leaf functions and csflow functions."""
+    layers: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaves[frames[-1]] += n
+        if any("_find_and_load" in frame for frame in frames):
+            # The sandbox imports the workflow's modules afresh for every run it starts.
+            sandboxed = any("workflow_sandbox" in frame for frame in frames)
+            layers[
+                "workflow sandbox: imports per workflow run"
+                if sandboxed
+                else "process start-up: imports"
+            ] += n
+            continue
+        layer = next(
+            (
+                name
+                for frame in reversed(frames)
+                for name, keys in LAYERS
+                if any(k in frame for k in keys)
+            ),
+            "other (SDK internals, threads)",
+        )
+        layers[layer] += n
+        for frame in set(frames):
+            if any(k in frame for k in ("workflows/", "activities/", "csflow/", "starter/")):
+                inclusive[frame] += n
+    print(f"{total} samples")
+    print("\nby layer (innermost frame):")
+    for name, n in layers.most_common():
+        print(f"  {n / total:6.1%}  {name}")
+    print("\nbusiest leaf functions (self time):")
+    for name, n in leaves.most_common(top):
+        print(f"  {n / total:6.1%}  {name}")
+    print("\ncsflow functions, inclusive (time spent in them and what they call):")
+    for name, n in inclusive.most_common(top):
+        print(f"  {n / total:6.1%}  {name}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--lifecycles", type=int, default=100, help="N: lifecycles per pass")
+    ap.add_argument("--concurrency", type=int, default=16, help="C: lifecycles in flight")
+    ap.add_argument("--rounds", type=int, default=3, help="R: passes per variant (median)")
+    ap.add_argument(
+        "--encryption",
+        choices=("on", "off", "both"),
+        default="on",
+        help="csflow's payloads sealed (on, as shipped), plaintext, or both",
+    )
+    ap.add_argument(
+        "--only",
+        choices=("both", "floor", "csflow"),
+        default="both",
+        help="run only the floor or only csflow (e.g. under a profiler)",
+    )
+    ap.add_argument(
+        "--history-sample",
+        type=int,
+        default=10,
+        help="workflows per pass whose history is fetched and measured",
+    )
+    ap.add_argument(
+        "--profile-summary",
+        type=Path,
+        metavar="RAW",
+        help="instead of running: summarise a `py-spy record --format raw` file",
+    )
+    args = ap.parse_args()
+    if args.profile_summary:
+        profile_summary(args.profile_summary)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
+        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
+        from csflow.embedded.ports import free_port
+        from csflow.embedded.postgres import EmbeddedPostgres
+        from csflow.embedded.temporal import TemporalDevServer
+
+        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
+        pg.create_database("csflow")
+        server = stack.enter_context(
+            TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
+        )
+        procs = Processes(
+            server.child.pid if server.child else None, pg.child.pid if pg.child else None
+        )
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Temporal {server.target} (pid "
+            f"{procs.server_pid}), PostgreSQL (pid {procs.postgres_pid}); N={args.lifecycles}, "
+            f"C={args.concurrency}, R={args.rounds}, encryption {args.encryption}, "
+            f"{os.cpu_count()} cores, load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+            flush=True,
+        )
+        asyncio.run(run(args, pg.dsn("csflow"), server.target, procs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Benchmark: N requests open at once, their clocks running (issue 17).
+
+    python bench/open_requests.py                          # N=1,000 on an embedded stack
+    python bench/open_requests.py --requests 10000 --first-response 20m    # CI-sized
+    python bench/open_requests.py --requests 100000 --first-response 3h    # the issue's size
+
+(The first-response clock should outlast the intake, ~10 requests/s end to end here, or
+every firing falls due while intake runs.)
+
+Starts its own embedded stack (Temporal dev server on a SQLite file, PostgreSQL) in a
+temporary folder, a worker in this process with a policy whose P3 clocks are short
+(first response `--first-response`, 2 minutes by default; plan, resolution and progress
+cadence longer), generates a key ring and actor key as bench/lifecycle.py does, then
+opens N P3 requests through `starter.CsflowClient.create(wait=False)`, C at a time, and
+leaves them open. It reports:
+
+- the start rate (calls) and the end-to-end intake rate (until the worker has persisted
+  every intake row);
+- once all N are open: Temporal server RSS, this process's RSS (the worker and the
+  client), the SQLite file (with its WAL) and the PostgreSQL database's growth — each
+  per open request;
+- the lateness of every SLA warning and breach that fell due while the requests were
+  open: the time the worker persisted the firing (`request_events.recorded_at`) minus
+  the instant it fell due (`at`, recorded exactly) — p50, p99 and max, separately for
+  the firings due while intake was running and those due after it (at rest).
+
+It waits until the last request's first-response breach has fallen due (plus
+`--settle` seconds) before reading the lateness. docs/performance.md records a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack, ExitStack, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
+from temporalio.client import Client
+
+from bench.lifecycle import _keys
+
+
+def _rss(pid: int | None) -> int:
+    """Resident bytes of a process and its descendants."""
+    if pid is None:
+        return 0
+    root = psutil.Process(pid)
+    total = root.memory_info().rss
+    for child in root.children(recursive=True):
+        with suppress(psutil.NoSuchProcess):
+            total += child.memory_info().rss
+    return total
+
+
+async def _until(pool: Any, rows: int) -> None:
+    """Until the worker has persisted `rows` intakes (PostgreSQL has nothing to await)."""
+    while await pool.fetchval("SELECT count(*) FROM requests") < rows:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
+
+
+def _sqlite_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
+
+
+def _quantiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"n={len(ordered)}  p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  "
+        f"max {ordered[-1]:.2f} s"
+    )
+
+
+def policy_text(first_response: str) -> str:
+    """P3 clocks short enough that warnings (at 50 % and 75 %) and breaches fall due
+    during the run; the other priorities keep the defaults."""
+    return (
+        "[sla.P3]\n"
+        f'first_response = "{first_response}"\n'
+        'plan = "30m"\nresolution = "2h"\nprogress_cadence = "2h"\n'
+    )
+
+
+async def run(
+    args: argparse.Namespace,
+    dsn: str,
+    target: str,
+    server_pid: int | None,
+    sqlite: Path,
+    policy_file: Path,
+) -> None:
+    from csflow import logs
+    from csflow.config.policy import load_policy
+    from csflow.contracts import Contact, Customer, RequestIntake
+    from csflow.crypto import assertions, converter
+    from csflow.crypto.interceptors import ActorSigning
+    from csflow.domain.codes import Category, Channel, Priority
+    from csflow.domain.events import EventKind
+    from csflow.settings import Settings
+    from csflow.store.migrations import apply_migrations
+    from csflow.store.pool import create_pool
+    from starter.client import CsflowClient
+    from worker import build_worker
+
+    logs.configure("console", "ERROR")  # every breach logs a notification otherwise
+    await apply_migrations(dsn)
+    ring = _keys(args.encryption)
+    settings = Settings()
+    policy = load_policy(policy_file)
+    first_response = policy.sla.P3.first_response.duration
+    client = await Client.connect(
+        target,
+        data_converter=converter.data_converter(ring),
+        interceptors=[ActorSigning(assertions.load_key(settings.data_dir))],
+    )
+    queue = f"bench-open-{uuid.uuid4().hex[:8]}"
+    n = args.requests
+
+    def intake(i: int) -> RequestIntake:
+        return RequestIntake(
+            customer=Customer(
+                id=f"O-{i % 997}", name="Bench Customer", contact=Contact(email=f"o{i}@example.com")
+            ),
+            channel=Channel.WEB,
+            category=Category.CONSULTATION,
+            priority=Priority.P3,
+            description="Where is my parcel?",
+            external_id=f"open-{uuid.uuid4().hex[:12]}",
+        )
+
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(dsn, min_size=1, max_size=10)
+        stack.push_async_callback(pool.close)
+        await stack.enter_async_context(
+            build_worker(client, queue, pool, policy=policy, settings=settings)
+        )
+        csflow = CsflowClient(client, task_queue=queue, number_wait=120.0)
+        # One request first: worker caches, numbering shard and tables exist; the
+        # footprint per request is measured from here.
+        await csflow.create(intake(-1), wait=True)
+        await _until(pool, 1)
+        db_before = await pool.fetchval("SELECT pg_database_size(current_database())")
+        sqlite_before = _sqlite_bytes(sqlite)
+        server_before, me_before = _rss(server_pid), psutil.Process().memory_info().rss
+
+        todo = iter(range(n))
+        began = time.perf_counter()
+        began_at = datetime.now(UTC)
+
+        async def lane() -> None:
+            for i in todo:
+                await csflow.create(intake(i), wait=False)
+                if i and i % 1000 == 0:
+                    print(f"  {i:,} started", flush=True)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(args.concurrency, n)):
+                group.create_task(lane())
+        calls = time.perf_counter() - began
+        await _until(pool, n + 1)
+        intake_seconds = time.perf_counter() - began
+        intake_end = datetime.now(UTC)
+        print(
+            f"{n:,} requests started in {calls:.1f} s ({n / calls:.1f}/s); intakes "
+            f"persisted after {intake_seconds:.1f} s ({n / intake_seconds:.1f}/s end to end)",
+            flush=True,
+        )
+
+        # Every first-response clock (and its warnings) falls due within this wait.
+        last_due = intake_end + first_response
+        wait = max(0.0, (last_due - datetime.now(UTC)).total_seconds()) + args.settle
+        print(f"waiting {wait:.0f} s for the last first-response breach …", flush=True)
+        await asyncio.sleep(wait)
+
+        open_now = await pool.fetchval(
+            "SELECT count(*) FROM requests WHERE status NOT IN ('closed', 'cancelled')"
+        )
+        server_rss, me_rss = _rss(server_pid), psutil.Process().memory_info().rss
+        db_after = await pool.fetchval("SELECT pg_database_size(current_database())")
+        sqlite_after = _sqlite_bytes(sqlite)
+        rows = await pool.fetch(
+            "SELECT at, recorded_at FROM request_events WHERE kind = ANY($1) AND at >= $2",
+            [EventKind.SLA_WARNING.value, EventKind.SLA_BREACHED.value],
+            began_at,
+        )
+        during = [
+            (r["recorded_at"] - r["at"]).total_seconds() for r in rows if r["at"] < intake_end
+        ]
+        after = [
+            (r["recorded_at"] - r["at"]).total_seconds() for r in rows if r["at"] >= intake_end
+        ]
+        per = max(open_now - 1, 1)  # the warm-up request is in the baseline
+        print(
+            f"{open_now:,} open: Temporal server RSS {server_rss / 1e6:.0f} MB "
+            f"({(server_rss - server_before) / per / 1000:.1f} kB per request over its "
+            f"{server_before / 1e6:.0f} MB at start), worker+client RSS {me_rss / 1e6:.0f} MB "
+            f"({(me_rss - me_before) / per / 1000:.1f} kB per request), SQLite "
+            f"{sqlite_after / 1e6:.1f} MB ({(sqlite_after - sqlite_before) / per / 1000:.1f} kB "
+            f"per request), PostgreSQL +{(db_after - db_before) / 1e6:.1f} MB "
+            f"({(db_after - db_before) / per / 1000:.1f} kB per request)"
+        )
+        print(f"firing lateness while intake ran: {_quantiles(during)}")
+        print(f"firing lateness at rest:          {_quantiles(after)}")
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--requests", type=int, default=1000, help="N: requests to open")
+    ap.add_argument("--concurrency", type=int, default=16, help="creates in flight")
+    ap.add_argument(
+        "--first-response", default="2m", help="P3 first-response clock (policy duration)"
+    )
+    ap.add_argument("--settle", type=float, default=30.0, help="seconds after the last breach")
+    ap.add_argument("--encryption", choices=("on", "off"), default="on")
+    args = ap.parse_args()
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
+        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
+        policy_file = workdir / "policy.toml"
+        policy_file.write_text(policy_text(args.first_response))
+        from csflow.embedded.ports import free_port
+        from csflow.embedded.postgres import EmbeddedPostgres
+        from csflow.embedded.temporal import TemporalDevServer
+
+        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
+        pg.create_database("csflow")
+        sqlite = workdir / "temporal.db"
+        server = stack.enter_context(TemporalDevServer(sqlite, free_port(), free_port()))
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; N={args.requests}, C={args.concurrency}, "
+            f"P3 first response {args.first_response}, encryption {args.encryption}, "
+            f"{os.cpu_count()} cores, load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+            flush=True,
+        )
+        asyncio.run(
+            run(
+                args,
+                pg.dsn("csflow"),
+                server.target,
+                server.child.pid if server.child else None,
+                sqlite,
+                policy_file,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
