@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from csflow.contracts import Actor
 from csflow.crypto import assertions
@@ -25,6 +25,8 @@ _ID = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9*][
 
 
 class AssertionAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     """Which Update on which request; ``"*"`` for any (then it still expires in minutes)."""
 
     workflow_id: _ID = Field(description="The request number (or improvement task id).")

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page
 
 from csflow.api.pages.survey.texts import LANGS, TEXTS
 from csflow.contracts import RequestView
+from csflow.crypto import at_rest
 from csflow.links import survey_token, survey_url
 from tests.browser.conftest import Live
 from tests.helpers import eventually, intake
@@ -121,7 +122,14 @@ async def test_opening_records_nothing_a_click_records_score_one_and_the_link_wo
     assert recorded[0]["actor"] == CUSTOMER
     assert recorded[0]["data"]["score"] == 1 and recorded[0]["data"]["nps"] == 2
     assert recorded[0]["data"]["method"] == "questionnaire"
-    assert recorded[0]["data"]["problem"] == "The engineer never came back"
+    # The customer's words are sealed at rest with their key (docs/security.md).
+    assert recorded[0]["data"]["sealed"] == ["problem"]
+    sealed = await live.pool.fetchval(
+        "SELECT sealed FROM request_events WHERE number = $1 AND kind = 'follow_up_recorded'",
+        n,
+    )
+    words = await at_rest.open_sealed(live.pool, sealed)
+    assert words["problem"] == "The engineer never came back"
 
     # The link works once: the other tab's submit is refused by the workflow, and
     # opening the link again says so before anyone types.
@@ -268,12 +276,11 @@ async def test_expired_forged_and_incomplete_answers_get_a_page_in_their_languag
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30, headers=live.headers) as http:
         r = await http.post(url, data={"score": "4", "nps": "9", "praise": "ok\x00 thanks\n"})
         assert r.status_code == 200 and ZH["thanks"] in r.text
-    praise = await live.pool.fetchval(
-        "SELECT data ->> 'praise' FROM request_events WHERE number = $1 "
-        "AND kind = 'follow_up_recorded'",
+    sealed = await live.pool.fetchval(
+        "SELECT sealed FROM request_events WHERE number = $1 AND kind = 'follow_up_recorded'",
         n,
     )
-    assert praise == "ok thanks"
+    assert (await at_rest.open_sealed(live.pool, sealed))["praise"] == "ok thanks"
 
 
 def test_every_language_has_every_text() -> None:

@@ -14,10 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+import activities.store as store_activities
 from activities.store import StoreActivities
 from csflow.activity_io import RecordEvents
 from csflow.contracts import SYSTEM, RequestState, TimelineEvent
@@ -175,7 +177,11 @@ async def test_a_trigger_that_raises_is_a_refusal_too(pool: Any) -> None:
     assert await pool.fetchval("SELECT count(*) FROM request_events") == 2
 
 
-async def test_the_activity_raises_the_ops_alert_per_part_set_aside(pool: Any) -> None:
+async def test_the_activity_raises_the_ops_alert_per_part_set_aside(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh logger: one cached by an earlier test's logging set-up bypasses capture.
+    monkeypatch.setattr(store_activities, "log", structlog.get_logger("activities.store"))
     """`persist.wedged` at error level, with the request's number: what an alert rule
     matches on; a refused plain write is a non-retryable `persist.rejected`."""
     acts, env = StoreActivities(pool), ActivityEnvironment()
@@ -194,7 +200,11 @@ async def test_the_activity_raises_the_ops_alert_per_part_set_aside(pool: Any) -
     assert "broken" not in str(wedged)  # the customer's words stay out of the log
 
 
-async def test_logs_and_failures_never_quote_the_refused_row(pool: Any) -> None:
+async def test_logs_and_failures_never_quote_the_refused_row(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh logger: one cached by an earlier test's logging set-up bypasses capture.
+    monkeypatch.setattr(store_activities, "log", structlog.get_logger("activities.store"))
     """A CHECK violation's DETAIL quotes the whole failing row — name, contact,
     description: it stays in persist_dead_letters, never in a log line, a Temporal
     failure or the UI."""
