@@ -26,6 +26,7 @@ from google.protobuf import json_format
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload, Payloads
 
+from csflow.api.auth import COOKIE, CREATORS, PERSONAL_READERS
 from csflow.crypto.codec import EncryptionCodec, is_sealed
 from csflow.crypto.issue import AssertionAsk, NotYours, issue
 from csflow.crypto.keyring import KeyRing, KeyRingError
@@ -33,16 +34,11 @@ from csflow.domain.codes import Role
 from csflow.store import tokens
 from csflow.store.tokens import TOKEN_ROLES, TokenInfo, TokenRefused
 
-COOKIE = "csflow_token"  # the API's sign-in cookie (csflow.api.auth.COOKIE)
 MAX_BODY = 4 * 1024 * 1024
-# Who may see a customer's words and contacts in decoded payloads: those who serve them
-# (the same roles as csflow.api.auth.PERSONAL_READERS); analysts get ciphertext.
-DECODERS = frozenset(
-    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
-)
-ENCODERS = frozenset(
-    {Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.FOLLOW_UP, Role.ADMIN, Role.SERVICE}
-)
+# Who may see a customer's words and contacts in decoded payloads: exactly who may read
+# them through the API (analysts get ciphertext); who may seal: who may create requests.
+DECODERS = PERSONAL_READERS
+ENCODERS = CREATORS
 
 
 def create_app(
