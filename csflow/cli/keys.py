@@ -6,18 +6,11 @@ from typing import Annotated
 
 import typer
 
-from csflow import logs
-from csflow.settings import Settings
+from csflow.cli import connect
 
 keys_app = typer.Typer(
     help="The payload encryption key ring (docs/security.md).", no_args_is_help=True
 )
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    logs.configure(settings.log_format, settings.log_level)
-    return settings
 
 
 @keys_app.command("rotate")
@@ -28,7 +21,7 @@ def rotate() -> None:
     """
     from csflow.crypto import keyring
 
-    path = _settings().keyring_path()
+    path = connect.settings().keyring_path()
     if not path.exists():
         typer.echo(
             f"no key ring at {path} (set CSFLOW_KEYRING_FILE, or run `csflow up` "
@@ -50,7 +43,7 @@ def show() -> None:
     from csflow.crypto import keyring
 
     try:
-        ring = keyring.load(_settings().keyring_path())
+        ring = keyring.load(connect.settings().keyring_path())
     except keyring.KeyRingError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
@@ -68,7 +61,7 @@ def codec_server(
     from csflow.crypto import assertions, keyring
     from csflow.crypto.server import create_app
 
-    settings = _settings()
+    settings = connect.settings()
     try:
         ring = keyring.load(settings.keyring_path())
     except keyring.KeyRingError as err:
