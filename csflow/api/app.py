@@ -34,6 +34,7 @@ from csflow.api.routes.scorecards import router as scorecards_router
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
 from csflow.crypto import options
+from csflow.crypto.assertions import load_key
 from csflow.domain.policy import Policy
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
@@ -107,6 +108,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.actor_key = load_key(settings.data_dir)  # signs POST /assertions
     app.state.receipt_wait = receipt_wait
     app.add_middleware(EdgeGuard)
     app.state.policy = terms.policy  # the board warns when its calendar runs out

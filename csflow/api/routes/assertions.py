@@ -11,7 +11,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from csflow.api import auth
-from csflow.crypto import assertions
 from csflow.crypto.issue import AssertionAsk, IssuedAssertion, NotYours, issue
 
 router = APIRouter(tags=["security"])
@@ -28,7 +27,7 @@ async def issue_assertion(
     """An assertion for one Update on one request, valid for five minutes: send it as the
     Temporal header `csflow-actor` (`temporal workflow update execute --headers
     'csflow-actor="…"'`)."""
-    key = assertions.load_key(request.app.state.settings.data_dir)
+    key = request.app.state.actor_key  # read once when the app is built
     try:
         return issue(key, who, ask)
     except NotYours as err:
