@@ -34,7 +34,21 @@ class NotifyActivities(Sender):
 
     @activity.defn(name="send_notification")
     async def send(self, n: Notification) -> NotifyResult:
-        await self._request_written(n)
+        if not await self._request_written(n):
+            # The customer's address comes from the request's row, not written yet: not
+            # "unreachable" (that would mark the message failed at once), only "not yet" —
+            # retried like an outage, within the same window.
+            wait = self._next_wait()
+            if wait is None:
+                return await self._settle(
+                    n, NotifyResult(key=n.key, status="failed", attempts=["row never written"])
+                )
+            raise ApplicationError(
+                f"{n.number} is not written yet; {n.key} waits for its row",
+                type="RequestNotWritten",
+                next_retry_delay=wait,
+                category=ApplicationErrorCategory.BENIGN,
+            )
         status, channel = await outbox.claim(self._pool, n)
         if status in outbox.FINAL:
             return NotifyResult(key=n.key, status="duplicate", channel=channel)

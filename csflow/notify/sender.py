@@ -144,22 +144,25 @@ class Sender:
         contact = await personal.contact_for_sending(self._pool, n.number, r.id)
         return (contact or {}).get("email"), (contact or {}).get("phone")
 
-    async def _request_written(self, n: Notification, wait_s: float = 3.0) -> None:
+    async def _request_written(self, n: Notification, wait_s: float = 3.0) -> bool:
         """The acknowledgement is planned as the request is received, while its row is
         still being written: wait briefly for it, since the customer's address (and the
         key that seals the kept message) come from it. A message that carries its address
-        (planned by an older worker) does not wait."""
+        (planned by an older worker) does not wait. False: the row is still not there (a
+        saturated worker or database) — the caller tries again later rather than calling
+        the customer unreachable."""
         r = n.recipient
         if r.kind != "customer" or r.email or r.phone:
-            return
+            return True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         while loop.time() < deadline:
             if await self._pool.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM requests WHERE number = $1)", n.number
             ):
-                return
+                return True
             await asyncio.sleep(0.05)
+        return False
 
     async def _alert_ops(self, n: Notification, why: str) -> None:
         """An error-level event (what ops alert on) and, best effort, a word to the ops

@@ -200,8 +200,51 @@ def accepted_once(stack: Stack, outcomes: list[Outcome], timeout: float = 120.0)
             problems.append(f"workflows: {workflows - wanted} extra, {wanted - workflows} missing")
         if not problems:
             return
-        assert time.monotonic() < deadline, "; ".join(problems)
+        if time.monotonic() >= deadline:
+            unwritten = sorted(set(numbers.values()) - set(rows.values()))
+            raise AssertionError(
+                "; ".join(problems) + run_coroutine(_explain_unwritten(stack, unwritten))
+            )
         time.sleep(1)
+
+
+async def _explain_unwritten(stack: Stack, numbers: list[str]) -> str:
+    """What the workflow of an accepted request without a row is doing: its status,
+    pending activities and the last events of its history."""
+    from temporalio.client import Client
+    from temporalio.service import RPCError
+
+    # No codec: event types and failure messages are not sealed, and that is all this reads.
+    client = await Client.connect(f"127.0.0.1:{stack.env['CSFLOW_TEMPORAL_PORT']}")
+    lines = []
+    for n in numbers[:5]:
+        handle = client.get_workflow_handle(n)
+        try:
+            d = await handle.describe()
+        except RPCError as err:
+            lines.append(f"{n}: no workflow ({err.message})")
+            continue
+        pending = [
+            (a.activity_type.name, a.attempt, a.last_failure.message[:120])
+            for a in d.raw_description.pending_activities
+        ]
+        events = [e async for e in handle.fetch_history_events()]
+        tail = [
+            f"{e.event_id}:{e.event_type}"
+            + (
+                f"({e.workflow_task_failed_event_attributes.failure.message[:200]})"
+                if e.HasField("workflow_task_failed_event_attributes")
+                else ""
+            )
+            + (
+                f"({e.workflow_execution_failed_event_attributes.failure.message[:200]})"
+                if e.HasField("workflow_execution_failed_event_attributes")
+                else ""
+            )
+            for e in events[-12:]
+        ]
+        lines.append(f"{n}: {d.status} pending={pending} history[-12:]={tail}")
+    return "\n" + "\n".join(lines)
 
 
 async def _stored(

@@ -194,3 +194,26 @@ async def test_an_unreachable_server_never_leaves_a_message_sending(
     with smtp_server(port, inbox):
         await attempt(2, timedelta(seconds=1)).run(mailer(pool, port).send, mail)
     assert marks == [("sending", 0), ("sent", 1)]
+
+
+async def test_a_customer_message_waits_for_its_request_row(pool: Any) -> None:
+    """The acknowledgement is planned as intake is written; on a saturated stack the row
+    can take longer than the activity's short wait. The customer's address comes from that
+    row, so the message is retried ("not yet"), never failed as unreachable at once — only
+    at the end of the window, like an outage."""
+    unwritten = note("CS-NOROW/1/customer:C-1/acknowledgement", channels=["email"])
+    unwritten = unwritten.model_copy(
+        update={
+            "number": "CS-NOROW",
+            "recipient": unwritten.recipient.model_copy(update={"email": None, "phone": None}),
+        }
+    )
+    a = mailer(pool, free_port())
+    with pytest.raises(ApplicationError) as caught:
+        await attempt(1, timedelta(seconds=5)).run(a.send, unwritten)
+    assert caught.value.type == "RequestNotWritten"
+    assert caught.value.next_retry_delay == timedelta(seconds=1)
+    with capture_logs() as logs:
+        result = await attempt(60, timedelta(hours=24, seconds=1)).run(a.send, unwritten)
+    assert result.status == "failed" and result.attempts == ["row never written"]
+    assert [e["key"] for e in logs if e["event"] == "notify.ops_alert"] == [unwritten.key]
