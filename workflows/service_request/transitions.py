@@ -398,6 +398,7 @@ def update_calendar(
     old, new = t.calendar, cmd.calendar
     for c in tl.state.clocks:
         clocks.recount(c, c.spec, old, new, now)
+    _reactivation_after_deadline(tl.state)
     tl.append(
         EventKind.CALENDAR_UPDATED,
         cmd.actor,
@@ -627,41 +628,86 @@ def customer_confirmed(tl: Timeline, t: RequestTerms, cmd: ConfirmCommand, now: 
 # ---- after resolution ----
 
 
+def reactivation_due(
+    t: RequestTerms, follow_up_due: datetime, sent_at: datetime, *, after_deadline: bool
+) -> datetime:
+    """When a customer who has not answered gets the one reactivation touch.
+
+    It counts from when the questionnaire was sent (with the scheduling notice), and never
+    comes before the follow-up deadline: until then the follow-up owner may still call,
+    so the customer has not yet "never answered" (docs/sla.md, "Follow-up that keeps its
+    word"). `after_deadline=False` is the rule before patch `follow-up-silence-after-
+    deadline`, when it counted from scheduling alone; histories recorded so replay so.
+    """
+    due = t.reactivation_after.due(t.calendar, sent_at)
+    return max(due, follow_up_due) if after_deadline else due
+
+
 def follow_up_deadline(
-    s: RequestState, t: RequestTerms, now: datetime
+    s: RequestState, t: RequestTerms, now: datetime, *, after_deadline: bool = True
 ) -> tuple[clocks.Clock, datetime]:
     """The follow-up's clock, and when its survey link expires (after the silence)."""
     clock = clocks.start_deadline("follow_up", s.sla_cycle, t.follow_up, t, now, warn=True)
-    silence_from = t.reactivation_after.due(t.calendar, now)
+    assert clock.due_at is not None
+    silence_from = reactivation_due(t, clock.due_at, now, after_deadline=after_deadline)
     return clock, t.silent_after.due(t.calendar, silence_from)
 
 
+def _reactivation_after_deadline(s: RequestState) -> None:
+    """After a re-count, the reactivation touch still waits for the follow-up deadline —
+    for follow-ups scheduled under that rule (their event says when it was due)."""
+    fu = next((c for c in s.clocks if c.name == "follow_up" and c.cycle == s.sla_cycle), None)
+    scheduled = next(
+        (e for e in reversed(s.timeline) if e.kind == EventKind.FOLLOW_UP_SCHEDULED), None
+    )
+    if fu is None or fu.due_at is None or scheduled is None:
+        return
+    if "reactivation_at" not in scheduled.data:
+        return
+    for c in s.clocks:
+        if c.name == "reactivation" and c.open and c.due_at is not None:
+            c.due_at = max(c.due_at, fu.due_at)
+
+
 def follow_up_scheduled(
-    tl: Timeline, t: RequestTerms, clock: clocks.Clock, plan: FollowUpPlan, now: datetime
+    tl: Timeline,
+    t: RequestTerms,
+    clock: clocks.Clock,
+    plan: FollowUpPlan,
+    now: datetime,
+    *,
+    after_deadline: bool = True,
 ) -> None:
+    """The questionnaire goes out with this event's notice (`now` is when it was sent);
+    the reactivation touch waits for the later of its own delay and the deadline."""
     s = tl.state
     assert clock.due_at is not None
     s.clocks.append(clock)
-    s.clocks.append(
-        clocks.start_deadline("reactivation", clock.cycle, t.reactivation_after, t, now, warn=False)
+    reactivation = clocks.start_deadline(
+        "reactivation", clock.cycle, t.reactivation_after, t, now, warn=False
     )
+    reactivation.due_at = reactivation_due(t, clock.due_at, now, after_deadline=after_deadline)
+    s.clocks.append(reactivation)
     s.follow_up = FollowUpState(
         owner=plan.owner, due_at=clock.due_at, cycle=clock.cycle, survey_url=plan.survey_url
     )
+    data: dict[str, Any] = {
+        "due_at": clock.due_at,
+        "owner": plan.owner,
+        "method": "phone, then questionnaire",
+        "service_class": t.service_class,
+        "survey_url": plan.survey_url,
+        "cycle": clock.cycle,
+    }
+    if after_deadline:
+        data |= {"questionnaire_sent_at": now, "reactivation_at": reactivation.due_at}
     tl.append(
         EventKind.FOLLOW_UP_SCHEDULED,
         SYSTEM,
         now,
         to=Status.FOLLOW_UP_SCHEDULED,
         reason=f"{t.service_class} service: follow up within {t.follow_up.duration}",
-        data={
-            "due_at": clock.due_at,
-            "owner": plan.owner,
-            "method": "phone, then questionnaire",
-            "service_class": t.service_class,
-            "survey_url": plan.survey_url,
-            "cycle": clock.cycle,
-        },
+        data=data,
     )
 
 

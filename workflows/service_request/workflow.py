@@ -117,6 +117,9 @@ LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 HANDOVER_PATCH = "org-handover-notices"
 # The improvement child gets a reference to the problem, not the customer's words.
 BY_REFERENCE_PATCH = "improvement-problem-by-reference"
+# Reactivation (and so silence) never comes before the follow-up deadline: a request is
+# not closed "silent" while its follow-up is still owed (docs/sla.md).
+FOLLOW_UP_PATCH = "follow-up-silence-after-deadline"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -595,7 +598,8 @@ class ServiceRequestWorkflow:
         s, t = self._state, self._terms
         await effects.release(s.number)
         now = workflow.now()
-        clock, expires = transitions.follow_up_deadline(s, t, now)
+        after_deadline = workflow.patched(FOLLOW_UP_PATCH)
+        clock, expires = transitions.follow_up_deadline(s, t, now, after_deadline=after_deadline)
         assert clock.due_at is not None
         plan = await effects.plan_follow_up(
             PlanFollowUpInput(
@@ -606,7 +610,9 @@ class ServiceRequestWorkflow:
                 language=self._input.intake.customer.language,
             )
         )
-        transitions.follow_up_scheduled(self._timeline, t, clock, plan, now)
+        transitions.follow_up_scheduled(
+            self._timeline, t, clock, plan, now, after_deadline=after_deadline
+        )
 
     def _end(self, kind: EventKind, actor: Actor, to: Status, reason: str | None) -> None:
         transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now())
