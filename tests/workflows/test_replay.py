@@ -100,7 +100,10 @@ async def _closed_after_rehandling(harness: Harness) -> Handle:
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    await h.execute_update(  # recorded when an agent could close; now a skip needs a reason
+        ServiceRequestWorkflow.close,
+        CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up call"),
+    )
     await h.result()
     return h
 
@@ -139,7 +142,10 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    await h.execute_update(  # recorded when an agent could close; now a skip needs a reason
+        ServiceRequestWorkflow.close,
+        CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up call"),
+    )
     await h.result()
     return h
 
@@ -476,7 +482,9 @@ async def _org_routed(harness: Harness) -> Handle:
     )
     await h.execute_update(
         ServiceRequestWorkflow.post_progress,
-        ProgressCommand(actor=AGENT, note="parts ordered", eta=eta + timedelta(minutes=30)),
+        ProgressCommand(
+            actor=AGENT, note="非常抱歉: parts ordered", eta=eta + timedelta(minutes=30)
+        ),
     )
     await harness.env.fast_forward(h, timedelta(hours=25))
     await h.execute_update(

@@ -822,11 +822,16 @@ def linked_request_opened(
 def improvement_input(
     s: RequestState, t: RequestTerms, rec: FollowUpRecord, now: datetime
 ) -> ImprovementInput:
-    """The task negative feedback opens, for the department that handled the request."""
+    """The task negative feedback opens, for the responsible department: the one a
+    supervisor chose on the follow-up, else the taxonomy's for this kind of problem
+    (`[taxonomy]` `department`), else the one that handled the request."""
+    department = (
+        rec.improvement_department or t.improvement_department or s.department or DEFAULT_DEPARTMENT
+    )
     return ImprovementInput(
         task_id=f"{s.number}-IMP{len(s.improvements) + 1}",
         number=s.number,
-        department=s.department or DEFAULT_DEPARTMENT,
+        department=department,
         problem=rec.problem or rec.suggestion or f"satisfaction score {rec.score}",
         score=rec.score,
         opened_at=now,
@@ -835,21 +840,23 @@ def improvement_input(
 
 
 def improvement_opened(
-    tl: Timeline, t: RequestTerms, task: ImprovementInput, now: datetime
+    tl: Timeline,
+    t: RequestTerms,
+    task: ImprovementInput,
+    now: datetime,
+    chosen_by: str | None = None,
 ) -> None:
+    """`chosen_by`: the supervisor who named the department (None: the rule chose)."""
     tl.state.improvements.append(task.task_id)
-    tl.append(
-        EventKind.IMPROVEMENT_OPENED,
-        SYSTEM,
-        now,
-        reason=task.problem,
-        data={
-            "task_id": task.task_id,
-            "department": task.department,
-            "due_at": t.improvement_window.due(t.calendar, now),
-            "notify": ["department_head"],
-        },
-    )
+    data: dict[str, Any] = {
+        "task_id": task.task_id,
+        "department": task.department,
+        "due_at": t.improvement_window.due(t.calendar, now),
+        "notify": ["department_head"],
+    }
+    if chosen_by is not None:
+        data["department_chosen_by"] = chosen_by
+    tl.append(EventKind.IMPROVEMENT_OPENED, SYSTEM, now, reason=task.problem, data=data)
 
 
 def improvement_closed(tl: Timeline, result: ImprovementResult, now: datetime) -> None:
@@ -950,8 +957,19 @@ def end(
     to: Status,
     reason: str | None,
     now: datetime,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Closed or cancelled: every clock stops."""
     stop_clocks(tl.state, t, now)
     tl.state.closed_at = now
-    tl.append(kind, actor, now, to=to, reason=reason)
+    tl.append(kind, actor, now, to=to, reason=reason, data=data or {})
+
+
+def skipped_follow_up(s: RequestState, actor: Actor) -> dict[str, Any]:
+    """What a close before the follow-up records: the visit was skipped, by whom (the
+    reason is the event's), and when it was due — for the view and the reports."""
+    return {
+        "follow_up_skipped": True,
+        "skipped_by_role": actor.role.value,
+        "follow_up_due_at": s.follow_up.due_at if s.follow_up else None,
+    }
