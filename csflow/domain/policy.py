@@ -390,16 +390,31 @@ Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Openings = Annotated[
     tuple[Annotated[str, Field(min_length=1, max_length=80)], ...], Field(min_length=1)
 ]
+# The built-in openings cover the console's soothing phrases (csflow/console/phrases.toml),
+# so a reply that starts with one of them is always accepted.
 DEFAULT_SOOTHING: dict[str, tuple[str, ...]] = {
-    "zh-CN": ("非常抱歉", "很抱歉", "抱歉", "我们理解您的心情", "理解您的心情", "对不起"),
+    "zh-CN": (
+        "非常抱歉",
+        "很抱歉",
+        "抱歉",
+        "对不起",
+        "我们理解您的心情",
+        "理解您",
+        "深表歉意",
+        "由我亲自跟进",
+        "感谢您把问题告诉我们",
+    ),
     "en": (
         "We're sorry",
         "We are sorry",
         "I'm sorry",
         "I am sorry",
+        "Sorry",
         "I understand",
         "We understand",
-        "Sorry",
+        "I completely understand",
+        "I am handling this personally",
+        "Thank you for telling us",
     ),
 }
 
@@ -418,6 +433,12 @@ class IntakePolicy(PolicyModel):
     soothing_openings: dict[Language, Openings] = Field(
         default_factory=lambda: dict(DEFAULT_SOOTHING)
     )
+
+    @field_validator("soothing_openings")
+    @classmethod
+    def _per_language(cls, given: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """Each language listed replaces its default; the others keep theirs."""
+        return DEFAULT_SOOTHING | given
 
 
 # ---- the whole policy ----
