@@ -8,7 +8,7 @@ validators, so none of them reaches history."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -256,7 +256,7 @@ async def test_the_taxonomy_names_the_improvement_department_by_rule(harness: Ha
 # ---- an upset customer's first reply ----
 
 
-async def _upset(harness: Harness, language: str) -> Handle:
+async def _upset(harness: Harness, language: Literal["zh-CN", "en"]) -> Handle:
     harness.assignment.emotion = ["愤怒"]
     base = intake()
     base.customer.language = language
