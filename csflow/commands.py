@@ -120,7 +120,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "confirm",
         "Record the customer's answer: satisfied, or re-handle with raised priority",
     ),
-    CommandSpec(Command.CLOSE, CloseCommand, "close", "Close a resolved request"),
+    CommandSpec(
+        Command.CLOSE,
+        CloseCommand,
+        "close",
+        "Close a resolved request; before its follow-up only the policy's skip roles "
+        "(supervisor, admin), with a reason; never while an improvement task is open",
+    ),
     CommandSpec(Command.CANCEL, CancelCommand, "cancel", "Cancel an open request, with a reason"),
     CommandSpec(
         Command.WAIT_FOR_CUSTOMER,

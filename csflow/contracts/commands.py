@@ -209,6 +209,11 @@ class FollowUpRecord(Model):
         description="The SLA cycle the answer is about; a questionnaire link "
         "carries it so an answer about an outcome since re-handled is refused.",
     )
+    improvement_department: Department | None = Field(
+        default=None,
+        description="A supervisor's (or admin's) choice of the department a negative "
+        "answer's improvement task goes to; without it the policy's rule chooses.",
+    )
 
 
 class CompleteImprovement(Model):

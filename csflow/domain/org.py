@@ -75,6 +75,17 @@ class Organisation(_Model):
                     return dname, tname
         return None
 
+    def supervisors_of(self, department: str) -> tuple[StaffId, ...]:
+        """Who answers for the people of `department`: its head, its supervisors and its
+        teams' supervisors — the `team_supervisor` of the policy's `[ownership]`."""
+        dept = self.departments.get(department)
+        if dept is None:
+            return ()
+        out = [*([dept.head] if dept.head else []), *dept.supervisors]
+        for team in dept.teams.values():
+            out += team.supervisors
+        return tuple(dict.fromkeys(out))
+
     def people(self) -> set[StaffId]:
         """Everyone the chart names — `csflow policy check` can compare with the directory."""
         out: set[str] = set(self.directors)

@@ -37,7 +37,7 @@ from csflow.domain.calendar import (
     WorkingPeriod,
 )
 from csflow.domain.clockspec import ClockBasis, ClockSpec, Duration
-from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.codes import Category, Channel, Priority, Role, Tier
 from csflow.domain.emotion_lexicon import DEFAULT_EN, DEFAULT_ZH
 from csflow.domain.escalation import EscalationPolicy
 from csflow.domain.org import Organisation, ladder_gaps
@@ -120,6 +120,8 @@ class ChannelTargets(PolicyModel):
 
 # ---- after resolution ----
 
+DEFAULT_SKIP_ROLES: tuple[Role, ...] = (Role.SUPERVISOR, Role.ADMIN)
+
 ServiceClass = Literal["vip", "major", "routine"]
 
 
@@ -139,6 +141,16 @@ class FollowUpPolicy(PolicyModel):
     # improvement task for the responsible department, due within `improvement_window`.
     negative_score_max: Annotated[int, Field(ge=0, le=5)] = 2
     improvement_window: ClockSpec = _clock("72h")
+    # Who may close a request before its follow-up was recorded (skipping the visit), and
+    # then only with a reason (docs/requirements.md §3.6, "Closing before the follow-up").
+    skip_roles: Annotated[tuple[Role, ...], Field(min_length=1)] = DEFAULT_SKIP_ROLES
+
+    @field_validator("skip_roles")
+    @classmethod
+    def _staff_roles(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        if outside := [r.value for r in roles if r in (Role.CUSTOMER, Role.SYSTEM)]:
+            raise ValueError(f"skip_roles names staff roles only, not {', '.join(outside)}")
+        return roles
 
     def is_major(self, category: Category, sub_type: str | None, amount: Decimal | None) -> bool:
         """A repair-like sub-type, or a complaint disputing at least the threshold."""
@@ -374,6 +386,39 @@ class EmotionLexicon(PolicyModel):
     en: tuple[Term, ...] = DEFAULT_EN
 
 
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Openings = Annotated[
+    tuple[Annotated[str, Field(min_length=1, max_length=80)], ...], Field(min_length=1)
+]
+# The built-in openings cover the console's soothing phrases (csflow/console/phrases.toml),
+# so a reply that starts with one of them is always accepted.
+DEFAULT_SOOTHING: dict[str, tuple[str, ...]] = {
+    "zh-CN": (
+        "非常抱歉",
+        "很抱歉",
+        "抱歉",
+        "对不起",
+        "我们理解您的心情",
+        "理解您",
+        "深表歉意",
+        "由我亲自跟进",
+        "感谢您把问题告诉我们",
+    ),
+    "en": (
+        "We're sorry",
+        "We are sorry",
+        "I'm sorry",
+        "I am sorry",
+        "Sorry",
+        "I understand",
+        "We understand",
+        "I completely understand",
+        "I am handling this personally",
+        "Thank you for telling us",
+    ),
+}
+
+
 class IntakePolicy(PolicyModel):
     """Intake intelligence (docs/requirements.md §3.1): who needs soothing, which
     complaints repeat."""
@@ -383,6 +428,17 @@ class IntakePolicy(PolicyModel):
     emotion_keywords: tuple[Term, ...] = ()
     repeat_window: ClockSpec = _clock("720h")  # 30 days, wall-clock
     repeat_categories: tuple[Category, ...] = (Category.COMPLAINT,)
+    # The first reply to a request flagged upset must open gently: with one of these, in
+    # the customer's language (docs/policy.md `[intake.soothing_openings]`).
+    soothing_openings: dict[Language, Openings] = Field(
+        default_factory=lambda: dict(DEFAULT_SOOTHING)
+    )
+
+    @field_validator("soothing_openings")
+    @classmethod
+    def _per_language(cls, given: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """Each language listed replaces its default; the others keep theirs."""
+        return DEFAULT_SOOTHING | given
 
 
 # ---- the whole policy ----
@@ -443,6 +499,10 @@ class Policy(PolicyModel):
         for key in ("short_days", "teams", "notice_years"):  # added later: unset, the hash
             if not data["calendar"][key]:  # stays as it was
                 del data["calendar"][key]
+        if tuple(self.follow_up.skip_roles) == DEFAULT_SKIP_ROLES:  # likewise, at default
+            del data["follow_up"]["skip_roles"]
+        if self.intake.soothing_openings == DEFAULT_SOOTHING:
+            del data["intake"]["soothing_openings"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

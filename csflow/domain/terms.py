@@ -12,12 +12,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import Field
+
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.clockspec import ClockSpec
-from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.domain.codes import Category, Channel, Priority, Role, Tier
 from csflow.domain.escalation import EscalationPolicy, EscalationStep
 from csflow.domain.policy import (
     DEFAULT_BANNED,
+    DEFAULT_SKIP_ROLES,
     ClockTable,
     CompensationPolicy,
     OwnershipPolicy,
@@ -59,6 +62,26 @@ class RequestTerms(PolicyModel):
     # The channel's agent-level pick-up target (reported, not a clock); None in terms
     # recorded before it was carried, and for channels without one.
     answer_within: timedelta | None = None
+    # Defaulted likewise (issue 18): who may close before the follow-up; the soothing
+    # openings a flagged request's first reply needs (none in older terms: not checked);
+    # the taxonomy's department for this kind of problem (improvement tasks go there);
+    # who supervises each department's people (empty: no organisation configured, any
+    # supervisor counts as the team's — the rule before).
+    skip_follow_up_roles: tuple[Role, ...] = DEFAULT_SKIP_ROLES
+    soothing_openings: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    improvement_department: str | None = None
+    supervision: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    def openings(self, language: str) -> tuple[str, ...]:
+        """The soothing openings for `language` ("zh-CN", "en"), by its primary tag when
+        the exact one is not configured; empty when the policy has none for it."""
+        if language in self.soothing_openings:
+            return self.soothing_openings[language]
+        primary = language.split("-")[0].casefold()
+        for lang, openings in self.soothing_openings.items():
+            if lang.split("-")[0].casefold() == primary:
+                return openings
+        return ()
 
     def spec(self, name: ClockName, priority: Priority, start: datetime) -> ClockSpec:
         """The clock that applies; for first response, the stricter (earlier due) of the
@@ -137,4 +160,16 @@ def resolve_terms(
         banned_phrases=policy.compliance.banned_phrases,
         ownership=policy.ownership,
         answer_within=targets.answer_within if targets else None,
+        skip_follow_up_roles=policy.follow_up.skip_roles,
+        soothing_openings=policy.intake.soothing_openings,
+        improvement_department=_taxonomy_department(policy, category, sub_type),
+        supervision={
+            name: policy.organisation.supervisors_of(name)
+            for name in policy.organisation.departments
+        },
     )
+
+
+def _taxonomy_department(policy: Policy, category: Category, sub_type: str | None) -> str | None:
+    found = policy.taxonomy.find(category, sub_type)
+    return found[1].department if found else None

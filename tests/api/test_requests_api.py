@@ -13,6 +13,7 @@ from tests.helpers import eventually, intake
 NUMBER = re.compile(r"^CS\d{8}-WEB-\d{4,}$")
 AGENT = {"id": "agent-007", "role": "agent"}
 CUSTOMER = {"id": "C-1001", "role": "customer"}
+SUPERVISOR = {"id": "sup-9", "role": "supervisor"}
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -53,12 +54,25 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
             {"actor": CUSTOMER, "satisfied": True, "evidence_ref": "call-123"},
             "follow_up_scheduled",
         ),
-        ("close", {"actor": AGENT}, "closed"),
     ]
     for path, payload, status in steps:
         r = await api.http.post(f"/requests/{number}/{path}", json=payload)
         assert r.status_code == 200, (path, r.text)
         assert r.json()["status"] == status
+
+    # Closing before the follow-up skips it: not the agent's call, and never without a why.
+    r = await api.http.post(f"/requests/{number}/close", json={"actor": AGENT})
+    assert r.status_code == 403 and "before its follow-up" in r.json()["detail"], r.text
+    r = await api.http.post(f"/requests/{number}/close", json={"actor": SUPERVISOR})
+    assert r.status_code == 422 and "reason" in r.json()["detail"], r.text
+    r = await api.http.post(
+        f"/requests/{number}/close",
+        json={"actor": SUPERVISOR, "reason": "customer asked not to be called"},
+    )
+    assert r.status_code == 200, r.text
+    closed = r.json()
+    assert closed["status"] == "closed"
+    assert closed["timeline"][-1]["data"]["follow_up_skipped"] is True
 
     # The PostgreSQL rows are the audit trail, one row per transition.
     row = await api.pool.fetchrow("SELECT * FROM requests WHERE number = $1", number)
@@ -85,7 +99,7 @@ async def test_create_then_walk_the_lifecycle_through_http(api: Api) -> None:
             "SELECT actor_id FROM request_events WHERE number = $1 ORDER BY seq", number
         )
     ]
-    assert actors[2:] == ["agent-007"] * 3 + ["C-1001", "csflow", "agent-007"]
+    assert actors[2:] == ["agent-007"] * 3 + ["C-1001", "csflow", "sup-9"]
 
     # A command to an ended request is a conflict, not a crash.
     r = await api.http.post(f"/requests/{number}/cancel", json={"actor": AGENT, "reason": "x"})

@@ -360,7 +360,7 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
         ("plan", PlanCommand(actor=SUPERVISOR, measures=["replace the parcel"], eta=eta)),
         ("resolve", ResolveCommand(actor=AGENT, summary="replacement delivered")),
         ("confirm", ConfirmCommand(actor=CUSTOMER, satisfied=True)),
-        ("close", CloseCommand(actor=SUPERVISOR)),
+        ("close", CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up")),
     ]
 
     def run(path: str, command: Model) -> None:

@@ -64,6 +64,11 @@ async def resolved(harness: Harness, terms: TermsProvider = QUIET, **kw: Any) ->
     return h
 
 
+def at(value: str) -> datetime:
+    """A time as the timeline's event data carries it (ISO text)."""
+    return datetime.fromisoformat(value)
+
+
 def events(v: RequestView, kind: str) -> list[Any]:
     return [e for e in v.timeline if e.kind == kind]
 
@@ -144,12 +149,20 @@ async def test_no_answer_to_the_confirmation_closes_it_as_confirmed_by_timeout(
 
 
 async def test_a_silent_customer_is_reactivated_then_marked_silent(harness: Harness) -> None:
-    default = TermsProvider(policy_from_mapping({"calendar": {"holidays_from": "none"}}))
+    # A 24 h follow-up: the questionnaire's own 48 h is the later, so it decides.
+    default = TermsProvider(
+        policy_from_mapping(
+            {"calendar": {"holidays_from": "none"}, "follow_up": {"routine": "24h"}}
+        )
+    )
     h = await resolved(harness, terms=default)
     v = await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    t = events(v, "follow_up_scheduled")[0].at
+    scheduled = events(v, "follow_up_scheduled")[0]
+    t = scheduled.at
+    assert at(scheduled.data["questionnaire_sent_at"]) == t
+    assert at(scheduled.data["reactivation_at"]) == t + 48 * H
     await harness.env.fast_forward(h, 121 * H)
     final = await h.result()
     reactivation = events(final, "customer_reactivation")[0]
@@ -159,6 +172,47 @@ async def test_a_silent_customer_is_reactivated_then_marked_silent(harness: Harn
     assert final.status is Status.CLOSED and final.follow_up is not None
     assert final.follow_up.silent
     assert final.timeline[-1].reason == "customer silent after the follow-up"
+
+
+async def test_a_customer_is_never_closed_silent_before_the_follow_up_deadline(
+    harness: Harness,
+) -> None:
+    """The production reactivation (48 h) and silence (72 h), a follow-up due two working
+    weeks out: counted from scheduling, the request closed "silent" on day 5 while its
+    follow-up was owed until day 14. Reactivation now waits for the deadline."""
+    far = TermsProvider(
+        policy_from_mapping(
+            {
+                "calendar": {"holidays_from": "none"},
+                "follow_up": {"routine": {"duration": "10d", "basis": "working_days"}},
+            }
+        )
+    )
+    h = await resolved(harness, terms=far)
+    v = await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    scheduled = events(v, "follow_up_scheduled")[0]
+    t, due = scheduled.at, close_of_business_after_weekdays(scheduled.at, 10)
+    assert v.follow_up is not None and v.follow_up.due_at == due
+
+    # Day 6: the old rule had reactivated (t + 48 h) and closed it silent (t + 120 h).
+    await harness.env.fast_forward(h, 6 * 24 * H)
+    mid = await h.query(ServiceRequestWorkflow.get_state)
+    assert not events(mid, "customer_reactivation") and not events(mid, "customer_silent")
+    assert mid.status is Status.FOLLOW_UP_SCHEDULED
+
+    await harness.env.fast_forward(h, (due - t) - 6 * 24 * H + 73 * H)
+    final = await h.result()
+    assert events(final, "follow_up_missed")[0].at == due
+    assert events(final, "customer_reactivation")[0].at == due
+    silent = events(final, "customer_silent")[0]
+    assert silent.at == due + 72 * H and silent.at > due
+    closed = events(final, "closed")[0]
+    assert closed.at >= silent.at and final.status is Status.CLOSED
+    # The timeline says when the questionnaire went out and why the touch waited.
+    assert at(scheduled.data["questionnaire_sent_at"]) == t
+    assert at(scheduled.data["reactivation_at"]) == due, "not t + 48 h: the visit is owed"
 
 
 async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_reports_back(

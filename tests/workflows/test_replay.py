@@ -100,7 +100,10 @@ async def _closed_after_rehandling(harness: Harness) -> Handle:
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    await h.execute_update(  # recorded when an agent could close; now a skip needs a reason
+        ServiceRequestWorkflow.close,
+        CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up call"),
+    )
     await h.result()
     return h
 
@@ -139,7 +142,10 @@ async def _paused_and_reprioritised(harness: Harness) -> Handle:
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    await h.execute_update(ServiceRequestWorkflow.close, CloseCommand(actor=AGENT))
+    await h.execute_update(  # recorded when an agent could close; now a skip needs a reason
+        ServiceRequestWorkflow.close,
+        CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up call"),
+    )
     await h.result()
     return h
 
@@ -356,6 +362,19 @@ async def _silent_after_timeout(harness: Harness) -> Handle:
     return h
 
 
+async def _silent_after_follow_up_deadline(harness: Harness) -> Handle:
+    """The same path under patch `follow-up-silence-after-deadline`: the reactivation
+    touch waits for the follow-up deadline, so the run is longer."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="answered by mail")
+    )
+    await harness.env.fast_forward(h, timedelta(days=16))
+    await h.result()
+    return h
+
+
 async def _rehandled_after_follow_up_then_closed(harness: Harness) -> Handle:
     """A compensation granted and one rejected; re-handling ordered after the follow-up was
     scheduled; a happy follow-up with a new need opens a linked request and closes it."""
@@ -463,7 +482,9 @@ async def _org_routed(harness: Harness) -> Handle:
     )
     await h.execute_update(
         ServiceRequestWorkflow.post_progress,
-        ProgressCommand(actor=AGENT, note="parts ordered", eta=eta + timedelta(minutes=30)),
+        ProgressCommand(
+            actor=AGENT, note="非常抱歉: parts ordered", eta=eta + timedelta(minutes=30)
+        ),
     )
     await harness.env.fast_forward(h, timedelta(hours=25))
     await h.execute_update(
@@ -528,7 +549,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "compensation_and_ownership": _compensation_and_ownership,
     "director_takeover": _director_takeover,  # recorded before the takeover patch
     "director_takeover_on_timeline": _director_takeover,  # and after it
-    "silent_after_timeout": _silent_after_timeout,
+    "silent_after_timeout": _silent_after_timeout,  # recorded before the follow-up patch
+    "silent_after_follow_up_deadline": _silent_after_follow_up_deadline,  # and after it
     "rehandled_after_follow_up_then_closed": _rehandled_after_follow_up_then_closed,
     "improvement_closed_in_time": _improvement_closed_in_time,
     "improvement_escalated": _improvement_escalated,
@@ -627,6 +649,43 @@ def test_the_improvement_child_gets_a_reference_after_the_patch() -> None:
     assert old_problem == "rude" and "improvement-problem-by-reference" not in old_patches
     assert new_problem.startswith("@improvement_opened:")
     assert "improvement-problem-by-reference" in new_patches
+
+
+def _patches(name: str) -> list[str]:
+    events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+    return [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        for d in e["markerRecordedEventAttributes"]["details"].values()
+        for p in d["payloads"]
+    ]
+
+
+def _scheduled_data(name: str) -> dict[str, Any]:
+    """The `follow_up_scheduled` event's data, as the recorded run persisted it."""
+    events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+    for e in events:
+        attrs = e.get("activityTaskScheduledEventAttributes")
+        if not attrs or attrs["activityType"]["name"] != "record_events":
+            continue
+        batch = json.loads(base64.b64decode(attrs["input"]["payloads"][0]["data"]))
+        for ev in batch["events"]:
+            if ev["kind"] == "follow_up_scheduled":
+                return dict(ev["data"])
+    raise AssertionError(f"{name}: no follow_up_scheduled event")
+
+
+def test_silence_waits_for_the_follow_up_deadline_after_the_patch() -> None:
+    """Patch `follow-up-silence-after-deadline`: the history recorded before it (the
+    reactivation touch 48 h after scheduling) replays as it was; the one after it waits for
+    the follow-up deadline and says so on the scheduling event."""
+    assert "follow-up-silence-after-deadline" not in _patches("silent_after_timeout")
+    assert "follow-up-silence-after-deadline" in _patches("silent_after_follow_up_deadline")
+    old = _scheduled_data("silent_after_timeout")
+    new = _scheduled_data("silent_after_follow_up_deadline")
+    assert "reactivation_at" not in old
+    assert new["reactivation_at"] >= new["due_at"]
 
 
 def _workflow_id(text: str) -> str:

@@ -37,7 +37,14 @@ from csflow.contracts import (
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Priority, Role
 from csflow.domain.events import EventKind
-from csflow.domain.lifecycle import Command, Forbidden, IllegalTransition, authorize, check
+from csflow.domain.lifecycle import (
+    Command,
+    Forbidden,
+    IllegalTransition,
+    Status,
+    authorize,
+    check,
+)
 from csflow.domain.policy import OwnershipPolicy, Relation
 from csflow.domain.routing import DESK_NAMES
 from csflow.notify.compliance import ComplianceError, check_compliance
@@ -183,10 +190,94 @@ def record_follow_up(s: RequestState, cmd: FollowUpRecord, banned: Banned) -> No
     if done is not None and done.cycle == s.sla_cycle and done.score is not None:
         raise Refusal.ALREADY_ANSWERED.error("this follow-up was already recorded")
     lifecycle(Command.RECORD_FOLLOW_UP, cmd.actor, s)
+    if cmd.improvement_department is not None and cmd.actor.role not in _REVIEWERS:
+        raise Refusal.FORBIDDEN_ROLE.error(
+            "a supervisor or admin chooses the improvement task's department; "
+            f"{cmd.actor.id} ({cmd.actor.role.value}) records the follow-up without it "
+            "and the policy's rule chooses"
+        )
 
 
 def close(s: RequestState, cmd: CloseCommand, banned: Banned) -> None:
     lifecycle(Command.CLOSE, cmd.actor, s)
+
+
+# Before the follow-up was recorded: the close skips the visit.
+_BEFORE_FOLLOW_UP = (Status.RESOLVED, Status.FOLLOW_UP_SCHEDULED)
+
+
+def skips_follow_up(s: RequestState) -> bool:
+    return s.status in _BEFORE_FOLLOW_UP
+
+
+def open_improvements(s: RequestState) -> list[str]:
+    """Improvement tasks opened on this request whose outcome has not come back yet."""
+    closed = {e.data.get("task_id") for e in s.timeline if e.kind == EventKind.IMPROVEMENT_CLOSED}
+    return [t for t in s.improvements if t not in closed]
+
+
+def close_keeps_its_word(s: RequestState, cmd: CloseCommand, skip_roles: tuple[Role, ...]) -> None:
+    """A close never skips the follow-up silently, nor drops "what we changed".
+
+    Before the follow-up was recorded, only a role the policy lets skip it
+    (`[follow_up] skip_roles`, default supervisor and admin) may close, with a reason; an
+    open improvement task makes the close wait: the request closes by itself once the
+    task is done and the customer has been told what changed (docs/requirements.md §3.6).
+    """
+    if waiting := open_improvements(s):
+        raise Refusal.ILLEGAL_STATE.error(
+            f"improvement task {', '.join(waiting)} is still open: the customer must hear "
+            "what changed; the request closes by itself once the task is done"
+        )
+    if not skips_follow_up(s):
+        return
+    if cmd.actor.role not in skip_roles:
+        allowed = ", ".join(r.value for r in skip_roles)
+        raise Refusal.FORBIDDEN_ROLE.error(
+            f"closing {s.number} before its follow-up skips the visit, which only "
+            f"{allowed} may do (policy follow_up.skip_roles), with a reason; "
+            f"{cmd.actor.id} ({cmd.actor.role.value}) may not — the request closes by "
+            "itself once the follow-up is recorded"
+        )
+    if not (cmd.reason or "").strip():
+        raise Refusal.INVALID.error(
+            f"closing {s.number} before its follow-up skips the visit: say why (reason)"
+        )
+
+
+# ---- a flagged customer's first reply (issue 18 item 5) ----
+
+_SENTENCE_END = "。！？!?.\n"
+
+
+def _first_sentence(text: str) -> str:
+    head = text.strip()
+    cut = min((i for i, ch in enumerate(head) if ch in _SENTENCE_END), default=len(head))
+    return head[: max(cut, 1)]
+
+
+def first_reply(s: RequestState) -> bool:
+    """Nothing the customer reads has been written yet (no progress note, no resolution)."""
+    return not any(
+        (e.kind == EventKind.PROGRESS_POSTED and e.reason)
+        or e.kind == EventKind.RESOLUTION_PROPOSED
+        for e in s.timeline
+    )
+
+
+def soothing_first(s: RequestState, text: str | None, openings: tuple[str, ...]) -> None:
+    """The first words an upset customer reads (a request flagged `soothe_first`) open
+    gently: one of the policy's soothing openings for their language in the first
+    sentence. Refused otherwise, naming the openings expected (docs/policy.md)."""
+    if "soothe_first" not in s.flags or not text or not openings or not first_reply(s):
+        return
+    sentence = _first_sentence(text).casefold()
+    if any(o.casefold() in sentence for o in openings):
+        return
+    raise Refusal.COMPLIANCE.error(
+        f"{s.number}'s customer is upset (soothe_first): the first reply opens by soothing "
+        f"them with one of: {' / '.join(f'“{o}”' for o in openings)}"
+    )
 
 
 def cancel(s: RequestState, cmd: CancelCommand, banned: Banned) -> None:
@@ -215,14 +306,22 @@ def _holds(s: RequestState, actor: Actor) -> bool:
     return same_person(actor.id, s.assignee)
 
 
-def _related(s: RequestState, actor: Actor, relation: Relation) -> bool:
+Supervision = dict[str, tuple[str, ...]]  # department -> who supervises its people
+
+
+def _related(s: RequestState, actor: Actor, relation: Relation, supervision: Supervision) -> bool:
     if relation == "assignee":
         return _holds(s, actor)
     if relation == "admin":
         return actor.role is Role.ADMIN
-    # "team_supervisor": the workflow knows the holder's team (department) but not the
-    # supervisor's, so it accepts any supervisor here; docs/policy.md says so.
-    return actor.role is Role.SUPERVISOR
+    if actor.role is not Role.SUPERVISOR:
+        return False
+    if relation == "any_supervisor" or not supervision:
+        return True  # no organisation configured: any supervisor answers for every team
+    # "team_supervisor": a supervisor of the holder's department (its head, its
+    # supervisors, its teams' supervisors — the organisation in the terms).
+    team = supervision.get(s.department or "", ())
+    return any(same_person(actor.id, sup) for sup in team)
 
 
 _SAID = {
@@ -233,10 +332,16 @@ _SAID = {
 }
 
 
-def owner(s: RequestState, command: Command, actor: Actor, rules: OwnershipPolicy) -> None:
+def owner(
+    s: RequestState,
+    command: Command,
+    actor: Actor,
+    rules: OwnershipPolicy,
+    supervision: Supervision | None = None,
+) -> None:
     """The actor stands in one of the policy's relations to this request for `command`."""
     relations = rules.of(command.value)
-    if relations is None or any(_related(s, actor, r) for r in relations):
+    if relations is None or any(_related(s, actor, r, supervision or {}) for r in relations):
         return
     holder = s.assignee or "nobody"
     who = ", ".join(_SAID[r] for r in relations)

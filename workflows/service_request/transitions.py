@@ -398,6 +398,7 @@ def update_calendar(
     old, new = t.calendar, cmd.calendar
     for c in tl.state.clocks:
         clocks.recount(c, c.spec, old, new, now)
+    _reactivation_after_deadline(tl.state)
     tl.append(
         EventKind.CALENDAR_UPDATED,
         cmd.actor,
@@ -627,41 +628,86 @@ def customer_confirmed(tl: Timeline, t: RequestTerms, cmd: ConfirmCommand, now: 
 # ---- after resolution ----
 
 
+def reactivation_due(
+    t: RequestTerms, follow_up_due: datetime, sent_at: datetime, *, after_deadline: bool
+) -> datetime:
+    """When a customer who has not answered gets the one reactivation touch.
+
+    It counts from when the questionnaire was sent (with the scheduling notice), and never
+    comes before the follow-up deadline: until then the follow-up owner may still call,
+    so the customer has not yet "never answered" (docs/sla.md, "Follow-up that keeps its
+    word"). `after_deadline=False` is the rule before patch `follow-up-silence-after-
+    deadline`, when it counted from scheduling alone; histories recorded so replay so.
+    """
+    due = t.reactivation_after.due(t.calendar, sent_at)
+    return max(due, follow_up_due) if after_deadline else due
+
+
 def follow_up_deadline(
-    s: RequestState, t: RequestTerms, now: datetime
+    s: RequestState, t: RequestTerms, now: datetime, *, after_deadline: bool = True
 ) -> tuple[clocks.Clock, datetime]:
     """The follow-up's clock, and when its survey link expires (after the silence)."""
     clock = clocks.start_deadline("follow_up", s.sla_cycle, t.follow_up, t, now, warn=True)
-    silence_from = t.reactivation_after.due(t.calendar, now)
+    assert clock.due_at is not None
+    silence_from = reactivation_due(t, clock.due_at, now, after_deadline=after_deadline)
     return clock, t.silent_after.due(t.calendar, silence_from)
 
 
+def _reactivation_after_deadline(s: RequestState) -> None:
+    """After a re-count, the reactivation touch still waits for the follow-up deadline —
+    for follow-ups scheduled under that rule (their event says when it was due)."""
+    fu = next((c for c in s.clocks if c.name == "follow_up" and c.cycle == s.sla_cycle), None)
+    scheduled = next(
+        (e for e in reversed(s.timeline) if e.kind == EventKind.FOLLOW_UP_SCHEDULED), None
+    )
+    if fu is None or fu.due_at is None or scheduled is None:
+        return
+    if "reactivation_at" not in scheduled.data:
+        return
+    for c in s.clocks:
+        if c.name == "reactivation" and c.open and c.due_at is not None:
+            c.due_at = max(c.due_at, fu.due_at)
+
+
 def follow_up_scheduled(
-    tl: Timeline, t: RequestTerms, clock: clocks.Clock, plan: FollowUpPlan, now: datetime
+    tl: Timeline,
+    t: RequestTerms,
+    clock: clocks.Clock,
+    plan: FollowUpPlan,
+    now: datetime,
+    *,
+    after_deadline: bool = True,
 ) -> None:
+    """The questionnaire goes out with this event's notice (`now` is when it was sent);
+    the reactivation touch waits for the later of its own delay and the deadline."""
     s = tl.state
     assert clock.due_at is not None
     s.clocks.append(clock)
-    s.clocks.append(
-        clocks.start_deadline("reactivation", clock.cycle, t.reactivation_after, t, now, warn=False)
+    reactivation = clocks.start_deadline(
+        "reactivation", clock.cycle, t.reactivation_after, t, now, warn=False
     )
+    reactivation.due_at = reactivation_due(t, clock.due_at, now, after_deadline=after_deadline)
+    s.clocks.append(reactivation)
     s.follow_up = FollowUpState(
         owner=plan.owner, due_at=clock.due_at, cycle=clock.cycle, survey_url=plan.survey_url
     )
+    data: dict[str, Any] = {
+        "due_at": clock.due_at,
+        "owner": plan.owner,
+        "method": "phone, then questionnaire",
+        "service_class": t.service_class,
+        "survey_url": plan.survey_url,
+        "cycle": clock.cycle,
+    }
+    if after_deadline:
+        data |= {"questionnaire_sent_at": now, "reactivation_at": reactivation.due_at}
     tl.append(
         EventKind.FOLLOW_UP_SCHEDULED,
         SYSTEM,
         now,
         to=Status.FOLLOW_UP_SCHEDULED,
         reason=f"{t.service_class} service: follow up within {t.follow_up.duration}",
-        data={
-            "due_at": clock.due_at,
-            "owner": plan.owner,
-            "method": "phone, then questionnaire",
-            "service_class": t.service_class,
-            "survey_url": plan.survey_url,
-            "cycle": clock.cycle,
-        },
+        data=data,
     )
 
 
@@ -776,11 +822,16 @@ def linked_request_opened(
 def improvement_input(
     s: RequestState, t: RequestTerms, rec: FollowUpRecord, now: datetime
 ) -> ImprovementInput:
-    """The task negative feedback opens, for the department that handled the request."""
+    """The task negative feedback opens, for the responsible department: the one a
+    supervisor chose on the follow-up, else the taxonomy's for this kind of problem
+    (`[taxonomy]` `department`), else the one that handled the request."""
+    department = (
+        rec.improvement_department or t.improvement_department or s.department or DEFAULT_DEPARTMENT
+    )
     return ImprovementInput(
         task_id=f"{s.number}-IMP{len(s.improvements) + 1}",
         number=s.number,
-        department=s.department or DEFAULT_DEPARTMENT,
+        department=department,
         problem=rec.problem or rec.suggestion or f"satisfaction score {rec.score}",
         score=rec.score,
         opened_at=now,
@@ -789,21 +840,23 @@ def improvement_input(
 
 
 def improvement_opened(
-    tl: Timeline, t: RequestTerms, task: ImprovementInput, now: datetime
+    tl: Timeline,
+    t: RequestTerms,
+    task: ImprovementInput,
+    now: datetime,
+    chosen_by: str | None = None,
 ) -> None:
+    """`chosen_by`: the supervisor who named the department (None: the rule chose)."""
     tl.state.improvements.append(task.task_id)
-    tl.append(
-        EventKind.IMPROVEMENT_OPENED,
-        SYSTEM,
-        now,
-        reason=task.problem,
-        data={
-            "task_id": task.task_id,
-            "department": task.department,
-            "due_at": t.improvement_window.due(t.calendar, now),
-            "notify": ["department_head"],
-        },
-    )
+    data: dict[str, Any] = {
+        "task_id": task.task_id,
+        "department": task.department,
+        "due_at": t.improvement_window.due(t.calendar, now),
+        "notify": ["department_head"],
+    }
+    if chosen_by is not None:
+        data["department_chosen_by"] = chosen_by
+    tl.append(EventKind.IMPROVEMENT_OPENED, SYSTEM, now, reason=task.problem, data=data)
 
 
 def improvement_closed(tl: Timeline, result: ImprovementResult, now: datetime) -> None:
@@ -904,8 +957,19 @@ def end(
     to: Status,
     reason: str | None,
     now: datetime,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Closed or cancelled: every clock stops."""
     stop_clocks(tl.state, t, now)
     tl.state.closed_at = now
-    tl.append(kind, actor, now, to=to, reason=reason)
+    tl.append(kind, actor, now, to=to, reason=reason, data=data or {})
+
+
+def skipped_follow_up(s: RequestState, actor: Actor) -> dict[str, Any]:
+    """What a close before the follow-up records: the visit was skipped, by whom (the
+    reason is the event's), and when it was due — for the view and the reports."""
+    return {
+        "follow_up_skipped": True,
+        "skipped_by_role": actor.role.value,
+        "follow_up_due_at": s.follow_up.due_at if s.follow_up else None,
+    }

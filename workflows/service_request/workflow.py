@@ -117,6 +117,15 @@ LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 HANDOVER_PATCH = "org-handover-notices"
 # The improvement child gets a reference to the problem, not the customer's words.
 BY_REFERENCE_PATCH = "improvement-problem-by-reference"
+# Reactivation (and so silence) never comes before the follow-up deadline: a request is
+# not closed "silent" while its follow-up is still owed (docs/sla.md).
+FOLLOW_UP_PATCH = "follow-up-silence-after-deadline"
+# A close before the follow-up needs a role allowed to skip it and a reason, and waits
+# for an open improvement task; the handler checks it again (docs/requirements.md §3.6).
+CLOSE_PATCH = "close-keeps-the-follow-up"
+# A flagged (upset) customer's first reply opens with a soothing phrase; the handler
+# checks it again (docs/policy.md `[intake.soothing_openings]`).
+SOOTHE_PATCH = "soothing-first-reply"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -301,6 +310,7 @@ class ServiceRequestWorkflow:
     async def post_progress(self, cmd: ProgressCommand) -> RequestView:
         await self._begin(guards.post_progress, cmd)
         self._authority(Command.POST_PROGRESS, cmd.actor)
+        self._soothing(cmd.note)
         transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
@@ -308,6 +318,7 @@ class ServiceRequestWorkflow:
     def _validate_post_progress(self, cmd: ProgressCommand) -> None:
         guards.post_progress(self._state, cmd, self._banned)
         self._authority(Command.POST_PROGRESS, cmd.actor, validating=True)
+        self._soothing(cmd.note, validating=True)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
     async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
@@ -428,6 +439,7 @@ class ServiceRequestWorkflow:
     async def resolve(self, cmd: ResolveCommand) -> RequestView:
         await self._begin(guards.resolve, cmd)
         self._authority(Command.RESOLVE, cmd.actor)
+        self._soothing(cmd.summary)
         transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
@@ -435,6 +447,7 @@ class ServiceRequestWorkflow:
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         guards.resolve(self._state, cmd, self._banned)
         self._authority(Command.RESOLVE, cmd.actor, validating=True)
+        self._soothing(cmd.summary, validating=True)
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> RequestView:
@@ -497,7 +510,8 @@ class ServiceRequestWorkflow:
             self._children[task.task_id] = await effects.start_improvement(
                 child, f"improvement for {task.number} · {task.department}"
             )
-            transitions.improvement_opened(tl, t, task, now)
+            chosen_by = rec.actor.id if rec.improvement_department else None
+            transitions.improvement_opened(tl, t, task, now, chosen_by)
         return await self._finish()
 
     @record_follow_up.validator
@@ -542,11 +556,19 @@ class ServiceRequestWorkflow:
     @workflow.update(name=Command.CLOSE.value)
     async def close(self, cmd: CloseCommand) -> RequestView:
         await self._begin(guards.close, cmd)
-        return await self._end_by_command(EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason)
+        data = None
+        if workflow.patched(CLOSE_PATCH):
+            guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
+            if guards.skips_follow_up(self._state):
+                data = transitions.skipped_follow_up(self._state, cmd.actor)
+        return await self._end_by_command(
+            EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason, data
+        )
 
     @close.validator
     def _validate_close(self, cmd: CloseCommand) -> None:
         guards.close(self._state, cmd, self._banned)
+        guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
 
     @workflow.update(name=Command.CANCEL.value)
     async def cancel(self, cmd: CancelCommand) -> RequestView:
@@ -580,7 +602,21 @@ class ServiceRequestWorkflow:
             guards.approver(self._state, actor)
             return
         terms = getattr(self, "_terms", None)  # a caller's start resolves them in `run`
-        guards.owner(self._state, command, actor, terms.ownership if terms else OwnershipPolicy())
+        guards.owner(
+            self._state,
+            command,
+            actor,
+            terms.ownership if terms else OwnershipPolicy(),
+            terms.supervision if terms else None,
+        )
+
+    def _soothing(self, text: str | None, *, validating: bool = False) -> None:
+        """A flagged customer's first reply opens gently (validator; handler under patch)."""
+        terms = getattr(self, "_terms", None)
+        if terms is None or (not validating and not workflow.patched(SOOTHE_PATCH)):
+            return
+        language = self._input.intake.customer.language
+        guards.soothing_first(self._state, text, terms.openings(language))
 
     async def _finish(self) -> RequestView:
         self._rearm = True
@@ -595,7 +631,8 @@ class ServiceRequestWorkflow:
         s, t = self._state, self._terms
         await effects.release(s.number)
         now = workflow.now()
-        clock, expires = transitions.follow_up_deadline(s, t, now)
+        after_deadline = workflow.patched(FOLLOW_UP_PATCH)
+        clock, expires = transitions.follow_up_deadline(s, t, now, after_deadline=after_deadline)
         assert clock.due_at is not None
         plan = await effects.plan_follow_up(
             PlanFollowUpInput(
@@ -606,16 +643,23 @@ class ServiceRequestWorkflow:
                 language=self._input.intake.customer.language,
             )
         )
-        transitions.follow_up_scheduled(self._timeline, t, clock, plan, now)
+        transitions.follow_up_scheduled(
+            self._timeline, t, clock, plan, now, after_deadline=after_deadline
+        )
 
     def _end(self, kind: EventKind, actor: Actor, to: Status, reason: str | None) -> None:
         transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now())
 
     async def _end_by_command(
-        self, kind: EventKind, actor: Actor, to: Status, reason: str | None
+        self,
+        kind: EventKind,
+        actor: Actor,
+        to: Status,
+        reason: str | None,
+        data: dict[str, Any] | None = None,
     ) -> RequestView:
         """Closed or cancelled by someone: the holder's capacity is freed."""
-        self._end(kind, actor, to, reason)
+        transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now(), data)
         await effects.release(self._state.number)
         return await self._finish()
 
