@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from tests.faults.stack import (
@@ -31,6 +32,7 @@ from tests.faults.stack import (
     Stack,
     accepted_once,
     burst,
+    log_dir,
     mailed_once,
     pause,
     running_stack,
@@ -47,6 +49,21 @@ def _killer(stack: Stack, name: str, kills: int, every: float) -> Any:
             stack.wait_restarted(name, before, timeout=300)
 
     return run
+
+
+def _server_errors(logs: Path, most: int = 8) -> list[str]:
+    """The first error-level lines of the API's log (what a 5xx answer left behind),
+    cut to 300 characters: the figures then say why a caller saw a server error."""
+    found: list[str] = []
+    api = logs / "api.log"
+    if not api.exists():
+        return found
+    for line in api.read_text(errors="replace").splitlines():
+        if '"level": "error"' in line and "Future exception was never retrieved" not in line:
+            found.append(line[:300])
+            if len(found) >= most:
+                break
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         numbers = {o.number for o in outcomes if o.number}
         mailed_once(stack, numbers, timeout=max(1200.0, args.requests * 0.5))
         mail_s = time.monotonic() - mail_started
+        server_errors = _server_errors(log_dir(stack))
 
     codes = Counter(c for o in outcomes for c in o.codes)
     figures = {
@@ -106,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "all_rows_and_workflows_once_after_s": round(rows_s, 1),
         "smtp_down_s": round(smtp_down_s, 1),
         "all_acknowledgements_mailed_once_after_s": round(mail_s, 1),
+        "server_errors": server_errors,
     }
     print(json.dumps(figures, indent=2))
     return 0

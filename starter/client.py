@@ -142,6 +142,17 @@ def summary_for(number: str, intake: RequestIntake) -> str:
     )
 
 
+# Temporal is down, overloaded or gave up on the call: nothing the caller did wrong, and a
+# retry (same external id or Idempotency-Key) is safe — a 503 with Retry-After, never 500.
+_BUSY = (
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+)
+
+
 class CsflowClient:
     """One object per process, holding a Temporal client and, optionally, a PostgreSQL pool.
 
@@ -633,7 +644,7 @@ class CsflowClient:
                 if "completed" in err.message or await self._known(number):
                     raise RequestEnded(f"request {number} has already ended") from err
                 raise RequestNotFound(f"no request {number}") from err
-            if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            if err.status in _BUSY:
                 raise TemporalUnavailable(f"Temporal is unreachable: {err.message}") from err
             raise
         except WorkflowAlreadyStartedError as err:

@@ -8,7 +8,13 @@ import time
 from typing import Any
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -122,3 +128,41 @@ async def test_healthz_answers_within_a_second_naming_what_is_down(pool: Any) ->
         assert time.monotonic() - started < 1.0
     assert r.status_code == 503
     assert r.json()["database"] == "ok" and r.json()["temporal"].startswith("down")
+
+
+class _Saturated(Interceptor):
+    """Temporal refusing the start as an overloaded frontend does (RESOURCE_EXHAUSTED)."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        class Refusing(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> Any:
+                raise RPCError(
+                    "namespace rate limit exceeded", RPCStatusCode.RESOURCE_EXHAUSTED, b""
+                )
+
+        return Refusing(next)
+
+
+async def test_temporal_refusing_the_start_is_503_never_500(
+    ts_env: WorkflowEnvironment, pool: Any
+) -> None:
+    """Seen under a worker-kill burst: an overloaded Temporal refused a start and the
+    caller got 500. Nothing was started, so it is a 503 with Retry-After — and the retry,
+    same key, creates the request once."""
+    queue = fresh_queue()
+    config = ts_env.client.config()
+    config["interceptors"] = [*config["interceptors"], _Saturated()]
+    saturated = Client(**config)
+    headers = {"Idempotency-Key": "busy-1", **bearer(await token_for(pool, "service"))}
+    app = create_app(Settings(CSFLOW_TASK_QUEUE=queue), client=saturated, pool=pool)
+    async with (
+        build_worker(ts_env.client, queue, pool),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://csflow", headers=headers
+        ) as http,
+    ):
+        r = await http.post("/requests", json=body())
+    assert r.status_code == 503, r.text
+    assert r.headers.get("retry-after")
+    assert await _count(ts_env.client, queue) == 0

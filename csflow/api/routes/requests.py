@@ -29,6 +29,7 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, create_model
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from csflow.api import auth
 from csflow.api.deps import Csflow, Pool
@@ -193,11 +194,13 @@ async def create_request(
         created = await _within(
             csflow.create(intake, wait=False), getattr(request.app.state, "start_wait", START_WAIT)
         )
-    except (TimeoutError, asyncpg.PostgresError) as err:
+    except (TimeoutError, asyncpg.PostgresError, RPCError) as err:
+        # Numbering or the start failed: a retry with the same external id (or
+        # Idempotency-Key) finds what, if anything, was started — never a 500.
         raise TemporalUnavailable(
             "the request could not be started in time"
             if isinstance(err, TimeoutError)
-            else f"the database refused the start ({type(err).__name__})"
+            else f"the start failed ({type(err).__name__}); retry with the same key"
         ) from err
     view = await _receipt(
         request.app.state.temporal,
