@@ -36,6 +36,9 @@ class Field:
     # the phrases as the script to speak instead.
     phrases: bool = False
     max_length: int | None = None
+    # Roles that may fill the field, when the workflow narrows it further than the
+    # command (a follow-up's improvement department is a supervisor's choice).
+    roles: frozenset[Role] | None = None
 
 
 _PRIORITIES = tuple(p.value for p in Priority)
@@ -96,6 +99,11 @@ FIELDS: dict[Command, tuple[Field, ...]] = {
         Field("suggestion", "textarea", max_length=4000),
         Field("problem", "textarea", max_length=4000),
         Field("needs_action", "checkbox"),
+        Field(
+            "improvement_department",
+            max_length=64,
+            roles=frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        ),
     ),
     # Reason and cause keys are the reports config's (`breach_reasons`, `causes`); a key
     # it lacks is refused with the configured list (csflow.taxonomy).
@@ -152,7 +160,9 @@ def console_may(role: Role, command: Command) -> bool:
 def forms_for(role: Role) -> list[Form]:
     """Every form `role` may send, in the command table's order; the rest are absent."""
     return [
-        Form(spec, FIELDS[spec.command]) for spec in COMMANDS if console_may(role, spec.command)
+        Form(spec, tuple(f for f in FIELDS[spec.command] if f.roles is None or role in f.roles))
+        for spec in COMMANDS
+        if console_may(role, spec.command)
     ]
 
 

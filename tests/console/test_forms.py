@@ -128,3 +128,17 @@ def test_the_language_is_the_cookie_then_the_browser() -> None:
     assert pick(None, "en-US,en;q=0.9") == "en"
     assert pick("fr", "de-DE") == "zh-CN"
     assert pick(None, None) == "zh-CN"
+
+
+def test_the_improvement_department_is_offered_only_to_who_may_choose_it() -> None:
+    """The workflow refuses a follow-up's improvement department from anyone but a
+    supervisor or an admin; the console does not offer others a field they cannot use."""
+
+    def follow_up_fields(role: Role) -> set[str]:
+        [form] = [f for f in forms.forms_for(role) if f.spec.command is Command.RECORD_FOLLOW_UP]
+        return {f.name for f in form.fields}
+
+    for role in (Role.SUPERVISOR, Role.ADMIN):
+        assert "improvement_department" in follow_up_fields(role)
+    assert "improvement_department" not in follow_up_fields(Role.FOLLOW_UP)
+    assert {"score", "nps", "problem"} <= follow_up_fields(Role.FOLLOW_UP)
