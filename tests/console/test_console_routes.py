@@ -139,3 +139,40 @@ async def test_hand_made_posts_are_refused_with_the_apis_words(api: Api) -> None
         # A reload of a form's answer shows the page; nothing is sent again.
         r = await agent.get(f"/console/requests/{n}/progress")
         assert r.status_code == 303 and r.headers["location"] == f"/console/requests/{n}"
+
+
+async def test_forms_only_the_holder_may_use_are_marked_for_everyone_else(api: Api) -> None:
+    """Progress, resolution and compensation are the holder's (`[ownership]`): another
+    agent's page lists those forms last, marked, instead of offering what the workflow
+    would refuse."""
+    solo = {
+        "id": "solo",
+        "name": "Solo",
+        "role": "agent",
+        "department": "care",
+        "skills": ["complaint"],
+        "seniority": 3,
+        "capacity": 1,
+        "on_duty": True,
+    }
+    assert (await api.http.put("/staff/solo", json=solo)).status_code == 200
+    created = await api.http.post(
+        "/requests", json=intake().model_dump(mode="json", exclude_none=True)
+    )
+    n = created.json()["number"]
+    assert created.json()["request"]["assignee"] == "solo"
+    holder, _ = await browser_for(api, "agent", "solo")
+    other, _ = await browser_for(api, "agent", "agent-7")
+    async with holder, other:
+        mine = (await holder.get(f"/console/requests/{n}")).text
+        theirs = (await other.get(f"/console/requests/{n}")).text
+
+    def marked(page: str, command: str) -> bool:
+        summary = re.search(rf'id="cmd-{command}".*?</summary>', page, re.S)
+        assert summary, f"no {command} form"
+        return "not-yours" in summary.group(0)
+
+    for command in ("post_progress", "resolve", "request_compensation"):
+        assert not marked(mine, command)
+        assert marked(theirs, command)
+    assert not marked(theirs, "wait_for_customer"), "ownership does not narrow every form"

@@ -34,6 +34,7 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
+from csflow.domain import ownership
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Priority, Role
 from csflow.domain.events import EventKind
@@ -45,8 +46,8 @@ from csflow.domain.lifecycle import (
     authorize,
     check,
 )
-from csflow.domain.policy import OwnershipPolicy, Relation
-from csflow.domain.routing import DESK_NAMES
+from csflow.domain.ownership import same_person
+from csflow.domain.policy import OwnershipPolicy
 from csflow.notify.compliance import ComplianceError, check_compliance
 from csflow.refusals import Refusal
 
@@ -287,43 +288,6 @@ def cancel(s: RequestState, cmd: CancelCommand, banned: Banned) -> None:
 # ---- authority over this request (issue 13 item 7) ----
 
 
-def same_person(a: str | None, b: str | None) -> bool:
-    """Actor ids name people; a service relaying someone records that person's id, so a
-    relayed command compares as the person who gave it."""
-    return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
-
-
-# Holders that are no person: a fresh install's desks (before anyone is in the staff
-# directory) and the ladder's director takeover, which names the office, not someone.
-_SHARED_HOLDERS = DESK_NAMES | {"director"}
-
-
-def _holds(s: RequestState, actor: Actor) -> bool:
-    """The actor holds the request. A shared holder (a desk, the director's office) is
-    held by whoever of the handler roles works the request."""
-    if s.assignee is None or s.assignee in _SHARED_HOLDERS:
-        return actor.role in (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR)
-    return same_person(actor.id, s.assignee)
-
-
-Supervision = dict[str, tuple[str, ...]]  # department -> who supervises its people
-
-
-def _related(s: RequestState, actor: Actor, relation: Relation, supervision: Supervision) -> bool:
-    if relation == "assignee":
-        return _holds(s, actor)
-    if relation == "admin":
-        return actor.role is Role.ADMIN
-    if actor.role is not Role.SUPERVISOR:
-        return False
-    if relation == "any_supervisor" or not supervision:
-        return True  # no organisation configured: any supervisor answers for every team
-    # "team_supervisor": a supervisor of the holder's department (its head, its
-    # supervisors, its teams' supervisors — the organisation in the terms).
-    team = supervision.get(s.department or "", ())
-    return any(same_person(actor.id, sup) for sup in team)
-
-
 _SAID = {
     "assignee": "the assignee",
     "team_supervisor": "a supervisor of the assignee's team",
@@ -337,11 +301,19 @@ def owner(
     command: Command,
     actor: Actor,
     rules: OwnershipPolicy,
-    supervision: Supervision | None = None,
+    supervision: ownership.Supervision | None = None,
 ) -> None:
     """The actor stands in one of the policy's relations to this request for `command`."""
-    relations = rules.of(command.value)
-    if relations is None or any(_related(s, actor, r, supervision or {}) for r in relations):
+    relations = ownership.allowed(
+        rules,
+        command.value,
+        assignee=s.assignee,
+        department=s.department,
+        actor_id=actor.id,
+        role=actor.role,
+        supervision=supervision or {},
+    )
+    if relations is None:
         return
     holder = s.assignee or "nobody"
     who = ", ".join(_SAID[r] for r in relations)

@@ -41,6 +41,7 @@ from csflow.console.detail import clock_lines, improvements_of
 from csflow.console.phrases import PhraseLibrary, phrases_from_env
 from csflow.console.texts import COMMAND_TITLES, COOKIE, LANGS, STEP_NAMES, TEXTS, pick
 from csflow.contracts import Model
+from csflow.domain import ownership
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.lifecycle import LEGAL, Command
 from csflow.domain.policy import Policy
@@ -114,6 +115,9 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
     typo stops the API with the entry named (PhrasesError), like a bad policy does.
     """
     library = phrases or phrases_from_env(policy.compliance.banned_phrases)
+    supervision = {
+        name: policy.organisation.supervisors_of(name) for name in policy.organisation.departments
+    }
     tz = ZoneInfo(policy.calendar.time_zone)
     router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
     pages = Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]))
@@ -248,6 +252,18 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                 {
                     "form": form,
                     "legal": view.status in LEGAL[form.command],
+                    # Ownership (`[ownership]`): the workflow refuses these from anyone but
+                    # the holder, their department's supervisors or an admin.
+                    "yours": ownership.allowed(
+                        policy.ownership,
+                        form.command.value,
+                        assignee=view.assignee,
+                        department=view.department,
+                        actor_id=who.subject,
+                        role=who.role,
+                        supervision=supervision,
+                    )
+                    is None,
                     "key": str(uuid.uuid4()),
                     "phrases": library.offer(
                         form.command,
@@ -259,7 +275,7 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                     ),
                 }
             )
-        offered.sort(key=lambda o: not o["legal"])
+        offered.sort(key=lambda o: not (o["legal"] and o["yours"]))
         context = dict(
             view=view,
             clocks=clock_lines(view, policy, now),
