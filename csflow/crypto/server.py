@@ -6,8 +6,12 @@ the API's reads of a customer's details: a csflow token (``Authorization: Bearer
 ``temporal --codec-auth`` sends — or the API's sign-in cookie, which a browser sends when
 the UI is set to pass credentials) whose role may read personal data, and every decode
 that opened a sealed payload is recorded (who, role, namespace, how many payloads, which
-requests) in ``codec_reads``. Encoding needs any token that may start requests, so the CLI
-can start a request with sealed input. Without this server the UI shows ciphertext.
+requests) in ``codec_reads``. The personal fields inside a decoded payload, sealed again
+with the customer's data key, are opened for that reader too — "(erased)" once the key is
+destroyed. Encoding needs any token that may start requests, so the CLI can start a
+request with sealed input. ``POST /customer-keys/{id}`` hands a customer's data key to a
+service or admin token (a client with no database that seals personal fields), recorded
+in ``customer_key_grants``. Without this server the UI shows ciphertext.
 """
 
 from __future__ import annotations
