@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model
 from csflow.contracts.personal import (
+    CustomerWords,
     PersonalDescription,
     PersonalEmail,
     PersonalName,
@@ -133,7 +134,9 @@ class ImprovementInput(Model):
     task_id: str
     number: str
     department: str
-    problem: str
+    # A reference to the problem (`problem_reference`); histories from before it carry
+    # the customer's words, which travel sealed with their key.
+    problem: CustomerWords
     score: int
     opened_at: datetime
     terms: RequestTerms
