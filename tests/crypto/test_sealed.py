@@ -54,7 +54,7 @@ async def test_the_wire_form_round_trips_and_hides_the_text() -> None:
     assert await sealed.open_text(_Keys(), value) == "(erased)", "no key: erased"
     assert await sealed.open_text(_Keys(), "plain words") == "plain words"
     tampered = value[:-6] + ("AAAA==" if not value.endswith("AAAA==") else "BBBB==")
-    with pytest.raises(ValueError, match="authenticate|base64|version"):
+    with pytest.raises(ValueError, match=r"authenticate|base64|version"):
         await sealed.open_text(_Keys(key), tampered)
     with pytest.raises(ValueError, match="not c:"):
         sealed.open_with_key(_key(), value)
