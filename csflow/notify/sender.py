@@ -62,8 +62,11 @@ class Sender:
         channel marks it just before the step that may deliver (`committing`).
         """
         email, phone = await self._contact(n)
-        # The customer's words a message quotes travel sealed with their key: opened here.
-        variables = await sealed.open_tree(at_rest.keys(self._pool), n.variables)
+        # The customer's words a message quotes travel sealed with their key, or as a
+        # reference to the improvement problem: opened or looked up here, only to render.
+        variables = await personal.resolve_problem_references(
+            self._pool, await sealed.open_tree(at_rest.keys(self._pool), n.variables)
+        )
         subject, body = self._templates.render(n.template, n.recipient.language, variables)
         tried: list[str] = []
         for name in self._candidates(n, retry_first=retry_first):

@@ -31,6 +31,7 @@ from csflow.crypto.server import create_app
 from csflow.domain.codes import Tier
 from csflow.embedded.postgres import _pg_bin
 from csflow.reports import service
+from csflow.store import personal
 from tests.api.conftest import Api
 from tests.helpers import bearer, eventually, intake, token_for
 
@@ -306,6 +307,14 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     inner = texts_of(payloads)
     assert n in inner and '"sealed:c:' in inner, "the personal fields travel sealed"
     assert found_in(inner) == [], "the master ring alone opens personal data"
+    # The department head's alert carries a reference to the problem, which only the
+    # sender resolves, to render the message.
+    reference = f"@improvement_opened:{task_id}"
+    assert any(b"staff_alert" in p.data and reference.encode() in p.data for p in payloads), (
+        "the new task's alert names the problem by reference"
+    )
+    resolved = await personal.resolve_problem_references(api.pool, {"reason": reference})
+    assert resolved == {"reason": PROBLEM}
     assert set(found_in(await codec_decoded(api, payloads))) >= {
         NAME,
         PHONE,
@@ -370,6 +379,9 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     payloads = await master_opened(api, [n, task_id])
     assert found_in(texts_of(payloads)) == []
     shown = await codec_decoded(api, payloads)
+    assert await personal.resolve_problem_references(api.pool, {"reason": reference}) == {
+        "reason": "(erased)"
+    }
     assert found_in(shown) == [] and "(erased)" in shown and '"sealed:c:' not in shown
     assert await weekly(api, week) == before, "erasure changes no figure"
     await asyncio.sleep(0)
@@ -379,8 +391,6 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
 
 
 async def at_rest_lookup(api: Api) -> list[str]:
-    from csflow.store import personal
-
     by_phone = await personal.requests_by_contact(api.pool, phone="+86 139-8765-4321")
     by_email = await personal.requests_by_contact(api.pool, email=EMAIL.upper())
     assert by_phone == by_email
