@@ -157,6 +157,12 @@ class CsflowClient:
     `aclose()`; a composition root that already has a client (and a pool) passes them in
     and keeps ownership.
 
+    The customer's name, contact and words in an intake or a command are sealed with the
+    customer's data key before they are sent (docs/security.md): the key comes from the
+    pool, else from the codec server (``CSFLOW_CODEC_URL``, ``CSFLOW_TOKEN``; a refusal
+    raises `csflow.crypto.granted.KeyRefused` and nothing is sent); `keys=False` sends
+    them as given.
+
     Each lifecycle command has a method named like its Update (`submit_plan`, `close`,
     ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
     """
