@@ -12,9 +12,8 @@ command) holds either
 
 The aliases below (`PersonalName`, `CustomerWords`, …) are the field types; `seal_model`
 seals every personal field of a model (nested models and lists included) with a sealing
-function the edge holds. A field made
-with ``customer_actor_only=True`` (a cancel's or close's reason) is personal only when the
-command's actor is the customer.
+function the edge holds. A field marked ``customer_actor_only`` (a cancel's or close's
+reason) is personal only when the command's actor is the customer.
 """
 
 from __future__ import annotations

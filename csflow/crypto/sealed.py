@@ -47,8 +47,9 @@ class KeysByHandle(Protocol):
 
 
 def is_sealed(value: object) -> bool:
-    """Whether `value` claims to be a sealed value (well-formed or not)."""
-    return isinstance(value, str) and value.startswith(PREFIX)
+    """Whether `value` claims to be a sealed value (well-formed or not): it begins with
+    ``sealed:c:``; any other text, "sealed: the box was torn" included, is plaintext."""
+    return isinstance(value, str) and value.startswith(PREFIX + HANDLE_PREFIX)
 
 
 def parse(value: str) -> tuple[str, bytes]:

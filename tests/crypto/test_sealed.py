@@ -96,9 +96,13 @@ def test_plaintext_keeps_its_own_bounds_and_a_sealed_value_is_checked_for_form()
     again = RequestIntake.model_validate_json(sealed_intake.model_dump_json())
     assert again.customer.name == sealed_intake.customer.name
     assert sealed.open_with_key(key, again.customer.contact.phone or "") == "+86 138 0013 8000"
-    for bad in ("sealed:c:nope:AAAA", f"sealed:c:{key.handle}:not base64!", "sealed:"):
+    for bad in ("sealed:c:nope:AAAA", f"sealed:c:{key.handle}:not base64!", "sealed:c:"):
         with pytest.raises(ValidationError, match="sealed value"):
             RequestIntake.model_validate(_intake(name=bad))
+    # Words that merely begin like it are plaintext.
+    assert RequestIntake.model_validate(_intake(name="sealed: a name")).customer.name == (
+        "sealed: a name"
+    )
     too_long = sealed.seal_text(key, "z" * 10_000)  # sealed, but more than a name holds
     with pytest.raises(ValidationError, match=f"at most {sealed.max_length(200)} char"):
         RequestIntake.model_validate(_intake(name=too_long))
