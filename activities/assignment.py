@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from csflow.activity_io import ReleaseInput, TransferInput, TransferResult, Triage, TriageInput
+from csflow.crypto import at_rest
 from csflow.domain.emotion import matcher
 from csflow.domain.org import Organisation, recipients, resolve
 from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, RoutedRecipient
@@ -57,7 +58,9 @@ class AssignmentActivities:
 
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
-        emotion = upset(inp.description, self._intake)
+        # Sealed with the customer's key at the edge: opened here, the one place triage
+        # needs the words ("(erased)" matches no emotion).
+        emotion = upset(await at_rest.opened(self._pool, inp.description), self._intake)
         repeat_of: list[str] = []
         if inp.category in self._intake.repeat_categories:
             window = self._intake.repeat_window.duration

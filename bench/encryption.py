@@ -170,7 +170,8 @@ async def run(dsn: str, target: str, n: int, rounds: int, concurrency: int) -> N
         for label, client in (("sealed", sealed), ("plain", plain)):
             queue = f"bench-enc-{label}-{uuid.uuid4().hex[:6]}"
             await stack.enter_async_context(build_worker(client, queue, pool))
-            clients[label] = CsflowClient(client, pool, task_queue=queue)
+            # "plain": no customer-key sealing either, so the two differ by all of it.
+            clients[label] = CsflowClient(client, pool, task_queue=queue, keys=label == "sealed")
         for label, csflow in clients.items():  # warm both: numbering entities, pools, caches
             await timed(f"{label}*", max(4, concurrency), concurrency, csflow, 0)
         rates: dict[str, list[float]] = {"sealed": [], "plain": []}

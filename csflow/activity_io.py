@@ -19,6 +19,7 @@ from csflow.contracts import (
     RequestState,
     TimelineEvent,
 )
+from csflow.contracts.personal import PersonalDescription
 from csflow.domain.codes import Category, Priority, Tier
 
 
@@ -51,7 +52,7 @@ class TriageInput(Model):
     sub_type: str | None
     priority: Priority
     tier: Tier
-    description: str
+    description: PersonalDescription  # sealed with the customer's key; triage opens it
     received_at: datetime
 
 

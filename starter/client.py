@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -66,7 +67,10 @@ from csflow.contracts import (
     UpdateCalendarCommand,
     WaitForCustomerCommand,
 )
-from csflow.crypto import options
+from csflow.contracts.personal import personal_values, sealed_values
+from csflow.crypto import at_rest, granted, options
+from csflow.crypto.converter import ENV_DISABLE
+from csflow.crypto.granted import GrantedKeys, KeySource
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.lifecycle import Command, TaskCommand
 from csflow.domain.numbering import (
@@ -88,6 +92,7 @@ from csflow.store import requests as store
 from csflow.store.listing import DEFAULT_LIMIT, RequestFilter, RequestPage
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
 class RequestNotFound(LookupError):
@@ -163,6 +168,12 @@ class CsflowClient:
     `aclose()`; a composition root that already has a client (and a pool) passes them in
     and keeps ownership.
 
+    The customer's name, contact and words in an intake or a command are sealed with the
+    customer's data key before they are sent (docs/security.md): the key comes from the
+    pool, else from the codec server (``CSFLOW_CODEC_URL``, ``CSFLOW_TOKEN``; a refusal
+    raises `csflow.crypto.granted.KeyRefused` and nothing is sent); `keys=False` sends
+    them as given.
+
     Each lifecycle command has a method named like its Update (`submit_plan`, `close`,
     ...), so connection cleanup is `aclose()`, the asyncio name — `close` closes a request.
     """
@@ -176,6 +187,7 @@ class CsflowClient:
         task_queue: str = TASK_QUEUE,
         receipt_wait: float = 10.0,
         number_wait: float = 30.0,
+        keys: KeySource | bool | None = True,
     ) -> None:
         # `terms` is not used any more (the worker resolves them); accepted so that
         # composition roots written when the starter resolved terms keep constructing.
@@ -186,6 +198,14 @@ class CsflowClient:
         self._receipt_wait = receipt_wait
         self._number_wait = timedelta(seconds=number_wait)
         self._owns_pool = False
+        # Where the customer's data key comes from, to seal personal fields before they
+        # enter Temporal (docs/security.md): the pool's key table, else the codec server
+        # (CSFLOW_CODEC_URL + CSFLOW_TOKEN); none: personal fields go as plaintext (sealed
+        # with the master ring only, so erasure would not reach them).
+        self._keys: KeySource | None = None if isinstance(keys, bool) else keys
+        self._keys_default = keys is True and (
+            os.environ.get(ENV_DISABLE, "").strip().lower() != "off"
+        )
         # Round robin over the numbering shards (the process's asks spread evenly); the
         # start is random so that many processes do not all begin on shard 0.
         self._shards = itertools.islice(
@@ -270,6 +290,7 @@ class CsflowClient:
         the workflow is started (bulk imports), without the intake view.
         """
         received_at = intake.received_at or now or datetime.now(UTC)
+        intake = await self._sealed(intake.customer.id, intake)
         issued = await self.number(intake, received_at)
         number = issued.number
         try:
@@ -376,6 +397,8 @@ class CsflowClient:
             problem = taxonomy.missing_cause((await self.state(number)).category)
             if problem is not None:
                 raise RequestRefused(problem, Refusal.INVALID.value)
+        if self._key_source() is not None and (personal_values(arg) or sealed_values(arg)):
+            arg = await self._sealed(await self._customer_of(number), arg)
         handle = self._client.get_workflow_handle(number)
         try:
             return await self._guard(
@@ -389,6 +412,36 @@ class CsflowClient:
             if isinstance(cause, ApplicationError):
                 raise RequestRefused(cause.message, cause.type) from err
             raise RequestRefused(str(cause or err), None) from err
+
+    async def _sealed(self, customer_id: str, model: M) -> M:
+        """`model` with its personal fields sealed with the customer's key (if this client
+        has a key source); a value sealed with another key is refused."""
+        keys = self._key_source()
+        if keys is None:
+            return model
+        try:
+            return await granted.seal_for(keys, customer_id, model)
+        except granted.ForeignValue as err:
+            raise RequestRefused(str(err), Refusal.INVALID.value) from None
+
+    def _key_source(self) -> KeySource | None:
+        """Built on first use: the pool's key table needs the key ring, read only then."""
+        if self._keys is None and self._keys_default:
+            self._keys_default = False
+            self._keys = (
+                at_rest.keys(self._pool) if self._pool is not None else GrantedKeys.from_env()
+            )
+        return self._keys
+
+    async def _customer_of(self, number: str) -> str:
+        """The request's customer id: from the row, else from the workflow."""
+        if self._pool is not None:
+            found = await self._pool.fetchval(
+                "SELECT customer_id FROM requests WHERE number = $1", number
+            )
+            if found is not None:
+                return str(found)
+        return (await self.state(number)).customer_id
 
     async def push_calendar(self, calendar: BusinessCalendar, actor: Actor) -> CalendarPush:
         """Send a corrected calendar to every running request; each re-arms its timers.

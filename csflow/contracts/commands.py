@@ -17,6 +17,13 @@ from csflow.contracts.base import (
     Model,
     Reason,
 )
+from csflow.contracts.personal import (
+    CancelReason,
+    CustomerShortWords,
+    CustomerWords,
+    PersonalDescription,
+    ReasonMaybeCustomers,
+)
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Category, Priority
 
@@ -84,7 +91,7 @@ class ConfirmCommand(Model):
     evidence_ref: Annotated[str, Field(max_length=500)] | None = Field(
         default=None, description="Signature, voice recording or chat screenshot reference."
     )
-    reason: Annotated[str, Field(max_length=2000)] | None = None
+    reason: CustomerShortWords | None = None
 
     @model_validator(mode="after")
     def _reason_when_refused(self) -> ConfirmCommand:
@@ -95,12 +102,13 @@ class ConfirmCommand(Model):
 
 class CloseCommand(Model):
     actor: Actor
-    reason: Annotated[str, Field(max_length=2000)] | None = None
+    # The customer's words when the customer closes it (sealed at the edge then).
+    reason: ReasonMaybeCustomers | None = None
 
 
 class CancelCommand(Model):
     actor: Actor
-    reason: Reason
+    reason: CancelReason
 
 
 class WaitForCustomerCommand(Model):
@@ -112,7 +120,7 @@ class WaitForCustomerCommand(Model):
 
 class CustomerRepliedCommand(Model):
     actor: Actor
-    note: Annotated[str, Field(max_length=4000)] | None = None
+    note: CustomerWords | None = None
 
 
 class ChangePriorityCommand(Model):
@@ -188,7 +196,7 @@ class NewNeed(Model):
     """Something new the customer asked for during the follow-up: a linked request."""
 
     category: Category
-    description: Annotated[str, Field(min_length=1, max_length=10_000)]
+    description: PersonalDescription
     sub_type: Annotated[str, Field(max_length=64)] | None = None
 
 
@@ -198,9 +206,9 @@ class FollowUpRecord(Model):
     actor: Actor
     score: Annotated[int, Field(ge=1, le=5, description="Satisfaction, 1 (worst) to 5"), NOT_BOOL]
     nps: Annotated[int, Field(ge=0, le=10, description="Would recommend us, 0 to 10"), NOT_BOOL]
-    praise: Annotated[str, Field(max_length=4000)] | None = None
-    suggestion: Annotated[str, Field(max_length=4000)] | None = None
-    problem: Annotated[str, Field(max_length=4000)] | None = None
+    praise: CustomerWords | None = None
+    suggestion: CustomerWords | None = None
+    problem: CustomerWords | None = None
     needs_action: Flag = False
     new_needs: Annotated[list[NewNeed], Field(max_length=10)] = Field(default_factory=list)
     method: Annotated[str, Field(pattern=r"^(phone|questionnaire|visit|chat)$")] = "phone"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from csflow.contracts.base import Actor, Model
+from csflow.contracts.bounds import MAX_TEXT
+from csflow.crypto import sealed
 from csflow.domain.lifecycle import Status
 
 
@@ -20,5 +22,7 @@ class TimelineEvent(Model):
     actor: Actor
     status_from: Status | None = None
     status_to: Status | None = None
-    reason: str | None = None
+    # Up to the longest text, or its sealing with the customer's key (their own words
+    # travel sealed: csflow/contracts/personal.py), which is longer.
+    reason: Annotated[str, Field(max_length=sealed.max_length(MAX_TEXT))] | None = None
     data: dict[str, Any] = Field(default_factory=dict)

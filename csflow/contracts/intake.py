@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model, ShortText
+from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model
+from csflow.contracts.personal import (
+    CustomerWords,
+    PersonalDescription,
+    PersonalEmail,
+    PersonalName,
+    PersonalPhone,
+)
 from csflow.contracts.views import RequestState
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.terms import RequestTerms
@@ -18,10 +25,8 @@ from csflow.domain.terms import RequestTerms
 class Contact(Model):
     """Personal data: never copied into search attributes, summaries or logs."""
 
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = (
-        None
-    )
+    phone: PersonalPhone | None = None
+    email: PersonalEmail | None = None
 
     @model_validator(mode="after")
     def _one_way_to_reach(self) -> Contact:
@@ -36,7 +41,7 @@ _DEFAULT_CUSTOMER_CHANNELS: tuple[CustomerChannel, ...] = ("email", "sms")
 
 class Customer(Model):
     id: Identifier
-    name: ShortText
+    name: PersonalName
     tier: Tier = Tier.REGULAR
     contact: Contact
     language: Literal["zh-CN", "en"] = "zh-CN"
@@ -64,7 +69,7 @@ class RequestIntake(Model):
     category: Category
     sub_type: Annotated[str, Field(max_length=64)] | None = None
     priority: Priority = Priority.P3
-    description: Annotated[str, Field(min_length=1, max_length=10_000)]
+    description: PersonalDescription
     expected_resolution_at: AwareDatetime | None = Field(
         default=None,
         description="When the customer expects it solved; at most 732 days "
@@ -129,7 +134,9 @@ class ImprovementInput(Model):
     task_id: str
     number: str
     department: str
-    problem: str
+    # A reference to the problem (`problem_reference`); histories from before it carry
+    # the customer's words, which travel sealed with their key.
+    problem: CustomerWords
     score: int
     opened_at: datetime
     terms: RequestTerms

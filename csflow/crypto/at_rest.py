@@ -24,7 +24,7 @@ import json
 import uuid
 from typing import Any
 
-from csflow.crypto import keyring
+from csflow.crypto import keyring, sealed
 from csflow.crypto.envelope import CustomerKeys, DataKey, Erased, blind_index
 
 ERASED = "(erased)"
@@ -72,8 +72,8 @@ def keys(pool: Any) -> CustomerKeys:
 
 def seal(key: DataKey, value: Any) -> bytes:
     """`value` (any JSON) sealed with the customer's key, prefixed with the key's handle."""
-    sealed = key.seal(json.dumps(value, ensure_ascii=False, default=str).encode())
-    return uuid.UUID(key.handle).bytes + sealed
+    blob = key.seal(json.dumps(value, ensure_ascii=False, default=str).encode())
+    return uuid.UUID(key.handle).bytes + blob
 
 
 async def open_sealed(pool: Any, blob: bytes | None) -> Any:
@@ -92,6 +92,22 @@ async def open_or_erased(pool: Any, blob: bytes | None) -> tuple[Any, bool]:
         return await open_sealed(pool, blob), False
     except Erased:
         return None, True
+
+
+UNREADABLE = "(unreadable)"
+
+
+async def opened(pool: Any, value: Any) -> Any:
+    """A personal value as it came through Temporal, opened for storing or using: sealed
+    with the customer's key (`csflow.crypto.sealed`) → the plaintext, "(erased)" once the
+    key is destroyed, "(unreadable)" for a malformed or forged value (a worker never
+    retries forever on one); anything else as it is (histories from before sealing)."""
+    if not sealed.is_sealed(value):
+        return value
+    try:
+        return await sealed.open_text(keys(pool), value)
+    except ValueError:
+        return UNREADABLE
 
 
 def contact_index(kind: str, value: str | None) -> bytes | None:
@@ -124,11 +140,16 @@ def event_words(
 async def seal_customer(
     pool: Any, customer_id: str, name: str, contact: dict[str, Any], description: str
 ) -> tuple[bytes, bytes | None, bytes | None]:
-    """(sealed name/contact/description, phone index, e-mail index) for a request row."""
+    """(sealed name/contact/description, phone index, e-mail index) for a request row.
+
+    Values that came through Temporal sealed with the customer's key are opened first: the
+    blind index needs the plaintext, and the row keeps one envelope for all three."""
+    name, description = await opened(pool, name), await opened(pool, description)
+    contact = {k: await opened(pool, v) for k, v in contact.items()}
     key = await keys(pool).for_customer(customer_id)
-    sealed = seal(key, {"name": name, "contact": contact, "description": description})
+    person = seal(key, {"name": name, "contact": contact, "description": description})
     return (
-        sealed,
+        person,
         contact_index("phone", contact.get("phone")),
         contact_index("email", contact.get("email")),
     )
@@ -140,15 +161,16 @@ async def seal_timeline(
     """Each event's (reason, data, sealed words) as stored: the customer's words sealed."""
     reasons: list[str | None] = []
     datas: list[dict[str, Any]] = []
-    sealed: list[bytes | None] = []
+    out: list[bytes | None] = []
     key: DataKey | None = None
     for e in events:
         reason, data, words = event_words(
             str(e.kind), str(e.actor.role.value), e.reason, dict(e.data)
         )
+        words = {k: await opened(pool, v) for k, v in words.items()}
         if words and key is None:
             key = await keys(pool).for_customer(customer_id)
         reasons.append(reason)
         datas.append(data)
-        sealed.append(seal(key, words) if words and key is not None else None)
-    return reasons, datas, sealed
+        out.append(seal(key, words) if words and key is not None else None)
+    return reasons, datas, out

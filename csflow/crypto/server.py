@@ -6,20 +6,26 @@ the API's reads of a customer's details: a csflow token (``Authorization: Bearer
 ``temporal --codec-auth`` sends — or the API's sign-in cookie, which a browser sends when
 the UI is set to pass credentials) whose role may read personal data, and every decode
 that opened a sealed payload is recorded (who, role, namespace, how many payloads, which
-requests) in ``codec_reads``. Encoding needs any token that may start requests, so the CLI
-can start a request with sealed input. Without this server the UI shows ciphertext.
+requests) in ``codec_reads``. The personal fields inside a decoded payload, sealed again
+with the customer's data key, are opened for that reader too — "(erased)" once the key is
+destroyed. Encoding needs any token that may start requests, so the CLI can start a
+request with sealed input. ``POST /customer-keys/{id}`` hands a customer's data key to a
+service or admin token (a client with no database that seals personal fields), recorded
+in ``customer_key_grants``. Without this server the UI shows ciphertext.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
@@ -27,7 +33,9 @@ from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload, Payloads
 
 from csflow.api.auth import COOKIE, CREATORS, PERSONAL_READERS
+from csflow.crypto import sealed as sealed_values
 from csflow.crypto.codec import EncryptionCodec, is_sealed
+from csflow.crypto.envelope import CACHE_SECONDS, CustomerKeys
 from csflow.crypto.issue import AssertionAsk, NotYours, issue
 from csflow.crypto.keyring import KeyRing, KeyRingError
 from csflow.domain.codes import Role
@@ -39,6 +47,9 @@ MAX_BODY = 4 * 1024 * 1024
 # them through the API (analysts get ciphertext); who may seal: who may create requests.
 DECODERS = PERSONAL_READERS
 ENCODERS = CREATORS
+# Who may hold a customer's data key: backends that start requests without a database
+# (service tokens) and admins; never a person's everyday token.
+KEY_HOLDERS = frozenset({Role.SERVICE, Role.ADMIN})
 
 
 def create_app(
@@ -132,6 +143,10 @@ def create_app(
         except KeyRingError as err:
             raise HTTPException(422, str(err)) from None
         count = sum(1 for p in sealed if is_sealed(p))
+        # Personal fields inside are sealed again with the customer's key: opened for
+        # this reader, "(erased)" once the key is destroyed. Keys are looked up afresh for
+        # each call (no cache), so an erasure shows at once.
+        opened = await _open_personal(CustomerKeys(ring, request.app.state.pool), opened)
         if count:
             await request.app.state.pool.execute(
                 """INSERT INTO codec_reads (token_id, subject, role, namespace, payloads,
@@ -150,6 +165,36 @@ def create_app(
     async def encode(request: Request) -> Response:
         await caller(request, ENCODERS, "encoding payloads")
         return answer(await codec.encode(await payloads_of(request)))
+
+    @app.post("/customer-keys/{customer_id}")
+    async def customer_key(
+        request: Request,
+        customer_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")],
+    ) -> JSONResponse:
+        """The customer's data key, for a client with no database that seals personal
+        fields before they enter Temporal; created on first use; every grant audited."""
+        who = await caller(request, KEY_HOLDERS, "a customer's data key")
+        pool = request.app.state.pool
+        key = await CustomerKeys(ring, pool).for_customer(customer_id)
+        await pool.execute(
+            """INSERT INTO customer_key_grants (customer_id, handle, token_id, subject, role)
+               VALUES ($1, $2, $3, $4, $5)""",
+            customer_id,
+            uuid.UUID(key.handle),
+            who.id,
+            who.subject,
+            who.role.value,
+        )
+        return JSONResponse(
+            {
+                "customer_id": customer_id,
+                "handle": key.handle,
+                "key_id": key.key_id,
+                "key": base64.b64encode(key.key).decode("ascii"),
+                "cache_seconds": CACHE_SECONDS,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     if actor_key is not None:
         key = actor_key
@@ -180,6 +225,31 @@ def create_app(
         return JSONResponse({"postgres": "up", "key": ring.current})
 
     return app
+
+
+async def _open_personal(keys: CustomerKeys, payloads: list[Payload]) -> list[Payload]:
+    out: list[Payload] = []
+    for payload in payloads:
+        if (
+            payload.metadata.get("encoding") != b"json/plain"
+            or b'"sealed:c:' not in payload.data
+            or len(payload.data) > MAX_BODY
+        ):
+            out.append(payload)
+            continue
+        try:
+            doc = json.loads(payload.data)
+        except ValueError:
+            out.append(payload)
+            continue
+        opened = await sealed_values.open_tree(keys, doc)
+        out.append(
+            Payload(
+                metadata=dict(payload.metadata),
+                data=json.dumps(opened, ensure_ascii=False, separators=(",", ":")).encode(),
+            )
+        )
+    return out
 
 
 def _numbers(payloads: list[Payload]) -> list[str]:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from csflow.contracts import TimelineEvent
+from csflow.contracts.intake import problem_reference
 from csflow.domain.events import EventKind
 from csflow.notify.models import ChannelName, Notification, Recipient
 
@@ -89,6 +90,10 @@ def role_alert(
         return (["supervisor"], {"reason": "; ".join(reasons)}) if reasons else None
     if event.kind not in _ROLE_ALERTS or not event.data.get("notify"):
         return None
+    if event.kind == EventKind.IMPROVEMENT_OPENED and event.data.get("task_id"):
+        # The customer's problem stays out of the alert: send_notification looks it up.
+        reference = problem_reference(str(event.data["task_id"]))
+        return list(event.data["notify"]), {"reason": reference}
     return list(event.data["notify"]), {"reason": event.reason or event.kind}
 
 

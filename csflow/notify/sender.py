@@ -24,6 +24,7 @@ from csflow.channels import gateway
 from csflow.channels.base import Channel, ChannelError, Message
 from csflow.channels.email import EmailChannel
 from csflow.channels.log import LogChannel
+from csflow.crypto import at_rest, sealed
 from csflow.domain.policy import DEFAULT_BANNED
 from csflow.notify.config import NotifyConfig
 from csflow.notify.models import Notification, NotifyResult
@@ -61,7 +62,12 @@ class Sender:
         channel marks it just before the step that may deliver (`committing`).
         """
         email, phone = await self._contact(n)
-        subject, body = self._templates.render(n.template, n.recipient.language, n.variables)
+        # The customer's words a message quotes travel sealed with their key, or as a
+        # reference to the improvement problem: opened or looked up here, only to render.
+        variables = await personal.resolve_problem_references(
+            self._pool, await sealed.open_tree(at_rest.keys(self._pool), n.variables)
+        )
+        subject, body = self._templates.render(n.template, n.recipient.language, variables)
         tried: list[str] = []
         for name in self._candidates(n, retry_first=retry_first):
             ch = self._channels[name]

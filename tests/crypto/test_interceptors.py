@@ -61,8 +61,12 @@ class AssertionProbe:
 async def probe(ts_env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, Client, str]]:
     queue = f"q-{uuid.uuid4().hex[:8]}"
     # The session's client signs with the suite's key; these tests pick their own.
-    plain = Client(**{**ts_env.client.config(), "interceptors": []})
-    signing = Client(**{**plain.config(), "interceptors": [ActorSigning(KEY)]})
+    config = ts_env.client.config()
+    config["interceptors"] = []
+    plain = Client(**config)
+    config = plain.config()
+    config["interceptors"] = [ActorSigning(KEY)]
+    signing = Client(**config)
     async with Worker(
         plain, task_queue=queue, workflows=[AssertionProbe], interceptors=[ActorVerifying(KEY)]
     ):
@@ -126,5 +130,7 @@ async def _raw_update(client: Client, wf_id: str, header: Any) -> Any:
 
             return _Out(next)
 
-    raw = Client(**{**client.config(), "interceptors": [_Fixed()]})
+    config = client.config()
+    config["interceptors"] = [_Fixed()]
+    raw = Client(**config)
     return await raw.get_workflow_handle(wf_id).execute_update(AssertionProbe.decide, SUPERVISOR)

@@ -16,16 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from csflow.contracts import Contact, Customer
 from csflow.crypto import at_rest
+from csflow.crypto.codec import EncryptionCodec
 from csflow.crypto.envelope import Erased
+from csflow.crypto.server import create_app
 from csflow.domain.codes import Tier
 from csflow.embedded.postgres import _pg_bin
 from csflow.reports import service
+from csflow.store import personal
 from tests.api.conftest import Api
 from tests.helpers import bearer, eventually, intake, token_for
 
@@ -134,6 +140,56 @@ async def raw_histories(api: Api, workflow_ids: list[str]) -> str:
         exported = history.to_json()
         texts += [exported, *payload_texts(json.loads(exported))]
     return "\n".join(texts)
+
+
+async def master_opened(api: Api, workflow_ids: list[str]) -> list[Payload]:
+    """Every payload of the histories opened with the master key ring — what anyone who
+    holds the ring (or reads through the codec's first layer) sees: only the customer-key
+    layer is left on the personal fields."""
+    config = api.client.config()
+    config["data_converter"] = pydantic_data_converter
+    config["interceptors"] = []
+    plain = Client(**config)
+    codec = EncryptionCodec(at_rest.ring())
+    found: list[Payload] = []
+    for wid in workflow_ids:
+        history = await plain.get_workflow_handle(wid).fetch_history()
+        for node in payload_nodes(json.loads(history.to_json())):
+            found.append(codec.open(json_format.ParseDict(node, Payload())))
+    return found
+
+
+def payload_nodes(node: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if "data" in node and isinstance(node.get("metadata"), dict):
+            return [node]
+        for value in node.values():
+            out += payload_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            out += payload_nodes(value)
+    return out
+
+
+def texts_of(payloads: list[Payload]) -> str:
+    return "\n".join(p.data.decode("utf-8", "replace") for p in payloads)
+
+
+async def codec_decoded(api: Api, payloads: list[Payload]) -> str:
+    """The same payloads sealed again and sent through the codec server's /decode, as the
+    Temporal UI does for a person who may read personal data."""
+    codec = EncryptionCodec(at_rest.ring())
+    app = create_app(at_rest.ring(), [], pool=api.pool)
+    agent = bearer(await token_for(api.pool, "agent", "li.na"))
+    body = json_format.MessageToJson(Payloads(payloads=await codec.encode(payloads)))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as http,
+    ):
+        answer = await http.post("/decode", content=body, headers=agent)
+    assert answer.status_code == 200, answer.text
+    return texts_of(list(json_format.Parse(answer.text, Payloads()).payloads))
 
 
 def payload_texts(node: Any) -> list[str]:
@@ -245,6 +301,30 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
     histories = await raw_histories(api, [n, task_id])
     assert n in histories and "binary/encrypted" in histories
     assert found_in(histories) == [], "a history without the codec shows plaintext"
+    # With the master ring alone, the personal fields are still sealed with the
+    # customer's key; the codec server opens them for a reader who may see them.
+    payloads = await master_opened(api, [n, task_id])
+    inner = texts_of(payloads)
+    assert n in inner and '"sealed:c:' in inner, "the personal fields travel sealed"
+    assert found_in(inner) == [], "the master ring alone opens personal data"
+    # The department head's alert carries a reference to the problem, which only the
+    # sender resolves, to render the message.
+    reference = f"@improvement_opened:{task_id}"
+    assert any(b"staff_alert" in p.data and reference.encode() in p.data for p in payloads), (
+        "the new task's alert names the problem by reference"
+    )
+    resolved = await personal.resolve_problem_references(api.pool, {"reason": reference})
+    assert resolved == {"reason": PROBLEM}
+    assert set(found_in(await codec_decoded(api, payloads))) >= {
+        NAME,
+        PHONE,
+        EMAIL,
+        DESCRIPTION,
+        REPLY,
+        PRAISE,
+        SUGGESTION,
+        PROBLEM,
+    }
     dump = pg_dump(db)
     assert n.encode() in dump and CUSTOMER_ID.encode() in dump, "the dump holds the rows"
     assert found_in(dump) == [], "pg_dump shows plaintext"
@@ -295,6 +375,14 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
         assert found_in(path.read_bytes()) == [], f"plaintext in {path}"
     assert found_in(await analyst_answers(api, n, task_id, week)) == []
     assert found_in(await raw_histories(api, [n, task_id])) == []
+    # Temporal history too: the master ring opens the payloads, the customer's key is gone.
+    payloads = await master_opened(api, [n, task_id])
+    assert found_in(texts_of(payloads)) == []
+    shown = await codec_decoded(api, payloads)
+    assert await personal.resolve_problem_references(api.pool, {"reason": reference}) == {
+        "reason": "(erased)"
+    }
+    assert found_in(shown) == [] and "(erased)" in shown and '"sealed:c:' not in shown
     assert await weekly(api, week) == before, "erasure changes no figure"
     await asyncio.sleep(0)
     logs = capfd.readouterr()
@@ -303,8 +391,6 @@ async def test_nothing_readable_anywhere_and_erasure_shreds_every_copy(
 
 
 async def at_rest_lookup(api: Api) -> list[str]:
-    from csflow.store import personal
-
     by_phone = await personal.requests_by_contact(api.pool, phone="+86 139-8765-4321")
     by_email = await personal.requests_by_contact(api.pool, email=EMAIL.upper())
     assert by_phone == by_email

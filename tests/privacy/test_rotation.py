@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from csflow.contracts import ServiceRequestInput
 from csflow.crypto import at_rest, converter
+from csflow.crypto import sealed as personal
 from csflow.crypto.codec import KEY_ID
 from csflow.crypto.envelope import CustomerKeys
 from csflow.crypto.keyring import KeyRingError
@@ -41,7 +42,11 @@ async def test_histories_and_data_keys_sealed_before_a_rotation_still_open(api: 
     payload = started.workflow_execution_started_event_attributes.input.payloads[0]
     assert payload.metadata[KEY_ID] == old.current.encode(), "sealed before the rotation"
     [inp] = await rotated.data_converter.decode([payload], [ServiceRequestInput])
-    assert inp.intake.customer.name == "Li Lei"
+    # The name inside is sealed again with the customer's data key, which the rotated ring
+    # still unwraps.
+    name = inp.intake.customer.name
+    assert personal.is_sealed(name) and "Li Lei" not in name
+    assert await personal.open_text(CustomerKeys(new, api.pool), name) == "Li Lei"
 
     # What the rotated ring seals names the new key; the old ring cannot open it.
     [sealed] = await converter.data_converter(new).encode(["after"])
