@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RecordEvents,
         ResolveTermsInput,
         TriageInput,
+        row_fields,
     )
     from csflow.contracts import (
         SYSTEM,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         CancelCommand,
         ChangePriorityCommand,
         CloseCommand,
+        CommandReceipt,
         CompensationDecision,
         CompensationRequest,
         ConfirmCommand,
@@ -65,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceRequestInput,
         TimelineEvent,
         UpdateCalendarCommand,
+        UpdateResult,
         WaitForCustomerCommand,
     )
     from csflow.contracts.intake import problem_reference
@@ -117,6 +120,11 @@ LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 HANDOVER_PATCH = "org-handover-notices"
 # The improvement child gets a reference to the problem, not the customer's words.
 BY_REFERENCE_PATCH = "improvement-problem-by-reference"
+# Updates and the run return a CommandReceipt, not the whole view: the view (timeline
+# and all) was written into history once per command (docs/performance.md).
+RECEIPT_PATCH = "small-update-results"
+# Persist batches after the first carry only the row's changed columns, not a snapshot.
+CHANGES_ONLY_PATCH = "persist-changes-only"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -143,11 +151,14 @@ class ServiceRequestWorkflow:
         self._org_routing = False
         self._routed: set[str] = set()
         self._paged: set[str] = set()
+        # The row's columns as the last batch of this run wrote them (CHANGES_ONLY_PATCH);
+        # None: the next batch writes the whole row.
+        self._row: dict[str, Any] | None = None
 
     # ---- the main loop ----
 
     @workflow.run
-    async def run(self, inp: ServiceRequestInput) -> RequestView:
+    async def run(self, inp: ServiceRequestInput) -> UpdateResult:
         if inp.terms is None:
             await self._adopt_caller_start(inp)
         if not self._ready:
@@ -167,7 +178,7 @@ class ServiceRequestWorkflow:
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._persist_before_leaving()
-        return self._view()
+        return self._answer()
 
     async def _adopt_caller_start(self, inp: ServiceRequestInput) -> None:
         """A start from outside csflow's starter: check what the caller chose, then resolve
@@ -271,13 +282,13 @@ class ServiceRequestWorkflow:
     # ---- commands, in lifecycle order ----
 
     @workflow.update(name="receipt")
-    async def receipt(self, _: ReceiptQuery) -> RequestView:
+    async def receipt(self, _: ReceiptQuery) -> UpdateResult:
         """Returns once intake is persisted and the request is assigned."""
         await workflow.wait_condition(lambda: self._ready)
-        return self._view()
+        return self._answer()
 
     @workflow.update(name=Command.ASSIGNMENT_MADE.value)
-    async def assignment_made(self, cmd: AssignmentMade) -> RequestView:
+    async def assignment_made(self, cmd: AssignmentMade) -> UpdateResult:
         """The queue found someone: the waiting request is assigned."""
         await self._begin(guards.assignment_made, cmd)
         transitions.assignment_made(self._timeline, cmd, workflow.now())
@@ -288,7 +299,7 @@ class ServiceRequestWorkflow:
         guards.assignment_made(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.SUBMIT_PLAN.value)
-    async def submit_plan(self, cmd: PlanCommand) -> RequestView:
+    async def submit_plan(self, cmd: PlanCommand) -> UpdateResult:
         await self._begin(guards.submit_plan, cmd)
         transitions.submit_plan(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
@@ -298,7 +309,7 @@ class ServiceRequestWorkflow:
         guards.submit_plan(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.POST_PROGRESS.value)
-    async def post_progress(self, cmd: ProgressCommand) -> RequestView:
+    async def post_progress(self, cmd: ProgressCommand) -> UpdateResult:
         await self._begin(guards.post_progress, cmd)
         self._authority(Command.POST_PROGRESS, cmd.actor)
         transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
@@ -310,7 +321,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.POST_PROGRESS, cmd.actor, validating=True)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
-    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
+    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> UpdateResult:
         await self._begin(guards.wait_for_customer, cmd)
         transitions.wait_for_customer(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
@@ -320,7 +331,7 @@ class ServiceRequestWorkflow:
         guards.wait_for_customer(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CUSTOMER_REPLIED.value)
-    async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
+    async def customer_replied(self, cmd: CustomerRepliedCommand) -> UpdateResult:
         await self._begin(guards.customer_replied, cmd)
         transitions.customer_replied(
             self._timeline,
@@ -336,7 +347,7 @@ class ServiceRequestWorkflow:
         guards.customer_replied(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CHANGE_PRIORITY.value)
-    async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
+    async def change_priority(self, cmd: ChangePriorityCommand) -> UpdateResult:
         await self._begin(guards.change_priority, cmd)
         transitions.change_priority(
             self._timeline, self._terms, cmd, workflow.now(), rearm=workflow.patched(REARM_PATCH)
@@ -348,11 +359,11 @@ class ServiceRequestWorkflow:
         guards.change_priority(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.UPDATE_CALENDAR.value)
-    async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
+    async def update_calendar(self, cmd: UpdateCalendarCommand) -> UpdateResult:
         await self._begin(guards.update_calendar, cmd)
         guards.same_team(self._terms.calendar, cmd)
         if cmd.calendar.version == self._terms.calendar.version:
-            return self._view()  # already on this calendar: a repeated push changes nothing
+            return self._answer()  # already on this calendar: a repeated push changes nothing
         self._terms = transitions.update_calendar(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
@@ -363,7 +374,7 @@ class ServiceRequestWorkflow:
             guards.same_team(self._terms.calendar, cmd)
 
     @workflow.update(name=Command.ESCALATE.value)
-    async def escalate(self, cmd: EscalateCommand) -> RequestView:
+    async def escalate(self, cmd: EscalateCommand) -> UpdateResult:
         await self._begin(guards.escalate, cmd)
         moved = None
         if cmd.to_staff or cmd.to_department:
@@ -384,7 +395,7 @@ class ServiceRequestWorkflow:
         guards.escalate(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REASSIGN.value)
-    async def reassign(self, cmd: ReassignCommand) -> RequestView:
+    async def reassign(self, cmd: ReassignCommand) -> UpdateResult:
         await self._begin(guards.reassign, cmd)
         moved = await effects.transfer(self._state.number, to_staff=cmd.to_staff)
         guards.moved(moved.assignee, moved.rule)
@@ -396,7 +407,7 @@ class ServiceRequestWorkflow:
         guards.reassign(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REQUEST_COMPENSATION.value)
-    async def request_compensation(self, cmd: CompensationRequest) -> RequestView:
+    async def request_compensation(self, cmd: CompensationRequest) -> UpdateResult:
         await self._begin(guards.request_compensation, cmd)
         self._authority(Command.REQUEST_COMPENSATION, cmd.actor)
         running_total = not transitions.compensation_total(self._state) or workflow.patched(
@@ -413,7 +424,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.REQUEST_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.DECIDE_COMPENSATION.value)
-    async def decide_compensation(self, cmd: CompensationDecision) -> RequestView:
+    async def decide_compensation(self, cmd: CompensationDecision) -> UpdateResult:
         await self._begin(guards.decide_compensation, cmd)
         self._authority(Command.DECIDE_COMPENSATION, cmd.actor)
         transitions.decide_compensation(self._timeline, cmd, workflow.now())
@@ -425,7 +436,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.DECIDE_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.RESOLVE.value)
-    async def resolve(self, cmd: ResolveCommand) -> RequestView:
+    async def resolve(self, cmd: ResolveCommand) -> UpdateResult:
         await self._begin(guards.resolve, cmd)
         self._authority(Command.RESOLVE, cmd.actor)
         transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
@@ -437,7 +448,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.RESOLVE, cmd.actor, validating=True)
 
     @workflow.update(name=Command.CONFIRM.value)
-    async def confirm(self, cmd: ConfirmCommand) -> RequestView:
+    async def confirm(self, cmd: ConfirmCommand) -> UpdateResult:
         await self._begin(guards.confirm, cmd)
         if cmd.satisfied:
             transitions.customer_confirmed(self._timeline, self._terms, cmd, workflow.now())
@@ -458,7 +469,7 @@ class ServiceRequestWorkflow:
         guards.confirm(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.ORDER_REHANDLING.value)
-    async def order_rehandling(self, cmd: OrderRehandlingCommand) -> RequestView:
+    async def order_rehandling(self, cmd: OrderRehandlingCommand) -> UpdateResult:
         await self._begin(guards.order_rehandling, cmd)
         to_staff = transitions.rehandling_transfer(self._state, cmd)
         if to_staff is not None:
@@ -477,7 +488,7 @@ class ServiceRequestWorkflow:
         guards.order_rehandling(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.RECORD_FOLLOW_UP.value)
-    async def record_follow_up(self, rec: FollowUpRecord) -> RequestView:
+    async def record_follow_up(self, rec: FollowUpRecord) -> UpdateResult:
         await self._begin(guards.record_follow_up, rec)
         tl, t = self._timeline, self._terms
         negative = transitions.follow_up_recorded(tl, t, rec, workflow.now())
@@ -505,7 +516,7 @@ class ServiceRequestWorkflow:
         guards.record_follow_up(self._state, rec, self._banned)
 
     @workflow.update(name=Command.EXPLAIN_BREACH.value)
-    async def explain_breach(self, cmd: ExplainBreachCommand) -> RequestView:
+    async def explain_breach(self, cmd: ExplainBreachCommand) -> UpdateResult:
         """The owner's reason for a missed deadline (a reason key checked at the edge)."""
         await self._begin(guards.explain_breach, cmd)
         breach = guards.breach_of(self._state, cmd.clock)
@@ -518,7 +529,7 @@ class ServiceRequestWorkflow:
         guards.explain_breach(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REVIEW_BREACH.value)
-    async def review_breach(self, cmd: ReviewBreachCommand) -> RequestView:
+    async def review_breach(self, cmd: ReviewBreachCommand) -> UpdateResult:
         """A supervisor accepts or rejects the latest explanation of a breach."""
         await self._begin(guards.review_breach, cmd)
         transitions.review_breach(self._timeline, cmd, workflow.now())
@@ -529,7 +540,7 @@ class ServiceRequestWorkflow:
         guards.review_breach(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.RECORD_CAUSE.value)
-    async def record_cause(self, cmd: RecordCauseCommand) -> RequestView:
+    async def record_cause(self, cmd: RecordCauseCommand) -> UpdateResult:
         """Record or correct the root cause of the complaint or of an improvement task."""
         await self._begin(guards.record_cause, cmd)
         transitions.record_cause(self._timeline, cmd, workflow.now())
@@ -540,7 +551,7 @@ class ServiceRequestWorkflow:
         guards.record_cause(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CLOSE.value)
-    async def close(self, cmd: CloseCommand) -> RequestView:
+    async def close(self, cmd: CloseCommand) -> UpdateResult:
         await self._begin(guards.close, cmd)
         return await self._end_by_command(EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason)
 
@@ -549,7 +560,7 @@ class ServiceRequestWorkflow:
         guards.close(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CANCEL.value)
-    async def cancel(self, cmd: CancelCommand) -> RequestView:
+    async def cancel(self, cmd: CancelCommand) -> UpdateResult:
         await self._begin(guards.cancel, cmd)
         return await self._end_by_command(
             EventKind.CANCELLED, cmd.actor, Status.CANCELLED, cmd.reason
@@ -582,13 +593,13 @@ class ServiceRequestWorkflow:
         terms = getattr(self, "_terms", None)  # a caller's start resolves them in `run`
         guards.owner(self._state, command, actor, terms.ownership if terms else OwnershipPolicy())
 
-    async def _finish(self) -> RequestView:
+    async def _finish(self) -> UpdateResult:
         self._rearm = True
         if not await self._persist(leaving=self._state.status.terminal):
             raise Refusal.NOT_PERSISTED.error(
                 "accepted, but not yet persisted; the request retries the write by itself"
             )
-        return self._view()
+        return self._answer()
 
     async def _confirmed(self) -> None:
         """Resolved: the handler's capacity is free, and the follow-up is planned."""
@@ -613,7 +624,7 @@ class ServiceRequestWorkflow:
 
     async def _end_by_command(
         self, kind: EventKind, actor: Actor, to: Status, reason: str | None
-    ) -> RequestView:
+    ) -> UpdateResult:
         """Closed or cancelled by someone: the holder's capacity is freed."""
         self._end(kind, actor, to, reason)
         await effects.release(self._state.number)
@@ -621,6 +632,13 @@ class ServiceRequestWorkflow:
 
     def _view(self) -> RequestView:
         return RequestView.of(self._state)
+
+    def _answer(self) -> UpdateResult:
+        """What an Update or the run returns: a receipt since RECEIPT_PATCH (the caller
+        reads the view with `get_state`), the whole view in histories from before."""
+        if workflow.patched(RECEIPT_PATCH):
+            return UpdateResult(CommandReceipt.of(self._state))
+        return UpdateResult(self._view())
 
     # ---- after every event: colour, search attributes, messages ----
 
@@ -726,11 +744,17 @@ class ServiceRequestWorkflow:
             pending = self._timeline.pending()
             if not pending:
                 return True
-            batch = RecordEvents(
-                state=s.model_copy(update={"timeline": []}),
-                events=pending,
-                intake=self._input.intake if s.persisted_seq == 0 else None,
-            )
+            row = row_fields(s) if workflow.patched(CHANGES_ONLY_PATCH) else None
+            if row is not None and self._row is not None and s.persisted_seq > 0:
+                was = self._row
+                batch = RecordEvents(
+                    number=s.number,
+                    customer_id=s.customer_id,
+                    changes={k: v for k, v in row.items() if k not in was or was[k] != v},
+                    events=pending,
+                )
+            else:
+                batch = self._whole_row(pending)
             try:
                 await effects.record_events(batch)
             except ActivityError as err:
@@ -750,6 +774,7 @@ class ServiceRequestWorkflow:
                 self._refused(f"persistence failing: {err.cause}")
                 return False
             s.persisted_seq = pending[-1].seq
+            self._row = row
             if (self._refused_since or self._persist_state != "ok") and workflow.patched(
                 SALVAGE_PATCH
             ):
@@ -758,14 +783,27 @@ class ServiceRequestWorkflow:
             self._refused_since = None
             return True
 
+    def _whole_row(self, pending: list[TimelineEvent]) -> RecordEvents:
+        """A batch with the whole row: the intake's, a salvage, and every batch of a run
+        from before CHANGES_ONLY_PATCH."""
+        s = self._state
+        return RecordEvents(
+            state=s.model_copy(update={"timeline": []}),
+            events=pending,
+            intake=self._input.intake if s.persisted_seq == 0 else None,
+        )
+
     async def _salvage(self, batch: RecordEvents) -> bool:
         s = self._state
+        if batch.state is None:  # a salvage stores what it can of the whole row
+            batch = self._whole_row(batch.events)
         try:
             set_aside = await effects.salvage_events(batch)
         except ActivityError as err:
             self._refused(f"persistence failing, even salvaged: {err.cause}")
             return False
         s.persisted_seq = batch.events[-1].seq
+        self._row = None  # what the salvage stored of the row is unknown: next time, all
         self._refused_since = None
         self._persist_state = "quarantined" if set_aside else "ok"
         problem = (
