@@ -60,15 +60,39 @@ def row_fields(state: RequestState) -> dict[str, Any]:
     return state.model_dump(mode="json", include=set(ROW_FIELDS))
 
 
+def row_changes(was: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """The columns of `now` (row_fields) that differ from `was`, the row as last written.
+
+    Clocks go by id: `{"ids": [every clock's id, in order], "changed": [a new clock whole;
+    of a changed one its id and the fields that changed]}` — a request's clocks are most
+    of its row, and a command adds one or moves a field or two of another. The store
+    merges them into the stored list (`ids` keeps the order)."""
+    out = {k: v for k, v in now.items() if k != "clocks" and (k not in was or was[k] != v)}
+    before: dict[str, dict[str, Any]] = {c["id"]: c for c in was.get("clocks", [])}
+    clocks: list[dict[str, Any]] = now.get("clocks", [])
+    changed = [
+        c
+        if c["id"] not in before
+        else {"id": c["id"]} | {k: v for k, v in c.items() if before[c["id"]].get(k) != v}
+        for c in clocks
+        if before.get(c["id"]) != c
+    ]
+    ids = [c["id"] for c in clocks]
+    if changed or ids != list(before):
+        out["clocks"] = {"ids": ids, "changed": changed}
+    return out
+
+
 class RecordEvents(Model):
     """Persist a batch of timeline events and the request row as of the last one.
 
     Two shapes. The whole row: `state` (its timeline sent empty — the events travel in
-    `events`), as every batch was before patch `persist-changes-only` and as the first
+    `events`), as every batch was before patch `receipts-and-row-changes` and as the first
     batch (the intake) and a salvage still are. Since the patch, later batches carry only
     `number`, `customer_id` (whose key seals the customer's words) and `changes`: the
     row's columns (ROW_FIELDS, JSON values) that differ from what the previous batch of
-    the run wrote, so history does not keep a full snapshot of the request per persist.
+    the run wrote, clocks by id (`row_changes`), so history does not keep a full
+    snapshot of the request per persist.
     """
 
     state: RequestState | None = None

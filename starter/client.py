@@ -353,7 +353,7 @@ class CsflowClient:
             raise RequestRefused(str(cause or err), None) from err
 
     async def view_after(self, number: str, update: Awaitable[Any]) -> RequestView:
-        """The request's view once `update` is answered. Since patch `small-update-results`
+        """The request's view once `update` is answered. Since patch `receipts-and-row-changes`
         an Update answers with a CommandReceipt (the view is not written into history on
         every command): the view is then read with the `get_state` query, which sees the
         command's effects (a worker answers it, also once the request has ended). A run

@@ -111,7 +111,7 @@ class RequestView(RequestFacts):
 
 class CommandReceipt(Model):
     """What an Update (and the workflow's result) returns since patch
-    `small-update-results`: which request, where it stands, and the seq of its last
+    `receipts-and-row-changes`: which request, where it stands, and the seq of its last
     event — the `version` of its PostgreSQL row, persisted before the receipt is sent.
 
     The whole view is not echoed into history on every command: a caller that needs it
@@ -136,7 +136,7 @@ class CommandReceipt(Model):
 class UpdateResult(RootModel[CommandReceipt | RequestView]):
     """What an Update and the run return, on the wire exactly one of the two: a
     CommandReceipt, or the whole RequestView from a run begun before patch
-    `small-update-results`. Both forbid unknown fields, so only one can match."""
+    `receipts-and-row-changes`. Both forbid unknown fields, so only one can match."""
 
 
 def read_update_result(value: Any) -> CommandReceipt | RequestView:

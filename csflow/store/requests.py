@@ -117,6 +117,17 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
 _INSTANTS = frozenset({"next_deadline", "eta", "closed_at"})
 
 
+def _merged_clocks(stored: list[dict[str, Any]], delta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored clocks with a batch's changes put in (a new clock whole, a changed one
+    field by field), in the batch's order. A clock the row lacks and the batch does not
+    carry cannot be made up: it is left out (the next whole-row write restores it),
+    never a refused write."""
+    by_id = {c["id"]: c for c in stored}
+    for change in delta["changed"]:
+        by_id[change["id"]] = by_id.get(change["id"], {}) | change
+    return [by_id[i] for i in delta["ids"] if i in by_id]
+
+
 async def _update_changes(conn: Conn, number: str, changes: dict[str, Any], version: int) -> None:
     """The row as of `version` from the columns that changed since the run's previous
     batch (RecordEvents.changes); the columns not named keep what that batch wrote.
@@ -126,6 +137,11 @@ async def _update_changes(conn: Conn, number: str, changes: dict[str, Any], vers
         datetime.fromisoformat(changes[c]) if c in _INSTANTS and changes[c] else changes[c]
         for c in columns
     ]
+    if "clocks" in changes:  # by id (activity_io.row_changes): merged into the stored list
+        stored = await conn.fetchval(
+            "SELECT clocks FROM requests WHERE number = $1 FOR UPDATE", number
+        )
+        values[columns.index("clocks")] = _merged_clocks(stored or [], changes["clocks"])
     sets = [
         f"{c} = COALESCE(${i}, {c})" if c == "department" else f"{c} = ${i}"
         for i, c in enumerate(columns, start=3)

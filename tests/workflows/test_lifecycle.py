@@ -91,7 +91,7 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
     batches = [b for b in harness.store.batches if b.request_number == h.id]
     assert [b.intake is not None for b in batches].count(True) == 1
     assert batches[0].intake is not None and batches[0].events[0].kind == "received"
-    # Patch `persist-changes-only`: the intake's batch carries the whole row, every later
+    # Patch `receipts-and-row-changes`: the intake's batch carries the whole row, every later
     # one only the columns that changed (a plan, then the status, never the customer).
     assert batches[0].state is not None and batches[0].changes is None
     assert all(b.state is None and b.changes is not None for b in batches[1:])

@@ -105,6 +105,32 @@ async def _closed_after_rehandling(harness: Harness) -> Handle:
     return h
 
 
+async def _full_lifecycle(harness: Harness) -> Handle:
+    """The lifecycle bench/lifecycle.py measures: intake, plan, progress, resolution,
+    confirmation, a good follow-up, closed."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(actor=FOLLOW_UP, score=5, nps=9),
+    )
+    await h.result()
+    return h
+
+
 async def _breached_then_cancelled(harness: Harness) -> Handle:
     h = await harness.start(intake(priority=Priority.P1))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
@@ -537,6 +563,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     # and after patch "improvement-problem-by-reference": the child gets a reference
     "followed_up_with_improvement_by_reference": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
+    # after patches "small-update-results" and "persist-changes-only": receipts, deltas
+    "full_lifecycle_with_receipts": _full_lifecycle,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
     "breach_explained_and_reviewed": _breach_explained_and_reviewed,

@@ -1,6 +1,6 @@
 """Running a command and reading the request as it stands afterwards.
 
-Since patch `small-update-results` an Update answers with a CommandReceipt, not the
+Since patch `receipts-and-row-changes` an Update answers with a CommandReceipt, not the
 whole view; tests that check the view after a command read it the way csflow's callers
 do (starter.CsflowClient.view_after): the `get_state` query once the Update is answered.
 """

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RecordEvents,
         ResolveTermsInput,
         TriageInput,
+        row_changes,
         row_fields,
     )
     from csflow.contracts import (
@@ -120,11 +121,12 @@ LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
 HANDOVER_PATCH = "org-handover-notices"
 # The improvement child gets a reference to the problem, not the customer's words.
 BY_REFERENCE_PATCH = "improvement-problem-by-reference"
-# Updates and the run return a CommandReceipt, not the whole view: the view (timeline
-# and all) was written into history once per command (docs/performance.md).
-RECEIPT_PATCH = "small-update-results"
-# Persist batches after the first carry only the row's changed columns, not a snapshot.
-CHANGES_ONLY_PATCH = "persist-changes-only"
+# History a lifecycle writes, cut down (docs/performance.md "lifecycle"): Updates and the
+# run return a CommandReceipt, not the whole view (timeline and all) once per command;
+# persist batches after the first carry only the row's changed columns, clocks by id,
+# not a snapshot. One patch for both: each patch costs a marker and an upsert of
+# TemporalChangeVersion in every history.
+LEAN_HISTORY_PATCH = "receipts-and-row-changes"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -151,9 +153,10 @@ class ServiceRequestWorkflow:
         self._org_routing = False
         self._routed: set[str] = set()
         self._paged: set[str] = set()
-        # The row's columns as the last batch of this run wrote them (CHANGES_ONLY_PATCH);
+        # The row's columns as the last batch of this run wrote them (LEAN_HISTORY_PATCH);
         # None: the next batch writes the whole row.
         self._row: dict[str, Any] | None = None
+        self._published: dict[str, Any] | None = None  # search attributes as last upserted
 
     # ---- the main loop ----
 
@@ -634,9 +637,9 @@ class ServiceRequestWorkflow:
         return RequestView.of(self._state)
 
     def _answer(self) -> UpdateResult:
-        """What an Update or the run returns: a receipt since RECEIPT_PATCH (the caller
+        """What an Update or the run returns: a receipt since LEAN_HISTORY_PATCH (the caller
         reads the view with `get_state`), the whole view in histories from before."""
-        if workflow.patched(RECEIPT_PATCH):
+        if workflow.patched(LEAN_HISTORY_PATCH):
             return UpdateResult(CommandReceipt.of(self._state))
         return UpdateResult(self._view())
 
@@ -650,9 +653,15 @@ class ServiceRequestWorkflow:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
             self._flag_past_horizon()
-        publish(s, persist=self._persist_state)
+        self._publish(persist=self._persist_state)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
+
+    def _publish(self, problem: str | None = None, persist: str = "ok") -> None:
+        """Search attributes and details; since LEAN_HISTORY_PATCH only the attributes
+        that changed since the run last published them."""
+        since = self._published if workflow.patched(LEAN_HISTORY_PATCH) else None
+        self._published = publish(self._state, problem, persist, since=since)
 
     def _flag_past_horizon(self) -> None:
         """A deadline past the calendar's holiday data is computed as if its public
@@ -744,20 +753,21 @@ class ServiceRequestWorkflow:
             pending = self._timeline.pending()
             if not pending:
                 return True
-            row = row_fields(s) if workflow.patched(CHANGES_ONLY_PATCH) else None
+            row = row_fields(s) if workflow.patched(LEAN_HISTORY_PATCH) else None
             if row is not None and self._row is not None and s.persisted_seq > 0:
-                was = self._row
                 batch = RecordEvents(
                     number=s.number,
                     customer_id=s.customer_id,
-                    changes={k: v for k, v in row.items() if k not in was or was[k] != v},
+                    changes=row_changes(self._row, row),
                     events=pending,
                 )
             else:
                 batch = self._whole_row(pending)
             try:
-                await effects.record_events(batch)
-            except ActivityError as err:
+                await effects.record_events(batch, local=row is not None)
+            except (ActivityError, ApplicationError) as err:
+                # A local activity's failure arrives as its own error, not wrapped.
+                cause = err.cause if isinstance(err, ActivityError) else err
                 now = workflow.now()
                 self._refused_since = self._refused_since or now
                 workflow.logger.error(
@@ -765,13 +775,13 @@ class ServiceRequestWorkflow:
                     s.number,
                     pending[0].seq,
                     pending[-1].seq,
-                    err.cause,
+                    cause,
                 )
                 if (leaving or now - self._refused_since >= SALVAGE_AFTER) and workflow.patched(
                     SALVAGE_PATCH
                 ):
                     return await self._salvage(batch)
-                self._refused(f"persistence failing: {err.cause}")
+                self._refused(f"persistence failing: {cause}")
                 return False
             s.persisted_seq = pending[-1].seq
             self._row = row
@@ -779,13 +789,13 @@ class ServiceRequestWorkflow:
                 SALVAGE_PATCH
             ):
                 self._persist_state = "ok"
-                publish(s)
+                self._publish()
             self._refused_since = None
             return True
 
     def _whole_row(self, pending: list[TimelineEvent]) -> RecordEvents:
         """A batch with the whole row: the intake's, a salvage, and every batch of a run
-        from before CHANGES_ONLY_PATCH."""
+        from before LEAN_HISTORY_PATCH."""
         s = self._state
         return RecordEvents(
             state=s.model_copy(update={"timeline": []}),
@@ -811,12 +821,12 @@ class ServiceRequestWorkflow:
             if set_aside
             else None
         )
-        publish(s, problem=problem, persist=self._persist_state)
+        self._publish(problem, self._persist_state)
         return True
 
     def _refused(self, problem: str) -> None:
         self._persist_state = "rejected"
-        publish(self._state, problem=problem, persist="rejected")
+        self._publish(problem, "rejected")
         self._rearm = True
 
     async def _persist_before_leaving(self) -> None:

@@ -230,7 +230,7 @@ async def _receipt(temporal: Client, number: str, seconds: float) -> RequestView
     handle = temporal.get_workflow_handle(number)
 
     async def view() -> RequestView:
-        # A receipt since patch `small-update-results`: the view is the query's, as before.
+        # A receipt since patch `receipts-and-row-changes`: the view is the query's, as before.
         answer = await handle.execute_update("receipt", ReceiptQuery(), result_type=dict)
         result = read_update_result(answer)
         if isinstance(result, RequestView):
