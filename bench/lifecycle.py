@@ -235,7 +235,7 @@ async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
         )
         described = await handle.describe()
         server_bytes.append(described.raw_description.workflow_execution_info.history_size_bytes)
-    for label, size in by_kind.most_common(8):
+    for label, size in by_kind.most_common(12):
         print(f"    {size / len(ids) / 1000:6.1f} kB/lifecycle  {label}")
     return {
         "json": statistics.mean(json_bytes),
