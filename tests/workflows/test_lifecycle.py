@@ -195,6 +195,8 @@ async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
     async def settled() -> None:  # the intake's notifications complete in the background
         description = await h.describe()
         assert not description.raw_description.pending_activities
+        # ... and the workflow task that took in the last of them has completed.
+        assert not description.raw_description.HasField("pending_workflow_task")
 
     await eventually(settled)
     before = len([e async for e in h.fetch_history_events()])

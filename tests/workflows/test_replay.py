@@ -52,11 +52,11 @@ from csflow.contracts import (
     ReassignCommand,
     ReceiptQuery,
     RecordCauseCommand,
-    RequestView,
     ResolveCommand,
     ReviewBreachCommand,
     ServiceRequestInput,
     UpdateCalendarCommand,
+    UpdateResult,
     WaitForCustomerCommand,
 )
 from csflow.crypto import options
@@ -233,7 +233,7 @@ async def _started_by_another_language(harness: Harness) -> Handle:
         ),
         id=number,
         task_queue=harness.queue,
-        result_type=RequestView,
+        result_type=UpdateResult,
     )
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await h.execute_update(
