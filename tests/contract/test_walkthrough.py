@@ -108,7 +108,7 @@ async def test_the_walkthrough_takes_a_request_from_intake_to_closure(contract: 
     assert first_run in out, "the start names the request's one run, it starts none"
     runs = [w.run_id async for w in contract.client.list_workflows(f"WorkflowId = '{number}'")]
     assert runs == [first_run]
-    assert await handle.result() == final, "the first request is untouched"
+    assert await ended(handle) == final, "the first request is untouched"
 
     # The search-attribute examples are valid queries and find this request.
     async def listed() -> None:
