@@ -657,6 +657,60 @@ def test_the_improvement_child_gets_a_reference_after_the_patch() -> None:
     assert "improvement-problem-by-reference" in new_patches
 
 
+def test_a_lifecycle_writes_receipts_and_changes_after_the_patch() -> None:
+    """Patch `receipts-and-row-changes`: in the lifecycle recorded after it every Update
+    answers with a receipt, the persists are local activities (no input in history) and
+    the run's result is a receipt; a lifecycle recorded before it (no marker) answered
+    with whole views and scheduled `record_events` activities, and still replays
+    (test_recorded_histories_replay)."""
+
+    def payload(p: dict[str, Any]) -> Any:
+        return json.loads(base64.b64decode(p["data"]))
+
+    def shape(name: str) -> tuple[list[str], list[set[str]], int, int]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        patches = [
+            payload(e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0])[
+                "id"
+            ]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"
+        ]
+        results = [
+            set(
+                payload(
+                    e["workflowExecutionUpdateCompletedEventAttributes"]["outcome"]["success"][
+                        "payloads"
+                    ][0]
+                )
+            )
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"
+        ]
+        scheduled = sum(
+            1
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+            and e["activityTaskScheduledEventAttributes"]["activityType"]["name"] == "record_events"
+        )
+        local = sum(
+            1
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity"
+        )
+        return patches, results, scheduled, local
+
+    old_patches, old_results, old_scheduled, old_local = shape("closed_after_rehandling")
+    assert "receipts-and-row-changes" not in old_patches
+    assert all("timeline" in r for r in old_results) and old_scheduled > 0 and old_local == 0
+    patches, results, scheduled, local = shape("full_lifecycle_with_receipts")
+    assert "receipts-and-row-changes" in patches
+    assert results and all(r == {"number", "status", "seq"} for r in results)
+    assert scheduled == 0 and local >= 6  # intake, plan, progress, resolve, confirm, close
+
+
 def _workflow_id(text: str) -> str:
     """The exported history does not carry its workflow id, and a start without terms
     checks that its number is the id: the request's number (or the task's id) stands for
