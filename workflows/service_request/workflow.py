@@ -7,7 +7,9 @@ Updates, below in lifecycle order. Each has one check in `guards` that its valid
 (so a refused command never reaches history) and its handler runs again once intake is
 done (the state may have moved since). An accepted command calls its effects (activities,
 in `effects`), then its transition (state and timeline, in `transitions`), and returns
-only after the events are persisted, so a caller's 200 means "in PostgreSQL".
+only after the events are persisted, so a caller's 200 means "in PostgreSQL". What it
+returns is a small receipt, not the view (LEAN_HISTORY_PATCH): the view is the
+`get_state` query's.
 
 The SLA terms arrive resolved in the input: a replay never reads the policy file. A
 caller outside Python (docs/contract.md) leaves them out and numbers the request itself;
