@@ -94,17 +94,20 @@ def build_worker(
     settings: Settings | None = None,
     notify: NotifyActivities | None = None,
 ) -> Worker:
+    settings = settings or Settings()
     return Worker(
         options.for_worker(client),
         task_queue=task_queue,
         # Every Update's actor must carry an assertion signed by the API, CLI or starter
         # that authenticated it (docs/security.md); checked before the validator runs.
-        interceptors=options.worker_interceptors(settings or Settings()),
+        interceptors=options.worker_interceptors(settings),
         workflows=list(WORKFLOWS),
-        activities=activities_for(pool, client, policy, settings or Settings(), notify),
-        # Recovery after a crash is bounded by these (docs/temporal-notes.md: ~5 s instead
-        # of ~20 s).
-        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        activities=activities_for(pool, client, policy, settings, notify),
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        # How long a dead worker's requests wait before another worker takes them, and
+        # how long a busy worker's backlog may wait before its tasks time out and are
+        # replayed from scratch (docs/temporal-notes.md "Worker settings").
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )
 
 

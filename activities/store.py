@@ -31,7 +31,7 @@ class StoreActivities:
         """
         info = activity.info()
         bound = log.bind(
-            request_number=batch.state.number,
+            request_number=batch.request_number,
             workflow_id=info.workflow_id,
             workflow_run_id=info.workflow_run_id,
             attempt=info.attempt,

@@ -30,8 +30,13 @@ processes (postmaster, backends, and backends that exited meanwhile) and this pr
 and, from a sample of the pass's workflows, history bytes (the server's own
 `history_size_bytes` — what it stores — and the length of `fetch_history()` as compact
 JSON), events, workflow tasks and
-activities per lifecycle, and which event types, activities and Updates its bytes are
-in. The client+worker CPU is also split by thread: the asyncio loop, the other Python
+activities per lifecycle (local activities counted by their markers, patch markers not),
+which event types, activities and Updates its bytes are in, and how long workflow tasks
+waited to be picked up (schedule-to-start p50/p99/max, and WORKFLOW_TASK_TIMED_OUT events
+per lifecycle — what a sticky timeout shorter than the worker's backlog causes). The
+worker (csflow's and the floor's) runs with CSFLOW_WORKER_STICKY_TIMEOUT and
+CSFLOW_WORKER_MAX_CACHED_WORKFLOWS from the environment, as `csflow worker` does; set
+them to compare. The client+worker CPU is also split by thread: the asyncio loop, the other Python
 threads, the SDK's native (Rust) threads. Passes alternate their order each round so a shared
 machine's drifting load biases none; the summary is the median of R rounds per variant
 and the ratio to the floor. The numbering workflow's own history (a few events per ask
@@ -204,17 +209,33 @@ async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
     server_bytes: list[int] = []
     kinds: list[Counter[str]] = []
     by_kind: Counter[str] = Counter()  # bytes by event type, activity or Update name
+    waits: list[float] = []  # workflow task schedule-to-start, seconds
     for wid in ids:
         handle = client.get_workflow_handle(wid)
         history = await handle.fetch_history()
+        scheduled: dict[int, float] = {}
         for e in history.events:
             by_kind[_event_label(e)] += e.ByteSize()
+            at = e.event_time.seconds + e.event_time.nanos / 1e9
+            kind = _event_kind(e)
+            if kind == "WORKFLOW_TASK_SCHEDULED":
+                scheduled[e.event_id] = at
+            elif kind == "WORKFLOW_TASK_STARTED":
+                started = e.workflow_task_started_event_attributes.scheduled_event_id
+                if started in scheduled:
+                    waits.append(at - scheduled[started])
         # Compact JSON, as a history export would be written (`to_json()` indents).
         json_bytes.append(len(json.dumps(history.to_json_dict(), separators=(",", ":"))))
         kinds.append(Counter(_event_kind(e) for e in history.events))
+        kinds[-1]["LOCAL_ACTIVITY"] = sum(
+            1
+            for e in history.events
+            if _event_kind(e) == "MARKER_RECORDED"
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        )
         described = await handle.describe()
         server_bytes.append(described.raw_description.workflow_execution_info.history_size_bytes)
-    for label, size in by_kind.most_common(8):
+    for label, size in by_kind.most_common(12):
         print(f"    {size / len(ids) / 1000:6.1f} kB/lifecycle  {label}")
     return {
         "json": statistics.mean(json_bytes),
@@ -222,8 +243,19 @@ async def _histories(client: Client, ids: list[str]) -> dict[str, float]:
         "events": statistics.mean(sum(k.values()) for k in kinds),
         "wft": statistics.mean(k["WORKFLOW_TASK_COMPLETED"] for k in kinds),
         "act": statistics.mean(k["ACTIVITY_TASK_SCHEDULED"] for k in kinds),
-        "local": statistics.mean(k["MARKER_RECORDED"] for k in kinds),
+        "local": statistics.mean(k["LOCAL_ACTIVITY"] for k in kinds),
+        "wft_wait_p50": _quantile(waits, 0.5),
+        "wft_wait_p99": _quantile(waits, 0.99),
+        "wft_wait_max": max(waits, default=0.0),
+        "wft_timeouts": statistics.mean(k["WORKFLOW_TASK_TIMED_OUT"] for k in kinds),
     }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _event_label(event: Any) -> str:
@@ -293,7 +325,9 @@ async def timed_pass(
         f"{cpu['py-threads']:.3f}, SDK core {cpu['native']:.3f})  | "
         f"history {h['server'] / 1000:5.1f} kB server, "
         f"{h['json'] / 1000:5.1f} kB JSON, {h['events']:.0f} events, "
-        f"{h['wft']:.0f} WFTs, {h['act']:.0f} activities + {h['local']:.0f} local",
+        f"{h['wft']:.0f} WFTs, {h['act']:.0f} activities + {h['local']:.0f} local  | "
+        f"WFT schedule-to-start p50 {h['wft_wait_p50']:.2f} s, p99 {h['wft_wait_p99']:.2f} s, "
+        f"max {h['wft_wait_max']:.2f} s, {h['wft_timeouts']:.1f} WFT timeouts/lifecycle",
         flush=True,
     )
     return result
@@ -393,7 +427,11 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
                     task_queue=floor_queue,
                     workflows=[floor_module.FloorWorkflow],
                     activities=[floor_module.floor_step],
-                    sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),  # as csflow's
+                    # As csflow's worker (CSFLOW_WORKER_STICKY_TIMEOUT, ..._MAX_CACHED_WORKFLOWS).
+                    sticky_queue_schedule_to_start_timeout=timedelta(
+                        seconds=settings.worker_sticky_timeout
+                    ),
+                    max_cached_workflows=settings.worker_max_cached_workflows,
                 )
             )
 

@@ -8,7 +8,7 @@ csflow's own workflows and activities, so they may change with the code.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -30,19 +30,93 @@ class ResolveTermsInput(Model):
     received_at: datetime
 
 
+# The request's fields that are columns of its `requests` row (same names), written on
+# every persist: what `row_fields` reads and what a batch's `changes` may name.
+ROW_FIELDS = (
+    "status",
+    "priority",
+    "assignee",
+    "sla_state",
+    "next_deadline",
+    "clocks",
+    "plan",
+    "eta",
+    "rehandle_count",
+    "closed_at",
+    "sla_cycle",
+    "awaiting_customer",
+    "delayed",
+    "escalated_to",
+    "flags",
+    "repeat_of",
+    "compensation",
+    "department",
+    "follow_up",
+)
+
+
+def row_fields(state: RequestState) -> dict[str, Any]:
+    """The row's columns as JSON values: what the workflow compares with what it last
+    persisted, to send only the columns that changed."""
+    return state.model_dump(mode="json", include=set(ROW_FIELDS))
+
+
+def row_changes(was: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """The columns of `now` (row_fields) that differ from `was`, the row as last written.
+
+    Clocks go by id: `{"ids": [every clock's id, in order], "changed": [a new clock whole;
+    of a changed one its id and the fields that changed]}` — a request's clocks are most
+    of its row, and a command adds one or moves a field or two of another. The store
+    merges them into the stored list (`ids` keeps the order)."""
+    out = {k: v for k, v in now.items() if k != "clocks" and (k not in was or was[k] != v)}
+    before: dict[str, dict[str, Any]] = {c["id"]: c for c in was.get("clocks", [])}
+    clocks: list[dict[str, Any]] = now.get("clocks", [])
+    changed = [
+        c
+        if c["id"] not in before
+        else {"id": c["id"]} | {k: v for k, v in c.items() if before[c["id"]].get(k) != v}
+        for c in clocks
+        if before.get(c["id"]) != c
+    ]
+    ids = [c["id"] for c in clocks]
+    if changed or ids != list(before):
+        out["clocks"] = {"ids": ids, "changed": changed}
+    return out
+
+
 class RecordEvents(Model):
     """Persist a batch of timeline events and the request row as of the last one.
 
-    `state.timeline` is sent empty — the events travel in `events` — so the payload stays
-    the size of one batch however long the request's history grows.
+    Two shapes. The whole row: `state` (its timeline sent empty — the events travel in
+    `events`), as every batch was before patch `receipts-and-row-changes` and as the first
+    batch (the intake) and a salvage still are. Since the patch, later batches carry only
+    `number`, `customer_id` (whose key seals the customer's words) and `changes`: the
+    row's columns (ROW_FIELDS, JSON values) that differ from what the previous batch of
+    the run wrote, clocks by id (`row_changes`), so history does not keep a full
+    snapshot of the request per persist.
     """
 
-    state: RequestState
+    state: RequestState | None = None
+    number: str | None = None
+    customer_id: str | None = None
+    changes: dict[str, Any] | None = None
     events: list[TimelineEvent]
     intake: RequestIntake | None = None
     # After the database refused this write: store what it takes and set the rest aside
     # in persist_dead_letters rather than be refused again (docs/events.md).
     salvage: bool = False
+
+    @property
+    def request_number(self) -> str:
+        number = self.state.number if self.state is not None else self.number
+        assert number is not None, "a batch names its request"
+        return number
+
+    @property
+    def request_customer(self) -> str:
+        customer = self.state.customer_id if self.state is not None else self.customer_id
+        assert customer is not None, "a batch names its customer"
+        return customer
 
 
 class TriageInput(Model):

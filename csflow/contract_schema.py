@@ -23,7 +23,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from csflow.commands import COMMANDS
-from csflow.contracts import WORKFLOW_TYPE, ReceiptQuery, RequestView, ServiceRequestInput
+from csflow.contracts import (
+    WORKFLOW_TYPE,
+    CommandReceipt,
+    ReceiptQuery,
+    RequestView,
+    ServiceRequestInput,
+)
 from csflow.domain.lifecycle import LEGAL, REQUIRED_ROLES, Command, Status
 from csflow.settings import TASK_QUEUE
 
@@ -51,7 +57,7 @@ def updates() -> list[UpdateEntry]:
         UpdateEntry(
             RECEIPT,
             ReceiptQuery,
-            "Wait until intake is persisted; returns the state (any caller)",
+            "Wait until intake is persisted; returns a receipt (any caller)",
             None,
         )
     ]
@@ -75,15 +81,18 @@ def contract() -> dict[str, Any]:
     """One JSON document: names, roles and states, with every shape under `$defs`.
 
     Arguments are given in pydantic's validation mode (what the worker accepts), results
-    in serialization mode (what it sends back, e.g. decimals as strings).
+    in serialization mode (what it sends back, e.g. decimals as strings). Updates and the
+    workflow answer with a CommandReceipt; the view is the query's.
     """
     modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (ServiceRequestInput, "validation"),
         (RequestView, "serialization"),
+        (CommandReceipt, "serialization"),
         *dict.fromkeys((u.argument, "validation") for u in updates()),
     ]
     refs, top = models_json_schema(modes, ref_template="#/$defs/{model}")
     view = refs[(RequestView, "serialization")]
+    receipt = refs[(CommandReceipt, "serialization")]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "csflow ServiceRequest workflow contract",
@@ -95,13 +104,13 @@ def contract() -> dict[str, Any]:
             "task_queue": TASK_QUEUE,
             "id": "the request number, equal to input.number",
             "input": refs[(ServiceRequestInput, "validation")],
-            "result": view,
+            "result": receipt,
         },
         "updates": {
             u.name: {
                 "summary": u.summary,
                 "argument": refs[(u.argument, "validation")],
-                "result": view,
+                "result": receipt,
                 "roles": _roles(u.command),
                 "allowed_in_status": _allowed_in(u.command),
             }

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     codec_port: int = Field(default=8081, alias="CSFLOW_CODEC_PORT")
     codec_origins: str | None = Field(default=None, alias="CSFLOW_CODEC_ORIGINS")
 
+    # The worker (docs/temporal-notes.md "Worker settings"). Cached runs answer their next
+    # task without replaying history; each costs memory while its request is open.
+    worker_max_cached_workflows: int = Field(
+        default=1000, ge=0, alias="CSFLOW_WORKER_MAX_CACHED_WORKFLOWS"
+    )
+    # Seconds a task for a cached run waits on this worker's own (sticky) queue before the
+    # server gives it to any worker, with the whole history to replay. Short: a dead
+    # worker's requests move on sooner. Too short for the worker's backlog: every task
+    # that waits longer times out and is redone from scratch (docs/performance.md).
+    worker_sticky_timeout: float = Field(default=10.0, gt=0, alias="CSFLOW_WORKER_STICKY_TIMEOUT")
+
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
 

@@ -66,6 +66,7 @@ from csflow.contracts import (
     TimelineEvent,
     UpdateCalendarCommand,
     WaitForCustomerCommand,
+    read_update_result,
 )
 from csflow.contracts.personal import personal_values, sealed_values
 from csflow.crypto import at_rest, granted, options
@@ -303,7 +304,7 @@ class CsflowClient:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     static_summary=summary_for(number, intake),
-                    result_type=RequestView,
+                    result_type=dict,  # a CommandReceipt, or a RequestView (read_update_result)
                 ),
                 number,
             )
@@ -316,7 +317,10 @@ class CsflowClient:
             return Created(number=number, view=None, existing=issued.existing)
         try:
             view = await asyncio.wait_for(
-                handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView),
+                self.view_after(
+                    number,
+                    handle.execute_update("receipt", ReceiptQuery(), result_type=dict),
+                ),
                 timeout=self._receipt_wait,
             )
         except (TimeoutError, RPCError):
@@ -380,6 +384,20 @@ class CsflowClient:
                 raise RequestRefused(cause.message, cause.type) from err
             raise RequestRefused(str(cause or err), None) from err
 
+    async def view_after(self, number: str, update: Awaitable[Any]) -> RequestView:
+        """The request's view once `update` is answered. Since patch `receipts-and-row-changes`
+        an Update answers with a CommandReceipt (the view is not written into history on
+        every command): the view is then read with the `get_state` query, which sees the
+        command's effects (a worker answers it, also once the request has ended). A run
+        from before the patch still answers with the whole view."""
+        result = read_update_result(await update)
+        if isinstance(result, RequestView):
+            return result
+        view: RequestView = await self._client.get_workflow_handle(number).query(
+            "get_state", result_type=RequestView
+        )
+        return view
+
     async def _ended_view(self, number: str) -> RequestView | None:
         try:
             return await self.state(number)
@@ -402,8 +420,11 @@ class CsflowClient:
         handle = self._client.get_workflow_handle(number)
         try:
             return await self._guard(
-                handle.execute_update(
-                    spec.update_name, arg, id=idempotency_key, result_type=RequestView
+                self.view_after(
+                    number,
+                    handle.execute_update(
+                        spec.update_name, arg, id=idempotency_key, result_type=dict
+                    ),
                 ),
                 number,
             )

@@ -7,31 +7,70 @@ here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from csflow import search_attributes as sa
     from csflow.contracts import RequestState
 
 
-def publish(s: RequestState, problem: str | None = None, persist: str = "ok") -> None:
-    """`persist`: PersistState, whether PostgreSQL holds what the workflow knows."""
-    workflow.upsert_search_attributes(
-        [
-            sa.REQUEST_STATUS.value_set(s.status.value),
-            sa.PRIORITY.value_set(s.priority.value),
-            sa.CATEGORY.value_set(s.category.value),
-            sa.CHANNEL.value_set(s.channel.value),
-            sa.CUSTOMER_TIER.value_set(s.tier.value),
-            sa.SLA_STATE.value_set(s.sla_state.value),
-            sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset(),
-            sa.NEXT_DEADLINE.value_set(s.next_deadline)
-            if s.next_deadline
-            else sa.NEXT_DEADLINE.value_unset(),
-            sa.PERSIST_STATE.value_set(persist),
-        ]
-    )
+def publish(
+    s: RequestState,
+    problem: str | None = None,
+    persist: str = "ok",
+    *,
+    since: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`persist`: PersistState, whether PostgreSQL holds what the workflow knows.
+
+    Returns the values published. With `since` (the values last published in this run),
+    only those that changed are upserted — none, no command — so history does not repeat
+    nine attributes after every event (the service request's patch
+    `receipts-and-row-changes`)."""
+    values: dict[str, Any] = {
+        sa.REQUEST_STATUS.name: s.status.value,
+        sa.PRIORITY.name: s.priority.value,
+        sa.CATEGORY.name: s.category.value,
+        sa.CHANNEL.name: s.channel.value,
+        sa.CUSTOMER_TIER.name: s.tier.value,
+        sa.SLA_STATE.name: s.sla_state.value,
+        sa.ASSIGNEE.name: s.assignee or None,
+        sa.NEXT_DEADLINE.name: s.next_deadline,
+        sa.PERSIST_STATE.name: persist,
+    }
+    updates = [
+        _update(name, value)
+        for name, value in values.items()
+        if since is None or name not in since or since[name] != value
+    ]
+    if updates:
+        workflow.upsert_search_attributes(updates)
     workflow.set_current_details(details(s, problem))
+    return values
+
+
+_KEYS: dict[str, SearchAttributeKey[Any]] = {
+    k.name: k
+    for k in (
+        sa.REQUEST_STATUS,
+        sa.PRIORITY,
+        sa.CATEGORY,
+        sa.CHANNEL,
+        sa.CUSTOMER_TIER,
+        sa.SLA_STATE,
+        sa.ASSIGNEE,
+        sa.NEXT_DEADLINE,
+        sa.PERSIST_STATE,
+    )
+}
+
+
+def _update(name: str, value: Any) -> SearchAttributeUpdate[Any]:
+    key = _KEYS[name]
+    return key.value_unset() if value is None else key.value_set(value)
 
 
 def details(s: RequestState, problem: str | None = None) -> str:

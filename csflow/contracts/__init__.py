@@ -56,6 +56,7 @@ from csflow.contracts.intake import (
     ServiceRequestInput,
 )
 from csflow.contracts.views import (
+    CommandReceipt,
     Compensation,
     FollowUpState,
     ImprovementResult,
@@ -64,6 +65,8 @@ from csflow.contracts.views import (
     RequestFacts,
     RequestState,
     RequestView,
+    UpdateResult,
+    read_update_result,
 )
 
 __all__ = [
@@ -76,6 +79,7 @@ __all__ = [
     "CancelCommand",
     "ChangePriorityCommand",
     "CloseCommand",
+    "CommandReceipt",
     "Compensation",
     "CompensationDecision",
     "CompensationRequest",
@@ -114,7 +118,9 @@ __all__ = [
     "ShortText",
     "TimelineEvent",
     "UpdateCalendarCommand",
+    "UpdateResult",
     "WaitForCustomerCommand",
+    "read_update_result",
     "unstorable",
     "window_problems",
 ]

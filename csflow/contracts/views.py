@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, RootModel
 
 from csflow.contracts.base import Model
 from csflow.contracts.events import TimelineEvent
@@ -106,6 +107,46 @@ class RequestView(RequestFacts):
     def of(cls, state: RequestState) -> RequestView:
         # Read by name off the state: its shared fields and its `deadlines` property.
         return cls.model_validate(state, from_attributes=True)
+
+
+class CommandReceipt(Model):
+    """What an Update (and the workflow's result) returns since patch
+    `receipts-and-row-changes`: which request, where it stands, and the seq of its last
+    event — the `version` of its PostgreSQL row, persisted before the receipt is sent.
+
+    The whole view is not echoed into history on every command: a caller that needs it
+    reads it with the `get_state` query (or from PostgreSQL once `version` ≥ `seq`).
+    Histories from before the patch return a `RequestView` instead (see
+    `UpdateResult`).
+    """
+
+    number: str
+    status: Status
+    seq: int
+
+    @classmethod
+    def of(cls, state: RequestState) -> CommandReceipt:
+        return cls(
+            number=state.number,
+            status=state.status,
+            seq=state.timeline[-1].seq if state.timeline else 0,
+        )
+
+
+class UpdateResult(RootModel[CommandReceipt | RequestView]):
+    """What an Update and the run return, on the wire exactly one of the two: a
+    CommandReceipt, or the whole RequestView from a run begun before patch
+    `receipts-and-row-changes`. Both forbid unknown fields, so only one can match."""
+
+
+def read_update_result(value: Any) -> CommandReceipt | RequestView:
+    """An Update's answer — an UpdateResult, or decoded as plain JSON (`result_type=dict`)
+    — as whichever of the two shapes it has."""
+    if isinstance(value, UpdateResult):
+        return value.root
+    if isinstance(value, CommandReceipt | RequestView):
+        return value
+    return UpdateResult.model_validate(value).root
 
 
 class ImprovementRow(Model):

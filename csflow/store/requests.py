@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from csflow.activity_io import RecordEvents
+from csflow.activity_io import ROW_FIELDS, RecordEvents
 from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
 from csflow.crypto import at_rest
 from csflow.domain.clocks import Clock
@@ -99,15 +99,60 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
     The row only moves forward: an update carrying an older version (a late retry) is
     ignored, so a re-run activity can never roll the request back.
     """
-    s = batch.state
-    version = batch.events[-1].seq if batch.events else s.persisted_seq
+    s, number = batch.state, batch.request_number
+    version = batch.events[-1].seq if batch.events else (s.persisted_seq if s else 0)
     sealing = await _sealing(pool, batch)  # before the transaction: it may make a key
     async with pool.acquire() as conn, conn.transaction():
         if batch.intake is not None:
             await _insert_intake(conn, batch, sealing)
-        await _update_row(conn, s, version)
-        inserted = await _insert_events(conn, s.number, batch.events, sealing.events)
+        if s is not None:
+            await _update_row(conn, s, version)
+        else:
+            await _update_changes(conn, number, batch.changes or {}, version)
+        inserted = await _insert_events(conn, number, batch.events, sealing.events)
     return len(inserted)
+
+
+# Row columns holding instants: JSON text in a batch's `changes`, datetimes for asyncpg.
+_INSTANTS = frozenset({"next_deadline", "eta", "closed_at"})
+
+
+def _merged_clocks(stored: list[dict[str, Any]], delta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored clocks with a batch's changes put in (a new clock whole, a changed one
+    field by field), in the batch's order. A clock the row lacks and the batch does not
+    carry cannot be made up: it is left out (the next whole-row write restores it),
+    never a refused write."""
+    by_id = {c["id"]: c for c in stored}
+    for change in delta["changed"]:
+        by_id[change["id"]] = by_id.get(change["id"], {}) | change
+    return [by_id[i] for i in delta["ids"] if i in by_id]
+
+
+async def _update_changes(conn: Conn, number: str, changes: dict[str, Any], version: int) -> None:
+    """The row as of `version` from the columns that changed since the run's previous
+    batch (RecordEvents.changes); the columns not named keep what that batch wrote.
+    Only names from ROW_FIELDS reach the statement, never a caller's text."""
+    columns = [c for c in ROW_FIELDS if c in changes]
+    values = [
+        datetime.fromisoformat(changes[c]) if c in _INSTANTS and changes[c] else changes[c]
+        for c in columns
+    ]
+    if "clocks" in changes:  # by id (activity_io.row_changes): merged into the stored list
+        stored = await conn.fetchval(
+            "SELECT clocks FROM requests WHERE number = $1 FOR UPDATE", number
+        )
+        values[columns.index("clocks")] = _merged_clocks(stored or [], changes["clocks"])
+    sets = [
+        f"{c} = COALESCE(${i}, {c})" if c == "department" else f"{c} = ${i}"
+        for i, c in enumerate(columns, start=3)
+    ]
+    await conn.execute(
+        f"UPDATE requests SET {', '.join([*sets, 'version = $2', 'updated_at = now()'])} "
+        "WHERE number = $1 AND version < $2",
+        number,
+        version,
+        *values,
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +170,8 @@ class _Sealed:
 
 
 async def _sealing(pool: Pool, batch: RecordEvents) -> _Sealed:
-    s, intake = batch.state, batch.intake
-    customer_id = intake.customer.id if intake is not None else s.customer_id
+    intake = batch.intake
+    customer_id = intake.customer.id if intake is not None else batch.request_customer
     reasons, datas, words = await at_rest.seal_timeline(pool, customer_id, batch.events)
     person = phone = email = None
     if intake is not None:
@@ -154,6 +199,7 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
     Returns those parts (empty when nothing was refused this time).
     """
     s = batch.state
+    assert s is not None, "a salvage carries the whole row"
     version = batch.events[-1].seq if batch.events else s.persisted_seq
     sealing = await _sealing(pool, batch)
     dead: list[DeadLetter] = []
@@ -279,7 +325,7 @@ async def _insert_intake(
     optional field (the salvage of an intake the database refused: the refused whole is a
     dead letter)."""
     s, i = batch.state, batch.intake
-    assert i is not None
+    assert s is not None and i is not None, "the intake's batch carries the whole row"
     external_id = await _bind_external_id(conn, i.external_id, s.number)
     await conn.execute(
         """INSERT INTO requests (number, external_id, customer_id, customer_sealed,

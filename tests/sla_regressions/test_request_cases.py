@@ -29,6 +29,7 @@ from csflow.contracts import (
     RequestView,
     ResolveCommand,
     UpdateCalendarCommand,
+    UpdateResult,
     WaitForCustomerCommand,
 )
 from csflow.domain.calendar import BusinessCalendar
@@ -38,12 +39,13 @@ from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.sla_regressions.conftest import start_instant, zone_at
 from tests.workflows.conftest import Harness
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
+from tests.workflows.updates import act
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
 pytestmark = pytest.mark.integration
 
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[ServiceRequestWorkflow, UpdateResult]
 H, M, DAY = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
 SLA_KINDS = ("sla_warning", "sla_breached", "escalation_step")
 
@@ -181,7 +183,8 @@ async def test_03_zammad_534_a_calendar_change_moves_only_working_time_deadlines
     corrected = BusinessCalendar.model_validate(
         calendar.model_dump() | {"holidays": [tomorrow], "version": ""}
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.update_calendar,
         UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected),
     )
@@ -190,7 +193,8 @@ async def test_03_zammad_534_a_calendar_change_moves_only_working_time_deadlines
     assert event.kind == "calendar_updated" and event.data["to"] == corrected.version
     assert event.data["deadlines"]["resolution"] == (t0 + 72 * H).isoformat()
     # A repeated push (the command is idempotent by version) changes nothing.
-    again = await h.execute_update(
+    again = await act(
+        h,
         ServiceRequestWorkflow.update_calendar,
         UpdateCalendarCommand(actor=SUPERVISOR, calendar=corrected),
     )
@@ -220,19 +224,22 @@ async def test_04_zammad_1322_1620_only_an_agents_message_to_the_customer_answer
 
     await eventually(acknowledged)
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="internal: check the courier's scan"),
     )
     paused = v.timeline[-1].at
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.customer_replied,
         CustomerRepliedCommand(actor=CUSTOMER, note="Any news? I am still waiting."),
     )
     waited = v.timeline[-1].at - paused
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.reassign,
         ReassignCommand(
             actor=SUPERVISOR, to_staff="agent-9", reason="internal note: agent-9 knows couriers"
@@ -242,7 +249,8 @@ async def test_04_zammad_1322_1620_only_an_agents_message_to_the_customer_answer
     assert first.open and first.satisfied_at is None
     assert first.due_at == t0 + 2 * H + waited, "moved by the wait, by nothing else"
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.post_progress,
         ProgressCommand(
             actor=Actor(id="agent-9", role=Role.AGENT),  # the holder now
@@ -277,7 +285,8 @@ async def test_05_zammad_3140_5177_the_update_clock_neither_fires_after_a_reply_
     assert ("progress_cadence#1.1", "sla_breached", H) in sla_events(v, t0)
     assert clock(v, "first_response").due_at == t0 + 2 * H
     assert not [r for r in sla_events(v, t0) if r[0] == "first_response" and r[1] != "sla_warning"]
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.post_progress,
         ProgressCommand(actor=AGENT, note="The courier has confirmed the damage."),
     )
@@ -418,7 +427,8 @@ async def test_08_glpi_6902_15605_paused_time_is_kept_when_the_priority_changes(
         CustomerRepliedCommand(actor=CUSTOMER, note="SN-12345"),
     )
     await harness.env.fast_forward(h, H)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.change_priority,
         ChangePriorityCommand(
             actor=SUPERVISOR, priority=Priority.P3, reason="a workaround is in place"
@@ -430,12 +440,14 @@ async def test_08_glpi_6902_15605_paused_time_is_kept_when_the_priority_changes(
     assert resolution.due_at == changed + 24 * H - resolution.used
     assert abs(resolution.due_at - (t0 + 34 * H)) < timedelta(seconds=5)
     # Waiting again, then raised back to P2 while paused: the 2 h used stay used.
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="waiting for a photo"),
     )
     used = clock(v, "resolution").used
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.change_priority,
         ChangePriorityCommand(
             actor=SUPERVISOR, priority=Priority.P2, reason="the workaround failed"
@@ -443,7 +455,8 @@ async def test_08_glpi_6902_15605_paused_time_is_kept_when_the_priority_changes(
     )
     paused = clock(v, "resolution")
     assert paused.due_at is None and paused.used == used
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.customer_replied,
         CustomerRepliedCommand(actor=CUSTOMER, note="photo attached"),
     )
@@ -470,20 +483,23 @@ async def test_09_glpi_17186_a_pause_moves_the_deadline_by_the_paused_working_ti
         working_hours=[["09:00", "18:00"]],
     )
     h = await started(harness, t0, Priority.P3, terms)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.submit_plan,
         PlanCommand(actor=AGENT, measures=["order the part"], eta=t0 + 2 * DAY),
     )
     assert v.deadlines["resolution"] == t0 + 31 * H
     await harness.env.fast_forward(h, 7 * H)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="the customer is away until tomorrow"),
     )
     paused = v.timeline[-1]
     assert paused.kind == "clocks_paused" and "resolution" in paused.data["clocks"]
     await harness.env.fast_forward(h, 18 * H)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.customer_replied,
         CustomerRepliedCommand(actor=CUSTOMER, note="back now"),
     )
@@ -522,14 +538,16 @@ async def test_10_glpi_7946_nothing_warns_breaches_or_escalates_while_waiting(
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 20 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="need the error log"),
     )
     paused = v.timeline[-1].at
     assert ("first_response", "sla_breached", 15 * M) in sla_events(v, t0)
     await harness.env.fast_forward(h, DAY)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.customer_replied,
         CustomerRepliedCommand(actor=CUSTOMER, note="log attached"),
     )
@@ -563,8 +581,10 @@ async def test_13_chatwoot_10178_no_clock_counts_after_resolution(harness: Harne
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 10 * M)
-    v = await h.execute_update(
-        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="restarted the router")
+    v = await act(
+        h,
+        ServiceRequestWorkflow.resolve,
+        ResolveCommand(actor=AGENT, summary="restarted the router"),
     )
     resolved = v.timeline[-1].at
     await harness.env.fast_forward(h, 2 * DAY)
@@ -572,7 +592,8 @@ async def test_13_chatwoot_10178_no_clock_counts_after_resolution(harness: Harne
     assert not [e for e in v.timeline if e.kind in SLA_KINDS and e.at >= resolved]
     assert all(not c.open for c in v.clocks if c.cycle == 1 and c.name != "confirmation")
     assert v.sla_state.value == "green"
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="down again"),
     )
@@ -612,7 +633,8 @@ async def test_16_zammad_4353_lowering_the_priority_after_a_breach_recounts_the_
     t0 = start_instant()
     h = await started(harness, t0, Priority.P1)
     await harness.env.fast_forward(h, 20 * M)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.change_priority,
         ChangePriorityCommand(
             actor=SUPERVISOR, priority=Priority.P3, reason="only one user affected"
@@ -686,7 +708,8 @@ async def test_03b_a_calendar_push_reaches_each_request_on_its_own_teams_hours(
     assert cause.type == "OtherCalendar" and "team hotline's hours" in cause.message
     assert (await state(h)).deadlines == before.deadlines
     hotline = corrected(terms.calendar(t0.date(), "hotline"))
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.update_calendar,
         UpdateCalendarCommand(actor=SUPERVISOR, calendar=hotline),
     )

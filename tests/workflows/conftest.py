@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.terms import TermsActivities
 from csflow.config.terms import TermsProvider
-from csflow.contracts import RequestIntake, RequestView, ServiceRequestInput
+from csflow.contracts import RequestIntake, ServiceRequestInput, UpdateResult
 from csflow.domain.policy import DEFAULT_POLICY
 from tests.helpers import fresh_queue
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
@@ -38,7 +38,7 @@ class Harness:
         *,
         received_at: datetime | None = None,
         terms: TermsProvider | None = None,
-    ) -> WorkflowHandle[ServiceRequestWorkflow, RequestView]:
+    ) -> WorkflowHandle[ServiceRequestWorkflow, UpdateResult]:
         self._serial += 1
         number = f"CS20261123-WEB-{self._serial:04d}-{self.queue[-6:]}"
         received_at = received_at or datetime.now(UTC)

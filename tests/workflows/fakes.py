@@ -51,10 +51,10 @@ class FakeStore:
         return len(batch.events)
 
     def seqs(self, number: str) -> list[int]:
-        return [e.seq for b in self.batches if b.state.number == number for e in b.events]
+        return [e.seq for b in self.batches if b.request_number == number for e in b.events]
 
     def kinds(self, number: str) -> list[str]:
-        return [e.kind for b in self.batches if b.state.number == number for e in b.events]
+        return [e.kind for b in self.batches if b.request_number == number for e in b.events]
 
 
 @dataclass

@@ -30,6 +30,7 @@ from csflow.domain.policy import policy_from_mapping
 from csflow.refusals import Refusal
 from tests.helpers import AGENT, SUPERVISOR, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 
 LI = Actor(id="li.na", role=Role.ENGINEER)
@@ -61,7 +62,8 @@ async def _kinds(h: Handle) -> list[str]:
 
 
 async def _ask(h: Handle, actor: Actor, amount: str) -> RequestView:
-    return await h.execute_update(
+    return await act(
+        h,
         ServiceRequestWorkflow.request_compensation,
         CompensationRequest(actor=actor, amount=Decimal(amount), reason="a lost day"),
     )
@@ -84,7 +86,8 @@ async def test_500_plus_500_by_an_agent_waits_for_approval(harness: Harness) -> 
         CompensationRequest(actor=AGENT, amount=Decimal("1"), reason="one more"),
     )
     assert err.message == "a compensation already waits for a decision"
-    decided = await h.execute_update(
+    decided = await act(
+        h,
         ServiceRequestWorkflow.decide_compensation,
         CompensationDecision(actor=SUPERVISOR, approve=True, reason="fair"),
     )
@@ -117,7 +120,8 @@ async def test_a_supervisor_cannot_approve_their_own_request_even_relayed(
         assert err.type == Refusal.FORBIDDEN_ROLE.value
         assert err.message == f"{same_person.id} {said}"
     assert EventKind.COMPENSATION_APPROVED not in await _kinds(h)
-    view = await h.execute_update(
+    view = await act(
+        h,
         ServiceRequestWorkflow.decide_compensation,
         CompensationDecision(
             actor=Actor(id="sup-2", role=Role.SUPERVISOR), approve=False, reason="too much"

@@ -20,16 +20,18 @@ from csflow.contracts import (
     ReceiptQuery,
     RequestView,
     ResolveCommand,
+    UpdateResult,
 )
 from csflow.domain.codes import Category, Priority, Role, Tier
 from csflow.domain.lifecycle import Status
 from csflow.domain.policy import policy_from_mapping
 from tests.helpers import AGENT, CUSTOMER, eventually, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act, ended
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[ServiceRequestWorkflow, UpdateResult]
 SHANGHAI = timezone(timedelta(hours=8))
 H = timedelta(hours=1)
 FU = Actor(id="fu.lin", role=Role.FOLLOW_UP)
@@ -91,9 +93,7 @@ async def test_follow_up_deadline_reminders_and_escalation_by_class(
             ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="answered")
         )
     assert h is not None
-    v = await h.execute_update(
-        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
-    )
+    v = await act(h, ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True))
     scheduled = events(v, "follow_up_scheduled")[0]
     t = scheduled.at
     expected = {
@@ -125,7 +125,7 @@ async def test_follow_up_deadline_reminders_and_escalation_by_class(
     await h.execute_update(
         ServiceRequestWorkflow.record_follow_up, FollowUpRecord(actor=FU, score=4, nps=8)
     )
-    assert (await h.result()).status is Status.CLOSED
+    assert (await ended(h)).status is Status.CLOSED
 
 
 async def test_no_answer_to_the_confirmation_closes_it_as_confirmed_by_timeout(
@@ -156,15 +156,13 @@ async def test_a_silent_customer_is_reactivated_then_marked_silent(harness: Harn
         )
     )
     h = await resolved(harness, terms=default)
-    v = await h.execute_update(
-        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
-    )
+    v = await act(h, ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True))
     scheduled = events(v, "follow_up_scheduled")[0]
     t = scheduled.at
     assert at(scheduled.data["questionnaire_sent_at"]) == t
     assert at(scheduled.data["reactivation_at"]) == t + 48 * H
     await harness.env.fast_forward(h, 121 * H)
-    final = await h.result()
+    final = await ended(h)
     reactivation = events(final, "customer_reactivation")[0]
     assert reactivation.at == t + 48 * H and reactivation.data["notify"] == ["customer"]
     silent = events(final, "customer_silent")[0]
@@ -222,7 +220,8 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(actor=FU, score=1, nps=2, problem="the courier was rude", method="phone"),
     )
@@ -255,7 +254,7 @@ async def test_a_score_of_one_opens_an_improvement_task_that_escalates_and_repor
             actor=AGENT, what_changed="courier partner retrained; a complaint hotline added"
         ),
     )
-    final = await h.result()
+    final = await ended(h)
     closed = events(final, "improvement_closed")[0]
     assert closed.data["what_changed"].startswith("courier partner retrained")
     assert closed.data["notify"] == ["customer"]
@@ -268,7 +267,8 @@ async def test_new_needs_open_linked_requests(harness: Harness) -> None:
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(
             actor=FU,
@@ -282,7 +282,7 @@ async def test_new_needs_open_linked_requests(harness: Harness) -> None:
     linked = events(v, "linked_request_opened")[0]
     assert linked.data["linked"] == f"{h.id}-N1"
     assert harness.follow_up.linked[0].need.description == "wants an extended warranty"
-    assert (await h.result()).status is Status.CLOSED
+    assert (await ended(h)).status is Status.CLOSED
 
 
 async def test_an_answer_about_a_rehandled_outcome_is_refused(harness: Harness) -> None:

@@ -22,6 +22,7 @@ from csflow.contracts import (
     ReceiptQuery,
     RequestView,
     ResolveCommand,
+    UpdateResult,
 )
 from csflow.domain.codes import Priority
 from csflow.domain.org import Organisation
@@ -29,9 +30,10 @@ from csflow.notify.models import Notification
 from csflow.notify.templates import Templates
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, eventually, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[ServiceRequestWorkflow, UpdateResult]
 TEMPLATES = Templates()
 
 
@@ -241,7 +243,7 @@ async def test_a_deadline_past_the_calendar_horizon_is_flagged(harness: Harness)
             id=number,
             task_queue=harness.queue,
         )
-        v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+        v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
         assert (PAST_HORIZON_FLAG in v.flags) is flagged
         await h.execute_update(
             ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")

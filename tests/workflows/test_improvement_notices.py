@@ -14,6 +14,7 @@ from csflow.domain.org import Organisation
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually
 from tests.workflows.conftest import Harness
 from tests.workflows.test_follow_up import FU, resolved
+from tests.workflows.updates import act
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -36,7 +37,8 @@ async def test_an_overdue_improvement_task_escalates_to_people(harness: Harness)
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(actor=FU, score=1, nps=2, problem="the courier was rude", method="phone"),
     )

@@ -25,6 +25,7 @@ from csflow.domain.lifecycle import Status
 from csflow.domain.policy import policy_from_mapping
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act, ended
 from workflows.service_request import ServiceRequestWorkflow
 
 ETA = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -36,21 +37,24 @@ def plan() -> PlanCommand:
 
 async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harness) -> None:
     h = await harness.start(intake())
-    receipt = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    receipt = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
     assert receipt.status is Status.ASSIGNED
     assert receipt.assignee == "senior-desk"  # P2: senior staff
 
-    v = await h.execute_update(ServiceRequestWorkflow.submit_plan, plan())
+    v = await act(h, ServiceRequestWorkflow.submit_plan, plan())
     assert v.status is Status.IN_PROGRESS and v.plan is not None
     assert v.plan.owner == "senior-desk" and v.eta == ETA
-    v = await h.execute_update(
-        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="courier booked")
+    v = await act(
+        h, ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="courier booked")
     )
-    v = await h.execute_update(
-        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="new parcel delivered")
+    v = await act(
+        h,
+        ServiceRequestWorkflow.resolve,
+        ResolveCommand(actor=AGENT, summary="new parcel delivered"),
     )
     assert v.status is Status.AWAITING_CONFIRMATION
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=True, evidence_ref="chat://screenshot/1"),
     )
@@ -63,7 +67,7 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
         ),
     )
 
-    final = await h.result()
+    final = await ended(h)
     assert final.status is Status.CLOSED and final.closed_at is not None
     kinds = [e.kind for e in final.timeline]
     assert kinds == [
@@ -84,9 +88,15 @@ async def test_happy_path_ends_closed_with_a_full_audited_timeline(harness: Harn
     assert all(e.at.tzinfo is not None for e in final.timeline)
     # Every event was persisted exactly once, in order, and intake travelled only once.
     assert harness.store.seqs(h.id) == list(range(1, 10))
-    batches = [b for b in harness.store.batches if b.state.number == h.id]
+    batches = [b for b in harness.store.batches if b.request_number == h.id]
     assert [b.intake is not None for b in batches].count(True) == 1
     assert batches[0].intake is not None and batches[0].events[0].kind == "received"
+    # Patch `receipts-and-row-changes`: the intake's batch carries the whole row, every later
+    # one only the columns that changed (a plan, then the status, never the customer).
+    assert batches[0].state is not None and batches[0].changes is None
+    assert all(b.state is None and b.changes is not None for b in batches[1:])
+    assert batches[1].changes is not None and "plan" in batches[1].changes
+    assert all(b.changes is not None and "customer_id" not in b.changes for b in batches[1:])
     assert final.sla_state.value == "none" and final.next_deadline is None
 
 
@@ -98,7 +108,8 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     await h.execute_update(
         ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="explained the policy")
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="still broken"),
     )
@@ -110,11 +121,13 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     assert rehandle.data["priority_from"] == "P3" and rehandle.data["priority_to"] == "P2"
     resolution = [c for c in v.clocks if c.name == "resolution"]
     assert len(resolution) == 2 and resolution[0].satisfied_at is not None
+    assert resolution[1].due_at is not None
     assert resolution[1].due_at - resolution[1].started_at == timedelta(hours=4)  # P2 terms
     assert v.deadlines["resolution"] == resolution[1].due_at
 
     # Work continues in the re-handling state, and the loop repeats.
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.post_progress,
         ProgressCommand(actor=AGENT, note="engineer dispatched"),
     )
@@ -122,7 +135,8 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     await h.execute_update(
         ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="part replaced")
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="noise remains"),
     )
@@ -130,7 +144,8 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     await h.execute_update(
         ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="unit swapped")
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="wants refund"),
     )
@@ -138,7 +153,7 @@ async def test_refusal_rehandles_with_priority_raised_and_a_new_resolution_clock
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="refunded instead")
     )
-    assert (await h.result()).status is Status.CANCELLED
+    assert (await ended(h)).status is Status.CANCELLED
 
 
 @pytest.mark.parametrize(
@@ -158,11 +173,13 @@ async def test_cancel_is_legal_in_every_open_state(harness: Harness, stage: str)
             ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
         )
     assert (await h.query(ServiceRequestWorkflow.get_state)).status.value == stage
-    v = await h.execute_update(
-        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="customer withdrew")
+    v = await act(
+        h,
+        ServiceRequestWorkflow.cancel,
+        CancelCommand(actor=SUPERVISOR, reason="customer withdrew"),
     )
     assert v.status is Status.CANCELLED
-    final = await h.result()
+    final = await ended(h)
     assert final.timeline[-1].kind == "cancelled"
     assert final.timeline[-1].reason == "customer withdrew"
     assert final.timeline[-1].status_from is not None
@@ -178,6 +195,8 @@ async def test_illegal_commands_are_refused_with_a_reason_and_leave_no_trace(
     async def settled() -> None:  # the intake's notifications complete in the background
         description = await h.describe()
         assert not description.raw_description.pending_activities
+        # ... and the workflow task that took in the last of them has completed.
+        assert not description.raw_description.HasField("pending_workflow_task")
 
     await eventually(settled)
     before = len([e async for e in h.fetch_history_events()])
@@ -218,7 +237,7 @@ async def test_no_command_is_accepted_after_the_request_ended(harness: Harness) 
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="spam")
     )
-    final = await h.result()
+    final = await ended(h)
     assert final.status is Status.CANCELLED
     # Cancel during intake waited for intake to finish: the timeline is complete.
     assert [e.kind for e in final.timeline] == ["received", "assigned", "cancelled"]
@@ -238,7 +257,7 @@ async def test_simple_assignment_rule(
     base = intake(priority=priority)
     base.customer.tier = tier
     h = await harness.start(base)
-    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
     assert v.assignee == desk
     assert v.timeline[1].reason and "→" in v.timeline[1].reason
     await h.execute_update(
@@ -348,8 +367,8 @@ async def test_the_banned_list_is_policy_and_travels_with_the_request(
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "Compliance"
     assert "free upgrade for life" in caught.value.cause.message
-    v = await h.execute_update(
-        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="本卡永久有效")
+    v = await act(
+        h, ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="本卡永久有效")
     )  # not on this organisation's list
     assert v.timeline[-1].kind == "progress_posted"
     await h.execute_update(

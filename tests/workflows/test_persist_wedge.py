@@ -37,6 +37,7 @@ from csflow.store import requests as store
 from tests.helpers import AGENT, SUPERVISOR, eventually, fresh_queue, intake
 from tests.workflows.conftest import TERMS
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify
+from tests.workflows.updates import act, ended
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -128,7 +129,7 @@ async def test_a_refused_write_flips_the_flag_and_a_fixing_command_clears_it(
     )
 
     # A command that fixes the value: the pending events and the new one are written.
-    fixed = await h.execute_update(ServiceRequestWorkflow.submit_plan, _plan(NEAR))
+    fixed = await act(h, ServiceRequestWorkflow.submit_plan, _plan(NEAR))
     assert fixed.eta == NEAR
     await _persist_state_is(h, "ok")
     row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1", number)
@@ -139,7 +140,7 @@ async def test_a_refused_write_flips_the_flag_and_a_fixing_command_clears_it(
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
     )
-    assert (await h.result()).status is Status.CANCELLED
+    assert (await ended(h)).status is Status.CANCELLED
 
 
 async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow_and_row(
@@ -195,11 +196,11 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
     )
 
     # The ETA is still unstorable, yet a cancel ends the workflow and the row.
-    done = await h.execute_update(
-        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="give up")
+    done = await act(
+        h, ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="give up")
     )
     assert done.status is Status.CANCELLED
-    assert (await h.result()).status is Status.CANCELLED
+    assert (await ended(h)).status is Status.CANCELLED
     row = await pool.fetchrow(
         "SELECT status, closed_at, version FROM requests WHERE number = $1", number
     )

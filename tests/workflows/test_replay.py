@@ -52,11 +52,11 @@ from csflow.contracts import (
     ReassignCommand,
     ReceiptQuery,
     RecordCauseCommand,
-    RequestView,
     ResolveCommand,
     ReviewBreachCommand,
     ServiceRequestInput,
     UpdateCalendarCommand,
+    UpdateResult,
     WaitForCustomerCommand,
 )
 from csflow.crypto import options
@@ -103,6 +103,32 @@ async def _closed_after_rehandling(harness: Harness) -> Handle:
     await h.execute_update(  # recorded when an agent could close; now a skip needs a reason
         ServiceRequestWorkflow.close,
         CloseCommand(actor=SUPERVISOR, reason="customer declined the follow-up call"),
+    )
+    await h.result()
+    return h
+
+
+async def _full_lifecycle(harness: Harness) -> Handle:
+    """The lifecycle bench/lifecycle.py measures: intake, plan, progress, resolution,
+    confirmation, a good follow-up, closed."""
+    h = await harness.start(intake(priority=Priority.P3))
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(actor=FOLLOW_UP, score=5, nps=9),
     )
     await h.result()
     return h
@@ -213,7 +239,7 @@ async def _started_by_another_language(harness: Harness) -> Handle:
         ),
         id=number,
         task_queue=harness.queue,
-        result_type=RequestView,
+        result_type=UpdateResult,
     )
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await h.execute_update(
@@ -559,6 +585,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     # and after patch "improvement-problem-by-reference": the child gets a reference
     "followed_up_with_improvement_by_reference": _followed_up_with_improvement,
     "closed_after_rehandling": _closed_after_rehandling,
+    # after patches "small-update-results" and "persist-changes-only": receipts, deltas
+    "full_lifecycle_with_receipts": _full_lifecycle,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
     "breach_explained_and_reviewed": _breach_explained_and_reviewed,
@@ -686,6 +714,60 @@ def test_silence_waits_for_the_follow_up_deadline_after_the_patch() -> None:
     new = _scheduled_data("silent_after_follow_up_deadline")
     assert "reactivation_at" not in old
     assert new["reactivation_at"] >= new["due_at"]
+
+
+def test_a_lifecycle_writes_receipts_and_changes_after_the_patch() -> None:
+    """Patch `receipts-and-row-changes`: in the lifecycle recorded after it every Update
+    answers with a receipt, the persists are local activities (no input in history) and
+    the run's result is a receipt; a lifecycle recorded before it (no marker) answered
+    with whole views and scheduled `record_events` activities, and still replays
+    (test_recorded_histories_replay)."""
+
+    def payload(p: dict[str, Any]) -> Any:
+        return json.loads(base64.b64decode(p["data"]))
+
+    def shape(name: str) -> tuple[list[str], list[set[str]], int, int]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        patches = [
+            payload(e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0])[
+                "id"
+            ]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"
+        ]
+        results = [
+            set(
+                payload(
+                    e["workflowExecutionUpdateCompletedEventAttributes"]["outcome"]["success"][
+                        "payloads"
+                    ][0]
+                )
+            )
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"
+        ]
+        scheduled = sum(
+            1
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+            and e["activityTaskScheduledEventAttributes"]["activityType"]["name"] == "record_events"
+        )
+        local = sum(
+            1
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity"
+        )
+        return patches, results, scheduled, local
+
+    old_patches, old_results, old_scheduled, old_local = shape("closed_after_rehandling")
+    assert "receipts-and-row-changes" not in old_patches
+    assert all("timeline" in r for r in old_results) and old_scheduled > 0 and old_local == 0
+    patches, results, scheduled, local = shape("full_lifecycle_with_receipts")
+    assert "receipts-and-row-changes" in patches
+    assert results and all(r == {"number", "status", "seq"} for r in results)
+    assert scheduled == 0 and local >= 6  # intake, plan, progress, resolve, confirm, close
 
 
 def _workflow_id(text: str) -> str:

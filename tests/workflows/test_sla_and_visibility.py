@@ -13,15 +13,17 @@ from csflow.contracts import (
     ReceiptQuery,
     RequestView,
     ResolveCommand,
+    UpdateResult,
 )
 from csflow.domain.codes import Priority
 from csflow.domain.lifecycle import Command
 from tests.helpers import AGENT, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act, ended
 from workflows.service_request import ServiceRequestWorkflow
 
 
-async def _state(h: WorkflowHandle[ServiceRequestWorkflow, RequestView]) -> RequestView:
+async def _state(h: WorkflowHandle[ServiceRequestWorkflow, UpdateResult]) -> RequestView:
     return await h.query(ServiceRequestWorkflow.get_state)
 
 
@@ -42,7 +44,7 @@ async def test_a_satisfied_clock_never_warns_or_breaches(harness: Harness) -> No
 
 async def test_search_attributes_follow_every_transition(harness: Harness) -> None:
     h = await harness.start(intake(priority=Priority.P1))
-    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
     attrs = (await h.describe()).typed_search_attributes
     assert attrs.get(sa.REQUEST_STATUS) == "assigned"
     assert attrs.get(sa.PRIORITY) == "P1"
@@ -81,6 +83,6 @@ async def test_search_attributes_follow_every_transition(harness: Harness) -> No
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
     )
-    final = await h.result()
+    final = await ended(h)
     attrs = (await h.describe()).typed_search_attributes
     assert attrs.get(sa.REQUEST_STATUS) == "cancelled" and final.sla_state.value == "none"

@@ -30,6 +30,7 @@ from csflow.domain.codes import Priority
 from csflow.domain.lifecycle import Status
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
@@ -157,8 +158,8 @@ async def test_progress_cadence_restarts_with_each_update(harness: Harness) -> N
     h = await harness.start(intake(priority=Priority.P2), received_at=t0)
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await harness.env.fast_forward(h, 5 * H)
-    v = await h.execute_update(
-        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="parts ordered")
+    v = await act(
+        h, ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="parts ordered")
     )
     posted = v.timeline[-1].at
     cadence = [c for c in v.clocks if c.name == "progress_cadence"]
@@ -187,7 +188,8 @@ async def test_waiting_on_the_customer_pauses_every_clock_and_shows_it(harness: 
         PlanCommand(actor=AGENT, measures=["ask for photos"], eta=t0 + 20 * H),
     )
     await harness.env.fast_forward(h, 4 * H)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="waiting for photos of the damage"),
     )
@@ -198,7 +200,8 @@ async def test_waiting_on_the_customer_pauses_every_clock_and_shows_it(harness: 
     await harness.env.fast_forward(h, 3 * 24 * H)  # three days of silence: nothing fires
     v = await h.query(ServiceRequestWorkflow.get_state)
     assert not [e for e in v.timeline if e.at > paused_at and e.kind.startswith("sla_")]
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.customer_replied,
         CustomerRepliedCommand(actor=CUSTOMER, note="photos sent"),
     )
@@ -252,7 +255,8 @@ async def test_a_priority_change_recounts_the_open_clocks(harness: Harness) -> N
         PlanCommand(actor=AGENT, measures=["check logs"], eta=t0 + 20 * H),
     )
     await harness.env.fast_forward(h, 1 * H)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.change_priority,
         ChangePriorityCommand(actor=SUPERVISOR, priority=Priority.P1, reason="whole shop is down"),
     )
@@ -286,7 +290,8 @@ async def test_rehandling_starts_a_new_cycle_and_keeps_the_old(harness: Harness)
     await h.execute_update(
         ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="reset the device")
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.confirm,
         ConfirmCommand(actor=CUSTOMER, satisfied=False, reason="fails again"),
     )
@@ -338,7 +343,7 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
     h = await harness.start(
         intake(priority=Priority.P3), received_at=received, terms=TermsProvider(policy)
     )
-    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
     due = {c.id: c.due_at for c in v.clocks}
     # Fri 17:30–18:00 (0.5 h), Sat off, Sun make-up day 09:00–12:00, 13:00–18:00 (8 h),
     # Mon holiday, Tue 09:00–12:00, 13:00–18:00.
@@ -358,6 +363,7 @@ async def test_working_time_clocks_skip_weekend_and_holiday_and_use_makeup_day(
             if e.kind == "escalation_step" and e.data["clock"] == "first_response"
         ]
         # The P3 ladder is wall-clock after the breach: +4 h and +8 h.
+        assert due["first_response"] is not None
         assert [s.at for s in steps] == [
             due["first_response"] + 4 * H,
             due["first_response"] + 8 * H,
@@ -386,11 +392,12 @@ async def test_a_pushed_calendar_rearms_running_clocks(harness: Harness) -> None
     h = await harness.start(
         intake(priority=Priority.P3), received_at=received, terms=TermsProvider(policy)
     )
-    v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
     before = next(c for c in v.clocks if c.id == "resolution").due_at
     assert before == _local("2027-11-30T17:30:00")  # Fri 0.5 h + Mon 8 h + Tue 7.5 h
     holiday = BusinessCalendar(holidays=frozenset({datetime(2027, 11, 29).date()}))
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.update_calendar,
         UpdateCalendarCommand(actor=SUPERVISOR, calendar=holiday),
     )
@@ -427,7 +434,8 @@ async def test_the_customer_pause_can_be_switched_off_by_policy(harness: Harness
     policy = policy_from_mapping({"sla": {"pause_when_awaiting_customer": False}})
     h = await harness.start(intake(priority=Priority.P3), terms=TermsProvider(policy))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.wait_for_customer,
         WaitForCustomerCommand(actor=AGENT, reason="waiting for the invoice"),
     )

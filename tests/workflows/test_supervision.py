@@ -22,16 +22,17 @@ from csflow.contracts import (
     PlanCommand,
     ReassignCommand,
     ReceiptQuery,
-    RequestView,
     ResolveCommand,
+    UpdateResult,
 )
 from csflow.domain.codes import Priority, Role
 from csflow.domain.lifecycle import Status
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[ServiceRequestWorkflow, UpdateResult]
 ETA = at("2026-11-30T18:00:00+08:00")
 
 
@@ -57,7 +58,8 @@ async def test_escalate_raises_priority_hands_over_and_shows_everywhere(
     harness: Harness,
 ) -> None:
     h = await started(harness, priority=Priority.P3)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.escalate,
         EscalateCommand(
             actor=SUPERVISOR,
@@ -83,7 +85,8 @@ async def test_escalate_raises_priority_hands_over_and_shows_everywhere(
         for ev in history
     )
     # Still work to do while escalated: plans and progress are accepted.
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.submit_plan,
         PlanCommand(actor=AGENT, measures=["call back"], eta=ETA),
     )
@@ -117,7 +120,8 @@ async def test_escalation_refusals_name_the_reason(harness: Harness) -> None:
 
 async def test_reassign_with_a_reason(harness: Harness) -> None:
     h = await started(harness)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.reassign,
         ReassignCommand(
             actor=SUPERVISOR, to_staff="wang.agent", reason="speaks the customer's dialect"
@@ -154,7 +158,8 @@ async def test_supervisor_orders_rehandling_after_the_customer_confirmed(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
     assert h.id in harness.assignment.released, "confirmation frees the handler's capacity"
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.order_rehandling,
         OrderRehandlingCommand(actor=SUPERVISOR, reason="quality audit found the fix incomplete"),
     )
@@ -183,7 +188,8 @@ async def test_rehandling_names_a_new_assignee_when_the_previous_one_is_full(
             OrderRehandlingCommand(actor=SUPERVISOR, reason="audit"),
         )
         assert "at capacity" in reason and "naming an assignee" in reason
-        v = await h.execute_update(
+        v = await act(
+            h,
             ServiceRequestWorkflow.order_rehandling,
             OrderRehandlingCommand(actor=SUPERVISOR, reason="audit", assignee="zhao.senior"),
         )
@@ -199,7 +205,8 @@ async def test_rehandling_names_a_new_assignee_when_the_previous_one_is_full(
 
 async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harness) -> None:
     h = await started(harness, priority=Priority.P3)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.request_compensation,
         CompensationRequest(actor=AGENT, amount=Decimal("200"), reason="late delivery"),
     )
@@ -207,7 +214,8 @@ async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harn
     assert v.timeline[-1].kind == "compensation_granted"
 
     h2 = await started(harness, priority=Priority.P3)
-    v = await h2.execute_update(
+    v = await act(
+        h2,
         ServiceRequestWorkflow.request_compensation,
         CompensationRequest(actor=AGENT, amount=Decimal("800"), reason="broken TV"),
     )
@@ -221,7 +229,8 @@ async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harn
         ServiceRequestWorkflow.decide_compensation,
         CompensationDecision(actor=AGENT, approve=True, reason="self-approval"),
     )
-    v = await h2.execute_update(
+    v = await act(
+        h2,
         ServiceRequestWorkflow.decide_compensation,
         CompensationDecision(actor=SUPERVISOR, approve=True, reason="within goodwill budget"),
     )
@@ -232,8 +241,8 @@ async def test_compensation_above_the_limit_waits_for_a_supervisor(harness: Harn
         ServiceRequestWorkflow.decide_compensation,
         CompensationDecision(actor=SUPERVISOR, approve=False, reason="again"),
     )
-    v = await h2.execute_update(
-        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="paid and replaced")
+    v = await act(
+        h2, ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="paid and replaced")
     )
     assert v.status is Status.AWAITING_CONFIRMATION
     await done(h)
@@ -256,7 +265,8 @@ async def test_nobody_free_queues_the_request_while_its_sla_counts(harness: Harn
         ServiceRequestWorkflow.assignment_made,
         AssignmentMade(actor=SUPERVISOR, assignee="x", rule="manual"),
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.assignment_made,
         AssignmentMade(
             actor=SYSTEM, assignee="zhao.agent", department="after-sales", rule="from the queue"
@@ -274,7 +284,8 @@ async def test_nobody_free_queues_the_request_while_its_sla_counts(harness: Harn
 async def test_a_queued_request_can_be_assigned_by_hand(harness: Harness) -> None:
     harness.assignment.queue = True
     h = await started(harness)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.reassign,
         ReassignCommand(
             actor=SUPERVISOR, to_staff="sun.agent", reason="I'll take it off the queue"

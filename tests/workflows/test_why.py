@@ -22,19 +22,20 @@ from csflow.contracts import (
     FollowUpRecord,
     ReceiptQuery,
     RecordCauseCommand,
-    RequestView,
     ResolveCommand,
     ReviewBreachCommand,
+    UpdateResult,
 )
 from csflow.domain.codes import Channel, Priority, Role
 from csflow.refusals import Refusal
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, intake
 from tests.workflows.conftest import Harness
 from tests.workflows.test_follow_up import FU, events, resolved
+from tests.workflows.updates import act, ended
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
-Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+Handle = WorkflowHandle[ServiceRequestWorkflow, UpdateResult]
 HOLDER = Actor(id="senior-desk", role=Role.AGENT)  # whom the fake triage assigns
 
 
@@ -89,7 +90,7 @@ async def test_a_breach_is_explained_by_its_holder_and_reviewed_by_a_supervisor(
         "no explanation of first_response",
     )
 
-    v = await h.execute_update(ServiceRequestWorkflow.explain_breach, explain)
+    v = await act(h, ServiceRequestWorkflow.explain_breach, explain)
     explained = events(v, "breach_explained")[-1]
     assert explained.actor == HOLDER
     assert explained.data == {
@@ -114,7 +115,7 @@ async def test_a_breach_is_explained_by_its_holder_and_reviewed_by_a_supervisor(
         verdict="rejected",
         note="the queue was short that hour",
     )
-    v = await h.execute_update(ServiceRequestWorkflow.review_breach, rejected)
+    v = await act(h, ServiceRequestWorkflow.review_breach, rejected)
     assert events(v, "breach_reviewed")[-1].data == {
         "clock": "first_response",
         "verdict": "rejected",
@@ -134,7 +135,7 @@ async def test_a_breach_is_explained_by_its_holder_and_reviewed_by_a_supervisor(
         note="the agent was pulled into a P1 call",
     )
     await h.execute_update(ServiceRequestWorkflow.explain_breach, again)
-    v = await h.execute_update(ServiceRequestWorkflow.review_breach, review)
+    v = await act(h, ServiceRequestWorkflow.review_breach, review)
     assert [e.data["verdict"] for e in events(v, "breach_reviewed")] == ["rejected", "accepted"]
     assert [e.data["reason"] for e in events(v, "breach_explained")] == ["peak_volume", "other"]
 
@@ -175,7 +176,8 @@ async def test_a_cause_is_recorded_on_resolution_and_corrected_by_a_supervisor(
 ) -> None:
     h = await harness.start(intake(priority=Priority.P2))
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.resolve,
         ResolveCommand(
             actor=AGENT,
@@ -210,7 +212,7 @@ async def test_a_cause_is_recorded_on_resolution_and_corrected_by_a_supervisor(
         Refusal.ILLEGAL_STATE,
         "is not an improvement task of this request",
     )
-    v = await h.execute_update(ServiceRequestWorkflow.record_cause, fix)
+    v = await act(h, ServiceRequestWorkflow.record_cause, fix)
     assert events(v, "cause_recorded")[-1].data == {
         "cause": "third_party",
         "responsible_department": "carrier-relations",
@@ -228,7 +230,8 @@ async def test_an_improvement_task_completed_with_a_cause_records_it_on_the_requ
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(actor=FU, score=1, nps=0, problem="the courier was rude", method="phone"),
     )
@@ -243,7 +246,7 @@ async def test_an_improvement_task_completed_with_a_cause_records_it_on_the_requ
             responsible_department="logistics",
         ),
     )
-    final = await h.result()
+    final = await ended(h)
     cause = events(final, "cause_recorded")[-1]
     assert cause.data == {
         "cause": "service_attitude",
@@ -261,7 +264,7 @@ async def test_the_received_event_carries_the_channels_pick_up_target(
     phone = await harness.start(intake(channel=Channel.PHONE))
     web = await harness.start(intake(channel=Channel.WEB))
     for h, expected in ((phone, 10.0), (web, None)):
-        v = await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+        v = await act(h, ServiceRequestWorkflow.receipt, ReceiptQuery())
         assert events(v, "received")[0].data.get("answer_within") == expected
         await h.execute_update(
             ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")

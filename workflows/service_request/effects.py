@@ -125,8 +125,23 @@ def send(n: Notification) -> asyncio.Task[Any]:
     )
 
 
-async def record_events(batch: RecordEvents) -> None:
+async def record_events(batch: RecordEvents, *, local: bool = False) -> None:
+    """One short, idempotent transaction. `local` (the request's patch
+    `receipts-and-row-changes`): run as a local activity, in the worker that runs the
+    workflow task — no activity task through the server, no input in history (only the
+    result's marker), and an Update's persist completes in the task that accepted it.
+    A write refused outright fails at once either way; connection trouble is retried
+    the same (locally up to a minute, then with a timer between attempts)."""
     first, last = batch.events[0].seq, batch.events[-1].seq
+    if local:
+        await workflow.execute_local_activity_method(
+            StoreActivities.record_events,
+            batch,
+            start_to_close_timeout=options.PERSIST_TIMEOUT,
+            retry_policy=options.PERSIST_RETRY,
+            summary=f"persist events {first}..{last}",
+        )
+        return
     await workflow.execute_activity_method(
         StoreActivities.record_events,
         batch,

@@ -7,7 +7,9 @@ Updates, below in lifecycle order. Each has one check in `guards` that its valid
 (so a refused command never reaches history) and its handler runs again once intake is
 done (the state may have moved since). An accepted command calls its effects (activities,
 in `effects`), then its transition (state and timeline, in `transitions`), and returns
-only after the events are persisted, so a caller's 200 means "in PostgreSQL".
+only after the events are persisted, so a caller's 200 means "in PostgreSQL". What it
+returns is a small receipt, not the view (LEAN_HISTORY_PATCH): the view is the
+`get_state` query's.
 
 The SLA terms arrive resolved in the input: a replay never reads the policy file. A
 caller outside Python (docs/contract.md) leaves them out and numbers the request itself;
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         RecordEvents,
         ResolveTermsInput,
         TriageInput,
+        row_changes,
+        row_fields,
     )
     from csflow.contracts import (
         SYSTEM,
@@ -44,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         CancelCommand,
         ChangePriorityCommand,
         CloseCommand,
+        CommandReceipt,
         CompensationDecision,
         CompensationRequest,
         ConfirmCommand,
@@ -65,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceRequestInput,
         TimelineEvent,
         UpdateCalendarCommand,
+        UpdateResult,
         WaitForCustomerCommand,
     )
     from csflow.contracts.intake import problem_reference
@@ -126,6 +132,12 @@ CLOSE_PATCH = "close-keeps-the-follow-up"
 # A flagged (upset) customer's first reply opens with a soothing phrase; the handler
 # checks it again (docs/policy.md `[intake.soothing_openings]`).
 SOOTHE_PATCH = "soothing-first-reply"
+# History a lifecycle writes, cut down (docs/performance.md "lifecycle"): Updates and the
+# run return a CommandReceipt, not the whole view (timeline and all) once per command;
+# persist batches after the first carry only the row's changed columns, clocks by id,
+# not a snapshot. One patch for both: each patch costs a marker and an upsert of
+# TemporalChangeVersion in every history.
+LEAN_HISTORY_PATCH = "receipts-and-row-changes"
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -152,11 +164,15 @@ class ServiceRequestWorkflow:
         self._org_routing = False
         self._routed: set[str] = set()
         self._paged: set[str] = set()
+        # The row's columns as the last batch of this run wrote them (LEAN_HISTORY_PATCH);
+        # None: the next batch writes the whole row.
+        self._row: dict[str, Any] | None = None
+        self._published: dict[str, Any] | None = None  # search attributes as last upserted
 
     # ---- the main loop ----
 
     @workflow.run
-    async def run(self, inp: ServiceRequestInput) -> RequestView:
+    async def run(self, inp: ServiceRequestInput) -> UpdateResult:
         if inp.terms is None:
             await self._adopt_caller_start(inp)
         if not self._ready:
@@ -176,7 +192,7 @@ class ServiceRequestWorkflow:
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._persist_before_leaving()
-        return self._view()
+        return self._answer()
 
     async def _adopt_caller_start(self, inp: ServiceRequestInput) -> None:
         """A start from outside csflow's starter: check what the caller chose, then resolve
@@ -280,13 +296,13 @@ class ServiceRequestWorkflow:
     # ---- commands, in lifecycle order ----
 
     @workflow.update(name="receipt")
-    async def receipt(self, _: ReceiptQuery) -> RequestView:
+    async def receipt(self, _: ReceiptQuery) -> UpdateResult:
         """Returns once intake is persisted and the request is assigned."""
         await workflow.wait_condition(lambda: self._ready)
-        return self._view()
+        return self._answer()
 
     @workflow.update(name=Command.ASSIGNMENT_MADE.value)
-    async def assignment_made(self, cmd: AssignmentMade) -> RequestView:
+    async def assignment_made(self, cmd: AssignmentMade) -> UpdateResult:
         """The queue found someone: the waiting request is assigned."""
         await self._begin(guards.assignment_made, cmd)
         transitions.assignment_made(self._timeline, cmd, workflow.now())
@@ -297,7 +313,7 @@ class ServiceRequestWorkflow:
         guards.assignment_made(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.SUBMIT_PLAN.value)
-    async def submit_plan(self, cmd: PlanCommand) -> RequestView:
+    async def submit_plan(self, cmd: PlanCommand) -> UpdateResult:
         await self._begin(guards.submit_plan, cmd)
         transitions.submit_plan(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
@@ -307,7 +323,7 @@ class ServiceRequestWorkflow:
         guards.submit_plan(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.POST_PROGRESS.value)
-    async def post_progress(self, cmd: ProgressCommand) -> RequestView:
+    async def post_progress(self, cmd: ProgressCommand) -> UpdateResult:
         await self._begin(guards.post_progress, cmd)
         self._authority(Command.POST_PROGRESS, cmd.actor)
         self._soothing(cmd.note)
@@ -321,7 +337,7 @@ class ServiceRequestWorkflow:
         self._soothing(cmd.note, validating=True)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
-    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> RequestView:
+    async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> UpdateResult:
         await self._begin(guards.wait_for_customer, cmd)
         transitions.wait_for_customer(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
@@ -331,7 +347,7 @@ class ServiceRequestWorkflow:
         guards.wait_for_customer(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CUSTOMER_REPLIED.value)
-    async def customer_replied(self, cmd: CustomerRepliedCommand) -> RequestView:
+    async def customer_replied(self, cmd: CustomerRepliedCommand) -> UpdateResult:
         await self._begin(guards.customer_replied, cmd)
         transitions.customer_replied(
             self._timeline,
@@ -347,7 +363,7 @@ class ServiceRequestWorkflow:
         guards.customer_replied(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CHANGE_PRIORITY.value)
-    async def change_priority(self, cmd: ChangePriorityCommand) -> RequestView:
+    async def change_priority(self, cmd: ChangePriorityCommand) -> UpdateResult:
         await self._begin(guards.change_priority, cmd)
         transitions.change_priority(
             self._timeline, self._terms, cmd, workflow.now(), rearm=workflow.patched(REARM_PATCH)
@@ -359,11 +375,11 @@ class ServiceRequestWorkflow:
         guards.change_priority(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.UPDATE_CALENDAR.value)
-    async def update_calendar(self, cmd: UpdateCalendarCommand) -> RequestView:
+    async def update_calendar(self, cmd: UpdateCalendarCommand) -> UpdateResult:
         await self._begin(guards.update_calendar, cmd)
         guards.same_team(self._terms.calendar, cmd)
         if cmd.calendar.version == self._terms.calendar.version:
-            return self._view()  # already on this calendar: a repeated push changes nothing
+            return self._answer()  # already on this calendar: a repeated push changes nothing
         self._terms = transitions.update_calendar(self._timeline, self._terms, cmd, workflow.now())
         return await self._finish()
 
@@ -374,7 +390,7 @@ class ServiceRequestWorkflow:
             guards.same_team(self._terms.calendar, cmd)
 
     @workflow.update(name=Command.ESCALATE.value)
-    async def escalate(self, cmd: EscalateCommand) -> RequestView:
+    async def escalate(self, cmd: EscalateCommand) -> UpdateResult:
         await self._begin(guards.escalate, cmd)
         moved = None
         if cmd.to_staff or cmd.to_department:
@@ -395,7 +411,7 @@ class ServiceRequestWorkflow:
         guards.escalate(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REASSIGN.value)
-    async def reassign(self, cmd: ReassignCommand) -> RequestView:
+    async def reassign(self, cmd: ReassignCommand) -> UpdateResult:
         await self._begin(guards.reassign, cmd)
         moved = await effects.transfer(self._state.number, to_staff=cmd.to_staff)
         guards.moved(moved.assignee, moved.rule)
@@ -407,7 +423,7 @@ class ServiceRequestWorkflow:
         guards.reassign(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REQUEST_COMPENSATION.value)
-    async def request_compensation(self, cmd: CompensationRequest) -> RequestView:
+    async def request_compensation(self, cmd: CompensationRequest) -> UpdateResult:
         await self._begin(guards.request_compensation, cmd)
         self._authority(Command.REQUEST_COMPENSATION, cmd.actor)
         running_total = not transitions.compensation_total(self._state) or workflow.patched(
@@ -424,7 +440,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.REQUEST_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.DECIDE_COMPENSATION.value)
-    async def decide_compensation(self, cmd: CompensationDecision) -> RequestView:
+    async def decide_compensation(self, cmd: CompensationDecision) -> UpdateResult:
         await self._begin(guards.decide_compensation, cmd)
         self._authority(Command.DECIDE_COMPENSATION, cmd.actor)
         transitions.decide_compensation(self._timeline, cmd, workflow.now())
@@ -436,7 +452,7 @@ class ServiceRequestWorkflow:
         self._authority(Command.DECIDE_COMPENSATION, cmd.actor, validating=True)
 
     @workflow.update(name=Command.RESOLVE.value)
-    async def resolve(self, cmd: ResolveCommand) -> RequestView:
+    async def resolve(self, cmd: ResolveCommand) -> UpdateResult:
         await self._begin(guards.resolve, cmd)
         self._authority(Command.RESOLVE, cmd.actor)
         self._soothing(cmd.summary)
@@ -450,7 +466,7 @@ class ServiceRequestWorkflow:
         self._soothing(cmd.summary, validating=True)
 
     @workflow.update(name=Command.CONFIRM.value)
-    async def confirm(self, cmd: ConfirmCommand) -> RequestView:
+    async def confirm(self, cmd: ConfirmCommand) -> UpdateResult:
         await self._begin(guards.confirm, cmd)
         if cmd.satisfied:
             transitions.customer_confirmed(self._timeline, self._terms, cmd, workflow.now())
@@ -471,7 +487,7 @@ class ServiceRequestWorkflow:
         guards.confirm(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.ORDER_REHANDLING.value)
-    async def order_rehandling(self, cmd: OrderRehandlingCommand) -> RequestView:
+    async def order_rehandling(self, cmd: OrderRehandlingCommand) -> UpdateResult:
         await self._begin(guards.order_rehandling, cmd)
         to_staff = transitions.rehandling_transfer(self._state, cmd)
         if to_staff is not None:
@@ -490,7 +506,7 @@ class ServiceRequestWorkflow:
         guards.order_rehandling(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.RECORD_FOLLOW_UP.value)
-    async def record_follow_up(self, rec: FollowUpRecord) -> RequestView:
+    async def record_follow_up(self, rec: FollowUpRecord) -> UpdateResult:
         await self._begin(guards.record_follow_up, rec)
         tl, t = self._timeline, self._terms
         negative = transitions.follow_up_recorded(tl, t, rec, workflow.now())
@@ -519,7 +535,7 @@ class ServiceRequestWorkflow:
         guards.record_follow_up(self._state, rec, self._banned)
 
     @workflow.update(name=Command.EXPLAIN_BREACH.value)
-    async def explain_breach(self, cmd: ExplainBreachCommand) -> RequestView:
+    async def explain_breach(self, cmd: ExplainBreachCommand) -> UpdateResult:
         """The owner's reason for a missed deadline (a reason key checked at the edge)."""
         await self._begin(guards.explain_breach, cmd)
         breach = guards.breach_of(self._state, cmd.clock)
@@ -532,7 +548,7 @@ class ServiceRequestWorkflow:
         guards.explain_breach(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.REVIEW_BREACH.value)
-    async def review_breach(self, cmd: ReviewBreachCommand) -> RequestView:
+    async def review_breach(self, cmd: ReviewBreachCommand) -> UpdateResult:
         """A supervisor accepts or rejects the latest explanation of a breach."""
         await self._begin(guards.review_breach, cmd)
         transitions.review_breach(self._timeline, cmd, workflow.now())
@@ -543,7 +559,7 @@ class ServiceRequestWorkflow:
         guards.review_breach(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.RECORD_CAUSE.value)
-    async def record_cause(self, cmd: RecordCauseCommand) -> RequestView:
+    async def record_cause(self, cmd: RecordCauseCommand) -> UpdateResult:
         """Record or correct the root cause of the complaint or of an improvement task."""
         await self._begin(guards.record_cause, cmd)
         transitions.record_cause(self._timeline, cmd, workflow.now())
@@ -554,7 +570,7 @@ class ServiceRequestWorkflow:
         guards.record_cause(self._state, cmd, self._banned)
 
     @workflow.update(name=Command.CLOSE.value)
-    async def close(self, cmd: CloseCommand) -> RequestView:
+    async def close(self, cmd: CloseCommand) -> UpdateResult:
         await self._begin(guards.close, cmd)
         data = None
         if workflow.patched(CLOSE_PATCH):
@@ -571,7 +587,7 @@ class ServiceRequestWorkflow:
         guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
 
     @workflow.update(name=Command.CANCEL.value)
-    async def cancel(self, cmd: CancelCommand) -> RequestView:
+    async def cancel(self, cmd: CancelCommand) -> UpdateResult:
         await self._begin(guards.cancel, cmd)
         return await self._end_by_command(
             EventKind.CANCELLED, cmd.actor, Status.CANCELLED, cmd.reason
@@ -618,13 +634,13 @@ class ServiceRequestWorkflow:
         language = self._input.intake.customer.language
         guards.soothing_first(self._state, text, terms.openings(language))
 
-    async def _finish(self) -> RequestView:
+    async def _finish(self) -> UpdateResult:
         self._rearm = True
         if not await self._persist(leaving=self._state.status.terminal):
             raise Refusal.NOT_PERSISTED.error(
                 "accepted, but not yet persisted; the request retries the write by itself"
             )
-        return self._view()
+        return self._answer()
 
     async def _confirmed(self) -> None:
         """Resolved: the handler's capacity is free, and the follow-up is planned."""
@@ -657,7 +673,7 @@ class ServiceRequestWorkflow:
         to: Status,
         reason: str | None,
         data: dict[str, Any] | None = None,
-    ) -> RequestView:
+    ) -> UpdateResult:
         """Closed or cancelled by someone: the holder's capacity is freed."""
         transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now(), data)
         await effects.release(self._state.number)
@@ -665,6 +681,13 @@ class ServiceRequestWorkflow:
 
     def _view(self) -> RequestView:
         return RequestView.of(self._state)
+
+    def _answer(self) -> UpdateResult:
+        """What an Update or the run returns: a receipt since LEAN_HISTORY_PATCH (the caller
+        reads the view with `get_state`), the whole view in histories from before."""
+        if workflow.patched(LEAN_HISTORY_PATCH):
+            return UpdateResult(CommandReceipt.of(self._state))
+        return UpdateResult(self._view())
 
     # ---- after every event: colour, search attributes, messages ----
 
@@ -676,9 +699,15 @@ class ServiceRequestWorkflow:
             s.sla_state = clocks.colour(s.clocks, workflow.now())
             s.next_deadline = clocks.next_deadline(s.clocks)
             self._flag_past_horizon()
-        publish(s, persist=self._persist_state)
+        self._publish(persist=self._persist_state)
         self._notify(event)
         workflow.logger.info("request %s: %s by %s", s.number, event.kind, event.actor.id)
+
+    def _publish(self, problem: str | None = None, persist: str = "ok") -> None:
+        """Search attributes and details; since LEAN_HISTORY_PATCH only the attributes
+        that changed since the run last published them."""
+        since = self._published if workflow.patched(LEAN_HISTORY_PATCH) else None
+        self._published = publish(self._state, problem, persist, since=since)
 
     def _flag_past_horizon(self) -> None:
         """A deadline past the calendar's holiday data is computed as if its public
@@ -770,14 +799,21 @@ class ServiceRequestWorkflow:
             pending = self._timeline.pending()
             if not pending:
                 return True
-            batch = RecordEvents(
-                state=s.model_copy(update={"timeline": []}),
-                events=pending,
-                intake=self._input.intake if s.persisted_seq == 0 else None,
-            )
+            row = row_fields(s) if workflow.patched(LEAN_HISTORY_PATCH) else None
+            if row is not None and self._row is not None and s.persisted_seq > 0:
+                batch = RecordEvents(
+                    number=s.number,
+                    customer_id=s.customer_id,
+                    changes=row_changes(self._row, row),
+                    events=pending,
+                )
+            else:
+                batch = self._whole_row(pending)
             try:
-                await effects.record_events(batch)
-            except ActivityError as err:
+                await effects.record_events(batch, local=row is not None)
+            except (ActivityError, ApplicationError) as err:
+                # A local activity's failure arrives as its own error, not wrapped.
+                cause = err.cause if isinstance(err, ActivityError) else err
                 now = workflow.now()
                 self._refused_since = self._refused_since or now
                 workflow.logger.error(
@@ -785,31 +821,45 @@ class ServiceRequestWorkflow:
                     s.number,
                     pending[0].seq,
                     pending[-1].seq,
-                    err.cause,
+                    cause,
                 )
                 if (leaving or now - self._refused_since >= SALVAGE_AFTER) and workflow.patched(
                     SALVAGE_PATCH
                 ):
                     return await self._salvage(batch)
-                self._refused(f"persistence failing: {err.cause}")
+                self._refused(f"persistence failing: {cause}")
                 return False
             s.persisted_seq = pending[-1].seq
+            self._row = row
             if (self._refused_since or self._persist_state != "ok") and workflow.patched(
                 SALVAGE_PATCH
             ):
                 self._persist_state = "ok"
-                publish(s)
+                self._publish()
             self._refused_since = None
             return True
 
+    def _whole_row(self, pending: list[TimelineEvent]) -> RecordEvents:
+        """A batch with the whole row: the intake's, a salvage, and every batch of a run
+        from before LEAN_HISTORY_PATCH."""
+        s = self._state
+        return RecordEvents(
+            state=s.model_copy(update={"timeline": []}),
+            events=pending,
+            intake=self._input.intake if s.persisted_seq == 0 else None,
+        )
+
     async def _salvage(self, batch: RecordEvents) -> bool:
         s = self._state
+        if batch.state is None:  # a salvage stores what it can of the whole row
+            batch = self._whole_row(batch.events)
         try:
             set_aside = await effects.salvage_events(batch)
         except ActivityError as err:
             self._refused(f"persistence failing, even salvaged: {err.cause}")
             return False
         s.persisted_seq = batch.events[-1].seq
+        self._row = None  # what the salvage stored of the row is unknown: next time, all
         self._refused_since = None
         self._persist_state = "quarantined" if set_aside else "ok"
         problem = (
@@ -817,12 +867,12 @@ class ServiceRequestWorkflow:
             if set_aside
             else None
         )
-        publish(s, problem=problem, persist=self._persist_state)
+        self._publish(problem, self._persist_state)
         return True
 
     def _refused(self, problem: str) -> None:
         self._persist_state = "rejected"
-        publish(self._state, problem=problem, persist="rejected")
+        self._publish(problem, "rejected")
         self._rearm = True
 
     async def _persist_before_leaving(self) -> None:

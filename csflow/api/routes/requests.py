@@ -34,7 +34,15 @@ from temporalio.service import RPCError
 from csflow.api import auth
 from csflow.api.deps import Csflow, Pool
 from csflow.commands import COMMANDS, CommandSpec
-from csflow.contracts import Actor, Model, ReceiptQuery, RequestIntake, RequestView, window_problems
+from csflow.contracts import (
+    Actor,
+    Model,
+    ReceiptQuery,
+    RequestIntake,
+    RequestView,
+    read_update_result,
+    window_problems,
+)
 from csflow.domain.codes import Role
 from csflow.domain.taxonomy import Taxonomy
 from csflow.store import personal
@@ -223,10 +231,18 @@ async def _receipt(temporal: Client, number: str, seconds: float) -> RequestView
     "accepted, look it up later" (202).
     """
     handle = temporal.get_workflow_handle(number)
+
+    async def view() -> RequestView:
+        # A receipt since patch `receipts-and-row-changes`: the view is the query's, as before.
+        answer = await handle.execute_update("receipt", ReceiptQuery(), result_type=dict)
+        result = read_update_result(answer)
+        if isinstance(result, RequestView):
+            return result
+        view: RequestView = await handle.query("get_state", result_type=RequestView)
+        return view
+
     try:
-        return await _within(
-            handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView), seconds
-        )
+        return await _within(view(), seconds)
     except Exception:  # started is started: every failure from here on is a 202
         return None
 
