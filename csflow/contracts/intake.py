@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model, ShortText
 from csflow.contracts.views import RequestState
@@ -29,6 +31,24 @@ class Contact(Model):
             raise ValueError("give at least one of phone or email")
         return self
 
+
+@cache
+def _zones() -> frozenset[str]:
+    # Only real IANA names: `localtime` and `Factory` exist as files but name no place.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
+
+
+def _iana_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError("not an IANA time zone name such as Europe/Berlin or Asia/Shanghai")
+    return name
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+    AfterValidator(_iana_zone),
+]
 
 CustomerChannel = Literal["email", "sms", "phone"]
 _DEFAULT_CUSTOMER_CHANNELS: tuple[CustomerChannel, ...] = ("email", "sms")
@@ -53,6 +73,12 @@ class Customer(Model):
         default=None,
         description='Own quiet hours, e.g. ["21:00", "09:00"] (local time); '
         "the organisation's default when absent.",
+    )
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="The customer's IANA time zone (e.g. Europe/Berlin): the times "
+        "messages give them (an ETA) and their own quiet hours are in it; the business "
+        "calendar's zone when absent.",
     )
 
 

@@ -808,7 +808,8 @@ def _with_handovers(
     ctx: NotifyContext, s: RequestState, terms: RequestTerms, event: TimelineEvent
 ) -> NotifyContext:
     """What handover messages need beyond the legacy context: the customer's time zone
-    (the business calendar's), the ETA they were last given, who asked for compensation."""
+    (their own if they gave one, else the business calendar's), the ETA they were last
+    given, who asked for compensation."""
     promised = (EventKind.PLAN_SUBMITTED, EventKind.PROGRESS_POSTED)
     plans = [
         e for e in s.timeline if e.kind in promised and e.data.get("eta") and e.seq < event.seq
@@ -816,7 +817,7 @@ def _with_handovers(
     return ctx.model_copy(
         update={
             "handovers": True,
-            "time_zone": terms.calendar.time_zone,
+            "time_zone": ctx.customer.time_zone or terms.calendar.time_zone,
             "previous_eta": plans[-1].data.get("eta") if plans else None,
             "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
         }
@@ -836,6 +837,7 @@ def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> 
             language=customer.language,
             channels=list(customer.preferred_channels),
             quiet_hours=customer.quiet_hours,
+            time_zone=customer.time_zone,
         ),
         follow_up_owner=s.follow_up.owner if s.follow_up else None,
         survey_url=s.follow_up.survey_url if s.follow_up else None,
