@@ -20,6 +20,16 @@ from csflow.contracts.base import (
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Category, Priority
 
+# When a command recorded by hand during an outage happened (`csflow import`).
+RecordedAt = Annotated[
+    AwareDatetime | None,
+    Field(
+        description="Imports only: when it happened, recorded by hand during an outage "
+        "(`csflow import`, docs/import.md). Refused on a request not being imported, in "
+        "the future, or before the request's previous event."
+    ),
+]
+
 
 class PlanCommand(Model):
     actor: Actor
@@ -30,6 +40,7 @@ class PlanCommand(Model):
     eta: AwareDatetime = Field(description="When it will be done; at most 732 days ahead.")
     owner: Identifier | None = None
     department: Annotated[str, Field(max_length=64)] | None = None
+    at: RecordedAt = None
 
 
 class ProgressCommand(Model):
@@ -38,6 +49,7 @@ class ProgressCommand(Model):
     eta: AwareDatetime | None = Field(
         default=None, description="A revised ETA, if it moved; at most 732 days ahead."
     )
+    at: RecordedAt = None
 
 
 # A reason's or a cause's key in the reports config (CSFLOW_REPORTS: `breach_reasons`,
@@ -68,6 +80,7 @@ class ResolveCommand(Model):
     responsible_department: Department | None = Field(
         default=None, description="Who was responsible; required with `cause`."
     )
+    at: RecordedAt = None
 
     @model_validator(mode="after")
     def _cause_with_department(self) -> ResolveCommand:
@@ -85,6 +98,7 @@ class ConfirmCommand(Model):
         default=None, description="Signature, voice recording or chat screenshot reference."
     )
     reason: Annotated[str, Field(max_length=2000)] | None = None
+    at: RecordedAt = None
 
     @model_validator(mode="after")
     def _reason_when_refused(self) -> ConfirmCommand:
@@ -96,6 +110,7 @@ class ConfirmCommand(Model):
 class CloseCommand(Model):
     actor: Actor
     reason: Annotated[str, Field(max_length=2000)] | None = None
+    at: RecordedAt = None
 
 
 class CancelCommand(Model):
@@ -209,6 +224,7 @@ class FollowUpRecord(Model):
         description="The SLA cycle the answer is about; a questionnaire link "
         "carries it so an answer about an outcome since re-handled is refused.",
     )
+    at: RecordedAt = None
 
 
 class CompleteImprovement(Model):

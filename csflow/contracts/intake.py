@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model, ShortText
+from csflow.contracts.base import NOT_BOOL, Actor, AwareDatetime, Identifier, Model, ShortText
 from csflow.contracts.views import RequestState
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.terms import RequestTerms
@@ -117,6 +117,10 @@ class RequestIntake(Model):
     )
 
 
+# The most events one imported request may bring (response, plan, progress, …).
+MAX_IMPORTED_EVENTS = 50
+
+
 class ServiceRequestInput(Model):
     """The workflow's single argument; `carried` is set only by continue-as-new.
 
@@ -139,6 +143,12 @@ class ServiceRequestInput(Model):
     carried: RequestState | None = Field(
         default=None,
         description="Internal: the state carried across continue-as-new. Never set it.",
+    )
+    imported_events: Annotated[int, Field(ge=0, le=MAX_IMPORTED_EVENTS), NOT_BOOL] = Field(
+        default=0,
+        description="Internal to `csflow import`: how many events recorded by hand "
+        "follow as commands dated `at` (docs/import.md). While they come, the SLA clocks "
+        "fire only up to the latest of them.",
     )
 
 

@@ -35,6 +35,7 @@ from csflow.imports.columns import (
     normalise_header,
     row_to_data,
 )
+from csflow.imports.history import RecordedEvent, read_events
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
@@ -56,6 +57,8 @@ class ImportFileError(Exception):
 class ImportRow:
     line: int
     intake: RequestIntake
+    # What happened to it by hand, in order: replayed as commands dated `at`.
+    events: tuple[RecordedEvent, ...] = ()
 
     @property
     def external_id(self) -> str:
@@ -317,6 +320,8 @@ def _validate(
     line: int, data: dict[str, Any], fmt: Format, now: datetime, back: timedelta
 ) -> ImportRow | RowProblem:
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    raw_events = data.pop("events", None)
+    events: tuple[RecordedEvent, ...] = ()
     missing = {name for name in _REQUIRED_FOR_IMPORT if data.get(name) in (None, "")}
     intake: RequestIntake | None = None
     try:
@@ -332,6 +337,8 @@ def _validate(
         problems += [
             ((name,), reason) for name, reason in window_problems(intake, now, received_back=back)
         ]
+        events, found = read_events(raw_events, intake, now)
+        problems += found
     if problems or intake is None:
         problems.sort(key=lambda p: _rank(p[0]))
         external_id = data.get("external_id")
@@ -340,7 +347,7 @@ def _validate(
             external_id if isinstance(external_id, str) else None,
             "; ".join(f"{field_name(loc, fmt)}: {msg}" for loc, msg in problems),
         )
-    return ImportRow(line, intake)
+    return ImportRow(line, intake, events)
 
 
 def _message(error: ErrorDetails) -> str:
@@ -364,4 +371,5 @@ def _differences(first: ImportRow, later: ImportRow, fmt: Format) -> tuple[str, 
     a = flatten(first.intake.model_dump(mode="json"))
     b = flatten(later.intake.model_dump(mode="json"))
     paths = sorted((p for p in a.keys() | b.keys() if a.get(p) != b.get(p)), key=_rank)
-    return tuple(field_name(p, fmt) for p in paths)
+    differs = tuple(field_name(p, fmt) for p in paths)
+    return (*differs, "events") if first.events != later.events else differs
