@@ -1,0 +1,179 @@
+"""The workflow's own rules for events dated `at` (docs/import.md, "The whole history"):
+only a request being imported takes them, never from the future, never out of order; a
+recorded answer that comes after its window ran out is refused like a live one; an import
+that stops half-way holds the clocks for IMPORT_WAIT at most, then they catch up unheard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from csflow.contracts import (
+    CancelCommand,
+    ConfirmCommand,
+    PlanCommand,
+    ProgressCommand,
+    ReceiptQuery,
+    RequestView,
+    ResolveCommand,
+    ServiceRequestInput,
+)
+from csflow.domain import clocks
+from csflow.domain.codes import Priority
+from csflow.refusals import Refusal
+from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
+from tests.workflows.conftest import TERMS, Harness
+from workflows.service_request import ServiceRequestWorkflow
+from workflows.service_request.workflow import IMPORT_WAIT
+
+Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+M = timedelta(minutes=1)
+
+
+async def imported(harness: Harness, received: datetime, events: int) -> Handle:
+    """Started as `csflow import` starts a row that brings `events` recorded events."""
+    harness._serial += 1
+    number = f"CS20261123-TEL-{harness._serial:04d}-{harness.queue[-6:]}"
+    req = intake(priority=Priority.P1)
+    h: Handle = await harness.client.start_workflow(
+        ServiceRequestWorkflow.run,
+        ServiceRequestInput(
+            number=number,
+            intake=req,
+            received_at=received,
+            terms=TERMS.for_intake(req, received),
+            imported_events=events,
+        ),
+        id=number,
+        task_queue=harness.queue,
+    )
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    return h
+
+
+async def refused(call: object, reason: str) -> None:
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await call  # type: ignore[misc]
+    cause = caught.value.cause
+    assert getattr(cause, "type", None) == Refusal.INVALID.value
+    assert reason in str(cause)
+
+
+async def test_a_live_request_takes_no_recorded_time(harness: Harness) -> None:
+    h = await harness.start(intake())
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await refused(
+        h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="x", at=datetime.now(UTC) - M),
+        ),
+        "only for the events of a request being imported",
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
+
+
+async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None:
+    received = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+    h = await imported(harness, received, events=4)
+    await refused(
+        h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="x", at=received - M),
+        ),
+        "before the request's previous event (assigned",
+    )
+    await refused(
+        h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="x", at=datetime.now(UTC) + timedelta(hours=2)),
+        ),
+        "is in the future",
+    )
+    # The P1's first response was due 15 minutes after receipt: answered at 20, it is late,
+    # and the breach stands before the answer on the timeline.
+    view = await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="called back", at=received + 20 * M),
+    )
+    answer = view.timeline[-1]
+    assert answer.kind == "progress_posted" and answer.at == received + 20 * M
+    assert answer.data["sla"] == {"first_response": "breached"}
+    breaches = [e for e in view.timeline if e.kind == "sla_breached"]
+    assert [(e.data["name"], e.at - received) for e in breaches] == [("first_response", 15 * M)]
+    await refused(
+        h.execute_update(
+            ServiceRequestWorkflow.submit_plan,
+            PlanCommand(
+                actor=AGENT, measures=["swap"], eta=received + 3 * 60 * M, at=received + 10 * M
+            ),
+        ),
+        "events are imported in the order they happened",
+    )
+    # Resolved at 30 minutes; the customer's recorded answer a minute after the
+    # confirmation window closed comes too late: it was confirmed by timeout first, as a
+    # live request would have been.
+    resolved = received + 30 * M
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve,
+        ResolveCommand(actor=AGENT, summary="replaced", at=resolved),
+    )
+    terms = TERMS.for_intake(intake(priority=Priority.P1), received)
+    window = clocks.start_deadline(
+        "confirmation", 1, terms.confirmation_window, terms, resolved, warn=False
+    )
+    assert window.due_at is not None and window.due_at + M < datetime.now(UTC)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await h.execute_update(
+            ServiceRequestWorkflow.confirm,
+            ConfirmCommand(actor=CUSTOMER, satisfied=True, at=window.due_at + M),
+        )
+    assert getattr(caught.value.cause, "type", None) == Refusal.ILLEGAL_STATE.value
+    view = await h.query(ServiceRequestWorkflow.get_state)
+    timeout = next(e for e in view.timeline if e.kind == "confirmed_by_timeout")
+    assert timeout.at == window.due_at and timeout.data["announced"] is False
+    sent = [n for n in harness.notify.sent if n.number == h.id]
+    assert sent == [], [n.key for n in sent]
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
+
+
+async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
+    harness: Harness,
+) -> None:
+    received = datetime.now(UTC).replace(microsecond=0) - 90 * M
+    h = await imported(harness, received, events=3)
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress,
+        ProgressCommand(actor=AGENT, note="called back", at=received + 5 * M),
+    )
+    view = await h.query(ServiceRequestWorkflow.get_state)
+    assert not any(e.kind == "sla_breached" for e in view.timeline), "held at the last event"
+    await harness.env.fast_forward(h, IMPORT_WAIT + M)
+
+    async def caught_up() -> RequestView:
+        v = await h.query(ServiceRequestWorkflow.get_state)
+        assert any(e.kind == "sla_breached" and e.data["name"] == "plan" for e in v.timeline)
+        return v
+
+    view = await eventually(caught_up)
+    breach = next(e for e in view.timeline if e.kind == "sla_breached")
+    assert breach.at == received + 60 * M and breach.data["announced"] is False
+    await refused(
+        h.execute_update(
+            ServiceRequestWorkflow.post_progress,
+            ProgressCommand(actor=AGENT, note="too late", at=received + 80 * M),
+        ),
+        "its import has finished",
+    )
+    sent = [n for n in harness.notify.sent if n.number == h.id]
+    assert all(
+        not n.key.split("/")[1].isdigit() or int(n.key.split("/")[1]) > breach.seq for n in sent
+    ), [n.key for n in sent]
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
