@@ -304,3 +304,82 @@ def test_events_are_checked_before_anything_is_created() -> None:
     )
     assert "events[3].at: " in second.reason and "time zone" in second.reason
     assert "events[4]: reason is required when the customer is not satisfied" in second.reason
+
+
+REQUESTS_CSV = "\n".join(
+    [
+        "external_id,received_at,customer_id,customer_name,customer_contact_phone,channel,"
+        "category,description,recorded_by_id,recorded_by_role",
+        "OUT-1,{received},C-1,Wang Fang,+86 139 0000 0000,phone,consultation,"
+        "How do I return a gift?,li.na,agent",
+        "OUT-2,{received},C-2,Zhao Lei,+86 139 0000 0001,phone,consultation,"
+        "Where is my parcel?,li.na,agent",
+    ]
+)
+
+EVENTS_CSV = "\n".join(
+    [
+        "external_id,kind,at,actor_id,actor_role,note,measures,eta,summary,satisfied,reason,"
+        "score,nps,praise",
+        "OUT-1,response,{r5},,,on it,,,,,,,,",
+        "OUT-1,plan,{r15},,,,explain the policy;send a label,{eta},,,,,,",
+        "OUT-1,resolution,{r60},,,,,,label sent,,,,,",
+        "OUT-1,confirmation,{r90},,,,,,,yes,,,,",
+        "OUT-1,follow_up,{r150},fu.lin,follow_up,,,,,,,5,9,quick and kind",
+        "OUT-2,confirmation,{r5},,,,,,,maybe,,,,",
+        "OUT-2,follow_up,{r15},,,,,,,,,6,11,",
+        "OUT-9,response,{r5},,,lost,,,,,,,,",
+    ]
+)
+
+
+def test_a_csv_import_takes_its_events_from_an_events_file(tmp_path: Path) -> None:
+    """The same history as JSON Lines gives, from a second sheet; its problems name that
+    sheet's line and column."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    received = now - timedelta(days=2)
+    times = {f"r{m}": _iso(received + m * M) for m in (5, 15, 60, 90, 150)}
+    requests = tmp_path / "requests.csv"
+    requests.write_text(REQUESTS_CSV.format(received=_iso(received)), encoding="utf-8")
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS_CSV.format(eta=_iso(now), **times), encoding="utf-8")
+
+    parsed = read_import_file(requests, now=now, events=events)
+    [row] = parsed.rows
+    assert [(e.kind, e.at - received) for e in row.events] == [
+        ("response", 5 * M),
+        ("plan", 15 * M),
+        ("resolution", 60 * M),
+        ("confirmation", 90 * M),
+        ("follow_up", 150 * M),
+    ]
+    jsonl = _intake("OUT-1", received) | {
+        "customer": {"id": "C-1", "name": "Wang Fang", "contact": {"phone": "+86 139 0000 0000"}},
+        "events": [
+            {"kind": "response", "at": times["r5"], "note": "on it"},
+            {
+                "kind": "plan",
+                "at": times["r15"],
+                "measures": ["explain the policy", "send a label"],
+                "eta": _iso(now),
+            },
+            {"kind": "resolution", "at": times["r60"], "summary": "label sent"},
+            {"kind": "confirmation", "at": times["r90"], "satisfied": True},
+            {"kind": "follow_up", "at": times["r150"], "actor": FU, "score": 5, "nps": 9}
+            | {"praise": "quick and kind"},
+        ],
+    }
+    [same] = parse_text(json.dumps(jsonl), "jsonl", "same.jsonl", now=now).rows
+    assert [(e.command, e.arg) for e in row.events] == [(e.command, e.arg) for e in same.events]
+
+    second, orphan = sorted(parsed.bad, key=lambda p: p.line)[-2:]
+    assert (second.line, second.external_id) == (3, "OUT-2")
+    assert second.reason == (
+        "events.csv line 7: satisfied: must be true or false; "
+        "events.csv line 8: score: Input should be less than or equal to 5; "
+        "events.csv line 8: nps: Input should be less than or equal to 10"
+    )
+    assert orphan.external_id == "OUT-9"
+    assert (
+        orphan.reason == "events.csv line 9: no request with this external_id in the requests file"
+    )
