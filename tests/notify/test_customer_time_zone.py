@@ -18,6 +18,7 @@ from csflow.contracts import (
     CancelCommand,
     Contact,
     Customer,
+    Model,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
@@ -33,6 +34,19 @@ from tests.workflows.conftest import Harness
 from workflows.service_request import ServiceRequestWorkflow
 
 Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
+
+
+async def update(h: Handle, name: str, arg: Model) -> RequestView:
+    """An Update by its documented name (typed by its result, not the handler's)."""
+    view: RequestView = await h.execute_update(name, arg, result_type=RequestView)
+    return view
+
+
+async def state(h: Handle) -> RequestView:
+    view: RequestView = await h.query("get_state", result_type=RequestView)
+    return view
+
+
 TEMPLATES = Templates()
 ETA = at("2026-11-25T10:30:00+00:00")  # 11:30 in Berlin, 18:30 in Shanghai
 LATER = at("2026-11-26T08:00:00+00:00")  # 09:00 in Berlin, 16:00 in Shanghai
@@ -77,13 +91,15 @@ async def test_the_eta_reaches_the_customer_on_their_own_clock(
     revised: str,
 ) -> None:
     h = await harness.start(intake(customer=customer(zone)))
-    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(
-        ServiceRequestWorkflow.submit_plan,
+    await update(h, "receipt", ReceiptQuery())
+    await update(
+        h,
+        "submit_plan",
         PlanCommand(actor=AGENT, measures=["replace the unit"], eta=ETA),
     )
-    await h.execute_update(
-        ServiceRequestWorkflow.post_progress,
+    await update(
+        h,
+        "post_progress",
         ProgressCommand(actor=AGENT, note="the part is late", eta=LATER),
     )
     ack, planned, moved = await customer_messages(harness, h, 3)
@@ -95,9 +111,7 @@ async def test_the_eta_reaches_the_customer_on_their_own_clock(
     _, body = TEMPLATES.render(moved.template, "en", moved.variables)
     assert moved.template == "eta_revised"
     assert f"moves from {plan} to {revised}." in body
-    await h.execute_update(
-        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
-    )
+    await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
 
 
 @pytest.mark.parametrize(
