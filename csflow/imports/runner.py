@@ -126,6 +126,7 @@ class Importer:
         attempts: int = 4,
         backoff: float = 0.5,
         on_progress: Callable[[Progress], None] | None = None,
+        intake_wait: float = 120.0,
     ) -> None:
         if concurrency < 1 or attempts < 1:
             raise ValueError("concurrency and attempts must be at least 1")
@@ -136,6 +137,7 @@ class Importer:
         self._attempts = attempts
         self._backoff = backoff
         self._on_progress = on_progress
+        self._intake_wait = intake_wait  # a row with events waits for its intake this long
 
     async def run(self, parsed: ParsedFile) -> ImportReport:
         """Import every good row; a row's failure is reported, never fatal to the others.
@@ -238,7 +240,10 @@ class Importer:
             return
         handle = self._temporal.get_workflow_handle(number)
         try:
-            await handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
+            # The events need the intake done (its validators judge the state after it);
+            # no worker within the wait is a transient failure, retried like the others.
+            async with asyncio.timeout(self._intake_wait):
+                await handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
             for event in row.events:
                 try:
                     await self._csflow.send(
