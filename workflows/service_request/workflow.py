@@ -156,6 +156,7 @@ class ServiceRequestWorkflow:
         self._importing = False
         self._imported = 0
         self._all_in = False  # every imported event came: the import ends next round
+        self._tell_holder = False  # the import ended: the holder hears after the catch-up
         self._cursor = inp.received_at
         self._import_until: datetime | None = None
         self._marked = 0  # where the imported command being applied starts its events
@@ -235,6 +236,32 @@ class ServiceRequestWorkflow:
         """Every imported event came (or the wait ran out): the clocks run up to now."""
         self._importing = False
         self._rearm = True
+        self._tell_holder = True
+
+    def _told_holder(self) -> None:
+        """After the catch-up, a request still open is worked in csflow from now on: its
+        holder — after any takeover the catch-up recorded — hears it is theirs (the
+        assignment at receipt was history, not announced)."""
+        self._tell_holder = False
+        s = self._state
+        if s.status.terminal or s.assignee is None:
+            return
+        self._sends.append(
+            effects.send(
+                Notification(
+                    key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
+                    number=s.number,
+                    template="staff_assignment",
+                    recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
+                    priority=s.priority.value,
+                    variables={
+                        "number": s.number,
+                        "priority": s.priority.value,
+                        "category": s.category.value,
+                    },
+                )
+            )
+        )
 
     async def _sleep_until_something_changes(self) -> None:
         if self._importing:
@@ -290,6 +317,8 @@ class ServiceRequestWorkflow:
         )
         if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
             missed = complaints.check(self._timeline, now) or missed
+        if self._tell_holder:
+            self._told_holder()
         if firings or missed or self._unpersisted():
             await self._persist()
 
