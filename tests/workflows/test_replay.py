@@ -213,15 +213,15 @@ async def _imported_history(harness: Harness) -> Handle:
         id=number,
         task_queue=harness.queue,
     )
-    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
     minute = timedelta(minutes=1)
     for update, arg in (
         (
-            ServiceRequestWorkflow.post_progress,
+            "post_progress",
             ProgressCommand(actor=AGENT, note="called back", at=received + 20 * minute),
         ),
         (
-            ServiceRequestWorkflow.submit_plan,
+            "submit_plan",
             PlanCommand(
                 actor=AGENT,
                 measures=["swap"],
@@ -230,19 +230,19 @@ async def _imported_history(harness: Harness) -> Handle:
             ),
         ),
         (
-            ServiceRequestWorkflow.resolve,
+            "resolve",
             ResolveCommand(actor=AGENT, summary="swapped", at=received + 60 * minute),
         ),
         (
-            ServiceRequestWorkflow.confirm,
+            "confirm",
             ConfirmCommand(actor=CUSTOMER, satisfied=True, at=received + 70 * minute),
         ),
         (
-            ServiceRequestWorkflow.record_follow_up,
+            "record_follow_up",
             FollowUpRecord(actor=FOLLOW_UP, score=5, nps=10, at=received + 100 * minute),
         ),
     ):
-        await h.execute_update(update, arg)  # type: ignore[arg-type]
+        await h.execute_update(update, arg, result_type=RequestView)
     await h.result()
     return h
 
