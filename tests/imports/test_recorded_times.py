@@ -11,8 +11,12 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from csflow.contracts import (
+    Actor,
     CancelCommand,
+    CompleteImprovement,
     ConfirmCommand,
+    FollowUpRecord,
+    ImprovementRow,
     Model,
     PlanCommand,
     ProgressCommand,
@@ -22,7 +26,7 @@ from csflow.contracts import (
     ServiceRequestInput,
 )
 from csflow.domain import clocks
-from csflow.domain.codes import Priority
+from csflow.domain.codes import Priority, Role
 from csflow.refusals import Refusal
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import TERMS, Harness
@@ -194,3 +198,46 @@ async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
         not n.key.split("/")[1].isdigit() or int(n.key.split("/")[1]) > breach.seq for n in sent
     ), [n.key for n in sent]
     await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
+
+
+async def test_negative_feedback_recorded_by_hand_escalates_its_task_unheard(
+    harness: Harness,
+) -> None:
+    """Score 1 ten days ago: the improvement task opened then was overdue long before the
+    import — its escalations are on record, nobody is paged for them; what changed still
+    reaches the customer when the task is closed now."""
+    received = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+    h = await imported(harness, received, events=3)
+    for name, arg in (
+        ("resolve", ResolveCommand(actor=AGENT, summary="replaced", at=received + 30 * M)),
+        ("confirm", ConfirmCommand(actor=CUSTOMER, satisfied=True, at=received + 40 * M)),
+        (
+            "record_follow_up",
+            FollowUpRecord(
+                actor=Actor(id="fu.lin", role=Role.FOLLOW_UP),
+                score=1,
+                nps=0,
+                problem="nobody called back",
+                at=received + 2 * 60 * M,
+            ),
+        ),
+    ):
+        await update(h, name, arg)
+    task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
+
+    async def escalated() -> list[str]:
+        done: list[str] = await task.query("escalations", result_type=list[str])
+        assert done == ["department_head", "director"], done
+        return done
+
+    await eventually(escalated)
+    opened = next(e for e in (await state(h)).timeline if e.kind == "improvement_opened")
+    assert opened.at == received + 2 * 60 * M and opened.data["announced"] is False
+    await task.execute_update(
+        "complete_improvement",
+        CompleteImprovement(actor=AGENT, what_changed="call-backs are tracked"),
+        result_type=ImprovementRow,
+    )
+    await h.result()
+    sent = [n for n in harness.notify.sent if n.number == h.id]
+    assert [n.template for n in sent] == ["improvement_outcome"], [n.key for n in sent]

@@ -239,13 +239,13 @@ class ServiceRequestWorkflow:
         self._tell_holder = True
 
     def _told_holder(self) -> None:
-        """After the catch-up, a request still open is worked in csflow from now on: its
+        """After the catch-up, a request still being worked is worked in csflow now: its
         holder — after any takeover the catch-up recorded — hears it is theirs (the
         assignment at receipt was history, not announced)."""
         self._tell_holder = False
         s = self._state
-        if s.status.terminal or s.assignee is None:
-            return
+        if s.status not in _BEING_WORKED or s.assignee is None:
+            return  # ended, or resolved and no longer anyone's work
         self._sends.append(
             effects.send(
                 Notification(
@@ -935,6 +935,9 @@ class ServiceRequestWorkflow:
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
             self._sends = []
+
+
+_BEING_WORKED = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED)
 
 
 def _triage_input(inp: ServiceRequestInput) -> TriageInput:
