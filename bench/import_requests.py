@@ -206,6 +206,12 @@ def main() -> None:
     args = ap.parse_args()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
+        if not os.environ.get("CSFLOW_KEYRING_FILE"):
+            # The worker seals personal data at rest: a throwaway key ring for the run.
+            from csflow.crypto.keyring import ensure_dev_ring
+
+            os.environ["CSFLOW_KEYRING_FILE"] = str(workdir / "keyring.json")
+            ensure_dev_ring(workdir / "keyring.json")
         dsn = os.environ.get("DATABASE_URL")
         target = os.environ.get("TEMPORAL_ADDRESS")
         from csflow.embedded.ports import free_port
