@@ -2,13 +2,17 @@
 
     python bench/import_requests.py                  # embedded Temporal + PostgreSQL, 10,000
     python bench/import_requests.py --rows 2000 --concurrency 32
+    python bench/import_requests.py --rows 500 --history   # each row with its events
     DATABASE_URL=postgresql://… TEMPORAL_ADDRESS=host:7233 python bench/import_requests.py
 
 Generates a CSV of N good rows received over the past week (every channel, category and
 priority), plus ~1 % bad rows and ~0.5 % in-file duplicates mixed in, then runs the same
 import the CLI runs (`csflow.imports`, through `starter.CsflowClient`) twice: the first
 pass creates N requests, the second must find all N already present and create nothing.
-Both passes are timed; afterwards PostgreSQL must hold N request keys and Temporal N
+With `--history` every row received over an hour ago also brings two events recorded by
+hand (the first answer and the plan, in an events file, `csflow import --events`): each is
+one more Update per row, replayed with its original time. Both passes are timed;
+afterwards PostgreSQL must hold N request keys and Temporal N
 workflows on the benchmark's task queue. Without DATABASE_URL/TEMPORAL_ADDRESS it runs
 the embedded servers `csflow up` runs (Temporal dev server on a SQLite file, PostgreSQL
 18 with default durability). A worker runs during the import, as on a live stack: it
@@ -49,12 +53,17 @@ CATEGORIES = ("complaint", "consultation", "after_sales", "suggestion")
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # where the paper forms were filled in
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> tuple[int, int]:
-    """Write the file; return (bad rows, duplicate rows) mixed among the `rows` good ones."""
+EVENT_HEADER = "external_id,kind,at,actor_id,actor_role,note,measures,eta"
+
+
+def generate(path: Path, rows: int, seed: int = 7, events: Path | None = None) -> tuple[int, int]:
+    """Write the file (and with `events`, each older row's response and plan); return (bad
+    rows, duplicate rows) mixed among the `rows` good ones."""
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     names = [c.name for c in COLUMNS]
     lines = [",".join(names)]
+    history = [EVENT_HEADER]
     bad = duplicates = 0
     good_lines: list[str] = []
     for i in range(rows):
@@ -74,6 +83,16 @@ def generate(path: Path, rows: int, seed: int = 7) -> tuple[int, int]:
         }
         line = ",".join(row.get(n, "") for n in names)
         lines.append(line)
+        if events is not None and received < now - timedelta(hours=1):
+            answered = received + timedelta(minutes=rng.randrange(1, 25))
+            planned = answered + timedelta(minutes=rng.randrange(1, 25))
+            eta = (now + timedelta(days=3)).astimezone(SHANGHAI).isoformat()
+            history += [
+                f"{row['external_id']},response,{answered.astimezone(SHANGHAI).isoformat()},"
+                "bench.agent,agent,called back,,",
+                f"{row['external_id']},plan,{planned.astimezone(SHANGHAI).isoformat()},"
+                f"bench.agent,agent,,check the order;call back,{eta}",
+            ]
         good_lines.append(line)
         if rng.random() < 0.01:  # a forgotten zone, an unknown channel, no external id
             kind = rng.randrange(3)
@@ -90,21 +109,28 @@ def generate(path: Path, rows: int, seed: int = 7) -> tuple[int, int]:
             lines.append(rng.choice(good_lines))
             duplicates += 1
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if events is not None:
+        events.write_text("\n".join(history) + "\n", encoding="utf-8")
     return bad, duplicates
 
 
-async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path) -> None:
+async def run(
+    dsn: str, target: str, rows: int, concurrency: int, workdir: Path, history: bool = False
+) -> None:
     await apply_migrations(dsn)
     source = workdir / "outage.csv"
-    bad, duplicates = generate(source, rows)
+    events = workdir / "outage-events.csv" if history else None
+    bad, duplicates = generate(source, rows, events=events)
     t = time.perf_counter()
-    parsed = read_import_file(source)
+    parsed = read_import_file(source, events=events)
+    replayed = sum(len(r.events) for r in parsed.rows)
     parse_seconds = time.perf_counter() - t
     assert len(parsed.rows) == rows and len(parsed.bad) == bad, (len(parsed.rows), bad)
     assert len(parsed.duplicates) == duplicates
     print(
         f"{source.name}: {parsed.total:,} rows ({rows:,} good, {bad} bad, {duplicates} "
-        f"duplicates) read and validated in {parse_seconds:.2f} s"
+        f"duplicates, {replayed:,} recorded events) read and validated in "
+        f"{parse_seconds:.2f} s"
     )
 
     queue = f"bench-import-{uuid.uuid4().hex[:8]}"
@@ -128,7 +154,7 @@ async def run(dsn: str, target: str, rows: int, concurrency: int, workdir: Path)
         first = await importer.run(parsed)
         _line("first pass ", first)
         assert len(first.imported) == rows and not first.failed, first.failed[:5]
-        second = await importer.run(read_import_file(source))
+        second = await importer.run(read_import_file(source, events=events))
         _line("second pass", second)
         assert len(second.present) == rows and not second.imported and not second.failed
 
@@ -174,9 +200,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000, help="good rows in the file")
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument(
+        "--history", action="store_true", help="rows bring their response and plan as events"
+    )
     args = ap.parse_args()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
+        if not os.environ.get("CSFLOW_KEYRING_FILE"):
+            # The worker seals personal data at rest: a throwaway key ring for the run.
+            from csflow.crypto.keyring import ensure_dev_ring
+
+            os.environ["CSFLOW_KEYRING_FILE"] = str(workdir / "keyring.json")
+            ensure_dev_ring(workdir / "keyring.json")
         dsn = os.environ.get("DATABASE_URL")
         target = os.environ.get("TEMPORAL_ADDRESS")
         from csflow.embedded.ports import free_port
@@ -198,7 +233,7 @@ def main() -> None:
             f"PostgreSQL {dsn}, Temporal {target}, concurrency {args.concurrency}, "
             f"{os.cpu_count()} cores"
         )
-        asyncio.run(run(dsn, target, args.rows, args.concurrency, workdir))
+        asyncio.run(run(dsn, target, args.rows, args.concurrency, workdir, args.history))
 
 
 if __name__ == "__main__":

@@ -279,7 +279,12 @@ class CsflowClient:
         await self.aclose()
 
     async def create(
-        self, intake: RequestIntake, *, now: datetime | None = None, wait: bool = True
+        self,
+        intake: RequestIntake,
+        *,
+        now: datetime | None = None,
+        wait: bool = True,
+        imported_events: int = 0,
     ) -> Created:
         """Number the request, then start its workflow; a repeated external id returns the
         first request and never starts a second one.
@@ -289,6 +294,8 @@ class CsflowClient:
         start under that number joins the running workflow (USE_EXISTING). The workflow
         resolves the SLA terms from the worker's policy. `wait=False` returns as soon as
         the workflow is started (bulk imports), without the intake view.
+        `imported_events`: `csflow import` sends that many events recorded by hand next,
+        as commands dated `at` (docs/import.md).
         """
         received_at = intake.received_at or now or datetime.now(UTC)
         intake = await self._sealed(intake.customer.id, intake)
@@ -298,7 +305,12 @@ class CsflowClient:
             handle = await self._guard(
                 self._client.start_workflow(
                     WORKFLOW_TYPE,
-                    ServiceRequestInput(number=number, intake=intake, received_at=received_at),
+                    ServiceRequestInput(
+                        number=number,
+                        intake=intake,
+                        received_at=received_at,
+                        imported_events=imported_events,
+                    ),
                     id=number,
                     task_queue=self._queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -83,16 +83,25 @@ def import_command(
         typer.Option("--check", help="only validate the file; create nothing, connect to nothing"),
     ] = False,
     show: Annotated[int, typer.Option(min=0, help="print the first N problems")] = 20,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            help="a CSV of what happened to each request by hand (external_id, kind, at, …), "
+            "replayed with its original times; see docs/import.md"
+        ),
+    ] = None,
 ) -> None:
     """Import requests recorded by hand during an outage, with their original timestamps.
 
     Every row needs an external_id (a re-run imports each row once) and received_at with
-    its time zone (the SLA counts from it). See docs/import.md for the columns.
+    its time zone (the SLA counts from it). A row may bring the events recorded by hand
+    (JSON Lines: `events`; CSV: --events FILE), replayed in order with their original
+    times. See docs/import.md for the columns.
     """
     settings = connect.settings()
     console = Console(highlight=False)
     try:
-        parsed = read_import_file(file, fmt.value if fmt else None)
+        parsed = read_import_file(file, fmt.value if fmt else None, events=events)
     except ImportFileError as err:
         typer.echo(f"cannot import: {err}", err=True)
         raise typer.Exit(EXIT_FILE) from None

@@ -27,6 +27,16 @@ from csflow.contracts.personal import (
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.codes import Category, Priority
 
+# When a command recorded by hand during an outage happened (`csflow import`).
+RecordedAt = Annotated[
+    AwareDatetime | None,
+    Field(
+        description="Imports only: when it happened, recorded by hand during an outage "
+        "(`csflow import`, docs/import.md). Refused on a request not being imported, in "
+        "the future, or before the request's previous event."
+    ),
+]
+
 
 class PlanCommand(Model):
     actor: Actor
@@ -37,6 +47,7 @@ class PlanCommand(Model):
     eta: AwareDatetime = Field(description="When it will be done; at most 732 days ahead.")
     owner: Identifier | None = None
     department: Annotated[str, Field(max_length=64)] | None = None
+    at: RecordedAt = None
 
 
 class ProgressCommand(Model):
@@ -45,6 +56,7 @@ class ProgressCommand(Model):
     eta: AwareDatetime | None = Field(
         default=None, description="A revised ETA, if it moved; at most 732 days ahead."
     )
+    at: RecordedAt = None
 
 
 # A reason's or a cause's key in the reports config (CSFLOW_REPORTS: `breach_reasons`,
@@ -75,6 +87,7 @@ class ResolveCommand(Model):
     responsible_department: Department | None = Field(
         default=None, description="Who was responsible; required with `cause`."
     )
+    at: RecordedAt = None
 
     @model_validator(mode="after")
     def _cause_with_department(self) -> ResolveCommand:
@@ -92,6 +105,7 @@ class ConfirmCommand(Model):
         default=None, description="Signature, voice recording or chat screenshot reference."
     )
     reason: CustomerShortWords | None = None
+    at: RecordedAt = None
 
     @model_validator(mode="after")
     def _reason_when_refused(self) -> ConfirmCommand:
@@ -104,6 +118,7 @@ class CloseCommand(Model):
     actor: Actor
     # The customer's words when the customer closes it (sealed at the edge then).
     reason: ReasonMaybeCustomers | None = None
+    at: RecordedAt = None
 
 
 class CancelCommand(Model):
@@ -222,6 +237,7 @@ class FollowUpRecord(Model):
         description="A supervisor's (or admin's) choice of the department a negative "
         "answer's improvement task goes to; without it the policy's rule chooses.",
     )
+    at: RecordedAt = None
 
 
 class CompleteImprovement(Model):

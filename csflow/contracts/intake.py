@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from csflow.contracts.base import Actor, AwareDatetime, Identifier, Model
+from csflow.contracts.base import NOT_BOOL, Actor, AwareDatetime, Identifier, Model
 from csflow.contracts.personal import (
     CustomerWords,
     PersonalDescription,
@@ -35,6 +37,24 @@ class Contact(Model):
         return self
 
 
+@cache
+def _zones() -> frozenset[str]:
+    # Only real IANA names: `localtime` and `Factory` exist as files but name no place.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
+
+
+def _iana_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError("not an IANA time zone name such as Europe/Berlin or Asia/Shanghai")
+    return name
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+    AfterValidator(_iana_zone),
+]
+
 CustomerChannel = Literal["email", "sms", "phone"]
 _DEFAULT_CUSTOMER_CHANNELS: tuple[CustomerChannel, ...] = ("email", "sms")
 
@@ -58,6 +78,12 @@ class Customer(Model):
         default=None,
         description='Own quiet hours, e.g. ["21:00", "09:00"] (local time); '
         "the organisation's default when absent.",
+    )
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="The customer's IANA time zone (e.g. Europe/Berlin): the times "
+        "messages give them (an ETA) and their own quiet hours are in it; the business "
+        "calendar's zone when absent.",
     )
 
 
@@ -96,6 +122,10 @@ class RequestIntake(Model):
     )
 
 
+# The most events one imported request may bring (response, plan, progress, …).
+MAX_IMPORTED_EVENTS = 50
+
+
 class ServiceRequestInput(Model):
     """The workflow's single argument; `carried` is set only by continue-as-new.
 
@@ -118,6 +148,12 @@ class ServiceRequestInput(Model):
     carried: RequestState | None = Field(
         default=None,
         description="Internal: the state carried across continue-as-new. Never set it.",
+    )
+    imported_events: Annotated[int, Field(ge=0, le=MAX_IMPORTED_EVENTS), NOT_BOOL] = Field(
+        default=0,
+        description="Internal to `csflow import`: how many events recorded by hand "
+        "follow as commands dated `at` (docs/import.md). While they come, the SLA clocks "
+        "fire only up to the latest of them.",
     )
 
 

@@ -63,6 +63,11 @@ COLUMNS: tuple[Column, ...] = (
         "list",
         help="start;end local time, e.g. 21:00;09:00",
     ),
+    Column(
+        "customer_time_zone",
+        ("customer", "time_zone"),
+        help="IANA zone, e.g. Europe/Berlin; the calendar's zone when empty",
+    ),
     Column("channel", ("channel",), required=True, help="phone, chat, email, app, social or web"),
     Column(
         "category",

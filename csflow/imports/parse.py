@@ -35,6 +35,8 @@ from csflow.imports.columns import (
     normalise_header,
     row_to_data,
 )
+from csflow.imports.events_file import EventsFile, EventsFileError, column_of, read_events_file
+from csflow.imports.history import RecordedEvent, read_events
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
@@ -56,6 +58,8 @@ class ImportFileError(Exception):
 class ImportRow:
     line: int
     intake: RequestIntake
+    # What happened to it by hand, in order: replayed as commands dated `at`.
+    events: tuple[RecordedEvent, ...] = ()
 
     @property
     def external_id(self) -> str:
@@ -117,18 +121,32 @@ def max_age() -> timedelta:
 
 
 def read_import_file(
-    path: Path, fmt: Format | None = None, *, now: datetime | None = None
+    path: Path,
+    fmt: Format | None = None,
+    *,
+    now: datetime | None = None,
+    events: Path | None = None,
 ) -> ParsedFile:
-    """Read, decode, detect the format (unless given) and validate every row."""
+    """Read, decode, detect the format (unless given) and validate every row; `events`:
+    a CSV of the rows' recorded events (csflow/imports/events_file.py)."""
+    sheet = None
+    if events is not None:
+        try:
+            sheet = read_events_file(events, decode(_bytes(events)))
+        except (ImportFileError, EventsFileError) as err:
+            raise ImportFileError(f"{events}: {err}") from None
     try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ImportFileError(f"{path}: cannot be read: {err.strerror or err}") from err
-    try:
-        text = decode(raw)
-        return parse_text(text, fmt or detect_format(text), str(path), now=now)
+        text = decode(_bytes(path))
+        return parse_text(text, fmt or detect_format(text), str(path), now=now, events=sheet)
     except ImportFileError as err:
         raise ImportFileError(f"{path}: {err}") from None
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ImportFileError(f"{path}: cannot be read: {err.strerror or err}") from err
 
 
 def decode(raw: bytes) -> str:
@@ -167,17 +185,23 @@ def parse_text(
     *,
     now: datetime | None = None,
     received_back: timedelta | None = None,
+    events: EventsFile | None = None,
 ) -> ParsedFile:
     now = now or datetime.now(UTC)
     back = received_back or max_age()
     out = ParsedFile(source=source, format=fmt)
     records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
     first_of: dict[str, ImportRow] = {}
+    seen: set[str] = set()
     for line, data in records:
         if isinstance(data, RowProblem):
             out.bad.append(data)
             continue
-        checked = _validate(line, data, fmt, now, back)
+        if isinstance(data.get("external_id"), str):
+            seen.add(data["external_id"])
+        # A duplicate row does not take the events again: they are the first row's.
+        sheet = events if data.get("external_id") not in first_of else None
+        checked = _validate(line, data, fmt, now, back, sheet)
         if isinstance(checked, RowProblem):
             out.bad.append(checked)
             continue
@@ -193,6 +217,18 @@ def parse_text(
             )
     if out.total == 0:
         raise ImportFileError("has no data rows")
+    if events is not None:  # events of no request: reported, never silently dropped
+        out.bad += [RowProblem(n, ext, reason) for n, ext, reason in events.bad]
+        out.bad += [
+            RowProblem(
+                lines[0][0],
+                ext,
+                f"{events.source} line {lines[0][0]}: no request with this external_id "
+                "in the requests file",
+            )
+            for ext, lines in events.by_id.items()
+            if ext not in seen
+        ]
     return out
 
 
@@ -314,9 +350,22 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowProblem
 
 
 def _validate(
-    line: int, data: dict[str, Any], fmt: Format, now: datetime, back: timedelta
+    line: int,
+    data: dict[str, Any],
+    fmt: Format,
+    now: datetime,
+    back: timedelta,
+    sheet: EventsFile | None = None,
 ) -> ImportRow | RowProblem:
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    raw_events = data.pop("events", None)
+    events: tuple[RecordedEvent, ...] = ()
+    in_sheet = sheet.by_id.get(str(data.get("external_id"))) if sheet is not None else None
+    if in_sheet is not None and sheet is not None:
+        if raw_events is not None:
+            problems.append((("events",), f"given both here and in {sheet.source}"))
+        raw_events = [event for _, event in in_sheet]
+    named: list[str] = []  # problems of the events file, named by its line and column
     missing = {name for name in _REQUIRED_FOR_IMPORT if data.get(name) in (None, "")}
     intake: RequestIntake | None = None
     try:
@@ -332,15 +381,23 @@ def _validate(
         problems += [
             ((name,), reason) for name, reason in window_problems(intake, now, received_back=back)
         ]
-    if problems or intake is None:
+        events, found = read_events(raw_events, intake, now)
+        if in_sheet is None or sheet is None:
+            problems += found
+        else:
+            for loc, msg in found:
+                index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+                where = f"{sheet.source} line {in_sheet[index][0]}" if index is not None else ""
+                named.append(f"{where}: {column_of(loc[2:])}: {msg}" if where else msg)
+    if problems or named or intake is None:
         problems.sort(key=lambda p: _rank(p[0]))
         external_id = data.get("external_id")
         return RowProblem(
             line,
             external_id if isinstance(external_id, str) else None,
-            "; ".join(f"{field_name(loc, fmt)}: {msg}" for loc, msg in problems),
+            "; ".join([*(f"{field_name(loc, fmt)}: {msg}" for loc, msg in problems), *named]),
         )
-    return ImportRow(line, intake)
+    return ImportRow(line, intake, events)
 
 
 def _message(error: ErrorDetails) -> str:
@@ -364,4 +421,5 @@ def _differences(first: ImportRow, later: ImportRow, fmt: Format) -> tuple[str, 
     a = flatten(first.intake.model_dump(mode="json"))
     b = flatten(later.intake.model_dump(mode="json"))
     paths = sorted((p for p in a.keys() | b.keys() if a.get(p) != b.get(p)), key=_rank)
-    return tuple(field_name(p, fmt) for p in paths)
+    differs = tuple(field_name(p, fmt) for p in paths)
+    return (*differs, "events") if first.events != later.events else differs

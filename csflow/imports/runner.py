@@ -29,8 +29,9 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from csflow.contracts import ReceiptQuery, RequestView
 from csflow.imports.parse import Duplicate, Format, ImportRow, ParsedFile, RowProblem
-from starter.client import RequestRefused, TemporalUnavailable
+from starter.client import RequestEnded, RequestRefused, TemporalUnavailable
 
 if TYPE_CHECKING:
     from starter.client import CsflowClient
@@ -125,6 +126,7 @@ class Importer:
         attempts: int = 4,
         backoff: float = 0.5,
         on_progress: Callable[[Progress], None] | None = None,
+        intake_wait: float = 120.0,
     ) -> None:
         if concurrency < 1 or attempts < 1:
             raise ValueError("concurrency and attempts must be at least 1")
@@ -135,6 +137,7 @@ class Importer:
         self._attempts = attempts
         self._backoff = backoff
         self._on_progress = on_progress
+        self._intake_wait = intake_wait  # a row with events waits for its intake this long
 
     async def run(self, parsed: ParsedFile) -> ImportReport:
         """Import every good row; a row's failure is reported, never fatal to the others.
@@ -212,16 +215,55 @@ class Importer:
             if found is not None:
                 number, complete = found
                 if complete:
+                    await self._replay(row, number)
                     return Imported(row.line, row.external_id, number), True
                 state.key_existed = True  # claimed by a run that died before the start
         first_try = not state.create_tried
         state.create_tried = True
-        created = await self._csflow.create(row.intake, wait=False)
+        created = await self._csflow.create(row.intake, wait=False, imported_events=len(row.events))
         # The key appearing between our look and our claim means someone else (the API,
         # another import of this file) created the request; a retry of our own claim or a
         # recovery of a dead run's claim is ours.
         raced = created.existing and first_try and not state.key_existed
+        await self._replay(row, created.number)
         return Imported(row.line, row.external_id, created.number), raced
+
+    async def _replay(self, row: ImportRow, number: str) -> None:
+        """Send the row's recorded events, in order, each as its command dated `at`.
+
+        Each is sent under an Update id made of the external id and its place in the row,
+        so a re-run (or a retry after a lost reply) runs each event once: Temporal answers
+        a repeated id with the first outcome. A request that has ended since took every
+        event before it did. A refusal stops the row; it is reported with the event.
+        """
+        if not row.events:
+            return
+        handle = self._temporal.get_workflow_handle(number)
+        try:
+            # The events need the intake done (its validators judge the state after it);
+            # no worker within the wait is a transient failure, retried like the others.
+            async with asyncio.timeout(self._intake_wait):
+                await handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
+            for event in row.events:
+                try:
+                    await self._csflow.send(
+                        number,
+                        event.command,
+                        event.arg,
+                        idempotency_key=f"import:{row.external_id}:{event.index}",
+                    )
+                except RequestRefused as err:
+                    raise RequestRefused(
+                        f"events[{event.index}] ({event.kind} at {event.at.isoformat()}): "
+                        f"{err.reason}",
+                        err.kind,
+                    ) from err
+        except RequestEnded:
+            return
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND and "completed" in err.message:
+                return  # ended while the receipt was asked for: its events were all in
+            raise
 
     async def _existing(self, external_id: str) -> tuple[str, bool] | None:
         """(number, request exists) when the external id has a number already."""

@@ -23,6 +23,9 @@ class Recipient(BaseModel):
     channels: list[ChannelName] = Field(default_factory=lambda: _DEFAULT_CHANNELS.copy())
     language: Language = "zh-CN"
     quiet_hours: list[str] | None = None  # ["HH:MM", "HH:MM"], the recipient's own
+    # The recipient's IANA zone (a customer's, when they gave one): quiet hours are read
+    # in it. None: the organisation's `[quiet_hours] time_zone`.
+    time_zone: str | None = None
 
 
 class Notification(BaseModel):

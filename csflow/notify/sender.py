@@ -96,11 +96,12 @@ class Sender:
     def _candidates(self, n: Notification, retry_first: str | None) -> list[str]:
         wanted: list[str] = [c for c in n.recipient.channels if c in self._channels]
         start, end = self._window(n)
-        if self._quiet(start, end) and n.priority != "P1":
+        zone = n.recipient.time_zone or self._config.quiet_hours.time_zone
+        if self._quiet(start, end, zone) and n.priority != "P1":
             wanted = [c for c in wanted if c not in INTRUSIVE]
             if not wanted and any(c in self._channels for c in n.recipient.channels):
                 raise ApplicationError(
-                    "quiet hours: retry when they end", next_retry_delay=self._until(end)
+                    "quiet hours: retry when they end", next_retry_delay=self._until(end, zone)
                 )
         if retry_first in wanted:
             wanted.remove(retry_first)
@@ -117,15 +118,17 @@ class Sender:
             return start, end
         return q.start, q.end
 
-    def _local(self) -> datetime:
-        return self._now().astimezone(ZoneInfo(self._config.quiet_hours.time_zone))
+    def _local(self, zone: str) -> datetime:
+        """Now on the recipient's wall clock: a customer in Berlin is asleep at 23:00 Berlin
+        time, whatever the time in the organisation's zone."""
+        return self._now().astimezone(ZoneInfo(zone))
 
-    def _quiet(self, start: time, end: time) -> bool:
-        local = self._local().time()
+    def _quiet(self, start: time, end: time, zone: str) -> bool:
+        local = self._local(zone).time()
         return (start <= local or local < end) if start > end else (start <= local < end)
 
-    def _until(self, end: time) -> timedelta:
-        now = self._local()
+    def _until(self, end: time, zone: str) -> timedelta:
+        now = self._local(zone)
         at = now.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
         if at <= now:
             at += timedelta(days=1)

@@ -75,3 +75,10 @@ async def stack(ts_env: WorkflowEnvironment, pool: Any) -> AsyncIterator[Stack]:
     csflow = CsflowClient(ts_env.client, pool, task_queue=queue)
     async with build_worker(ts_env.client, queue, pool):
         yield Stack(ts_env.client, pool, queue, csflow)
+
+
+# The workflow harness (in-memory activities on the time-skipping server), for the
+# workflow's own rules about events dated `at`.
+from tests.workflows.conftest import harness  # noqa: E402
+
+__all__ = ["Stack", "harness", "stack"]

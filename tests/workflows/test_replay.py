@@ -65,7 +65,7 @@ from csflow.domain.codes import Category, Priority, Role
 from csflow.domain.lifecycle import Status
 from csflow.settings import Settings
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, at, intake
-from tests.workflows.conftest import Harness
+from tests.workflows.conftest import TERMS, Harness
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -223,6 +223,58 @@ async def _imported_backlog(harness: Harness) -> Handle:
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="handled by phone")
     )
+    await h.result()
+    return h
+
+
+async def _imported_history(harness: Harness) -> Handle:
+    """Patch `imported-history`: a request handled by hand, imported with its events dated
+    `at` — answered late, planned, resolved, confirmed and followed up — then closed."""
+    received = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    number = f"CS{received:%Y%m%d}-TEL-8{uuid.uuid4().int % 100_000:05d}"
+    req = intake(priority=Priority.P1, category=Category.CONSULTATION)
+    h: Handle = await harness.client.start_workflow(
+        ServiceRequestWorkflow.run,
+        ServiceRequestInput(
+            number=number,
+            intake=req,
+            received_at=received,
+            terms=TERMS.for_intake(req, received),
+            imported_events=5,
+        ),
+        id=number,
+        task_queue=harness.queue,
+    )
+    await h.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
+    minute = timedelta(minutes=1)
+    for update, arg in (
+        (
+            "post_progress",
+            ProgressCommand(actor=AGENT, note="called back", at=received + 20 * minute),
+        ),
+        (
+            "submit_plan",
+            PlanCommand(
+                actor=AGENT,
+                measures=["swap"],
+                eta=received + 90 * minute,
+                at=received + 30 * minute,
+            ),
+        ),
+        (
+            "resolve",
+            ResolveCommand(actor=AGENT, summary="swapped", at=received + 60 * minute),
+        ),
+        (
+            "confirm",
+            ConfirmCommand(actor=CUSTOMER, satisfied=True, at=received + 70 * minute),
+        ),
+        (
+            "record_follow_up",
+            FollowUpRecord(actor=FOLLOW_UP, score=5, nps=10, at=received + 100 * minute),
+        ),
+    ):
+        await h.execute_update(update, arg, result_type=RequestView)
     await h.result()
     return h
 
@@ -581,6 +633,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "improvement_closed_in_time": _improvement_closed_in_time,
     "improvement_escalated": _improvement_escalated,
     "imported_backlog": _imported_backlog,
+    "imported_history": _imported_history,
     "followed_up_with_improvement": _followed_up_with_improvement,  # before the patch
     # and after patch "improvement-problem-by-reference": the child gets a reference
     "followed_up_with_improvement_by_reference": _followed_up_with_improvement,

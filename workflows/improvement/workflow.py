@@ -27,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
 
 # An overdue task's escalation is sent to the resolved people (before: only recorded).
 NOTICE_PATCH = "improvement-escalation-notices"
+# An escalation that fell due before the task existed — negative feedback recorded by hand
+# during an outage and imported (docs/import.md) — is recorded, not sent.
+QUIET_BACKLOG_PATCH = "improvement-quiet-backlog"
 
 
 @workflow.defn(name="ImprovementTask", failure_exception_types=[ValidationError])
@@ -40,6 +43,7 @@ class ImprovementTaskWorkflow:
 
     @workflow.run
     async def run(self, inp: ImprovementInput) -> ImprovementResult:
+        started = workflow.now()
         await effects.save(self._row)
         for to, at in transitions.escalation_deadlines(self._row):
             timeout = (at - workflow.now()).total_seconds()
@@ -57,7 +61,8 @@ class ImprovementTaskWorkflow:
                 "improvement %s overdue: escalated to %s", self._row.task_id, to
             )
             await effects.save(self._row)
-            if workflow.patched(NOTICE_PATCH):
+            history = at < started and workflow.patched(QUIET_BACKLOG_PATCH)
+            if workflow.patched(NOTICE_PATCH) and not history:
                 await effects.tell_overdue(self._row, to)
         await workflow.wait_condition(lambda: self._done is not None)
         assert self._done is not None

@@ -9,6 +9,8 @@ moved since the validator ran. Each refusal is an ApplicationError whose type is
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from csflow.contracts import (
     Actor,
     AssignmentMade,
@@ -283,6 +285,28 @@ def soothing_first(s: RequestState, text: str | None, openings: tuple[str, ...])
 
 def cancel(s: RequestState, cmd: CancelCommand, banned: Banned) -> None:
     lifecycle(Command.CANCEL, cmd.actor, s)
+
+
+# ---- events recorded by hand, imported with their original times (docs/import.md) ----
+
+
+def recorded_at(s: RequestState, at: datetime, importing: bool, now: datetime) -> None:
+    """A command dated `at` is one of an imported request's events recorded by hand: only
+    while that request's import runs, never in the future, and in the order they
+    happened (not before the previous event, so not before the receipt either)."""
+    if not importing:
+        raise Refusal.INVALID.error(
+            "`at` is only for the events of a request being imported (csflow import); "
+            "this request is not being imported, or its import has finished"
+        )
+    if at > now:
+        raise Refusal.INVALID.error(f"at {at.isoformat()} is in the future")
+    last = s.timeline[-1] if s.timeline else None
+    if last is not None and at < last.at:
+        raise Refusal.INVALID.error(
+            f"at {at.isoformat()} is before the request's previous event ({last.kind} at "
+            f"{last.at.isoformat()}); events are imported in the order they happened"
+        )
 
 
 # ---- authority over this request (issue 13 item 7) ----

@@ -138,6 +138,13 @@ SOOTHE_PATCH = "soothing-first-reply"
 # not a snapshot. One patch for both: each patch costs a marker and an upsert of
 # TemporalChangeVersion in every history.
 LEAN_HISTORY_PATCH = "receipts-and-row-changes"
+# A request imported with the events recorded by hand (docs/import.md): they come as
+# commands dated `at`, replayed in order; the clocks fire only up to the latest of them
+# until all have come, so each SLA result is the one those original times give.
+IMPORT_PATCH = "imported-history"
+# How long an import's events are waited for: an importer that dies half-way leaves the
+# request's clocks held this long at most, then they fire up to now as for any backlog.
+IMPORT_WAIT = timedelta(minutes=15)
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
@@ -168,6 +175,16 @@ class ServiceRequestWorkflow:
         # None: the next batch writes the whole row.
         self._row: dict[str, Any] | None = None
         self._published: dict[str, Any] | None = None  # search attributes as last upserted
+        # An imported history (patch `imported-history`, decided in `run`): while its
+        # events come, `_cursor` is the latest one's time and the clocks fire only to it.
+        self._history = False
+        self._importing = False
+        self._imported = 0
+        self._all_in = False  # every imported event came: the import ends next round
+        self._tell_holder = False  # the import ended: the holder hears after the catch-up
+        self._cursor = inp.received_at
+        self._import_until: datetime | None = None
+        self._marked = 0  # where the imported command being applied starts its events
 
     # ---- the main loop ----
 
@@ -177,7 +194,12 @@ class ServiceRequestWorkflow:
             await self._adopt_caller_start(inp)
         if not self._ready:
             triage = await effects.triage(_triage_input(inp))
-            transitions.intake(self._timeline, self._terms, inp, triage, workflow.now())
+            at = workflow.now()
+            if inp.imported_events and workflow.patched(IMPORT_PATCH):
+                self._history = self._importing = True
+                self._import_until = at + IMPORT_WAIT
+                at = inp.received_at  # the timeline starts when the customer asked
+            transitions.intake(self._timeline, self._terms, inp, triage, at)
             await self._persist()
             self._ready = True
         while not self._state.status.terminal:
@@ -212,7 +234,64 @@ class ServiceRequestWorkflow:
         self._terms, self._banned = terms, terms.banned_phrases
         transitions.adopt_terms(self._state, inp, terms)
 
+    def _now(self) -> datetime:
+        """The instant firings are due by: now, or while an import's events still come,
+        the latest of them (the clocks are not yet past it)."""
+        return self._cursor if self._importing else workflow.now()
+
+    async def _await_imported_events(self) -> None:
+        """While an import's events come, sleep until the next one (or the import ends)."""
+        assert self._import_until is not None
+        if self._all_in:  # after a round at the last event's time (a close it causes)
+            self._end_import()
+            return
+        self._rearm = False
+        timeout = (self._import_until - workflow.now()).total_seconds()
+        if timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._rearm or self._state.status.terminal,
+                    timeout=timeout,
+                    timeout_summary="events of the import",
+                )
+        if workflow.now() >= self._import_until:
+            self._end_import()
+
+    def _end_import(self) -> None:
+        """Every imported event came (or the wait ran out): the clocks run up to now."""
+        self._importing = False
+        self._rearm = True
+        self._tell_holder = True
+
+    def _told_holder(self) -> None:
+        """After the catch-up, a request still being worked is worked in csflow now: its
+        holder — after any takeover the catch-up recorded — hears it is theirs (the
+        assignment at receipt was history, not announced)."""
+        self._tell_holder = False
+        s = self._state
+        if s.status not in _BEING_WORKED or s.assignee is None:
+            return  # ended, or resolved and no longer anyone's work
+        self._sends.append(
+            effects.send(
+                Notification(
+                    key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
+                    number=s.number,
+                    template="staff_assignment",
+                    recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
+                    priority=s.priority.value,
+                    variables={
+                        "number": s.number,
+                        "priority": s.priority.value,
+                        "category": s.category.value,
+                    },
+                )
+            )
+        )
+
     async def _sleep_until_something_changes(self) -> None:
+        if self._importing:
+            await self._await_imported_events()
+            return
         wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
         promised = eta.watched(self._state)
         if promised is not None and workflow.patched(eta.ETA_PATCH):
@@ -243,7 +322,8 @@ class ServiceRequestWorkflow:
         s = self._state
         if s.status.terminal:
             return
-        firings = clocks.fire_due(s.clocks, self._terms, s.priority, workflow.now())
+        now = self._now()
+        firings = clocks.fire_due(s.clocks, self._terms, s.priority, now)
         for f in firings:
             if f.clock.name not in transitions.AFTER_RESOLUTION:
                 on_timeline = transitions.takes_over(s, f) and workflow.patched(TAKEOVER_PATCH)
@@ -253,15 +333,17 @@ class ServiceRequestWorkflow:
                 transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
                 if f.step is not None and self._org_routing:
                     await self._route_step(f, holder)
-            elif transitions.after_resolution(self._timeline, self._terms, f, workflow.now()):
-                await self._confirmed()
+            elif transitions.after_resolution(self._timeline, self._terms, f, now):
+                await self._confirmed(f.at if self._importing else None)
         missed = (
             eta.watched(s) is not None
             and workflow.patched(eta.ETA_PATCH)
-            and eta.check(self._timeline, workflow.now())
+            and eta.check(self._timeline, now)
         )
         if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
-            missed = complaints.check(self._timeline, workflow.now()) or missed
+            missed = complaints.check(self._timeline, now) or missed
+        if self._tell_holder:
+            self._told_holder()
         if firings or missed or self._unpersisted():
             await self._persist()
 
@@ -288,9 +370,9 @@ class ServiceRequestWorkflow:
         for task_id, handle in list(self._children.items()):
             if handle.done():
                 del self._children[task_id]
-                transitions.improvement_closed(self._timeline, handle.result(), workflow.now())
+                transitions.improvement_closed(self._timeline, handle.result(), self._now())
         if self._state.status is Status.FOLLOWED_UP and not self._children:
-            self._end(EventKind.CLOSED, SYSTEM, Status.CLOSED, "followed up")
+            self._end(EventKind.CLOSED, SYSTEM, Status.CLOSED, "followed up", self._now())
             await self._persist()
 
     # ---- commands, in lifecycle order ----
@@ -314,27 +396,29 @@ class ServiceRequestWorkflow:
 
     @workflow.update(name=Command.SUBMIT_PLAN.value)
     async def submit_plan(self, cmd: PlanCommand) -> UpdateResult:
-        await self._begin(guards.submit_plan, cmd)
-        transitions.submit_plan(self._timeline, self._terms, cmd, workflow.now())
-        return await self._finish()
+        now = await self._begin(guards.submit_plan, cmd, cmd.at)
+        transitions.submit_plan(self._timeline, self._terms, cmd, now)
+        return await self._finish(cmd.at)
 
     @submit_plan.validator
     def _validate_submit_plan(self, cmd: PlanCommand) -> None:
         guards.submit_plan(self._state, cmd, self._banned)
+        self._validate_at(cmd.at)
 
     @workflow.update(name=Command.POST_PROGRESS.value)
     async def post_progress(self, cmd: ProgressCommand) -> UpdateResult:
-        await self._begin(guards.post_progress, cmd)
+        now = await self._begin(guards.post_progress, cmd, cmd.at)
         self._authority(Command.POST_PROGRESS, cmd.actor)
         self._soothing(cmd.note)
-        transitions.post_progress(self._timeline, self._terms, cmd, workflow.now())
-        return await self._finish()
+        transitions.post_progress(self._timeline, self._terms, cmd, now)
+        return await self._finish(cmd.at)
 
     @post_progress.validator
     def _validate_post_progress(self, cmd: ProgressCommand) -> None:
         guards.post_progress(self._state, cmd, self._banned)
         self._authority(Command.POST_PROGRESS, cmd.actor, validating=True)
         self._soothing(cmd.note, validating=True)
+        self._validate_at(cmd.at)
 
     @workflow.update(name=Command.WAIT_FOR_CUSTOMER.value)
     async def wait_for_customer(self, cmd: WaitForCustomerCommand) -> UpdateResult:
@@ -453,24 +537,25 @@ class ServiceRequestWorkflow:
 
     @workflow.update(name=Command.RESOLVE.value)
     async def resolve(self, cmd: ResolveCommand) -> UpdateResult:
-        await self._begin(guards.resolve, cmd)
+        now = await self._begin(guards.resolve, cmd, cmd.at)
         self._authority(Command.RESOLVE, cmd.actor)
         self._soothing(cmd.summary)
-        transitions.resolve(self._timeline, self._terms, cmd, workflow.now())
-        return await self._finish()
+        transitions.resolve(self._timeline, self._terms, cmd, now)
+        return await self._finish(cmd.at)
 
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveCommand) -> None:
         guards.resolve(self._state, cmd, self._banned)
         self._authority(Command.RESOLVE, cmd.actor, validating=True)
         self._soothing(cmd.summary, validating=True)
+        self._validate_at(cmd.at)
 
     @workflow.update(name=Command.CONFIRM.value)
     async def confirm(self, cmd: ConfirmCommand) -> UpdateResult:
-        await self._begin(guards.confirm, cmd)
+        now = await self._begin(guards.confirm, cmd, cmd.at)
         if cmd.satisfied:
-            transitions.customer_confirmed(self._timeline, self._terms, cmd, workflow.now())
-            await self._confirmed()
+            transitions.customer_confirmed(self._timeline, self._terms, cmd, now)
+            await self._confirmed(cmd.at)
         else:
             transitions.start_rehandling(
                 self._timeline,
@@ -478,13 +563,14 @@ class ServiceRequestWorkflow:
                 cmd.actor,
                 cmd.reason or "",
                 cmd.evidence_ref,
-                workflow.now(),
+                now,
             )
-        return await self._finish()
+        return await self._finish(cmd.at)
 
     @confirm.validator
     def _validate_confirm(self, cmd: ConfirmCommand) -> None:
         guards.confirm(self._state, cmd, self._banned)
+        self._validate_at(cmd.at)
 
     @workflow.update(name=Command.ORDER_REHANDLING.value)
     async def order_rehandling(self, cmd: OrderRehandlingCommand) -> UpdateResult:
@@ -507,18 +593,18 @@ class ServiceRequestWorkflow:
 
     @workflow.update(name=Command.RECORD_FOLLOW_UP.value)
     async def record_follow_up(self, rec: FollowUpRecord) -> UpdateResult:
-        await self._begin(guards.record_follow_up, rec)
+        recorded = await self._begin(guards.record_follow_up, rec, rec.at)
         tl, t = self._timeline, self._terms
-        negative = transitions.follow_up_recorded(tl, t, rec, workflow.now())
+        negative = transitions.follow_up_recorded(tl, t, rec, recorded)
         for i, need in enumerate(rec.new_needs, start=1):
             number = await effects.open_linked_request(
                 LinkedRequestInput(
                     parent=self._state.number, index=i, intake=self._input.intake, need=need
                 )
             )
-            transitions.linked_request_opened(tl, rec, need, number, workflow.now())
+            transitions.linked_request_opened(tl, rec, need, number, rec.at or workflow.now())
         if negative:
-            now = workflow.now()
+            now = rec.at or workflow.now()
             task = transitions.improvement_input(self._state, t, rec, now)
             child = task
             if workflow.patched(BY_REFERENCE_PATCH):  # the child gets no customer words
@@ -528,11 +614,12 @@ class ServiceRequestWorkflow:
             )
             chosen_by = rec.actor.id if rec.improvement_department else None
             transitions.improvement_opened(tl, t, task, now, chosen_by)
-        return await self._finish()
+        return await self._finish(rec.at)
 
     @record_follow_up.validator
     def _validate_record_follow_up(self, rec: FollowUpRecord) -> None:
         guards.record_follow_up(self._state, rec, self._banned)
+        self._validate_at(rec.at)
 
     @workflow.update(name=Command.EXPLAIN_BREACH.value)
     async def explain_breach(self, cmd: ExplainBreachCommand) -> UpdateResult:
@@ -571,20 +658,21 @@ class ServiceRequestWorkflow:
 
     @workflow.update(name=Command.CLOSE.value)
     async def close(self, cmd: CloseCommand) -> UpdateResult:
-        await self._begin(guards.close, cmd)
+        await self._begin(guards.close, cmd, cmd.at)
         data = None
         if workflow.patched(CLOSE_PATCH):
             guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
             if guards.skips_follow_up(self._state):
                 data = transitions.skipped_follow_up(self._state, cmd.actor)
         return await self._end_by_command(
-            EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason, data
+            EventKind.CLOSED, cmd.actor, Status.CLOSED, cmd.reason, data, cmd.at
         )
 
     @close.validator
     def _validate_close(self, cmd: CloseCommand) -> None:
         guards.close(self._state, cmd, self._banned)
         guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
+        self._validate_at(cmd.at)
 
     @workflow.update(name=Command.CANCEL.value)
     async def cancel(self, cmd: CancelCommand) -> UpdateResult:
@@ -603,10 +691,27 @@ class ServiceRequestWorkflow:
 
     # ---- what every command shares ----
 
-    async def _begin(self, guard: Guard[C], cmd: C) -> None:
-        """Wait out intake, then check again: another command may have moved the state."""
+    async def _begin(self, guard: Guard[C], cmd: C, at: datetime | None = None) -> datetime:
+        """Wait out intake, then check again: another command may have moved the state.
+
+        Returns the command's instant: now, or for an imported event its own time `at` —
+        after the firings due before it are recorded (a breach it came too late for), and
+        checked once more, since those may have moved the state too (a confirmation
+        window that ran out before the customer's recorded answer)."""
         await workflow.wait_condition(lambda: self._ready)
         guard(self._state, cmd, self._banned)
+        if at is None:
+            return workflow.now()
+        guards.recorded_at(self._state, at, self._importing, workflow.now())
+        self._cursor = at
+        await self._fire_due()
+        guard(self._state, cmd, self._banned)
+        self._marked = len(self._state.timeline)
+        return at
+
+    def _validate_at(self, at: datetime | None) -> None:
+        if at is not None:
+            guards.recorded_at(self._state, at, self._importing, workflow.now())
 
     def _authority(self, command: Command, actor: Actor, *, validating: bool = False) -> None:
         """Ownership (the policy's `[ownership]`) and four eyes on compensation. The
@@ -634,7 +739,9 @@ class ServiceRequestWorkflow:
         language = self._input.intake.customer.language
         guards.soothing_first(self._state, text, terms.openings(language))
 
-    async def _finish(self) -> UpdateResult:
+    async def _finish(self, imported: datetime | None = None) -> UpdateResult:
+        if imported is not None:
+            self._recorded(imported)
         self._rearm = True
         if not await self._persist(leaving=self._state.status.terminal):
             raise Refusal.NOT_PERSISTED.error(
@@ -642,11 +749,30 @@ class ServiceRequestWorkflow:
             )
         return self._answer()
 
-    async def _confirmed(self) -> None:
-        """Resolved: the handler's capacity is free, and the follow-up is planned."""
+    def _recorded(self, at: datetime) -> None:
+        """An imported event applied: its events say so, and what each clock it met gives
+        from the original time — met, or met late after a breach. After the last of the
+        import's events the main loop runs one round at its time, then up to now."""
+        for e in self._state.timeline[self._marked :]:
+            if e.at != at:
+                continue
+            e.data["imported"] = True
+            results = {
+                c.id: "breached" if c.breached_at is not None else "met"
+                for c in self._state.clocks
+                if c.satisfied_at == at and c.name in transitions.PROMISE_CLOCKS
+            }
+            if results and e.actor.id != SYSTEM.id:
+                e.data["sla"] = results
+        self._imported += 1
+        self._all_in = self._imported >= self._input.imported_events
+
+    async def _confirmed(self, at: datetime | None = None) -> None:
+        """Resolved: the handler's capacity is free, and the follow-up is planned (from
+        `at`, a confirmation recorded by hand, else now)."""
         s, t = self._state, self._terms
         await effects.release(s.number)
-        now = workflow.now()
+        now = at or workflow.now()
         after_deadline = workflow.patched(FOLLOW_UP_PATCH)
         clock, expires = transitions.follow_up_deadline(s, t, now, after_deadline=after_deadline)
         assert clock.due_at is not None
@@ -663,8 +789,15 @@ class ServiceRequestWorkflow:
             self._timeline, t, clock, plan, now, after_deadline=after_deadline
         )
 
-    def _end(self, kind: EventKind, actor: Actor, to: Status, reason: str | None) -> None:
-        transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now())
+    def _end(
+        self,
+        kind: EventKind,
+        actor: Actor,
+        to: Status,
+        reason: str | None,
+        at: datetime | None = None,
+    ) -> None:
+        transitions.end(self._timeline, self._terms, kind, actor, to, reason, at or workflow.now())
 
     async def _end_by_command(
         self,
@@ -673,11 +806,14 @@ class ServiceRequestWorkflow:
         to: Status,
         reason: str | None,
         data: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> UpdateResult:
         """Closed or cancelled by someone: the holder's capacity is freed."""
-        transitions.end(self._timeline, self._terms, kind, actor, to, reason, workflow.now(), data)
+        transitions.end(
+            self._timeline, self._terms, kind, actor, to, reason, at or workflow.now(), data
+        )
         await effects.release(self._state.number)
-        return await self._finish()
+        return await self._finish(at)
 
     def _view(self) -> RequestView:
         return RequestView.of(self._state)
@@ -769,8 +905,15 @@ class ServiceRequestWorkflow:
         down at its instant but not announced: an import of a day's backlog must not page
         every supervisor once per missed step. The board and the search attributes show
         the request red at once; what still falls due after the import is announced.
+        A request imported with its events (patch `imported-history`) announces nothing
+        dated before the import: the customer and the staff lived through it offline.
         """
-        if event.kind not in FIRINGS or self._opened_at is None or event.at >= self._opened_at:
+        if self._opened_at is None or event.at >= self._opened_at:
+            return False
+        if self._history:  # imported with its events: all of that happened offline
+            event.data["announced"] = False
+            return True
+        if event.kind not in FIRINGS:
             return False
         if not workflow.patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
             return False
@@ -884,6 +1027,9 @@ class ServiceRequestWorkflow:
             self._sends = []
 
 
+_BEING_WORKED = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED)
+
+
 def _triage_input(inp: ServiceRequestInput) -> TriageInput:
     intake = inp.intake
     return TriageInput(
@@ -902,7 +1048,8 @@ def _with_handovers(
     ctx: NotifyContext, s: RequestState, terms: RequestTerms, event: TimelineEvent
 ) -> NotifyContext:
     """What handover messages need beyond the legacy context: the customer's time zone
-    (the business calendar's), the ETA they were last given, who asked for compensation."""
+    (their own if they gave one, else the business calendar's), the ETA they were last
+    given, who asked for compensation."""
     promised = (EventKind.PLAN_SUBMITTED, EventKind.PROGRESS_POSTED)
     plans = [
         e for e in s.timeline if e.kind in promised and e.data.get("eta") and e.seq < event.seq
@@ -910,7 +1057,7 @@ def _with_handovers(
     return ctx.model_copy(
         update={
             "handovers": True,
-            "time_zone": terms.calendar.time_zone,
+            "time_zone": ctx.customer.time_zone or terms.calendar.time_zone,
             "previous_eta": plans[-1].data.get("eta") if plans else None,
             "compensation_requested_by": s.compensation.requested_by if s.compensation else None,
         }
@@ -930,6 +1077,7 @@ def _notify_context(s: RequestState, inp: ServiceRequestInput, routed: bool) -> 
             language=customer.language,
             channels=list(customer.preferred_channels),
             quiet_hours=customer.quiet_hours,
+            time_zone=customer.time_zone,
         ),
         follow_up_owner=s.follow_up.owner if s.follow_up else None,
         survey_url=s.follow_up.survey_url if s.follow_up else None,
