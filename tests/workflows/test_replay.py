@@ -245,7 +245,7 @@ async def _imported_history(harness: Harness) -> Handle:
         id=number,
         task_queue=harness.queue,
     )
-    await h.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
+    await h.execute_update("receipt", ReceiptQuery())
     minute = timedelta(minutes=1)
     for update, arg in (
         (
@@ -274,7 +274,7 @@ async def _imported_history(harness: Harness) -> Handle:
             FollowUpRecord(actor=FOLLOW_UP, score=5, nps=10, at=received + 100 * minute),
         ),
     ):
-        await h.execute_update(update, arg, result_type=RequestView)
+        await h.execute_update(update, arg)
     await h.result()
     return h
 
