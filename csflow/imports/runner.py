@@ -29,7 +29,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from csflow.contracts import ReceiptQuery, RequestView
+from csflow.contracts import ReceiptQuery
 from csflow.imports.parse import Duplicate, Format, ImportRow, ParsedFile, RowProblem
 from starter.client import RequestEnded, RequestRefused, TemporalUnavailable
 
@@ -243,7 +243,7 @@ class Importer:
             # The events need the intake done (its validators judge the state after it);
             # no worker within the wait is a transient failure, retried like the others.
             async with asyncio.timeout(self._intake_wait):
-                await handle.execute_update("receipt", ReceiptQuery(), result_type=RequestView)
+                await handle.execute_update("receipt", ReceiptQuery())
             for event in row.events:
                 try:
                     await self._csflow.send(

@@ -37,9 +37,9 @@ Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
 
 
 async def update(h: Handle, name: str, arg: Model) -> RequestView:
-    """An Update by its documented name (typed by its result, not the handler's)."""
-    view: RequestView = await h.execute_update(name, arg, result_type=RequestView)
-    return view
+    """An Update by its documented name; the view after it (Updates answer a receipt)."""
+    await h.execute_update(name, arg)
+    return await state(h)
 
 
 async def state(h: Handle) -> RequestView:

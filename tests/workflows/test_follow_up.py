@@ -187,9 +187,7 @@ async def test_a_customer_is_never_closed_silent_before_the_follow_up_deadline(
         )
     )
     h = await resolved(harness, terms=far)
-    v = await h.execute_update(
-        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
-    )
+    v = await act(h, ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True))
     scheduled = events(v, "follow_up_scheduled")[0]
     t, due = scheduled.at, close_of_business_after_weekdays(scheduled.at, 10)
     assert v.follow_up is not None and v.follow_up.due_at == due
@@ -201,7 +199,7 @@ async def test_a_customer_is_never_closed_silent_before_the_follow_up_deadline(
     assert mid.status is Status.FOLLOW_UP_SCHEDULED
 
     await harness.env.fast_forward(h, (due - t) - 6 * 24 * H + 73 * H)
-    final = await h.result()
+    final = await ended(h)
     assert events(final, "follow_up_missed")[0].at == due
     assert events(final, "customer_reactivation")[0].at == due
     silent = events(final, "customer_silent")[0]

@@ -35,6 +35,7 @@ from csflow.refusals import Refusal
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import Harness
 from tests.workflows.test_follow_up import FU, QUIET, resolved
+from tests.workflows.updates import act, ended
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.service_request import ServiceRequestWorkflow
 
@@ -96,7 +97,8 @@ async def test_a_supervisor_skips_the_follow_up_only_with_a_reason_on_the_record
     h = await _follow_up_scheduled(harness)
     err = await _refused(h, ServiceRequestWorkflow.close, CloseCommand(actor=SUPERVISOR))
     assert err.type == Refusal.INVALID.value and "reason" in str(err)
-    v: RequestView = await h.execute_update(
+    v: RequestView = await act(
+        h,
         ServiceRequestWorkflow.close,
         CloseCommand(actor=SUPERVISOR, reason="customer asked not to be called again"),
     )
@@ -120,8 +122,8 @@ async def test_the_roles_allowed_to_skip_come_from_the_policy(harness: Harness) 
         h, ServiceRequestWorkflow.close, CloseCommand(actor=SUPERVISOR, reason="enough")
     )
     assert err.type == Refusal.FORBIDDEN_ROLE.value and "only admin may" in str(err)
-    v = await h.execute_update(
-        ServiceRequestWorkflow.close, CloseCommand(actor=ADMIN, reason="duplicate account")
+    v = await act(
+        h, ServiceRequestWorkflow.close, CloseCommand(actor=ADMIN, reason="duplicate account")
     )
     assert v.status is Status.CLOSED and v.timeline[-1].data["skipped_by_role"] == "admin"
 
@@ -131,7 +133,8 @@ async def test_a_close_waits_for_the_improvement_outcome(harness: Harness) -> No
     the "what we changed" message; once the task is done, the request closes by itself
     after telling the customer."""
     h = await _follow_up_scheduled(harness)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(actor=FU, score=1, nps=2, problem="the courier was rude"),
     )
@@ -147,7 +150,7 @@ async def test_a_close_waits_for_the_improvement_outcome(harness: Harness) -> No
         ImprovementTaskWorkflow.complete,
         CompleteImprovement(actor=SUPERVISOR, what_changed="couriers retrained"),
     )
-    final = await h.result()
+    final = await ended(h)
     kinds = [e.kind for e in final.timeline]
     assert kinds[-2:] == ["improvement_closed", "closed"]
     assert final.timeline[-1].reason == "followed up"
@@ -181,7 +184,8 @@ async def test_a_supervisor_names_the_improvement_department_and_its_head_hears(
         FollowUpRecord(actor=FU, score=1, nps=2, improvement_department="repair"),
     )
     assert err.type == Refusal.FORBIDDEN_ROLE.value and "supervisor or admin" in str(err)
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(
             actor=SUPERVISOR, score=1, nps=2, problem="broke again", improvement_department="repair"
@@ -236,7 +240,8 @@ async def test_the_taxonomy_names_the_improvement_department_by_rule(harness: Ha
     await h.execute_update(
         ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
     )
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.record_follow_up,
         FollowUpRecord(actor=FU, score=2, nps=3, problem="the screen flickers again"),
     )
@@ -300,7 +305,8 @@ async def test_openings_follow_the_customers_language(harness: Harness) -> None:
         ResolveCommand(actor=AGENT, summary="We're sorry. 已经为您重新发货。"),
     )
     assert "非常抱歉" in str(err), "an English opening is not what a zh-CN customer reads"
-    v = await h.execute_update(
+    v = await act(
+        h,
         ServiceRequestWorkflow.resolve,
         ResolveCommand(actor=AGENT, summary="非常抱歉给您带来不便，已经为您重新发货。"),
     )
