@@ -42,6 +42,23 @@ class Inputs:
     channel_durations: Mapping[tuple[str, str], DurationStats] = field(default_factory=dict)
 
 
+# Tasks open at `$1`. A request ends only once none of its tasks is open (the workflow
+# closes a followed-up request when its last task closes), so only requests with no end
+# before `$1` can hold one: the open backlog and the requests ended since — not every
+# improvement of the whole history. Indexes: requests_closed_at and
+# request_events_improvements (migration 0018).
+OPEN_IMPROVEMENTS_SQL = """
+SELECT coalesce(o.data ->> 'department', '(none)') AS department, count(*) AS n
+FROM requests q
+JOIN request_events o ON o.number = q.number AND o.kind = 'improvement_opened'
+WHERE (q.closed_at IS NULL OR q.closed_at >= $1) AND o.at < $1
+  AND NOT EXISTS (
+      SELECT 1 FROM request_events c
+      WHERE c.number = o.number AND c.kind = 'improvement_closed'
+        AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+GROUP BY 1"""
+
+
 async def gather(pool: Any, period: Period, tz: str) -> Inputs:
     first, last = period.first_day, period.last_day
     _, end = period.bounds(tz)
@@ -86,17 +103,7 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
             timeout=STATEMENT_TIMEOUT,
         )
         # A point in time, not a flow: tasks opened before the end and not closed by then.
-        open_rows = await conn.fetch(
-            """SELECT coalesce(o.data ->> 'department', '(none)') AS department, count(*) AS n
-               FROM request_events o
-               WHERE o.kind = 'improvement_opened' AND o.at < $1
-                 AND NOT EXISTS (
-                     SELECT 1 FROM request_events c
-                     WHERE c.number = o.number AND c.kind = 'improvement_closed'
-                       AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
-               GROUP BY 1""",
-            end,
-        )
+        open_rows = await conn.fetch(OPEN_IMPROVEMENTS_SQL, end, timeout=STATEMENT_TIMEOUT)
     return Inputs(
         counts={(r["metric"], r["key"]): int(r["n"]) for r in rows},
         durations=[

@@ -217,14 +217,16 @@ SAMPLES_SQL = """
 SELECT key, measure, seconds FROM report_day_samples
 WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND dim = 'agent'"""
 
-# A point in time: tasks open at the end, owned by whose resolution drew them.
+# A point in time: tasks open at the end, owned by whose resolution drew them. Only
+# requests with no end before `$1` can hold an open task (as in metrics.py).
 OPEN_SQL = f"""
 SELECT coalesce((SELECT r.actor_id FROM request_events r
                  WHERE r.number = o.number AND r.seq < o.seq AND r.kind = 'resolution_proposed'
                  ORDER BY r.seq DESC LIMIT 1), '{UNASSIGNED}') AS agent,
        count(*) AS n
-FROM request_events o
-WHERE o.kind = 'improvement_opened' AND o.at < $1
+FROM requests q
+JOIN request_events o ON o.number = q.number AND o.kind = 'improvement_opened'
+WHERE (q.closed_at IS NULL OR q.closed_at >= $1) AND o.at < $1
   AND NOT EXISTS (
       SELECT 1 FROM request_events c
       WHERE c.number = o.number AND c.kind = 'improvement_closed'
