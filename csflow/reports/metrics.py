@@ -42,11 +42,12 @@ class Inputs:
     channel_durations: Mapping[tuple[str, str], DurationStats] = field(default_factory=dict)
 
 
-# Tasks open at `$1`. A request ends only once none of its tasks is open (the workflow
-# closes a followed-up request when its last task closes), so only requests with no end
-# before `$1` can hold one: the open backlog and the requests ended since — not every
-# improvement of the whole history. Indexes: requests_closed_at and
-# request_events_improvements (migration 0018).
+# Tasks open at `$1`, read from the requests with no end before `$1` — the open backlog
+# and the requests ended since — not from every improvement of the whole history. The
+# workflow ends a followed-up request itself only when its last task closes; a request
+# closed by hand earlier abandons its task, whose end can then never reach the timeline,
+# so such a task counts until the request's end (docs/reports.md). Indexes:
+# requests_closed_at and request_events_improvements (migration 0018).
 OPEN_IMPROVEMENTS_SQL = """
 SELECT coalesce(o.data ->> 'department', '(none)') AS department, count(*) AS n
 FROM requests q

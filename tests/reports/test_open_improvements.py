@@ -48,6 +48,15 @@ def story() -> list[tuple[Req, str | None]]:
             .on("25 10:00", "closed"),
             "25 10:00",
         ),
+        (  # closed by hand on the 18th with its task still running: the task's end can
+            # never reach this timeline, so it counts until the request's end (W46), not after
+            Req("BY-HAND", "09 11:00", "consultation", "billing", "phone", "P3")
+            .on("09 11:05", "assigned", department="front-desk", assignee="a2")
+            .on("09 12:00", "resolution_proposed", "a2")
+            .on("10 11:00", "improvement_opened", task_id="BY-HAND-IMP1", department="front-desk")
+            .on("18 09:00", "closed", "s1"),
+            "18 09:00",
+        ),
         (  # opened and closed inside W47: open at the end of no week
             Req("IN-WEEK", "16 09:00", "complaint", "billing_dispute", "web", "P2")
             .on("16 09:05", "assigned", department="billing", assignee="a2")
@@ -85,8 +94,8 @@ async def loaded(pool: Any) -> Any:
     ("week", "expected"),
     [
         ("2026-W45", {"logistics": 1}),  # OLD-DONE closed on the 5th, inside the week
-        ("2026-W46", {"logistics": 1, "product": 1}),
-        ("2026-W47", {"logistics": 1, "product": 1}),  # not IN-WEEK, not AFTER
+        ("2026-W46", {"logistics": 1, "product": 1, "front-desk": 1}),
+        ("2026-W47", {"logistics": 1, "product": 1}),  # not IN-WEEK, BY-HAND, AFTER
         ("2026-W48", {"logistics": 1, "billing": 1}),  # CLOSED-LATER closed on the 25th
     ],
 )
