@@ -28,7 +28,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -282,7 +282,13 @@ def _statement_name(sql: str) -> str:
 
 
 async def run(
-    dsn: str, count: int, weeks: int, week: str, pg: BenchPostgres | None, plans: Path | None
+    dsn: str,
+    count: int,
+    weeks: int,
+    week: str,
+    pg: BenchPostgres | None,
+    plans: Path | None,
+    profile: bool = False,
 ) -> None:
     await apply_migrations(dsn)
     if await _count(dsn):
@@ -314,12 +320,56 @@ async def run(
         raise SystemExit(f"the two queries disagree: {r['open_new'][1]} != {r['open_old'][1]}")
     print("  sizes: " + ", ".join(f"{k} {v}" for k, v in r["sizes"].items()))
     print(f"load average after: {_uptime()}")
+    if profile:
+        await _profile_python(dsn, week)
     if plans is not None:
         found = await explain(dsn, week, plans)
         print(f"EXPLAIN (ANALYZE, BUFFERS): plans in {plans}; the slowest statements:")
         for name, ms, top in sorted(found, key=lambda f: -f[1])[:12]:
             print(f"  {ms:9.1f} ms  {name}  — {top[:70]}")
         print(f"  {sum(f[1] for f in found):9.1f} ms  all {len(found)} statements")
+
+
+async def _profile_python(dsn: str, week: str) -> None:
+    """The bench process's own time in the weekly report from the rollups and the
+    forecast, by function (cProfile; run after the timed steps, as it slows them)."""
+    from unittest import mock
+
+    async def inline(f: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return f(*args, **kwargs)  # the forecast's fit, in the profiled thread
+
+    period = parse("weekly", week)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        with mock.patch("csflow.reports.demand.asyncio.to_thread", inline):
+            await _profiled(pool, week, period)
+    finally:
+        await pool.close()
+
+
+async def _profiled(pool: Any, week: str, period: Period) -> None:
+    import cProfile
+    import pstats
+
+    after = period.last_day + timedelta(days=1)
+    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        (
+            "weekly report from the rollups",
+            lambda: service.publish(pool, "weekly", week, TZ, _now()),
+        ),
+        ("forecast", lambda: service.produce_forecast(pool, after, TZ, 14, _now())),
+    ]
+    for name, step in steps:
+        prof = cProfile.Profile()
+        prof.enable()
+        await step()
+        prof.disable()
+        print(f"cProfile, {name} (this process; waits on PostgreSQL show as I/O):")
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(8)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _uptime() -> str:
@@ -342,6 +392,9 @@ def main() -> None:
     ap.add_argument("--week", default="2026-W47")
     ap.add_argument("--explain", type=Path, help="write EXPLAIN (ANALYZE, BUFFERS) plans here")
     ap.add_argument(
+        "--profile", action="store_true", help="cProfile the report and forecast afterwards"
+    )
+    ap.add_argument(
         "--durable-load", action="store_true", help="load with durability on as well (slower)"
     )
     args = ap.parse_args()
@@ -353,7 +406,17 @@ def main() -> None:
             pg = BenchPostgres(root, fast_load=not args.durable_load)
             stack.callback(pg.stop)
             dsn = pg.dsn
-        asyncio.run(run(dsn, args.requests, args.history_weeks, args.week, pg, args.explain))
+        asyncio.run(
+            run(
+                dsn,
+                args.requests,
+                args.history_weeks,
+                args.week,
+                pg,
+                args.explain,
+                args.profile,
+            )
+        )
 
 
 if __name__ == "__main__":
