@@ -144,10 +144,13 @@ def generate(
     batch: int = 20_000,
     agents: int = 300,
     first_index: int = 0,
+    now: datetime | None = None,
 ) -> Iterator[tuple[list[Request], list[Event]]]:
     """Batches of (requests rows, events rows), received uniformly over `days`, handled by
     `agents` agents (`agent-000` …); numbers count from `first_index` (several calls —
-    a year of history, then the measured week — give distinct numbers)."""
+    a year of history, then the measured week — give distinct numbers). With `now`, what
+    happens after it is not written yet: those requests are still open, as the requests
+    in flight at the moment a report runs are."""
     rng = random.Random(seed)
     # Received in time order, as a live system writes them: a day's events sit together
     # in the table, as they would in production (random order would scatter every day
@@ -159,9 +162,23 @@ def generate(
         for i in range(first, min(count, first + batch)):
             received = start + timedelta(seconds=offsets[i])
             req, timeline = _one(rng, first_index + i, received, agents)
+            if now is not None:
+                req, timeline = _as_of(req, timeline, now)
             requests.append(req)
             events.extend(timeline.rows())
         yield requests, events
+
+
+def _as_of(req: Request, tl: Timeline, now: datetime) -> tuple[Request, Timeline]:
+    tl.events = [e for e in tl.events if e[0] <= now]
+    closed_at = req[REQUEST_COLUMNS.index("closed_at")]
+    if closed_at is not None and closed_at > now:
+        row = list(req)
+        row[REQUEST_COLUMNS.index("closed_at")] = None
+        row[REQUEST_COLUMNS.index("status")] = "in_progress"
+        row[REQUEST_COLUMNS.index("sla_state")] = "green"
+        req = tuple(row)
+    return req, tl
 
 
 def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300) -> tuple[Request, Timeline]:
@@ -197,11 +214,6 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300) -> tuple[R
         t += rng.uniform(5, 90) * M
     tl.add(t, "assigned", data={"assignee": agent, "department": department}, reason="skills")
     response = max(t, t0 + rng.expovariate(1 / (FIRST_RESPONSE[priority] * 0.6)) * M)
-    if rng.random() < 0.03:  # nobody has answered yet: every clock still running
-        for name, minutes in (("first_response", FIRST_RESPONSE), ("plan", PLAN)):
-            tl.clock(name, 1, t0, minutes[priority], None, priority)
-        tl.clock("resolution", 1, t0, RESOLUTION[priority], None, priority)
-        return _row(number, t0, category, sub_type, channel, priority, department, None), tl
     tl.clock("first_response", 1, t0, FIRST_RESPONSE[priority], response, priority)
     tl.add(response, "plan_submitted", agent, "agent", {"eta": (response + 240 * M).isoformat()})
     tl.clock("plan", 1, t0, PLAN[priority], response, priority)
@@ -291,10 +303,15 @@ def _one(rng: random.Random, i: int, t0: datetime, agents: int = 300) -> tuple[R
             },
             reason="ref",
         )
-        r = rng.random()
-        if r < 0.03:  # still open, weeks on
-            return _row(number, t0, category, sub_type, channel, priority, department, None), tl
-        end = answered + (rng.uniform(600, 6000) if r < 0.9 else rng.uniform(6000, 40000)) * M
+        r = rng.random()  # most close within days, some take weeks, a few months
+        days = (
+            rng.uniform(0.4, 4)
+            if r < 0.9
+            else rng.uniform(4, 28)
+            if r < 0.97
+            else rng.uniform(28, 120)
+        )
+        end = answered + days * 1440 * M
         tl.add(
             end,
             "improvement_closed",

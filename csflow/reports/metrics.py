@@ -47,16 +47,26 @@ class Inputs:
 # workflow ends a followed-up request itself only when its last task closes; a request
 # closed by hand earlier abandons its task, whose end can then never reach the timeline,
 # so such a task counts until the request's end (docs/reports.md). Indexes:
-# requests_closed_at and request_events_improvements (migration 0018).
-OPEN_IMPROVEMENTS_SQL = """
-SELECT coalesce(o.data ->> 'department', '(none)') AS department, count(*) AS n
-FROM requests q
-JOIN request_events o ON o.number = q.number AND o.kind = 'improvement_opened'
-WHERE (q.closed_at IS NULL OR q.closed_at >= $1) AND o.at < $1
-  AND NOT EXISTS (
-      SELECT 1 FROM request_events c
-      WHERE c.number = o.number AND c.kind = 'improvement_closed'
-        AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+# requests_closed_at and request_events_improvements (migration 0018). The look-up per
+# request is fenced (`OFFSET 0`) so PostgreSQL probes the index once per unended request
+# instead of hashing every improvement event of the history against them.
+UNENDED = """WITH unended AS (
+    SELECT number FROM requests WHERE closed_at IS NULL
+    UNION ALL
+    SELECT number FROM requests WHERE closed_at >= $1)"""
+OPEN_IMPROVEMENTS_SQL = f"""
+{UNENDED}
+SELECT t.department, count(*) AS n
+FROM unended q
+CROSS JOIN LATERAL (
+    SELECT coalesce(o.data ->> 'department', '(none)') AS department
+    FROM request_events o
+    WHERE o.number = q.number AND o.kind = 'improvement_opened' AND o.at < $1
+      AND NOT EXISTS (
+          SELECT 1 FROM request_events c
+          WHERE c.number = o.number AND c.kind = 'improvement_closed'
+            AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+    OFFSET 0) t
 GROUP BY 1"""
 
 

@@ -4,6 +4,6 @@
 -- which abandons the task), so a task counted open at a period's end belongs to a request
 -- with no end before it: the reports start from those requests (still open, or ended
 -- after the period) and look their improvement events up here.
-CREATE INDEX requests_closed_at ON requests (closed_at);
+CREATE INDEX requests_closed_at ON requests (closed_at) INCLUDE (number);
 CREATE INDEX request_events_improvements ON request_events (number)
     WHERE kind IN ('improvement_opened', 'improvement_closed');
