@@ -1,8 +1,8 @@
 """Benchmark: the weekly report on a week of traffic with a year of history behind it.
 
-    python bench/weekly_report.py --requests 20000 --history-weeks 52     # the recorded run
+    python bench/weekly_report.py                    # 10,000 a week, 52 weeks of history
+    python bench/weekly_report.py --explain plans.txt --profile   # + EXPLAIN ANALYZE, cProfile
     python bench/weekly_report.py --requests 700000 --history-weeks 52    # 100,000 a day
-    python bench/weekly_report.py --requests 20000 --explain plans.txt    # + EXPLAIN ANALYZE
     DATABASE_URL=postgresql://… python bench/weekly_report.py --requests 200000
 
 Loads `--history-weeks` weeks of synthetic requests (bench/synthetic.py: timelines shaped
@@ -414,7 +414,7 @@ async def _count(dsn: str) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--requests", type=int, default=20_000, help="requests a week")
+    ap.add_argument("--requests", type=int, default=10_000, help="requests a week")
     ap.add_argument("--history-weeks", type=int, default=52)
     ap.add_argument("--week", default="2026-W47")
     ap.add_argument("--explain", type=Path, help="write EXPLAIN (ANALYZE, BUFFERS) plans here")
