@@ -4,9 +4,11 @@
     python bench/scorecards.py --requests 200000 --month 2026-11
     DATABASE_URL=postgresql://… python bench/scorecards.py --requests 200000
 
-Loads N synthetic requests received during one calendar month (bench/synthetic.py, ~10
+Loads N synthetic requests received during one calendar month (bench/synthetic.py, ~15
 timeline events each, handled by `--agents` agents, 20 to a team, 100 to a department, in
-the staff directory), rolls up every day of the month (what the nightly
+the staff directory) into an embedded PostgreSQL running with fsync, synchronous_commit
+and full_page_writes off, restarts it with them on (the defaults), rolls up every day of
+the month (what the nightly
 `csflow-report-daily` runs do; timed, as they now also hold the per-agent and per-channel
 figures), then times what the scorecard page and `csflow scorecard show --month` do from
 the rollups: gather + assemble every agent, team and department scorecard, three times
@@ -30,7 +32,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic import EVENT_COLUMNS, REQUEST_COLUMNS, generate
+from bench.synthetic import BenchPostgres, copy, generate, settings
 from csflow.reports import scorecards
 from csflow.reports.periods import Period, parse
 from csflow.reports.rollup import rollup_day
@@ -44,7 +46,6 @@ async def load(dsn: str, count: int, period: Period, agents: int) -> float:
     start, _ = period.bounds(TZ)
     conn = await asyncpg.connect(dsn)  # no jsonb codec here: rows carry JSON text
     began = time.perf_counter()
-    loaded = 0
     try:
         await conn.copy_records_to_table(
             "staff",
@@ -55,14 +56,7 @@ async def load(dsn: str, count: int, period: Period, agents: int) -> float:
             ]
             + [("fu-1", "Follow-up", "follow_up", "follow-up", None)],
         )
-        for requests, events in generate(count, start, period.length, agents=agents):
-            await conn.copy_records_to_table("requests", records=requests, columns=REQUEST_COLUMNS)
-            await conn.copy_records_to_table(
-                "request_events", records=events, columns=EVENT_COLUMNS
-            )
-            loaded += len(requests)
-            print(f"\r  loaded {loaded:>9,} requests", end="", flush=True)
-        print()
+        await copy(conn, generate(count, start, period.length, agents=agents), "loaded")
         await conn.execute("VACUUM ANALYZE requests")
         await conn.execute("VACUUM ANALYZE request_events")
     finally:
@@ -124,7 +118,9 @@ async def measure(dsn: str, period: Period) -> dict[str, Any]:
     return out
 
 
-async def run(dsn: str, count: int, month: str, agents: int) -> None:
+async def run(
+    dsn: str, count: int, month: str, agents: int, pg: BenchPostgres | None = None
+) -> None:
     await apply_migrations(dsn)
     conn = await asyncpg.connect(dsn)
     try:
@@ -135,6 +131,9 @@ async def run(dsn: str, count: int, month: str, agents: int) -> None:
     period = parse("monthly", month)
     print(f"loading {count:,} requests received in {month}, {agents} agents …")
     loaded_in = await load(dsn, count, period, agents)
+    if pg is not None:
+        pg.durable()  # loaded with durability off; measured with it on
+    print("measuring with " + ", ".join(f"{k}={v}" for k, v in (await settings(dsn)).items()))
     r = await measure(dsn, period)
     print(f"loaded {count:,} requests, {r['events']:,} events in {loaded_in:.0f} s")
     d = r["daily_rollups"]
@@ -163,18 +162,13 @@ def main() -> None:
     args = ap.parse_args()
     with ExitStack() as stack:
         dsn = os.environ.get("DATABASE_URL")
+        pg = None
         if not dsn:
-            from csflow.embedded.ports import free_port
-            from csflow.embedded.postgres import EmbeddedPostgres
-
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-            fast = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-            pg = stack.enter_context(
-                EmbeddedPostgres(root / "pg", free_port(), server_settings=fast)
-            )
-            pg.create_database("csflow")
-            dsn = pg.dsn("csflow")
-        asyncio.run(run(dsn, args.requests, args.month, args.agents))
+            pg = BenchPostgres(root)
+            stack.callback(pg.stop)
+            dsn = pg.dsn
+        asyncio.run(run(dsn, args.requests, args.month, args.agents, pg))
 
 
 if __name__ == "__main__":

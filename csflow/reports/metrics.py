@@ -42,6 +42,34 @@ class Inputs:
     channel_durations: Mapping[tuple[str, str], DurationStats] = field(default_factory=dict)
 
 
+# Tasks open at `$1`, read from the requests with no end before `$1` — the open backlog
+# and the requests ended since — not from every improvement of the whole history. The
+# workflow ends a followed-up request itself only when its last task closes; a request
+# closed by hand earlier abandons its task, whose end can then never reach the timeline,
+# so such a task counts until the request's end (docs/reports.md). Indexes:
+# requests_closed_at and request_events_improvements (migration 0018). The look-up per
+# request is fenced (`OFFSET 0`) so PostgreSQL probes the index once per unended request
+# instead of hashing every improvement event of the history against them.
+UNENDED = """WITH unended AS (
+    SELECT number FROM requests WHERE closed_at IS NULL
+    UNION ALL
+    SELECT number FROM requests WHERE closed_at >= $1)"""
+OPEN_IMPROVEMENTS_SQL = f"""
+{UNENDED}
+SELECT t.department, count(*) AS n
+FROM unended q
+CROSS JOIN LATERAL (
+    SELECT coalesce(o.data ->> 'department', '(none)') AS department
+    FROM request_events o
+    WHERE o.number = q.number AND o.kind = 'improvement_opened' AND o.at < $1
+      AND NOT EXISTS (
+          SELECT 1 FROM request_events c
+          WHERE c.number = o.number AND c.kind = 'improvement_closed'
+            AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+    OFFSET 0) t
+GROUP BY 1"""
+
+
 async def gather(pool: Any, period: Period, tz: str) -> Inputs:
     first, last = period.first_day, period.last_day
     _, end = period.bounds(tz)
@@ -86,17 +114,7 @@ async def gather(pool: Any, period: Period, tz: str) -> Inputs:
             timeout=STATEMENT_TIMEOUT,
         )
         # A point in time, not a flow: tasks opened before the end and not closed by then.
-        open_rows = await conn.fetch(
-            """SELECT coalesce(o.data ->> 'department', '(none)') AS department, count(*) AS n
-               FROM request_events o
-               WHERE o.kind = 'improvement_opened' AND o.at < $1
-                 AND NOT EXISTS (
-                     SELECT 1 FROM request_events c
-                     WHERE c.number = o.number AND c.kind = 'improvement_closed'
-                       AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
-               GROUP BY 1""",
-            end,
-        )
+        open_rows = await conn.fetch(OPEN_IMPROVEMENTS_SQL, end, timeout=STATEMENT_TIMEOUT)
     return Inputs(
         counts={(r["metric"], r["key"]): int(r["n"]) for r in rows},
         durations=[

@@ -10,8 +10,8 @@ Statements share $1 = day start, $2 = day end (UTC), $3 = time zone, $4 = the lo
 $5 = the pick-up targets (attribution.PICKUP); `bind` passes each only what it uses.
 
 Cost grows with the day, never with the history: each statement starts from the day's
-events (the `(kind, at)` index) and looks at a request's other events through
-`(number, kind, seq)`. Look-ups are written as scalar sub-selects — `(SELECT NOT EXISTS
+events (the `(kind, at)` index) and looks at a request's other events through the
+`(number, seq)` primary key. Look-ups are written as scalar sub-selects — `(SELECT NOT EXISTS
 …)`, `LATERAL … LIMIT 1` — because PostgreSQL turns a plain `NOT EXISTS` into an anti-join,
 and when a day is a large share of the table it hashes *every* event of that kind, which
 on a year of history is the whole year, every night.

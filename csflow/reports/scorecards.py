@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from csflow.reports.attribution import UNASSIGNED
-from csflow.reports.metrics import MissingRollup
+from csflow.reports.metrics import UNENDED, MissingRollup
 from csflow.reports.model import PROMISE_CLOCKS, ClockCompliance, DurationStats, Nps, Rate
 from csflow.reports.periods import Period
 from csflow.reports.rollup import ROLLUP_VERSION, STATEMENT_TIMEOUT, rollup_day
@@ -217,18 +217,24 @@ SAMPLES_SQL = """
 SELECT key, measure, seconds FROM report_day_samples
 WHERE time_zone = $1 AND day BETWEEN $2 AND $3 AND dim = 'agent'"""
 
-# A point in time: tasks open at the end, owned by whose resolution drew them.
+# A point in time: tasks open at the end, owned by whose resolution drew them. Only
+# requests with no end before `$1` can hold an open task (as in metrics.py).
 OPEN_SQL = f"""
-SELECT coalesce((SELECT r.actor_id FROM request_events r
-                 WHERE r.number = o.number AND r.seq < o.seq AND r.kind = 'resolution_proposed'
-                 ORDER BY r.seq DESC LIMIT 1), '{UNASSIGNED}') AS agent,
-       count(*) AS n
-FROM request_events o
-WHERE o.kind = 'improvement_opened' AND o.at < $1
-  AND NOT EXISTS (
-      SELECT 1 FROM request_events c
-      WHERE c.number = o.number AND c.kind = 'improvement_closed'
-        AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+{UNENDED}
+SELECT t.agent, count(*) AS n
+FROM unended q
+CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT r.actor_id FROM request_events r
+                     WHERE r.number = o.number AND r.seq < o.seq
+                       AND r.kind = 'resolution_proposed'
+                     ORDER BY r.seq DESC LIMIT 1), '{UNASSIGNED}') AS agent
+    FROM request_events o
+    WHERE o.number = q.number AND o.kind = 'improvement_opened' AND o.at < $1
+      AND NOT EXISTS (
+          SELECT 1 FROM request_events c
+          WHERE c.number = o.number AND c.kind = 'improvement_closed'
+            AND c.data ->> 'task_id' = o.data ->> 'task_id' AND c.at < $1)
+    OFFSET 0) t
 GROUP BY 1"""
 
 STAFF_SQL = """

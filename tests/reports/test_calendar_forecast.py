@@ -67,7 +67,7 @@ def test_a_holiday_ahead_is_forecast_low_and_the_band_contains_the_forecast() ->
     assert "holiday" in fitted.method
     for i, d in enumerate(future):
         assert fitted.lower[i] <= fitted.values[i] <= fitted.upper[i]
-        expected = WEEKLY[0] if marks(d).makeup else WEEKLY[d.weekday()]
+        expected: float = WEEKLY[0] if marks(d).makeup else WEEKLY[d.weekday()]
         expected *= (0.3 if marks(d).holiday else 1.0) * (1 + 0.001 * (186 + i))
         assert fitted.values[i] == pytest.approx(expected, rel=0.12)
 

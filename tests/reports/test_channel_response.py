@@ -28,7 +28,8 @@ async def test_pickup_and_first_response_per_channel(pool: Any, web: httpx.Async
     # R7 queued 15 min (900 s > 10 s): 2 met, 1 missed; p90 at rank 1.8 = 0.8 × 900.
     phone = got["phone"]
     assert (phone.pickup.count, phone.pickup_met, phone.pickup_missed) == (3, 2, 1)
-    assert (phone.pickup.mean, phone.pickup.p50, phone.pickup.p90) == (300, 0, pytest.approx(720))
+    assert (phone.pickup.mean, phone.pickup.p50) == (300, 0)
+    assert phone.pickup.p90 == pytest.approx(720)
     assert phone.pickup_rate == pytest.approx(2 / 3)
     # Email has no target: R5 waited in the queue a day, measured but not judged.
     email = got["email"]
