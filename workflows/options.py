@@ -33,9 +33,13 @@ RELEASE_TIMEOUT = timedelta(seconds=60)
 # raises with the next delay and gives up (marks the message failed, alerts ops) at the end
 # of the window configured for the worker ([retry] in the notify config, default 24 h,
 # at most 6 days); the schedule-to-close here is only a ceiling beyond any such window,
-# and the policy's intervals apply to other errors (a database blip) — 1 s up to 5 min.
+# and the policy's intervals apply to other errors (a database blip, an attempt that timed
+# out on a saturated worker) — 1 s up to 10 s. The ceiling was 5 minutes: an attempt that
+# timed out after ten outage retries then waited 5 minutes, so a message could arrive
+# minutes after its channel had returned (seen in the fault suite under load). The
+# retry policy is not part of the workflow's commands, so histories replay unchanged.
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 NOTIFY_WITHIN = timedelta(days=7)
 NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
 )
