@@ -387,6 +387,10 @@ class CsflowClient:
         except RPCError as err:
             if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise NumberingUnavailable(f"numbering is saturated: {err.message}") from err
+            if err.status == RPCStatusCode.FAILED_PRECONDITION:
+                # "Workflow Task in failed state": the numbering run's last task failed (a
+                # worker too loaded to finish it in time) and is being retried — transient.
+                raise NumberingUnavailable(f"numbering is busy: {err.message}") from err
             raise
         except WorkflowUpdateFailedError as err:
             cause = err.cause
