@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     codec_port: int = Field(default=8081, alias="CSFLOW_CODEC_PORT")
     codec_origins: str | None = Field(default=None, alias="CSFLOW_CODEC_ORIGINS")
 
+    # Admission control of POST /requests (csflow/api/admission.py, docs/performance.md
+    # "Admission control"): 429 + Retry-After instead of a start that would starve the
+    # clocks. A backlog age limit in seconds (0 = off), and a rate ceiling (0 = off).
+    intake_max_backlog: float = Field(default=1.0, ge=0, alias="CSFLOW_INTAKE_MAX_BACKLOG")
+    intake_probe_interval: float = Field(default=1.0, gt=0, alias="CSFLOW_INTAKE_PROBE_INTERVAL")
+    intake_rate: float = Field(default=0.0, ge=0, alias="CSFLOW_INTAKE_RATE")
+    intake_burst: int = Field(default=0, ge=0, alias="CSFLOW_INTAKE_BURST")
+
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
 
