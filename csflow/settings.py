@@ -45,9 +45,12 @@ class Settings(BaseSettings):
 
     # Admission control of POST /requests (csflow/api/admission.py, docs/performance.md
     # "Admission control"): 429 + Retry-After instead of a start that would starve the
-    # clocks. A backlog age limit in seconds (0 = off), and a rate ceiling (0 = off).
+    # clocks. A backlog age limit and a firing-lateness limit in seconds, and a rate
+    # ceiling in requests/s; 0 switches each off.
     intake_max_backlog: float = Field(default=1.0, ge=0, alias="CSFLOW_INTAKE_MAX_BACKLOG")
     intake_probe_interval: float = Field(default=1.0, gt=0, alias="CSFLOW_INTAKE_PROBE_INTERVAL")
+    intake_max_lateness: float = Field(default=1.0, ge=0, alias="CSFLOW_INTAKE_MAX_LATENESS")
+    intake_lateness_window: float = Field(default=60.0, gt=0, alias="CSFLOW_INTAKE_LATENESS_WINDOW")
     intake_rate: float = Field(default=0.0, ge=0, alias="CSFLOW_INTAKE_RATE")
     intake_burst: int = Field(default=0, ge=0, alias="CSFLOW_INTAKE_BURST")
 

@@ -30,13 +30,15 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import HTTPException
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+from csflow.domain.clocks import FiringKind
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -144,18 +146,74 @@ class BacklogProbe:
         return age
 
 
+_LATENESS = """
+SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM recorded_at - at))
+FROM request_events
+WHERE kind = ANY($1::text[]) AND at > now() - make_interval(secs => $2)
+"""
+
+
+class LatenessProbe:
+    """p99 of how late the SLA warnings and breaches that fell due in the last `window`
+    seconds were recorded (request_events: `recorded_at` - `at`) — the figure the gate
+    protects, read where the worker writes it. It lags (a firing still waiting is not
+    recorded yet), so it confirms what the backlog probe predicts; firings due long ago
+    (an import of old requests) are outside the window and never hold intake.
+    Read at most once per `interval`, through the `request_events (kind, at)` index."""
+
+    KINDS = (FiringKind.WARNING.value, FiringKind.BREACH.value)
+
+    def __init__(self, pool: Any, window: float, interval: float) -> None:
+        self.pool = pool
+        self.window = window
+        self.interval = interval
+        self._read_at = -math.inf
+        self._p99: float | None = None
+        self._reading: asyncio.Task[float | None] | None = None
+
+    async def p99(self) -> float | None:
+        if time.monotonic() - self._read_at < self.interval:
+            return self._p99
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+        reading = self._reading
+        try:
+            return await asyncio.shield(reading)
+        finally:
+            if self._reading is reading and reading.done():
+                self._reading = None
+
+    async def _read(self) -> float | None:
+        try:
+            value = await asyncio.wait_for(
+                self.pool.fetchval(_LATENESS, list(self.KINDS), self.window), timeout=1.0
+            )
+            p99 = None if value is None else float(value)
+        except Exception:  # a database that does not answer is the start's 503, not ours
+            p99 = None
+        self._p99, self._read_at = p99, time.monotonic()
+        return p99
+
+
 class Admission:
-    """Both gates for one API process; `admit()` before a start, `Saturated` to refuse."""
+    """The gates for one API process; `admit()` before a start, `Saturated` to refuse."""
 
     def __init__(
-        self, bucket: TokenBucket | None, probe: BacklogProbe | None, max_backlog_age: float
+        self,
+        bucket: TokenBucket | None,
+        probe: BacklogProbe | None,
+        max_backlog_age: float,
+        lateness: LatenessProbe | None = None,
+        max_lateness: float = 0.0,
     ) -> None:
         self.bucket = bucket
         self.probe = probe
         self.max_backlog_age = max_backlog_age
+        self.lateness = lateness
+        self.max_lateness = max_lateness
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: Client) -> Admission:
+    def from_settings(cls, settings: Settings, client: Client, pool: Any = None) -> Admission:
         bucket = (
             TokenBucket(
                 settings.intake_rate, float(settings.intake_burst or max(1, settings.intake_rate))
@@ -174,7 +232,14 @@ class Admission:
             if settings.intake_max_backlog > 0
             else None
         )
-        return cls(bucket, probe, settings.intake_max_backlog)
+        lateness = (
+            LatenessProbe(pool, settings.intake_lateness_window, settings.intake_probe_interval)
+            if settings.intake_max_lateness > 0 and pool is not None
+            else None
+        )
+        return cls(
+            bucket, probe, settings.intake_max_backlog, lateness, settings.intake_max_lateness
+        )
 
     async def admit(self) -> None:
         """Return when a start may go ahead; raise Saturated when it must not."""
@@ -185,6 +250,15 @@ class Admission:
                     f"the worker is behind: its oldest waiting workflow task is {age:.1f} s "
                     f"old (limit {self.max_backlog_age:g} s); nothing was started",
                     retry_after=age,
+                )
+        if self.lateness is not None:
+            p99 = await self.lateness.p99()
+            if p99 is not None and p99 > self.max_lateness:
+                raise Saturated(
+                    f"SLA firings are running late: p99 {p99:.1f} s over the last "
+                    f"{self.lateness.window:g} s (limit {self.max_lateness:g} s); "
+                    "nothing was started",
+                    retry_after=max(p99, self.lateness.interval),
                 )
         if self.bucket is not None:
             wait = self.bucket.take()
@@ -201,7 +275,9 @@ async def admit_or_429(app: FastAPI) -> None:
     client on first use), and a 429 with Retry-After and the reason when it refuses."""
     gate: Admission | None = getattr(app.state, "admission", None)
     if gate is None:
-        gate = app.state.admission = Admission.from_settings(app.state.settings, app.state.temporal)
+        gate = app.state.admission = Admission.from_settings(
+            app.state.settings, app.state.temporal, app.state.pool
+        )
     try:
         await gate.admit()
     except Saturated as err:

@@ -16,13 +16,14 @@ from temporalio.testing import WorkflowEnvironment
 from csflow.api.admission import Admission
 from csflow.api.app import create_app
 from csflow.contracts import WORKFLOW_TYPE
+from csflow.domain.policy import Policy, policy_from_mapping
 from csflow.settings import Settings
 from tests.helpers import bearer, eventually, fresh_queue, intake, seed_serial_block, token_for
 from worker import build_worker
 
 
-def body(external_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = intake(external_id=external_id).model_dump(
+def body(external_id: str, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = intake(external_id=external_id, **overrides).model_dump(
         mode="json", exclude_none=True
     )
     return data
@@ -30,9 +31,9 @@ def body(external_id: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def app_client(
-    pool: Any, client: Client, **settings: Any
+    pool: Any, client: Client, policy: Policy | None = None, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(**settings), client=client, pool=pool)
+    app = create_app(Settings(**settings), client=client, pool=pool, policy=policy)
     async with app.router.lifespan_context(app):
         headers = bearer(await token_for(pool, "service"))
         async with httpx.AsyncClient(
@@ -161,3 +162,59 @@ async def test_backlog_answers_429_until_the_worker_catches_up(
         created = await eventually(accepted, timeout=30, interval=0.5)
         assert created.json()["existing"] is False
         assert await rows(pool) == 1
+
+
+async def test_late_firings_answer_429_until_they_are_out_of_the_window(
+    ts_env: WorkflowEnvironment, pool: Any
+) -> None:
+    """A request's P1 clocks fall due while its worker is stopped: when a worker is back,
+    the warnings and the breach are recorded seconds late — real lateness, read by the
+    gate from request_events — and intake is refused until those firings have left the
+    lateness window."""
+    await seed_serial_block(pool)
+    queue = fresh_queue()
+    policy = policy_from_mapping(
+        {"sla": {"P1": {"first_response": "4s", "plan": "1h", "resolution": "2h"}}}
+    )
+    settings: dict[str, Any] = {
+        "CSFLOW_TASK_QUEUE": queue,
+        "CSFLOW_INTAKE_MAX_BACKLOG": 0,  # the lateness gate alone
+        "CSFLOW_INTAKE_MAX_LATENESS": 1.0,
+        "CSFLOW_INTAKE_LATENESS_WINDOW": 15,
+        "CSFLOW_INTAKE_PROBE_INTERVAL": 0.2,
+    }
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            app_client(pool, ts_env.client, policy=policy, **settings)
+        )
+        async with build_worker(ts_env.client, queue, pool, policy):
+            first = await http.post("/requests", json=body("adm-late-1", priority="P1"))
+            assert first.status_code == 201, first.text
+        await asyncio.sleep(6)  # warnings at 2 s and 3 s, the breach at 4 s: all missed
+        await stack.enter_async_context(build_worker(ts_env.client, queue, pool, policy))
+
+        async def recorded_late() -> None:
+            late = await pool.fetchval(
+                "SELECT max(extract(epoch FROM recorded_at - at)) FROM request_events "
+                "WHERE kind = 'sla_breached'"
+            )
+            assert late is not None and late > 1.0, late
+
+        await eventually(recorded_late, timeout=30, interval=0.3)
+        held = await http.post("/requests", json=body("adm-late-2", priority="P1"))
+        assert held.status_code == 429, held.text
+        assert "running late" in held.json()["detail"]
+        assert 1 <= int(held.headers["Retry-After"]) <= 60
+        assert await rows(pool) == 1
+
+        async def accepted() -> httpx.Response:
+            r = await http.post("/requests", json=body("adm-late-2", priority="P1"))
+            assert r.status_code == 201, r.text
+            return r
+
+        # The late firings fell due ~2–4 s after the first request; 15 s on they are
+        # outside the window (the second request's own clocks, on a running worker, are
+        # on time).
+        created = await eventually(accepted, timeout=40, interval=1.0)
+        assert created.json()["existing"] is False
+        assert await rows(pool) == 2
