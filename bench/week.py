@@ -237,9 +237,6 @@ async def run(
     tally = Tally()
     waiting: list[Ticket] = []
     work = asyncio.Condition()
-    gate = Admission.from_settings(settings, client)
-    if args.admission == "off":
-        gate = Admission(None, None, 0.0)
     channels = list(Channel)
     follow_ups: set[asyncio.Task[None]] = set()
     busy: set[int] = set()
@@ -250,6 +247,11 @@ async def run(
         await stack.enter_async_context(
             build_worker(client, queue, pool, policy=load_policy(policy), settings=settings)
         )
+        # The API's gate, as POST /requests builds it (backlog and lateness limits from
+        # the environment's CSFLOW_INTAKE_* or their defaults), called in process.
+        gate = Admission.from_settings(settings, client, pool)
+        if args.admission == "off":
+            gate = Admission(None, None, 0.0)
         csflow = CsflowClient(client, pool, task_queue=queue, number_wait=120.0, receipt_wait=120.0)
         began, wall_began = time.monotonic(), time.time()
 
