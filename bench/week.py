@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from bench.lifecycle import _keys, _tree_cpu
 
@@ -269,7 +270,7 @@ async def run(
                 return await call
             except RequestRefused as err:
                 tally.refused[f"{what}: {err.kind}"] += 1
-            except (TemporalUnavailable, NumberingUnavailable) as err:
+            except (TemporalUnavailable, NumberingUnavailable, RPCError) as err:
                 tally.refused[f"{what}: {type(err).__name__}"] += 1
             return None
 
@@ -298,8 +299,11 @@ async def run(
                 except Saturated as err:
                     tally.held_429 += 1
                     await asyncio.sleep(err.retry_after)
-                except (TemporalUnavailable, NumberingUnavailable):
+                except (TemporalUnavailable, NumberingUnavailable, RPCError) as err:
+                    # RPCError: e.g. "Workflow Task in failed state" from a numbering
+                    # shard whose workflow task timed out under load — retried, same key.
                     tally.unavailable_retries += 1
+                    tally.refused[f"create: {type(err).__name__} (retried)"] += 1
                     await asyncio.sleep(1.0)
                 tried = True
             if created.existing:
