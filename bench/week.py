@@ -288,7 +288,7 @@ async def run(
                 description="Where is my parcel?",
                 external_id=f"week-{i}",
             )
-            tried, asked = False, time.monotonic()
+            asked = time.monotonic()
             while True:
                 try:
                     await gate.admit()
@@ -305,10 +305,10 @@ async def run(
                     tally.unavailable_retries += 1
                     tally.refused[f"create: {type(err).__name__} (retried)"] += 1
                     await asyncio.sleep(1.0)
-                tried = True
             if created.existing:
-                if not tried:
-                    raise AssertionError(f"week-{i}: a fresh external id was seen before")
+                # The same request, found by its external id: after our retry, or after
+                # the client's own retry of a number ask whose first answer was lost.
+                # Loss or doubling is judged at the end, from rows and workflows.
                 tally.existing_on_retry += 1
             tally.accepted += 1
             tally.numbers.append(created.number)
@@ -580,7 +580,8 @@ async def run(
     print(
         f"elapsed {elapsed:.0f} s; accepted {tally.accepted:,} ({tally.accepted / elapsed:.2f}/s "
         f"overall, {len(sale) / (HOUR / k):.2f}/s in the sale hour's real {HOUR / k:.1f} s); "
-        f"429 held {tally.held_429}, unavailable retries {tally.unavailable_retries}"
+        f"429 held {tally.held_429}, unavailable retries {tally.unavailable_retries}, "
+        f"found existing {tally.existing_on_retry}"
     )
     print(f"arrival to receipt (429 waits included): {quantiles(tally.create_seconds)}")
     print(
