@@ -13,7 +13,7 @@ import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from csflow.api.admission import Admission
+from csflow.api.admission import Admission, TokenBucket
 from csflow.api.app import create_app
 from csflow.contracts import WORKFLOW_TYPE
 from csflow.domain.policy import Policy, policy_from_mapping
@@ -218,3 +218,19 @@ async def test_late_firings_answer_429_until_they_are_out_of_the_window(
         created = await eventually(accepted, timeout=40, interval=1.0)
         assert created.json()["existing"] is False
         assert await rows(pool) == 2
+
+
+def test_the_429_is_in_the_openapi_document_with_its_header() -> None:
+    answer = create_app().openapi()["paths"]["/requests"]["post"]["responses"]["429"]
+    assert "nothing was started" in answer["description"]
+    assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+
+
+async def test_the_rate_gate_refills_at_its_rate() -> None:
+    """The bucket alone, on the real clock: BURST starts at once, then one per 1/RATE s."""
+    bucket = TokenBucket(rate=20.0, capacity=2.0)
+    assert bucket.take() == 0 and bucket.take() == 0
+    wait = bucket.take()
+    assert 0 < wait <= 0.05
+    await asyncio.sleep(wait + 0.01)
+    assert bucket.take() == 0
