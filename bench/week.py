@@ -61,7 +61,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from bench.lifecycle import _keys, _tree_cpu
@@ -210,13 +210,14 @@ async def run(
     from csflow.store.pool import create_pool
     from starter.client import (
         CsflowClient,
-        NumberingUnavailable,
         RequestRefused,
         TemporalUnavailable,
     )
     from worker import build_worker
 
     logs.configure("console", "ERROR")  # one line per notification otherwise
+    # What a loaded stack answers now and then, and a careful caller retries.
+    transient = (TemporalUnavailable, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError)
     await apply_migrations(dsn)
     ring = _keys(args.encryption)
     queue = f"bench-week-{uuid.uuid4().hex[:8]}"
@@ -270,7 +271,7 @@ async def run(
                 return await call
             except RequestRefused as err:
                 tally.refused[f"{what}: {err.kind}"] += 1
-            except (TemporalUnavailable, NumberingUnavailable, RPCError) as err:
+            except transient as err:
                 tally.refused[f"{what}: {type(err).__name__}"] += 1
             return None
 
@@ -299,9 +300,10 @@ async def run(
                 except Saturated as err:
                     tally.held_429 += 1
                     await asyncio.sleep(err.retry_after)
-                except (TemporalUnavailable, NumberingUnavailable, RPCError) as err:
-                    # RPCError: e.g. "Workflow Task in failed state" from a numbering
-                    # shard whose workflow task timed out under load — retried, same key.
+                except transient as err:
+                    # Under load: e.g. "Workflow Task in failed state" from a numbering
+                    # shard whose workflow task failed, or an Update's RPC deadline
+                    # passing — a careful caller retries with the same external id.
                     tally.unavailable_retries += 1
                     tally.refused[f"create: {type(err).__name__} (retried)"] += 1
                     await asyncio.sleep(1.0)
