@@ -9,18 +9,24 @@ fell due meanwhile were recorded up to two minutes late. Refusing a start with 4
 clock. Nothing is started or written for a 429, so the retry (same `external_id` or
 `Idempotency-Key`) is safe.
 
-Two gates, checked in this order, either of which can be switched off:
+Three gates, checked in this order, each of which can be switched off (0):
 
-- **backlog** — the age of the oldest workflow task waiting on the worker's task queue
-  (Temporal's `DescribeTaskQueue` with `report_stats`, workflow tasks, normal queue): a
-  direct reading of "the worker is behind". Read at most once per
-  `CSFLOW_INTAKE_PROBE_INTERVAL` and shared by every caller meanwhile. A server that
-  cannot answer opens the gate (the other answers of `POST /requests` — 503 when
-  Temporal is down — still apply).
+- **backlog** (`CSFLOW_INTAKE_MAX_BACKLOG`) — the age of the oldest workflow task
+  waiting on the worker's task queue (Temporal's `DescribeTaskQueue` with `report_stats`,
+  workflow tasks, normal queue): a leading reading of "the worker is behind". It sees
+  new work only — timer tasks of cached requests go to the worker's sticky queue, which
+  the API cannot name — hence the next gate.
+- **lateness** (`CSFLOW_INTAKE_MAX_LATENESS` over `CSFLOW_INTAKE_LATENESS_WINDOW`) — p99
+  of how late the SLA warnings and breaches due in the window were recorded: the target
+  itself, read from request_events; it lags, but it sees a worker starved by anything.
 - **rate** — a token bucket refilled at `CSFLOW_INTAKE_RATE` requests per second,
   holding `CSFLOW_INTAKE_BURST`: a configured ceiling, for a deployment that has measured
   what its machine sustains (bench/week.py) and wants arrivals above it refused at once
   rather than after the backlog has formed.
+
+The two readings are taken at most once per `CSFLOW_INTAKE_PROBE_INTERVAL` and shared
+by every caller meanwhile. A reading that fails opens its gate: the other answers of
+`POST /requests` (503 when Temporal or PostgreSQL is down) still apply.
 """
 
 from __future__ import annotations
