@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     # that waits longer times out and is redone from scratch (docs/performance.md).
     worker_sticky_timeout: float = Field(default=10.0, gt=0, alias="CSFLOW_WORKER_STICKY_TIMEOUT")
 
+    # Admission control of POST /requests (csflow/api/admission.py, docs/performance.md
+    # "Admission control"): 429 + Retry-After instead of a start that would starve the
+    # clocks. A backlog age limit and a firing-lateness limit in seconds, and a rate
+    # ceiling in requests/s; 0 switches each off.
+    intake_max_backlog: float = Field(default=1.0, ge=0, alias="CSFLOW_INTAKE_MAX_BACKLOG")
+    intake_probe_interval: float = Field(default=1.0, gt=0, alias="CSFLOW_INTAKE_PROBE_INTERVAL")
+    intake_max_lateness: float = Field(default=1.0, ge=0, alias="CSFLOW_INTAKE_MAX_LATENESS")
+    intake_lateness_window: float = Field(default=60.0, gt=0, alias="CSFLOW_INTAKE_LATENESS_WINDOW")
+    intake_rate: float = Field(default=0.0, ge=0, alias="CSFLOW_INTAKE_RATE")
+    intake_burst: int = Field(default=0, ge=0, alias="CSFLOW_INTAKE_BURST")
+
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
 

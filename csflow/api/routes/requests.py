@@ -31,7 +31,7 @@ from pydantic import BaseModel, create_model
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from csflow.api import auth
+from csflow.api import admission, auth
 from csflow.api.deps import Csflow, Pool
 from csflow.commands import COMMANDS, CommandSpec
 from csflow.contracts import (
@@ -177,6 +177,16 @@ async def _within(call: Coroutine[Any, Any, T], seconds: float) -> T:
         },
         413: {"description": "The body is larger than 1 MiB"},
         422: {"description": "Invalid intake; the fields are named"},
+        429: {
+            "description": "Intake held back (admission control): the worker is behind or "
+            "the configured rate is reached; nothing was started — retry after `Retry-After`",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds after which a retry can succeed",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
         503: {"description": "Temporal or PostgreSQL unreachable; nothing was started"},
         **_DENIED,
     },
@@ -198,6 +208,7 @@ async def create_request(
         intake.recorded_by = auth.bind_actor(who, intake.recorded_by)
     if idempotency_key is not None and intake.external_id is None:
         intake.external_id = key_for(who, idempotency_key)
+    await admission.admit_or_429(request.app)
     try:
         created = await _within(
             csflow.create(intake, wait=False), getattr(request.app.state, "start_wait", START_WAIT)
