@@ -45,6 +45,9 @@ class Refusal(StrEnum):
     """No number could be handed out in time (the worker's database is unreachable)."""
     NUMBERING_REFUSED = "NumberingRefused"
     """The numbering refused this ask for good (e.g. a receipt day it cannot number)."""
+    SATURATED = "Saturated"
+    """Admission control held a new request back: the stack is past what it sustains with
+    its clocks on time. Nothing was started; retry after `Retry-After` seconds."""
 
     @classmethod
     def of(cls, kind: str | None) -> Refusal | None:
@@ -93,6 +96,7 @@ ANSWERS: dict[Refusal, Answer] = {
     Refusal.OTHER_CALENDAR: Answer(409, Exit.REFUSED),
     Refusal.NUMBERING_UNAVAILABLE: Answer(503, Exit.UNAVAILABLE),
     Refusal.NUMBERING_REFUSED: Answer(422, Exit.BAD_INPUT),
+    Refusal.SATURATED: Answer(429, Exit.UNAVAILABLE),
 }
 
 # A failure whose type is outside the vocabulary (a bug, an SDK error) is still a refusal

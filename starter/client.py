@@ -335,8 +335,8 @@ class CsflowClient:
                 ),
                 timeout=self._receipt_wait,
             )
-        except (TimeoutError, RPCError):
-            view = None
+        except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            view = None  # started is started: the view is read later
         return Created(number=number, view=view, existing=issued.existing)
 
     async def number(self, intake: RequestIntake, received_at: datetime) -> IssuedNumber:

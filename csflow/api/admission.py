@@ -39,7 +39,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import HTTPException
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -284,11 +283,4 @@ async def admit_or_429(app: FastAPI) -> None:
         gate = app.state.admission = Admission.from_settings(
             app.state.settings, app.state.temporal, app.state.pool
         )
-    try:
-        await gate.admit()
-    except Saturated as err:
-        raise HTTPException(
-            status_code=429,
-            detail=err.reason,
-            headers={"Retry-After": str(err.retry_after)},
-        ) from err
+    await gate.admit()  # Saturated: answered 429 by csflow.api.errors

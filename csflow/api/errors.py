@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from csflow.api.admission import Saturated
 from csflow.refusals import ANSWERS, Refusal, answer
 from starter.client import RequestEnded, RequestNotFound, RequestRefused, TemporalUnavailable
 
@@ -81,6 +82,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(_: Request, err: TemporalUnavailable) -> JSONResponse:
         return refusal(Refusal.UNAVAILABLE, f"{err}; nothing was changed, retry shortly")
+
+    @app.exception_handler(Saturated)
+    async def _saturated(_: Request, err: Saturated) -> JSONResponse:
+        held = refusal(Refusal.SATURATED, err.reason)
+        held.headers["Retry-After"] = str(err.retry_after)
+        return held
 
     @app.exception_handler(OSError)
     async def _database_down(_: Request, err: OSError) -> JSONResponse:

@@ -76,6 +76,7 @@ async def test_rate_limit_answers_429_with_retry_after_then_accepts_again(
         held = await http.post("/requests", json=body("adm-rate-2"))
         assert held.status_code == 429, held.text
         assert "CSFLOW_INTAKE_RATE" in held.json()["detail"]
+        assert held.json()["type"] == "Saturated"
         retry_after = int(held.headers["Retry-After"])
         assert 1 <= retry_after <= 10
 
