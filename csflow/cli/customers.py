@@ -77,3 +77,66 @@ def customer_erase(
         "their ring-sealed copy until retention ends (docs/security.md, erasure)",
         err=True,
     )
+
+
+@customer_app.command("seal-existing")
+def customer_seal_existing(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be sealed; write nothing")
+    ] = False,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="rows per transaction")] = 500,
+    vacuum: Annotated[
+        bool,
+        typer.Option(
+            "--vacuum",
+            help="afterwards run VACUUM FULL on the four tables, so the old clear row "
+            "versions leave the table files (locks each table while it is rewritten)",
+        ),
+    ] = False,
+) -> None:
+    """Seal the personal data that rows written before migration 0016 keep in the clear
+    (name, contact, description, the customer's words on timelines, improvement problems,
+    kept messages) with each customer's data key, write the phone/e-mail blind indexes and
+    blank the clear columns; rows of erased customers are only blanked. Batches of
+    `--batch` rows, one transaction each: an interrupted run leaves no half-sealed row,
+    and running it again finishes the job (a finished run makes a re-run a no-op)."""
+    from csflow.store import personal
+
+    def progress(table: str, done: personal.TableTally) -> None:
+        if done.sealed or done.blanked:
+            typer.echo(f"  {table}: {done.sealed} sealed, {done.blanked} blanked …", err=True)
+
+    async def run(pool: Any) -> personal.SealTally:
+        tally = await personal.seal_existing(pool, batch=batch, dry_run=dry_run, progress=progress)
+        if vacuum and not dry_run:
+            typer.echo(f"VACUUM FULL {', '.join(personal.SEALED_TABLES)} …", err=True)
+            await personal.vacuum_sealed(pool)
+        return tally
+
+    try:
+        tally = with_pool(run, size=3)
+    except KeyboardInterrupt:
+        exits.fail(
+            "interrupted: every row is either sealed or as it was; run again to finish",
+            exits.INTERRUPTED,
+        )
+    verb = ("would seal", "would blank") if dry_run else ("sealed", "blanked")
+    typer.echo("dry run: nothing was written" if dry_run else "rows written before sealing:")
+    for table, t in tally.tables.items():
+        typer.echo(f"  {table}: {t.sealed} {verb[0]}, {t.blanked} {verb[1]}")
+    typer.echo(
+        f"  customers: {len(tally.customers)} sealed with their own key "
+        f"({tally.keys_created} data key(s) {'to create' if dry_run else 'created'}), "
+        f"{len(tally.erased_customers)} erased (blanked only)"
+    )
+    if dry_run or tally.changed == 0:
+        return
+    if vacuum:
+        typer.echo(f"VACUUM FULL done on {', '.join(personal.SEALED_TABLES)}")
+    else:
+        typer.echo(
+            "the old row versions with the clear values stay in PostgreSQL's files until "
+            f"vacuumed: run `VACUUM FULL {', '.join(personal.SEALED_TABLES)};` in a quiet "
+            "hour (or this command with --vacuum); WAL and backups taken before keep them "
+            "until their retention ends (docs/security.md, upgrading)"
+        )
