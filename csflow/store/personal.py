@@ -444,18 +444,13 @@ async def _requests_batch(
         ERASED,
         batch,
     )
+    blank: list[tuple[Any, ...]] = []
+    seal: list[tuple[Any, ...]] = []
     for r in rows:
         if r["erased"]:
             erased.add(r["customer_id"])
             tally.blanked += 1
-            if not dry_run:
-                await conn.execute(
-                    """UPDATE requests SET customer_name = $2, customer_contact = '{}'::jsonb,
-                              description = $2, phone_index = NULL, email_index = NULL
-                       WHERE number = $1""",
-                    r["number"],
-                    ERASED,
-                )
+            blank.append((r["number"], ERASED))
             continue
         customers.add(r["customer_id"])
         tally.sealed += 1
@@ -465,14 +460,20 @@ async def _requests_batch(
         person, phone, email = await at_rest.seal_customer(
             pool, r["customer_id"], r["customer_name"] or "", dict(contact), r["description"] or ""
         )
-        await conn.execute(
+        seal.append((r["number"], person, phone, email))
+    if not dry_run and blank:
+        await conn.executemany(
+            """UPDATE requests SET customer_name = $2, customer_contact = '{}'::jsonb,
+                      description = $2, phone_index = NULL, email_index = NULL
+               WHERE number = $1""",
+            blank,
+        )
+    if not dry_run and seal:
+        await conn.executemany(
             """UPDATE requests SET customer_sealed = $2, phone_index = $3, email_index = $4,
                       customer_name = NULL, customer_contact = NULL, description = NULL
                WHERE number = $1""",
-            r["number"],
-            person,
-            phone,
-            email,
+            seal,
         )
     return (rows[-1]["number"],) if len(rows) == batch else None
 
@@ -507,6 +508,7 @@ async def _events_batch(
         sorted(at_rest.WORD_REASONS),
         batch,
     )
+    updates: list[tuple[Any, ...]] = []
     for r in rows:
         reason, data, words = at_rest.event_words(
             r["kind"], r["actor_role"], r["reason"], dict(_was(r["data"]) or {})
@@ -522,16 +524,13 @@ async def _events_batch(
             tally.sealed += 1
             if not dry_run:
                 sealed = await at_rest.seal_words(pool, r["customer_id"], words)
-        if not dry_run:
-            await conn.execute(
-                """UPDATE request_events SET reason = $3, data = $4, sealed = $5
-                   WHERE number = $1 AND seq = $2""",
-                r["number"],
-                r["seq"],
-                reason,
-                data,
-                sealed,
-            )
+        updates.append((r["number"], r["seq"], reason, data, sealed))
+    if not dry_run and updates:
+        await conn.executemany(
+            """UPDATE request_events SET reason = $3, data = $4, sealed = $5
+               WHERE number = $1 AND seq = $2""",
+            updates,
+        )
     return (rows[-1]["number"], rows[-1]["seq"]) if len(rows) == batch else None
 
 
@@ -562,6 +561,7 @@ async def _improvements_batch(
         WITHHELD,
         batch,
     )
+    updates: list[tuple[Any, ...]] = []
     for r in rows:
         sealed: bytes | None = None
         if r["erased"]:
@@ -572,13 +572,12 @@ async def _improvements_batch(
             tally.sealed += 1
             if not dry_run:
                 sealed = await at_rest.seal_words(pool, r["customer_id"], {"reason": r["problem"]})
-        if not dry_run:
-            await conn.execute(
-                "UPDATE improvement_tasks SET problem = NULL, problem_sealed = $2 "
-                "WHERE task_id = $1",
-                r["task_id"],
-                sealed,
-            )
+        updates.append((r["task_id"], sealed))
+    if not dry_run and updates:
+        await conn.executemany(
+            "UPDATE improvement_tasks SET problem = NULL, problem_sealed = $2 WHERE task_id = $1",
+            updates,
+        )
     return (rows[-1]["task_id"],) if len(rows) == batch else None
 
 
@@ -609,6 +608,7 @@ async def _outbox_batch(
         after[0] if after else None,
         batch,
     )
+    updates: list[tuple[Any, ...]] = []
     for r in rows:
         sealed: bytes | None = None
         if r["erased"]:
@@ -620,12 +620,11 @@ async def _outbox_batch(
             if not dry_run:
                 key = await at_rest.keys(pool).for_customer(r["customer_id"])
                 sealed = at_rest.seal(key, _was(r["payload"]))
-        if not dry_run:
-            await conn.execute(
-                "UPDATE outbox SET payload = NULL, payload_sealed = $2 WHERE key = $1",
-                r["key"],
-                sealed,
-            )
+        updates.append((r["key"], sealed))
+    if not dry_run and updates:
+        await conn.executemany(
+            "UPDATE outbox SET payload = NULL, payload_sealed = $2 WHERE key = $1", updates
+        )
     return (rows[-1]["key"],) if len(rows) == batch else None
 
 
