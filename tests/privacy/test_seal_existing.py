@@ -13,12 +13,16 @@ from typing import Any
 
 from typer.testing import Result
 
+from csflow.activity_io import RecordEvents
+from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.crypto import at_rest
+from csflow.domain.lifecycle import Status
 from csflow.embedded.postgres import _pg_bin
 from csflow.notify.models import Notification, Recipient
 from csflow.reports import service
 from csflow.store import improvements, outbox, personal
-from tests.helpers import run_cli
+from csflow.store import requests as store
+from tests.helpers import intake, run_cli
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 WEEK = "2026-W48"
@@ -125,6 +129,22 @@ async def legacy_request(pool: Any, customer_id: str, number: str, at: datetime)
     return task_id
 
 
+async def sealed_request(pool: Any) -> str:
+    """A request written after migration 0016, through the store's own write path."""
+    number = "CS20261123-WEB-0099"
+    state = RequestState(
+        number=number, status=Status.RECEIVED, priority="P2", category="complaint",
+        channel="web", tier="regular", customer_id="C-1001", received_at=T0,
+    )  # fmt: skip
+    received = TimelineEvent(
+        seq=1, at=T0, kind="received", actor=SYSTEM,
+        status_to=Status.RECEIVED,
+    )  # fmt: skip
+    batch = RecordEvents(state=state, events=[received], intake=intake())
+    assert await store.record_events(pool, batch) == 1
+    return number
+
+
 async def clear_hits(pool: Any, needles: list[str]) -> list[str]:
     """What a SELECT of every clear column of the four tables shows of `needles`."""
     text = "\n".join(
@@ -188,6 +208,8 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     tasks = [await legacy_request(pool, "C-ALIVE", n, T0 + timedelta(days=i))
              for i, n in enumerate(alive)]  # fmt: skip
     await legacy_request(pool, "C-GONE", gone, T0)
+    new = await sealed_request(pool)
+    new_row = dict(await pool.fetchrow("SELECT * FROM requests WHERE number = $1", new))
     # Erased before the upgrade: erasure blanked the request row, the follow-up words
     # and the customer's messages — but not the replies, the improvement's problem or
     # the staff message quoting it, which seal-existing blanks now.
@@ -215,7 +237,7 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert "outbox: 4 would seal, 1 would blank" in dry.stdout
     assert "1 sealed with their own key (1 data key(s) to create), 1 erased" in dry.stdout
     assert await snapshot(pool) == untouched
-    assert await pool.fetchval("SELECT count(*) FROM customer_keys") == 0
+    assert await pool.fetchval("SELECT array_agg(customer_id) FROM customer_keys") == ["C-1001"]
 
     # Small batches: the walk crosses several transactions in every table.
     run = await csflow(db, "seal-existing", "--batch", "3")
@@ -277,6 +299,7 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert erased is not None and (erased.name, erased.contact) == (personal.ERASED, {})
     assert await personal.improvement_problem(pool, f"{gone}-IMP1") == personal.ERASED
     assert await weekly(pool) == report, "reports count codes and times, which stay"
+    assert dict(await pool.fetchrow("SELECT * FROM requests WHERE number = $1", new)) == new_row
 
     # The old row versions are still in the table files until VACUUM FULL …
     assert KEPT["C-ALIVE"]["name"].encode() in await table_files(pool)
