@@ -102,9 +102,15 @@ def customer_seal_existing(
     and running it again finishes the job (a finished run makes a re-run a no-op)."""
     from csflow.store import personal
 
+    verb = ("would seal", "would blank") if dry_run else ("sealed", "blanked")
+    shown: dict[str, tuple[int, int]] = {}
+
     def progress(table: str, done: personal.TableTally) -> None:
-        if done.sealed or done.blanked:
-            typer.echo(f"  {table}: {done.sealed} sealed, {done.blanked} blanked …", err=True)
+        """A line on standard error per batch that moved the count (long runs show life)."""
+        now = (done.sealed, done.blanked)
+        if now != shown.get(table, (0, 0)):
+            shown[table] = now
+            typer.echo(f"  {table}: {now[0]} {verb[0]}, {now[1]} {verb[1]} …", err=True)
 
     async def run(pool: Any) -> personal.SealTally:
         tally = await personal.seal_existing(pool, batch=batch, dry_run=dry_run, progress=progress)
@@ -120,20 +126,20 @@ def customer_seal_existing(
             "interrupted: every row is either sealed or as it was; run again to finish",
             exits.INTERRUPTED,
         )
-    verb = ("would seal", "would blank") if dry_run else ("sealed", "blanked")
     typer.echo("dry run: nothing was written" if dry_run else "rows written before sealing:")
     for table, t in tally.tables.items():
         typer.echo(f"  {table}: {t.sealed} {verb[0]}, {t.blanked} {verb[1]}")
     typer.echo(
-        f"  customers: {len(tally.customers)} sealed with their own key "
+        f"  customers: {len(tally.customers)} "
+        f"{'to seal' if dry_run else 'sealed'} with their own key "
         f"({tally.keys_created} data key(s) {'to create' if dry_run else 'created'}), "
-        f"{len(tally.erased_customers)} erased (blanked only)"
+        f"{len(tally.erased_customers)} erased ({'to blank' if dry_run else 'blanked'} only)"
     )
-    if dry_run or tally.changed == 0:
+    if dry_run:
         return
     if vacuum:
         typer.echo(f"VACUUM FULL done on {', '.join(personal.SEALED_TABLES)}")
-    else:
+    elif tally.changed:
         typer.echo(
             "the old row versions with the clear values stay in PostgreSQL's files until "
             f"vacuumed: run `VACUUM FULL {', '.join(personal.SEALED_TABLES)};` in a quiet "

@@ -235,7 +235,9 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert "request_events: 6 would seal, 2 would blank" in dry.stdout
     assert "improvement_tasks: 2 would seal, 1 would blank" in dry.stdout
     assert "outbox: 4 would seal, 1 would blank" in dry.stdout
-    assert "1 sealed with their own key (1 data key(s) to create), 1 erased" in dry.stdout
+    assert (
+        "1 to seal with their own key (1 data key(s) to create), 1 erased (to blank" in dry.stdout
+    )
     assert await snapshot(pool) == untouched
     assert await pool.fetchval("SELECT array_agg(customer_id) FROM customer_keys") == ["C-1001"]
 
@@ -246,7 +248,7 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert "request_events: 6 sealed, 2 blanked" in run.stdout
     assert "improvement_tasks: 2 sealed, 1 blanked" in run.stdout
     assert "outbox: 4 sealed, 1 blanked" in run.stdout
-    assert "1 data key(s) created" in run.stdout
+    assert "1 sealed with their own key (1 data key(s) created), 1 erased (blanked" in run.stdout
     assert "VACUUM FULL requests, request_events, improvement_tasks, outbox" in run.stdout
 
     # Nothing in the clear columns, nothing in a dump of the data.
@@ -309,6 +311,7 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert again.exit_code == 0, again.output
     for table in personal.SEALED_TABLES:
         assert f"{table}: 0 sealed, 0 blanked" in again.stdout
+    assert "VACUUM FULL done" in again.stdout and "stay in PostgreSQL" not in again.stdout
     assert await snapshot(pool) == sealed
     # … and its --vacuum rewrote the files without them.
     files = await table_files(pool)
