@@ -99,7 +99,9 @@ def customer_seal_existing(
     kept messages) with each customer's data key, write the phone/e-mail blind indexes and
     blank the clear columns; rows of erased customers are only blanked. Batches of
     `--batch` rows, one transaction each: an interrupted run leaves no half-sealed row,
-    and running it again finishes the job (a finished run makes a re-run a no-op)."""
+    and running it again finishes the job (a finished run makes a re-run a no-op). The old
+    row versions keep the clear values in PostgreSQL's files until `VACUUM FULL` of the
+    four tables (`--vacuum` runs it); docs/security.md, "Upgrading from before sealing"."""
     from csflow.store import personal
 
     verb = ("would seal", "would blank") if dry_run else ("sealed", "blanked")
