@@ -1,5 +1,6 @@
-"""`csflow customer …`: who read a customer's details, and erasure on request
-(docs/requirements.md §6)."""
+"""`csflow customer …`: who read a customer's details, erasure on request
+(docs/requirements.md §6), and sealing what rows from before migration 0016 keep in the
+clear (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from csflow.cli import exits
 from csflow.cli.connect import with_pool
 
 customer_app = typer.Typer(
-    help="A customer's personal data: reads and erasure.", no_args_is_help=True
+    help="A customer's personal data: reads, erasure, sealing rows from before 0016.",
+    no_args_is_help=True,
 )
 
 
