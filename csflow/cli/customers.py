@@ -1,5 +1,6 @@
-"""`csflow customer …`: who read a customer's details, and erasure on request
-(docs/requirements.md §6)."""
+"""`csflow customer …`: who read a customer's details, erasure on request
+(docs/requirements.md §6), and sealing what rows from before migration 0016 keep in the
+clear (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from csflow.cli import exits
 from csflow.cli.connect import with_pool
 
 customer_app = typer.Typer(
-    help="A customer's personal data: reads and erasure.", no_args_is_help=True
+    help="A customer's personal data: reads, erasure, sealing rows from before 0016.",
+    no_args_is_help=True,
 )
 
 
@@ -77,3 +79,74 @@ def customer_erase(
         "their ring-sealed copy until retention ends (docs/security.md, erasure)",
         err=True,
     )
+
+
+@customer_app.command("seal-existing")
+def customer_seal_existing(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be sealed; write nothing")
+    ] = False,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="rows per transaction")] = 500,
+    vacuum: Annotated[
+        bool,
+        typer.Option(
+            "--vacuum",
+            help="afterwards run VACUUM FULL on the four tables, so the old clear row "
+            "versions leave the table files (locks each table while it is rewritten)",
+        ),
+    ] = False,
+) -> None:
+    """Seal the personal data that rows written before migration 0016 keep in the clear
+    (name, contact, description, the customer's words on timelines, improvement problems,
+    kept messages) with each customer's data key, write the phone/e-mail blind indexes and
+    blank the clear columns; rows of erased customers are only blanked. Batches of
+    `--batch` rows, one transaction each: an interrupted run leaves no half-sealed row,
+    and running it again finishes the job (a finished run makes a re-run a no-op). The old
+    row versions keep the clear values in PostgreSQL's files until `VACUUM FULL` of the
+    four tables (`--vacuum` runs it); docs/security.md, "Upgrading from before sealing"."""
+    from csflow.store import personal
+
+    verb = ("would seal", "would blank") if dry_run else ("sealed", "blanked")
+    shown: dict[str, tuple[int, int]] = {}
+
+    def progress(table: str, done: personal.TableTally) -> None:
+        """A line on standard error per batch that moved the count (long runs show life)."""
+        now = (done.sealed, done.blanked)
+        if now != shown.get(table, (0, 0)):
+            shown[table] = now
+            typer.echo(f"  {table}: {now[0]} {verb[0]}, {now[1]} {verb[1]} …", err=True)
+
+    async def run(pool: Any) -> personal.SealTally:
+        tally = await personal.seal_existing(pool, batch=batch, dry_run=dry_run, progress=progress)
+        if vacuum and not dry_run:
+            typer.echo(f"VACUUM FULL {', '.join(personal.SEALED_TABLES)} …", err=True)
+            await personal.vacuum_sealed(pool)
+        return tally
+
+    try:
+        tally = with_pool(run, size=3)
+    except KeyboardInterrupt:
+        exits.fail(
+            "interrupted: every row is either sealed or as it was; run again to finish",
+            exits.INTERRUPTED,
+        )
+    typer.echo("dry run: nothing was written" if dry_run else "rows written before sealing:")
+    for table, t in tally.tables.items():
+        typer.echo(f"  {table}: {t.sealed} {verb[0]}, {t.blanked} {verb[1]}")
+    typer.echo(
+        f"  customers: {len(tally.customers)} "
+        f"{'to seal' if dry_run else 'sealed'} with their own key "
+        f"({tally.keys_created} data key(s) {'to create' if dry_run else 'created'}), "
+        f"{len(tally.erased_customers)} erased ({'to blank' if dry_run else 'blanked'} only)"
+    )
+    if dry_run:
+        return
+    if vacuum:
+        typer.echo(f"VACUUM FULL done on {', '.join(personal.SEALED_TABLES)}")
+    elif tally.changed:
+        typer.echo(
+            "the old row versions with the clear values stay in PostgreSQL's files until "
+            f"vacuumed: run `VACUUM FULL {', '.join(personal.SEALED_TABLES)};` in a quiet "
+            "hour (or this command with --vacuum); WAL and backups taken before keep them "
+            "until their retention ends (docs/security.md, upgrading)"
+        )

@@ -174,3 +174,12 @@ async def seal_timeline(
         datas.append(data)
         out.append(seal(key, words) if words and key is not None else None)
     return reasons, datas, out
+
+
+async def seal_words(pool: Any, customer_id: str, words: dict[str, Any]) -> bytes:
+    """The customer's words (e.g. `{"reason": …}` or follow-up praise/problem) sealed with
+    their key, as `seal_timeline` seals them: values that came through Temporal sealed are
+    opened first, so one envelope holds the plaintext. Used to seal rows kept in the
+    clear before migration 0016 (`csflow customer seal-existing`)."""
+    opened_words = {k: await opened(pool, v) for k, v in words.items()}
+    return seal(await keys(pool).for_customer(customer_id), opened_words)
