@@ -279,21 +279,36 @@ async def erase_customer(
             ERASED,
             now,
         )
-        # The customer's own words kept in the clear (rows from before sealing); scores
-        # and NPS stay for reports. Sealed words die with the key.
+        # The customer's own words kept in the clear (rows from before sealing, not yet
+        # through `csflow customer seal-existing`): follow-up words in the data, replies
+        # and other words in `reason` (at_rest.event_words decides which, as for new
+        # events); scores and NPS stay for reports. Sealed words die with the key.
         await conn.execute(
             """UPDATE request_events e
-               SET data = e.data - 'praise' - 'suggestion' - 'problem'
+               SET data = e.data - $2::text[],
+                   reason = CASE WHEN e.actor_role = 'customer' OR e.kind = ANY($3::text[])
+                                 THEN NULL ELSE e.reason END
                FROM requests r
-               WHERE r.number = e.number AND r.customer_id = $1
-                 AND e.kind = 'follow_up_recorded'""",
+               WHERE r.number = e.number AND r.customer_id = $1 AND e.sealed IS NULL""",
             customer_id,
+            list(at_rest.WORD_KEYS),
+            sorted(at_rest.WORD_REASONS),
         )
-        # Messages kept for re-sending hold the contact details too.
+        # An improvement task's problem is the customer's words too.
+        await conn.execute(
+            """UPDATE improvement_tasks t SET problem = $2
+               FROM requests r
+               WHERE r.number = t.number AND r.customer_id = $1 AND t.problem_sealed IS NULL""",
+            customer_id,
+            ERASED,
+        )
+        # Messages kept for re-sending hold the contact details, and staff messages about
+        # the customer's requests may quote their words (an improvement task's alert).
         await conn.execute(
             """UPDATE outbox SET payload = NULL, payload_sealed = NULL, updated_at = now()
-               WHERE recipient_kind = 'customer' AND recipient_id = $1
-                 AND (payload IS NOT NULL OR payload_sealed IS NOT NULL)""",
+               WHERE (payload IS NOT NULL OR payload_sealed IS NOT NULL)
+                 AND ((recipient_kind = 'customer' AND recipient_id = $1)
+                      OR number IN (SELECT number FROM requests WHERE customer_id = $1))""",
             customer_id,
         )
         destroyed = await envelope.destroy(conn, customer_id, now)

@@ -210,11 +210,10 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     await legacy_request(pool, "C-GONE", gone, T0)
     new = await sealed_request(pool)
     new_row = dict(await pool.fetchrow("SELECT * FROM requests WHERE number = $1", new))
-    # Erased before the upgrade: erasure blanked the request row, the follow-up words
-    # and the customer's messages — but not the replies, the improvement's problem or
-    # the staff message quoting it, which seal-existing blanks now.
+    # Erased before the upgrade: erasure blanked the request row, the customer's words
+    # in events and tasks and every kept message of theirs.
     assert await personal.erase_customer(pool, "C-GONE", T0 + timedelta(days=2)) == [gone]
-    assert await clear_hits(pool, ["Capybara-Reply", "Tapir-Problem"]) != []
+    assert await clear_hits(pool, ["Capybara-Reply", "Tapir-Problem"]) == []
 
     before = {n: await personal.read_customer(pool, n, READER) for n in alive}
     sending = {n: await personal.contact_for_sending(pool, n, "C-ALIVE") for n in alive}
@@ -232,9 +231,9 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     assert dry.exit_code == 0, dry.output
     assert "requests: 2 would seal, 0 would blank" in dry.stdout
     # received, customer_replied, follow_up_recorded, improvement_opened: 3 hold words
-    assert "request_events: 6 would seal, 2 would blank" in dry.stdout
+    assert "request_events: 6 would seal, 0 would blank" in dry.stdout
     assert "improvement_tasks: 2 would seal, 1 would blank" in dry.stdout
-    assert "outbox: 4 would seal, 1 would blank" in dry.stdout
+    assert "outbox: 4 would seal, 0 would blank" in dry.stdout
     assert (
         "1 to seal with their own key (1 data key(s) to create), 1 erased (to blank" in dry.stdout
     )
@@ -245,9 +244,9 @@ async def test_old_rows_are_sealed_read_the_same_and_leave_no_plaintext(pool: An
     run = await csflow(db, "seal-existing", "--batch", "3")
     assert run.exit_code == 0, run.output
     assert "requests: 2 sealed, 0 blanked" in run.stdout
-    assert "request_events: 6 sealed, 2 blanked" in run.stdout
+    assert "request_events: 6 sealed, 0 blanked" in run.stdout
     assert "improvement_tasks: 2 sealed, 1 blanked" in run.stdout
-    assert "outbox: 4 sealed, 1 blanked" in run.stdout
+    assert "outbox: 4 sealed, 0 blanked" in run.stdout
     assert "1 sealed with their own key (1 data key(s) created), 1 erased (blanked" in run.stdout
     assert "VACUUM FULL requests, request_events, improvement_tasks, outbox" in run.stdout
 
@@ -369,3 +368,27 @@ async def test_an_interrupted_batch_leaves_rows_whole_and_a_rerun_finishes(
         assert details is not None and details.name == KEPT["C-ALIVE"]["name"]
         assert {w.text for w in details.words} >= {KEPT["C-ALIVE"]["reply"]}
     assert (await personal.seal_existing(pool, batch=2)).changed == 0
+
+
+async def test_erasing_a_customer_not_yet_sealed_leaves_none_of_their_words(
+    pool: Any,
+) -> None:
+    """An upgrade that has not run `seal-existing` yet: erasure itself blanks what old
+    rows kept in the clear — the replies and the problem in event reasons, the follow-up
+    words, the improvement task's problem, staff messages quoting it — not only the
+    request's name, contact and description. Scores stay for reports."""
+    number = "CS20261120-WEB-0007"
+    await legacy_request(pool, "C-ALIVE", number, T0)
+    assert await clear_hits(pool, secrets_of("C-ALIVE"))
+    await personal.erase_customer(pool, "C-ALIVE", T0 + timedelta(days=2))
+    assert await clear_hits(pool, secrets_of("C-ALIVE")) == []
+    score = await pool.fetchval(
+        "SELECT data->>'score' FROM request_events WHERE number = $1 AND kind = $2",
+        number,
+        "follow_up_recorded",
+    )
+    assert score == "2"
+    closed = await pool.fetchval(
+        "SELECT reason FROM request_events WHERE number = $1 AND kind = 'closed'", number
+    )
+    assert closed == "done", "staff's own words are not the customer's"
