@@ -26,7 +26,7 @@ from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, Rout
 from csflow.domain.policy import IntakePolicy
 from csflow.domain.routing import DESK_NAMES, requirement
 from csflow.domain.taxonomy import Taxonomy
-from csflow.services.assignment import drain_and_notify
+from csflow.services.assignment import drain_and_notify, holder_team
 from csflow.store import requests, staff
 
 
@@ -84,6 +84,7 @@ class AssignmentActivities:
             repeat_of=repeat_of,
             assignee=pick.staff_id,
             department=pick.department,
+            team=await holder_team(self._pool, self._org, pick.staff_id),
             rule=pick.rule,
         )
 
@@ -97,14 +98,21 @@ class AssignmentActivities:
                 self._pool, inp.number, inp.to_department, _now()
             )
         if pick.staff_id is not None:
-            await drain_and_notify(self._pool, self._client)  # the previous holder has room
-        return TransferResult(assignee=pick.staff_id, department=pick.department, rule=pick.rule)
+            await drain_and_notify(
+                self._pool, self._client, self._org
+            )  # the previous holder has room
+        return TransferResult(
+            assignee=pick.staff_id,
+            department=pick.department,
+            team=await holder_team(self._pool, self._org, pick.staff_id),
+            rule=pick.rule,
+        )
 
     @activity.defn(name="release_assignment")
     async def release(self, inp: ReleaseInput) -> list[str]:
         """Free the request's holder, then give queued requests to whoever has room."""
         await staff.release(self._pool, inp.number, _now())
-        return await drain_and_notify(self._pool, self._client)
+        return await drain_and_notify(self._pool, self._client, self._org)
 
     @activity.defn(name="route_escalation")
     async def route_escalation(self, inp: EscalationRouteInput) -> EscalationRoute:
@@ -142,6 +150,7 @@ class AssignmentActivities:
                 return route
             pick = await staff.take_over(self._pool, inp.number, target, _now())
             route.assignee, route.department = pick.staff_id, pick.department
+            route.team = await holder_team(self._pool, self._org, pick.staff_id)
             route.rule = f"director takeover → {target} ({director.via})"
         return route
 
@@ -159,6 +168,7 @@ class AssignmentActivities:
             pick = await staff.transfer(self._pool, inp.number, candidate, _now())
             if pick.staff_id is not None:
                 route.assignee, route.department = pick.staff_id, pick.department
+                route.team = await holder_team(self._pool, self._org, pick.staff_id)
                 route.rule = f"ladder reassign → {candidate} (more senior, has room)"
                 return route
         sup = resolve(
@@ -167,6 +177,7 @@ class AssignmentActivities:
         if sup.staff_id is not None and sup.staff_id != holder:
             pick = await staff.take_over(self._pool, inp.number, sup.staff_id, _now())
             route.assignee, route.department = pick.staff_id, pick.department
+            route.team = await holder_team(self._pool, self._org, pick.staff_id)
             route.rule = f"ladder reassign → {sup.staff_id} ({sup.via})"
         else:
             route.rule = "ladder reassign: nobody more senior on duty"

@@ -137,6 +137,7 @@ class Triage(Model):
     repeat_of: list[str] = Field(default_factory=list)
     assignee: str | None = None
     department: str | None = None
+    team: str | None = None  # the holder's team; absent in results from before it was known
     rule: str
 
 
@@ -149,6 +150,7 @@ class TransferInput(Model):
 class TransferResult(Model):
     assignee: str | None  # None: refused, see `rule`
     department: str | None = None
+    team: str | None = None  # the new holder's team; absent in results from before
     rule: str
 
 

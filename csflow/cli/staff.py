@@ -96,11 +96,12 @@ def _staff_change(change: Callable[[Any], Awaitable[None]]) -> None:
     from csflow.services.assignment import drain_and_notify
 
     found = connect.settings()
+    org = connect.terms().policy.organisation  # names a new holder's team (`[ownership]`)
 
     async def run() -> list[str]:
         async with connect.database(found) as pool:
             await change(pool)
-            return await drain_and_notify(pool, await connect.temporal(found))
+            return await drain_and_notify(pool, await connect.temporal(found), org)
 
     try:
         assigned = asyncio.run(run())

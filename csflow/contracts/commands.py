@@ -204,6 +204,7 @@ class AssignmentMade(Model):
     actor: Actor
     assignee: Identifier
     department: Annotated[str, Field(max_length=64)] | None = None
+    team: Annotated[str, Field(max_length=64)] | None = None  # the holder's team
     rule: Annotated[str, Field(max_length=200)]
 
 

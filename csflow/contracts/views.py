@@ -69,6 +69,10 @@ class RequestFacts(Model):
     delayed: bool = False
     escalated_to: str | None = None
     department: str | None = None
+    # The holder's team (the organisation chart's, else the staff directory's), recorded
+    # with every assignment for `team_supervisor` in `[ownership]`; None: in no team, or
+    # assigned before the team was recorded.
+    team: str | None = None
     queued: bool = False
     flags: list[str] = Field(default_factory=list)
     repeat_of: list[str] = Field(default_factory=list)

@@ -29,4 +29,5 @@ class EscalationRoute(_Model):
     recipients: list[RoutedRecipient] = Field(default_factory=list)
     assignee: str | None = None  # set when the step moved the request
     department: str | None = None
+    team: str | None = None  # the new holder's team (absent in results from before)
     rule: str = ""

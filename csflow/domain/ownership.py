@@ -1,7 +1,7 @@
 """Who stands in which relation to a request: the rule behind `[ownership]` in the policy.
 
 Pure, so the workflow's guard (which decides) and the console (which only offers the forms
-a person may use) apply the very same rule to a request's holder and department.
+a person may use) apply the very same rule to a request's holder, department and team.
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ SHARED_HOLDERS = DESK_NAMES | {"director"}
 _HANDLERS = (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR)
 
 Supervision = Mapping[str, tuple[str, ...]]  # department -> who supervises its people
+# "department/team" -> who answers for that team's people (its supervisors, then the
+# department's supervisors and head above it); "department" -> who answers for a holder in
+# no team of the chart (the department's supervisors and head). RequestTerms.team_supervision.
+TeamSupervision = Mapping[str, tuple[str, ...]]
+
+
+def team_key(department: str | None, team: str | None) -> str:
+    """The key of `TeamSupervision` for a holder of `department`, in `team` (or none)."""
+    return f"{department or ''}/{team}" if team else department or ""
 
 
 def same_person(a: str | None, b: str | None) -> bool:
@@ -42,6 +51,8 @@ def related(
     actor_id: str,
     role: Role,
     supervision: Supervision,
+    team: str | None = None,
+    team_supervision: TeamSupervision | None = None,
 ) -> bool:
     if relation == "assignee":
         return holds(assignee, actor_id, role)
@@ -51,9 +62,31 @@ def related(
         return False
     if relation == "any_supervisor" or not supervision:
         return True  # no organisation configured: any supervisor answers for every team
-    # "team_supervisor": a supervisor of the holder's department (its head, its
-    # supervisors, its teams' supervisors — the organisation in the terms).
-    return any(same_person(actor_id, sup) for sup in supervision.get(department or "", ()))
+    return any(
+        same_person(actor_id, sup)
+        for sup in team_supervisors(department, team, supervision, team_supervision)
+    )
+
+
+def team_supervisors(
+    department: str | None,
+    team: str | None,
+    supervision: Supervision,
+    team_supervision: TeamSupervision | None,
+) -> tuple[str, ...]:
+    """Who counts as `team_supervisor` for a holder of `department` in `team`.
+
+    With the chart by team (terms since patch `ownership-by-team`): the team's own
+    supervisors, then its department's supervisors and head — not another team's
+    supervisors. A team the chart does not list, or no team, leaves the department's
+    supervisors and head. Without it (terms from before), the department as a whole: its
+    head, its supervisors and every one of its teams' supervisors."""
+    if team_supervision:
+        key = team_key(department, team)
+        if key in team_supervision:
+            return team_supervision[key]
+        return team_supervision.get(team_key(department, None), ())
+    return supervision.get(department or "", ())
 
 
 def allowed(
@@ -65,6 +98,8 @@ def allowed(
     actor_id: str,
     role: Role,
     supervision: Supervision,
+    team: str | None = None,
+    team_supervision: TeamSupervision | None = None,
 ) -> tuple[Relation, ...] | None:
     """None when the actor may give `command` on this request as far as ownership goes;
     otherwise the relations that would have allowed it (for the refusal's wording)."""
@@ -79,6 +114,8 @@ def allowed(
             actor_id=actor_id,
             role=role,
             supervision=supervision,
+            team=team,
+            team_supervision=team_supervision,
         ):
             return None
     return relations

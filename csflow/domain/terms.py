@@ -18,6 +18,8 @@ from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.clockspec import ClockSpec
 from csflow.domain.codes import Category, Channel, Priority, Role, Tier
 from csflow.domain.escalation import EscalationPolicy, EscalationStep
+from csflow.domain.org import Organisation
+from csflow.domain.ownership import team_key
 from csflow.domain.policy import (
     DEFAULT_BANNED,
     DEFAULT_SKIP_ROLES,
@@ -71,6 +73,12 @@ class RequestTerms(PolicyModel):
     soothing_openings: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     improvement_department: str | None = None
     supervision: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Who answers for each team's people, for `team_supervisor` (csflow/domain/ownership.py
+    # `TeamSupervision`): "department/team" -> the team's supervisors, then the department's
+    # supervisors and head; "department" -> the department's supervisors and head. Only the
+    # supervisors, never the members, so history stays small. Empty in terms from before
+    # (the department-wide `supervision` decides) and without an organisation.
+    team_supervision: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     def openings(self, language: str) -> tuple[str, ...]:
         """The soothing openings for `language` ("zh-CN", "en"), by its primary tag when
@@ -163,11 +171,27 @@ def resolve_terms(
         skip_follow_up_roles=policy.follow_up.skip_roles,
         soothing_openings=policy.intake.soothing_openings,
         improvement_department=_taxonomy_department(policy, category, sub_type),
-        supervision={
-            name: policy.organisation.supervisors_of(name)
-            for name in policy.organisation.departments
-        },
+        supervision=supervision(policy.organisation),
+        team_supervision=team_supervision(policy.organisation),
     )
+
+
+def supervision(org: Organisation) -> dict[str, tuple[str, ...]]:
+    """Department -> everyone who supervises its people (head, supervisors, teams')."""
+    return {name: org.supervisors_of(name) for name in org.departments}
+
+
+def team_supervision(org: Organisation) -> dict[str, tuple[str, ...]]:
+    """The chart by team, for `team_supervisor`: a team's people are answered for by the
+    team's own supervisors and, above them, the department's supervisors and head (the
+    `supervisor` ladder's chain, docs/policy.md); another team's supervisors do not count."""
+    out: dict[str, tuple[str, ...]] = {}
+    for dname, dept in org.departments.items():
+        above = tuple(dict.fromkeys((*dept.supervisors, *([dept.head] if dept.head else []))))
+        out[team_key(dname, None)] = above
+        for tname, team in dept.teams.items():
+            out[team_key(dname, tname)] = tuple(dict.fromkeys((*team.supervisors, *above)))
+    return out
 
 
 def _taxonomy_department(policy: Policy, category: Category, sub_type: str | None) -> str | None:

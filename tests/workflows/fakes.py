@@ -72,6 +72,13 @@ class FakeAssignment:
     seniors: list[str] = field(default_factory=list)  # what `reassign` finds, in order
     routes: list[EscalationRouteInput] = field(default_factory=list)
     holder: tuple[str, str] | None = None  # (staff id, department) triage assigns to
+    teams: dict[str, str] = field(default_factory=dict)  # the staff directory's `team`
+
+    def team(self, staff_id: str | None) -> str | None:
+        """The holder's team as the real activity finds it: the chart's, else the
+        directory's (csflow/services/assignment.py `holder_team`)."""
+        found = self.org.team_of(staff_id)
+        return found[1] if found else self.teams.get(staff_id or "")
 
     @activity.defn(name="triage")
     async def triage(self, inp: TriageInput) -> Triage:
@@ -96,6 +103,7 @@ class FakeAssignment:
             repeat_of=self.repeat_of,
             assignee=who,
             department=dept,
+            team=self.team(who),
             rule=f"{need.why} → {who}",
         )
 
@@ -104,8 +112,12 @@ class FakeAssignment:
         target = inp.to_staff or f"{inp.to_department}-lead"
         if target in self.full:
             return TransferResult(assignee=None, rule=f"{target} is at capacity (5/5)")
+        found = self.org.team_of(target)
         return TransferResult(
-            assignee=target, department=inp.to_department or "service", rule=f"handed to {target}"
+            assignee=target,
+            department=inp.to_department or (found[0] if found else "service"),
+            team=self.team(target),
+            rule=f"handed to {target}",
         )
 
     @activity.defn(name="release_assignment")
@@ -138,6 +150,7 @@ class FakeAssignment:
             route.rule = f"director takeover → {d.staff_id}"
         elif inp.action == "reassign" and self.seniors:
             route.assignee, route.department = self.seniors[0], inp.department
+            route.team = self.team(self.seniors[0])
             route.rule = f"ladder reassign → {self.seniors[0]}"
         return route
 

@@ -138,6 +138,16 @@ def test_terms_recorded_before_the_section_get_the_built_in_rules() -> None:
     assert RequestTerms.model_validate(old).ownership == OwnershipPolicy()
 
 
+def test_terms_and_state_recorded_before_the_team_load_without_it() -> None:
+    """Histories and carried state from before patch `ownership-by-team` have no map by
+    team and no holder's team: they load, and `team_supervisor` stays department-wide."""
+    tl, terms = _request()
+    old_terms = terms.model_dump(mode="json", exclude={"team_supervision"})
+    assert RequestTerms.model_validate(old_terms).team_supervision == {}
+    old_state = tl.state.model_dump(mode="json", exclude={"team"})
+    assert RequestState.model_validate(old_state).team is None
+
+
 # ---- compensation ----
 
 

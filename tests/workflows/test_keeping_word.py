@@ -337,6 +337,7 @@ async def test_team_supervisor_means_a_supervisor_of_that_team(harness: Harness)
     terms = TermsProvider(
         policy_from_mapping({"calendar": {"holidays_from": "none"}, "organisation": ORG})
     )
+    harness.assignment.org = Organisation.model_validate(ORG)  # li.na: team bench
     harness.assignment.holder = ("li.na", "repair")
     h = await harness.start(intake(), terms=terms)
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())

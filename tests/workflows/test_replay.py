@@ -617,7 +617,45 @@ async def _breach_explained_and_reviewed(harness: Harness) -> Handle:
     return h
 
 
+async def _ownership_by_team(harness: Harness) -> Handle:
+    """Patch `ownership-by-team`: the holder's team is recorded at each assignment and
+    `team_supervisor` means that team's supervisors (and the department's above it): the
+    bench team's supervisor acts for li.na, the field team's for zhao.gang after the
+    reassignment; the other team's supervisor is refused in the validator (no history)."""
+    from csflow.domain.org import Organisation
+    from tests.workflows.test_team_ownership import ORG
+    from tests.workflows.test_team_ownership import TERMS as BY_TEAM
+
+    harness.assignment.org = Organisation.model_validate(ORG)
+    harness.assignment.holder = ("li.na", "repair")
+    h = await harness.start(intake(priority=Priority.P3), terms=BY_TEAM)
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    xu, wu = Actor(id="xu.sup", role=Role.SUPERVISOR), Actor(id="wu.sup", role=Role.SUPERVISOR)
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=xu, note="on it")
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(
+            ServiceRequestWorkflow.post_progress, ProgressCommand(actor=wu, note="mine?")
+        )
+    await h.execute_update(
+        ServiceRequestWorkflow.reassign,
+        ReassignCommand(actor=SUPERVISOR, to_staff="zhao.gang", reason="field visit"),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.request_compensation,
+        CompensationRequest(actor=wu, amount=Decimal("50"), reason="a lost day"),
+    )
+    await h.execute_update(ServiceRequestWorkflow.resolve, ResolveCommand(actor=wu, summary="ok"))
+    await h.execute_update(
+        ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
+    )
+    await h.result()
+    return h
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
+    "ownership_by_team": _ownership_by_team,
     "org_routed_ladder_and_handovers": _org_routed,
     "improvement_escalated_with_notices": _improvement_escalated,
     "queued_assigned_and_reassigned": _queued_assigned_and_reassigned,
@@ -738,6 +776,7 @@ def _patches(name: str) -> list[str]:
         json.loads(base64.b64decode(p["data"]))["id"]
         for e in events
         if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"  # not local acts
         for d in e["markerRecordedEventAttributes"]["details"].values()
         for p in d["payloads"]
     ]
@@ -834,3 +873,32 @@ def _workflow_id(text: str) -> str:
 
 def test_there_are_recorded_histories() -> None:
     assert {p.stem for p in _recorded()} == set(SCENARIOS)
+
+
+def test_the_holders_team_decides_after_the_patch_only() -> None:
+    """Patch `ownership-by-team`: the history recorded with it carries its marker and the
+    holder's team in the assignment results; the one recorded before it has neither and
+    replays with `team_supervisor` department-wide (test_recorded_histories_replay)."""
+    assert "ownership-by-team" in _patches("ownership_by_team")
+    assert "ownership-by-team" not in _patches("compensation_and_ownership")
+    new = (HISTORIES / "ownership_by_team.json").read_text()
+    decoded = _decoded_payloads(new)
+    assert '"team":"bench"' in decoded and '"team":"field"' in decoded
+
+
+def _decoded_payloads(text: str) -> str:
+    """Every payload of a recorded history, decoded (recordings are plain JSON payloads)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "data" in node and "metadata" in node:
+                out.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(text))
+    return "\n".join(out)

@@ -326,8 +326,11 @@ def owner(
     actor: Actor,
     rules: OwnershipPolicy,
     supervision: ownership.Supervision | None = None,
+    team_supervision: ownership.TeamSupervision | None = None,
 ) -> None:
-    """The actor stands in one of the policy's relations to this request for `command`."""
+    """The actor stands in one of the policy's relations to this request for `command`.
+    `team_supervision` None: `team_supervisor` is decided department-wide (the rule of
+    requests from before the holder's team was recorded)."""
     relations = ownership.allowed(
         rules,
         command.value,
@@ -336,10 +339,14 @@ def owner(
         actor_id=actor.id,
         role=actor.role,
         supervision=supervision or {},
+        team=s.team,
+        team_supervision=team_supervision,
     )
     if relations is None:
         return
     holder = s.assignee or "nobody"
+    if s.team and team_supervision and "team_supervisor" in relations:
+        holder += f", team {s.team}"
     who = ", ".join(_SAID[r] for r in relations)
     raise Refusal.FORBIDDEN_ROLE.error(
         f"{command.value} on {s.number} is for {who} (assignee: {holder}); "

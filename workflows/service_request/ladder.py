@@ -54,7 +54,7 @@ def moved(
     holder is told, and the board shows who has it)."""
     s = tl.state
     assert f.step is not None and route.assignee is not None
-    s.assignee, s.queued = route.assignee, False
+    s.assignee, s.queued, s.team = route.assignee, False, route.team
     if f.step.action is EscalationAction.DIRECTOR_TAKEOVER:
         # The request stays with its department: later steps still reach its people.
         s.escalated_to = "director"

@@ -197,7 +197,7 @@ def intake(
             data={"category": intake.category, "notify": ["supervisor"]},
         )
     else:
-        s.assignee, s.department = triage.assignee, triage.department
+        s.assignee, s.department, s.team = triage.assignee, triage.department, triage.team
         tl.append(
             EventKind.ASSIGNED,
             SYSTEM,
@@ -212,6 +212,7 @@ def assignment_made(tl: Timeline, cmd: AssignmentMade, now: datetime) -> None:
     """The queue found someone: the waiting request is assigned."""
     s = tl.state
     s.assignee, s.department, s.queued = cmd.assignee, cmd.department, False
+    s.team = cmd.team
     tl.append(
         EventKind.ASSIGNED,
         cmd.actor,
@@ -426,6 +427,7 @@ def escalate(
     before_assignee = s.assignee
     if moved is not None:
         s.assignee, s.department, s.queued = moved.assignee, moved.department, False
+        s.team = moved.team
     before = set_priority(s, t, cmd.priority, now, rearm=rearm) if cmd.priority else s.priority
     s.escalated_to = cmd.to_staff or cmd.to_department or s.escalated_to or "supervisor"
     tl.append(
@@ -448,7 +450,7 @@ def escalate(
 def reassign(tl: Timeline, cmd: ReassignCommand, moved: TransferResult, now: datetime) -> None:
     s = tl.state
     before = s.assignee
-    s.assignee, s.department = moved.assignee, moved.department
+    s.assignee, s.department, s.team = moved.assignee, moved.department, moved.team
     to = Status.ASSIGNED if s.queued else None
     s.queued = False
     tl.append(
@@ -483,7 +485,7 @@ def taken_back(
             reason=cmd.reason,
             data={"from": s.assignee, "to": back.assignee, "department": back.department},
         )
-        s.assignee, s.department = back.assignee, back.department
+        s.assignee, s.department, s.team = back.assignee, back.department, back.team
 
 
 def start_rehandling(

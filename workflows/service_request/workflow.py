@@ -107,6 +107,9 @@ SALVAGE_AFTER = timedelta(minutes=2)
 SALVAGE_PATCH = "persist-salvage"
 # Ownership and four eyes are checked again in the handler (validators never run on replay).
 AUTHORITY_PATCH = "ownership-and-four-eyes"
+# `team_supervisor` means a supervisor of the holder's team (and the department's above
+# it), not any supervisor of its department; the handler checks it so under this patch.
+TEAM_PATCH = "ownership-by-team"
 # The agent's compensation limit bounds the request's running total, not each grant.
 COMPENSATION_TOTAL_PATCH = "compensation-running-total"
 # Firings that fell due before csflow knew of the request are recorded, not announced.
@@ -723,12 +726,16 @@ class ServiceRequestWorkflow:
             guards.approver(self._state, actor)
             return
         terms = getattr(self, "_terms", None)  # a caller's start resolves them in `run`
+        by_team = terms is not None and bool(terms.team_supervision)
         guards.owner(
             self._state,
             command,
             actor,
             terms.ownership if terms else OwnershipPolicy(),
             terms.supervision if terms else None,
+            terms.team_supervision
+            if terms and by_team and (validating or workflow.patched(TEAM_PATCH))
+            else None,
         )
 
     def _soothing(self, text: str | None, *, validating: bool = False) -> None:

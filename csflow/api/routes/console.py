@@ -41,7 +41,7 @@ from csflow.console.detail import clock_lines, improvements_of
 from csflow.console.phrases import PhraseLibrary, phrases_from_env
 from csflow.console.texts import COMMAND_TITLES, COOKIE, LANGS, STEP_NAMES, TEXTS, pick
 from csflow.contracts import Model
-from csflow.domain import ownership
+from csflow.domain import ownership, terms
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.lifecycle import LEGAL, Command
 from csflow.domain.policy import Policy
@@ -115,9 +115,8 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
     typo stops the API with the entry named (PhrasesError), like a bad policy does.
     """
     library = phrases or phrases_from_env(policy.compliance.banned_phrases)
-    supervision = {
-        name: policy.organisation.supervisors_of(name) for name in policy.organisation.departments
-    }
+    supervision = terms.supervision(policy.organisation)
+    team_supervision = terms.team_supervision(policy.organisation)
     tz = ZoneInfo(policy.calendar.time_zone)
     router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
     pages = Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]))
@@ -253,7 +252,7 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                     "form": form,
                     "legal": view.status in LEGAL[form.command],
                     # Ownership (`[ownership]`): the workflow refuses these from anyone but
-                    # the holder, their department's supervisors or an admin.
+                    # the holder, their team's supervisors or an admin.
                     "yours": ownership.allowed(
                         policy.ownership,
                         form.command.value,
@@ -262,6 +261,8 @@ def build_router(policy: Policy, phrases: PhraseLibrary | None = None) -> APIRou
                         actor_id=who.subject,
                         role=who.role,
                         supervision=supervision,
+                        team=view.team,
+                        team_supervision=team_supervision,
                     )
                     is None,
                     "key": str(uuid.uuid4()),

@@ -64,7 +64,9 @@ async def set_duty(staff_id: str, duty: Duty, pool: Pool, request: Request) -> S
 
 
 async def _saved(staff_id: str, pool: Pool, request: Request) -> Saved:
-    assigned = await drain_and_notify(pool, request.app.state.temporal)
+    # The chart names the new holder's team first (`team_supervisor`, docs/policy.md).
+    org = request.app.state.policy.organisation
+    assigned = await drain_and_notify(pool, request.app.state.temporal, org)
     view = await staff.get_staff(pool, staff_id)
     assert view is not None
     return Saved(staff=view, assigned_from_queue=assigned)
