@@ -132,7 +132,13 @@ async def test_an_agent_plans_posts_progress_and_resolves(
 ) -> None:
     async with await api(live) as http:
         await staffed(http, ("agent-7", "agent"))
-        n = await create(http, description="Terrible! The parcel arrived broken, 太差了")
+        # An English-speaking customer: the first reply to an upset customer must open
+        # with a soothing phrase in their language (`[intake.soothing_openings]`), and the
+        # agent's console is in English.
+        english = intake().customer.model_copy(update={"language": "en"})
+        n = await create(
+            http, customer=english, description="Terrible! The parcel arrived broken, 太差了"
+        )
     page = await sign_in(browser, live, "agent", "agent-7")
 
     # My queue: the request assigned to me, with its SLA colour and the upset flag.

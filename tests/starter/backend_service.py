@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -93,3 +94,9 @@ async def main() -> dict[str, object]:
 
 if __name__ == "__main__":
     json.dump(asyncio.run(main()), sys.stdout)
+    sys.stdout.flush()
+    # Everything is done and written. Leave without interpreter finalisation: the Temporal
+    # SDK's native threads can still be releasing Python state then, which once aborted
+    # the process ("PyGILState_Release: thread state … must be current") after it had
+    # finished its work — a teardown race in the SDK, not something this service does.
+    os._exit(0)
