@@ -33,7 +33,7 @@ from csflow.domain.numbering import (
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.store import requests as store
 from tests.contract.conftest import Contract
-from tests.helpers import AGENT, intake, seed_serial_block
+from tests.helpers import AGENT, eventually, intake, seed_serial_block
 
 DAY = date(2026, 11, 23)
 
@@ -228,10 +228,14 @@ async def test_a_numbering_run_continues_as_new_and_keeps_counting(contract: Con
     )
     serials = sorted(parse_number(i.number).serial for i in issued)
     assert serials == list(range(serials[0], serials[0] + 10)), "unique, no gap, no double"
+
     # Asks already in flight when a run has answered its three are answered by it too
     # (it hands over once its handlers finish), so ten racing asks take two runs or more.
-    runs = [w async for w in contract.client.list_workflows(f"WorkflowId = '{shard}'")]
-    assert len(runs) >= 2, "the run continued as new"
+    async def continued() -> None:  # the listing is eventually consistent
+        runs = [w async for w in contract.client.list_workflows(f"WorkflowId = '{shard}'")]
+        assert len(runs) >= 2, "the run continued as new"
+
+    await eventually(continued, timeout=20)
     latest = await handle.describe()
     assert (
         latest.raw_description.workflow_execution_info.priority.priority_key == NUMBERS_PRIORITY
