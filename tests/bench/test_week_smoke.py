@@ -23,7 +23,7 @@ def test_a_tiny_compressed_day_loses_and_doubles_nothing() -> None:
             sys.executable,
             str(ROOT / "bench" / "week.py"),
             *("--per-day", "24", "--days", "1", "--sale-day", "0", "--sale-hour", "11"),
-            *("--minutes", "0.75", "--agents", "4", "--drain", "3"),
+            *("--minutes", "1.5", "--agents", "4", "--drain", "3"),
         ],
         capture_output=True,
         text=True,
