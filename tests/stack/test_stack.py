@@ -336,6 +336,11 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     assert "API token (admin)" in up.output
     assert httpx.post(f"{api}/requests", json=body, timeout=30).status_code == 401
     created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    for _ in range(30):  # admission control holds intake while the worker catches up
+        if created.status_code != 429:
+            break
+        time.sleep(int(created.headers.get("retry-after", "1")))
+        created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
     assert created.status_code in (201, 202), f"{created.text}\n{log_tail(api_log)}"
     number = created.json()["number"]
     _find_by_priority(env, number)
