@@ -32,6 +32,7 @@ from csflow.notify.sender import build_sender
 from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
 from csflow.store.pool import create_pool
+from workflows import sandbox
 from workflows.improvement import ImprovementTaskWorkflow
 from workflows.numbering import RequestNumbersWorkflow
 from workflows.reports import ReportWorkflow
@@ -104,6 +105,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=activities_for(pool, client, policy, settings, notify),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        workflow_runner=sandbox.runner(),
         # How long a dead worker's requests wait before another worker takes them, and
         # how long a busy worker's backlog may wait before its tasks time out and are
         # replayed from scratch (docs/temporal-notes.md "Worker settings").

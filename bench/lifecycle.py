@@ -451,7 +451,9 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
         for label, client in variants.items():
             queue = f"bench-lifecycle-{run_id}-{len(passes)}"
             await stack.enter_async_context(build_worker(client, queue, pool, settings=settings))
-            csflow = CsflowClient(client, task_queue=queue, receipt_wait=120.0, number_wait=120.0)
+            csflow = CsflowClient(
+                client, pool, task_queue=queue, receipt_wait=120.0, number_wait=120.0
+            )
 
             def lifecycle_of(
                 csflow: CsflowClient, client: Client

@@ -52,6 +52,8 @@ ROW_FIELDS = (
     "compensation",
     "department",
     "follow_up",
+    "team",
+    "queued",
 )
 
 

@@ -404,11 +404,23 @@ class CsflowClient:
         """The request's view once `update` is answered. Since patch `receipts-and-row-changes`
         an Update answers with a CommandReceipt (the view is not written into history on
         every command): the view is then read with the `get_state` query, which sees the
-        command's effects (a worker answers it, also once the request has ended). A run
-        from before the patch still answers with the whole view."""
+        command's effects (a worker answers it, also once the request has ended) — or,
+        with a pool, from PostgreSQL. A run from before the patch answers with the view."""
         result = read_update_result(await update)
         if isinstance(result, RequestView):
             return result
+        if self._pool is not None:
+            # The receipt is sent only once its events are persisted: a row whose events
+            # reach `seq` holds the command's effects. Reading it costs two indexed
+            # SELECTs; the query would cost a worker activation — and, once the command
+            # ended the run, a replay of its whole history in a fresh sandbox.
+            persisted = await store.get_request(self._pool, number)
+            if (
+                persisted is not None
+                and persisted.timeline[-1:]
+                and (persisted.timeline[-1].seq >= result.seq)
+            ):
+                return persisted
         view: RequestView = await self._client.get_workflow_handle(number).query(
             "get_state", result_type=RequestView
         )

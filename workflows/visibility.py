@@ -7,6 +7,8 @@ here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -52,20 +54,22 @@ def publish(
     return values
 
 
-_KEYS: dict[str, SearchAttributeKey[Any]] = {
-    k.name: k
-    for k in (
-        sa.REQUEST_STATUS,
-        sa.PRIORITY,
-        sa.CATEGORY,
-        sa.CHANNEL,
-        sa.CUSTOMER_TIER,
-        sa.SLA_STATE,
-        sa.ASSIGNEE,
-        sa.NEXT_DEADLINE,
-        sa.PERSIST_STATE,
-    )
-}
+_KEYS: Mapping[str, SearchAttributeKey[Any]] = MappingProxyType(
+    {
+        k.name: k
+        for k in (
+            sa.REQUEST_STATUS,
+            sa.PRIORITY,
+            sa.CATEGORY,
+            sa.CHANNEL,
+            sa.CUSTOMER_TIER,
+            sa.SLA_STATE,
+            sa.ASSIGNEE,
+            sa.NEXT_DEADLINE,
+            sa.PERSIST_STATE,
+        )
+    }
+)
 
 
 def _update(name: str, value: Any) -> SearchAttributeUpdate[Any]:

@@ -16,6 +16,7 @@ from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEve
 from csflow.crypto import at_rest
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
+from csflow.domain.events import EventKind
 from csflow.domain.numbering import format_number
 
 if TYPE_CHECKING:
@@ -388,7 +389,7 @@ async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool =
                closed_at = $11, version = $12, sla_cycle = $13, awaiting_customer = $14,
                delayed = $15, escalated_to = $16, flags = $17, repeat_of = $18,
                compensation = $19, department = COALESCE($20, department),
-               follow_up = $21, updated_at = now()
+               follow_up = $21, team = $22, queued = $23, updated_at = now()
            WHERE number = $1 AND version < $12""",
         s.number,
         s.status.value,
@@ -411,6 +412,8 @@ async def _update_row(conn: Conn, s: RequestState, version: int, *, bare: bool =
         s.compensation.model_dump(mode="json") if s.compensation else None,
         s.department,
         s.follow_up.model_dump(mode="json") if s.follow_up else None,
+        s.team,
+        s.queued,
     )
 
 
@@ -493,6 +496,7 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         events = await conn.fetch(
             "SELECT * FROM request_events WHERE number = $1 ORDER BY seq", number
         )
+    timeline = [_event(e) for e in events]
     state = RequestState(
         number=row["number"],
         status=row["status"],
@@ -521,7 +525,15 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         repeat_of=row["repeat_of"],
         compensation=row["compensation"],
         follow_up=row["follow_up"],
-        timeline=[_event(e) for e in events],
+        team=row["team"],
+        queued=row["queued"],
+        timeline=timeline,
+        # The tasks the request opened, in order: each `improvement_opened` names its own.
+        improvements=[
+            str(e.data["task_id"])
+            for e in timeline
+            if e.kind == EventKind.IMPROVEMENT_OPENED and e.data.get("task_id")
+        ],
     )
     return RequestView.of(state)
 

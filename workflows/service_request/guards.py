@@ -9,7 +9,9 @@ moved since the validator ran. Each refusal is an ApplicationError whose type is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 from csflow.contracts import (
     Actor,
@@ -312,12 +314,14 @@ def recorded_at(s: RequestState, at: datetime, importing: bool, now: datetime) -
 # ---- authority over this request (issue 13 item 7) ----
 
 
-_SAID = {
-    "assignee": "the assignee",
-    "team_supervisor": "a supervisor of the assignee's team",
-    "any_supervisor": "a supervisor",
-    "admin": "an admin",
-}
+_SAID: Mapping[str, str] = MappingProxyType(
+    {
+        "assignee": "the assignee",
+        "team_supervisor": "a supervisor of the assignee's team",
+        "any_supervisor": "a supervisor",
+        "admin": "an admin",
+    }
+)
 
 
 def owner(

@@ -12,7 +12,9 @@ real person and say so on the timeline, which tells the new holder.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 from csflow.contracts import SYSTEM, RequestState
@@ -111,9 +113,11 @@ def _channel(c: NotifyChannel) -> ChannelName:
     return _CHANNELS[c]
 
 
-_CHANNELS: dict[NotifyChannel, ChannelName] = {
-    NotifyChannel.SMS: "sms",
-    NotifyChannel.PHONE: "phone",
-    NotifyChannel.EMAIL: "email",
-    NotifyChannel.CHAT: "chat",
-}
+_CHANNELS: Mapping[NotifyChannel, ChannelName] = MappingProxyType(
+    {
+        NotifyChannel.SMS: "sms",
+        NotifyChannel.PHONE: "phone",
+        NotifyChannel.EMAIL: "email",
+        NotifyChannel.CHAT: "chat",
+    }
+)

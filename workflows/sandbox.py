@@ -1,0 +1,44 @@
+"""The workflow sandbox, with the ServiceRequest workflow's modules passed through.
+
+The SDK's sandbox re-executes, for every new workflow run, each module it imports that
+is not passed through, and a request is a new run. Re-executing the ServiceRequest
+workflow and its helpers (guards, transitions, timeline, ladder, effects, visibility —
+some 3,000 lines) proved the largest single cost of a lifecycle in the worker
+(docs/performance.md, "Where the worker's time goes"): about a third of its Python time.
+These modules hold no module-level mutable state (read-only tables only, checked by
+tests/workflows/test_sandbox.py) and do nothing at import, so the worker imports them
+once per process; every run still gets its own instance and its own state.
+
+What passing through gives up is the sandbox's run-time check that these modules never
+call a non-deterministic function (`datetime.now`, `random`, I/O). That check is kept
+where it finds mistakes: the workflow tests run the same classes on a worker with the
+SDK's default, fully sandboxed runner (tests/workflows/conftest.py), and the recorded
+histories are replayed by the SDK's `Replayer`, also fully sandboxed. The smaller
+workflows (numbering, reports, improvement tasks) stay sandboxed in production too.
+"""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+PASSED_THROUGH = (
+    "workflows.caller_start",
+    "workflows.options",
+    "workflows.visibility",
+    "workflows.service_request",
+    "workflows.service_request.complaints",
+    "workflows.service_request.effects",
+    "workflows.service_request.eta",
+    "workflows.service_request.guards",
+    "workflows.service_request.ladder",
+    "workflows.service_request.timeline",
+    "workflows.service_request.transitions",
+    "workflows.service_request.workflow",
+)
+
+
+def runner() -> SandboxedWorkflowRunner:
+    """The sandboxed runner csflow's worker uses (`worker.build_worker`)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+    )
