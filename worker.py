@@ -105,7 +105,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=activities_for(pool, client, policy, settings, notify),
         max_cached_workflows=settings.worker_max_cached_workflows,
-        workflow_runner=sandbox.runner(),
+        workflow_runner=sandbox.runner(settings.workflow_sandbox),
         # How long a dead worker's requests wait before another worker takes them, and
         # how long a busy worker's backlog may wait before its tasks time out and are
         # replayed from scratch (docs/temporal-notes.md "Worker settings").

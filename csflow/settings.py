@@ -7,6 +7,7 @@ of configuration change for different reasons and at different speeds.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,12 @@ class Settings(BaseSettings):
     # worker's requests move on sooner. Too short for the worker's backlog: every task
     # that waits longer times out and is redone from scratch (docs/performance.md).
     worker_sticky_timeout: float = Field(default=10.0, gt=0, alias="CSFLOW_WORKER_STICKY_TIMEOUT")
+    # How the worker runs workflow code (workflows/sandbox.py): the SDK's sandbox with the
+    # ServiceRequest workflow's modules imported once per process (passthrough), the
+    # sandbox re-executing them for every run (strict), or no sandbox (off).
+    workflow_sandbox: Literal["strict", "passthrough", "off"] = Field(
+        default="passthrough", alias="CSFLOW_WORKFLOW_SANDBOX"
+    )
 
     # Admission control of POST /requests (csflow/api/admission.py, docs/performance.md
     # "Admission control"): 429 + Retry-After instead of a start that would starve the

@@ -19,7 +19,12 @@ workflows (numbering, reports, improvement tasks) stay sandboxed in production t
 
 from __future__ import annotations
 
+from typing import Literal
+
+from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+Mode = Literal["strict", "passthrough", "off"]
 
 PASSED_THROUGH = (
     "workflows.caller_start",
@@ -37,8 +42,22 @@ PASSED_THROUGH = (
 )
 
 
-def runner() -> SandboxedWorkflowRunner:
-    """The sandboxed runner csflow's worker uses (`worker.build_worker`)."""
+def runner(mode: Mode = "passthrough") -> WorkflowRunner:
+    """The runner csflow's worker uses (`CSFLOW_WORKFLOW_SANDBOX`, read by
+    `worker.build_worker`):
+
+    - `passthrough` (default): sandboxed, the modules above imported once per process;
+    - `strict`: the SDK's default sandbox, every csflow module re-executed for each run —
+      what the workflow tests run; for development, when a change to workflow code should
+      be checked at run time too;
+    - `off`: no sandbox at all — the SDK's per-activation isolation skipped as well
+      (docs/performance.md measures what it saves); determinism then rests on the tests
+      and the replay of recorded histories alone.
+    """
+    if mode == "off":
+        return UnsandboxedWorkflowRunner()
+    if mode == "strict":
+        return SandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
     )

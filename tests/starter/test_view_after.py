@@ -5,6 +5,12 @@ a database never need the `get_state` query (which replays a whole ended request
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from csflow.contracts import (
     ConfirmCommand,
@@ -14,8 +20,13 @@ from csflow.contracts import (
     RequestView,
     ResolveCommand,
 )
-from tests.helpers import AGENT, CUSTOMER, intake
+from csflow.domain.lifecycle import Status
+from csflow.settings import Settings
+from starter.client import CsflowClient
+from tests.helpers import AGENT, CUSTOMER, fresh_queue, intake, seed_serial_block
 from tests.starter.conftest import Stack
+from worker import build_worker
+from workflows import sandbox
 
 FOLLOW_UP = {"id": "fu.lin", "role": "follow_up"}
 
@@ -75,3 +86,28 @@ async def test_every_commands_answer_equals_the_workflows_own_view(stack: Stack)
     assert _shown(closed) == _shown(await _workflow_view(stack, n))
     # The words themselves are not in the answer: only the audited route reads them.
     assert "nobody called back" not in closed.model_dump_json()
+
+
+@pytest.mark.parametrize("mode", ["strict", "off"])
+async def test_a_lifecycle_runs_under_every_sandbox_mode(
+    ts_env: WorkflowEnvironment, pool: Any, mode: str
+) -> None:
+    """`CSFLOW_WORKFLOW_SANDBOX` (README, "Settings"): the same workflow code runs with the
+    SDK's strict sandbox and with none; `passthrough`, the default, is every other test's."""
+    settings = Settings.model_validate({"CSFLOW_WORKFLOW_SANDBOX": mode})
+    runner = sandbox.runner(settings.workflow_sandbox)
+    assert isinstance(
+        runner, UnsandboxedWorkflowRunner if mode == "off" else SandboxedWorkflowRunner
+    )
+    await seed_serial_block(pool)
+    queue = fresh_queue()
+    csflow = CsflowClient(ts_env.client, pool, task_queue=queue)
+    async with build_worker(ts_env.client, queue, pool, settings=settings):
+        n = (await csflow.create(intake(priority="P3"))).number
+        await csflow.resolve(n, ResolveCommand(actor=AGENT, summary="address changed"))
+        view = await csflow.confirm(n, ConfirmCommand(actor=CUSTOMER, satisfied=True))
+        assert view.status == Status.FOLLOW_UP_SCHEDULED
+        closed = await csflow.record_follow_up(
+            n, FollowUpRecord.model_validate({"actor": FOLLOW_UP, "score": 5, "nps": 9})
+        )
+        assert closed.status.terminal or closed.status == Status.FOLLOWED_UP
