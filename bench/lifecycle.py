@@ -4,6 +4,7 @@
     python bench/lifecycle.py --encryption both               # sealed and plaintext csflow
     python bench/lifecycle.py --lifecycles 300 --concurrency 32 --rounds 3
     python bench/lifecycle.py --only csflow --rounds 1        # e.g. under a profiler
+    python bench/lifecycle.py --measure create                # creates only, both sides
 
 One run starts its own embedded stack in a temporary folder, on free ports: the
 Temporal dev server `csflow up` runs (SQLite file, WAL) and an embedded PostgreSQL.
@@ -42,6 +43,10 @@ machine's drifting load biases none; the summary is the median of R rounds per v
 and the ratio to the floor. The numbering workflow's own history (a few events per ask
 on a long-lived shard) is not counted in the lifecycle's. docs/performance.md records a
 run.
+
+`--measure create` times creates instead of lifecycles: the floor's start and its first
+Update (`receipt`, behind the three intake activities) against `CsflowClient.create`
+(number, start, the `receipt` Update once the intake is persisted); both are left open.
 
 `--profile-summary RAW` runs nothing: it reads a `py-spy record --gil --format raw` file
 taken of a run (attach with `-p PID` once the run prints "-- round", so that start-up is
@@ -442,8 +447,10 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
                     id=f"floor-{uuid.uuid4().hex}",
                     task_queue=floor_queue,
                 )
-                for name in FLOOR_UPDATES:
+                for name in FLOOR_UPDATES[:1] if args.measure == "create" else FLOOR_UPDATES:
                     await handle.execute_update(floor_module.FloorWorkflow.step, name)
+                if args.measure == "create":
+                    return handle.id  # started and answered its receipt: left open
                 await handle.result()
                 return handle.id
 
@@ -463,6 +470,8 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
                     n = created.number
                     if created.view is None:
                         raise RuntimeError(f"{n}: no receipt within the wait")
+                    if args.measure == "create":
+                        return n  # numbered, started, intake persisted: left open
                     eta = datetime.now(UTC) + timedelta(days=2)
                     await csflow.submit_plan(
                         n, PlanCommand(actor=agent, measures=["update the address"], eta=eta)
@@ -637,6 +646,12 @@ def main() -> None:
     ap.add_argument("--lifecycles", type=int, default=100, help="N: lifecycles per pass")
     ap.add_argument("--concurrency", type=int, default=16, help="C: lifecycles in flight")
     ap.add_argument("--rounds", type=int, default=3, help="R: passes per variant (median)")
+    ap.add_argument(
+        "--measure",
+        choices=("lifecycle", "create"),
+        default="lifecycle",
+        help="whole lifecycles, or creates only (start and receipt; left open)",
+    )
     ap.add_argument(
         "--encryption",
         choices=("on", "off", "both"),
