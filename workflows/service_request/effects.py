@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput
     from csflow.domain.terms import RequestTerms
     from csflow.notify.models import CompactNotification, Notification
-    from csflow.notify.templates import TEMPLATES
+    from csflow.notify.templates import declared_variables
     from workflows import options
 
 IMPROVEMENT_TASK = "ImprovementTask"
@@ -147,8 +147,7 @@ async def start_improvement(
 def compact(n: Notification) -> CompactNotification | None:
     """`n` as a `CompactNotification` (the variables its template reads, nothing its key
     already says), or None when it does not fit one (a ladder page): sent whole."""
-    used = TEMPLATES[n.template][0] if n.template in TEMPLATES else None
-    return CompactNotification.of(n, used)
+    return CompactNotification.of(n, declared_variables(n.template))
 
 
 def send(n: Notification | list[CompactNotification]) -> asyncio.Task[Any]:
