@@ -145,10 +145,12 @@ LEAN_HISTORY_PATCH = "receipts-and-row-changes"
 # commands dated `at`, replayed in order; the clocks fire only up to the latest of them
 # until all have come, so each SLA result is the one those original times give.
 IMPORT_PATCH = "imported-history"
-# History cut down further (docs/performance.md "lifecycle"): `resolve_terms` is asked
+# History cut down further (docs/performance.md "The rest cut"): `resolve_terms` is asked
 # with only what the policy reads and answers the compact terms (the calendar's dates
-# from the receipt on, the customer's language's openings); each message travels as a
-# `CompactNotification` and its activity answers nothing. A run under this patch takes
+# from the receipt on, the customer's language's openings), as a local activity, like
+# triage and the follow-up plan; each message travels as a `CompactNotification`, those
+# one workflow task plans in one activity that answers nothing; timers, persists and
+# compact sends carry no summary. A run under this patch takes
 # every patch above as applied without asking (it started on code that has them all), so
 # its history holds this one marker and one TemporalChangeVersion upsert instead of one
 # per patch reached. Decided once, first thing in `run`: a run from before it replays
