@@ -24,7 +24,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from csflow.notify.models import Notification, NotifyResult
+from csflow.notify.models import CompactNotification, Notification, NotifyResult
 from csflow.notify.sender import Sender, log
 from csflow.store import outbox
 
@@ -33,7 +33,40 @@ class NotifyActivities(Sender):
     """The Temporal face of `Sender`: one activity, and its retry schedule."""
 
     @activity.defn(name="send_notification")
-    async def send(self, n: Notification) -> NotifyResult:
+    async def send(
+        self, n: Notification | CompactNotification | list[CompactNotification]
+    ) -> NotifyResult | None:
+        """A whole `Notification` (histories from before the workflow patch
+        `compact-terms-and-messages`, ladder pages, the improvement task) is answered with
+        its `NotifyResult`. Compact messages — one, or the several one workflow task
+        planned — are rebuilt here and answered with nothing: no workflow reads the
+        result, and every byte of it would stay in history (the outcome is the outbox
+        row's, and the log's)."""
+        if isinstance(n, Notification):
+            return await self._send(n)
+        batch = n if isinstance(n, list) else [n]
+        waiting: list[ApplicationError] = []
+        for m in batch:
+            try:
+                await self._send(m.full())
+            except ApplicationError as err:
+                if err.next_retry_delay is None or len(batch) == 1:
+                    raise
+                waiting.append(err)
+        if waiting:
+            # Each message that must wait (its row, an outage, quiet hours) is tried again
+            # with the whole batch; those already sent or settled are then duplicates in
+            # the outbox and cost a lookup. The soonest retry wins.
+            first = min(waiting, key=lambda e: e.next_retry_delay or timedelta(0))
+            raise ApplicationError(
+                "; ".join(e.message for e in waiting),
+                type=first.type,
+                next_retry_delay=first.next_retry_delay,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return None
+
+    async def _send(self, n: Notification) -> NotifyResult:
         if not await self._request_written(n):
             # The customer's address comes from the request's row, not written yet: not
             # "unreachable" (that would mark the message failed at once), only "not yet" —

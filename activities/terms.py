@@ -11,7 +11,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from csflow.activity_io import ResolveTermsInput
-from csflow.config.terms import TermsProvider
+from csflow.config.terms import TermsProvider, compact_terms
+from csflow.domain.codes import Tier
 from csflow.domain.terms import RequestTerms
 from csflow.refusals import Refusal
 
@@ -24,7 +25,9 @@ class TermsActivities:
 
     @activity.defn(name="resolve_terms")
     async def resolve_terms(self, inp: ResolveTermsInput) -> RequestTerms:
-        """The worker's policy applied to this intake, as of its receipt.
+        """The worker's policy applied to this intake, as of its receipt: the whole terms
+        for a whole intake (histories from before the workflow patch
+        `compact-terms-and-messages`), the compact ones for the compact input.
 
         The policy is loaded and validated when the worker starts, so what can still fail
         here is the input itself (e.g. a receipt date the business calendar does not
@@ -32,6 +35,17 @@ class TermsActivities:
         workflow fails with the reason instead of retrying forever.
         """
         try:
-            return self._terms.for_intake(inp.intake, inp.received_at)
+            if inp.intake is not None:  # a history from before `compact-terms-and-messages`
+                return self._terms.for_intake(inp.intake, inp.received_at)
+            assert inp.channel is not None and inp.category is not None  # the model checks
+            terms = self._terms.for_request(
+                inp.channel,
+                inp.category,
+                inp.sub_type,
+                inp.tier or Tier.REGULAR,
+                inp.amount,
+                inp.received_at,
+            )
+            return compact_terms(terms, inp.received_at, inp.language or "zh-CN")
         except (ValueError, LookupError, ArithmeticError) as err:
             raise TERMS_UNAVAILABLE.error(f"no SLA terms for this request: {err}") from err

@@ -8,9 +8,10 @@ csflow's own workflows and activities, so they may change with the code.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from csflow.contracts import (
     Model,
@@ -20,14 +21,50 @@ from csflow.contracts import (
     TimelineEvent,
 )
 from csflow.contracts.personal import PersonalDescription
-from csflow.domain.codes import Category, Priority, Tier
+from csflow.domain.codes import Category, Channel, Priority, Tier
 
 
 class ResolveTermsInput(Model):
-    """Argument of the `resolve_terms` activity: what the policy is applied to."""
+    """Argument of the `resolve_terms` activity: what the policy is applied to.
 
-    intake: RequestIntake
+    Histories from before the workflow patch `compact-terms-and-messages` send the whole
+    intake (and get the whole terms back); since it, only what the policy reads — channel,
+    category, sub-type, tier, amount in dispute — and the customer's language (which
+    soothing openings the request needs), and the answer is the compact terms
+    (csflow/config/terms.py `compact_terms`). Fields left empty are not written."""
+
     received_at: datetime
+    intake: RequestIntake | None = None
+    channel: Channel | None = None
+    category: Category | None = None
+    sub_type: str | None = None
+    tier: Tier | None = None
+    amount: Decimal | None = None
+    language: str | None = None
+
+    @model_validator(mode="after")
+    def _either(self) -> ResolveTermsInput:
+        if self.intake is None and (self.channel is None or self.category is None):
+            raise ValueError("resolve_terms needs the intake, or its channel and category")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empties(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def of(cls, intake: RequestIntake, received_at: datetime) -> ResolveTermsInput:
+        """The compact input: what the policy reads of `intake`, no personal data."""
+        return cls(
+            received_at=received_at,
+            channel=intake.channel,
+            category=intake.category,
+            sub_type=intake.sub_type,
+            tier=intake.customer.tier,
+            amount=intake.amount_in_dispute,
+            language=intake.customer.language,
+        )
 
 
 # The request's fields that are columns of its `requests` row (same names), written on

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from csflow.domain.calendar import BusinessCalendar
 from csflow.domain.clockspec import ClockSpec
@@ -129,6 +129,55 @@ class RequestTerms(PolicyModel):
         """Above the agent's limit, or any compensation on a major complaint
         (docs/requirements.md §4)."""
         return amount > self.compensation.agent_limit or (self.major_complaint and amount > 0)
+
+
+# Fields of the calendar left out of the compact form while empty (their defaults).
+_CALENDAR_EMPTY_DEFAULTS = ("holidays", "makeup_workdays", "short_days", "team")
+
+
+class CompactTerms(RequestTerms):
+    """`RequestTerms` written small: the `resolve_terms` activity's answer since the
+    workflow patch `compact-terms-and-messages` (the workflow reads it as `RequestTerms`).
+
+    Written as JSON, a wall-clock `ClockSpec` is its duration alone (`"2h"`, the
+    shorthand `ClockSpec` reads back as the same spec), and a field whose value is empty
+    and equal to its default (None, an empty table) is left out, to be read back as that
+    default. A non-empty default is always written, so a later change of a default in
+    code cannot change what a recorded run reads back."""
+
+    @model_serializer(mode="wrap")
+    def _small(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if info.mode != "json":
+            return out
+        fields = type(self).model_fields
+        out = {
+            k: v
+            for k, v in out.items()
+            if not (
+                v in (None, {}, [])
+                and getattr(self, k) == fields[k].get_default(call_default_factory=True)
+            )
+        }
+        calendar = out["calendar"]
+        for k in _CALENDAR_EMPTY_DEFAULTS:
+            if calendar.get(k) in ("", [], {}):
+                del calendar[k]
+        small: dict[str, Any] = _short_clocks(out)
+        return small
+
+
+def _short_clocks(value: Any) -> Any:
+    """Every wall-clock spec `{"duration": d, "basis": "wall"}` as `d`."""
+    if isinstance(value, dict):
+        if value.keys() == {"duration", "basis"} and value["basis"] == "wall":
+            return value["duration"]
+        return {k: _short_clocks(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_short_clocks(v) for v in value]
+    return value
 
 
 def resolve_terms(

@@ -248,6 +248,13 @@ TEMPLATES: dict[str, Spec] = {
 }
 
 
+def declared_variables(template: str) -> frozenset[str] | None:
+    """The variables `template` may use (what a compact message keeps of its variables);
+    None for a template this code does not know."""
+    spec = TEMPLATES.get(template)
+    return spec[0] if spec else None
+
+
 class TemplateError(ValueError):
     """A template that would fail or mislead at send time, refused at load."""
 

@@ -26,7 +26,7 @@ from csflow.contracts import ImprovementRow
 from csflow.domain.org import Organisation, recipients, resolve
 from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput, RoutedRecipient
 from csflow.domain.routing import requirement
-from csflow.notify.models import Notification, NotifyResult
+from csflow.notify.models import CompactNotification, Notification, NotifyResult
 
 
 @dataclass
@@ -181,6 +181,14 @@ class FakeNotify:
     sent: list[Notification] = field(default_factory=list)
 
     @activity.defn(name="send_notification")
-    async def send(self, n: Notification) -> NotifyResult:
-        self.sent.append(n)
-        return NotifyResult(key=n.key, status="sent", channel="log")
+    async def send(
+        self, n: Notification | CompactNotification | list[CompactNotification]
+    ) -> NotifyResult | None:
+        """As the real activity: a whole message is answered with its result; compact
+        ones (patch `compact-terms-and-messages`) are rebuilt — what the sender sends —
+        and answered with nothing."""
+        if isinstance(n, Notification):
+            self.sent.append(n)
+            return NotifyResult(key=n.key, status="sent", channel="log")
+        self.sent.extend(m.full() for m in (n if isinstance(n, list) else [n]))
+        return None

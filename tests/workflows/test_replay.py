@@ -301,6 +301,44 @@ async def _started_by_another_language(harness: Harness) -> Handle:
     return h
 
 
+async def _full_lifecycle_compact(harness: Harness) -> Handle:
+    """The lifecycle bench/lifecycle.py measures, started as every caller starts it (no
+    terms: the workflow resolves them), after patch `compact-terms-and-messages`: the
+    terms resolved compact by a local activity, triage and the follow-up plan local too,
+    the messages compact and batched per workflow task."""
+    received = datetime.now(UTC) - timedelta(seconds=5)
+    number = f"CS{received:%Y%m%d}-WEB-8{uuid.uuid4().int % 100_000:05d}"
+    h: Handle = await harness.client.start_workflow(
+        "ServiceRequest",
+        ServiceRequestInput(
+            number=number, intake=intake(priority=Priority.P3), received_at=received
+        ),
+        id=number,
+        task_queue=harness.queue,
+        result_type=UpdateResult,
+    )
+    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
+    await h.execute_update(
+        ServiceRequestWorkflow.submit_plan,
+        PlanCommand(actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")),
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
+    )
+    await h.execute_update(
+        ServiceRequestWorkflow.record_follow_up,
+        FollowUpRecord(actor=FOLLOW_UP, score=5, nps=9),
+    )
+    await h.result()
+    return h
+
+
 async def _refused_write_retried(harness: Harness) -> Handle:
     """The database refuses a command's write: the command is answered NotPersisted, the
     request keeps its events and writes them on its own retry. (Recorded before patch
@@ -678,6 +716,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "closed_after_rehandling": _closed_after_rehandling,
     # after patches "small-update-results" and "persist-changes-only": receipts, deltas
     "full_lifecycle_with_receipts": _full_lifecycle,
+    # after patch "compact-terms-and-messages": started without terms, compact throughout
+    "full_lifecycle_compact": _full_lifecycle_compact,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
     "breach_explained_and_reviewed": _breach_explained_and_reviewed,
@@ -860,6 +900,60 @@ def test_a_lifecycle_writes_receipts_and_changes_after_the_patch() -> None:
     assert "receipts-and-row-changes" in patches
     assert results and all(r == {"number", "status", "seq"} for r in results)
     assert scheduled == 0 and local >= 6  # intake, plan, progress, resolve, confirm, close
+
+
+def test_a_lifecycle_is_compact_after_the_patch() -> None:
+    """Patch `compact-terms-and-messages`: the lifecycle recorded after it holds one patch
+    marker (every earlier patch taken as applied), the terms, the triage and the
+    follow-up plan as local activities' markers (no input in history), the messages
+    compact — batched per workflow task, no recipient or address in them — answered with
+    nothing; the lifecycle recorded before it still replays
+    (test_recorded_histories_replay)."""
+
+    def payload(p: dict[str, Any]) -> Any:
+        return json.loads(base64.b64decode(p["data"])) if "data" in p else None
+
+    events = json.loads((HISTORIES / "full_lifecycle_compact.json").read_text())["events"]
+    markers = [
+        e["markerRecordedEventAttributes"] for e in events if "markerRecordedEventAttributes" in e
+    ]
+    patches = [
+        payload(m["details"]["patch-data"]["payloads"][0])["id"]
+        for m in markers
+        if m["markerName"] == "core_patch"
+    ]
+    assert patches == ["compact-terms-and-messages"]
+    local = [
+        payload(m["details"]["data"]["payloads"][0])["activity_type"]
+        for m in markers
+        if m["markerName"] == "core_local_activity"
+    ]
+    assert {"resolve_terms", "triage", "plan_follow_up"} <= set(local)
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert {a["activityType"]["name"] for a in scheduled} == {
+        "send_notification",
+        "release_assignment",
+    }
+    sends = [
+        payload(a["input"]["payloads"][0])
+        for a in scheduled
+        if a["activityType"]["name"] == "send_notification"
+    ]
+    messages = [m for s in sends for m in (s if isinstance(s, list) else [s])]
+    assert len(sends) == 5 and len(messages) == 7  # intake's two and the plan's two batched
+    for m in messages:
+        assert set(m) <= {"key", "priority", "variables", "channels", "language"}
+        assert "number" not in m.get("variables", {})
+    results = [
+        e["activityTaskCompletedEventAttributes"]["result"]["payloads"][0]
+        for e in events
+        if "activityTaskCompletedEventAttributes" in e
+    ]
+    assert sum(1 for r in results if payload(r) is None) >= len(sends)
 
 
 def _workflow_id(text: str) -> str:

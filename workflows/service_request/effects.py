@@ -34,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from csflow.contracts import ImprovementInput, ImprovementResult
     from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput
     from csflow.domain.terms import RequestTerms
-    from csflow.notify.models import Notification
+    from csflow.notify.models import CompactNotification, Notification
+    from csflow.notify.templates import declared_variables
     from workflows import options
 
 IMPROVEMENT_TASK = "ImprovementTask"
@@ -54,11 +55,32 @@ async def _quick(method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str 
     )
 
 
-async def resolve_terms(inp: ResolveTermsInput) -> RequestTerms:
+async def resolve_terms(inp: ResolveTermsInput, *, local: bool = False) -> RequestTerms:
+    """`local` (patch `compact-terms-and-messages`): a local activity — it reads only the
+    worker's policy, in memory, and changes nothing — so history keeps only its marker
+    with the (compact) terms, no input and no activity task's three events."""
+    if local:
+        return await workflow.execute_local_activity_method(
+            TermsActivities.resolve_terms,
+            inp,
+            start_to_close_timeout=options.ASSIGN_TIMEOUT,
+            retry_policy=options.ASSIGN_RETRY,
+        )
     return await _quick(TermsActivities.resolve_terms, inp, "resolve SLA terms from the policy")
 
 
-async def triage(inp: TriageInput) -> Triage:
+async def triage(inp: TriageInput, *, local: bool = False) -> Triage:
+    """`local` (patch `compact-terms-and-messages`): a local activity — a few reads and one
+    assignment, idempotent by the request number (a retry finds it "already assigned") —
+    so history keeps its result's marker only: no input (the sealed description), no
+    activity task's three events, no workflow task to hear of its completion."""
+    if local:
+        return await workflow.execute_local_activity_method(
+            AssignmentActivities.triage,
+            inp,
+            start_to_close_timeout=options.ASSIGN_TIMEOUT,
+            retry_policy=options.ASSIGN_RETRY,
+        )
     return await _quick(AssignmentActivities.triage, inp)
 
 
@@ -90,7 +112,16 @@ async def release(number: str) -> None:
     )
 
 
-async def plan_follow_up(inp: PlanFollowUpInput) -> FollowUpPlan:
+async def plan_follow_up(inp: PlanFollowUpInput, *, local: bool = False) -> FollowUpPlan:
+    """`local` (patch `compact-terms-and-messages`): a local activity — one read and a
+    signed link, nothing written — so history keeps only its result's marker."""
+    if local:
+        return await workflow.execute_local_activity_method(
+            FollowUpActivities.plan_follow_up,
+            inp,
+            start_to_close_timeout=options.ASSIGN_TIMEOUT,
+            retry_policy=options.ASSIGN_RETRY,
+        )
     return await _quick(FollowUpActivities.plan_follow_up, inp)
 
 
@@ -113,25 +144,44 @@ async def start_improvement(
     )
 
 
-def send(n: Notification) -> asyncio.Task[Any]:
-    """Started, not awaited: a slow channel never holds up the request."""
+def compact(n: Notification) -> CompactNotification | None:
+    """`n` as a `CompactNotification` (the variables its template reads, nothing its key
+    already says), or None when it does not fit one (a ladder page): sent whole."""
+    return CompactNotification.of(n, declared_variables(n.template))
+
+
+def send(n: Notification | list[CompactNotification]) -> asyncio.Task[Any]:
+    """Started, not awaited: a slow channel never holds up the request. A list (the
+    request's patch `compact-terms-and-messages`): the compact messages one workflow task
+    planned, in one activity — each still sent once by its own key; the activity answers
+    nothing (csflow/notify/models.py, activities/notify.py)."""
+    what: str | None
+    arg: Notification | CompactNotification | list[CompactNotification]
+    if isinstance(n, list):
+        # No summary: a sealed payload of ~150 bytes in every message's history, saying
+        # what the input's keys say (`{number}/{seq}/{recipient}/{template}`).
+        what, arg = None, (n if len(n) > 1 else n[0])
+    else:
+        what, arg = f"{n.template} → {n.recipient.kind}", n
     return workflow.start_activity_method(
         NotifyActivities.send,
-        n,
+        arg,
         start_to_close_timeout=options.NOTIFY_TIMEOUT,
         schedule_to_close_timeout=options.NOTIFY_WITHIN,
         retry_policy=options.NOTIFY_RETRY,
-        summary=f"{n.template} → {n.recipient.kind}",
+        summary=what,
     )
 
 
-async def record_events(batch: RecordEvents, *, local: bool = False) -> None:
+async def record_events(batch: RecordEvents, *, local: bool = False, labelled: bool = True) -> None:
     """One short, idempotent transaction. `local` (the request's patch
     `receipts-and-row-changes`): run as a local activity, in the worker that runs the
     workflow task — no activity task through the server, no input in history (only the
     result's marker), and an Update's persist completes in the task that accepted it.
     A write refused outright fails at once either way; connection trouble is retried
-    the same (locally up to a minute, then with a timer between attempts)."""
+    the same (locally up to a minute, then with a timer between attempts). Not
+    `labelled` (patch `compact-terms-and-messages`): the marker carries no summary — a
+    sealed payload of ~120 bytes each time, saying what its activity type already says."""
     first, last = batch.events[0].seq, batch.events[-1].seq
     if local:
         await workflow.execute_local_activity_method(
@@ -139,7 +189,7 @@ async def record_events(batch: RecordEvents, *, local: bool = False) -> None:
             batch,
             start_to_close_timeout=options.PERSIST_TIMEOUT,
             retry_policy=options.PERSIST_RETRY,
-            summary=f"persist events {first}..{last}",
+            summary=f"persist events {first}..{last}" if labelled else None,
         )
         return
     await workflow.execute_activity_method(

@@ -81,7 +81,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.domain.org_routes import EscalationRouteInput
     from csflow.domain.policy import OwnershipPolicy
     from csflow.domain.terms import RequestTerms
-    from csflow.notify.models import Notification, Recipient
+    from csflow.notify.models import CompactNotification, Notification, Recipient
     from csflow.notify.planner import NotifyContext, plan_notifications, role_alert
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
@@ -145,6 +145,17 @@ LEAN_HISTORY_PATCH = "receipts-and-row-changes"
 # commands dated `at`, replayed in order; the clocks fire only up to the latest of them
 # until all have come, so each SLA result is the one those original times give.
 IMPORT_PATCH = "imported-history"
+# History cut down further (docs/performance.md "The rest cut"): `resolve_terms` is asked
+# with only what the policy reads and answers the compact terms (the calendar's dates
+# from the receipt on, the customer's language's openings), as a local activity, like
+# triage and the follow-up plan; each message travels as a `CompactNotification`, those
+# one workflow task plans in one activity that answers nothing; timers, persists and
+# compact sends carry no summary. A run under this patch takes
+# every patch above as applied without asking (it started on code that has them all), so
+# its history holds this one marker and one TemporalChangeVersion upsert instead of one
+# per patch reached. Decided once, first thing in `run`: a run from before it replays
+# with the patches it recorded.
+COMPACT_PATCH = "compact-terms-and-messages"
 # How long an import's events are waited for: an importer that dies half-way leaves the
 # request's clocks held this long at most, then they fire up to now as for any backlog.
 IMPORT_WAIT = timedelta(minutes=15)
@@ -188,17 +199,30 @@ class ServiceRequestWorkflow:
         self._cursor = inp.received_at
         self._import_until: datetime | None = None
         self._marked = 0  # where the imported command being applied starts its events
+        self._compact: bool | None = None  # COMPACT_PATCH, once decided
+        self._outgoing: list[CompactNotification] = []  # messages for the next `_flush`
+
+    def _patched(self, patch: str) -> bool:
+        """`workflow.patched`, except that a run under COMPACT_PATCH has every earlier
+        patch without a marker of its own. Never called by a validator (they do not run on
+        replay): a validator checks as the newest code does."""
+        if self._compact is None:
+            self._compact = workflow.patched(COMPACT_PATCH)
+        if patch == COMPACT_PATCH:
+            return self._compact
+        return self._compact or workflow.patched(patch)
 
     # ---- the main loop ----
 
     @workflow.run
     async def run(self, inp: ServiceRequestInput) -> UpdateResult:
+        self._patched(COMPACT_PATCH)  # decided first: see COMPACT_PATCH
         if inp.terms is None:
             await self._adopt_caller_start(inp)
         if not self._ready:
-            triage = await effects.triage(_triage_input(inp))
+            triage = await effects.triage(_triage_input(inp), local=self._patched(COMPACT_PATCH))
             at = workflow.now()
-            if inp.imported_events and workflow.patched(IMPORT_PATCH):
+            if inp.imported_events and self._patched(IMPORT_PATCH):
                 self._history = self._importing = True
                 self._import_until = at + IMPORT_WAIT
                 at = inp.received_at  # the timeline starts when the customer asked
@@ -227,12 +251,19 @@ class ServiceRequestWorkflow:
         if problem is not None:
             raise Refusal.INVALID_START.error(problem)
         try:
-            terms = await effects.resolve_terms(
-                ResolveTermsInput(intake=inp.intake, received_at=inp.received_at)
-            )
-        except ActivityError as err:
+            if self._patched(COMPACT_PATCH):
+                terms = await effects.resolve_terms(
+                    ResolveTermsInput.of(inp.intake, inp.received_at), local=True
+                )
+            else:
+                terms = await effects.resolve_terms(
+                    ResolveTermsInput(intake=inp.intake, received_at=inp.received_at)
+                )
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's failure arrives as its own error, not wrapped.
+            cause = err.cause if isinstance(err, ActivityError) else err
             raise Refusal.TERMS_UNAVAILABLE.error(
-                f"could not resolve the SLA terms: {err.cause}"
+                f"could not resolve the SLA terms: {cause}"
             ) from err
         self._terms, self._banned = terms, terms.banned_phrases
         transitions.adopt_terms(self._state, inp, terms)
@@ -274,33 +305,33 @@ class ServiceRequestWorkflow:
         s = self._state
         if s.status not in _BEING_WORKED or s.assignee is None:
             return  # ended, or resolved and no longer anyone's work
-        self._sends.append(
-            effects.send(
-                Notification(
-                    key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
-                    number=s.number,
-                    template="staff_assignment",
-                    recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
-                    priority=s.priority.value,
-                    variables={
-                        "number": s.number,
-                        "priority": s.priority.value,
-                        "category": s.category.value,
-                    },
-                )
+        self._send(
+            Notification(
+                key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
+                number=s.number,
+                template="staff_assignment",
+                recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
+                priority=s.priority.value,
+                variables={
+                    "number": s.number,
+                    "priority": s.priority.value,
+                    "category": s.category.value,
+                },
             )
         )
+        self._flush()
 
     async def _sleep_until_something_changes(self) -> None:
+        self._flush()
         if self._importing:
             await self._await_imported_events()
             return
         wake_at = clocks.next_wake(self._state.clocks, self._terms, self._state.priority)
         promised = eta.watched(self._state)
-        if promised is not None and workflow.patched(eta.ETA_PATCH):
+        if promised is not None and self._patched(eta.ETA_PATCH):
             wake_at = min(wake_at, promised) if wake_at else promised
         owed = complaints.watched(self._state)
-        if owed is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+        if owed is not None and self._patched(complaints.COMPLAINT_PATCH):
             wake_at = min(wake_at, owed) if wake_at else owed
         if self._unpersisted():
             retry = workflow.now() + PERSIST_RETRY_AFTER
@@ -317,7 +348,8 @@ class ServiceRequestWorkflow:
                     or any(c.done() for c in self._children.values())
                 ),
                 timeout=timeout,
-                timeout_summary="next SLA firing",
+                # Under COMPACT_PATCH no label: it was the same words on every timer.
+                timeout_summary=None if self._patched(COMPACT_PATCH) else "next SLA firing",
             )
 
     async def _fire_due(self) -> None:
@@ -329,10 +361,10 @@ class ServiceRequestWorkflow:
         firings = clocks.fire_due(s.clocks, self._terms, s.priority, now)
         for f in firings:
             if f.clock.name not in transitions.AFTER_RESOLUTION:
-                on_timeline = transitions.takes_over(s, f) and workflow.patched(TAKEOVER_PATCH)
+                on_timeline = transitions.takes_over(s, f) and self._patched(TAKEOVER_PATCH)
                 holder = s.assignee
                 if f.step is not None and not self._org_routing:
-                    self._org_routing = workflow.patched(ladder.ORG_PATCH)
+                    self._org_routing = self._patched(ladder.ORG_PATCH)
                 transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
                 if f.step is not None and self._org_routing:
                     await self._route_step(f, holder)
@@ -340,10 +372,10 @@ class ServiceRequestWorkflow:
                 await self._confirmed(f.at if self._importing else None)
         missed = (
             eta.watched(s) is not None
-            and workflow.patched(eta.ETA_PATCH)
+            and self._patched(eta.ETA_PATCH)
             and eta.check(self._timeline, now)
         )
-        if complaints.watched(s) is not None and workflow.patched(complaints.COMPLAINT_PATCH):
+        if complaints.watched(s) is not None and self._patched(complaints.COMPLAINT_PATCH):
             missed = complaints.check(self._timeline, now) or missed
         if self._tell_holder:
             self._told_holder()
@@ -365,7 +397,8 @@ class ServiceRequestWorkflow:
         for n in ladder.pages(self._state, f, route):
             if n.key not in self._paged:
                 self._paged.add(n.key)
-                self._sends.append(effects.send(n))
+                self._send(n)
+        self._flush()
 
     async def _collect_improvements(self) -> None:
         """Finished improvement tasks: the customer hears what changed; followed up and no
@@ -441,7 +474,7 @@ class ServiceRequestWorkflow:
             self._terms,
             cmd,
             workflow.now(),
-            shift_ladder=workflow.patched(LADDER_AFTER_PAUSE_PATCH),
+            shift_ladder=self._patched(LADDER_AFTER_PAUSE_PATCH),
         )
         return await self._finish()
 
@@ -453,7 +486,7 @@ class ServiceRequestWorkflow:
     async def change_priority(self, cmd: ChangePriorityCommand) -> UpdateResult:
         await self._begin(guards.change_priority, cmd)
         transitions.change_priority(
-            self._timeline, self._terms, cmd, workflow.now(), rearm=workflow.patched(REARM_PATCH)
+            self._timeline, self._terms, cmd, workflow.now(), rearm=self._patched(REARM_PATCH)
         )
         return await self._finish()
 
@@ -489,7 +522,7 @@ class ServiceRequestWorkflow:
             cmd,
             moved,
             workflow.now(),
-            rearm=workflow.patched(REARM_PATCH),
+            rearm=self._patched(REARM_PATCH),
         )
         return await self._finish()
 
@@ -513,7 +546,7 @@ class ServiceRequestWorkflow:
     async def request_compensation(self, cmd: CompensationRequest) -> UpdateResult:
         await self._begin(guards.request_compensation, cmd)
         self._authority(Command.REQUEST_COMPENSATION, cmd.actor)
-        running_total = not transitions.compensation_total(self._state) or workflow.patched(
+        running_total = not transitions.compensation_total(self._state) or self._patched(
             COMPENSATION_TOTAL_PATCH
         )
         transitions.request_compensation(
@@ -610,7 +643,7 @@ class ServiceRequestWorkflow:
             now = rec.at or workflow.now()
             task = transitions.improvement_input(self._state, t, rec, now)
             child = task
-            if workflow.patched(BY_REFERENCE_PATCH):  # the child gets no customer words
+            if self._patched(BY_REFERENCE_PATCH):  # the child gets no customer words
                 child = task.model_copy(update={"problem": problem_reference(task.task_id)})
             self._children[task.task_id] = await effects.start_improvement(
                 child, f"improvement for {task.number} · {task.department}"
@@ -663,7 +696,7 @@ class ServiceRequestWorkflow:
     async def close(self, cmd: CloseCommand) -> UpdateResult:
         await self._begin(guards.close, cmd, cmd.at)
         data = None
-        if workflow.patched(CLOSE_PATCH):
+        if self._patched(CLOSE_PATCH):
             guards.close_keeps_its_word(self._state, cmd, self._terms.skip_follow_up_roles)
             if guards.skips_follow_up(self._state):
                 data = transitions.skipped_follow_up(self._state, cmd.actor)
@@ -720,7 +753,7 @@ class ServiceRequestWorkflow:
         """Ownership (the policy's `[ownership]`) and four eyes on compensation. The
         validator always checks; the handler checks again under a patch, because
         histories from before accepted such commands and must replay the same."""
-        if not validating and not workflow.patched(AUTHORITY_PATCH):
+        if not validating and not self._patched(AUTHORITY_PATCH):
             return
         if command is Command.DECIDE_COMPENSATION:
             guards.approver(self._state, actor)
@@ -734,14 +767,14 @@ class ServiceRequestWorkflow:
             terms.ownership if terms else OwnershipPolicy(),
             terms.supervision if terms else None,
             terms.team_supervision
-            if terms and by_team and (validating or workflow.patched(TEAM_PATCH))
+            if terms and by_team and (validating or self._patched(TEAM_PATCH))
             else None,
         )
 
     def _soothing(self, text: str | None, *, validating: bool = False) -> None:
         """A flagged customer's first reply opens gently (validator; handler under patch)."""
         terms = getattr(self, "_terms", None)
-        if terms is None or (not validating and not workflow.patched(SOOTHE_PATCH)):
+        if terms is None or (not validating and not self._patched(SOOTHE_PATCH)):
             return
         language = self._input.intake.customer.language
         guards.soothing_first(self._state, text, terms.openings(language))
@@ -780,7 +813,7 @@ class ServiceRequestWorkflow:
         s, t = self._state, self._terms
         await effects.release(s.number)
         now = at or workflow.now()
-        after_deadline = workflow.patched(FOLLOW_UP_PATCH)
+        after_deadline = self._patched(FOLLOW_UP_PATCH)
         clock, expires = transitions.follow_up_deadline(s, t, now, after_deadline=after_deadline)
         assert clock.due_at is not None
         plan = await effects.plan_follow_up(
@@ -790,7 +823,8 @@ class ServiceRequestWorkflow:
                 due_at=clock.due_at,
                 expires_at=expires,
                 language=self._input.intake.customer.language,
-            )
+            ),
+            local=self._patched(COMPACT_PATCH),
         )
         transitions.follow_up_scheduled(
             self._timeline, t, clock, plan, now, after_deadline=after_deadline
@@ -828,7 +862,7 @@ class ServiceRequestWorkflow:
     def _answer(self) -> UpdateResult:
         """What an Update or the run returns: a receipt since LEAN_HISTORY_PATCH (the caller
         reads the view with `get_state`), the whole view in histories from before."""
-        if workflow.patched(LEAN_HISTORY_PATCH):
+        if self._patched(LEAN_HISTORY_PATCH):
             return UpdateResult(CommandReceipt.of(self._state))
         return UpdateResult(self._view())
 
@@ -849,7 +883,7 @@ class ServiceRequestWorkflow:
     def _publish(self, problem: str | None = None, persist: str = "ok") -> None:
         """Search attributes and details; since LEAN_HISTORY_PATCH only the attributes
         that changed since the run last published them."""
-        since = self._published if workflow.patched(LEAN_HISTORY_PATCH) else None
+        since = self._published if self._patched(LEAN_HISTORY_PATCH) else None
         self._published = publish(self._state, problem, persist, since=since)
 
     def _flag_past_horizon(self) -> None:
@@ -867,12 +901,12 @@ class ServiceRequestWorkflow:
         if self._from_the_backlog(event):
             return
         ctx = _notify_context(self._state, self._input, self._org_routing)
-        if workflow.patched(HANDOVER_PATCH):
+        if self._patched(HANDOVER_PATCH):
             ctx = _with_handovers(ctx, self._state, self._terms, event)
             if (alert := role_alert(event, major=self._terms.major_complaint)) is not None:
                 self._sends.append(asyncio.create_task(self._alert_roles(event, *alert)))
         for n in plan_notifications(event, ctx):
-            self._sends.append(effects.send(n))
+            self._send(n)
         self._sends = [t for t in self._sends if not t.done()]
 
     async def _alert_roles(
@@ -895,7 +929,7 @@ class ServiceRequestWorkflow:
                 if r.staff_id
                 else Recipient(kind="role", id=r.role, channels=["email", "chat"])
             )
-            await effects.send(
+            sent = self._send(
                 Notification(
                     key=f"{s.number}/{event.seq}/{recipient.kind}:{recipient.id}/staff_alert",
                     number=s.number,
@@ -905,6 +939,29 @@ class ServiceRequestWorkflow:
                     variables={"number": s.number} | variables,
                 )
             )
+            if sent is not None:  # one after the other, as histories from before recorded
+                await sent
+        self._flush()
+
+    def _send(self, n: Notification) -> asyncio.Task[Any] | None:
+        """One message: its activity started now (histories from before COMPACT_PATCH, and
+        a message that does not fit a compact one), or None — queued, compact, for the
+        next `_flush`, which sends what a workflow task planned in one activity."""
+        small = effects.compact(n) if self._patched(COMPACT_PATCH) else None
+        if small is None:
+            task = effects.send(n)
+            self._sends.append(task)
+            return task
+        self._outgoing.append(small)
+        return None
+
+    def _flush(self) -> None:
+        """The queued messages on their way, in one activity (COMPACT_PATCH). Called
+        before every persist, and wherever messages are planned outside a transition, so
+        none waits longer than the workflow task that planned it."""
+        if self._outgoing:
+            self._sends.append(effects.send(self._outgoing))
+            self._outgoing = []
 
     def _from_the_backlog(self, event: TimelineEvent) -> bool:
         """A warning, breach or ladder step that fell due before csflow even knew of the
@@ -922,7 +979,7 @@ class ServiceRequestWorkflow:
             return True
         if event.kind not in FIRINGS:
             return False
-        if not workflow.patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
+        if not self._patched(QUIET_BACKLOG_PATCH):  # histories from before keep sending
             return False
         event.data["announced"] = False
         return True
@@ -944,12 +1001,13 @@ class ServiceRequestWorkflow:
         (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
         be wedged and a cancel or close always ends the row too (docs/events.md).
         """
+        self._flush()
         async with self._lock:
             s = self._state
             pending = self._timeline.pending()
             if not pending:
                 return True
-            row = row_fields(s) if workflow.patched(LEAN_HISTORY_PATCH) else None
+            row = row_fields(s) if self._patched(LEAN_HISTORY_PATCH) else None
             if row is not None and self._row is not None and s.persisted_seq > 0:
                 batch = RecordEvents(
                     number=s.number,
@@ -960,7 +1018,9 @@ class ServiceRequestWorkflow:
             else:
                 batch = self._whole_row(pending)
             try:
-                await effects.record_events(batch, local=row is not None)
+                await effects.record_events(
+                    batch, local=row is not None, labelled=not self._patched(COMPACT_PATCH)
+                )
             except (ActivityError, ApplicationError) as err:
                 # A local activity's failure arrives as its own error, not wrapped.
                 cause = err.cause if isinstance(err, ActivityError) else err
@@ -973,7 +1033,7 @@ class ServiceRequestWorkflow:
                     pending[-1].seq,
                     cause,
                 )
-                if (leaving or now - self._refused_since >= SALVAGE_AFTER) and workflow.patched(
+                if (leaving or now - self._refused_since >= SALVAGE_AFTER) and self._patched(
                     SALVAGE_PATCH
                 ):
                     return await self._salvage(batch)
@@ -981,7 +1041,7 @@ class ServiceRequestWorkflow:
                 return False
             s.persisted_seq = pending[-1].seq
             self._row = row
-            if (self._refused_since or self._persist_state != "ok") and workflow.patched(
+            if (self._refused_since or self._persist_state != "ok") and self._patched(
                 SALVAGE_PATCH
             ):
                 self._persist_state = "ok"
@@ -1029,6 +1089,7 @@ class ServiceRequestWorkflow:
         """A run never ends with events only in memory, nor with messages unsent."""
         while not await self._persist(leaving=True):
             await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
+        self._flush()
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
             self._sends = []
