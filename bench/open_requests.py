@@ -10,9 +10,9 @@ every firing falls due while intake runs.)
 Starts its own embedded stack (Temporal dev server on a SQLite file, PostgreSQL) in a
 temporary folder, a worker in this process with a policy whose P3 clocks are short
 (first response `--first-response`, 2 minutes by default; plan, resolution and progress
-cadence longer), generates a key ring and actor key as bench/lifecycle.py does, then
-opens N P3 requests through `starter.CsflowClient.create(wait=False)`, C at a time, and
-leaves them open. It reports:
+cadence longer), generates a key ring and actor key as bench/lifecycle.py does (both with
+bench/stack.py), then opens N P3 requests through `starter.CsflowClient.create(wait=False)`,
+C at a time, and leaves them open. It reports:
 
 - the start rate (calls) and the end-to-end intake rate (until the worker has persisted
   every intake row);
@@ -35,10 +35,9 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import AsyncExitStack, ExitStack, suppress
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,19 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 from temporalio.client import Client
 
-from bench.lifecycle import _keys
-
-
-def _rss(pid: int | None) -> int:
-    """Resident bytes of a process and its descendants."""
-    if pid is None:
-        return 0
-    root = psutil.Process(pid)
-    total = root.memory_info().rss
-    for child in root.children(recursive=True):
-        with suppress(psutil.NoSuchProcess):
-            total += child.memory_info().rss
-    return total
+from bench.stack import generated_keys, servers, tree_rss
 
 
 async def _until(pool: Any, rows: int) -> None:
@@ -117,7 +104,7 @@ async def run(
 
     logs.configure("console", "ERROR")  # every breach logs a notification otherwise
     await apply_migrations(dsn)
-    ring = _keys(args.encryption)
+    ring = generated_keys(args.encryption)
     settings = Settings()
     policy = load_policy(policy_file)
     first_response = policy.sla.P3.first_response.duration
@@ -154,7 +141,7 @@ async def run(
         await _until(pool, 1)
         db_before = await pool.fetchval("SELECT pg_database_size(current_database())")
         sqlite_before = _sqlite_bytes(sqlite)
-        server_before, me_before = _rss(server_pid), psutil.Process().memory_info().rss
+        server_before, me_before = tree_rss(server_pid), psutil.Process().memory_info().rss
 
         todo = iter(range(n))
         began = time.perf_counter()
@@ -188,7 +175,7 @@ async def run(
         open_now = await pool.fetchval(
             "SELECT count(*) FROM requests WHERE status NOT IN ('closed', 'cancelled')"
         )
-        server_rss, me_rss = _rss(server_pid), psutil.Process().memory_info().rss
+        server_rss, me_rss = tree_rss(server_pid), psutil.Process().memory_info().rss
         db_after = await pool.fetchval("SELECT pg_database_size(current_database())")
         sqlite_after = _sqlite_bytes(sqlite)
         rows = await pool.fetch(
@@ -227,19 +214,9 @@ def main() -> None:
     ap.add_argument("--settle", type=float, default=30.0, help="seconds after the last breach")
     ap.add_argument("--encryption", choices=("on", "off"), default="on")
     args = ap.parse_args()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
-        policy_file = workdir / "policy.toml"
+    with servers(data_dir=True) as running:
+        policy_file = running.workdir / "policy.toml"
         policy_file.write_text(policy_text(args.first_response))
-        from csflow.embedded.ports import free_port
-        from csflow.embedded.postgres import EmbeddedPostgres
-        from csflow.embedded.temporal import TemporalDevServer
-
-        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-        pg.create_database("csflow")
-        sqlite = workdir / "temporal.db"
-        server = stack.enter_context(TemporalDevServer(sqlite, free_port(), free_port()))
         print(
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; N={args.requests}, C={args.concurrency}, "
             f"P3 first response {args.first_response}, encryption {args.encryption}, "
@@ -250,10 +227,10 @@ def main() -> None:
         asyncio.run(
             run(
                 args,
-                pg.dsn("csflow"),
-                server.target,
-                server.child.pid if server.child else None,
-                sqlite,
+                running.dsn,
+                running.target,
+                running.server_pid,
+                running.sqlite,
                 policy_file,
             )
         )
