@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -47,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 from temporalio.client import Client
 
+from bench.figures import quantiles
 from bench.stack import generated_keys, servers, tree_rss
 
 
@@ -58,17 +58,6 @@ async def _until(pool: Any, rows: int) -> None:
 
 def _sqlite_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
-
-
-def _quantiles(values: list[float]) -> str:
-    if not values:
-        return "none"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(ordered)}  p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  "
-        f"max {ordered[-1]:.2f} s"
-    )
 
 
 def policy_text(first_response: str) -> str:
@@ -199,8 +188,8 @@ async def run(
             f"per request), PostgreSQL +{(db_after - db_before) / 1e6:.1f} MB "
             f"({(db_after - db_before) / per / 1000:.1f} kB per request)"
         )
-        print(f"firing lateness while intake ran: {_quantiles(during)}")
-        print(f"firing lateness at rest:          {_quantiles(after)}")
+        print(f"firing lateness while intake ran: {quantiles(during)}")
+        print(f"firing lateness at rest:          {quantiles(after)}")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

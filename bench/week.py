@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from bench.figures import quantiles
 from bench.stack import generated_keys, servers, tree_cpu, tree_rss
 
 DAY = 86400.0
@@ -167,17 +168,6 @@ def arrivals(args: argparse.Namespace, rng: random.Random) -> list[tuple[float, 
                 out.append((d * DAY + h * HOUR + t, pr))
     out.sort()
     return out
-
-
-def quantiles(values: list[float]) -> str:
-    if not values:
-        return "none"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(ordered)}  p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  "
-        f"max {ordered[-1]:.2f} s"
-    )
 
 
 async def run(
