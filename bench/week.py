@@ -260,6 +260,12 @@ async def run(
             except RequestRefused as err:
                 tally.refused[f"{what}: {err.kind}"] += 1
             except transient as err:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The SDK reports an Update call cancelled under it (the drain's
+                    # cancel of an agent mid-command) as this error: swallowed, the agent
+                    # would go back to its queue and the run would never end.
+                    raise asyncio.CancelledError from err
                 tally.refused[f"{what}: {type(err).__name__}"] += 1
             return None
 
