@@ -29,11 +29,10 @@ import os
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
+from bench.stack import servers
 from csflow.contracts import (
     Actor,
     ConfirmCommand,
@@ -200,31 +200,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="sealed/plain rounds")
     ap.add_argument("--concurrency", type=int, default=16)
     args = ap.parse_args()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-        # A throwaway ring and actor key unless given: nothing is written outside workdir.
-        if not (os.environ.get(keyring.ENV_RING) or os.environ.get(keyring.ENV_FILE)):
-            os.environ[keyring.ENV_RING] = keyring.KeyRing.generate().to_json()
-        os.environ.setdefault(
-            assertions.ENV_KEY, base64.b64encode(secrets.token_bytes(32)).decode()
-        )
-        dsn = os.environ.get("DATABASE_URL")
-        target = os.environ.get("TEMPORAL_ADDRESS")
-        from csflow.embedded.ports import free_port
-
-        if not dsn:
-            from csflow.embedded.postgres import EmbeddedPostgres
-
-            pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-            pg.create_database("csflow")
-            dsn = pg.dsn("csflow")
-        if not target:
-            from csflow.embedded.temporal import TemporalDevServer
-
-            server = stack.enter_context(
-                TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
-            )
-            target = server.target
+    # A throwaway ring and actor key unless given: nothing is written outside the folder.
+    if not (os.environ.get(keyring.ENV_RING) or os.environ.get(keyring.ENV_FILE)):
+        os.environ[keyring.ENV_RING] = keyring.KeyRing.generate().to_json()
+    os.environ.setdefault(assertions.ENV_KEY, base64.b64encode(secrets.token_bytes(32)).decode())
+    with servers(from_env=True) as running:
+        dsn, target = running.dsn, running.target
         print(
             f"PostgreSQL {dsn}, Temporal {target}, {args.requests} lifecycles per pass, "
             f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores",

@@ -28,10 +28,9 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from temporalio.client import Client
 
+from bench.stack import servers
 from csflow.crypto import options
 from csflow.imports import COLUMNS, Importer, ImportReport, read_import_file
 from csflow.settings import Settings
@@ -204,31 +204,14 @@ def main() -> None:
         "--history", action="store_true", help="rows bring their response and plan as events"
     )
     args = ap.parse_args()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
+    with servers(from_env=True) as running:
+        workdir, dsn, target = running.workdir, running.dsn, running.target
         if not os.environ.get("CSFLOW_KEYRING_FILE"):
             # The worker seals personal data at rest: a throwaway key ring for the run.
             from csflow.crypto.keyring import ensure_dev_ring
 
             os.environ["CSFLOW_KEYRING_FILE"] = str(workdir / "keyring.json")
             ensure_dev_ring(workdir / "keyring.json")
-        dsn = os.environ.get("DATABASE_URL")
-        target = os.environ.get("TEMPORAL_ADDRESS")
-        from csflow.embedded.ports import free_port
-
-        if not dsn:
-            from csflow.embedded.postgres import EmbeddedPostgres
-
-            pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-            pg.create_database("csflow")
-            dsn = pg.dsn("csflow")
-        if not target:
-            from csflow.embedded.temporal import TemporalDevServer
-
-            server = stack.enter_context(
-                TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
-            )
-            target = server.target
         print(
             f"PostgreSQL {dsn}, Temporal {target}, concurrency {args.concurrency}, "
             f"{os.cpu_count()} cores"

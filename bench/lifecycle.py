@@ -58,30 +58,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import importlib
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    import psutil
     from temporalio.client import Client
     from temporalio.worker import Worker
+
+if TYPE_CHECKING:  # imported where used: bench/ is on sys.path only once main() runs
+    from bench.stack import Processes
 
 # ---- the floor: Temporal alone, in the shape of a csflow lifecycle --------------------
 
@@ -128,66 +127,6 @@ class FloorWorkflow:
 
 
 # ---- measuring ------------------------------------------------------------------------
-
-
-def _tree_cpu(pid: int | None) -> float:
-    """CPU seconds of a process, its live descendants, and the children it reaped (a
-    PostgreSQL backend that exited is counted in the postmaster's children times)."""
-    if pid is None:
-        return 0.0
-    try:
-        root = psutil.Process(pid)
-        total = 0.0
-        t = root.cpu_times()
-        total += t.user + t.system + t.children_user + t.children_system
-        for child in root.children(recursive=True):
-            try:
-                c = child.cpu_times()
-                total += c.user + c.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
-    except psutil.NoSuchProcess:
-        return 0.0
-
-
-@dataclass
-class Processes:
-    server_pid: int | None
-    postgres_pid: int | None
-
-    def snapshot(self) -> dict[str, float]:
-        me = psutil.Process()
-        t = me.cpu_times()
-        return {
-            "server": _tree_cpu(self.server_pid),
-            "postgres": _tree_cpu(self.postgres_pid),
-            "bench": t.user + t.system,
-            **_threads(me),
-        }
-
-
-def _threads(me: psutil.Process) -> dict[str, float]:
-    """This process's CPU by thread kind: the asyncio loop thread (the client, the
-    activities and — a py-spy profile shows — most workflow activation work, sandbox
-    included), the other Python threads (the SDK's thread pool), and native threads (the
-    SDK's Rust core: gRPC, history, its state machines). Linux only; a thread that exited
-    drops out of its group."""
-    groups = {"loop": 0.0, "py-threads": 0.0, "native": 0.0}
-    try:
-        python_name = Path(f"/proc/{me.pid}/comm").read_text().strip()
-        for thread in me.threads():
-            try:
-                name = Path(f"/proc/{me.pid}/task/{thread.id}/comm").read_text().strip()
-            except OSError:
-                continue
-            kind = (
-                "loop" if thread.id == me.pid else "py-threads" if name == python_name else "native"
-            )
-            groups[kind] += thread.user_time + thread.system_time
-    except OSError:
-        pass
-    return groups
 
 
 @dataclass
@@ -341,23 +280,8 @@ async def timed_pass(
 # ---- the run --------------------------------------------------------------------------
 
 
-def _keys(encryption: str) -> Any:
-    """Generate the run's actor key and (unless off) key ring into the environment, as
-    the deployment docs (docs/security.md) say a process receives them."""
-    from csflow.crypto.keyring import ENV_RING, KeyRing
-
-    os.environ["CSFLOW_ACTOR_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
-    if encryption == "off":
-        os.environ["CSFLOW_ENCRYPTION"] = "off"
-        os.environ.pop(ENV_RING, None)
-        return None
-    ring = KeyRing.generate()
-    os.environ[ENV_RING] = ring.to_json()
-    os.environ.pop("CSFLOW_ENCRYPTION", None)
-    return ring
-
-
 async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes) -> None:
+    from bench.stack import generated_keys
     from csflow import logs
     from csflow.contracts import (
         Actor,
@@ -381,7 +305,7 @@ async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes)
 
     logs.configure("console", "WARNING")  # one line per notification otherwise
     await apply_migrations(dsn)
-    ring = _keys(args.encryption)
+    ring = generated_keys(args.encryption)
     settings = Settings()
     key = assertions.load_key(settings.data_dir)
     # The floor's workflow must come from an importable module, not __main__: the
@@ -681,30 +605,19 @@ def main() -> None:
         profile_summary(args.profile_summary)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
-        from csflow.embedded.ports import free_port
-        from csflow.embedded.postgres import EmbeddedPostgres
-        from csflow.embedded.temporal import TemporalDevServer
+    from bench.stack import Processes, servers
 
-        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-        pg.create_database("csflow")
-        server = stack.enter_context(
-            TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
-        )
-        procs = Processes(
-            server.child.pid if server.child else None, pg.child.pid if pg.child else None
-        )
+    with servers(data_dir=True) as running:
+        procs = Processes(running.server_pid, running.postgres_pid)
         print(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Temporal {server.target} (pid "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Temporal {running.target} (pid "
             f"{procs.server_pid}), PostgreSQL (pid {procs.postgres_pid}); N={args.lifecycles}, "
             f"C={args.concurrency}, R={args.rounds}, encryption {args.encryption}, "
             f"{os.cpu_count()} cores, load average "
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
             flush=True,
         )
-        asyncio.run(run(args, pg.dsn("csflow"), server.target, procs))
+        asyncio.run(run(args, running.dsn, running.target, procs))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ every firing falls due while intake runs.)
 Starts its own embedded stack (Temporal dev server on a SQLite file, PostgreSQL) in a
 temporary folder, a worker in this process with a policy whose P3 clocks are short
 (first response `--first-response`, 2 minutes by default; plan, resolution and progress
-cadence longer), generates a key ring and actor key as bench/lifecycle.py does, then
-opens N P3 requests through `starter.CsflowClient.create(wait=False)`, C at a time, and
-leaves them open. It reports:
+cadence longer), generates a key ring and actor key as bench/lifecycle.py does (both with
+bench/stack.py), then opens N P3 requests through `starter.CsflowClient.create(wait=False)`,
+C at a time, and leaves them open. It reports:
 
 - the start rate (calls) and the end-to-end intake rate (until the worker has persisted
   every intake row);
@@ -33,12 +33,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import AsyncExitStack, ExitStack, suppress
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,19 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 from temporalio.client import Client
 
-from bench.lifecycle import _keys
-
-
-def _rss(pid: int | None) -> int:
-    """Resident bytes of a process and its descendants."""
-    if pid is None:
-        return 0
-    root = psutil.Process(pid)
-    total = root.memory_info().rss
-    for child in root.children(recursive=True):
-        with suppress(psutil.NoSuchProcess):
-            total += child.memory_info().rss
-    return total
+from bench.figures import quantiles
+from bench.stack import generated_keys, servers, tree_rss
 
 
 async def _until(pool: Any, rows: int) -> None:
@@ -71,17 +58,6 @@ async def _until(pool: Any, rows: int) -> None:
 
 def _sqlite_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
-
-
-def _quantiles(values: list[float]) -> str:
-    if not values:
-        return "none"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(ordered)}  p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  "
-        f"max {ordered[-1]:.2f} s"
-    )
 
 
 def policy_text(first_response: str) -> str:
@@ -118,7 +94,7 @@ async def run(
 
     logs.configure("console", "ERROR")  # every breach logs a notification otherwise
     await apply_migrations(dsn)
-    ring = _keys(args.encryption)
+    ring = generated_keys(args.encryption)
     queue = f"bench-open-{uuid.uuid4().hex[:8]}"
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
     policy = load_policy(policy_file)
@@ -155,7 +131,7 @@ async def run(
         await _until(pool, 1)
         db_before = await pool.fetchval("SELECT pg_database_size(current_database())")
         sqlite_before = _sqlite_bytes(sqlite)
-        server_before, me_before = _rss(server_pid), psutil.Process().memory_info().rss
+        server_before, me_before = tree_rss(server_pid), psutil.Process().memory_info().rss
 
         todo = iter(range(n))
         began = time.perf_counter()
@@ -205,7 +181,7 @@ async def run(
         open_now = await pool.fetchval(
             "SELECT count(*) FROM requests WHERE status NOT IN ('closed', 'cancelled')"
         )
-        server_rss, me_rss = _rss(server_pid), psutil.Process().memory_info().rss
+        server_rss, me_rss = tree_rss(server_pid), psutil.Process().memory_info().rss
         db_after = await pool.fetchval("SELECT pg_database_size(current_database())")
         sqlite_after = _sqlite_bytes(sqlite)
         rows = await pool.fetch(
@@ -229,8 +205,8 @@ async def run(
             f"per request), PostgreSQL +{(db_after - db_before) / 1e6:.1f} MB "
             f"({(db_after - db_before) / per / 1000:.1f} kB per request)"
         )
-        print(f"firing lateness while intake ran: {_quantiles(during)}")
-        print(f"firing lateness at rest:          {_quantiles(after)}")
+        print(f"firing lateness while intake ran: {quantiles(during)}")
+        print(f"firing lateness at rest:          {quantiles(after)}")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -250,19 +226,9 @@ def main() -> None:
         help="pass each create through the API's admission gate (429 + Retry-After)",
     )
     args = ap.parse_args()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
-        policy_file = workdir / "policy.toml"
+    with servers(data_dir=True) as running:
+        policy_file = running.workdir / "policy.toml"
         policy_file.write_text(policy_text(args.first_response))
-        from csflow.embedded.ports import free_port
-        from csflow.embedded.postgres import EmbeddedPostgres
-        from csflow.embedded.temporal import TemporalDevServer
-
-        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-        pg.create_database("csflow")
-        sqlite = workdir / "temporal.db"
-        server = stack.enter_context(TemporalDevServer(sqlite, free_port(), free_port()))
         print(
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; N={args.requests}, C={args.concurrency}, "
             f"P3 first response {args.first_response}, encryption {args.encryption}, "
@@ -273,10 +239,10 @@ def main() -> None:
         asyncio.run(
             run(
                 args,
-                pg.dsn("csflow"),
-                server.target,
-                server.child.pid if server.child else None,
-                sqlite,
+                running.dsn,
+                running.target,
+                running.server_pid,
+                running.sqlite,
                 policy_file,
             )
         )

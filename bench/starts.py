@@ -34,11 +34,10 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from bench.stack import servers
 from csflow.contracts import (
     WORKFLOW_TYPE,
     Contact,
@@ -182,25 +182,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="start-only/create rounds")
     ap.add_argument("--concurrency", type=int, default=16)
     args = ap.parse_args()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-bench-")))
-        dsn = os.environ.get("DATABASE_URL")
-        target = os.environ.get("TEMPORAL_ADDRESS")
-        from csflow.embedded.ports import free_port
-
-        if not dsn:
-            from csflow.embedded.postgres import EmbeddedPostgres
-
-            pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-            pg.create_database("csflow")
-            dsn = pg.dsn("csflow")
-        if not target:
-            from csflow.embedded.temporal import TemporalDevServer
-
-            server = stack.enter_context(
-                TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
-            )
-            target = server.target
+    with servers(from_env=True) as running:
+        dsn, target = running.dsn, running.target
         print(
             f"PostgreSQL {dsn}, Temporal {target}, {args.requests} requests per pass, "
             f"{args.rounds} rounds, concurrency {args.concurrency}, {os.cpu_count()} cores"

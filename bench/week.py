@@ -48,11 +48,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import AsyncExitStack, ExitStack, suppress
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,11 +59,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from bench.lifecycle import _keys, _tree_cpu
+from bench.figures import quantiles
+from bench.stack import generated_keys, servers, tree_cpu, tree_rss
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -171,17 +170,6 @@ def arrivals(args: argparse.Namespace, rng: random.Random) -> list[tuple[float, 
     return out
 
 
-def quantiles(values: list[float]) -> str:
-    if not values:
-        return "none"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(ordered)}  p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  "
-        f"max {ordered[-1]:.2f} s"
-    )
-
-
 async def run(
     args: argparse.Namespace, dsn: str, target: str, pids: dict[str, int | None], policy: Path
 ) -> int:
@@ -219,7 +207,7 @@ async def run(
     # What a loaded stack answers now and then, and a careful caller retries.
     transient = (TemporalUnavailable, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError)
     await apply_migrations(dsn)
-    ring = _keys(args.encryption)
+    ring = generated_keys(args.encryption)
     queue = f"bench-week-{uuid.uuid4().hex[:8]}"
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
     client = await Client.connect(
@@ -272,6 +260,12 @@ async def run(
             except RequestRefused as err:
                 tally.refused[f"{what}: {err.kind}"] += 1
             except transient as err:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The SDK reports an Update call cancelled under it (the drain's
+                    # cancel of an agent mid-command) as this error: swallowed, the agent
+                    # would go back to its queue and the run would never end.
+                    raise asyncio.CancelledError from err
                 tally.refused[f"{what}: {type(err).__name__}"] += 1
             return None
 
@@ -469,25 +463,13 @@ async def run(
         # Sampling: the agents' queue each simulated hour; CPU and RSS each real second.
         queue_by_hour: list[int] = []
         rss_peak: dict[str, int] = {}
-        cpu0 = {name: _tree_cpu(pid) for name, pid in pids.items()}
-
-        def rss(pid: int | None) -> int:
-            if pid is None:
-                return 0
-            with suppress(psutil.NoSuchProcess):
-                root = psutil.Process(pid)
-                total = root.memory_info().rss
-                for child in root.children(recursive=True):
-                    with suppress(psutil.NoSuchProcess):
-                        total += child.memory_info().rss
-                return total
-            return 0
+        cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
 
         async def sample() -> None:
             next_hour = 0.0
             while True:
                 for name, pid in pids.items():
-                    rss_peak[name] = max(rss_peak.get(name, 0), rss(pid))
+                    rss_peak[name] = max(rss_peak.get(name, 0), tree_rss(pid))
                 while sim_now() >= next_hour:
                     queue_by_hour.append(len(waiting))
                     next_hour += HOUR
@@ -515,7 +497,7 @@ async def run(
             await asyncio.sleep(1.0)
         sampler.cancel()
         elapsed = time.monotonic() - began
-        cpu = {name: _tree_cpu(pid) - cpu0[name] for name, pid in pids.items()}
+        cpu = {name: tree_cpu(pid) - cpu0[name] for name, pid in pids.items()}
 
         # What the organisation saw.
         n_rows = int(await pool.fetchval("SELECT count(*) FROM requests"))
@@ -635,23 +617,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args()
     args.compression = args.days * DAY / (args.minutes * 60)
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csflow-week-")))
-        os.environ["CSFLOW_DATA_DIR"] = str(workdir / "data")
-        policy_file = workdir / "policy.toml"
+    with servers("csflow-week-", data_dir=True) as running:
+        policy_file = running.workdir / "policy.toml"
         policy_file.write_text(policy_text(args.compression))
-        from csflow.embedded.ports import free_port
-        from csflow.embedded.postgres import EmbeddedPostgres
-        from csflow.embedded.temporal import TemporalDevServer
-
-        pg = stack.enter_context(EmbeddedPostgres(workdir / "pg", free_port()))
-        pg.create_database("csflow")
-        server = stack.enter_context(
-            TemporalDevServer(workdir / "temporal.db", free_port(), free_port())
-        )
         pids = {
-            "server": server.child.pid if server.child else None,
-            "postgres": pg.child.pid if pg.child else None,
+            "server": running.server_pid,
+            "postgres": running.postgres_pid,
             "client+worker": os.getpid(),
         }
         print(
@@ -661,7 +632,7 @@ def main() -> None:
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
             flush=True,
         )
-        code = asyncio.run(run(args, pg.dsn("csflow"), server.target, pids, policy_file))
+        code = asyncio.run(run(args, running.dsn, running.target, pids, policy_file))
     sys.exit(code)
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,38 @@ class TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class SharedReading:
+    """A figure read at most once per `interval`: concurrent callers share the reading in
+    flight and, until the interval has passed, the last one read — so a burst of starts
+    costs one DescribeTaskQueue or one query, not one each."""
+
+    def __init__(self, read: Callable[[], Awaitable[float | None]], interval: float) -> None:
+        self._read = read
+        self._interval = interval
+        self._read_at = -math.inf
+        self._value: float | None = None
+        self._reading: asyncio.Task[float | None] | None = None
+
+    async def get(self) -> float | None:
+        if time.monotonic() - self._read_at < self._interval:
+            return self._value
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._fresh())
+        reading = self._reading
+        try:
+            # shield: one caller giving up (its request cancelled) must not cancel the
+            # reading the others wait for.
+            return await asyncio.shield(reading)
+        finally:
+            if self._reading is reading and reading.done():
+                self._reading = None
+
+    async def _fresh(self) -> float | None:
+        value = await self._read()
+        self._value, self._read_at = value, time.monotonic()
+        return value
+
+
 class BacklogProbe:
     """The age, in seconds, of the oldest workflow task waiting on `task_queue`.
 
@@ -111,26 +144,12 @@ class BacklogProbe:
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             report_stats=True,
         )
-        self._interval = interval
         self._timeout = timeout
-        self._read_at = -math.inf
-        self._age: float | None = None
-        self._reading: asyncio.Task[float | None] | None = None
+        self._shared = SharedReading(self._read, interval)
         self._warned = False
 
     async def age(self) -> float | None:
-        if time.monotonic() - self._read_at < self._interval:
-            return self._age
-        if self._reading is None:
-            self._reading = asyncio.ensure_future(self._read())
-        reading = self._reading
-        try:
-            # shield: one caller giving up (its request cancelled) must not cancel the
-            # reading the others wait for.
-            return await asyncio.shield(reading)
-        finally:
-            if self._reading is reading and reading.done():
-                self._reading = None
+        return await self._shared.get()
 
     async def _read(self) -> float | None:
         try:
@@ -147,7 +166,6 @@ class BacklogProbe:
                 log.warning("intake backlog unreadable; the backlog gate is open", error=str(err))
                 self._warned = True
             age = None
-        self._age, self._read_at = age, time.monotonic()
         return age
 
 
@@ -172,21 +190,10 @@ class LatenessProbe:
         self.pool = pool
         self.window = window
         self.interval = interval
-        self._read_at = -math.inf
-        self._p99: float | None = None
-        self._reading: asyncio.Task[float | None] | None = None
+        self._shared = SharedReading(self._read, interval)
 
     async def p99(self) -> float | None:
-        if time.monotonic() - self._read_at < self.interval:
-            return self._p99
-        if self._reading is None:
-            self._reading = asyncio.ensure_future(self._read())
-        reading = self._reading
-        try:
-            return await asyncio.shield(reading)
-        finally:
-            if self._reading is reading and reading.done():
-                self._reading = None
+        return await self._shared.get()
 
     async def _read(self) -> float | None:
         try:
@@ -196,7 +203,6 @@ class LatenessProbe:
             p99 = None if value is None else float(value)
         except Exception:  # a database that does not answer is the start's 503, not ours
             p99 = None
-        self._p99, self._read_at = p99, time.monotonic()
         return p99
 
 

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from csflow.cli import connect
+
+if TYPE_CHECKING:
+    from csflow.reports.periods import PeriodKind
 
 report_app = typer.Typer(
     help="Daily and weekly reports, and the demand forecast.", no_args_is_help=True
 )
 
 
+# The options the daily and the weekly report share.
+Refresh = Annotated[bool, typer.Option(help="recompute from the timeline")]
+CsvPath = Annotated[Path | None, typer.Option(help="also write the CSV here")]
+
+
 def _report_zone() -> str:
     return connect.terms().policy.calendar.time_zone
+
+
+def _report(kind: PeriodKind, period: str | None, refresh: bool, csv: Path | None) -> None:
+    """Print one report (stored first if not produced yet); exit with its status."""
+    from csflow.reports.console import run_report
+
+    found = connect.settings()
+    raise typer.Exit(
+        run_report(found.database_dsn, _report_zone(), kind, period, refresh=refresh, csv_path=csv)
+    )
 
 
 @report_app.command("weekly")
@@ -23,18 +41,11 @@ def report_weekly(
     week: Annotated[
         str | None, typer.Option(help="ISO week, e.g. 2026-W47; last week if omitted")
     ] = None,
-    refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
-    csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
+    refresh: Refresh = False,
+    csv: CsvPath = None,
 ) -> None:
     """Print a weekly report; one not produced yet is computed and stored first."""
-    from csflow.reports.console import run_report
-
-    found = connect.settings()
-    raise typer.Exit(
-        run_report(
-            found.database_dsn, _report_zone(), "weekly", week, refresh=refresh, csv_path=csv
-        )
-    )
+    _report("weekly", week, refresh, csv)
 
 
 @report_app.command("daily")
@@ -42,16 +53,11 @@ def report_daily(
     day: Annotated[
         str | None, typer.Option("--date", help="YYYY-MM-DD; yesterday if omitted")
     ] = None,
-    refresh: Annotated[bool, typer.Option(help="recompute from the timeline")] = False,
-    csv: Annotated[Path | None, typer.Option(help="also write the CSV here")] = None,
+    refresh: Refresh = False,
+    csv: CsvPath = None,
 ) -> None:
     """Print a daily report; one not produced yet is computed and stored first."""
-    from csflow.reports.console import run_report
-
-    found = connect.settings()
-    raise typer.Exit(
-        run_report(found.database_dsn, _report_zone(), "daily", day, refresh=refresh, csv_path=csv)
-    )
+    _report("daily", day, refresh, csv)
 
 
 @report_app.command("forecast")

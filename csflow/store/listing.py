@@ -185,16 +185,19 @@ async def timeline(pool: Pool, number: str) -> list[TimelineEvent]:
            FROM request_events WHERE number = $1 ORDER BY seq""",
         number,
     )
-    return [
-        TimelineEvent(
-            seq=r["seq"],
-            at=r["at"],
-            kind=r["kind"],
-            actor=Actor(id=r["actor_id"], role=r["actor_role"]),
-            status_from=r["status_from"],
-            status_to=r["status_to"],
-            reason=r["reason"],
-            data=r["data"],
-        )
-        for r in rows
-    ]
+    return [timeline_event(r) for r in rows]
+
+
+def timeline_event(r: asyncpg.Record) -> TimelineEvent:
+    """A `request_events` row (seq, at, kind, actor, status move, reason, data) as the
+    event the API shows — one mapping for the timeline and the persisted view."""
+    return TimelineEvent(
+        seq=r["seq"],
+        at=r["at"],
+        kind=r["kind"],
+        actor=Actor(id=r["actor_id"], role=r["actor_role"]),
+        status_from=r["status_from"],
+        status_to=r["status_to"],
+        reason=r["reason"],
+        data=r["data"],
+    )

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from csflow.activity_io import ROW_FIELDS, RecordEvents
-from csflow.contracts import Actor, Plan, RequestState, RequestView, TimelineEvent
+from csflow.contracts import Plan, RequestState, RequestView, TimelineEvent
 from csflow.crypto import at_rest
 from csflow.domain.clocks import Clock
 from csflow.domain.codes import Channel
 from csflow.domain.events import EventKind
 from csflow.domain.numbering import format_number
+from csflow.store.listing import timeline_event
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -496,7 +497,7 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         events = await conn.fetch(
             "SELECT * FROM request_events WHERE number = $1 ORDER BY seq", number
         )
-    timeline = [_event(e) for e in events]
+    timeline = [timeline_event(e) for e in events]
     state = RequestState(
         number=row["number"],
         status=row["status"],
@@ -536,19 +537,6 @@ async def get_request(pool: Pool, number: str) -> RequestView | None:
         ],
     )
     return RequestView.of(state)
-
-
-def _event(r: asyncpg.Record) -> TimelineEvent:
-    return TimelineEvent(
-        seq=r["seq"],
-        at=r["at"],
-        kind=r["kind"],
-        actor=Actor(id=r["actor_id"], role=r["actor_role"]),
-        status_from=r["status_from"],
-        status_to=r["status_to"],
-        reason=r["reason"],
-        data=r["data"],
-    )
 
 
 def _clocks_json(s: RequestState) -> list[dict[str, Any]]:

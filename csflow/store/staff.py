@@ -225,15 +225,7 @@ async def transfer(pool: Pool, number: str, staff_id: str, now: datetime) -> Pic
         )
         if load >= target["capacity"]:
             return Pick(None, f"{staff_id} is at capacity ({load}/{target['capacity']})")
-        await conn.execute(
-            """INSERT INTO assignments (number, staff_id, state, priority, assigned_at)
-               VALUES ($1, $2, 'active', '', $3)
-               ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
-                   assigned_at = $3, released_at = NULL""",
-            number,
-            staff_id,
-            now,
-        )
+        await _hand_to(conn, number, staff_id, now)
         return Pick(staff_id, f"handed to {staff_id}", target["department"])
 
 
@@ -256,16 +248,22 @@ async def transfer_to_department(pool: Pool, number: str, department: str, now: 
         if not free:
             return Pick(None, f"nobody on duty with room in {department}")
         best = free[0]["id"]
-        await conn.execute(
-            """INSERT INTO assignments (number, staff_id, state, priority, assigned_at)
-               VALUES ($1, $2, 'active', '', $3)
-               ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
-                   assigned_at = $3, released_at = NULL""",
-            number,
-            best,
-            now,
-        )
+        await _hand_to(conn, number, best, now)
         return Pick(best, f"handed to {department}: {best}", department)
+
+
+async def _hand_to(conn: Conn, number: str, staff_id: str, now: datetime) -> None:
+    """`staff_id` holds the request from `now` — a named handover, a department's pick or
+    a takeover: the one row per request is (re)made active, whatever it was before."""
+    await conn.execute(
+        """INSERT INTO assignments (number, staff_id, state, priority, assigned_at)
+           VALUES ($1, $2, 'active', '', $3)
+           ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
+               assigned_at = $3, released_at = NULL""",
+        number,
+        staff_id,
+        now,
+    )
 
 
 async def release(pool: Pool, number: str, now: datetime) -> bool:
@@ -344,13 +342,5 @@ async def take_over(pool: Pool, number: str, staff_id: str, now: datetime) -> Pi
         dept = await conn.fetchval("SELECT department FROM staff WHERE id = $1", staff_id)
         if dept is None:
             return Pick(None, f"no staff member {staff_id}")
-        await conn.execute(
-            """INSERT INTO assignments (number, staff_id, state, priority, assigned_at)
-               VALUES ($1, $2, 'active', '', $3)
-               ON CONFLICT (number) DO UPDATE SET staff_id = $2, state = 'active',
-                   assigned_at = $3, released_at = NULL""",
-            number,
-            staff_id,
-            now,
-        )
+        await _hand_to(conn, number, staff_id, now)
         return Pick(staff_id, f"taken over by {staff_id}", dept)

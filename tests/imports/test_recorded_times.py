@@ -17,7 +17,6 @@ from csflow.contracts import (
     ConfirmCommand,
     FollowUpRecord,
     ImprovementRow,
-    Model,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
@@ -30,16 +29,11 @@ from csflow.domain.codes import Priority, Role
 from csflow.refusals import Refusal
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, eventually, intake
 from tests.workflows.conftest import TERMS, Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 from workflows.service_request.workflow import IMPORT_WAIT
 
 Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
-
-
-async def update(h: Handle, name: str, arg: Model) -> RequestView:
-    """An Update by its documented name; the view after it (Updates answer a receipt)."""
-    await h.execute_update(name, arg)
-    return await state(h)
 
 
 async def state(h: Handle) -> RequestView:
@@ -67,7 +61,7 @@ async def imported(harness: Harness, received: datetime, events: int) -> Handle:
         id=number,
         task_queue=harness.queue,
     )
-    await update(h, "receipt", ReceiptQuery())
+    await act(h, "receipt", ReceiptQuery())
     return h
 
 
@@ -81,23 +75,23 @@ async def refused(call: object, reason: str) -> None:
 
 async def test_a_live_request_takes_no_recorded_time(harness: Harness) -> None:
     h = await harness.start(intake())
-    await update(h, "receipt", ReceiptQuery())
+    await act(h, "receipt", ReceiptQuery())
     await refused(
-        update(
+        act(
             h,
             "post_progress",
             ProgressCommand(actor=AGENT, note="x", at=datetime.now(UTC) - M),
         ),
         "only for the events of a request being imported",
     )
-    await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await act(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
 
 
 async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None:
     received = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
     h = await imported(harness, received, events=4)
     await refused(
-        update(
+        act(
             h,
             "post_progress",
             ProgressCommand(actor=AGENT, note="x", at=received - M),
@@ -105,7 +99,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
         "before the request's previous event (assigned",
     )
     await refused(
-        update(
+        act(
             h,
             "post_progress",
             ProgressCommand(actor=AGENT, note="x", at=datetime.now(UTC) + timedelta(hours=2)),
@@ -114,7 +108,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
     )
     # The P1's first response was due 15 minutes after receipt: answered at 20, it is late,
     # and the breach stands before the answer on the timeline.
-    view = await update(
+    view = await act(
         h,
         "post_progress",
         ProgressCommand(actor=AGENT, note="called back", at=received + 20 * M),
@@ -125,7 +119,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
     breaches = [e for e in view.timeline if e.kind == "sla_breached"]
     assert [(e.data["name"], e.at - received) for e in breaches] == [("first_response", 15 * M)]
     await refused(
-        update(
+        act(
             h,
             "submit_plan",
             PlanCommand(
@@ -138,7 +132,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
     # confirmation window closed comes too late: it was confirmed by timeout first, as a
     # live request would have been.
     resolved = received + 30 * M
-    await update(
+    await act(
         h,
         "resolve",
         ResolveCommand(actor=AGENT, summary="replaced", at=resolved),
@@ -149,7 +143,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
     )
     assert window.due_at is not None and window.due_at + M < datetime.now(UTC)
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await update(
+        await act(
             h,
             "confirm",
             ConfirmCommand(actor=CUSTOMER, satisfied=True, at=window.due_at + M),
@@ -160,7 +154,7 @@ async def test_recorded_times_are_bounded_and_in_order(harness: Harness) -> None
     assert timeout.at == window.due_at and timeout.data["announced"] is False
     sent = [n for n in harness.notify.sent if n.number == h.id]
     assert sent == [], [n.key for n in sent]
-    await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await act(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
 
 
 async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
@@ -168,7 +162,7 @@ async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
 ) -> None:
     received = datetime.now(UTC).replace(microsecond=0) - 90 * M
     h = await imported(harness, received, events=3)
-    await update(
+    await act(
         h,
         "post_progress",
         ProgressCommand(actor=AGENT, note="called back", at=received + 5 * M),
@@ -186,7 +180,7 @@ async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
     breach = next(e for e in view.timeline if e.kind == "sla_breached")
     assert breach.at == received + 60 * M and breach.data["announced"] is False
     await refused(
-        update(
+        act(
             h,
             "post_progress",
             ProgressCommand(actor=AGENT, note="too late", at=received + 80 * M),
@@ -197,7 +191,7 @@ async def test_an_import_that_stops_half_way_lets_the_clocks_catch_up_unheard(
     assert all(
         not n.key.split("/")[1].isdigit() or int(n.key.split("/")[1]) > breach.seq for n in sent
     ), [n.key for n in sent]
-    await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await act(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
 
 
 async def test_negative_feedback_recorded_by_hand_escalates_its_task_unheard(
@@ -222,7 +216,7 @@ async def test_negative_feedback_recorded_by_hand_escalates_its_task_unheard(
             ),
         ),
     ):
-        await update(h, name, arg)
+        await act(h, name, arg)
     task = harness.client.get_workflow_handle(f"{h.id}-IMP1")
 
     async def escalated() -> list[str]:

@@ -18,7 +18,6 @@ from csflow.contracts import (
     CancelCommand,
     Contact,
     Customer,
-    Model,
     PlanCommand,
     ProgressCommand,
     ReceiptQuery,
@@ -31,15 +30,10 @@ from tests.helpers import AGENT, SUPERVISOR, at, eventually, intake
 from tests.notify.servers import http_gateway, smtp_server
 from tests.notify.test_send import NIGHT, acts, note
 from tests.workflows.conftest import Harness
+from tests.workflows.updates import act
 from workflows.service_request import ServiceRequestWorkflow
 
 Handle = WorkflowHandle[ServiceRequestWorkflow, RequestView]
-
-
-async def update(h: Handle, name: str, arg: Model) -> RequestView:
-    """An Update by its documented name; the view after it (Updates answer a receipt)."""
-    await h.execute_update(name, arg)
-    return await state(h)
 
 
 async def state(h: Handle) -> RequestView:
@@ -91,13 +85,13 @@ async def test_the_eta_reaches_the_customer_on_their_own_clock(
     revised: str,
 ) -> None:
     h = await harness.start(intake(customer=customer(zone)))
-    await update(h, "receipt", ReceiptQuery())
-    await update(
+    await act(h, "receipt", ReceiptQuery())
+    await act(
         h,
         "submit_plan",
         PlanCommand(actor=AGENT, measures=["replace the unit"], eta=ETA),
     )
-    await update(
+    await act(
         h,
         "post_progress",
         ProgressCommand(actor=AGENT, note="the part is late", eta=LATER),
@@ -111,7 +105,7 @@ async def test_the_eta_reaches_the_customer_on_their_own_clock(
     _, body = TEMPLATES.render(moved.template, "en", moved.variables)
     assert moved.template == "eta_revised"
     assert f"moves from {plan} to {revised}." in body
-    await update(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
+    await act(h, "cancel", CancelCommand(actor=SUPERVISOR, reason="test done"))
 
 
 @pytest.mark.parametrize(
