@@ -24,6 +24,13 @@ VENV = Path(os.environ.get("CSFLOW_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 
+# Two pytest-xdist workers: most tests wait on a server rather than compute, so two
+# overlap well even on two cores; tests/conftest.py keeps the tests that start stacks of
+# their own or time real seconds on one worker, one at a time. Later arguments win:
+# `python3 run.py test -n 0` runs everything in one process.
+PARALLEL = ["-n", "2"]
+
+
 def _say(msg: str) -> None:
     print(f"[run.py] {msg}", flush=True)
 
@@ -86,7 +93,7 @@ def main() -> int:
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
-        [str(BIN / "pytest"), *extra],
+        [str(BIN / "pytest"), *PARALLEL, *extra],
     ):
         _say(" ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)))
         code = run(step)

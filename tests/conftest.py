@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -41,15 +42,72 @@ def needs_servers(fixturenames: list[str] | tuple[str, ...], markers: set[str]) 
     )
 
 
+# `python3 run.py test` runs the suite on two pytest-xdist workers (`-n 2`): most tests
+# wait on a server rather than compute, so two overlap well even on two cores. These tests
+# run one after another, in file order, on one worker, never beside each other: each
+# starts a stack of its own (`csflow up`, a worker process, the week benchmark) or times
+# real seconds against a deadline, and two of them at once on two cores would test the
+# machine. The other worker keeps running the ordinary tests meanwhile.
+SERIAL_MODULES = frozenset(
+    {
+        "tests/bench/test_week_smoke.py",  # the whole stack, a compressed day of traffic
+        "tests/faults/test_faults.py",  # one stack per module; its last test reads the rest
+        "tests/stack/test_stack.py",  # `csflow up`, killed and restarted
+        "tests/notify/test_worker_kill.py",  # a worker process, killed mid-send
+        "tests/api/test_admission.py",  # rates and backlog timed in real seconds
+    }
+)
+SERIAL_TESTS = frozenset(
+    {
+        # a real outage of a worker, timed to the second (time skipping cannot skip it)
+        "tests/sla_regressions/test_request_cases.py::"
+        "test_06_glpi_5319_every_step_missed_while_down_is_recorded_in_order",
+    }
+)
+# What a test that starts its own stack uses: it must be listed above.
+STACK_FIXTURES = frozenset({"launch"})
+STACK_MARKERS = frozenset({"stack"})
+
+
+def runs_alone(nodeid: str) -> bool:
+    """Whether a test (by node id, all the xdist scheduler sees) runs one at a time."""
+    return nodeid.partition("::")[0] in SERIAL_MODULES or nodeid in SERIAL_TESTS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's own load scheduling, except that the one-at-a-time tests are a single unit
+    of work, so one worker runs them all, in order. (`--dist loadgroup` with
+    `xdist_group` marks would say the same, but it renames items, which pytest 9 no longer
+    allows.) Sending the largest units first (xdist's default) starts that unit at once.
+    """
+    if config.getvalue("dist") not in ("load", "loadgroup", "loadscope"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneAtATime(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "one-at-a-time" if runs_alone(nodeid) else nodeid
+
+    return OneAtATime(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark by fixture use rather than by hand: `fixturenames` is the whole closure, so a
     test that reaches `ts_env` through `api` or `stack` is marked too, and a new test file
-    cannot forget it."""
+    cannot forget it. A test that starts a stack must be one of the one-at-a-time tests."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         markers = {m.name for m in item.iter_markers()}
         if needs_servers(names, markers) and "integration" not in markers:
             item.add_marker(pytest.mark.integration)
+        if (STACK_FIXTURES.intersection(names) or STACK_MARKERS & markers) and not runs_alone(
+            item.nodeid
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid} starts a stack: add its module to SERIAL_MODULES in "
+                "tests/conftest.py, so no two stacks run at once"
+            )
 
 
 # The suite runs what production runs: every payload sealed with a key ring, every Update's
@@ -106,13 +164,13 @@ def pg_admin_dsn() -> Iterator[str]:
         yield pg.dsn("postgres")
 
 
-@pytest.fixture
-async def empty_db(pg_admin_dsn: str) -> AsyncIterator[str]:
-    """A fresh, empty database per test: tests never see each other's rows."""
+@asynccontextmanager
+async def _scratch_database(pg_admin_dsn: str, template: str = "template1") -> AsyncIterator[str]:
+    """A database of its own, copied from `template`, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = await asyncpg.connect(pg_admin_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield with_database(pg_admin_dsn, name)
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
@@ -120,9 +178,37 @@ async def empty_db(pg_admin_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(empty_db: str) -> str:
-    await apply_migrations(empty_db)
-    return empty_db
+async def empty_db(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database per test: tests never see each other's rows."""
+    async with _scratch_database(pg_admin_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """The schema, migrated once per session: a database to copy, never used directly.
+
+    Applying the migrations took a large share of every database test's set-up; a copy
+    (`CREATE DATABASE … TEMPLATE`) is a file copy. The migrations themselves are still
+    applied here, through the same `apply_migrations`, and tests/store/test_migrations.py
+    applies them to empty databases.
+    """
+    name = f"tmpl_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await apply_migrations(with_database(pg_admin_dsn, name))
+        yield name
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(pg_admin_dsn: str, migrated_template: str) -> AsyncIterator[str]:
+    """A fresh database with the whole schema per test: tests never see each other's rows."""
+    async with _scratch_database(pg_admin_dsn, migrated_template) as dsn:
+        yield dsn
 
 
 @pytest.fixture

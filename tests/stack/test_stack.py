@@ -322,6 +322,18 @@ async def _stored(dsn: str, number: str) -> tuple[int, list[tuple[int, str]]]:
         await conn.close()
 
 
+def _create_as_a_careful_caller(api: str, body: dict[str, Any], auth: dict[str, str]) -> httpx.Response:
+    """POST /requests, waiting out each 429's Retry-After: admission control holds intake
+    while a (re)started worker catches up, and says when to try again."""
+    created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    for _ in range(30):
+        if created.status_code != 429:
+            break
+        time.sleep(int(created.headers.get("retry-after", "1")))
+        created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    return created
+
+
 def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: Path) -> None:
     env = stack_env(scratch / "data")
     api = f"http://127.0.0.1:{env['CSFLOW_API_PORT']}"
@@ -335,12 +347,7 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     auth = {"Authorization": f"Bearer {service}"}
     assert "API token (admin)" in up.output
     assert httpx.post(f"{api}/requests", json=body, timeout=30).status_code == 401
-    created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
-    for _ in range(30):  # admission control holds intake while the worker catches up
-        if created.status_code != 429:
-            break
-        time.sleep(int(created.headers.get("retry-after", "1")))
-        created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    created = _create_as_a_careful_caller(api, body, auth)
     assert created.status_code in (201, 202), f"{created.text}\n{log_tail(api_log)}"
     number = created.json()["number"]
     _find_by_priority(env, number)
@@ -386,7 +393,7 @@ def test_end_to_end_a_request_survives_a_killed_worker(launch: Launch, scratch: 
     again.wait_for(UP_BANNER, timeout=120)
     again_token = (scratch / "data" / "tokens" / "service").read_text().strip()
     assert again_token == service  # a restart keeps the tokens it issued
-    repeated = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
+    repeated = _create_as_a_careful_caller(api, body, auth)
     assert repeated.status_code == 200, f"{repeated.text}\n{log_tail(api_log)}"
     assert repeated.json()["number"] == number
     run(*steps[3])
