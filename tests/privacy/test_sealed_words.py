@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from csflow.contracts import Contact, Customer
+from csflow.contracts import Contact, Customer, RequestView
 from csflow.crypto import sealed
 from csflow.domain.codes import Tier
 from tests.api.conftest import Api
@@ -42,9 +42,17 @@ async def test_the_longest_words_travel_sealed_and_read_back_whole(api: Api) -> 
         json={"actor": {"id": "C-LONG-1", "role": "customer"}, "note": REPLY},
     )
     assert r.status_code == 200, r.text
-    replied = r.json()["timeline"][-1]
-    assert sealed.is_sealed(replied["reason"]), "the Update's result carries the sealed words"
-    assert len(replied["reason"]) > 10_000
+    # The answer (the persisted view) withholds the words and names the sealed field …
+    # (the reply resumes the paused clocks: its event is `clocks_resumed`, reason the note)
+    answered = r.json()["timeline"][-1]
+    assert answered["kind"] == "clocks_resumed", answered
+    assert answered["reason"] is None and answered["data"].get("sealed") == ["reason"]
+    assert REPLY not in r.text
+    # … while the workflow's own state carries them sealed with the customer's key.
+    view = await api.client.get_workflow_handle(n).query("get_state", result_type=RequestView)
+    replied = view.timeline[-1]
+    assert sealed.is_sealed(replied.reason), "the workflow's state carries the sealed words"
+    assert replied.reason is not None and len(replied.reason) > 10_000
     refused = await api.http.post(
         f"/requests/{n}/customer-replied",
         json={"actor": {"id": "C-LONG-1", "role": "customer"}, "note": REPLY + "!"},

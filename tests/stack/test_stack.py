@@ -322,7 +322,9 @@ async def _stored(dsn: str, number: str) -> tuple[int, list[tuple[int, str]]]:
         await conn.close()
 
 
-def _create_as_a_careful_caller(api: str, body: dict[str, Any], auth: dict[str, str]) -> httpx.Response:
+def _create_as_a_careful_caller(
+    api: str, body: dict[str, Any], auth: dict[str, str]
+) -> httpx.Response:
     """POST /requests, waiting out each 429's Retry-After: admission control holds intake
     while a (re)started worker catches up, and says when to try again."""
     created = httpx.post(f"{api}/requests", json=body, headers=auth, timeout=30)
