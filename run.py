@@ -87,7 +87,18 @@ def main() -> int:
         return 2
     ensure_env()
     if what == "up":
-        return run([str(BIN / "csflow"), "up", *extra])
+        argv = [str(BIN / "csflow"), "up", *extra]
+        if os.name == "posix":
+            # Become `csflow up`: a SIGTERM or SIGINT sent to this process (a service
+            # manager, `kill`) then reaches the stack, which stops its children in order,
+            # instead of ending this wrapper and leaving them running.
+            os.chdir(ROOT)
+            os.execve(
+                argv[0],
+                argv,
+                {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+            )
+        return run(argv)
     ensure_browser()
     for step in (
         [str(BIN / "ruff"), "check", "."],
