@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,9 +56,12 @@ class Harness:
         )
 
 
-@pytest.fixture
-async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
-    """A worker on a fresh task queue with in-memory activities."""
+@asynccontextmanager
+async def running_harness(
+    ts_env: WorkflowEnvironment, terms: TermsProvider = TERMS
+) -> AsyncIterator[Harness]:
+    """A worker on a fresh task queue with in-memory activities; `terms` is the policy
+    its `resolve_terms` answers from (for a caller's start, which carries none)."""
     queue = fresh_queue()
     store = FakeStore()
     assignment = FakeAssignment()
@@ -77,7 +81,14 @@ async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
             follow_up.open_linked_request,
             follow_up.save_improvement,
             notify.send,
-            TermsActivities(TERMS).resolve_terms,
+            TermsActivities(terms).resolve_terms,
         ],
     ):
         yield Harness(ts_env, ts_env.client, queue, store, assignment, follow_up, notify)
+
+
+@pytest.fixture
+async def harness(ts_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+    """A worker on a fresh task queue with in-memory activities."""
+    async with running_harness(ts_env) as h:
+        yield h

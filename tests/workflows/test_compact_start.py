@@ -12,18 +12,14 @@ from decimal import Decimal
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.terms import TermsActivities
 from csflow.config.terms import TermsProvider
 from csflow.contracts import ReceiptQuery, ServiceRequestInput, UpdateResult
 from csflow.domain.codes import Category, Channel, Priority, Tier
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.domain.terms import RequestTerms
-from tests.helpers import eventually, fresh_queue, intake
-from tests.workflows.conftest import Harness
-from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify, FakeStore
-from workflows.improvement import ImprovementTaskWorkflow
+from tests.helpers import eventually, intake
+from tests.workflows.conftest import Harness, running_harness
 from workflows.service_request import ServiceRequestWorkflow
 
 
@@ -50,30 +46,16 @@ def _caller_input(received: datetime) -> ServiceRequestInput:
 async def test_terms_the_policy_cannot_give_fail_the_request_before_anything_happens(
     ts_env: WorkflowEnvironment,
 ) -> None:
-    queue, store, assignment, notify = fresh_queue(), FakeStore(), FakeAssignment(), FakeNotify()
-    follow_up = FakeFollowUp()
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ServiceRequestWorkflow, ImprovementTaskWorkflow],
-        activities=[
-            store.record_events,
-            assignment.triage,
-            assignment.release,
-            follow_up.plan_follow_up,
-            notify.send,
-            TermsActivities(_Uncovered(DEFAULT_POLICY)).resolve_terms,
-        ],
-    ):
+    async with running_harness(ts_env, _Uncovered(DEFAULT_POLICY)) as harness:
         inp = _caller_input(datetime.now(UTC) - timedelta(seconds=5))
         h = await ts_env.client.start_workflow(
-            "ServiceRequest", inp, id=inp.number, task_queue=queue, result_type=UpdateResult
+            "ServiceRequest", inp, id=inp.number, task_queue=harness.queue, result_type=UpdateResult
         )
         with pytest.raises(WorkflowFailureError) as failed:
             await h.result()
     assert "could not resolve the SLA terms" in str(failed.value.cause)
     assert "no working time in the calendar around" in str(failed.value.cause.cause)
-    assert not store.batches and not notify.sent
+    assert not harness.store.batches and not harness.notify.sent
 
 
 async def test_a_caller_start_runs_on_compact_terms_and_batches_its_messages(

@@ -108,10 +108,9 @@ async def _closed_after_rehandling(harness: Harness) -> Handle:
     return h
 
 
-async def _full_lifecycle(harness: Harness) -> Handle:
-    """The lifecycle bench/lifecycle.py measures: intake, plan, progress, resolution,
-    confirmation, a good follow-up, closed."""
-    h = await harness.start(intake(priority=Priority.P3))
+async def _lifecycle_commands(h: Handle) -> Handle:
+    """The commands of the lifecycle bench/lifecycle.py measures, after the start:
+    receipt, plan, progress, resolution, confirmation, a good follow-up — closed."""
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await h.execute_update(
         ServiceRequestWorkflow.submit_plan,
@@ -132,6 +131,13 @@ async def _full_lifecycle(harness: Harness) -> Handle:
     )
     await h.result()
     return h
+
+
+async def _full_lifecycle(harness: Harness) -> Handle:
+    """The lifecycle bench/lifecycle.py measures: intake, plan, progress, resolution,
+    confirmation, a good follow-up, closed."""
+    h = await harness.start(intake(priority=Priority.P3))
+    return await _lifecycle_commands(h)
 
 
 async def _breached_then_cancelled(harness: Harness) -> Handle:
@@ -317,26 +323,7 @@ async def _full_lifecycle_compact(harness: Harness) -> Handle:
         task_queue=harness.queue,
         result_type=UpdateResult,
     )
-    await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
-    await h.execute_update(
-        ServiceRequestWorkflow.submit_plan,
-        PlanCommand(actor=AGENT, measures=["inspect"], eta=at("2026-11-25T12:00:00+08:00")),
-    )
-    await h.execute_update(
-        ServiceRequestWorkflow.post_progress, ProgressCommand(actor=AGENT, note="inspected")
-    )
-    await h.execute_update(
-        ServiceRequestWorkflow.resolve, ResolveCommand(actor=AGENT, summary="fixed")
-    )
-    await h.execute_update(
-        ServiceRequestWorkflow.confirm, ConfirmCommand(actor=CUSTOMER, satisfied=True)
-    )
-    await h.execute_update(
-        ServiceRequestWorkflow.record_follow_up,
-        FollowUpRecord(actor=FOLLOW_UP, score=5, nps=9),
-    )
-    await h.result()
-    return h
+    return await _lifecycle_commands(h)
 
 
 async def _refused_write_retried(harness: Harness) -> Handle:
