@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
+from csflow.settings import Settings
 from starter.client import CsflowClient
 from tests.helpers import fresh_queue, seed_serial_block
 from worker import build_worker
@@ -40,11 +41,14 @@ class Stack:
         }
 
 
-async def running_stack(ts_env: WorkflowEnvironment, pool: Any, db: str) -> AsyncIterator[Stack]:
+async def running_stack(
+    ts_env: WorkflowEnvironment, pool: Any, db: str, settings: Settings | None = None
+) -> AsyncIterator[Stack]:
+    """`settings`: the worker's (e.g. CSFLOW_WORKFLOW_SANDBOX), the environment's if None."""
     await seed_serial_block(pool)
     queue = fresh_queue()
     csflow = CsflowClient(ts_env.client, pool, TermsProvider(DEFAULT_POLICY), task_queue=queue)
-    async with build_worker(ts_env.client, queue, pool):
+    async with build_worker(ts_env.client, queue, pool, settings=settings):
         yield Stack(csflow, ts_env.client, pool, db, queue)
 
 

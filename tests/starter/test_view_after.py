@@ -22,10 +22,8 @@ from csflow.contracts import (
 )
 from csflow.domain.lifecycle import Status
 from csflow.settings import Settings
-from starter.client import CsflowClient
-from tests.helpers import AGENT, CUSTOMER, fresh_queue, intake, seed_serial_block
-from tests.starter.conftest import Stack
-from worker import build_worker
+from tests.helpers import AGENT, CUSTOMER, intake
+from tests.starter.conftest import Stack, running_stack
 from workflows import sandbox
 
 FOLLOW_UP = {"id": "fu.lin", "role": "follow_up"}
@@ -90,7 +88,7 @@ async def test_every_commands_answer_equals_the_workflows_own_view(stack: Stack)
 
 @pytest.mark.parametrize("mode", ["strict", "off"])
 async def test_a_lifecycle_runs_under_every_sandbox_mode(
-    ts_env: WorkflowEnvironment, pool: Any, mode: str
+    ts_env: WorkflowEnvironment, pool: Any, db: str, mode: str
 ) -> None:
     """`CSFLOW_WORKFLOW_SANDBOX` (README, "Settings"): the same workflow code runs with the
     SDK's strict sandbox and with none; `passthrough`, the default, is every other test's."""
@@ -99,10 +97,8 @@ async def test_a_lifecycle_runs_under_every_sandbox_mode(
     assert isinstance(
         runner, UnsandboxedWorkflowRunner if mode == "off" else SandboxedWorkflowRunner
     )
-    await seed_serial_block(pool)
-    queue = fresh_queue()
-    csflow = CsflowClient(ts_env.client, pool, task_queue=queue)
-    async with build_worker(ts_env.client, queue, pool, settings=settings):
+    async for stack in running_stack(ts_env, pool, db, settings):
+        csflow = stack.csflow
         n = (await csflow.create(intake(priority="P3"))).number
         await csflow.resolve(n, ResolveCommand(actor=AGENT, summary="address changed"))
         view = await csflow.confirm(n, ConfirmCommand(actor=CUSTOMER, satisfied=True))

@@ -285,11 +285,11 @@ async def _imported_history(harness: Harness) -> Handle:
     return h
 
 
-async def _started_by_another_language(harness: Harness) -> Handle:
-    """A start without terms, numbered by the caller (docs/contract.md): the workflow
-    checks the number and resolves the terms through the `resolve_terms` activity."""
+async def _caller_start(harness: Harness, serial_prefix: str) -> Handle:
+    """A start without terms, numbered by the caller as any caller numbers it
+    (docs/contract.md): the workflow checks the number and resolves the terms itself."""
     received = datetime.now(UTC) - timedelta(seconds=5)
-    number = f"CS{received:%Y%m%d}-WEB-9{uuid.uuid4().int % 100_000:05d}"
+    number = f"CS{received:%Y%m%d}-WEB-{serial_prefix}{uuid.uuid4().int % 100_000:05d}"
     h: Handle = await harness.client.start_workflow(
         "ServiceRequest",
         ServiceRequestInput(
@@ -299,6 +299,13 @@ async def _started_by_another_language(harness: Harness) -> Handle:
         task_queue=harness.queue,
         result_type=UpdateResult,
     )
+    return h
+
+
+async def _started_by_another_language(harness: Harness) -> Handle:
+    """A start without terms, numbered by the caller (docs/contract.md): the workflow
+    checks the number and resolves the terms through the `resolve_terms` activity."""
+    h = await _caller_start(harness, serial_prefix="9")
     await h.execute_update(ServiceRequestWorkflow.receipt, ReceiptQuery())
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="sent twice")
@@ -312,17 +319,7 @@ async def _full_lifecycle_compact(harness: Harness) -> Handle:
     terms: the workflow resolves them), after patch `compact-terms-and-messages`: the
     terms resolved compact by a local activity, triage and the follow-up plan local too,
     the messages compact and batched per workflow task."""
-    received = datetime.now(UTC) - timedelta(seconds=5)
-    number = f"CS{received:%Y%m%d}-WEB-8{uuid.uuid4().int % 100_000:05d}"
-    h: Handle = await harness.client.start_workflow(
-        "ServiceRequest",
-        ServiceRequestInput(
-            number=number, intake=intake(priority=Priority.P3), received_at=received
-        ),
-        id=number,
-        task_queue=harness.queue,
-        result_type=UpdateResult,
-    )
+    h = await _caller_start(harness, serial_prefix="8")
     return await _lifecycle_commands(h)
 
 

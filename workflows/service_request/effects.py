@@ -43,9 +43,24 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 
-async def _quick(method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str | None = None) -> R:
+async def _quick(
+    method: Callable[[Any, A], Awaitable[R]],
+    arg: A,
+    summary: str | None = None,
+    *,
+    local: bool = False,
+) -> R:
     """A short call to csflow's own services (PostgreSQL, the policy): 10 s an attempt,
-    retried until it succeeds or refuses for good."""
+    retried until it succeeds or refuses for good. `local`: run by the worker inside the
+    workflow task (a local activity) — history keeps only the result's marker; no summary
+    (patch `compact-terms-and-messages`)."""
+    if local:
+        return await workflow.execute_local_activity_method(
+            method,
+            arg,
+            start_to_close_timeout=options.ASSIGN_TIMEOUT,
+            retry_policy=options.ASSIGN_RETRY,
+        )
     return await workflow.execute_activity_method(
         method,
         arg,
@@ -59,14 +74,9 @@ async def resolve_terms(inp: ResolveTermsInput, *, local: bool = False) -> Reque
     """`local` (patch `compact-terms-and-messages`): a local activity — it reads only the
     worker's policy, in memory, and changes nothing — so history keeps only its marker
     with the (compact) terms, no input and no activity task's three events."""
-    if local:
-        return await workflow.execute_local_activity_method(
-            TermsActivities.resolve_terms,
-            inp,
-            start_to_close_timeout=options.ASSIGN_TIMEOUT,
-            retry_policy=options.ASSIGN_RETRY,
-        )
-    return await _quick(TermsActivities.resolve_terms, inp, "resolve SLA terms from the policy")
+    return await _quick(
+        TermsActivities.resolve_terms, inp, "resolve SLA terms from the policy", local=local
+    )
 
 
 async def triage(inp: TriageInput, *, local: bool = False) -> Triage:
@@ -74,14 +84,7 @@ async def triage(inp: TriageInput, *, local: bool = False) -> Triage:
     assignment, idempotent by the request number (a retry finds it "already assigned") —
     so history keeps its result's marker only: no input (the sealed description), no
     activity task's three events, no workflow task to hear of its completion."""
-    if local:
-        return await workflow.execute_local_activity_method(
-            AssignmentActivities.triage,
-            inp,
-            start_to_close_timeout=options.ASSIGN_TIMEOUT,
-            retry_policy=options.ASSIGN_RETRY,
-        )
-    return await _quick(AssignmentActivities.triage, inp)
+    return await _quick(AssignmentActivities.triage, inp, local=local)
 
 
 async def transfer(
@@ -115,14 +118,7 @@ async def release(number: str) -> None:
 async def plan_follow_up(inp: PlanFollowUpInput, *, local: bool = False) -> FollowUpPlan:
     """`local` (patch `compact-terms-and-messages`): a local activity — one read and a
     signed link, nothing written — so history keeps only its result's marker."""
-    if local:
-        return await workflow.execute_local_activity_method(
-            FollowUpActivities.plan_follow_up,
-            inp,
-            start_to_close_timeout=options.ASSIGN_TIMEOUT,
-            retry_policy=options.ASSIGN_RETRY,
-        )
-    return await _quick(FollowUpActivities.plan_follow_up, inp)
+    return await _quick(FollowUpActivities.plan_follow_up, inp, local=local)
 
 
 async def open_linked_request(inp: LinkedRequestInput) -> str:
