@@ -9,7 +9,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from csflow.activity_io import RecordEvents
+from csflow.activity_io import RecordEvents, Written
 from csflow.store import requests
 from csflow.store.requests import DATA_ERRORS, public_reason
 
@@ -21,13 +21,14 @@ class StoreActivities:
         self._pool = pool
 
     @activity.defn(name="record_events")
-    async def record_events(self, batch: RecordEvents) -> int:
+    async def record_events(self, batch: RecordEvents) -> int | Written:
         """Idempotent: (number, seq) keys the events, `version` guards the row.
 
-        Returns the events newly inserted. With `batch.salvage` (the workflow's answer to
-        a write the database keeps refusing) it stores what the database takes, sets the
-        rest aside in `persist_dead_letters` and returns how many parts it set aside;
-        each one is an ops alert, `persist.wedged`.
+        Returns when the write committed (`Written`: the workflow counts its next timer
+        from then); the events newly inserted are logged. With `batch.salvage` (the
+        workflow's answer to a write the database keeps refusing) it stores what the
+        database takes, sets the rest aside in `persist_dead_letters` and returns how
+        many parts it set aside; each one is an ops alert, `persist.wedged`.
         """
         info = activity.info()
         bound = log.bind(
@@ -48,7 +49,7 @@ class StoreActivities:
                 non_retryable=True,
             ) from err
         bound.info("persist.ok", events=[e.seq for e in batch.events], inserted=inserted)
-        return inserted
+        return Written.now()
 
     async def _salvage(self, batch: RecordEvents, bound: Any) -> int:
         try:

@@ -47,6 +47,7 @@ import psutil
 from temporalio.client import Client
 
 from bench.figures import quantiles
+from bench.lateness import where_lateness_goes
 from bench.stack import generated_keys, servers, tree_rss
 
 
@@ -54,6 +55,16 @@ async def _until(pool: Any, rows: int) -> None:
     """Until the worker has persisted `rows` intakes (PostgreSQL has nothing to await)."""
     while await pool.fetchval("SELECT count(*) FROM requests") < rows:  # noqa: ASYNC110
         await asyncio.sleep(0.5)
+
+
+async def _loop_lag(out: list[tuple[float, float]], every: float = 0.05) -> None:
+    """How late this process's event loop wakes a 50 ms sleep, appended as (when, lag):
+    the worker's activations, local activities and the client share that loop, so its
+    lag is a delay every firing meets in this process."""
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(every)
+        out.append((start, time.perf_counter() - start - every))
 
 
 def _sqlite_bytes(db: Path) -> int:
@@ -133,6 +144,9 @@ async def run(
         sqlite_before = _sqlite_bytes(sqlite)
         server_before, me_before = tree_rss(server_pid), psutil.Process().memory_info().rss
 
+        lags: list[tuple[float, float]] = []
+        probe = asyncio.create_task(_loop_lag(lags))
+        stack.callback(probe.cancel)
         todo = iter(range(n))
         began = time.perf_counter()
         began_at = datetime.now(UTC)
@@ -207,92 +221,21 @@ async def run(
         )
         print(f"firing lateness while intake ran: {quantiles(during)}")
         print(f"firing lateness at rest:          {quantiles(after)}")
+        ended = began + intake_seconds
+        print(
+            "this process's event loop (worker and client), late by: while intake ran "
+            f"{quantiles([lag for t, lag in lags if t < ended])}; after "
+            f"{quantiles([lag for t, lag in lags if t >= ended])}"
+        )
         if args.explain:
             sample = await pool.fetch(
                 "SELECT number FROM requests ORDER BY random() LIMIT $1", args.explain
             )
-            stages = await _where_lateness_goes(client, [r["number"] for r in sample])
+            stages = await where_lateness_goes(client, [r["number"] for r in sample])
             print(f"where a firing's time goes ({args.explain} requests' histories):")
             for stage, values in stages.items():
                 print(f"  {stage:<44} {quantiles(values)}")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-
-
-async def _where_lateness_goes(client: Client, numbers: list[str]) -> dict[str, list[float]]:
-    """Each SLA timer, from the request's history: how long after the start of the task
-    that armed it the server started it (every timer armed, fired or not), and of each
-    that fired, how late Temporal fired it
-    (TIMER_FIRED against TIMER_STARTED + its duration), how long the workflow task it
-    caused waited for the worker (scheduled → started), and how long the worker took to
-    complete that task (started → completed; the firing's persist, a local activity, runs
-    inside it). Events are the server's own times."""
-    from temporalio.api.enums.v1 import EventType
-
-    out: dict[str, list[float]] = {
-        "timer armed after its task began": [],
-        "timer fired after its due time": [],
-        "its workflow task waiting for the worker": [],
-        "the worker running that task (incl. persist)": [],
-    }
-    for number in numbers:
-        history = await client.get_workflow_handle(number).fetch_history()
-        events = list(history.events)
-        started: dict[int, Any] = {}
-        by_id = {e.event_id: e for e in events}
-        for i, e in enumerate(events):
-            if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
-                started[e.event_id] = e
-                # The workflow counts the timer's duration from `workflow.now()` — the
-                # start of the task that armed it — but the server starts the timer when
-                # that task completes: the task's own length is added to the wait.
-                completed = by_id.get(
-                    e.timer_started_event_attributes.workflow_task_completed_event_id
-                )
-                began = (
-                    by_id.get(completed.workflow_task_completed_event_attributes.started_event_id)
-                    if completed is not None
-                    else None
-                )
-                if completed is not None and began is not None:
-                    out["timer armed after its task began"].append(
-                        (
-                            completed.event_time.ToDatetime() - began.event_time.ToDatetime()
-                        ).total_seconds()
-                    )
-            elif e.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
-                armed = started.get(e.timer_fired_event_attributes.started_event_id)
-                if armed is None:
-                    continue
-                due = (
-                    armed.event_time.ToDatetime()
-                    + armed.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-                )
-                out["timer fired after its due time"].append(
-                    (e.event_time.ToDatetime() - due).total_seconds()
-                )
-                times: dict[int, Any] = {}
-                for later in events[i + 1 :]:
-                    kind = later.event_type
-                    if kind in (
-                        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-                        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-                    ):
-                        times.setdefault(kind, later.event_time.ToDatetime())
-                    if EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in times:
-                        break
-                scheduled = times.get(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-                begun = times.get(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-                done = times.get(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-                if scheduled and begun:
-                    out["its workflow task waiting for the worker"].append(
-                        (begun - scheduled).total_seconds()
-                    )
-                if begun and done:
-                    out["the worker running that task (incl. persist)"].append(
-                        (done - begun).total_seconds()
-                    )
-    return out
 
 
 def main() -> None:
@@ -317,7 +260,7 @@ def main() -> None:
         help="requests whose histories are read to say where a firing's time goes (0: none)",
     )
     args = ap.parse_args()
-    with servers(data_dir=True) as running:
+    with servers(data_dir=True, from_env=True) as running:
         policy_file = running.workdir / "policy.toml"
         policy_file.write_text(policy_text(args.first_response))
         print(

@@ -7,11 +7,17 @@ csflow's own workflows and activities, so they may change with the code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from csflow.contracts import (
     Model,
@@ -156,6 +162,28 @@ class RecordEvents(Model):
         customer = self.state.customer_id if self.state is not None else self.customer_id
         assert customer is not None, "a batch names its customer"
         return customer
+
+
+class Written(Model):
+    """What a persist answers since the request's patch `timers-from-the-write`: the
+    worker's clock, to the millisecond, when the write committed. A local activity's
+    result is kept in its marker, so the workflow may count the timer it arms next from
+    `at` and a replay counts the same. Why: the server starts a timer only when the
+    workflow task that arms it completes, and `workflow.now()` within a task is its start
+    moved on by each local activity's own run time only, not by the waits between them
+    (the worker dispatching each one and its result), which reached a second at intake
+    under load. Writes from before the patch answered the events they inserted (an int),
+    and replay as such; the activity logs that count (`persist.ok`)."""
+
+    at: datetime
+
+    @field_serializer("at")
+    def _to_the_millisecond(self, at: datetime) -> str:
+        return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    @classmethod
+    def now(cls) -> Written:
+        return cls(at=datetime.now(UTC))
 
 
 class TriageInput(Model):

@@ -10,6 +10,11 @@ the id of the key that sealed it (the key id is also the associated data, so a p
 cannot be passed off as sealed by another key). The nonce is 96 random bits per payload.
 Payloads written before encryption was turned on pass through ``decode`` unchanged, so a
 deployment can switch encryption on without losing its open requests.
+
+One payload is left as it is: ``binary/null`` with no data — what an activity that
+answers nothing (a batch of messages, a release) returns. It holds nothing to hide (its
+activity type already says it answers nothing), and sealing it cost ~0.12 kB of envelope
+each time, ~0.7 kB of every lifecycle's history. ``decode`` reads it either way.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from temporalio.converter import PayloadCodec
 from csflow.crypto.keyring import KeyRing, KeyRingError
 
 ENCODING = b"binary/encrypted"
+NOTHING = {"encoding": b"binary/null"}
 KEY_ID = "encryption-key-id"
 _NONCE = 12
 
@@ -45,7 +51,7 @@ class EncryptionCodec(PayloadCodec):
         return cipher
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.seal(p) for p in payloads]
+        return [p if _nothing(p) else self.seal(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.open(p) for p in payloads]
@@ -73,6 +79,11 @@ class EncryptionCodec(PayloadCodec):
         opened = Payload()
         opened.ParseFromString(plain)
         return opened
+
+
+def _nothing(payload: Payload) -> bool:
+    """A `None`: no data, and no metadata but its encoding."""
+    return not payload.data and dict(payload.metadata) == NOTHING
 
 
 def is_sealed(payload: Payload) -> bool:

@@ -47,6 +47,22 @@ async def test_a_payload_from_before_encryption_passes_through() -> None:
     assert await EncryptionCodec(KeyRing.generate()).decode([plain]) == [plain]
 
 
+async def test_nothing_stays_nothing_and_anything_else_is_sealed() -> None:
+    """A `None` (an activity that answers nothing) holds nothing to hide: left unsealed,
+    it saves its envelope in every history. A payload that only looks like one — with
+    data, or with more metadata — is sealed as any other; both kinds of `None` open."""
+    codec = EncryptionCodec(KeyRing.generate())
+    none = Payload(metadata={"encoding": b"binary/null"})
+    with_data = Payload(metadata={"encoding": b"binary/null"}, data=b"x")
+    with_more = Payload(metadata={"encoding": b"binary/null", "note": b"y"})
+    kept, *sealed = await codec.encode([none, with_data, with_more])
+    assert kept == none
+    assert all(p.metadata["encoding"] == ENCODING for p in sealed)
+    assert await codec.decode([kept, *sealed]) == [none, with_data, with_more]
+    [old] = await codec.decode([EncryptionCodec(codec.ring).seal(none)])  # sealed before
+    assert old == none
+
+
 async def test_an_altered_payload_or_a_foreign_key_is_refused_by_name() -> None:
     codec = EncryptionCodec(KeyRing.generate())
     [sealed] = await codec.encode([_payload(b"abc")])

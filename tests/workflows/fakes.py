@@ -6,7 +6,9 @@ PostgreSQL in tests/activities, tests/store and tests/api.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -21,6 +23,7 @@ from csflow.activity_io import (
     TransferResult,
     Triage,
     TriageInput,
+    Written,
 )
 from csflow.contracts import ImprovementRow
 from csflow.domain.org import Organisation, recipients, resolve
@@ -36,10 +39,16 @@ class FakeStore:
     refuse_next: int = 0  # how many calls the "database" refuses outright
     set_aside: int = 1  # how many parts a salvage write sets aside
     salvaged: list[RecordEvents] = field(default_factory=list)
+    slow_writes: list[float] = field(default_factory=list)  # seconds the next writes take
+    # Seconds the next writes report committing after they really did: a worker that
+    # dispatched them that much later than the workflow's clock counts.
+    late_stamps: list[float] = field(default_factory=list)
 
     @activity.defn(name="record_events")
-    async def record_events(self, batch: RecordEvents) -> int:
+    async def record_events(self, batch: RecordEvents) -> int | Written:
         self.calls += 1
+        if self.slow_writes and not batch.salvage:
+            await asyncio.sleep(self.slow_writes.pop(0))
         if batch.salvage:  # stores what it can, never refused
             self.salvaged.append(batch)
             self.batches.append(batch)
@@ -48,7 +57,10 @@ class FakeStore:
             self.refuse_next -= 1
             raise ApplicationError("refused by the database", type="DataError", non_retryable=True)
         self.batches.append(batch)
-        return len(batch.events)
+        written = Written.now()
+        if self.late_stamps:
+            written.at += timedelta(seconds=self.late_stamps.pop(0))
+        return written
 
     def seqs(self, number: str) -> list[int]:
         return [e.seq for b in self.batches if b.request_number == number for e in b.events]

@@ -702,6 +702,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "full_lifecycle_with_receipts": _full_lifecycle,
     # after patch "compact-terms-and-messages": started without terms, compact throughout
     "full_lifecycle_compact": _full_lifecycle_compact,
+    # after patch "timers-from-the-write": each persist answers when it committed
+    "full_lifecycle_from_the_write": _full_lifecycle_compact,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
     "breach_explained_and_reviewed": _breach_explained_and_reviewed,
@@ -980,3 +982,40 @@ def _decoded_payloads(text: str) -> str:
 
     walk(json.loads(text))
     return "\n".join(out)
+
+
+def test_a_lifecycle_counts_its_timers_from_the_write_after_the_patch() -> None:
+    """Patch `timers-from-the-write`: each persist's marker holds when the write
+    committed, and the run marks the patch (a run under `compact-terms-and-messages` does
+    not take it as applied); the lifecycle recorded before it, whose persists answered a
+    bare count, replays as it was (test_recorded_histories_replay)."""
+
+    def persists(name: str) -> tuple[list[str], list[Any]]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        markers = [
+            e["markerRecordedEventAttributes"]
+            for e in events
+            if "markerRecordedEventAttributes" in e
+        ]
+        patches = [
+            json.loads(base64.b64decode(m["details"]["patch-data"]["payloads"][0]["data"]))["id"]
+            for m in markers
+            if m["markerName"] == "core_patch"
+        ]
+        results = [
+            json.loads(base64.b64decode(m["details"]["result"]["payloads"][0]["data"]))
+            for m in markers
+            if m["markerName"] == "core_local_activity"
+            and json.loads(base64.b64decode(m["details"]["data"]["payloads"][0]["data"]))[
+                "activity_type"
+            ]
+            == "record_events"
+        ]
+        return patches, results
+
+    old_patches, old_results = persists("full_lifecycle_compact")
+    assert old_patches == ["compact-terms-and-messages"]
+    assert old_results and all(isinstance(r, int) for r in old_results)
+    patches, results = persists("full_lifecycle_from_the_write")
+    assert patches == ["compact-terms-and-messages", "timers-from-the-write"]
+    assert results and all(set(r) == {"at"} and len(r["at"]) == 24 for r in results)

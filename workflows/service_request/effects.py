@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         TransferResult,
         Triage,
         TriageInput,
+        Written,
     )
     from csflow.contracts import ImprovementInput, ImprovementResult
     from csflow.domain.org_routes import EscalationRoute, EscalationRouteInput
@@ -169,7 +171,9 @@ def send(n: Notification | list[CompactNotification]) -> asyncio.Task[Any]:
     )
 
 
-async def record_events(batch: RecordEvents, *, local: bool = False, labelled: bool = True) -> None:
+async def record_events(
+    batch: RecordEvents, *, local: bool = False, labelled: bool = True
+) -> datetime | None:
     """One short, idempotent transaction. `local` (the request's patch
     `receipts-and-row-changes`): run as a local activity, in the worker that runs the
     workflow task — no activity task through the server, no input in history (only the
@@ -177,35 +181,41 @@ async def record_events(batch: RecordEvents, *, local: bool = False, labelled: b
     A write refused outright fails at once either way; connection trouble is retried
     the same (locally up to a minute, then with a timer between attempts). Not
     `labelled` (patch `compact-terms-and-messages`): the marker carries no summary — a
-    sealed payload of ~120 bytes each time, saying what its activity type already says."""
+    sealed payload of ~120 bytes each time, saying what its activity type already says.
+
+    Returns when the write committed by the worker's clock (`Written.at`), or None from
+    a history whose writes answered only their count."""
     first, last = batch.events[0].seq, batch.events[-1].seq
+    written: int | Written
     if local:
-        await workflow.execute_local_activity_method(
+        written = await workflow.execute_local_activity_method(
             StoreActivities.record_events,
             batch,
             start_to_close_timeout=options.PERSIST_TIMEOUT,
             retry_policy=options.PERSIST_RETRY,
             summary=f"persist events {first}..{last}" if labelled else None,
         )
-        return
-    await workflow.execute_activity_method(
-        StoreActivities.record_events,
-        batch,
-        start_to_close_timeout=options.PERSIST_TIMEOUT,
-        retry_policy=options.PERSIST_RETRY,
-        summary=f"persist events {first}..{last}",
-    )
+    else:
+        written = await workflow.execute_activity_method(
+            StoreActivities.record_events,
+            batch,
+            start_to_close_timeout=options.PERSIST_TIMEOUT,
+            retry_policy=options.PERSIST_RETRY,
+            summary=f"persist events {first}..{last}",
+        )
+    return written.at if isinstance(written, Written) else None
 
 
 async def salvage_events(batch: RecordEvents) -> int:
     """The write the database refused, storing what it takes; returns the parts set
     aside in persist_dead_letters (docs/events.md)."""
     first, last = batch.events[0].seq, batch.events[-1].seq
-    set_aside: int = await workflow.execute_activity_method(
+    set_aside = await workflow.execute_activity_method(
         StoreActivities.record_events,
         batch.model_copy(update={"salvage": True}),
         start_to_close_timeout=options.PERSIST_TIMEOUT,
         retry_policy=options.PERSIST_RETRY,
         summary=f"salvage events {first}..{last}",
     )
+    assert isinstance(set_aside, int), "a salvage answers the parts it set aside"
     return set_aside

@@ -156,6 +156,19 @@ IMPORT_PATCH = "imported-history"
 # per patch reached. Decided once, first thing in `run`: a run from before it replays
 # with the patches it recorded.
 COMPACT_PATCH = "compact-terms-and-messages"
+# A timer's duration is counted from when the workflow task's last write committed (the
+# worker's clock, answered by the persist and kept in its local activity's marker, so a
+# replay counts the same), when that is later than `workflow.now()`: the server starts a
+# timer only when the task that arms it completes, and within a task `workflow.now()` is
+# moved on by each local activity's run time but not by the worker's dispatching between
+# them, which at intake under load added up to a second on every clock the task armed
+# (docs/performance.md, "Where a late firing's seconds go").
+ARM_AFTER_WRITE_PATCH = "timers-from-the-write"
+# A worker's clock ahead of the server's cannot pull a timer earlier than this (and a
+# timer that fires early only finds nothing due and is armed again for the rest).
+WRITE_CLOCK_TRUSTED_WITHIN = timedelta(seconds=10)
+# Patches released after COMPACT_PATCH: a run under it has them only if it says so.
+_AFTER_COMPACT = frozenset({ARM_AFTER_WRITE_PATCH})
 # How long an import's events are waited for: an importer that dies half-way leaves the
 # request's clocks held this long at most, then they fire up to now as for any backlog.
 IMPORT_WAIT = timedelta(minutes=15)
@@ -201,15 +214,19 @@ class ServiceRequestWorkflow:
         self._marked = 0  # where the imported command being applied starts its events
         self._compact: bool | None = None  # COMPACT_PATCH, once decided
         self._outgoing: list[CompactNotification] = []  # messages for the next `_flush`
+        self._written_at: datetime | None = None  # the last write's commit (worker clock)
 
     def _patched(self, patch: str) -> bool:
         """`workflow.patched`, except that a run under COMPACT_PATCH has every earlier
-        patch without a marker of its own. Never called by a validator (they do not run on
-        replay): a validator checks as the newest code does."""
+        patch without a marker of its own (later ones, `_AFTER_COMPACT`, are asked).
+        Never called by a validator (they do not run on replay): a validator checks as
+        the newest code does."""
         if self._compact is None:
             self._compact = workflow.patched(COMPACT_PATCH)
         if patch == COMPACT_PATCH:
             return self._compact
+        if patch in _AFTER_COMPACT:  # newer than the run's code may be: asked, marked
+            return workflow.patched(patch)
         return self._compact or workflow.patched(patch)
 
     # ---- the main loop ----
@@ -340,6 +357,8 @@ class ServiceRequestWorkflow:
         timeout = None if wake_at is None else (wake_at - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
             return
+        if timeout is not None:
+            timeout = self._from_the_write(timeout)
         with contextlib.suppress(TimeoutError):  # the timer won: something is due
             await workflow.wait_condition(
                 lambda: (
@@ -351,6 +370,18 @@ class ServiceRequestWorkflow:
                 # Under COMPACT_PATCH no label: it was the same words on every timer.
                 timeout_summary=None if self._patched(COMPACT_PATCH) else "next SLA firing",
             )
+
+    def _from_the_write(self, timeout: float) -> float:
+        """`timeout`, counted from `workflow.now()`, counted instead from when this task's
+        last write committed if that is later (ARM_AFTER_WRITE_PATCH): the timer starts
+        when the task completes, after that write. Never below a millisecond: a deadline
+        the write already passed still needs a timer, since in this task
+        `workflow.now()` is before it and nothing is due yet."""
+        now, written = workflow.now(), self._written_at
+        if written is None or written <= now or not self._patched(ARM_AFTER_WRITE_PATCH):
+            return timeout
+        taken = min(written - now, WRITE_CLOCK_TRUSTED_WITHIN).total_seconds()
+        return max(timeout - taken, 0.001)
 
     async def _fire_due(self) -> None:
         """Record every warning, breach and ladder step due by now, at its exact instant."""
@@ -1018,7 +1049,7 @@ class ServiceRequestWorkflow:
             else:
                 batch = self._whole_row(pending)
             try:
-                await effects.record_events(
+                self._written_at = await effects.record_events(
                     batch, local=row is not None, labelled=not self._patched(COMPACT_PATCH)
                 )
             except (ActivityError, ApplicationError) as err:
