@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 from temporalio.client import Client
 
+from bench import storage
 from bench.figures import quantiles
 from bench.lateness import where_lateness_goes
 from bench.stack import generated_keys, servers, tree_rss
@@ -142,6 +143,7 @@ async def run(
         await _until(pool, 1)
         db_before = await pool.fetchval("SELECT pg_database_size(current_database())")
         sqlite_before = _sqlite_bytes(sqlite)
+        kinds_before = storage.breakdown(sqlite)
         server_before, me_before = tree_rss(server_pid), psutil.Process().memory_info().rss
 
         lags: list[tuple[float, float]] = []
@@ -219,6 +221,16 @@ async def run(
             f"per request), PostgreSQL +{(db_after - db_before) / 1e6:.1f} MB "
             f"({(db_after - db_before) / per / 1000:.1f} kB per request)"
         )
+        kinds = storage.breakdown(sqlite)
+        if kinds:  # the embedded server's file (none for a server elsewhere)
+            print(
+                "  SQLite main file by kind, per request: "
+                + ", ".join(
+                    f"{kind} {(size - kinds_before.get(kind, 0)) / per / 1000:.1f} kB"
+                    for kind, size in kinds.items()
+                )
+                + " (pages still in the WAL not counted)"
+            )
         print(f"firing lateness while intake ran: {quantiles(during)}")
         print(f"firing lateness at rest:          {quantiles(after)}")
         ended = began + intake_seconds
