@@ -10,8 +10,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import RecordEvents, Written
-from csflow.store import requests
-from csflow.store.requests import DATA_ERRORS, public_reason
+from csflow.store import persist
+from csflow.store.persist import DATA_ERRORS, public_reason
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,7 @@ class StoreActivities:
         if batch.salvage:
             return await self._salvage(batch, bound)
         try:
-            inserted = await requests.record_events(self._pool, batch)
+            inserted = await persist.record_events(self._pool, batch)
         except DATA_ERRORS as err:
             bound.error("persist.rejected", error=public_reason(err))
             raise ApplicationError(
@@ -53,7 +53,7 @@ class StoreActivities:
 
     async def _salvage(self, batch: RecordEvents, bound: Any) -> int:
         try:
-            dead = await requests.salvage_events(self._pool, batch)
+            dead = await persist.salvage_events(self._pool, batch)
         except DATA_ERRORS as err:  # not even the bare parts: nothing more to try
             bound.error("persist.rejected", error=public_reason(err), salvage=True)
             raise ApplicationError(

@@ -2,8 +2,8 @@
 
 The SDK's sandbox re-executes, for every new workflow run, each module it imports that
 is not passed through, and a request is a new run. Re-executing the ServiceRequest
-workflow and its helpers (guards, transitions, timeline, ladder, effects, visibility —
-some 3,000 lines) proved the largest single cost of a lifecycle in the worker
+workflow and its helpers (guards, transitions, after_resolution, timeline, ladder, effects,
+visibility — some 3,000 lines) proved the largest single cost of a lifecycle in the worker
 (docs/performance.md, "Where the worker's time goes"): about a third of its Python time.
 These modules hold no module-level mutable state (read-only tables only, checked by
 tests/workflows/test_sandbox.py) and do nothing at import, so the worker imports them
@@ -31,6 +31,7 @@ PASSED_THROUGH = (
     "workflows.options",
     "workflows.visibility",
     "workflows.service_request",
+    "workflows.service_request.after_resolution",
     "workflows.service_request.complaints",
     "workflows.service_request.effects",
     "workflows.service_request.eta",

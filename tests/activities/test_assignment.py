@@ -202,7 +202,7 @@ async def test_transfer_respects_capacity_and_duty(pool: Any) -> None:
 
 
 async def test_triage_finds_emotion_and_repeat_complaints(pool: Any) -> None:
-    from csflow.store import requests
+    from csflow.store import persist
 
     await seed(pool)
     earlier = RequestState(
@@ -215,7 +215,7 @@ async def test_triage_finds_emotion_and_repeat_complaints(pool: Any) -> None:
         customer_id="C-1001",
         received_at=NOW - timedelta(days=10),
     )
-    await requests.record_events(
+    await persist.record_events(
         pool,
         RecordEvents(
             state=earlier,

@@ -31,6 +31,7 @@ from csflow.domain.numbering import (
     parse_start_number,
 )
 from csflow.domain.policy import DEFAULT_POLICY
+from csflow.store import persist
 from csflow.store import requests as store
 from tests.contract.conftest import Contract
 from tests.helpers import AGENT, eventually, intake, seed_serial_block
@@ -181,8 +182,8 @@ def _first_batch(number: str, external_id: str | None) -> RecordEvents:
 
 async def test_a_request_is_persisted_and_its_key_bound_by_the_worker(pool: Any) -> None:
     number = "CS20261123-WEB-0001"
-    assert await store.record_events(pool, _first_batch(number, "shop-1")) == 1
-    assert await store.record_events(pool, _first_batch(number, "shop-1")) == 0, "a retry"
+    assert await persist.record_events(pool, _first_batch(number, "shop-1")) == 1
+    assert await persist.record_events(pool, _first_batch(number, "shop-1")) == 0, "a retry"
     view = await store.get_request(pool, number)
     assert view is not None and [e.kind for e in view.timeline] == ["received"]
     assert await store.number_for_external_id(pool, "shop-1") == number, (
@@ -193,8 +194,8 @@ async def test_a_request_is_persisted_and_its_key_bound_by_the_worker(pool: Any)
 async def test_an_external_id_held_by_another_request_never_blocks_persistence(pool: Any) -> None:
     first, second = "CS20261123-WEB-0001", "CS20261123-WEB-0002"
     assert await store.claim_external_id(pool, "shop-2", first) == first  # numbering
-    await store.record_events(pool, _first_batch(first, "shop-2"))
-    assert await store.record_events(pool, _first_batch(second, "shop-2")) == 1
+    await persist.record_events(pool, _first_batch(first, "shop-2"))
+    assert await persist.record_events(pool, _first_batch(second, "shop-2")) == 1
     rows = {
         r["number"]: r["external_id"]
         for r in await pool.fetch("SELECT number, external_id FROM requests")

@@ -21,7 +21,7 @@ from csflow.embedded.postgres import _pg_bin
 from csflow.notify.models import Notification, Recipient
 from csflow.reports import service
 from csflow.store import improvements, outbox, personal
-from csflow.store import requests as store
+from csflow.store import persist as store
 from tests.helpers import intake, run_cli
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

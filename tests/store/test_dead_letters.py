@@ -24,7 +24,7 @@ from activities.store import StoreActivities
 from csflow.activity_io import RecordEvents
 from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.lifecycle import Status
-from csflow.store import requests as store
+from csflow.store import persist as store
 from tests.helpers import AGENT, intake
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

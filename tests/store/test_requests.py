@@ -11,6 +11,7 @@ from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.crypto import at_rest
 from csflow.domain.codes import Channel
 from csflow.domain.lifecycle import Status
+from csflow.store import persist
 from csflow.store import requests as store
 from tests.helpers import AGENT, intake
 
@@ -48,8 +49,8 @@ async def test_a_repeated_batch_writes_nothing_twice(pool: Any) -> None:
         events=[_event(1, "received", Status.RECEIVED), _event(2, "assigned", Status.ASSIGNED)],
         intake=intake(),
     )
-    assert await store.record_events(pool, batch) == 2
-    assert await store.record_events(pool, batch) == 0
+    assert await persist.record_events(pool, batch) == 2
+    assert await persist.record_events(pool, batch) == 0
     assert await pool.fetchval("SELECT count(*) FROM requests") == 1
     assert await pool.fetchval("SELECT count(*) FROM request_events") == 2
     view = await store.get_request(pool, "CS20261123-WEB-0001")
@@ -79,9 +80,9 @@ async def test_a_late_retry_never_rolls_the_row_back(pool: Any) -> None:
             )
         ],
     )
-    await store.record_events(pool, first)
-    await store.record_events(pool, second)
-    await store.record_events(pool, first)  # a retry delivered after the later batch
+    await persist.record_events(pool, first)
+    await persist.record_events(pool, second)
+    await persist.record_events(pool, first)  # a retry delivered after the later batch
     view = await store.get_request(pool, "CS20261123-WEB-0001")
     assert view is not None and view.status is Status.IN_PROGRESS
     assert [e.seq for e in view.timeline] == [1, 2, 3]

@@ -10,6 +10,7 @@ from csflow.activity_io import RecordEvents, row_changes, row_fields
 from csflow.contracts import Plan, RequestState, TimelineEvent
 from csflow.domain import clocks
 from csflow.domain.lifecycle import Status
+from csflow.store import persist
 from csflow.store import requests as store
 from tests.helpers import AGENT, intake
 
@@ -56,7 +57,7 @@ async def test_changes_only_leave_the_row_as_a_whole_write_would(pool: Any) -> N
         clocks=[_clock("first_response", T0 + timedelta(hours=1)), _clock("plan", T0)],
     )
     first = RecordEvents(state=state, events=[_event(1, "received")], intake=intake())
-    await store.record_events(pool, first)
+    await persist.record_events(pool, first)
     was = row_fields(state)
 
     # A plan: the status, the plan and its ETA move, one clock is satisfied, one is new.
@@ -79,8 +80,8 @@ async def test_changes_only_leave_the_row_as_a_whole_write_would(pool: Any) -> N
     batch = RecordEvents(
         number=NUMBER, customer_id="C-1001", changes=changes, events=[_event(2, "plan_submitted")]
     )
-    assert await store.record_events(pool, batch) == 1
-    assert await store.record_events(pool, batch) == 0  # a retry is a no-op
+    assert await persist.record_events(pool, batch) == 1
+    assert await persist.record_events(pool, batch) == 0  # a retry is a no-op
     expected = row_fields(later) | {"department": "support"}
     assert await _row(pool) == expected
     assert await pool.fetchval("SELECT version FROM requests WHERE number = $1", NUMBER) == 2
@@ -92,5 +93,5 @@ async def test_changes_only_leave_the_row_as_a_whole_write_would(pool: Any) -> N
         changes={"status": "assigned"},
         events=[_event(1, "received")],
     )
-    await store.record_events(pool, stale)
+    await persist.record_events(pool, stale)
     assert await _row(pool) == expected

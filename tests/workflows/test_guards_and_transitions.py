@@ -45,7 +45,7 @@ from csflow.domain.terms import RequestTerms
 from csflow.refusals import Refusal
 from tests.helpers import AGENT, CUSTOMER, SUPERVISOR, intake
 from workflows.improvement import guards as task_guards
-from workflows.service_request import guards, transitions
+from workflows.service_request import after_resolution, guards, transitions
 from workflows.service_request.timeline import Timeline
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
@@ -183,12 +183,12 @@ def test_a_whole_lifecycle_moves_the_status_only_through_the_timeline() -> None:
     transitions.resolve(tl, terms, ResolveCommand(actor=AGENT, summary="fixed"), at[2])
     assert any(c.name == "confirmation" and c.open for c in s.clocks)
     transitions.customer_confirmed(tl, terms, ConfirmCommand(actor=CUSTOMER, satisfied=True), at[3])
-    clock, expires = transitions.follow_up_deadline(s, terms, at[3])
+    clock, expires = after_resolution.follow_up_deadline(s, terms, at[3])
     assert clock.due_at is not None and expires > clock.due_at
-    transitions.follow_up_scheduled(
+    after_resolution.follow_up_scheduled(
         tl, terms, clock, FollowUpPlan(owner="fu.lin", survey_url=None), at[3]
     )
-    negative = transitions.follow_up_recorded(
+    negative = after_resolution.follow_up_recorded(
         tl, terms, FollowUpRecord(actor=FU, score=5, nps=10), at[4]
     )
     assert not negative and s.status is Status.FOLLOWED_UP

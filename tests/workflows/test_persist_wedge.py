@@ -33,7 +33,7 @@ from csflow.contracts import (
 )
 from csflow.domain.lifecycle import Status
 from csflow.refusals import Refusal
-from csflow.store import requests as store
+from csflow.store import persist as store
 from tests.helpers import AGENT, SUPERVISOR, eventually, fresh_queue, intake
 from tests.workflows.conftest import TERMS
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify

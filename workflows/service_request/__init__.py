@@ -3,6 +3,7 @@
 - `workflow.py`: the one workflow class — its loop, then every Update in lifecycle order.
 - `guards.py`: one check per command, run by its validator and again by its handler.
 - `transitions.py`: every state change, always through the timeline.
+- `after_resolution.py`: the state changes after resolution (follow-up, improvements).
 - `timeline.py`: the append that writes each change down.
 - `effects.py`: every activity and child workflow the request calls.
 """

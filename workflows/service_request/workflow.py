@@ -86,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
     from csflow.refusals import Refusal
     from workflows.caller_start import start_problem
     from workflows.service_request import (
+        after_resolution,
         complaints,
         effects,
         eta,
@@ -399,7 +400,7 @@ class ServiceRequestWorkflow:
                 transitions.firing(self._timeline, f, takeover_on_timeline=on_timeline)
                 if f.step is not None and self._org_routing:
                     await self._route_step(f, holder)
-            elif transitions.after_resolution(self._timeline, self._terms, f, now):
+            elif after_resolution.after_resolution(self._timeline, self._terms, f, now):
                 await self._confirmed(f.at if self._importing else None)
         missed = (
             eta.watched(s) is not None
@@ -437,7 +438,7 @@ class ServiceRequestWorkflow:
         for task_id, handle in list(self._children.items()):
             if handle.done():
                 del self._children[task_id]
-                transitions.improvement_closed(self._timeline, handle.result(), self._now())
+                after_resolution.improvement_closed(self._timeline, handle.result(), self._now())
         if self._state.status is Status.FOLLOWED_UP and not self._children:
             self._end(EventKind.CLOSED, SYSTEM, Status.CLOSED, "followed up", self._now())
             await self._persist()
@@ -662,17 +663,17 @@ class ServiceRequestWorkflow:
     async def record_follow_up(self, rec: FollowUpRecord) -> UpdateResult:
         recorded = await self._begin(guards.record_follow_up, rec, rec.at)
         tl, t = self._timeline, self._terms
-        negative = transitions.follow_up_recorded(tl, t, rec, recorded)
+        negative = after_resolution.follow_up_recorded(tl, t, rec, recorded)
         for i, need in enumerate(rec.new_needs, start=1):
             number = await effects.open_linked_request(
                 LinkedRequestInput(
                     parent=self._state.number, index=i, intake=self._input.intake, need=need
                 )
             )
-            transitions.linked_request_opened(tl, rec, need, number, rec.at or workflow.now())
+            after_resolution.linked_request_opened(tl, rec, need, number, rec.at or workflow.now())
         if negative:
             now = rec.at or workflow.now()
-            task = transitions.improvement_input(self._state, t, rec, now)
+            task = after_resolution.improvement_input(self._state, t, rec, now)
             child = task
             if self._patched(BY_REFERENCE_PATCH):  # the child gets no customer words
                 child = task.model_copy(update={"problem": problem_reference(task.task_id)})
@@ -680,7 +681,7 @@ class ServiceRequestWorkflow:
                 child, f"improvement for {task.number} · {task.department}"
             )
             chosen_by = rec.actor.id if rec.improvement_department else None
-            transitions.improvement_opened(tl, t, task, now, chosen_by)
+            after_resolution.improvement_opened(tl, t, task, now, chosen_by)
         return await self._finish(rec.at)
 
     @record_follow_up.validator
@@ -845,7 +846,9 @@ class ServiceRequestWorkflow:
         await effects.release(s.number)
         now = at or workflow.now()
         after_deadline = self._patched(FOLLOW_UP_PATCH)
-        clock, expires = transitions.follow_up_deadline(s, t, now, after_deadline=after_deadline)
+        clock, expires = after_resolution.follow_up_deadline(
+            s, t, now, after_deadline=after_deadline
+        )
         assert clock.due_at is not None
         plan = await effects.plan_follow_up(
             PlanFollowUpInput(
@@ -857,7 +860,7 @@ class ServiceRequestWorkflow:
             ),
             local=self._patched(COMPACT_PATCH),
         )
-        transitions.follow_up_scheduled(
+        after_resolution.follow_up_scheduled(
             self._timeline, t, clock, plan, now, after_deadline=after_deadline
         )
 
