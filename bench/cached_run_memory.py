@@ -32,6 +32,7 @@ import psutil
 from bench.stack import Servers, generated_keys, servers
 
 SITE = "site-packages/"
+ROOT = str(Path(__file__).resolve().parent.parent)  # csflow's own frames start here
 
 
 async def run(running: Servers, n: int, top: int) -> None:
@@ -118,11 +119,16 @@ def _report(
     for s in after.compare_to(before, "lineno")[:top]:
         frame = s.traceback[0]
         print(f"  {s.size_diff / n / 1000:6.1f} kB  {short(frame.filename)}:{frame.lineno}")
-    print("Python, the largest by where the workflow or csflow asked for it:")
+    print("Python, the largest by call path (allocation <- its callers; csflow's frames")
+    print("if any, else the SDK's):")
     for s in after.compare_to(before, "traceback")[:3]:
-        ours = [f for f in s.traceback if SITE not in f.filename and "python3." not in f.filename]
-        where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in ours[-3:][::-1])
-        print(f"  {s.size_diff / n / 1000:6.1f} kB  {short(s.traceback[0].filename)}  ({where})")
+        frames = list(s.traceback)  # oldest first
+        site = frames[-1]
+        ours = [f for f in frames if f.filename.startswith(ROOT) and SITE not in f.filename]
+        path = (ours or frames)[-3:][::-1]
+        where = " <- ".join(f"{short(f.filename)}:{f.lineno}" for f in path)
+        at = f"{short(site.filename)}:{site.lineno}"
+        print(f"  {s.size_diff / n / 1000:6.1f} kB  {at}  ({where})")
 
 
 def main() -> None:

@@ -25,7 +25,10 @@ C at a time, and leaves them open. It reports:
   the firings due while intake was running and those due after it (at rest).
 
 It waits until the last request's first-response breach has fallen due (plus
-`--settle` seconds) before reading the lateness. docs/performance.md records a run.
+`--settle` seconds) before reading the lateness; then prints the SQLite file by kind
+(bench/storage.py) and, with `--explain K`, where a late firing's seconds went
+(bench/lateness.py). `TEMPORAL_ADDRESS` and `DATABASE_URL`, when set, name servers to
+measure instead of starting them. docs/performance.md records the runs.
 """
 
 from __future__ import annotations
