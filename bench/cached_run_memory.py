@@ -29,20 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from bench.stack import Servers, generated_keys, servers
+from bench.open_requests import p3_intake
+from bench.stack import Servers, generated_keys, servers, signed_client
 
 SITE = "site-packages/"
 ROOT = str(Path(__file__).resolve().parent.parent)  # csflow's own frames start here
 
 
 async def run(running: Servers, n: int, top: int) -> None:
-    from temporalio.client import Client
 
     from csflow import logs
-    from csflow.contracts import Contact, Customer, RequestIntake
-    from csflow.crypto import assertions, converter
-    from csflow.crypto.interceptors import ActorSigning
-    from csflow.domain.codes import Category, Channel, Priority
     from csflow.settings import Settings
     from csflow.store.migrations import apply_migrations
     from csflow.store.pool import create_pool
@@ -54,24 +50,11 @@ async def run(running: Servers, n: int, top: int) -> None:
     ring = generated_keys("on")
     queue = f"bench-memory-{uuid.uuid4().hex[:8]}"
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
-    client = await Client.connect(
-        running.target,
-        data_converter=converter.data_converter(ring),
-        interceptors=[ActorSigning(assertions.load_key(settings.data_dir))],
-    )
+    client = await signed_client(running.target, ring, settings)
     pool = await create_pool(running.dsn, min_size=1, max_size=10)
 
-    def intake(i: int) -> RequestIntake:
-        return RequestIntake(
-            customer=Customer(
-                id=f"M-{i % 997}", name="Bench Customer", contact=Contact(email=f"m{i}@example.com")
-            ),
-            channel=Channel.WEB,
-            category=Category.CONSULTATION,
-            priority=Priority.P3,
-            description="Where is my parcel?",
-            external_id=f"memory-{uuid.uuid4().hex[:12]}",
-        )
+    def intake(i: int) -> Any:
+        return p3_intake(i, "memory")
 
     try:
         async with build_worker(client, queue, pool, settings=settings):

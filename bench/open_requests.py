@@ -47,18 +47,37 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
-from temporalio.client import Client
 
 from bench import storage
 from bench.figures import quantiles
 from bench.lateness import where_lateness_goes
-from bench.stack import generated_keys, servers, tree_rss
+from bench.stack import generated_keys, servers, signed_client, tree_rss
 
 
 async def _until(pool: Any, rows: int) -> None:
     """Until the worker has persisted `rows` intakes (PostgreSQL has nothing to await)."""
     while await pool.fetchval("SELECT count(*) FROM requests") < rows:  # noqa: ASYNC110
         await asyncio.sleep(0.5)
+
+
+def p3_intake(i: int, prefix: str) -> Any:
+    """The benchmarks' open request: a P3 web consultation from one of 997 customers, its
+    external id unique (`prefix`-…), so each create starts a new request."""
+    from csflow.contracts import Contact, Customer, RequestIntake
+    from csflow.domain.codes import Category, Channel, Priority
+
+    return RequestIntake(
+        customer=Customer(
+            id=f"{prefix[0].upper()}-{i % 997}",
+            name="Bench Customer",
+            contact=Contact(email=f"{prefix[0]}{i}@example.com"),
+        ),
+        channel=Channel.WEB,
+        category=Category.CONSULTATION,
+        priority=Priority.P3,
+        description="Where is my parcel?",
+        external_id=f"{prefix}-{uuid.uuid4().hex[:12]}",
+    )
 
 
 async def _loop_lag(out: list[tuple[float, float]], every: float = 0.05) -> None:
@@ -96,10 +115,6 @@ async def run(
     from csflow import logs
     from csflow.api.admission import Admission, Saturated
     from csflow.config.policy import load_policy
-    from csflow.contracts import Contact, Customer, RequestIntake
-    from csflow.crypto import assertions, converter
-    from csflow.crypto.interceptors import ActorSigning
-    from csflow.domain.codes import Category, Channel, Priority
     from csflow.domain.events import EventKind
     from csflow.settings import Settings
     from csflow.store.migrations import apply_migrations
@@ -114,24 +129,11 @@ async def run(
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
     policy = load_policy(policy_file)
     first_response = policy.sla.P3.first_response.duration
-    client = await Client.connect(
-        target,
-        data_converter=converter.data_converter(ring),
-        interceptors=[ActorSigning(assertions.load_key(settings.data_dir))],
-    )
+    client = await signed_client(target, ring, settings)
     n = args.requests
 
-    def intake(i: int) -> RequestIntake:
-        return RequestIntake(
-            customer=Customer(
-                id=f"O-{i % 997}", name="Bench Customer", contact=Contact(email=f"o{i}@example.com")
-            ),
-            channel=Channel.WEB,
-            category=Category.CONSULTATION,
-            priority=Priority.P3,
-            description="Where is my parcel?",
-            external_id=f"open-{uuid.uuid4().hex[:12]}",
-        )
+    def intake(i: int) -> Any:
+        return p3_intake(i, "open")
 
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=10)

@@ -97,6 +97,22 @@ def generated_keys(encryption: str) -> Any:
     return ring
 
 
+async def signed_client(target: str, ring: Any, settings: Any) -> Any:
+    """A Temporal client as csflow's own clients are built: payloads sealed with `ring`
+    (from `generated_keys`; None: plaintext) and every Update's actor signed with the key
+    in `settings.data_dir`."""
+    from temporalio.client import Client
+
+    from csflow.crypto import assertions, converter
+    from csflow.crypto.interceptors import ActorSigning
+
+    return await Client.connect(
+        target,
+        data_converter=converter.data_converter(ring),
+        interceptors=[ActorSigning(assertions.load_key(settings.data_dir))],
+    )
+
+
 # ---- what the processes cost --------------------------------------------------------
 
 

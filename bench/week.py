@@ -59,11 +59,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from bench.figures import quantiles
-from bench.stack import generated_keys, servers, tree_cpu, tree_rss
+from bench.stack import generated_keys, servers, signed_client, tree_cpu, tree_rss
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -189,8 +189,6 @@ async def run(
         RequestIntake,
         ResolveCommand,
     )
-    from csflow.crypto import assertions, converter
-    from csflow.crypto.interceptors import ActorSigning
     from csflow.domain.codes import Category, Channel, Priority, Role
     from csflow.domain.events import EventKind
     from csflow.settings import Settings
@@ -210,11 +208,7 @@ async def run(
     ring = generated_keys(args.encryption)
     queue = f"bench-week-{uuid.uuid4().hex[:8]}"
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
-    client = await Client.connect(
-        target,
-        data_converter=converter.data_converter(ring),
-        interceptors=[ActorSigning(assertions.load_key(settings.data_dir))],
-    )
+    client = await signed_client(target, ring, settings)
     k: float = args.compression
     rng = random.Random(args.seed)
     plan_of_week = arrivals(args, rng)
