@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from csflow.config.terms import TermsProvider
 from csflow.crypto import options
 from csflow.domain.policy import DEFAULT_BANNED, DEFAULT_POLICY, Policy
 from csflow.notify.config import NotifyConfig, load_notify_config
+from csflow.notify.dispatcher import Dispatcher
 from csflow.notify.sender import build_sender
 from csflow.reports.schedules import ensure_schedules
 from csflow.settings import Settings
@@ -60,14 +61,14 @@ def activities_for(
     client: Client,
     policy: Policy,
     settings: Settings,
-    notify: NotifyActivities | None = None,
+    send: NotifyActivities,
+    dispatcher: Dispatcher,
 ) -> list[Any]:
     """Every activity the workflows call, bound to their dependencies."""
-    store = StoreActivities(pool)
+    store = StoreActivities(pool, wrote_messages=dispatcher.wake)
     assign = AssignmentActivities(pool, policy.intake, client, policy.organisation, policy.taxonomy)
     terms = TermsProvider(policy)  # one calendar cache for every activity
     follow = FollowUpActivities(pool, client, terms, settings)
-    send = notify or notify_activities(pool, load_notify_config(), policy.compliance.banned_phrases)
     reports = ReportActivities(pool)
     return [
         store.record_events,
@@ -87,23 +88,29 @@ def activities_for(
     ]
 
 
-def build_worker(
+@contextlib.asynccontextmanager
+async def build_worker(
     client: Client,
     task_queue: str,
     pool: Any,
     policy: Policy = DEFAULT_POLICY,
     settings: Settings | None = None,
     notify: NotifyActivities | None = None,
-) -> Worker:
+) -> AsyncIterator[Worker]:
+    """The Temporal worker and, for as long as it runs, the outbox dispatcher that sends
+    the messages its requests' writes queue (csflow/notify/dispatcher.py), on the same
+    channels as the send activity."""
     settings = settings or Settings()
-    return Worker(
+    send = notify or notify_activities(pool, load_notify_config(), policy.compliance.banned_phrases)
+    dispatcher = Dispatcher(send, pool)
+    worker = Worker(
         options.for_worker(client),
         task_queue=task_queue,
         # Every Update's actor must carry an assertion signed by the API, CLI or starter
         # that authenticated it (docs/security.md); checked before the validator runs.
         interceptors=options.worker_interceptors(settings),
         workflows=list(WORKFLOWS),
-        activities=activities_for(pool, client, policy, settings, notify),
+        activities=activities_for(pool, client, policy, settings, send, dispatcher),
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=sandbox.runner(settings.workflow_sandbox),
         # How long a dead worker's requests wait before another worker takes them, and
@@ -111,6 +118,8 @@ def build_worker(
         # replayed from scratch (docs/temporal-notes.md "Worker settings").
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )
+    async with worker, dispatcher.running():
+        yield worker
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:

@@ -25,7 +25,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from csflow.notify.models import CompactNotification, Notification, NotifyResult
-from csflow.notify.sender import Sender, log
+from csflow.notify.sender import Sender
 from csflow.store import outbox
 
 
@@ -83,53 +83,22 @@ class NotifyActivities(Sender):
                 category=ApplicationErrorCategory.BENIGN,
             )
         status, channel = await outbox.claim(self._pool, n)
-        if status in outbox.FINAL:
-            return NotifyResult(key=n.key, status="duplicate", channel=channel)
-        if status == "sending" and channel and not self._channels[channel].dedupes:
-            await outbox.mark(
-                self._pool,
-                n.key,
-                "uncertain",
-                None,
-                f"{channel}: outcome unknown after a crash; not re-sent",
-            )
-            await self._alert_ops(n, f"{channel} delivery uncertain")
-            return NotifyResult(key=n.key, status="uncertain", channel=channel)
-        result = await self.deliver(n, retry_first=channel if status == "sending" else None)
-        if result.status == "sent" or not result.attempts:
-            # Sent, or no channel can even address the recipient: waiting cannot help.
-            return await self._settle(n, result)
-        wait = self._next_wait()
-        if wait is None:
-            return await self._settle(n, result)
-        attempt = activity.info().attempt
-        (log.warning if attempt == 1 else log.info)(
-            "notify.retrying",
-            key=n.key,
-            request_number=n.number,
-            attempt=attempt,
-            retry_in_s=wait.total_seconds(),
-            problem="; ".join(result.attempts),
+        info = activity.info()
+        outcome = await self.attempt(
+            n, status, channel, first_at=info.scheduled_time, attempt=info.attempt
         )
+        if isinstance(outcome, NotifyResult):
+            return outcome
         # BENIGN: an outage is expected; the SDK then logs the failure at debug level
-        # instead of a warning with a traceback per attempt (the line above says it once).
+        # instead of a warning with a traceback per attempt (`attempt` logged it once).
         raise ApplicationError(
-            f"every channel refused {n.key} ({'; '.join(result.attempts)}); "
-            f"retrying in {wait.total_seconds():.0f}s",
-            type="ChannelsDown",
-            next_retry_delay=wait,
+            outcome.why,
+            type=outcome.type,
+            next_retry_delay=outcome.delay,
             category=ApplicationErrorCategory.BENIGN,
         )
 
     def _next_wait(self) -> timedelta | None:
-        """The delay before the next attempt, or None once the retry window is over.
-
-        The window counts from the first attempt's scheduling, so a worker that was down
-        for part of it does not stretch it; the last attempt falls at its very end.
-        """
+        """The retry window's next delay, counted from the activity's first scheduling."""
         info = activity.info()
-        retry = self._config.retry
-        left = retry.within - (self._now() - info.scheduled_time)
-        if left <= timedelta(0):
-            return None
-        return min(retry.delay(info.attempt), left)
+        return self.next_wait(info.scheduled_time, info.attempt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -17,8 +18,12 @@ log = structlog.get_logger(__name__)
 
 
 class StoreActivities:
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool[Any], wrote_messages: Callable[[], None] = lambda: None
+    ) -> None:
         self._pool = pool
+        # The worker's dispatcher, woken when a write put messages in the outbox.
+        self._wrote_messages = wrote_messages
 
     @activity.defn(name="record_events")
     async def record_events(self, batch: RecordEvents) -> int | Written:
@@ -49,6 +54,8 @@ class StoreActivities:
                 non_retryable=True,
             ) from err
         bound.info("persist.ok", events=[e.seq for e in batch.events], inserted=inserted)
+        if batch.messages:
+            self._wrote_messages()
         return Written.now()
 
     async def _salvage(self, batch: RecordEvents, bound: Any) -> int:

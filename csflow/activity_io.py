@@ -28,6 +28,7 @@ from csflow.contracts import (
 )
 from csflow.contracts.personal import PersonalDescription
 from csflow.domain.codes import Category, Channel, Priority, Tier
+from csflow.notify.models import CompactNotification
 
 
 class ResolveTermsInput(Model):
@@ -150,6 +151,10 @@ class RecordEvents(Model):
     # After the database refused this write: store what it takes and set the rest aside
     # in persist_dead_letters rather than be refused again (docs/events.md).
     salvage: bool = False
+    # The messages the workflow task planned (patch `messages-in-the-write`): written to
+    # the outbox in this write's transaction, for the worker's dispatcher to send. A local
+    # activity's input is not kept in history, so they cost the history nothing.
+    messages: list[CompactNotification] = Field(default_factory=list)
 
     @property
     def request_number(self) -> str:

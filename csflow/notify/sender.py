@@ -1,9 +1,11 @@
 """Delivering one notification through the recipient's channels, exactly once per key.
 
-What `send_notification` (activities/notify.py) and `csflow notify retry` share: the
-outbox claim and marks, channel fall-through, quiet hours, the recipient's address looked
-up and opened here (never carried in the activity input), and the ops alert. The activity
-adds only what belongs to Temporal: the retry schedule while every channel is down.
+What the `send_notification` activity (activities/notify.py), the worker's dispatcher
+(csflow/notify/dispatcher.py) and `csflow notify retry` share: the outbox marks, what a
+row's status allows (`attempt`), channel fall-through, quiet hours, the recipient's
+address looked up and opened here (never carried in the workflow's history), the retry
+schedule while every channel is down, and the ops alert. The activity turns a `Later`
+into a Temporal retry; the dispatcher into the row's next due time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -35,6 +38,17 @@ log = structlog.get_logger("activities.notify")
 INTRUSIVE = ("sms", "phone")  # not at night, except for P1
 
 
+@dataclass(frozen=True)
+class Later:
+    """Not delivered yet, and worth trying again after `delay`: every channel refused the
+    message (`ChannelsDown`), or only intrusive channels remain during quiet hours
+    (`QuietHours`)."""
+
+    why: str
+    type: str
+    delay: timedelta
+
+
 class Sender:
     def __init__(
         self,
@@ -53,6 +67,70 @@ class Sender:
     async def resend(self, n: Notification) -> NotifyResult:
         """One attempt at a message an operator released (`csflow notify retry`)."""
         return await self._settle(n, await self.deliver(n, retry_first=None))
+
+    async def attempt(
+        self,
+        n: Notification,
+        status: str,
+        channel: str | None,
+        *,
+        first_at: datetime,
+        attempt: int,
+    ) -> NotifyResult | Later:
+        """One try at a message whose outbox row says `status` (and the `channel` last
+        tried): a row already settled is a duplicate; one a crash left `sending` is sent
+        again only through a channel whose receiver dedupes on the key — an email in that
+        state becomes `uncertain` and ops are told, rather than mailing the customer twice.
+        Undelivered within the retry window (counted from `first_at`) it is `Later`;
+        after it, `failed` with an ops alert."""
+        if status in outbox.FINAL:
+            return NotifyResult(key=n.key, status="duplicate", channel=channel)
+        if status == "sending" and channel and not self._channels[channel].dedupes:
+            await outbox.mark(
+                self._pool,
+                n.key,
+                "uncertain",
+                None,
+                f"{channel}: outcome unknown after a crash; not re-sent",
+            )
+            await self._alert_ops(n, f"{channel} delivery uncertain")
+            return NotifyResult(key=n.key, status="uncertain", channel=channel)
+        try:
+            result = await self.deliver(n, retry_first=channel if status == "sending" else None)
+        except ApplicationError as quiet:  # quiet hours: only intrusive channels are left
+            return Later(quiet.message, "QuietHours", quiet.next_retry_delay or timedelta(0))
+        if result.status == "sent" or not result.attempts:
+            # Sent, or no channel can even address the recipient: waiting cannot help.
+            return await self._settle(n, result)
+        wait = self.next_wait(first_at, attempt)
+        if wait is None:
+            return await self._settle(n, result)
+        (log.warning if attempt == 1 else log.info)(
+            "notify.retrying",
+            key=n.key,
+            request_number=n.number,
+            attempt=attempt,
+            retry_in_s=wait.total_seconds(),
+            problem="; ".join(result.attempts),
+        )
+        return Later(
+            f"every channel refused {n.key} ({'; '.join(result.attempts)}); "
+            f"retrying in {wait.total_seconds():.0f}s",
+            "ChannelsDown",
+            wait,
+        )
+
+    def next_wait(self, first_at: datetime, attempt: int) -> timedelta | None:
+        """The delay before the next attempt, or None once the retry window is over.
+
+        The window counts from the first attempt's scheduling, so a worker that was down
+        for part of it does not stretch it; the last attempt falls at its very end.
+        """
+        retry = self._config.retry
+        left = retry.within - (self._now() - first_at)
+        if left <= timedelta(0):
+            return None
+        return min(retry.delay(attempt), left)
 
     async def deliver(self, n: Notification, retry_first: str | None) -> NotifyResult:
         """Try each candidate channel once; the first that takes the message wins.

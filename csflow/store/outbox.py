@@ -7,6 +7,12 @@ sent      delivered                           → never again
 failed    still undelivered at the end of the retry window → only `csflow notify retry`
 uncertain a crash left an email's fate unknown → only `csflow notify retry --uncertain`
 
+Since the workflow patch `messages-in-the-write` most messages are written here by the
+request's own write, in its transaction (`queue`), and sent by the worker's dispatcher
+(`take_due`, `defer`, `release`; csflow/notify/dispatcher.py): `dispatch` marks those
+rows, `next_attempt_at` says when one is next due, `tries` how often it was tried, and
+`lease_until` how long a dispatcher holds it. Rows an activity sends are never taken.
+
 The row keeps the message until it is sent, so an operator can send a failed one again
 on purpose with the same key; it is cleared once sent. It holds contact details and may
 hold the customer's words, so it is kept sealed with the customer's data key
@@ -24,9 +30,13 @@ from csflow.crypto import at_rest
 from csflow.notify.models import Notification
 
 if TYPE_CHECKING:
+    from datetime import timedelta
     from typing import TypeAlias
 
+    from asyncpg.pool import PoolConnectionProxy
+
     Pool: TypeAlias = asyncpg.Pool[Any]
+    Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 # Statuses from which a message is not sent again by the workflow's own retries.
 FINAL = ("sent", "failed", "uncertain")
@@ -67,6 +77,98 @@ async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
     row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
     assert row is not None
     return str(row["status"]), row["channel"]
+
+
+async def queue(conn: Conn, messages: list[Notification], sealing: Any) -> int:
+    """Write `messages` as pending rows for the dispatcher, due now, inside the caller's
+    transaction (the request's write): they exist exactly when the events that planned
+    them do. `sealing` is the customer's data key (None: kept as they are, a request
+    with no customer key). A repeated write (a retried persist) inserts nothing again.
+    Returns the rows inserted."""
+    if not messages:
+        return 0
+    rows = [
+        (
+            n.key,
+            n.number,
+            n.template,
+            n.recipient.kind,
+            n.recipient.id,
+            None if sealing is not None else n.model_dump(mode="json"),
+            at_rest.seal(sealing, n.model_dump(mode="json")) if sealing is not None else None,
+        )
+        for n in messages
+    ]
+    inserted: list[Any] = await conn.fetch(
+        """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
+                               payload, payload_sealed, dispatch, next_attempt_at)
+           SELECT k, n, t, rk, ri, 'pending', p, ps, true, now()
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                       $6::jsonb[], $7::bytea[]) AS m(k, n, t, rk, ri, p, ps)
+           ON CONFLICT (key) DO NOTHING RETURNING key""",
+        *(list(column) for column in zip(*rows, strict=True)),
+    )
+    return len(inserted)
+
+
+class Due:
+    """A dispatcher's row: the message (None once its customer was erased) and what the
+    row says of earlier tries."""
+
+    def __init__(self, row: Any, message: Notification | None) -> None:
+        self.key: str = row["key"]
+        self.status: str = row["status"]
+        self.channel: str | None = row["channel"]
+        self.tries: int = row["tries"]
+        self.created_at: Any = row["created_at"]
+        self.message = message
+
+
+async def take_due(pool: Pool, *, limit: int, lease: timedelta) -> list[Due]:
+    """Claim up to `limit` dispatcher rows that are due, for `lease`: the claim is the
+    update, so two dispatchers (two workers) never hold one row at once, and a row a
+    crashed dispatcher held is due again when its lease runs out. Each claim counts as a
+    try."""
+    rows = await pool.fetch(
+        """UPDATE outbox SET lease_until = now() + $2::interval, tries = tries + 1
+           WHERE key IN (
+               SELECT key FROM outbox
+               WHERE dispatch AND status IN ('pending', 'retrying', 'sending')
+                 AND next_attempt_at <= now()
+                 AND (lease_until IS NULL OR lease_until <= now())
+               ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING key, status, channel, tries, created_at, payload, payload_sealed""",
+        limit,
+        lease,
+    )
+    out: list[Due] = []
+    for r in rows:
+        stored, erased = await at_rest.open_or_erased(pool, r["payload_sealed"])
+        payload = stored or r["payload"]
+        message = None if erased or payload is None else Notification.model_validate(payload)
+        out.append(Due(r, message))
+    return out
+
+
+async def defer(pool: Pool, key: str, delay: timedelta, why: str | None = None) -> None:
+    """Give the row back, due again after `delay` (an outage, quiet hours)."""
+    await pool.execute(
+        """UPDATE outbox SET next_attempt_at = now() + $2::interval, lease_until = NULL,
+               attempts = CASE WHEN $3::text IS NULL THEN attempts
+                               ELSE attempts || jsonb_build_array($3::text) END,
+               updated_at = now()
+           WHERE key = $1""",
+        key,
+        delay,
+        why,
+    )
+
+
+async def release(pool: Pool, key: str) -> None:
+    """The row is settled (sent, failed, uncertain): no longer anyone's."""
+    await pool.execute(
+        "UPDATE outbox SET lease_until = NULL, next_attempt_at = NULL WHERE key = $1", key
+    )
 
 
 async def mark(

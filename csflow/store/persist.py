@@ -21,6 +21,7 @@ import asyncpg
 from csflow.activity_io import ROW_FIELDS, RecordEvents
 from csflow.contracts import RequestState, TimelineEvent
 from csflow.crypto import at_rest
+from csflow.store import outbox
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -43,10 +44,12 @@ DATA_ERRORS: tuple[type[Exception], ...] = (
 
 
 async def record_events(pool: Pool, batch: RecordEvents) -> int:
-    """Write the request row and a batch of events atomically; return events newly inserted.
+    """Write the request row, a batch of events and the messages they planned atomically;
+    return the events newly inserted.
 
     The row only moves forward: an update carrying an older version (a late retry) is
-    ignored, so a re-run activity can never roll the request back.
+    ignored, so a re-run activity can never roll the request back. The messages go to the
+    outbox for the worker's dispatcher, sealed with the customer's key like the events.
     """
     s, number = batch.state, batch.request_number
     version = batch.events[-1].seq if batch.events else (s.persisted_seq if s else 0)
@@ -59,6 +62,7 @@ async def record_events(pool: Pool, batch: RecordEvents) -> int:
         else:
             await _update_changes(conn, number, batch.changes or {}, version)
         inserted = await _insert_events(conn, number, batch.events, sealing.events)
+        await outbox.queue(conn, [m.full() for m in batch.messages], sealing.key)
     return len(inserted)
 
 
@@ -112,6 +116,7 @@ class _Sealed:
     phone_index: bytes | None
     email_index: bytes | None
     events: tuple[list[str | None], list[Any], list[bytes | None]]  # reasons, data, words
+    key: Any = None  # the customer's data key, when the batch carries messages to seal
 
     def one(self, index: int) -> tuple[list[str | None], list[Any], list[bytes | None]]:
         reasons, datas, words = self.events
@@ -131,7 +136,8 @@ async def _sealing(pool: Pool, batch: RecordEvents) -> _Sealed:
             intake.customer.contact.model_dump(mode="json", exclude_none=True),
             intake.description,
         )
-    return _Sealed(person, phone, email, (reasons, datas, words))
+    key = await at_rest.keys(pool).for_customer(customer_id) if batch.messages else None
+    return _Sealed(person, phone, email, (reasons, datas, words), key)
 
 
 async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:

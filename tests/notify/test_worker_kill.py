@@ -93,7 +93,7 @@ async def test_killing_the_worker_after_the_send_delivers_once(
             async def recorded() -> None:
                 assert await outbox_status(pool, number) == "sent"
 
-            # The server re-dispatches the activity once its 30 s start-to-close lapses.
+            # Another dispatcher takes the row once the dead one's lease (60 s) lapses.
             await eventually(recorded, timeout=120, interval=0.5)
     acks = [r for r in gw.received if number in r["key"] and r["key"].endswith("acknowledgement")]
     assert len(acks) == 2, "sent, then re-sent once after the crash"

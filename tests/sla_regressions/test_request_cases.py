@@ -341,14 +341,15 @@ async def test_06_glpi_5319_every_step_missed_while_down_is_recorded_in_order(
 
     from tests.helpers import fresh_queue
 
+    notify = FakeNotify()
     h = Harness(
         ts_env,
         ts_env.client,
         fresh_queue(),
-        FakeStore(),
+        FakeStore(outbox=notify.sent),
         FakeAssignment(),
         FakeFollowUp(),
-        FakeNotify(),
+        notify,
     )
     step = {"notify": ["supervisor"], "channels": ["sms"], "action": "notify"}
     terms = TermsProvider(

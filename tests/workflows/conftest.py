@@ -63,10 +63,10 @@ async def running_harness(
     """A worker on a fresh task queue with in-memory activities; `terms` is the policy
     its `resolve_terms` answers from (for a caller's start, which carries none)."""
     queue = fresh_queue()
-    store = FakeStore()
+    notify = FakeNotify()
+    store = FakeStore(outbox=notify.sent)
     assignment = FakeAssignment()
     follow_up = FakeFollowUp()
-    notify = FakeNotify()
     async with Worker(
         ts_env.client,
         task_queue=queue,

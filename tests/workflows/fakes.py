@@ -43,6 +43,9 @@ class FakeStore:
     # Seconds the next writes report committing after they really did: a worker that
     # dispatched them that much later than the workflow's clock counts.
     late_stamps: list[float] = field(default_factory=list)
+    # Where the messages a write carries go (patch `messages-in-the-write`): the world
+    # points it at FakeNotify.sent, so a test sees every message whichever way it went.
+    outbox: list[Notification] = field(default_factory=list)
 
     @activity.defn(name="record_events")
     async def record_events(self, batch: RecordEvents) -> int | Written:
@@ -57,6 +60,7 @@ class FakeStore:
             self.refuse_next -= 1
             raise ApplicationError("refused by the database", type="DataError", non_retryable=True)
         self.batches.append(batch)
+        self.outbox.extend(m.full() for m in batch.messages)
         written = Written.now()
         if self.late_stamps:
             written.at += timedelta(seconds=self.late_stamps.pop(0))

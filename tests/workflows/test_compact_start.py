@@ -79,8 +79,10 @@ async def test_a_caller_start_runs_on_compact_terms_and_batches_its_messages(
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     # Terms and triage ran as local activities; the acknowledgement and the assignment
-    # went out together.
-    assert scheduled == ["send_notification"]
+    # travelled in the intake's write (patch `messages-in-the-write`), not an activity.
+    assert scheduled == []
+    intake = harness.store.batches[0]
+    assert {m.full().template for m in intake.messages} == {"acknowledgement", "staff_assignment"}
 
     async def both_sent() -> None:
         sent = harness.notify.sent

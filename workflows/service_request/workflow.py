@@ -165,11 +165,18 @@ COMPACT_PATCH = "compact-terms-and-messages"
 # them, which at intake under load added up to a second on every clock the task armed
 # (docs/performance.md, "Where a late firing's seconds go").
 ARM_AFTER_WRITE_PATCH = "timers-from-the-write"
+# The compact messages a workflow task planned travel in its persist (a local activity,
+# whose input history does not keep) and are written to the outbox in the same
+# transaction as the events that planned them; the worker's dispatcher sends them
+# (csflow/notify/dispatcher.py). Before, each task's messages were one more activity:
+# three events, a workflow task for its completion and, for a run evicted from the
+# worker's cache, a replay of the whole history — on every SLA firing that told anyone.
+MESSAGES_IN_THE_WRITE_PATCH = "messages-in-the-write"
 # A worker's clock ahead of the server's cannot pull a timer earlier than this (and a
 # timer that fires early only finds nothing due and is armed again for the rest).
 WRITE_CLOCK_TRUSTED_WITHIN = timedelta(seconds=10)
 # Patches released after COMPACT_PATCH: a run under it has them only if it says so.
-_AFTER_COMPACT = frozenset({ARM_AFTER_WRITE_PATCH})
+_AFTER_COMPACT = frozenset({ARM_AFTER_WRITE_PATCH, MESSAGES_IN_THE_WRITE_PATCH})
 # How long an import's events are waited for: an importer that dies half-way leaves the
 # request's clocks held this long at most, then they fire up to now as for any backlog.
 IMPORT_WAIT = timedelta(minutes=15)
@@ -1034,12 +1041,18 @@ class ServiceRequestWorkflow:
         what the database takes is stored and the rest set aside in persist_dead_letters
         (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
         be wedged and a cancel or close always ends the row too (docs/events.md).
+
+        The messages the task planned are written with it (MESSAGES_IN_THE_WRITE_PATCH);
+        a refused write hands them to the send activity instead.
         """
-        self._flush()
+        if not self._messages_in_the_write():
+            self._flush()
         async with self._lock:
             s = self._state
             pending = self._timeline.pending()
             if not pending:
+                if self._messages_in_the_write():  # nothing to write them with
+                    self._flush()
                 return True
             row = row_fields(s) if self._patched(LEAN_HISTORY_PATCH) else None
             if row is not None and self._row is not None and s.persisted_seq > 0:
@@ -1051,11 +1064,17 @@ class ServiceRequestWorkflow:
                 )
             else:
                 batch = self._whole_row(pending)
+            if row is not None and self._messages_in_the_write():
+                batch.messages, self._outgoing = self._outgoing, []
             try:
                 self._written_at = await effects.record_events(
                     batch, local=row is not None, labelled=not self._patched(COMPACT_PATCH)
                 )
             except (ActivityError, ApplicationError) as err:
+                if batch.messages:  # refused: they go the activity's way, which waits
+                    self._outgoing = batch.messages + self._outgoing  # for the row
+                    batch.messages = []
+                    self._flush()
                 # A local activity's failure arrives as its own error, not wrapped.
                 cause = err.cause if isinstance(err, ActivityError) else err
                 now = workflow.now()
@@ -1082,6 +1101,12 @@ class ServiceRequestWorkflow:
                 self._publish()
             self._refused_since = None
             return True
+
+    def _messages_in_the_write(self) -> bool:
+        """Whether the messages queued now travel in this persist (MESSAGES_IN_THE_WRITE_
+        PATCH). Asked only when there are some, so a run marks the patch where its first
+        message is written, and a replay asks at the same point."""
+        return bool(self._outgoing) and self._patched(MESSAGES_IN_THE_WRITE_PATCH)
 
     def _whole_row(self, pending: list[TimelineEvent]) -> RecordEvents:
         """A batch with the whole row: the intake's, a salvage, and every batch of a run
