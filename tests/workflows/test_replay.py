@@ -704,6 +704,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Handle]]] = {
     "full_lifecycle_compact": _full_lifecycle_compact,
     # after patch "timers-from-the-write": each persist answers when it committed
     "full_lifecycle_from_the_write": _full_lifecycle_compact,
+    # after patch "messages-in-the-write": the messages travel in the persists
+    "full_lifecycle_messages_in_the_write": _full_lifecycle_compact,
     "breached_then_cancelled": _breached_then_cancelled,
     "paused_and_reprioritised": _paused_and_reprioritised,
     "breach_explained_and_reviewed": _breach_explained_and_reviewed,
@@ -1019,3 +1021,33 @@ def test_a_lifecycle_counts_its_timers_from_the_write_after_the_patch() -> None:
     patches, results = persists("full_lifecycle_from_the_write")
     assert patches == ["compact-terms-and-messages", "timers-from-the-write"]
     assert results and all(set(r) == {"at"} and len(r["at"]) == 24 for r in results)
+
+
+def test_a_lifecycle_writes_its_messages_with_its_events_after_the_patch() -> None:
+    """Patch `messages-in-the-write`: the lifecycle recorded after it schedules no
+    `send_notification` activity (its messages went in the persists' inputs, which a
+    local activity's marker does not keep) and marks the patch; the lifecycle recorded
+    before it sent each task's messages in an activity, and replays as it was
+    (test_recorded_histories_replay)."""
+
+    def recorded(name: str) -> tuple[list[str], list[str]]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        scheduled = [
+            e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in events
+            if "activityTaskScheduledEventAttributes" in e
+        ]
+        return _patches(name), scheduled
+
+    patches, scheduled = recorded("full_lifecycle_from_the_write")
+    assert "messages-in-the-write" not in patches
+    assert scheduled.count("send_notification") == 5
+    patches, scheduled = recorded("full_lifecycle_messages_in_the_write")
+    assert patches == [  # the intake's write carries the first messages, then a timer
+        "compact-terms-and-messages",
+        "messages-in-the-write",
+        "timers-from-the-write",
+    ]
+    assert scheduled == ["release_assignment"]
+    text = (HISTORIES / "full_lifecycle_messages_in_the_write.json").read_text()
+    assert "acknowledgement" not in _decoded_payloads(text), "no message kept in history"
