@@ -36,7 +36,9 @@ did — accepted requests/s (overall and at the sale hour), 429s, CPU seconds an
 the Temporal server, PostgreSQL and this process (client and worker), and the lateness of
 every SLA warning and breach (recorded_at − due). It asserts nothing lost and nothing
 duplicated: accepted = rows in `requests` = ServiceRequest workflows on the task queue,
-one `received` event per request, no event stored twice. docs/performance.md records runs.
+one `received` event per request, no event stored twice, one acknowledgement sent per
+request (the outbox keys each message once) and no message left unsent once the outbox
+has drained. docs/performance.md records runs.
 """
 
 from __future__ import annotations
@@ -489,6 +491,12 @@ async def run(
             if await pool.fetchval("SELECT count(*) FROM requests") >= tally.accepted:
                 break
             await asyncio.sleep(1.0)
+        for _ in range(60):  # and the outbox's dispatcher has sent what they queued
+            if not await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'retrying', 'sending')"
+            ):
+                break
+            await asyncio.sleep(1.0)
         sampler.cancel()
         elapsed = time.monotonic() - began
         cpu = {name: tree_cpu(pid) - cpu0[name] for name, pid in pids.items()}
@@ -520,6 +528,15 @@ async def run(
             await pool.fetchval(
                 "SELECT count(*) FROM (SELECT 1 FROM request_events "
                 "GROUP BY number, kind, at, data::text HAVING count(*) > 1) d"
+            )
+        )
+        messages = {
+            r["status"]: r["n"]
+            for r in await pool.fetch("SELECT status, count(*) AS n FROM outbox GROUP BY 1")
+        }
+        acknowledged = int(
+            await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE template = 'acknowledgement' AND status = 'sent'"
             )
         )
         workflows = (
@@ -591,6 +608,11 @@ async def run(
         problems.append(f"`received` events: {len(received)} requests, some twice")
     if doubled:
         problems.append(f"{doubled} events stored twice")
+    print("messages by outbox status: " + ", ".join(f"{k_} {v}" for k_, v in messages.items()))
+    if acknowledged != n_rows:  # one row per key: a key is never sent twice
+        problems.append(f"{acknowledged} acknowledgements sent for {n_rows} requests")
+    if unsent := sum(v for k_, v in messages.items() if k_ != "sent"):
+        problems.append(f"{unsent} messages not sent")
     print("\nlost/duplicated: " + ("; ".join(problems) if problems else "none"))
     return 1 if problems else 0
 

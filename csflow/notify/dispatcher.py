@@ -35,7 +35,11 @@ from csflow.store import outbox
 log = structlog.get_logger("csflow.notify.dispatcher")
 
 POLL = 1.0  # seconds between looks when nothing woke it
-BATCH = 20  # rows claimed per round, sent concurrently
+BATCH = 20  # rows claimed per round
+# Rows sent at once: each send takes a pooled connection a few times (the contact, the
+# marks), and the persists of SLA firings share that pool — a burst of messages must not
+# queue them behind it.
+CONCURRENCY = 4
 # How long a claim holds a row: well beyond a try through every channel (SMTP and HTTP
 # each give up after 10 s), so a slow send is never taken twice; also the wait before a
 # crashed worker's rows are tried again by another.
@@ -58,6 +62,7 @@ class Dispatcher:
         self._batch = batch
         self._lease = lease
         self._woken = asyncio.Event()
+        self._sending = asyncio.Semaphore(CONCURRENCY)
 
     def wake(self) -> None:
         """Rows were just written here: look now rather than at the next poll."""
@@ -95,6 +100,10 @@ class Dispatcher:
                 await task
 
     async def _one(self, due: outbox.Due) -> None:
+        async with self._sending:
+            await self._try(due)
+
+    async def _try(self, due: outbox.Due) -> None:
         n = due.message
         if n is None:  # the customer was erased before it went: nobody to send it to
             await outbox.mark(self._pool, due.key, "failed", None, "erased before sending")
