@@ -44,6 +44,7 @@ CONCURRENCY = 4
 # each give up after 10 s), so a slow send is never taken twice; also the wait before a
 # crashed worker's rows are tried again by another.
 LEASE = timedelta(seconds=60)
+GRACE = 15.0  # seconds a stopping worker lets the sends in progress finish
 
 
 class Dispatcher:
@@ -63,6 +64,7 @@ class Dispatcher:
         self._lease = lease
         self._woken = asyncio.Event()
         self._sending = asyncio.Semaphore(CONCURRENCY)
+        self._stopping = False
 
     def wake(self) -> None:
         """Rows were just written here: look now rather than at the next poll."""
@@ -76,7 +78,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Rounds until cancelled; a database that is away is waited out, not fatal."""
-        while True:
+        while not self._stopping:
             self._woken.clear()
             try:
                 tried = await self.drain()
@@ -90,11 +92,17 @@ class Dispatcher:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Dispatcher]:
-        """The loop as a task for the life of the block (the worker's)."""
+        """The loop as a task for the life of the block (the worker's). On the way out
+        the round in progress may finish (up to GRACE): a send cut off after its
+        `sending` mark would leave an email `uncertain` on every deploy."""
         task = asyncio.create_task(self.run(), name="csflow-outbox-dispatcher")
         try:
             yield self
         finally:
+            self._stopping = True
+            self._woken.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), GRACE)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -105,19 +113,27 @@ class Dispatcher:
 
     async def _try(self, due: outbox.Due) -> None:
         n = due.message
-        if n is None:  # the customer was erased before it went: nobody to send it to
-            await outbox.mark(self._pool, due.key, "failed", None, "erased before sending")
+        if n is None:  # erased before it went, or unreadable: nothing can be sent
+            await outbox.mark(self._pool, due.key, "failed", None, due.problem)
             await outbox.release(self._pool, due.key)
             return
         try:
             outcome = await self._sender.attempt(
                 n, due.status, due.channel, first_at=due.created_at, attempt=due.tries
             )
-        except Exception as err:  # unexpected: the lease brings the row back later
+        except Exception as err:  # unexpected: tried again within the window, then failed
             log.error("notify.dispatch_failed", key=due.key, error=str(err))
+            wait = self._sender.next_wait(due.created_at, due.tries)
+            if wait is None:
+                await self._sender.give_up(n, f"could not be sent: {err}")
+                await outbox.release(self._pool, due.key)
+            else:
+                await outbox.defer(self._pool, due.key, wait, f"error: {err}")
             return
         if isinstance(outcome, Later):
-            await outbox.defer(self._pool, due.key, outcome.delay)
+            # Quiet hours are no failed try: the backoff after them starts afresh.
+            quiet = outcome.type == "QuietHours"
+            await outbox.defer(self._pool, due.key, outcome.delay, uncount=quiet)
             return
         assert isinstance(outcome, NotifyResult)
         await outbox.release(self._pool, due.key)

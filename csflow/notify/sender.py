@@ -165,6 +165,11 @@ class Sender:
             return NotifyResult(key=n.key, status="sent", channel=name, attempts=tried)
         return NotifyResult(key=n.key, status="failed", attempts=tried)
 
+    async def give_up(self, n: Notification, why: str) -> None:
+        """`failed` with an ops alert: what the end of the retry window does."""
+        await outbox.mark(self._pool, n.key, "failed", None, why)
+        await self._alert_ops(n, why)
+
     async def _settle(self, n: Notification, result: NotifyResult) -> NotifyResult:
         if result.status == "failed":
             await outbox.mark(self._pool, n.key, "failed", None, "no channel delivered")

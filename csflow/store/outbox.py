@@ -115,13 +115,14 @@ class Due:
     """A dispatcher's row: the message (None once its customer was erased) and what the
     row says of earlier tries."""
 
-    def __init__(self, row: Any, message: Notification | None) -> None:
+    def __init__(self, row: Any, message: Notification | None, problem: str = "") -> None:
         self.key: str = row["key"]
         self.status: str = row["status"]
         self.channel: str | None = row["channel"]
         self.tries: int = row["tries"]
         self.created_at: Any = row["created_at"]
         self.message = message
+        self.problem = problem  # why there is no message
 
 
 async def take_due(pool: Pool, *, limit: int, lease: timedelta) -> list[Due]:
@@ -143,24 +144,34 @@ async def take_due(pool: Pool, *, limit: int, lease: timedelta) -> list[Due]:
     )
     out: list[Due] = []
     for r in rows:
-        stored, erased = await at_rest.open_or_erased(pool, r["payload_sealed"])
-        payload = stored or r["payload"]
-        message = None if erased or payload is None else Notification.model_validate(payload)
-        out.append(Due(r, message))
+        try:
+            stored, erased = await at_rest.open_or_erased(pool, r["payload_sealed"])
+            payload = stored or r["payload"]
+            if erased or payload is None:
+                out.append(Due(r, None, "erased before sending"))
+            else:
+                out.append(Due(r, Notification.model_validate(payload)))
+        except Exception as err:  # one bad row must not hold up the others claimed with it
+            out.append(Due(r, None, f"unreadable: {type(err).__name__}"))
     return out
 
 
-async def defer(pool: Pool, key: str, delay: timedelta, why: str | None = None) -> None:
-    """Give the row back, due again after `delay` (an outage, quiet hours)."""
+async def defer(
+    pool: Pool, key: str, delay: timedelta, why: str | None = None, *, uncount: bool = False
+) -> None:
+    """Give the row back, due again after `delay` (an outage, quiet hours); `uncount`:
+    the claim was no failed try (quiet hours), so it does not move the backoff on."""
     await pool.execute(
         """UPDATE outbox SET next_attempt_at = now() + $2::interval, lease_until = NULL,
                attempts = CASE WHEN $3::text IS NULL THEN attempts
                                ELSE attempts || jsonb_build_array($3::text) END,
+               tries = CASE WHEN $4 THEN tries - 1 ELSE tries END,
                updated_at = now()
            WHERE key = $1""",
         key,
         delay,
         why,
+        uncount,
     )
 
 

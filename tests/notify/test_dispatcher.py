@@ -238,17 +238,19 @@ async def test_two_dispatchers_at_once_send_each_key_once(pool: Any) -> None:
 async def test_after_a_crash_mid_send_an_email_is_uncertain_and_an_sms_is_resent(
     pool: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A worker that dies between a channel's send and the `sent` mark leaves its rows
-    `sending` under its lease. Once the lease runs out another round takes them: the
-    gateway dedupes on the key, so the SMS goes again with the same key; an email cannot
-    be taken back, so it becomes `uncertain` (ops told) rather than mailed twice."""
+    """A send whose outcome was lost between the channel and the `sent` mark (the
+    database gone at that instant; a worker killed there leaves the same rows under its
+    lease, test_worker_kill.py) leaves its rows `sending`, due again after the backoff.
+    The next round that takes them: the gateway dedupes on the key, so the SMS goes again
+    with the same key; an email cannot be taken back, so it becomes `uncertain` (ops
+    told) rather than mailed twice."""
     mail, text = message(2, "email"), message(3, "sms")
     await written(pool, mail, text)
     real = outbox.mark
 
     async def killed_after_send(pool_: Any, key: str, status: str, *rest: Any) -> None:
         if status == "sent":
-            raise ConnectionError("worker killed before the outbox update")
+            raise ConnectionError("the database went away before the outbox update")
         await real(pool_, key, status, *rest)
 
     with smtp_server() as (port, inbox), http_gateway(SECRET) as (url, gw):
@@ -257,14 +259,15 @@ async def test_after_a_crash_mid_send_an_email_is_uncertain_and_an_sms_is_resent
         assert await d.drain() == 2
         monkeypatch.setattr(outbox, "mark", real)
         left = await pool.fetch(
-            "SELECT key, status, channel, lease_until > now() AS held FROM outbox"
+            "SELECT key, status, channel, lease_until, next_attempt_at > now() AS later FROM outbox"
         )
-        assert {r["key"]: (r["status"], r["channel"], r["held"]) for r in left} == {
+        assert {r["key"]: (r["status"], r["channel"], r["later"]) for r in left} == {
             mail.key: ("sending", "email", True),
             text.key: ("sending", "sms", True),
         }
-        assert await d.drain() == 0, "the dead worker's lease still holds them"
-        await past(pool, "lease_until")
+        assert {r["lease_until"] for r in left} == {None}
+        assert await d.drain() == 0, "due again only after the backoff"
+        await past(pool, "next_attempt_at")
         with capture_logs() as logs:
             assert await d.drain() == 2
     assert (await status(pool, mail.key), len(inbox.messages)) == ("uncertain", 1)
@@ -348,3 +351,67 @@ async def test_the_persist_wakes_the_running_loop(pool: Any) -> None:
             await eventually(lambda: is_sent(message(3).key), timeout=10)
             assert loop.time() - started < 10, "well before the poll"
     assert len(inbox.messages) == 2
+
+
+async def test_an_unreadable_row_fails_alone(pool: Any) -> None:
+    """A row whose kept message no longer reads as one (written by a future version, or
+    damaged) is `failed` with the reason; the rows claimed with it are sent as usual."""
+    [good] = await written(pool, message(2))
+    await pool.execute(
+        """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
+                               payload, dispatch, next_attempt_at)
+           VALUES ('bad', $1, 'progress_update', 'customer', $2, 'pending',
+                   '{"not": "a message"}', true, now())""",
+        NUMBER,
+        CUSTOMER,
+    )
+    with smtp_server() as (port, inbox):
+        assert await Dispatcher(sender(pool, smtp=port), pool).drain() == 2
+    bad = await row(pool, "bad")
+    assert (bad["status"], bad["attempts"][-1]) == ("failed", "unreadable: ValidationError")
+    assert (bad["lease_until"], bad["next_attempt_at"]) == (None, None)
+    assert await status(pool, good) == "sent" and len(inbox.messages) == 1
+
+
+async def test_an_unexpected_error_is_retried_in_the_window_then_fails(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send that raises what no channel should (a bug, a channel removed from the
+    config) is not retried for ever: due again after the backoff while the window lasts,
+    then `failed` with an ops alert."""
+    [key] = await written(pool, message(2))
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Sender, "attempt", broken)
+    d = Dispatcher(sender(pool), pool)
+    assert await d.drain() == 1
+    waiting = await row(pool, key)
+    assert (waiting["attempts"][-1], waiting["wait"]) == ("error: boom", WINDOW.first_delay)
+    assert await d.drain() == 0, "not due yet"
+    await pool.execute(
+        "UPDATE outbox SET created_at = $1", DAY - WINDOW.within - timedelta(seconds=1)
+    )
+    await past(pool, "next_attempt_at")
+    with capture_logs() as logs:
+        assert await d.drain() == 1
+    failed = await row(pool, key)
+    assert (failed["status"], failed["attempts"][-1]) == ("failed", "could not be sent: boom")
+    assert failed["next_attempt_at"] is None
+    assert [e["key"] for e in logs if e["event"] == "notify.ops_alert"] == [key]
+
+
+async def test_a_stopping_worker_lets_the_send_in_progress_finish(pool: Any) -> None:
+    """Leaving `running()` (the worker stopping: a deploy) waits for the round in
+    progress: a send cut off after its `sending` mark would be an `uncertain` email."""
+    [key] = await written(pool, message(2, "sms"))
+    loop = asyncio.get_running_loop()
+    with http_gateway(SECRET) as (url, gw):
+        gw.hold_key = "progress_update"
+        d = Dispatcher(sender(pool, gateway=url), pool)
+        async with d.running():
+            assert await asyncio.to_thread(gw.holding.wait, 10)
+            loop.call_later(0.5, gw.release.set)  # the gateway answers while we stop
+        assert await status(pool, key) == "sent"
+    assert list(gw.delivered) == [key]
