@@ -1,7 +1,9 @@
 """Data minimisation (issue 13, item 3): activities and the improvement child get
 references, not personal data. Read from the real histories, opened with csflow's codec:
-no `send_notification` input names an address, and the child's input holds a reference to
-the problem instead of the customer's words; the messages still reach the customer.
+no `send_notification` input names an address, the messages a request's writes put in the
+outbox (patch `messages-in-the-write`) name none either and are kept sealed, and the
+child's input holds a reference to the problem instead of the customer's words; the
+messages still reach the customer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 
 from csflow.contracts.intake import problem_reference
+from csflow.crypto import at_rest
 from tests.api.conftest import Api
 from tests.helpers import eventually
 from tests.privacy.test_plaintext_hunt import EMAIL, PHONE, PROBLEM, lifecycle
@@ -44,12 +47,23 @@ async def test_activities_and_the_child_get_references_not_personal_data(api: Ap
         if kind == "send_notification"
         for m in (arg if isinstance(arg, list) else [arg])
     ]
-    to_customer = [s for s in sends if "/customer:" in s["key"]]
-    assert to_customer, "the customer was written to"
     for s in sends:
         recipient = s.get("recipient", {})
         assert (recipient.get("email"), recipient.get("phone")) == (None, None)
     assert all(EMAIL not in str(s) and PHONE not in str(s) for s in sends)
+    # The messages the request's writes queued: kept sealed, and without an address.
+    queued = await api.pool.fetch(
+        """SELECT payload, payload_sealed FROM outbox
+           WHERE number = $1 AND recipient_kind = 'customer' AND dispatch""",
+        n,
+    )
+    assert queued, "the customer was written to"
+    for row in queued:
+        assert row["payload"] is None
+        if row["payload_sealed"] is not None:  # cleared once sent
+            kept = await at_rest.open_sealed(api.pool, row["payload_sealed"])
+            assert (kept["recipient"].get("email"), kept["recipient"].get("phone")) == (None, None)
+            assert EMAIL not in str(kept) and PHONE not in str(kept)
     [child] = [arg for kind, arg in started if kind == "child"]
     assert child["problem"] == problem_reference(task_id)
     assert PROBLEM not in str(await inputs(api, task_id))
