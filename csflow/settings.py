@@ -7,7 +7,7 @@ of configuration change for different reasons and at different speeds.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,8 +46,9 @@ class Settings(BaseSettings):
 
     # The worker (docs/temporal-notes.md "Worker settings"). Cached runs answer their next
     # task without replaying history; each costs memory while its request is open.
-    worker_max_cached_workflows: int = Field(
-        default=1000, ge=0, alias="CSFLOW_WORKER_MAX_CACHED_WORKFLOWS"
+    # `auto`: as many as a quarter of the memory holds (csflow/memory.py).
+    worker_cache: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        default="auto", alias="CSFLOW_WORKER_MAX_CACHED_WORKFLOWS"
     )
     # Seconds a task for a cached run waits on this worker's own (sticky) queue before the
     # server gives it to any worker, with the whole history to replay. Short: a dead
@@ -74,6 +75,16 @@ class Settings(BaseSettings):
 
     log_format: str = Field(default="auto", alias="CSFLOW_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="CSFLOW_LOG_LEVEL")
+
+    @property
+    def worker_max_cached_workflows(self) -> int:
+        """The runs the worker caches: the setting, or for `auto` what the memory this
+        process may use holds (csflow/memory.py)."""
+        if self.worker_cache == "auto":
+            from csflow import memory
+
+            return memory.cached_runs(memory.available_bytes())
+        return self.worker_cache
 
     def survey_secret(self) -> bytes:
         """The key that signs questionnaire links: CSFLOW_LINK_SECRET, or one generated
