@@ -37,6 +37,8 @@ PASSED_THROUGH = (
     "workflows.service_request.eta",
     "workflows.service_request.guards",
     "workflows.service_request.ladder",
+    "workflows.service_request.patches",
+    "workflows.service_request.persistence",
     "workflows.service_request.timeline",
     "workflows.service_request.transitions",
     "workflows.service_request.workflow",
