@@ -36,6 +36,7 @@ PASSED_THROUGH = (
     "workflows.service_request.effects",
     "workflows.service_request.eta",
     "workflows.service_request.guards",
+    "workflows.service_request.importing",
     "workflows.service_request.ladder",
     "workflows.service_request.patches",
     "workflows.service_request.persistence",

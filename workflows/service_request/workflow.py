@@ -113,6 +113,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
 
+from workflows.service_request.importing import IMPORT_WAIT, Importing
 from workflows.service_request.persistence import PERSIST_RETRY_AFTER, Persisting
 
 C = TypeVar("C")
@@ -121,13 +122,10 @@ Guard = Callable[[RequestState, C, guards.Banned], None]
 # A worker's clock ahead of the server's cannot pull a timer earlier than this (and a
 # timer that fires early only finds nothing due and is armed again for the rest).
 WRITE_CLOCK_TRUSTED_WITHIN = timedelta(seconds=10)
-# How long an import's events are waited for: an importer that dies half-way leaves the
-# request's clocks held this long at most, then they fire up to now as for any backlog.
-IMPORT_WAIT = timedelta(minutes=15)
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
-class ServiceRequestWorkflow(Persisting):
+class ServiceRequestWorkflow(Importing, Persisting):
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
@@ -236,59 +234,6 @@ class ServiceRequestWorkflow(Persisting):
             ) from err
         self._terms, self._banned = terms, terms.banned_phrases
         transitions.adopt_terms(self._state, inp, terms)
-
-    def _now(self) -> datetime:
-        """The instant firings are due by: now, or while an import's events still come,
-        the latest of them (the clocks are not yet past it)."""
-        return self._cursor if self._importing else workflow.now()
-
-    async def _await_imported_events(self) -> None:
-        """While an import's events come, sleep until the next one (or the import ends)."""
-        assert self._import_until is not None
-        if self._all_in:  # after a round at the last event's time (a close it causes)
-            self._end_import()
-            return
-        self._rearm = False
-        timeout = (self._import_until - workflow.now()).total_seconds()
-        if timeout > 0:
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._rearm or self._state.status.terminal,
-                    timeout=timeout,
-                    timeout_summary="events of the import",
-                )
-        if workflow.now() >= self._import_until:
-            self._end_import()
-
-    def _end_import(self) -> None:
-        """Every imported event came (or the wait ran out): the clocks run up to now."""
-        self._importing = False
-        self._rearm = True
-        self._tell_holder = True
-
-    def _told_holder(self) -> None:
-        """After the catch-up, a request still being worked is worked in csflow now: its
-        holder — after any takeover the catch-up recorded — hears it is theirs (the
-        assignment at receipt was history, not announced)."""
-        self._tell_holder = False
-        s = self._state
-        if s.status not in _BEING_WORKED or s.assignee is None:
-            return  # ended, or resolved and no longer anyone's work
-        self._send(
-            Notification(
-                key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
-                number=s.number,
-                template="staff_assignment",
-                recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
-                priority=s.priority.value,
-                variables={
-                    "number": s.number,
-                    "priority": s.priority.value,
-                    "category": s.category.value,
-                },
-            )
-        )
-        self._flush()
 
     async def _sleep_until_something_changes(self) -> None:
         self._flush()
@@ -772,24 +717,6 @@ class ServiceRequestWorkflow(Persisting):
             )
         return self._answer()
 
-    def _recorded(self, at: datetime) -> None:
-        """An imported event applied: its events say so, and what each clock it met gives
-        from the original time — met, or met late after a breach. After the last of the
-        import's events the main loop runs one round at its time, then up to now."""
-        for e in self._state.timeline[self._marked :]:
-            if e.at != at:
-                continue
-            e.data["imported"] = True
-            results = {
-                c.id: "breached" if c.breached_at is not None else "met"
-                for c in self._state.clocks
-                if c.satisfied_at == at and c.name in transitions.PROMISE_CLOCKS
-            }
-            if results and e.actor.id != SYSTEM.id:
-                e.data["sla"] = results
-        self._imported += 1
-        self._all_in = self._imported >= self._input.imported_events
-
     async def _confirmed(self, at: datetime | None = None) -> None:
         """Resolved: the handler's capacity is free, and the follow-up is planned (from
         `at`, a confirmation recorded by hand, else now)."""
@@ -968,9 +895,6 @@ class ServiceRequestWorkflow(Persisting):
             return False
         event.data["announced"] = False
         return True
-
-
-_BEING_WORKED = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED)
 
 
 def _triage_input(inp: ServiceRequestInput) -> TriageInput:
