@@ -9,7 +9,9 @@ done (the state may have moved since). An accepted command calls its effects (ac
 in `effects`), then its transition (state and timeline, in `transitions`), and returns
 only after the events are persisted, so a caller's 200 means "in PostgreSQL". What it
 returns is a small receipt, not the view (LEAN_HISTORY_PATCH): the view is the
-`get_state` query's.
+`get_state` query's. Two concerns of the class are its mixins, each in a module of its
+own: the write, retried and then salvaged (`persistence.py`), and the mode of a request
+imported with its events (`importing.py`). Its patches are named in `patches.py`.
 
 The SLA terms arrive resolved in the input: a replay never reads the policy file. A
 caller outside Python (docs/contract.md) leaves them out and numbers the request itself;
