@@ -9,7 +9,9 @@ done (the state may have moved since). An accepted command calls its effects (ac
 in `effects`), then its transition (state and timeline, in `transitions`), and returns
 only after the events are persisted, so a caller's 200 means "in PostgreSQL". What it
 returns is a small receipt, not the view (LEAN_HISTORY_PATCH): the view is the
-`get_state` query's.
+`get_state` query's. Two concerns of the class are its mixins, each in a module of its
+own: the write, retried and then salvaged (`persistence.py`), and the mode of a request
+imported with its events (`importing.py`). Its patches are named in `patches.py`.
 
 The SLA terms arrive resolved in the input: a replay never reads the policy file. A
 caller outside Python (docs/contract.md) leaves them out and numbers the request itself;
@@ -35,11 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from csflow.activity_io import (
         LinkedRequestInput,
         PlanFollowUpInput,
-        RecordEvents,
         ResolveTermsInput,
         TriageInput,
-        row_changes,
-        row_fields,
     )
     from csflow.contracts import (
         SYSTEM,
@@ -94,96 +93,41 @@ with workflow.unsafe.imports_passed_through():
         ladder,
         transitions,
     )
+    from workflows.service_request.patches import (
+        AFTER_COMPACT,
+        ARM_AFTER_WRITE_PATCH,
+        AUTHORITY_PATCH,
+        BY_REFERENCE_PATCH,
+        CLOSE_PATCH,
+        COMPACT_PATCH,
+        COMPENSATION_TOTAL_PATCH,
+        FOLLOW_UP_PATCH,
+        HANDOVER_PATCH,
+        IMPORT_PATCH,
+        LADDER_AFTER_PAUSE_PATCH,
+        LEAN_HISTORY_PATCH,
+        QUIET_BACKLOG_PATCH,
+        REARM_PATCH,
+        SOOTHE_PATCH,
+        TAKEOVER_PATCH,
+        TEAM_PATCH,
+    )
     from workflows.service_request.timeline import Timeline
     from workflows.visibility import publish
+
+from workflows.service_request.importing import IMPORT_WAIT, Importing
+from workflows.service_request.persistence import PERSIST_RETRY_AFTER, Persisting
 
 C = TypeVar("C")
 Guard = Callable[[RequestState, C, guards.Banned], None]
 
-PERSIST_RETRY_AFTER = timedelta(seconds=30)
-# A write refused for this long (retried every 30 s meanwhile, and after every command)
-# is salvaged rather than retried as it is: time for a command that fixes the value.
-SALVAGE_AFTER = timedelta(minutes=2)
-# A write still refused is salvaged (dead letters); PersistState is set back to ok.
-SALVAGE_PATCH = "persist-salvage"
-# Ownership and four eyes are checked again in the handler (validators never run on replay).
-AUTHORITY_PATCH = "ownership-and-four-eyes"
-# `team_supervisor` means a supervisor of the holder's team (and the department's above
-# it), not any supervisor of its department; the handler checks it so under this patch.
-TEAM_PATCH = "ownership-by-team"
-# The agent's compensation limit bounds the request's running total, not each grant.
-COMPENSATION_TOTAL_PATCH = "compensation-running-total"
-# Firings that fell due before csflow knew of the request are recorded, not announced.
-QUIET_BACKLOG_PATCH = "quiet-backlog-firings"
-# A director takeover moves the status on the ladder step's own event (status_from/to).
-TAKEOVER_PATCH = "ladder-takeover-on-timeline"
-# A priority change gives a breached clock time again (re-armed, ladder from the new
-# deadline); before it, the breach and its old ladder stood (docs/sla.md, case 16).
-REARM_PATCH = "sla-rearm-on-priority-change"
-# A pause after a breach moves the clock's remaining ladder steps on by the pause.
-LADDER_AFTER_PAUSE_PATCH = "sla-ladder-after-pause"
-# Handovers notify the new holder and the customer; role alerts resolve through the
-# organisation; customer times are local (csflow/notify/planner.py `_handovers`).
-HANDOVER_PATCH = "org-handover-notices"
-# The improvement child gets a reference to the problem, not the customer's words.
-BY_REFERENCE_PATCH = "improvement-problem-by-reference"
-# Reactivation (and so silence) never comes before the follow-up deadline: a request is
-# not closed "silent" while its follow-up is still owed (docs/sla.md).
-FOLLOW_UP_PATCH = "follow-up-silence-after-deadline"
-# A close before the follow-up needs a role allowed to skip it and a reason, and waits
-# for an open improvement task; the handler checks it again (docs/requirements.md §3.6).
-CLOSE_PATCH = "close-keeps-the-follow-up"
-# A flagged (upset) customer's first reply opens with a soothing phrase; the handler
-# checks it again (docs/policy.md `[intake.soothing_openings]`).
-SOOTHE_PATCH = "soothing-first-reply"
-# History a lifecycle writes, cut down (docs/performance.md "lifecycle"): Updates and the
-# run return a CommandReceipt, not the whole view (timeline and all) once per command;
-# persist batches after the first carry only the row's changed columns, clocks by id,
-# not a snapshot. One patch for both: each patch costs a marker and an upsert of
-# TemporalChangeVersion in every history.
-LEAN_HISTORY_PATCH = "receipts-and-row-changes"
-# A request imported with the events recorded by hand (docs/import.md): they come as
-# commands dated `at`, replayed in order; the clocks fire only up to the latest of them
-# until all have come, so each SLA result is the one those original times give.
-IMPORT_PATCH = "imported-history"
-# History cut down further (docs/performance.md "The rest cut"): `resolve_terms` is asked
-# with only what the policy reads and answers the compact terms (the calendar's dates
-# from the receipt on, the customer's language's openings), as a local activity, like
-# triage and the follow-up plan; each message travels as a `CompactNotification`, those
-# one workflow task plans in one activity that answers nothing; timers, persists and
-# compact sends carry no summary. A run under this patch takes
-# every patch above as applied without asking (it started on code that has them all), so
-# its history holds this one marker and one TemporalChangeVersion upsert instead of one
-# per patch reached. Decided once, first thing in `run`: a run from before it replays
-# with the patches it recorded.
-COMPACT_PATCH = "compact-terms-and-messages"
-# A timer's duration is counted from when the workflow task's last write committed (the
-# worker's clock, answered by the persist and kept in its local activity's marker, so a
-# replay counts the same), when that is later than `workflow.now()`: the server starts a
-# timer only when the task that arms it completes, and within a task `workflow.now()` is
-# moved on by each local activity's run time but not by the worker's dispatching between
-# them, which at intake under load added up to a second on every clock the task armed
-# (docs/performance.md, "Where a late firing's seconds go").
-ARM_AFTER_WRITE_PATCH = "timers-from-the-write"
-# The compact messages a workflow task planned travel in its persist (a local activity,
-# whose input history does not keep) and are written to the outbox in the same
-# transaction as the events that planned them; the worker's dispatcher sends them
-# (csflow/notify/dispatcher.py). Before, each task's messages were one more activity:
-# three events, a workflow task for its completion and, for a run evicted from the
-# worker's cache, a replay of the whole history — on every SLA firing that told anyone.
-MESSAGES_IN_THE_WRITE_PATCH = "messages-in-the-write"
 # A worker's clock ahead of the server's cannot pull a timer earlier than this (and a
 # timer that fires early only finds nothing due and is armed again for the rest).
 WRITE_CLOCK_TRUSTED_WITHIN = timedelta(seconds=10)
-# Patches released after COMPACT_PATCH: a run under it has them only if it says so.
-_AFTER_COMPACT = frozenset({ARM_AFTER_WRITE_PATCH, MESSAGES_IN_THE_WRITE_PATCH})
-# How long an import's events are waited for: an importer that dies half-way leaves the
-# request's clocks held this long at most, then they fire up to now as for any backlog.
-IMPORT_WAIT = timedelta(minutes=15)
 
 
 @workflow.defn(name="ServiceRequest", failure_exception_types=[ValidationError])
-class ServiceRequestWorkflow:
+class ServiceRequestWorkflow(Importing, Persisting):
     @workflow.init
     def __init__(self, inp: ServiceRequestInput) -> None:
         self._input = inp
@@ -226,14 +170,14 @@ class ServiceRequestWorkflow:
 
     def _patched(self, patch: str) -> bool:
         """`workflow.patched`, except that a run under COMPACT_PATCH has every earlier
-        patch without a marker of its own (later ones, `_AFTER_COMPACT`, are asked).
+        patch without a marker of its own (later ones, `AFTER_COMPACT`, are asked).
         Never called by a validator (they do not run on replay): a validator checks as
         the newest code does."""
         if self._compact is None:
             self._compact = workflow.patched(COMPACT_PATCH)
         if patch == COMPACT_PATCH:
             return self._compact
-        if patch in _AFTER_COMPACT:  # newer than the run's code may be: asked, marked
+        if patch in AFTER_COMPACT:  # newer than the run's code may be: asked, marked
             return workflow.patched(patch)
         return self._compact or workflow.patched(patch)
 
@@ -292,59 +236,6 @@ class ServiceRequestWorkflow:
             ) from err
         self._terms, self._banned = terms, terms.banned_phrases
         transitions.adopt_terms(self._state, inp, terms)
-
-    def _now(self) -> datetime:
-        """The instant firings are due by: now, or while an import's events still come,
-        the latest of them (the clocks are not yet past it)."""
-        return self._cursor if self._importing else workflow.now()
-
-    async def _await_imported_events(self) -> None:
-        """While an import's events come, sleep until the next one (or the import ends)."""
-        assert self._import_until is not None
-        if self._all_in:  # after a round at the last event's time (a close it causes)
-            self._end_import()
-            return
-        self._rearm = False
-        timeout = (self._import_until - workflow.now()).total_seconds()
-        if timeout > 0:
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._rearm or self._state.status.terminal,
-                    timeout=timeout,
-                    timeout_summary="events of the import",
-                )
-        if workflow.now() >= self._import_until:
-            self._end_import()
-
-    def _end_import(self) -> None:
-        """Every imported event came (or the wait ran out): the clocks run up to now."""
-        self._importing = False
-        self._rearm = True
-        self._tell_holder = True
-
-    def _told_holder(self) -> None:
-        """After the catch-up, a request still being worked is worked in csflow now: its
-        holder — after any takeover the catch-up recorded — hears it is theirs (the
-        assignment at receipt was history, not announced)."""
-        self._tell_holder = False
-        s = self._state
-        if s.status not in _BEING_WORKED or s.assignee is None:
-            return  # ended, or resolved and no longer anyone's work
-        self._send(
-            Notification(
-                key=f"{s.number}/imported/staff:{s.assignee}/staff_assignment",
-                number=s.number,
-                template="staff_assignment",
-                recipient=Recipient(kind="staff", id=s.assignee, channels=["chat", "email"]),
-                priority=s.priority.value,
-                variables={
-                    "number": s.number,
-                    "priority": s.priority.value,
-                    "category": s.category.value,
-                },
-            )
-        )
-        self._flush()
 
     async def _sleep_until_something_changes(self) -> None:
         self._flush()
@@ -828,24 +719,6 @@ class ServiceRequestWorkflow:
             )
         return self._answer()
 
-    def _recorded(self, at: datetime) -> None:
-        """An imported event applied: its events say so, and what each clock it met gives
-        from the original time — met, or met late after a breach. After the last of the
-        import's events the main loop runs one round at its time, then up to now."""
-        for e in self._state.timeline[self._marked :]:
-            if e.at != at:
-                continue
-            e.data["imported"] = True
-            results = {
-                c.id: "breached" if c.breached_at is not None else "met"
-                for c in self._state.clocks
-                if c.satisfied_at == at and c.name in transitions.PROMISE_CLOCKS
-            }
-            if results and e.actor.id != SYSTEM.id:
-                e.data["sla"] = results
-        self._imported += 1
-        self._all_in = self._imported >= self._input.imported_events
-
     async def _confirmed(self, at: datetime | None = None) -> None:
         """Resolved: the handler's capacity is free, and the follow-up is planned (from
         `at`, a confirmation recorded by hand, else now)."""
@@ -1024,137 +897,6 @@ class ServiceRequestWorkflow:
             return False
         event.data["announced"] = False
         return True
-
-    # ---- persistence ----
-
-    def _unpersisted(self) -> bool:
-        return bool(self._timeline.pending())
-
-    async def _persist(self, *, leaving: bool = False) -> bool:
-        """Flush unpersisted events in order; concurrent callers share one batch.
-
-        Connection trouble is retried inside the activity. A write the database refuses
-        outright comes back here: the events stay pending (nothing is lost), the request
-        shows `PersistState=rejected`, and the main loop tries again every 30 s. Still
-        refused after SALVAGE_AFTER — or refused once when the request is ending — the
-        write is salvaged:
-        what the database takes is stored and the rest set aside in persist_dead_letters
-        (`PersistState=quarantined`, an ops alert `persist.wedged`), so a request can never
-        be wedged and a cancel or close always ends the row too (docs/events.md).
-
-        The messages the task planned are written with it (MESSAGES_IN_THE_WRITE_PATCH);
-        a refused write hands them to the send activity instead.
-        """
-        if not self._messages_in_the_write():
-            self._flush()
-        async with self._lock:
-            s = self._state
-            pending = self._timeline.pending()
-            if not pending:
-                if self._messages_in_the_write():  # nothing to write them with
-                    self._flush()
-                return True
-            row = row_fields(s) if self._patched(LEAN_HISTORY_PATCH) else None
-            if row is not None and self._row is not None and s.persisted_seq > 0:
-                batch = RecordEvents(
-                    number=s.number,
-                    customer_id=s.customer_id,
-                    changes=row_changes(self._row, row),
-                    events=pending,
-                )
-            else:
-                batch = self._whole_row(pending)
-            if row is not None and self._messages_in_the_write():
-                batch.messages, self._outgoing = self._outgoing, []
-            try:
-                self._written_at = await effects.record_events(
-                    batch, local=row is not None, labelled=not self._patched(COMPACT_PATCH)
-                )
-            except (ActivityError, ApplicationError) as err:
-                if batch.messages:  # refused: they go the activity's way, which waits
-                    self._outgoing = batch.messages + self._outgoing  # for the row
-                    batch.messages = []
-                    self._flush()
-                # A local activity's failure arrives as its own error, not wrapped.
-                cause = err.cause if isinstance(err, ActivityError) else err
-                now = workflow.now()
-                self._refused_since = self._refused_since or now
-                workflow.logger.error(
-                    "request %s: persisting events %s..%s failed: %s",
-                    s.number,
-                    pending[0].seq,
-                    pending[-1].seq,
-                    cause,
-                )
-                if (leaving or now - self._refused_since >= SALVAGE_AFTER) and self._patched(
-                    SALVAGE_PATCH
-                ):
-                    return await self._salvage(batch)
-                self._refused(f"persistence failing: {cause}")
-                return False
-            s.persisted_seq = pending[-1].seq
-            self._row = row
-            if (self._refused_since or self._persist_state != "ok") and self._patched(
-                SALVAGE_PATCH
-            ):
-                self._persist_state = "ok"
-                self._publish()
-            self._refused_since = None
-            return True
-
-    def _messages_in_the_write(self) -> bool:
-        """Whether the messages queued now travel in this persist (MESSAGES_IN_THE_WRITE_
-        PATCH). Asked only when there are some, so a run marks the patch where its first
-        message is written, and a replay asks at the same point."""
-        return bool(self._outgoing) and self._patched(MESSAGES_IN_THE_WRITE_PATCH)
-
-    def _whole_row(self, pending: list[TimelineEvent]) -> RecordEvents:
-        """A batch with the whole row: the intake's, a salvage, and every batch of a run
-        from before LEAN_HISTORY_PATCH."""
-        s = self._state
-        return RecordEvents(
-            state=s.model_copy(update={"timeline": []}),
-            events=pending,
-            intake=self._input.intake if s.persisted_seq == 0 else None,
-        )
-
-    async def _salvage(self, batch: RecordEvents) -> bool:
-        s = self._state
-        if batch.state is None:  # a salvage stores what it can of the whole row
-            batch = self._whole_row(batch.events)
-        try:
-            set_aside = await effects.salvage_events(batch)
-        except ActivityError as err:
-            self._refused(f"persistence failing, even salvaged: {err.cause}")
-            return False
-        s.persisted_seq = batch.events[-1].seq
-        self._row = None  # what the salvage stored of the row is unknown: next time, all
-        self._refused_since = None
-        self._persist_state = "quarantined" if set_aside else "ok"
-        problem = (
-            f"{set_aside} part(s) the database refused were set aside in persist_dead_letters"
-            if set_aside
-            else None
-        )
-        self._publish(problem, self._persist_state)
-        return True
-
-    def _refused(self, problem: str) -> None:
-        self._persist_state = "rejected"
-        self._publish(problem, "rejected")
-        self._rearm = True
-
-    async def _persist_before_leaving(self) -> None:
-        """A run never ends with events only in memory, nor with messages unsent."""
-        while not await self._persist(leaving=True):
-            await workflow.sleep(PERSIST_RETRY_AFTER, summary="retry persistence")
-        self._flush()
-        if self._sends:
-            await asyncio.gather(*self._sends, return_exceptions=True)
-            self._sends = []
-
-
-_BEING_WORKED = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REHANDLING, Status.ESCALATED)
 
 
 def _triage_input(inp: ServiceRequestInput) -> TriageInput:
