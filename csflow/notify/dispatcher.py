@@ -28,7 +28,6 @@ from typing import Any
 
 import structlog
 
-from csflow.notify.models import NotifyResult
 from csflow.notify.sender import Later, Sender
 from csflow.store import outbox
 
@@ -115,7 +114,6 @@ class Dispatcher:
         n = due.message
         if n is None:  # erased before it went, or unreadable: nothing can be sent
             await outbox.mark(self._pool, due.key, "failed", None, due.problem)
-            await outbox.release(self._pool, due.key)
             return
         try:
             outcome = await self._sender.attempt(
@@ -126,7 +124,6 @@ class Dispatcher:
             wait = self._sender.next_wait(due.created_at, due.tries)
             if wait is None:
                 await self._sender.give_up(n, f"could not be sent: {err}")
-                await outbox.release(self._pool, due.key)
             else:
                 await outbox.defer(self._pool, due.key, wait, f"error: {err}")
             return
@@ -134,6 +131,4 @@ class Dispatcher:
             # Quiet hours are no failed try: the backoff after them starts afresh.
             quiet = outcome.type == "QuietHours"
             await outbox.defer(self._pool, due.key, outcome.delay, uncount=quiet)
-            return
-        assert isinstance(outcome, NotifyResult)
-        await outbox.release(self._pool, due.key)
+        # Otherwise settled: its final mark (sent, failed, uncertain) released the row.

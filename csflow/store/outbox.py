@@ -9,9 +9,10 @@ uncertain a crash left an email's fate unknown → only `csflow notify retry --u
 
 Since the workflow patch `messages-in-the-write` most messages are written here by the
 request's own write, in its transaction (`queue`), and sent by the worker's dispatcher
-(`take_due`, `defer`, `release`; csflow/notify/dispatcher.py): `dispatch` marks those
+(`take_due`, `defer`; csflow/notify/dispatcher.py): `dispatch` marks those
 rows, `next_attempt_at` says when one is next due, `tries` how often it was tried, and
-`lease_until` how long a dispatcher holds it. Rows an activity sends are never taken.
+`lease_until` how long a dispatcher holds it; a row marked with a final status belongs to
+no dispatcher any more (`mark` clears both). Rows an activity sends are never taken.
 
 The row keeps the message until it is sent, so an operator can send a failed one again
 on purpose with the same key; it is cleared once sent. It holds contact details and may
@@ -87,18 +88,21 @@ async def queue(conn: Conn, messages: list[Notification], sealing: Any) -> int:
     Returns the rows inserted."""
     if not messages:
         return 0
-    rows = [
-        (
-            n.key,
-            n.number,
-            n.template,
-            n.recipient.kind,
-            n.recipient.id,
-            None if sealing is not None else n.model_dump(mode="json"),
-            at_rest.seal(sealing, n.model_dump(mode="json")) if sealing is not None else None,
+    rows = []
+    for n in messages:
+        payload = n.model_dump(mode="json")
+        sealed = at_rest.seal(sealing, payload) if sealing is not None else None
+        rows.append(
+            (
+                n.key,
+                n.number,
+                n.template,
+                n.recipient.kind,
+                n.recipient.id,
+                None if sealed else payload,
+                sealed,
+            )
         )
-        for n in messages
-    ]
     inserted: list[Any] = await conn.fetch(
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
                                payload, payload_sealed, dispatch, next_attempt_at)
@@ -175,17 +179,11 @@ async def defer(
     )
 
 
-async def release(pool: Pool, key: str) -> None:
-    """The row is settled (sent, failed, uncertain): no longer anyone's."""
-    await pool.execute(
-        "UPDATE outbox SET lease_until = NULL, next_attempt_at = NULL WHERE key = $1", key
-    )
-
-
 async def mark(
     pool: Pool, key: str, status: str, channel: str | None, attempt: str | None = None
 ) -> None:
-    """Committed before and after every send: the record a crash leaves behind."""
+    """Committed before and after every send: the record a crash leaves behind. A final
+    status (FINAL) also ends a dispatcher's hold on the row: nothing is due any more."""
     await pool.execute(
         """UPDATE outbox SET status = $2, channel = COALESCE($3, channel),
                attempts = CASE WHEN $4::text IS NULL THEN attempts
@@ -194,12 +192,16 @@ async def mark(
                payload = CASE WHEN $2 = 'sent' THEN NULL ELSE payload END,
                payload_sealed = CASE WHEN $2 = 'sent' THEN NULL ELSE payload_sealed END,
                failed_at = CASE WHEN $2 = 'failed' THEN now() ELSE failed_at END,
+               lease_until = CASE WHEN $2 = ANY($5::text[]) THEN NULL ELSE lease_until END,
+               next_attempt_at = CASE WHEN $2 = ANY($5::text[]) THEN NULL
+                                      ELSE next_attempt_at END,
                updated_at = now()
            WHERE key = $1""",
         key,
         status,
         channel,
         attempt,
+        list(FINAL),
     )
 
 
