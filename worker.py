@@ -22,6 +22,7 @@ from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from activities.terms import TermsActivities
 from csflow import logs
+from csflow.collector import scheduled_full_collections
 from csflow.config.horizon import horizon_warning
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
@@ -99,7 +100,8 @@ async def build_worker(
 ) -> AsyncIterator[Worker]:
     """The Temporal worker and, for as long as it runs, the outbox dispatcher that sends
     the messages its requests' writes queue (csflow/notify/dispatcher.py), on the same
-    channels as the send activity."""
+    channels as the send activity, and the process's full garbage collections on a
+    schedule (csflow/collector.py)."""
     settings = settings or Settings()
     send = notify or notify_activities(pool, load_notify_config(), policy.compliance.banned_phrases)
     dispatcher = Dispatcher(send, pool)
@@ -118,7 +120,11 @@ async def build_worker(
         # replayed from scratch (docs/temporal-notes.md "Worker settings").
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )
-    async with worker, dispatcher.running():
+    async with (
+        scheduled_full_collections(settings.worker_gc_interval),
+        worker,
+        dispatcher.running(),
+    ):
         yield worker
 
 

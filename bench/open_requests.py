@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +90,30 @@ async def _loop_lag(out: list[tuple[float, float]], every: float = 0.05) -> None
         start = time.perf_counter()
         await asyncio.sleep(every)
         out.append((start, time.perf_counter() - start - every))
+
+
+def _full_collections(out: list[tuple[float, float]]) -> Callable[[str, dict[str, Any]], None]:
+    """A `gc.callbacks` hook appending (when, seconds) for each full (generation 2)
+    collection of this process: the whole process, the worker's activations included,
+    stands still for it (csflow/collector.py)."""
+    started = [0.0]
+
+    def hook(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            out.append((started[0], time.perf_counter() - started[0]))
+
+    return hook
+
+
+def _pauses(found: list[tuple[float, float]]) -> str:
+    if not found:
+        return "none"
+    seconds = [s for _, s in found]
+    return f"{len(found)}, longest {max(seconds):.2f} s, {sum(seconds):.1f} s in all"
 
 
 def _sqlite_bytes(db: Path) -> int:
@@ -154,6 +180,9 @@ async def run(
         lags: list[tuple[float, float]] = []
         probe = asyncio.create_task(_loop_lag(lags))
         stack.callback(probe.cancel)
+        full: list[tuple[float, float]] = []
+        gc.callbacks.append(hook := _full_collections(full))
+        stack.callback(gc.callbacks.remove, hook)
         todo = iter(range(n))
         began = time.perf_counter()
         began_at = datetime.now(UTC)
@@ -243,6 +272,11 @@ async def run(
             "this process's event loop (worker and client), late by: while intake ran "
             f"{quantiles([lag for t, lag in lags if t < ended])}; after "
             f"{quantiles([lag for t, lag in lags if t >= ended])}"
+        )
+        print(
+            f"full garbage collections (CSFLOW_WORKER_GC_INTERVAL={settings.worker_gc_interval:g}"
+            f" s): while intake ran {_pauses([f for f in full if f[0] < ended])}; after "
+            f"{_pauses([f for f in full if f[0] >= ended])}"
         )
         if args.explain:
             sample = await pool.fetch(

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # worker's requests move on sooner. Too short for the worker's backlog: every task
     # that waits longer times out and is redone from scratch (docs/performance.md).
     worker_sticky_timeout: float = Field(default=10.0, gt=0, alias="CSFLOW_WORKER_STICKY_TIMEOUT")
+    # Seconds between the worker's full garbage collections (csflow/collector.py): Python's
+    # own rule pauses a worker with thousands of cached runs for seconds, again and again,
+    # and SLA firings due meanwhile are late. 0: Python's own rule.
+    worker_gc_interval: float = Field(
+        default=900.0, ge=0, le=86400, alias="CSFLOW_WORKER_GC_INTERVAL"
+    )
     # How the worker runs workflow code (workflows/sandbox.py): the SDK's sandbox with the
     # ServiceRequest workflow's modules imported once per process (passthrough), the
     # sandbox re-executing them for every run (strict), or no sandbox (off).

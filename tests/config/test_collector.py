@@ -1,0 +1,96 @@
+"""Full garbage collections on a schedule (csflow/collector.py): while a worker runs,
+CPython starts no full collection of its own, one runs every interval instead, and the
+thresholds found are restored when the last holder leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from csflow import collector
+from csflow.settings import Settings
+
+
+class _Cyclic:
+    """Garbage only a collection frees: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture
+def full_collections() -> Iterator[list[float]]:
+    """The start times of every generation-2 collection while the test runs."""
+    seen: list[float] = []
+
+    def on(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            seen.append(asyncio.get_event_loop().time())
+
+    gc.callbacks.append(on)
+    yield seen
+    gc.callbacks.remove(on)
+
+
+async def test_no_full_collection_of_its_own_while_held_and_the_thresholds_restored() -> None:
+    before = gc.get_threshold()
+    async with collector.scheduled_full_collections(3600):
+        young, middle, oldest = gc.get_threshold()
+        assert (young, middle) == before[:2], "the young generations are collected as before"
+        assert oldest == collector.NEVER
+    assert gc.get_threshold() == before
+
+
+async def test_one_full_collection_per_interval_frees_garbage_that_outlived_the_young(
+    full_collections: list[float],
+) -> None:
+    async with collector.scheduled_full_collections(0.2):
+        garbage = _Cyclic()
+        gone = weakref.ref(garbage)
+        gc.collect(1)  # it survives the young generations: now only a full collection
+        del garbage  # frees it
+        for _ in range(200):  # young collections keep running, they cannot free it
+            [_Cyclic() for _ in range(100)]
+        assert gone() is not None, "no full collection before the interval"
+        await asyncio.sleep(0.5)
+        assert gone() is None, "the scheduled full collection freed it"
+        assert 1 <= len(full_collections) <= 3
+        gaps = [b - a for a, b in itertools.pairwise(full_collections)]
+        assert all(gap >= 0.15 for gap in gaps), gaps
+
+
+async def test_holders_share_one_schedule_and_the_last_one_restores() -> None:
+    before = gc.get_threshold()
+    outer = collector.scheduled_full_collections(3600)
+    await outer.__aenter__()
+    async with collector.scheduled_full_collections(3600):
+        assert collector._schedule.holders == 2
+        running = collector._schedule.task
+    assert gc.get_threshold()[2] == collector.NEVER, "the other worker still runs"
+    assert collector._schedule.task is running and running is not None and not running.done()
+    await outer.__aexit__(None, None, None)
+    assert gc.get_threshold() == before
+    assert running.cancelled()
+    assert collector._schedule.holders == 0 and collector._schedule.task is None
+
+
+async def test_interval_zero_leaves_pythons_own_rule() -> None:
+    before = gc.get_threshold()
+    async with collector.scheduled_full_collections(0):
+        assert gc.get_threshold() == before
+        assert collector._schedule.task is None
+
+
+def test_the_setting_defaults_to_fifteen_minutes_and_refuses_nonsense() -> None:
+    assert Settings().worker_gc_interval == 900
+    assert Settings(CSFLOW_WORKER_GC_INTERVAL="0").worker_gc_interval == 0
+    for bad in ("-1", "86401", "soon", "nan"):
+        with pytest.raises(ValidationError):
+            Settings(CSFLOW_WORKER_GC_INTERVAL=bad)
