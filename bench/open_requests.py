@@ -25,10 +25,13 @@ C at a time, and leaves them open. It reports:
   the firings due while intake was running and those due after it (at rest).
 
 It waits until the last request's first-response breach has fallen due (plus
-`--settle` seconds) before reading the lateness; then prints the SQLite file by kind
-(bench/storage.py) and, with `--explain K`, where a late firing's seconds went
-(bench/lateness.py). `TEMPORAL_ADDRESS` and `DATABASE_URL`, when set, name servers to
-measure instead of starting them. docs/performance.md records the runs.
+`--settle` seconds) before reading the lateness — or, with `--until intake`, only
+`--settle` seconds after the intake (the footprint of N open, for an N whose clocks
+would take hours to fall due; the lateness is then of what fell due so far); then
+prints the SQLite file by kind (bench/storage.py) and, with `--explain K`, where a late
+firing's seconds went (bench/lateness.py). `TEMPORAL_ADDRESS` and `DATABASE_URL`, when
+set, name servers to measure instead of starting them. docs/performance.md records the
+runs.
 """
 
 from __future__ import annotations
@@ -222,10 +225,12 @@ async def run(
             flush=True,
         )
 
-        # Every first-response clock (and its warnings) falls due within this wait.
-        last_due = intake_end + first_response
+        # Every first-response clock (and its warnings) falls due within this wait —
+        # or, `--until intake`, only the footprint is read, `--settle` s after intake.
+        last_due = intake_end + first_response if args.until == "breach" else intake_end
         wait = max(0.0, (last_due - datetime.now(UTC)).total_seconds()) + args.settle
-        print(f"waiting {wait:.0f} s for the last first-response breach …", flush=True)
+        what = "the last first-response breach" if args.until == "breach" else "the footprint"
+        print(f"waiting {wait:.0f} s for {what} …", flush=True)
         await asyncio.sleep(wait)
 
         open_now = await pool.fetchval(
@@ -297,6 +302,13 @@ def main() -> None:
         "--first-response", default="2m", help="P3 first-response clock (policy duration)"
     )
     ap.add_argument("--settle", type=float, default=30.0, help="seconds after the last breach")
+    ap.add_argument(
+        "--until",
+        choices=("breach", "intake"),
+        default="breach",
+        help="read the figures after the last first-response breach (default), or --settle "
+        "seconds after intake: the footprint of N open, with only the firings due so far",
+    )
     ap.add_argument("--encryption", choices=("on", "off"), default="on")
     ap.add_argument(
         "--admission",

@@ -1,17 +1,19 @@
 """Python's full garbage collections, once per interval instead of by its growth rule.
 
 Why: a worker caches thousands of request runs, each a few hundred tracked objects, and
-CPython pauses the whole process for a full (generation 2) collection whenever the
+CPython stops the whole process for a full (generation 2) collection whenever the
 objects that outlived the young generations have grown by a quarter since the last
 one. Measured on the embedded stack (docs/performance.md, "Full collections on a
-schedule"): 0.38 s for one full collection with 1,500 runs cached, ~2 s at 10,000. While
-requests open the heap grows by a quarter every few minutes, and at rest each firing adds
-to its run's timeline, so these pauses came again and again — and every SLA firing due
-during one was recorded that much late. The young generations (where almost all garbage
-dies) are still collected as before; only the full collection is moved to a schedule:
-one every `CSFLOW_WORKER_GC_INTERVAL` seconds, whatever the heap did. The price is that
-cyclic garbage which outlived the young generations (an evicted or finished run) waits
-up to one interval to be freed. 0 leaves Python's own rule in place.
+schedule"): 0.38 s for one full collection with 1,500 runs cached, 4.4 s with 10,000.
+While requests open the heap grows by a quarter every few minutes, and at rest each
+firing adds to its run's timeline, so these pauses came again and again — and every SLA
+firing due during one was recorded that much late. The young generations (where almost
+all garbage dies) are still collected as before; only the full collection is moved to a
+schedule: one every `CSFLOW_WORKER_GC_INTERVAL` seconds (30 minutes by default),
+whatever the heap did. The price is memory: cyclic garbage that outlived the young
+generations — a finished or evicted run, ~50 kB each — waits up to one interval to be
+freed. The pause itself is not shortened, only made rare. 0 leaves Python's own rule in
+place.
 
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     # own rule pauses a worker with thousands of cached runs for seconds, again and again,
     # and SLA firings due meanwhile are late. 0: Python's own rule.
     worker_gc_interval: float = Field(
-        default=900.0, ge=0, le=86400, alias="CSFLOW_WORKER_GC_INTERVAL"
+        default=1800.0, ge=0, le=86400, alias="CSFLOW_WORKER_GC_INTERVAL"
     )
     # How the worker runs workflow code (workflows/sandbox.py): the SDK's sandbox with the
     # ServiceRequest workflow's modules imported once per process (passthrough), the

@@ -10,11 +10,17 @@ tests/workflows/test_sandbox.py) and do nothing at import, so the worker imports
 once per process; every run still gets its own instance and its own state.
 
 What passing through gives up is the sandbox's run-time check that these modules never
-call a non-deterministic function (`datetime.now`, `random`, I/O). That check is kept
-where it finds mistakes: the workflow tests run the same classes on a worker with the
-SDK's default, fully sandboxed runner (tests/workflows/conftest.py), and the recorded
-histories are replayed by the SDK's `Replayer`, also fully sandboxed. The smaller
-workflows (numbering, reports, improvement tasks) stay sandboxed in production too.
+call a non-deterministic function (`datetime.now`, `random`, I/O). Note how far that
+check reached before: `workflow.py` imports its helper modules (guards, transitions,
+timeline, effects, the mixins' shared names) inside `workflow.unsafe.imports_passed_through()`,
+so even the SDK's default runner (`strict`, which the workflow tests use:
+tests/workflows/conftest.py) re-executes and checks `workflow.py`, `persistence.py` and
+`importing.py` only — not the helpers. What keeps the helpers deterministic is what
+they are: pure functions of the state, the terms and the `now` they are handed (the
+domain modules' own rule), checked by tests/workflows/test_sandbox.py for module-level
+state, and the recorded histories replayed by the SDK's `Replayer` on every test run,
+which fails on any command a change would issue differently. The smaller workflows
+(numbering, reports, improvement tasks) stay fully sandboxed in production too.
 """
 
 from __future__ import annotations
@@ -51,9 +57,8 @@ def runner(mode: Mode = "passthrough") -> WorkflowRunner:
     `worker.build_worker`):
 
     - `passthrough` (default): sandboxed, the modules above imported once per process;
-    - `strict`: the SDK's default sandbox, every csflow module re-executed for each run —
-      what the workflow tests run; for development, when a change to workflow code should
-      be checked at run time too;
+    - `strict`: the SDK's default sandbox, re-executing for each run every module the
+      workflow imports outside `imports_passed_through` — what the workflow tests run;
     - `off`: no sandbox at all — the SDK's per-activation isolation skipped as well
       (docs/performance.md measures what it saves); determinism then rests on the tests
       and the replay of recorded histories alone.

@@ -1,4 +1,4 @@
-"""`csflow notify …`: see and re-send messages that were not delivered.
+"""`csflow notify …`: see a request's messages, and re-send those that were not delivered.
 
 A message whose channels stayed down for the whole retry window ends `failed` (and ops
 were alerted). Once the channel is fixed, `csflow notify retry` sends it again on
@@ -13,7 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-notify_app = typer.Typer(help="Undelivered notifications: list and re-send.", no_args_is_help=True)
+notify_app = typer.Typer(
+    help="Notifications: a request's messages, and undelivered ones listed and re-sent.",
+    no_args_is_help=True,
+)
 
 
 def _run(work: Any) -> Any:
@@ -47,6 +50,49 @@ def notify_list(
             r["channel"] or "",
             str(attempts[-1]) if attempts else "",
             f"{r['updated_at']:%Y-%m-%d %H:%M}",
+        )
+    Console().print(table)
+
+
+@notify_app.command("show")
+def notify_show(
+    number: Annotated[
+        str, typer.Argument(help="request number, e.g. CS20261123-TEL-0001", show_default=False)
+    ],
+) -> None:
+    """Every message of one request and its fate: queued, being sent, retried (and when
+    next), sent, failed or uncertain. Never the message's text or address.
+
+    Exit code 2 when the request has no messages (or no such request).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from csflow.store import outbox
+
+    if not number.isprintable() or len(number) > 64:
+        typer.echo("refused: a request number is at most 64 printable characters", err=True)
+        raise typer.Exit(2)
+    rows = _run(lambda pool: outbox.for_request(pool, number))
+    if not rows:
+        typer.echo(f"no messages for {number}", err=True)
+        raise typer.Exit(2)
+    table = Table(
+        "key", "template", "to", "status", "channel", "by", "tries", "queued", "settled / next"
+    )
+    table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
+    for r in rows:
+        settled = r["sent_at"] or r["failed_at"] or r["next_attempt_at"]
+        table.add_row(
+            r["key"],
+            r["template"],
+            r["recipient_kind"],
+            r["status"],
+            r["channel"] or "",
+            "dispatcher" if r["dispatch"] else "activity",
+            str(r["tries"]) if r["dispatch"] else str(len(r["attempts"] or [])),
+            f"{r['created_at']:%Y-%m-%d %H:%M:%S}",
+            f"{settled:%Y-%m-%d %H:%M:%S}" if settled else "",
         )
     Console().print(table)
 

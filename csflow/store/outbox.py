@@ -268,7 +268,8 @@ async def for_request(pool: Pool, number: str) -> list[dict[str, Any]]:
     """The request's messages and their fate; never the message itself."""
     rows = await pool.fetch(
         """SELECT key, number, template, recipient_kind, recipient_id, status, channel,
-                  attempts, created_at, updated_at, sent_at, failed_at
+                  attempts, created_at, updated_at, sent_at, failed_at, dispatch, tries,
+                  next_attempt_at
            FROM outbox WHERE number = $1 ORDER BY created_at, key""",
         number,
     )

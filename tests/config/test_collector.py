@@ -88,8 +88,8 @@ async def test_interval_zero_leaves_pythons_own_rule() -> None:
         assert collector._schedule.task is None
 
 
-def test_the_setting_defaults_to_fifteen_minutes_and_refuses_nonsense() -> None:
-    assert Settings().worker_gc_interval == 900
+def test_the_setting_defaults_to_half_an_hour_and_refuses_nonsense() -> None:
+    assert Settings().worker_gc_interval == 1800
     assert Settings(CSFLOW_WORKER_GC_INTERVAL="0").worker_gc_interval == 0
     for bad in ("-1", "86401", "soon", "nan"):
         with pytest.raises(ValidationError):

@@ -141,6 +141,18 @@ async def test_notify_retry_resends_a_failed_message_once(
     assert len(inbox.messages) == 1
     assert await status_of(pool, mail.key) == "sent"
 
+    shown = await run_cli(env, "notify", "show", mail.number)
+    assert shown.exit_code == 0, shown.output
+    line = next(ln for ln in shown.output.splitlines() if mail.key in ln)
+    for cell in (mail.template, "sent", "email", "activity"):
+        assert cell in line, (cell, line)
+    assert "@" not in shown.output, "never an address"
+    nothing = await run_cli(env, "notify", "show", "CS20990101-TEL-9999")
+    assert nothing.exit_code == 2 and "no messages for CS20990101-TEL-9999" in nothing.output
+    refused = await run_cli(env, "notify", "show", "CS\x01" + "9" * 80)
+    assert refused.exit_code == 2 and "refused" in refused.output
+    assert "9" * 80 not in refused.output, "the refusal does not echo the input"
+
 
 async def test_a_retried_operator_claim_is_taken_once(pool: Any) -> None:
     mail = note("claimed-once", channels=["email"])

@@ -1,0 +1,114 @@
+"""Benchmark: what one full garbage collection costs a worker holding N cached runs, and
+how often CPython's own rule starts one while requests open (issue 17, deliverable 7).
+
+    python bench/full_collection.py                      # N=1,500, Python's rule
+    python bench/full_collection.py --requests 5000
+    CSFLOW_WORKER_GC_INTERVAL=900 python bench/full_collection.py   # csflow's default
+
+Starts its own embedded stack (bench/stack.py) and a worker in this process whose cache
+holds every run, opens 20 requests to warm it up, then opens N more (16 at a time, sealed
+payloads) and leaves them open. It prints the objects the collector tracks per cached
+run, every full (generation 2) collection that ran while the N opened — when, and how
+long the whole process stood still for it — and the time of three full collections
+after, with every run cached. `CSFLOW_WORKER_GC_INTERVAL` is read as `csflow worker`
+reads it; unset, the benchmark sets 0 (Python's own rule), which is what it measures.
+docs/performance.md, "Full collections on a schedule", records runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.open_requests import p3_intake
+from bench.stack import Servers, generated_keys, servers, signed_client
+
+
+async def run(running: Servers, n: int) -> None:
+    from csflow import logs
+    from csflow.settings import Settings
+    from csflow.store.migrations import apply_migrations
+    from csflow.store.pool import create_pool
+    from starter.client import CsflowClient
+    from worker import build_worker
+
+    logs.configure("console", "ERROR")
+    await apply_migrations(running.dsn)
+    ring = generated_keys("on")
+    queue = f"bench-gc-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        CSFLOW_TASK_QUEUE=queue,
+        CSFLOW_WORKER_MAX_CACHED_WORKFLOWS=str(n + 1000),
+        CSFLOW_WORKER_GC_INTERVAL=os.environ.get("CSFLOW_WORKER_GC_INTERVAL", "0"),
+    )
+    client = await signed_client(running.target, ring, settings)
+    pool = await create_pool(running.dsn, min_size=1, max_size=10)
+    full: list[tuple[float, float]] = []
+    started = [0.0]
+
+    def hook(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            full.append((started[0], time.perf_counter() - started[0]))
+
+    try:
+        async with build_worker(client, queue, pool, settings=settings):
+            csflow = CsflowClient(client, task_queue=queue, number_wait=120.0)
+            for i in range(20):  # caches, numbering shard, tables
+                await csflow.create(p3_intake(-i - 1, "gc"), wait=True)
+            gc.collect()
+            baseline = len(gc.get_objects())
+            lanes = asyncio.Semaphore(16)
+
+            async def one(i: int) -> None:
+                async with lanes:
+                    await csflow.create(p3_intake(i, "gc"), wait=True)
+
+            gc.callbacks.append(hook)
+            began = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(n)))
+            took = time.perf_counter() - began
+            gc.callbacks.remove(hook)
+            await asyncio.sleep(3)
+            tracked = len(gc.get_objects())
+            print(
+                f"{n:,} opened in {took:.0f} s ({n / took:.1f}/s), "
+                f"CSFLOW_WORKER_GC_INTERVAL={settings.worker_gc_interval:g}"
+            )
+            print(
+                f"objects the collector tracks: {tracked:,} "
+                f"({(tracked - baseline) / n:.0f} per cached run over {baseline:,} at start)"
+            )
+            print(f"full collections while they opened: {len(full)}")
+            for at, seconds in full:
+                print(f"  at {at - began:6.1f} s: the process stood still {seconds:.3f} s")
+            for _ in range(3):
+                t = time.perf_counter()
+                gc.collect()
+                print(f"one full collection, {n:,} runs cached: {time.perf_counter() - t:.3f} s")
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--requests", type=int, default=1500, help="N: requests opened and cached")
+    args: Any = ap.parse_args()
+    with servers(data_dir=True) as running:
+        asyncio.run(run(running, args.requests))
+
+
+if __name__ == "__main__":
+    main()
