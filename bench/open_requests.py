@@ -2,7 +2,8 @@
 
     python bench/open_requests.py                          # N=1,000 on an embedded stack
     python bench/open_requests.py --requests 10000 --first-response 20m    # CI-sized
-    python bench/open_requests.py --requests 100000 --first-response 3h    # the issue's size
+    python bench/open_requests.py --admission on --requests 100000 --first-response 4h \
+        --until intake --settle 60 --explain 0 --footprint-every 600    # the issue's size
 
 (The first-response clock should outlast the intake, ~10 requests/s end to end here, or
 every firing falls due while intake runs.)
@@ -186,6 +187,30 @@ async def run(
         full: list[tuple[float, float]] = []
         gc.callbacks.append(hook := _full_collections(full))
         stack.callback(gc.callbacks.remove, hook)
+
+        async def footprint_every(seconds: float) -> None:
+            """`--footprint-every S`: the footprint so far, each S seconds — a long run
+            stopped early still says what it cost up to there."""
+            while True:
+                await asyncio.sleep(seconds)
+                opened = await pool.fetchval("SELECT count(*) FROM requests") - 1
+                if opened <= 0:
+                    continue
+                db = await pool.fetchval("SELECT pg_database_size(current_database())")
+                server = tree_rss(server_pid)
+                me = psutil.Process().memory_info().rss
+                print(
+                    f"  [{datetime.now(UTC):%H:%M:%S}] {opened:,} open: per request "
+                    f"server RSS {(server - server_before) / opened / 1000:.1f} kB, "
+                    f"worker+client RSS {(me - me_before) / opened / 1000:.1f} kB, SQLite "
+                    f"{(_sqlite_bytes(sqlite) - sqlite_before) / opened / 1000:.1f} kB, "
+                    f"PostgreSQL {(db - db_before) / opened / 1000:.1f} kB",
+                    flush=True,
+                )
+
+        if args.footprint_every:
+            snapshots = asyncio.create_task(footprint_every(args.footprint_every))
+            stack.callback(snapshots.cancel)
         todo = iter(range(n))
         began = time.perf_counter()
         began_at = datetime.now(UTC)
@@ -302,6 +327,13 @@ def main() -> None:
         "--first-response", default="2m", help="P3 first-response clock (policy duration)"
     )
     ap.add_argument("--settle", type=float, default=30.0, help="seconds after the last breach")
+    ap.add_argument(
+        "--footprint-every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="also print the footprint per open request every S seconds (0: only at the end)",
+    )
     ap.add_argument(
         "--until",
         choices=("breach", "intake"),

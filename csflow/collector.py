@@ -11,8 +11,8 @@ firing due during one was recorded that much late. The young generations (where 
 all garbage dies) are still collected as before; only the full collection is moved to a
 schedule: one every `CSFLOW_WORKER_GC_INTERVAL` seconds (30 minutes by default),
 whatever the heap did. The price is memory: cyclic garbage that outlived the young
-generations — a finished or evicted run, ~50 kB each — waits up to one interval to be
-freed. The pause itself is not shortened, only made rare. 0 leaves Python's own rule in
+generations — ~130 kB per finished request, mostly its run's objects — waits up to one
+interval to be freed. The pause itself is not shortened, only made rare. 0 leaves Python's own rule in
 place.
 
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested

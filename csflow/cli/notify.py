@@ -65,6 +65,8 @@ def notify_show(
 
     Exit code 2 when the request has no messages (or no such request).
     """
+    from datetime import UTC
+
     from rich.console import Console
     from rich.table import Table
 
@@ -78,7 +80,15 @@ def notify_show(
         typer.echo(f"no messages for {number}", err=True)
         raise typer.Exit(2)
     table = Table(
-        "key", "template", "to", "status", "channel", "by", "tries", "queued", "settled / next"
+        "key",
+        "template",
+        "to",
+        "status",
+        "channel",
+        "by",
+        "tries",
+        "queued (UTC)",
+        "settled / next",
     )
     table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
     for r in rows:
@@ -91,8 +101,8 @@ def notify_show(
             r["channel"] or "",
             "dispatcher" if r["dispatch"] else "activity",
             str(r["tries"]) if r["dispatch"] else str(len(r["attempts"] or [])),
-            f"{r['created_at']:%Y-%m-%d %H:%M:%S}",
-            f"{settled:%Y-%m-%d %H:%M:%S}" if settled else "",
+            f"{r['created_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+            f"{settled.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if settled else "",
         )
     Console().print(table)
 
