@@ -12,8 +12,8 @@ all garbage dies) are still collected as before; only the full collection is mov
 schedule: one every `CSFLOW_WORKER_GC_INTERVAL` seconds (30 minutes by default),
 whatever the heap did. The price is memory: cyclic garbage that outlived the young
 generations — ~130 kB per finished request, mostly its run's objects — waits up to one
-interval to be freed. The pause itself is not shortened, only made rare. 0 leaves Python's own rule in
-place.
+interval to be freed. The pause itself is not shortened, only made rare. 0 leaves
+Python's own rule in place.
 
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;
