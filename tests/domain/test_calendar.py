@@ -333,6 +333,27 @@ def test_monotonic(
     assert c.add_working_time(s1, d1) <= c.add_working_time(s2, d2)
 
 
+def test_a_shift_across_the_clocks_going_back_works_the_repeated_hour() -> None:
+    """Found by the property below: on the night Berlin goes back (2026-10-25, 03:00
+    CEST -> 02:00 CET) the 02:45-04:00 period starts at the first 02:45 and works on
+    through the repeated hour, so 75 minutes from 02:00 CEST end in it, the wall clock
+    reading 02:15 for the second time."""
+    start = datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # 02:00 CEST, inside 01:00-02:30
+    end = BERLIN_NIGHTS.add_working_time(start, timedelta(minutes=75))
+    # 30 min to 02:30 CEST (00:30 UTC), then from 02:45 CEST (00:45 UTC) 45 minutes more
+    assert end == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    local = end.astimezone(BERLIN_NIGHTS.zone)
+    assert (local.hour, local.minute, local.fold) == (2, 30, 1), "the second 02:30"
+    (s, e), *_ = (
+        p for p in BERLIN_NIGHTS.working_periods(date(2026, 10, 25)) if p[0] <= end < p[1]
+    )
+    assert (s, e) == (
+        datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
+        datetime(2026, 10, 25, 3, 0, tzinfo=UTC),
+    )
+    assert e - s == timedelta(hours=2, minutes=15), "the repeated hour is worked"
+
+
 @given(calendars, instants, durations.filter(bool))
 def test_a_positive_duration_ends_inside_or_at_the_end_of_a_working_period(
     c: BusinessCalendar, s: datetime, d: timedelta
@@ -340,7 +361,15 @@ def test_a_positive_duration_ends_inside_or_at_the_end_of_a_working_period(
     end = c.add_working_time(s, d)
     assert end > s
     assert c.is_working_time(end - US)
-    local = (end - US).astimezone(c.zone).time()
+    instant = end - US
+    if instant.astimezone(c.zone).replace(fold=0).astimezone(UTC) != instant:
+        # The second pass of an hour the clocks went back over: only a period that spans
+        # the change holds it (02:45-04:00 across 03:00 -> 02:00 works 2 h 15 min), and
+        # the wall clock then reads earlier than the period's start. `is_working_time`
+        # above is the check for it.
+        assert c.is_working_time(instant)
+        return
+    local = instant.astimezone(c.zone).time()
     assert any(
         time.fromisoformat(p.start) <= local
         and (p.end == "24:00" or local < time.fromisoformat(p.end))
