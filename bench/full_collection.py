@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.open_requests import p3_intake
+from bench.open_requests import full_collections, p3_intake
 from bench.stack import Servers, generated_keys, servers, signed_client
 
 
@@ -115,15 +115,7 @@ async def run(running: Servers, n: int, lifecycles: int, top: int) -> None:
     client = await signed_client(running.target, ring, settings)
     pool = await create_pool(running.dsn, min_size=1, max_size=10)
     full: list[tuple[float, float]] = []
-    started = [0.0]
-
-    def hook(phase: str, info: dict[str, Any]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            started[0] = time.perf_counter()
-        else:
-            full.append((started[0], time.perf_counter() - started[0]))
+    hook = full_collections(full)
 
     try:
         async with build_worker(client, queue, pool, settings=settings):

@@ -96,7 +96,7 @@ async def _loop_lag(out: list[tuple[float, float]], every: float = 0.05) -> None
         out.append((start, time.perf_counter() - start - every))
 
 
-def _full_collections(out: list[tuple[float, float]]) -> Callable[[str, dict[str, Any]], None]:
+def full_collections(out: list[tuple[float, float]]) -> Callable[[str, dict[str, Any]], None]:
     """A `gc.callbacks` hook appending (when, seconds) for each full (generation 2)
     collection of this process: the whole process, the worker's activations included,
     stands still for it (csflow/collector.py)."""
@@ -185,7 +185,7 @@ async def run(
         probe = asyncio.create_task(_loop_lag(lags))
         stack.callback(probe.cancel)
         full: list[tuple[float, float]] = []
-        gc.callbacks.append(hook := _full_collections(full))
+        gc.callbacks.append(hook := full_collections(full))
         stack.callback(gc.callbacks.remove, hook)
 
         async def footprint_every(seconds: float) -> None:
