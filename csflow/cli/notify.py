@@ -67,9 +67,6 @@ def notify_show(
     """
     from datetime import UTC
 
-    from rich.console import Console
-    from rich.table import Table
-
     from csflow.store import outbox
 
     if not number.isprintable() or len(number) > 64:
@@ -79,32 +76,27 @@ def notify_show(
     if not rows:
         typer.echo(f"no messages for {number}", err=True)
         raise typer.Exit(2)
-    table = Table(
-        "key",
-        "template",
-        "to",
-        "status",
-        "channel",
-        "by",
-        "tries",
-        "queued (UTC)",
-        "settled / next",
-    )
-    table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
+
+    def when(at: Any) -> str:
+        return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+    # A block per message, the key alone on its first line: keys are long and are copied
+    # into `notify retry --key`, so they must never wrap or squeeze the other columns.
     for r in rows:
-        settled = r["sent_at"] or r["failed_at"] or r["next_attempt_at"]
-        table.add_row(
-            r["key"],
-            r["template"],
-            r["recipient_kind"],
-            r["status"],
-            r["channel"] or "",
-            "dispatcher" if r["dispatch"] else "activity",
-            str(r["tries"]) if r["dispatch"] else str(len(r["attempts"] or [])),
-            f"{r['created_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}",
-            f"{settled.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if settled else "",
+        tries = r["tries"] if r["dispatch"] else len(r["attempts"] or [])
+        by = "dispatcher" if r["dispatch"] else "send activity"
+        fate = [f"{r['status']}" + (f" by {r['channel']}" if r["channel"] else "")]
+        if r["sent_at"]:
+            fate.append(f"sent {when(r['sent_at'])}")
+        elif r["failed_at"]:
+            fate.append(f"failed {when(r['failed_at'])}")
+        elif r["next_attempt_at"]:
+            fate.append(f"next try {when(r['next_attempt_at'])}")
+        typer.echo(r["key"])
+        typer.echo(
+            f"  {r['template']} to {r['recipient_kind']} · {' · '.join(fate)} · "
+            f"{by}, {tries} {'try' if tries == 1 else 'tries'} · queued {when(r['created_at'])}"
         )
-    Console().print(table)
 
 
 @notify_app.command("retry")

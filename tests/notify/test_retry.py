@@ -143,9 +143,10 @@ async def test_notify_retry_resends_a_failed_message_once(
 
     shown = await run_cli(env, "notify", "show", mail.number)
     assert shown.exit_code == 0, shown.output
-    line = next(ln for ln in shown.output.splitlines() if mail.key in ln)
-    for cell in (mail.template, "sent", "email", "activity"):
-        assert cell in line, (cell, line)
+    lines = shown.output.splitlines()
+    assert lines[0] == mail.key, "the key alone on its line, to copy"
+    for cell in (mail.template, "to customer", "sent by email", "send activity", "UTC"):
+        assert cell in lines[1], (cell, lines[1])
     assert "@" not in shown.output, "never an address"
     nothing = await run_cli(env, "notify", "show", "CS20990101-TEL-9999")
     assert nothing.exit_code == 2 and "no messages for CS20990101-TEL-9999" in nothing.output
