@@ -32,26 +32,29 @@ def notify_list(
         bool, typer.Option("--retrying", help="also messages still being retried")
     ] = False,
 ) -> None:
-    """Messages that are failed or uncertain (and, with --retrying, still retried)."""
-    from rich.console import Console
-    from rich.table import Table
+    """Messages that are failed or uncertain (and, with --retrying, still retried).
+
+    A block per message, as `notify show` prints them: the key alone on its first line
+    (to copy into `notify retry --key`), then its status, channel, last attempt and when
+    it last changed. Exit code 0, with "nothing to attend to" when none match.
+    """
+    from datetime import UTC
 
     from csflow.store import outbox
 
     statuses = ("failed", "uncertain", *(("retrying",) if retrying else ()))
     rows = _run(lambda pool: outbox.waiting(pool, statuses=statuses, number=number))
-    table = Table("key", "status", "channel", "last attempt", "updated")
-    table.columns[0].no_wrap = True  # keys are copied into `notify retry --key`
+    if not rows:
+        typer.echo("nothing to attend to: no " + ", ".join(statuses) + " message")
     for r in rows:
         attempts = r["attempts"] or []
-        table.add_row(
-            r["key"],
-            r["status"],
-            r["channel"] or "",
-            str(attempts[-1]) if attempts else "",
-            f"{r['updated_at']:%Y-%m-%d %H:%M}",
+        typer.echo(r["key"])
+        typer.echo(
+            f"  {r['status']}"
+            + (f" by {r['channel']}" if r["channel"] else "")
+            + (f" · last attempt: {attempts[-1]}" if attempts else "")
+            + f" · updated {r['updated_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
-    Console().print(table)
 
 
 @notify_app.command("show")

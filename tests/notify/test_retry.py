@@ -129,7 +129,10 @@ async def test_notify_retry_resends_a_failed_message_once(
     assert still_down.exit_code == 1, still_down.output
     assert await status_of(pool, mail.key) == "failed"
     listed = await run_cli(env, "notify", "list")
-    assert mail.key in listed.output and "failed" in listed.output
+    listed_lines = listed.output.splitlines()
+    assert mail.key in listed_lines, "the key alone on its line, to copy"
+    detail = listed_lines[listed_lines.index(mail.key) + 1]
+    assert detail.startswith("  failed") and "UTC" in detail, detail
 
     with smtp_server(down) as (_, inbox):
         done = await run_cli(env, "notify", "retry", "--number", mail.number)
