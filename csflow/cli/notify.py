@@ -9,6 +9,7 @@ settings (CSFLOW_NOTIFY_CONFIG and the secrets in the environment).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,11 @@ notify_app = typer.Typer(
     help="Notifications: a request's messages, and undelivered ones listed and re-sent.",
     no_args_is_help=True,
 )
+
+
+def _when(at: datetime) -> str:
+    """A row's time as both listings print it: UTC, to the second, said so."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _run(work: Any) -> Any:
@@ -38,8 +44,6 @@ def notify_list(
     (to copy into `notify retry --key`), then its status, channel, last attempt and when
     it last changed. Exit code 0, with "nothing to attend to" when none match.
     """
-    from datetime import UTC
-
     from csflow.store import outbox
 
     statuses = ("failed", "uncertain", *(("retrying",) if retrying else ()))
@@ -53,7 +57,7 @@ def notify_list(
             f"  {r['status']}"
             + (f" by {r['channel']}" if r["channel"] else "")
             + (f" · last attempt: {attempts[-1]}" if attempts else "")
-            + f" · updated {r['updated_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            + f" · updated {_when(r['updated_at'])}"
         )
 
 
@@ -68,8 +72,6 @@ def notify_show(
 
     Exit code 2 when the request has no messages (or no such request).
     """
-    from datetime import UTC
-
     from csflow.store import outbox
 
     if not number.isprintable() or len(number) > 64:
@@ -80,9 +82,6 @@ def notify_show(
         typer.echo(f"no messages for {number}", err=True)
         raise typer.Exit(2)
 
-    def when(at: Any) -> str:
-        return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
     # A block per message, the key alone on its first line: keys are long and are copied
     # into `notify retry --key`, so they must never wrap or squeeze the other columns.
     for r in rows:
@@ -90,15 +89,15 @@ def notify_show(
         by = "dispatcher" if r["dispatch"] else "send activity"
         fate = [f"{r['status']}" + (f" by {r['channel']}" if r["channel"] else "")]
         if r["sent_at"]:
-            fate.append(f"sent {when(r['sent_at'])}")
+            fate.append(f"sent {_when(r['sent_at'])}")
         elif r["failed_at"]:
-            fate.append(f"failed {when(r['failed_at'])}")
+            fate.append(f"failed {_when(r['failed_at'])}")
         elif r["next_attempt_at"]:
-            fate.append(f"next try {when(r['next_attempt_at'])}")
+            fate.append(f"next try {_when(r['next_attempt_at'])}")
         typer.echo(r["key"])
         typer.echo(
             f"  {r['template']} to {r['recipient_kind']} · {' · '.join(fate)} · "
-            f"{by}, {tries} {'try' if tries == 1 else 'tries'} · queued {when(r['created_at'])}"
+            f"{by}, {tries} {'try' if tries == 1 else 'tries'} · queued {_when(r['created_at'])}"
         )
 
 

@@ -59,14 +59,25 @@ async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
     not written yet (codes and the number only) is kept as it is.
     """
     customer_id = await _customer_of(pool, n)
-    payload = n.model_dump(mode="json")
-    sealed = None
-    if customer_id is not None:
-        sealed = at_rest.seal(await at_rest.keys(pool).for_customer(customer_id), payload)
+    sealing = None if customer_id is None else await at_rest.keys(pool).for_customer(customer_id)
     await pool.execute(
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
                                payload, payload_sealed)
            VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING""",
+        *_columns(n, sealing),
+    )
+    row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
+    assert row is not None
+    return str(row["status"]), row["channel"]
+
+
+def _columns(n: Notification, sealing: Any) -> tuple[Any, ...]:
+    """A message's row as `claim` and `queue` insert it: key, number, template,
+    recipient kind and id, then the message itself — sealed with the customer's data key
+    when there is one (`payload_sealed`), else as it is (`payload`), never both."""
+    payload = n.model_dump(mode="json")
+    sealed = at_rest.seal(sealing, payload) if sealing is not None else None
+    return (
         n.key,
         n.number,
         n.template,
@@ -75,9 +86,6 @@ async def claim(pool: Pool, n: Notification) -> tuple[str, str | None]:
         None if sealed else payload,
         sealed,
     )
-    row = await pool.fetchrow("SELECT status, channel FROM outbox WHERE key = $1", n.key)
-    assert row is not None
-    return str(row["status"]), row["channel"]
 
 
 async def queue(conn: Conn, messages: list[Notification], sealing: Any) -> int:
@@ -88,21 +96,7 @@ async def queue(conn: Conn, messages: list[Notification], sealing: Any) -> int:
     Returns the rows inserted."""
     if not messages:
         return 0
-    rows = []
-    for n in messages:
-        payload = n.model_dump(mode="json")
-        sealed = at_rest.seal(sealing, payload) if sealing is not None else None
-        rows.append(
-            (
-                n.key,
-                n.number,
-                n.template,
-                n.recipient.kind,
-                n.recipient.id,
-                None if sealed else payload,
-                sealed,
-            )
-        )
+    rows = [_columns(n, sealing) for n in messages]
     inserted: list[Any] = await conn.fetch(
         """INSERT INTO outbox (key, number, template, recipient_kind, recipient_id, status,
                                payload, payload_sealed, dispatch, next_attempt_at)
