@@ -21,6 +21,7 @@ from csflow.api.middleware import EdgeGuard
 from csflow.api.routes import (
     assertions,
     board,
+    console,
     customers,
     improvements,
     listing,
@@ -29,7 +30,6 @@ from csflow.api.routes import (
     staff,
     survey,
 )
-from csflow.api.routes.console import build_router as console_pages
 from csflow.api.routes.scorecards import router as scorecards_router
 from csflow.config.policy import policy_from_env
 from csflow.config.terms import TermsProvider
@@ -123,7 +123,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(improvements.router)
     app.include_router(survey.router)  # public: the signed link is the credential
-    app.include_router(console_pages(terms.policy))  # each console route checks its caller
+    console.install(app, terms.policy)  # each console route checks its caller
     app.include_router(board.router, dependencies=[Depends(auth.require(auth.BOARD, "the board"))])
     app.include_router(
         reports.router, dependencies=[Depends(auth.require(auth.REPORTS, "reports"))]

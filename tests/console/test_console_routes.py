@@ -30,6 +30,9 @@ async def test_pages_need_a_sign_in_and_carry_strict_headers(api: Api) -> None:
         assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
         assert (await anon.get("/console/static/../app.py")).status_code == 404
         assert (await anon.get("/console/static/secret.txt")).status_code == 404
+        schema = (await anon.get("/openapi.json")).json()
+        assert "/requests" in schema["paths"]
+        assert not [p for p in schema["paths"] if p.startswith("/console")]  # pages, not API
 
     browser, _ = await browser_for(api, "agent", "agent-7")
     async with browser:

@@ -1,1 +1,1 @@
-"""Templates, stylesheet and script of the console (csflow/api/routes/console.py)."""
+"""Templates, stylesheet and script of the console (csflow/api/routes/console/)."""
