@@ -66,9 +66,10 @@ async def _until(pool: Any, rows: int) -> None:
         await asyncio.sleep(0.5)
 
 
-def p3_intake(i: int, prefix: str) -> Any:
+def p3_intake(i: int, prefix: str, priority: str = "P3") -> Any:
     """The benchmarks' open request: a P3 web consultation from one of 997 customers, its
-    external id unique (`prefix`-…), so each create starts a new request."""
+    external id unique (`prefix`-…), so each create starts a new request (`priority` P2:
+    a probe, `--probe-every`)."""
     from csflow.contracts import Contact, Customer, RequestIntake
     from csflow.domain.codes import Category, Channel, Priority
 
@@ -80,7 +81,7 @@ def p3_intake(i: int, prefix: str) -> Any:
         ),
         channel=Channel.WEB,
         category=Category.CONSULTATION,
-        priority=Priority.P3,
+        priority=Priority(priority),
         description="Where is my parcel?",
         external_id=f"{prefix}-{uuid.uuid4().hex[:12]}",
     )
@@ -124,14 +125,22 @@ def _sqlite_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
 
 
-def policy_text(first_response: str) -> str:
+def policy_text(first_response: str, plan: str = "30m", probe_clocks: str | None = None) -> str:
     """P3 clocks short enough that warnings (at 50 % and 75 %) and breaches fall due
-    during the run; the other priorities keep the defaults."""
-    return (
+    during the run; with `probe_clocks`, P2's first-response and plan clocks (the probes'),
+    the rest of P2 long; the other priorities keep the defaults."""
+    text = (
         "[sla.P3]\n"
         f'first_response = "{first_response}"\n'
-        'plan = "30m"\nresolution = "2h"\nprogress_cadence = "2h"\n'
+        f'plan = "{plan}"\nresolution = "2h"\nprogress_cadence = "2h"\n'
     )
+    if probe_clocks:
+        text += (
+            "[sla.P2]\n"
+            f'first_response = "{probe_clocks}"\nplan = "{probe_clocks}"\n'
+            'resolution = "24h"\nprogress_cadence = "24h"\n'
+        )
+    return text
 
 
 async def run(
@@ -163,7 +172,8 @@ async def run(
     n = args.requests
 
     def intake(i: int) -> Any:
-        return p3_intake(i, "open")
+        probe = args.probe_every and i >= 0 and i % args.probe_every == 0
+        return p3_intake(i, "open", "P2" if probe else "P3")
 
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=10)
@@ -326,6 +336,16 @@ def main() -> None:
     ap.add_argument(
         "--first-response", default="2m", help="P3 first-response clock (policy duration)"
     )
+    ap.add_argument("--plan", default="30m", help="P3 plan clock (policy duration)")
+    ap.add_argument(
+        "--probe-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="every K-th request is a probe: P2, its first-response and plan clocks "
+        "--probe-clocks (0: none)",
+    )
+    ap.add_argument("--probe-clocks", default="30m", help="the probes' two clocks")
     ap.add_argument("--settle", type=float, default=30.0, help="seconds after the last breach")
     ap.add_argument(
         "--footprint-every",
@@ -357,10 +377,20 @@ def main() -> None:
     args = ap.parse_args()
     with servers(data_dir=True, from_env=True) as running:
         policy_file = running.workdir / "policy.toml"
-        policy_file.write_text(policy_text(args.first_response))
+        policy_file.write_text(
+            policy_text(
+                args.first_response, args.plan, args.probe_clocks if args.probe_every else None
+            )
+        )
         print(
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; N={args.requests}, C={args.concurrency}, "
-            f"P3 first response {args.first_response}, encryption {args.encryption}, "
+            f"P3 first response {args.first_response}, plan {args.plan}, "
+            + (
+                f"every {args.probe_every}th a P2 probe (clocks {args.probe_clocks}), "
+                if args.probe_every
+                else ""
+            )
+            + f"encryption {args.encryption}, "
             f"{os.cpu_count()} cores, load average "
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
             flush=True,
