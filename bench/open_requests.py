@@ -3,10 +3,12 @@
     python bench/open_requests.py                          # N=1,000 on an embedded stack
     python bench/open_requests.py --requests 10000 --first-response 20m    # CI-sized
     python bench/open_requests.py --admission on --requests 100000 --first-response 4h \
-        --until intake --settle 60 --explain 0 --footprint-every 600    # the size
+        --plan 8h --probe-every 25 --probe-clocks 30m --until intake --settle 600 \
+        --explain 0 --footprint-every 600                  # the size, with probes
 
-(The first-response clock should outlast the intake, ~10 requests/s end to end here, or
-every firing falls due while intake runs.)
+(The first-response and plan clocks should outlast the intake, ~10–20 requests/s end to
+end here, or every firing falls due while intake runs; `--probe-every K` then makes
+every K-th request a P2 probe whose clocks, `--probe-clocks`, do fall due.)
 
 Starts its own embedded stack (Temporal dev server on a SQLite file, PostgreSQL) in a
 temporary folder, a worker in this process with a policy whose P3 clocks are short
