@@ -160,7 +160,7 @@ async def run(
     from csflow.settings import Settings
     from csflow.store.migrations import apply_migrations
     from csflow.store.pool import create_pool
-    from starter.client import CsflowClient
+    from starter.client import CsflowClient, TemporalUnavailable
     from worker import build_worker
 
     logs.configure("console", "ERROR")  # every breach logs a notification otherwise
@@ -234,8 +234,10 @@ async def run(
         gate = Admission.from_settings(settings, client, pool) if args.admission == "on" else None
         held = 0
 
+        retried = 0
+
         async def lane() -> None:
-            nonlocal held
+            nonlocal held, retried
             for i in todo:
                 while gate is not None:
                     try:
@@ -244,7 +246,17 @@ async def run(
                     except Saturated as err:
                         held += 1
                         await asyncio.sleep(err.retry_after)
-                await csflow.create(intake(i), wait=False)
+                made = intake(i)
+                while True:
+                    try:
+                        await csflow.create(made, wait=False)
+                        break
+                    except TemporalUnavailable:
+                        # What the API answers 503 (numbering busy, Temporal unreachable):
+                        # nothing was started; the same external id again, as a careful
+                        # caller retries, creates the request once.
+                        retried += 1
+                        await asyncio.sleep(1.0)
                 if i and i % 1000 == 0:
                     print(f"  {i:,} started", flush=True)
 
@@ -258,7 +270,8 @@ async def run(
         print(
             f"{n:,} requests started in {calls:.1f} s ({n / calls:.1f}/s); intakes "
             f"persisted after {intake_seconds:.1f} s ({n / intake_seconds:.1f}/s end to end); "
-            f"admission {args.admission}, {held:,} held back (429)",
+            f"admission {args.admission}, {held:,} held back (429), {retried:,} retried "
+            "after 'unavailable' (503)",
             flush=True,
         )
 
