@@ -21,7 +21,7 @@ from activities.numbering import NumberingActivities
 from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from activities.terms import TermsActivities
-from csflow import logs
+from csflow import logs, memory
 from csflow.collector import scheduled_full_collections
 from csflow.config.horizon import horizon_warning
 from csflow.config.policy import policy_from_env
@@ -121,7 +121,10 @@ async def build_worker(
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )
     async with (
-        scheduled_full_collections(settings.worker_gc_interval),
+        scheduled_full_collections(
+            settings.worker_gc_interval,
+            cache_bytes=settings.worker_max_cached_workflows * memory.PER_RUN,
+        ),
         worker,
         dispatcher.running(),
     ):

@@ -15,6 +15,16 @@ generations — ~130 kB per finished request, mostly its run's objects — waits
 interval to be freed. The pause itself is not shortened, only made rare. 0 leaves
 Python's own rule in place.
 
+Evicted runs are garbage too: with more requests open than the worker caches, every
+start and every firing of an evicted run evicts another, and their cycles waited for the
+schedule — at 36,000 open with 20,000 cached, the first scheduled collection stood the
+worker still for ~20 s, past every workflow task's 10 s timeout. So, given the bytes the
+worker's cache may fill (`cache_bytes`), a full collection also runs as soon as the
+process has grown a quarter past the larger of what it held after the last one and what
+its full cache would hold: while the cache fills nothing is collected early (that
+growth is runs, not garbage), and once it is full the garbage waiting is bounded to a
+quarter of the process.
+
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;
 the last to leave restores the thresholds it found.
@@ -26,12 +36,19 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import psutil
 import structlog
 
 log = structlog.get_logger(__name__)
+
+GROWTH = 0.25
+"""How far the process may grow past its reference before a full collection runs early."""
+
+CHECK_EVERY = 10.0
+"""Seconds between looks at the process's size (one read of /proc, nothing walked)."""
 
 NEVER = 1_000_000_000
 """A generation-2 threshold no process reaches: gen 2 is counted once per gen-1
@@ -48,22 +65,47 @@ class _Schedule:
 _schedule = _Schedule()
 
 
-async def _collect_every(interval: float) -> None:
+def resident_bytes() -> int:
+    return int(psutil.Process().memory_info().rss)
+
+
+async def _collect_every(
+    interval: float, floor: int | None, size: Callable[[], int] = resident_bytes
+) -> None:
+    """One full collection per `interval`, and (`floor` given: the process's size with
+    its cache full) one as soon as the process outgrows its reference by GROWTH."""
+    last = time.monotonic()
+    reference = floor
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(min(interval, CHECK_EVERY))
+        if time.monotonic() - last >= interval:
+            reason = "schedule"
+        elif reference is not None and size() > reference * (1 + GROWTH):
+            reason = "growth"
+        else:
+            continue
         started = time.perf_counter()
         found = gc.collect()
         log.info(
             "worker.full_collection",
+            reason=reason,
             seconds=round(time.perf_counter() - started, 3),
             unreachable=found,
         )
+        last = time.monotonic()
+        if floor is not None:
+            reference = max(floor, size())
 
 
 @contextlib.asynccontextmanager
-async def scheduled_full_collections(interval: float) -> AsyncIterator[None]:
+async def scheduled_full_collections(
+    interval: float, cache_bytes: int | None = None, size: Callable[[], int] = resident_bytes
+) -> AsyncIterator[None]:
     """For as long as the block runs: no automatic full collection, one every `interval`
-    seconds instead (nothing changes when `interval` is 0)."""
+    seconds instead, and one whenever the process has grown GROWTH past the larger of
+    its size after the last one and its size now plus `cache_bytes` (None: the schedule
+    alone). Nothing changes when `interval` is 0. Nested holders share the first one's
+    schedule."""
     if interval <= 0:
         yield
         return
@@ -73,7 +115,8 @@ async def scheduled_full_collections(interval: float) -> AsyncIterator[None]:
         s.saved = gc.get_threshold()
         young, middle, _ = s.saved
         gc.set_threshold(young, middle, NEVER)
-        s.task = asyncio.ensure_future(_collect_every(interval))
+        floor = None if cache_bytes is None else size() + cache_bytes
+        s.task = asyncio.ensure_future(_collect_every(interval, floor, size))
     try:
         yield
     finally:

@@ -94,3 +94,40 @@ def test_the_setting_defaults_to_half_an_hour_and_refuses_nonsense() -> None:
     for bad in ("-1", "86401", "soon", "nan"):
         with pytest.raises(ValidationError):
             Settings(CSFLOW_WORKER_GC_INTERVAL=bad)
+
+
+async def test_a_process_grown_past_its_full_cache_is_collected_before_the_interval(
+    full_collections: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evicted runs' garbage: growth within what the full cache holds waits for the
+    schedule; growth a quarter past it is collected at the next look, and the reference
+    moves to the size after that collection."""
+    monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
+    size = [1000]
+    async with collector.scheduled_full_collections(3600, 500, lambda: size[0]):
+        size[0] = 1500  # the cache filling: runs, not garbage
+        await asyncio.sleep(0.3)
+        assert full_collections == []
+        size[0] = 1800  # under 1500 × 1.25 still
+        await asyncio.sleep(0.3)
+        assert full_collections == []
+        size[0] = 1900  # past it
+        await asyncio.sleep(0.3)
+        assert len(full_collections) == 1, "one collection, then the reference is 1900"
+        size[0] = 2300  # under 1900 × 1.25
+        await asyncio.sleep(0.3)
+        assert len(full_collections) == 1
+        size[0] = 2400
+        await asyncio.sleep(0.3)
+        assert len(full_collections) == 2
+
+
+async def test_without_a_cache_size_only_the_schedule_collects(
+    full_collections: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
+    size = [1000]
+    async with collector.scheduled_full_collections(3600, None, lambda: size[0]):
+        size[0] = 10_000
+        await asyncio.sleep(0.3)
+        assert full_collections == []
