@@ -103,6 +103,7 @@ async def test_a_process_grown_past_its_full_cache_is_collected_before_the_inter
     schedule; growth a quarter past it is collected at the next look, and the reference
     moves to the size after that collection."""
     monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
+    monkeypatch.setattr(collector, "MIN_GAP", 0.0)
     size = [1000]
     async with collector.scheduled_full_collections(3600, 500, lambda: size[0]):
         size[0] = 1500  # the cache filling: runs, not garbage
@@ -131,3 +132,17 @@ async def test_without_a_cache_size_only_the_schedule_collects(
         size[0] = 10_000
         await asyncio.sleep(0.3)
         assert full_collections == []
+
+
+async def test_growth_waits_the_minimum_gap_after_a_collection(
+    full_collections: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
+    monkeypatch.setattr(collector, "MIN_GAP", 0.6)
+    size = [1000]
+    async with collector.scheduled_full_collections(3600, 0, lambda: size[0]):
+        size[0] = 5000
+        await asyncio.sleep(0.3)
+        assert full_collections == [], "within the gap after the start"
+        await asyncio.sleep(0.6)
+        assert len(full_collections) == 1
