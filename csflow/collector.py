@@ -24,8 +24,9 @@ process has grown a quarter past the larger of what it held after the last one a
 its full cache would hold, five minutes at least after the last: while the cache fills
 nothing is collected early (that growth is runs, not garbage), and once it is full the
 garbage waits minutes, not the whole interval. Measured with a cache of 2,000 and 8,000
-open (docs/performance.md, "Toward 100,000 open"): one early collection of 2.1 s, and
-the worker 238 MB smaller at the end than under the schedule alone.
+open (docs/performance.md, "Full collections on a schedule"): one early collection of
+4.3 s, and the worker 88 MB smaller at the end than under the schedule alone, which
+would have walked all of that garbage at the half hour.
 
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;
