@@ -232,9 +232,7 @@ async def run(
         # a 429 waiting its Retry-After as a careful caller does — intake then runs at the
         # highest rate the stack accepts, not the highest the client can push.
         gate = Admission.from_settings(settings, client, pool) if args.admission == "on" else None
-        held = 0
-
-        retried = 0
+        held = retried = 0  # 429s waited out; 503s ("unavailable") tried again
 
         async def lane() -> None:
             nonlocal held, retried
