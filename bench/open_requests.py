@@ -50,7 +50,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -60,6 +60,22 @@ from bench import storage
 from bench.figures import quantiles
 from bench.lateness import where_lateness_goes
 from bench.stack import generated_keys, servers, signed_client, tree_rss
+
+if TYPE_CHECKING:
+    from csflow.api.intake_rate import AdaptiveRate
+
+
+async def _watch_rate(steered: AdaptiveRate, began: float) -> None:
+    """Print the steered intake rate whenever it changes (CSFLOW_INTAKE_CONTROL=rate)."""
+    seen: float | None = steered.rate
+    while True:
+        await asyncio.sleep(0.5)
+        if steered.rate != seen:
+            seen = steered.rate
+            shown = "unlimited" if seen is None else f"{seen:.1f}/s"
+            why = steered.last_reason or "quiet"
+            at = time.perf_counter() - began
+            print(f"  {at:6.0f} s  intake rate {shown} ({why})", flush=True)
 
 
 async def _until(pool: Any, rows: int) -> None:
@@ -233,6 +249,9 @@ async def run(
         # highest rate the stack accepts, not the highest the client can push.
         gate = Admission.from_settings(settings, client, pool) if args.admission == "on" else None
         held = retried = 0  # 429s waited out; 503s ("unavailable") tried again
+        if gate is not None and gate.steered is not None:
+            watch = asyncio.create_task(_watch_rate(gate.steered, began))
+            stack.callback(watch.cancel)
 
         async def lane() -> None:
             nonlocal held, retried
@@ -272,6 +291,13 @@ async def run(
             "after 'unavailable' (503)",
             flush=True,
         )
+        if gate is not None and gate.steered is not None:  # CSFLOW_INTAKE_CONTROL=rate
+            end_rate = gate.steered.rate
+            print(
+                f"intake rate (CSFLOW_INTAKE_CONTROL=rate): {gate.steered.cuts} cuts, "
+                f"{'unlimited' if end_rate is None else f'{end_rate:.1f}/s'} at the end",
+                flush=True,
+            )
 
         # Every first-response clock (and its warnings) falls due within this wait —
         # or, `--until intake`, only the footprint is read, `--settle` s after intake.

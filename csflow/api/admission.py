@@ -36,7 +36,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -44,6 +44,7 @@ from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
+from csflow.api.intake_rate import AdaptiveRate, Limits, Reading
 from csflow.domain.clocks import FiringKind
 
 if TYPE_CHECKING:
@@ -175,6 +176,12 @@ FROM request_events
 WHERE kind = ANY($1::text[]) AND at > now() - make_interval(secs => $2)
 """
 
+_LATENESS_SINCE = """
+SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM recorded_at - at))
+FROM request_events
+WHERE kind = ANY($1::text[]) AND at > greatest($3::timestamptz, now() - make_interval(secs => $2))
+"""
+
 
 class LatenessProbe:
     """p99 of how late the SLA warnings and breaches that fell due in the last `window`
@@ -195,10 +202,18 @@ class LatenessProbe:
     async def p99(self) -> float | None:
         return await self._shared.get()
 
+    async def p99_since(self, since: datetime) -> float | None:
+        """The same p99 over the firings due after `since` only (and within the window):
+        what the intake rate's last cut could have changed (csflow/api/intake_rate.py)."""
+        return await self._fetch(_LATENESS_SINCE, since)
+
     async def _read(self) -> float | None:
+        return await self._fetch(_LATENESS)
+
+    async def _fetch(self, sql: str, *extra: Any) -> float | None:
         try:
             value = await asyncio.wait_for(
-                self.pool.fetchval(_LATENESS, list(self.KINDS), self.window), timeout=1.0
+                self.pool.fetchval(sql, list(self.KINDS), self.window, *extra), timeout=1.0
             )
             p99 = None if value is None else float(value)
         except Exception:  # a database that does not answer is the start's 503, not ours
@@ -216,12 +231,14 @@ class Admission:
         max_backlog_age: float,
         lateness: LatenessProbe | None = None,
         max_lateness: float = 0.0,
+        steered: AdaptiveRate | None = None,
     ) -> None:
         self.bucket = bucket
         self.probe = probe
         self.max_backlog_age = max_backlog_age
         self.lateness = lateness
         self.max_lateness = max_lateness
+        self.steered = steered
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Client, pool: Any = None) -> Admission:
@@ -248,6 +265,9 @@ class Admission:
             if settings.intake_max_lateness > 0 and pool is not None
             else None
         )
+        if settings.intake_control == "rate":  # the backlog stays a door: it has no memory
+            steered = _steered(settings, lateness)
+            return cls(None, probe, settings.intake_max_backlog, steered=steered)
         return cls(
             bucket, probe, settings.intake_max_backlog, lateness, settings.intake_max_lateness
         )
@@ -262,6 +282,11 @@ class Admission:
                     f"old (limit {self.max_backlog_age:g} s); nothing was started",
                     retry_after=age,
                 )
+        if self.steered is not None:
+            wait = await self.steered.take()
+            if wait > 0:
+                raise Saturated(_held_to(self.steered), retry_after=wait)
+            return
         if self.lateness is not None:
             p99 = await self.lateness.p99()
             if p99 is not None and p99 > self.max_lateness:
@@ -279,6 +304,32 @@ class Admission:
                     "(CSFLOW_INTAKE_RATE); nothing was started",
                     retry_after=wait,
                 )
+
+
+def _steered(settings: Settings, lateness: LatenessProbe | None) -> AdaptiveRate:
+    """`CSFLOW_INTAKE_CONTROL=rate`: the lateness limit steers a rate (intake_rate.py)."""
+
+    async def read(since: datetime) -> Reading:
+        return Reading(None, await lateness.p99_since(since) if lateness is not None else None)
+
+    return AdaptiveRate(
+        read,
+        Limits(0.0, settings.intake_max_lateness),
+        interval=settings.intake_adjust_interval,
+        ceiling=settings.intake_rate or None,
+        floor=settings.intake_min_rate,
+        burst=float(settings.intake_burst) or None,
+    )
+
+
+def _held_to(steered: AdaptiveRate) -> str:
+    rate = steered.rate or 0.0
+    why = (
+        f"held to {rate:.1f} requests/s while the clocks catch up ({steered.last_reason})"
+        if steered.cuts
+        else f"limited to {rate:g} requests/s (CSFLOW_INTAKE_RATE)"
+    )
+    return f"intake is {why}; nothing was started"
 
 
 async def admit_or_429(app: FastAPI) -> None:

@@ -221,6 +221,61 @@ async def test_late_firings_answer_429_until_they_are_out_of_the_window(
         assert await rows(pool) == 2
 
 
+async def test_late_firings_lower_the_intake_rate_then_quiet_raises_it(
+    ts_env: WorkflowEnvironment, pool: Any
+) -> None:
+    """`CSFLOW_INTAKE_CONTROL=rate`: the same real lateness as above, read at the rate's
+    next decision, cuts the rate intake ran at — the next start is refused with the
+    rate and the reason — and with nothing late since the cut, the refused callers
+    raise it again until the start is admitted."""
+    await seed_serial_block(pool)
+    queue = fresh_queue()
+    policy = policy_from_mapping(
+        {"sla": {"P1": {"first_response": "4s", "plan": "1h", "resolution": "2h"}}}
+    )
+    settings: dict[str, Any] = {
+        "CSFLOW_TASK_QUEUE": queue,
+        "CSFLOW_INTAKE_CONTROL": "rate",
+        "CSFLOW_INTAKE_MAX_BACKLOG": 0,
+        "CSFLOW_INTAKE_MAX_LATENESS": 1.0,
+        "CSFLOW_INTAKE_MIN_RATE": 0.05,  # one start in ~10 s counts as intake to cut
+        "CSFLOW_INTAKE_ADJUST_INTERVAL": 2.0,
+    }
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            app_client(pool, ts_env.client, policy=policy, **settings)
+        )
+        async with build_worker(ts_env.client, queue, pool, policy):
+            first = await http.post("/requests", json=body("adm-steer-1", priority="P1"))
+            assert first.status_code == 201, first.text
+        await asyncio.sleep(6)  # its warnings and breach fall due with no worker
+        await stack.enter_async_context(build_worker(ts_env.client, queue, pool, policy))
+
+        async def recorded_late() -> None:
+            late = await pool.fetchval(
+                "SELECT max(extract(epoch FROM recorded_at - at)) FROM request_events "
+                "WHERE kind = 'sla_breached'"
+            )
+            assert late is not None and late > 1.0, late
+
+        await eventually(recorded_late, timeout=30, interval=0.3)
+        held = await http.post("/requests", json=body("adm-steer-2", priority="P1"))
+        assert held.status_code == 429, held.text
+        detail = held.json()["detail"]
+        assert "held to" in detail and "requests/s" in detail and "late" in detail, detail
+        assert 1 <= int(held.headers["Retry-After"]) <= 60
+        assert await rows(pool) == 1
+
+        async def accepted() -> httpx.Response:
+            r = await http.post("/requests", json=body("adm-steer-2", priority="P1"))
+            assert r.status_code == 201, r.text
+            return r
+
+        created = await eventually(accepted, timeout=60, interval=1.0)
+        assert created.json()["existing"] is False
+        assert await rows(pool) == 2
+
+
 def test_the_429_is_in_the_openapi_document_with_its_header() -> None:
     answer = create_app().openapi()["paths"]["/requests"]["post"]["responses"]["429"]
     assert "nothing was started" in answer["description"]

@@ -1,0 +1,194 @@
+"""An intake rate that follows the clocks: the measured limits lower it, quiet raises it.
+
+Why: read as a door, the two measured limits (the worker's backlog, the firings'
+lateness) refuse every start while a reading is over its limit. The lateness reading
+remembers a window (one firing 1.5 s late holds the door shut for a minute), and the
+callers it held return together when it opens. Measured at ~20,000 open, intake then
+alternated between full speed and minutes of near-stillness while the machine stood
+idle (docs/performance.md, "Toward 100,000 open").
+
+Here the same readings steer a token bucket instead, the way TCP finds a link's
+capacity (additive increase, multiplicative decrease):
+
+- every `interval` seconds, when a reading is over its limit, the rate is cut to
+  `CUT` x the rate the stack was actually fed at (never below `floor`; intake below
+  the floor is not what made the clocks late, and is not cut);
+- the lateness read for that decision counts only the firings due since the last cut,
+  so what the cut has not yet had time to mend does not cut again;
+- when both readings are under their limits and callers were refused in the interval
+  (demand is above the rate), the rate rises by `STEP` of itself, at least `MIN_STEP`,
+  up to the ceiling (`CSFLOW_INTAKE_RATE`, when set);
+- with no ceiling, intake is not limited until the first cut.
+
+A refused caller's Retry-After is the bucket's time to the next token (at least 1 s):
+the callers come back spread over time, not together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+CUT = 0.7
+"""A cut keeps this share of the rate intake actually ran at."""
+STEP = 0.05
+"""A quiet interval with demand above the rate raises it by this share of itself..."""
+MIN_STEP = 0.5
+"""...and by at least this many requests per second."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the controller read at one decision; None where a reading was unavailable."""
+
+    backlog_age: float | None
+    lateness_p99: float | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits a reading is held to (0 switches one off)."""
+
+    max_backlog: float
+    max_lateness: float
+
+    def over(self, reading: Reading) -> str | None:
+        """Why `reading` is over a limit, or None."""
+        age, p99 = reading.backlog_age, reading.lateness_p99
+        if self.max_backlog > 0 and age is not None and age > self.max_backlog:
+            return f"oldest waiting workflow task {age:.1f} s old (limit {self.max_backlog:g} s)"
+        if self.max_lateness > 0 and p99 is not None and p99 > self.max_lateness:
+            return f"SLA firings p99 {p99:.1f} s late (limit {self.max_lateness:g} s)"
+        return None
+
+
+def next_rate(
+    rate: float | None,
+    fed: float,
+    refused: int,
+    why_over: str | None,
+    *,
+    ceiling: float | None,
+    floor: float,
+) -> float | None:
+    """The rate after one interval: pure, so the rule is tested without a clock.
+
+    `rate` None is "not limited"; `fed` is the rate starts were admitted at over the
+    interval; `refused` how many callers the bucket turned away in it.
+    """
+    if why_over is not None:
+        if fed < floor:
+            return rate  # intake below the floor did not make the clocks late
+        base = fed if rate is None else min(rate, fed)
+        return max(floor, CUT * base)
+    if rate is None or refused == 0:
+        return rate  # no demand above the rate: nothing to learn by raising it
+    raised = rate + max(MIN_STEP, STEP * rate)
+    return raised if ceiling is None else min(ceiling, raised)
+
+
+class AdaptiveRate:
+    """One API process's intake rate, steered by `read(since)` once per `interval`.
+
+    `read(since)` returns the reading whose lateness counts the firings due after `since`
+    (the last cut). One event loop: `take()` is not awaited between reading and writing
+    the bucket, and one caller at a time makes the decision (the others go on with the
+    current rate meanwhile).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[datetime], Awaitable[Reading]],
+        limits: Limits,
+        *,
+        interval: float,
+        ceiling: float | None,
+        floor: float,
+        burst: float | None = None,
+    ) -> None:
+        self._read = read
+        self.limits = limits
+        self.interval = interval
+        self.ceiling = ceiling
+        self.floor = floor
+        self._burst = burst
+        self.rate: float | None = ceiling
+        self.cuts = 0
+        self.last_reason: str | None = None
+        self._tokens = self._capacity()
+        self._stamp = time.monotonic()
+        self._period_began = time.monotonic()
+        self._admitted = 0
+        self._refused = 0
+        self._since = datetime.now(UTC)
+        self._deciding: asyncio.Task[None] | None = None
+
+    def _capacity(self) -> float:
+        if self.rate is None:
+            return math.inf
+        return max(1.0, self._burst if self._burst else self.rate)
+
+    async def take(self) -> float:
+        """0 when a start may go ahead now; otherwise the seconds until it may."""
+        if time.monotonic() - self._period_began >= self.interval and self._deciding is None:
+            self._deciding = asyncio.ensure_future(self._decide())
+            # shield: a caller giving up (its request cancelled) must not cancel the decision
+            await asyncio.shield(self._deciding)
+        now = time.monotonic()
+        if self.rate is None:
+            self._admitted += 1
+            return 0.0
+        capacity = self._capacity()
+        self._tokens = min(capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            self._admitted += 1
+            return 0.0
+        self._refused += 1
+        return (1.0 - self._tokens) / self.rate
+
+    async def _decide(self) -> None:
+        try:
+            self._adjust(*await self._reading())
+        finally:
+            self._period_began, self._admitted, self._refused = time.monotonic(), 0, 0
+            self._deciding = None
+
+    async def _reading(self) -> tuple[Reading, float]:
+        elapsed = max(1e-3, time.monotonic() - self._period_began)
+        try:
+            reading = await self._read(self._since)
+        except Exception as err:  # an unreadable signal changes nothing; the start decides
+            log.warning("intake rate reading failed; the rate is kept", error=str(err))
+            reading = Reading(None, None)
+        return reading, self._admitted / elapsed
+
+    def _adjust(self, reading: Reading, fed: float) -> None:
+        why = self.limits.over(reading)
+        before = self.rate
+        self.rate = next_rate(
+            before, fed, self._refused, why, ceiling=self.ceiling, floor=self.floor
+        )
+        if why is not None and fed >= self.floor:
+            self.cuts += 1
+            self.last_reason = why
+            self._since = datetime.now(UTC)  # what the cut has not mended yet is not new
+            self._tokens, self._stamp = 0.0, time.monotonic()  # the new rate starts now
+        if self.rate != before:
+            log.info(
+                "intake.rate",
+                rate=None if self.rate is None else round(self.rate, 2),
+                was=None if before is None else round(before, 2),
+                fed=round(fed, 2),
+                refused=self._refused,
+                reason=why or "quiet, demand above the rate",
+            )

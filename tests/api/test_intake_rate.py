@@ -1,0 +1,144 @@
+"""The intake rate the measured limits steer (csflow/api/intake_rate.py): the rule as a
+pure function under generated inputs, then the controller on the real clock with a
+reading the test sets."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from csflow.api.intake_rate import CUT, MIN_STEP, AdaptiveRate, Limits, Reading, next_rate
+
+rates = st.floats(min_value=0.01, max_value=10_000, allow_nan=False)
+maybe_rate = st.none() | rates
+reasons = st.none() | st.just("over")
+
+
+@given(
+    rate=maybe_rate,
+    fed=st.floats(0, 10_000),
+    refused=st.integers(0, 1000),
+    why=reasons,
+    ceiling=st.none() | rates,
+    floor=st.floats(0.01, 100),
+)
+def test_the_rate_stays_between_the_floor_and_the_ceiling(
+    rate: float | None,
+    fed: float,
+    refused: int,
+    why: str | None,
+    ceiling: float | None,
+    floor: float,
+) -> None:
+    new = next_rate(rate, fed, refused, why, ceiling=ceiling, floor=floor)
+    if new is None:
+        assert rate is None  # only an unlimited intake stays unlimited
+        return
+    if new != rate:  # a changed rate is within the bounds the rule promises
+        assert new >= floor or (why is None and rate is not None and new > rate)
+        if why is None and ceiling is not None:
+            assert new <= max(ceiling, rate or 0.0)
+
+
+@given(
+    rate=maybe_rate,
+    fed=st.floats(0, 10_000),
+    refused=st.integers(0, 1000),
+    floor=st.floats(0.01, 100),
+)
+def test_a_reading_over_a_limit_never_raises_the_rate(
+    rate: float | None, fed: float, refused: int, floor: float
+) -> None:
+    new = next_rate(rate, fed, refused, "over", ceiling=None, floor=floor)
+    if fed < floor:
+        assert new == rate  # intake that small did not make the clocks late
+    else:
+        assert new is not None
+        assert new == max(floor, CUT * (fed if rate is None else min(rate, fed)))
+        assert new <= max(floor, fed)
+
+
+@given(rate=rates, fed=st.floats(0, 10_000), ceiling=st.none() | rates)
+def test_quiet_raises_the_rate_only_when_callers_were_refused(
+    rate: float, fed: float, ceiling: float | None
+) -> None:
+    assert next_rate(rate, fed, 0, None, ceiling=ceiling, floor=1.0) == rate
+    raised = next_rate(rate, fed, 3, None, ceiling=ceiling, floor=1.0)
+    assert raised is not None
+    expected = rate + max(MIN_STEP, 0.05 * rate)
+    assert raised == (expected if ceiling is None else min(ceiling, expected))
+    assert next_rate(None, fed, 3, None, ceiling=None, floor=1.0) is None
+
+
+class Signal:
+    """A reading the test sets, and the `since` each decision asked about."""
+
+    def __init__(self) -> None:
+        self.reading = Reading(None, None)
+        self.asked: list[datetime] = []
+        self.broken = False
+
+    async def __call__(self, since: datetime) -> Reading:
+        self.asked.append(since)
+        if self.broken:
+            raise OSError("database gone")
+        return self.reading
+
+
+async def demand(rate: AdaptiveRate, seconds: float, every: float = 0.005) -> tuple[int, int]:
+    """Callers arriving every `every` s for `seconds`: (admitted, refused)."""
+    admitted = refused = 0
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        if await rate.take() == 0:
+            admitted += 1
+        else:
+            refused += 1
+        await asyncio.sleep(every)
+    return admitted, refused
+
+
+async def test_late_clocks_cut_an_unlimited_intake_then_quiet_raises_it() -> None:
+    signal = Signal()
+    rate = AdaptiveRate(signal, Limits(1.0, 1.0), interval=0.3, ceiling=None, floor=1.0)
+    admitted, refused = await demand(rate, 0.35)
+    assert rate.rate is None and refused == 0 and admitted > 20  # no limit before a cut
+
+    signal.reading = Reading(backlog_age=0.2, lateness_p99=2.5)
+    await demand(rate, 0.35)
+    cut = rate.rate
+    assert cut is not None and rate.cuts == 1
+    assert "p99 2.5 s late" in (rate.last_reason or "")
+    assert 1.0 <= cut < admitted / 0.3  # below the rate intake ran at
+    since_cut = signal.asked[-1]
+
+    signal.reading = Reading(backlog_age=0.2, lateness_p99=0.3)
+    admitted, refused = await demand(rate, 0.7)
+    assert refused > 0 and rate.rate is not None and rate.rate > cut
+    assert signal.asked[-1] > since_cut  # lateness is read only since the last cut
+
+
+async def test_a_ceiling_is_where_the_rate_starts_and_where_it_stops() -> None:
+    signal = Signal()
+    rate = AdaptiveRate(signal, Limits(1.0, 1.0), interval=0.2, ceiling=50.0, floor=1.0)
+    assert rate.rate == 50.0
+    await demand(rate, 1.0)
+    assert rate.rate == 50.0 and rate.cuts == 0
+
+
+async def test_a_backlog_over_its_limit_cuts_and_a_failed_reading_keeps_the_rate() -> None:
+    signal = Signal()
+    rate = AdaptiveRate(signal, Limits(0.5, 0.0), interval=0.2, ceiling=40.0, floor=2.0)
+    signal.reading = Reading(backlog_age=3.0, lateness_p99=None)
+    await demand(rate, 0.25)
+    assert rate.rate is not None and rate.rate < 40.0
+    assert "waiting workflow task 3.0 s old" in (rate.last_reason or "")
+
+    kept = rate.rate
+    signal.broken = True
+    await demand(rate, 0.25)
+    assert rate.rate is not None and rate.rate >= kept  # nothing cut on no reading
