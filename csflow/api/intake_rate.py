@@ -87,12 +87,13 @@ def next_rate(
     if why_over is not None:
         if fed < floor:
             return rate  # intake below the floor did not make the clocks late
-        base = fed if rate is None else min(rate, fed)
-        return max(floor, CUT * base)
+        if rate is None:
+            return max(floor, CUT * fed)
+        return min(rate, max(floor, CUT * min(rate, fed)))  # a cut never raises
     if rate is None or refused == 0:
         return rate  # no demand above the rate: nothing to learn by raising it
     raised = rate + max(MIN_STEP, STEP * rate)
-    return raised if ceiling is None else min(ceiling, raised)
+    return raised if ceiling is None else max(rate, min(ceiling, raised))  # nor a rise lowers
 
 
 class AdaptiveRate:

@@ -25,7 +25,7 @@ reasons = st.none() | st.just("over")
     ceiling=st.none() | rates,
     floor=st.floats(0.01, 100),
 )
-def test_the_rate_stays_between_the_floor_and_the_ceiling(
+def test_a_cut_never_raises_and_a_rise_never_passes_the_ceiling(
     rate: float | None,
     fed: float,
     refused: int,
@@ -36,11 +36,12 @@ def test_the_rate_stays_between_the_floor_and_the_ceiling(
     new = next_rate(rate, fed, refused, why, ceiling=ceiling, floor=floor)
     if new is None:
         assert rate is None  # only an unlimited intake stays unlimited
-        return
-    if new != rate:  # a changed rate is within the bounds the rule promises
-        assert new >= floor or (why is None and rate is not None and new > rate)
-        if why is None and ceiling is not None:
-            assert new <= max(ceiling, rate or 0.0)
+    elif rate is None:
+        assert why is not None and new >= floor  # the first cut, from the rate fed
+    elif why is not None:
+        assert min(floor, rate) <= new <= rate
+    else:
+        assert rate <= new <= max(rate, ceiling if ceiling is not None else new)
 
 
 @given(
@@ -57,7 +58,8 @@ def test_a_reading_over_a_limit_never_raises_the_rate(
         assert new == rate  # intake that small did not make the clocks late
     else:
         assert new is not None
-        assert new == max(floor, CUT * (fed if rate is None else min(rate, fed)))
+        cut = max(floor, CUT * (fed if rate is None else min(rate, fed)))
+        assert new == (cut if rate is None else min(rate, cut))
         assert new <= max(floor, fed)
 
 
@@ -69,7 +71,7 @@ def test_quiet_raises_the_rate_only_when_callers_were_refused(
     raised = next_rate(rate, fed, 3, None, ceiling=ceiling, floor=1.0)
     assert raised is not None
     expected = rate + max(MIN_STEP, 0.05 * rate)
-    assert raised == (expected if ceiling is None else min(ceiling, expected))
+    assert raised == (expected if ceiling is None else max(rate, min(ceiling, expected)))
     assert next_rate(None, fed, 3, None, ceiling=None, floor=1.0) is None
 
 
