@@ -73,7 +73,7 @@ async def _watch_rate(steered: AdaptiveRate, began: float) -> None:
         if steered.rate != seen:
             seen = steered.rate
             shown = "unlimited" if seen is None else f"{seen:.1f}/s"
-            why = steered.last_reason or "quiet"
+            why = steered.last_change or ""
             at = time.perf_counter() - began
             print(f"  {at:6.0f} s  intake rate {shown} ({why})", flush=True)
 

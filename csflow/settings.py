@@ -78,10 +78,11 @@ class Settings(BaseSettings):
     intake_lateness_window: float = Field(default=60.0, gt=0, alias="CSFLOW_INTAKE_LATENESS_WINDOW")
     intake_rate: float = Field(default=0.0, ge=0, alias="CSFLOW_INTAKE_RATE")
     intake_burst: int = Field(default=0, ge=0, alias="CSFLOW_INTAKE_BURST")
-    # `door`: past a measured limit every start is refused until the reading is back
-    # under it. `rate`: the measured limits lower a rate instead, and quiet raises it
-    # again up to CSFLOW_INTAKE_RATE (csflow/api/intake_rate.py).
-    intake_control: Literal["door", "rate"] = Field(default="door", alias="CSFLOW_INTAKE_CONTROL")
+    # `rate`: late firings lower an intake rate, and quiet with callers waiting raises
+    # it again up to CSFLOW_INTAKE_RATE (csflow/api/intake_rate.py). `door`: while the
+    # lateness reading is over its limit every start is refused. The backlog limit is a
+    # door in both. Chosen by measurement (docs/performance.md, "Admission control").
+    intake_control: Literal["door", "rate"] = Field(default="rate", alias="CSFLOW_INTAKE_CONTROL")
     intake_min_rate: float = Field(default=1.0, gt=0, le=10_000, alias="CSFLOW_INTAKE_MIN_RATE")
     intake_adjust_interval: float = Field(
         default=10.0, gt=0, le=3600, alias="CSFLOW_INTAKE_ADJUST_INTERVAL"

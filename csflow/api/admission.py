@@ -44,7 +44,7 @@ from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-from csflow.api.intake_rate import AdaptiveRate, Limits, Reading
+from csflow.api.intake_rate import AdaptiveRate
 from csflow.domain.clocks import FiringKind
 
 if TYPE_CHECKING:
@@ -309,12 +309,12 @@ class Admission:
 def _steered(settings: Settings, lateness: LatenessProbe | None) -> AdaptiveRate:
     """`CSFLOW_INTAKE_CONTROL=rate`: the lateness limit steers a rate (intake_rate.py)."""
 
-    async def read(since: datetime) -> Reading:
-        return Reading(None, await lateness.p99_since(since) if lateness is not None else None)
+    async def read(since: datetime) -> float | None:
+        return await lateness.p99_since(since) if lateness is not None else None
 
     return AdaptiveRate(
         read,
-        Limits(0.0, settings.intake_max_lateness),
+        settings.intake_max_lateness,
         interval=settings.intake_adjust_interval,
         ceiling=settings.intake_rate or None,
         floor=settings.intake_min_rate,

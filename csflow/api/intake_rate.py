@@ -30,7 +30,6 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -45,29 +44,11 @@ MIN_STEP = 0.5
 """...and by at least this many requests per second."""
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What the controller read at one decision; None where a reading was unavailable."""
-
-    backlog_age: float | None
-    lateness_p99: float | None
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The limits a reading is held to (0 switches one off)."""
-
-    max_backlog: float
-    max_lateness: float
-
-    def over(self, reading: Reading) -> str | None:
-        """Why `reading` is over a limit, or None."""
-        age, p99 = reading.backlog_age, reading.lateness_p99
-        if self.max_backlog > 0 and age is not None and age > self.max_backlog:
-            return f"oldest waiting workflow task {age:.1f} s old (limit {self.max_backlog:g} s)"
-        if self.max_lateness > 0 and p99 is not None and p99 > self.max_lateness:
-            return f"SLA firings p99 {p99:.1f} s late (limit {self.max_lateness:g} s)"
-        return None
+def over(p99: float | None, limit: float) -> str | None:
+    """Why a lateness reading is over its limit (0: no limit), or None."""
+    if limit > 0 and p99 is not None and p99 > limit:
+        return f"SLA firings p99 {p99:.1f} s late (limit {limit:g} s)"
+    return None
 
 
 def next_rate(
@@ -99,16 +80,16 @@ def next_rate(
 class AdaptiveRate:
     """One API process's intake rate, steered by `read(since)` once per `interval`.
 
-    `read(since)` returns the reading whose lateness counts the firings due after `since`
-    (the last cut). One event loop: `take()` is not awaited between reading and writing
-    the bucket, and one caller at a time makes the decision (the others go on with the
-    current rate meanwhile).
+    `read(since)` returns the p99 lateness of the firings due after `since` (the last
+    cut), None when there is no reading. One event loop: `take()` is not awaited
+    between reading and writing the bucket, and one caller at a time makes the decision
+    (the others go on with the current rate meanwhile).
     """
 
     def __init__(
         self,
-        read: Callable[[datetime], Awaitable[Reading]],
-        limits: Limits,
+        read: Callable[[datetime], Awaitable[float | None]],
+        max_lateness: float,
         *,
         interval: float,
         ceiling: float | None,
@@ -116,14 +97,15 @@ class AdaptiveRate:
         burst: float | None = None,
     ) -> None:
         self._read = read
-        self.limits = limits
+        self.max_lateness = max_lateness
         self.interval = interval
         self.ceiling = ceiling
         self.floor = floor
         self._burst = burst
         self.rate: float | None = ceiling
         self.cuts = 0
-        self.last_reason: str | None = None
+        self.last_reason: str | None = None  # why the last cut
+        self.last_change: str | None = None  # why the rate last moved, either way
         self._tokens = self._capacity()
         self._stamp = time.monotonic()
         self._period_began = time.monotonic()
@@ -164,17 +146,17 @@ class AdaptiveRate:
             self._period_began, self._admitted, self._refused = time.monotonic(), 0, 0
             self._deciding = None
 
-    async def _reading(self) -> tuple[Reading, float]:
+    async def _reading(self) -> tuple[float | None, float]:
         elapsed = max(1e-3, time.monotonic() - self._period_began)
         try:
-            reading = await self._read(self._since)
-        except Exception as err:  # an unreadable signal changes nothing; the start decides
-            log.warning("intake rate reading failed; the rate is kept", error=str(err))
-            reading = Reading(None, None)
-        return reading, self._admitted / elapsed
+            p99 = await self._read(self._since)
+        except Exception as err:  # no reading cuts nothing; the start itself decides
+            log.warning("intake lateness unreadable; the rate is not cut", error=str(err))
+            p99 = None
+        return p99, self._admitted / elapsed
 
-    def _adjust(self, reading: Reading, fed: float) -> None:
-        why = self.limits.over(reading)
+    def _adjust(self, p99: float | None, fed: float) -> None:
+        why = over(p99, self.max_lateness)
         before = self.rate
         self.rate = next_rate(
             before, fed, self._refused, why, ceiling=self.ceiling, floor=self.floor
@@ -185,6 +167,7 @@ class AdaptiveRate:
             self._since = datetime.now(UTC)  # what the cut has not mended yet is not new
             self._tokens, self._stamp = 0.0, time.monotonic()  # the new rate starts now
         if self.rate != before:
+            self.last_change = why or "quiet, callers refused: raised"
             log.info(
                 "intake.rate",
                 rate=None if self.rate is None else round(self.rate, 2),

@@ -168,7 +168,7 @@ async def test_backlog_answers_429_until_the_worker_catches_up(
 async def test_late_firings_answer_429_until_they_are_out_of_the_window(
     ts_env: WorkflowEnvironment, pool: Any
 ) -> None:
-    """A request's P1 clocks fall due while its worker is stopped: when a worker is back,
+    """`CSFLOW_INTAKE_CONTROL=door`: a request's P1 clocks fall due while its worker is stopped: when a worker is back,
     the warnings and the breach are recorded seconds late — real lateness, read by the
     gate from request_events — and intake is refused until those firings have left the
     lateness window."""
@@ -179,6 +179,7 @@ async def test_late_firings_answer_429_until_they_are_out_of_the_window(
     )
     settings: dict[str, Any] = {
         "CSFLOW_TASK_QUEUE": queue,
+        "CSFLOW_INTAKE_CONTROL": "door",
         "CSFLOW_INTAKE_MAX_BACKLOG": 0,  # the lateness gate alone
         "CSFLOW_INTAKE_MAX_LATENESS": 1.0,
         "CSFLOW_INTAKE_LATENESS_WINDOW": 15,
