@@ -47,7 +47,7 @@ MIN_STEP = 0.5
 def over(p99: float | None, limit: float) -> str | None:
     """Why a lateness reading is over its limit (0: no limit), or None."""
     if limit > 0 and p99 is not None and p99 > limit:
-        return f"SLA firings p99 {p99:.1f} s late (limit {limit:g} s)"
+        return f"SLA firings p99 {p99:.2f} s late (limit {limit:g} s)"
     return None
 
 

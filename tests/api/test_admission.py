@@ -168,10 +168,10 @@ async def test_backlog_answers_429_until_the_worker_catches_up(
 async def test_late_firings_answer_429_until_they_are_out_of_the_window(
     ts_env: WorkflowEnvironment, pool: Any
 ) -> None:
-    """`CSFLOW_INTAKE_CONTROL=door`: a request's P1 clocks fall due while its worker is stopped: when a worker is back,
-    the warnings and the breach are recorded seconds late — real lateness, read by the
-    gate from request_events — and intake is refused until those firings have left the
-    lateness window."""
+    """`CSFLOW_INTAKE_CONTROL=door`: a request's P1 clocks fall due while its worker is
+    stopped: when a worker is back, the warnings and the breach are recorded seconds late
+    — real lateness, read by the gate from request_events — and intake is refused until
+    those firings have left the lateness window."""
     await seed_serial_block(pool)
     queue = fresh_queue()
     policy = policy_from_mapping(

@@ -115,7 +115,7 @@ async def test_late_clocks_cut_an_unlimited_intake_then_quiet_raises_it() -> Non
     assert await rate.take() > 0  # past the interval: this caller's decision cuts
     cut = rate.rate
     assert cut is not None and rate.cuts == 1
-    assert "p99 2.5 s late" in (rate.last_reason or "")
+    assert "p99 2.50 s late" in (rate.last_reason or "")
     assert 1.0 <= cut < admitted / 0.3  # below the rate intake ran at (admitted over >0.35 s)
     since_cut = signal.asked[-1]
 
@@ -140,7 +140,7 @@ async def test_no_reading_cuts_nothing() -> None:
     await demand(rate, 0.25)
     cut = rate.rate
     assert cut is not None and cut < 40.0
-    assert "p99 3.0 s late" in (rate.last_reason or "")
+    assert "p99 3.00 s late" in (rate.last_reason or "")
 
     signal.broken = True  # the database stops answering: the rate is not cut again
     await demand(rate, 0.5)
