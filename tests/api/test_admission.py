@@ -165,115 +165,105 @@ async def test_backlog_answers_429_until_the_worker_catches_up(
         assert await rows(pool) == 1
 
 
+P1_IN_SECONDS = {"sla": {"P1": {"first_response": "4s", "plan": "1h", "resolution": "2h"}}}
+
+
+async def after_late_firings(
+    stack: AsyncExitStack, ts_env: WorkflowEnvironment, pool: Any, prefix: str, **settings: Any
+) -> httpx.AsyncClient:
+    """An app whose first request's P1 clocks fell due while no worker ran: once a worker
+    is back, its warnings and breach are recorded seconds late — real lateness in
+    request_events, the reading both kinds of control act on. Returns the app's client."""
+    await seed_serial_block(pool)
+    queue = fresh_queue()
+    policy = policy_from_mapping(P1_IN_SECONDS)
+    http = await stack.enter_async_context(
+        app_client(pool, ts_env.client, policy=policy, CSFLOW_TASK_QUEUE=queue, **settings)
+    )
+    async with build_worker(ts_env.client, queue, pool, policy):
+        first = await http.post("/requests", json=body(f"{prefix}-1", priority="P1"))
+        assert first.status_code == 201, first.text
+    await asyncio.sleep(6)  # warnings at 2 s and 3 s, the breach at 4 s: all missed
+    await stack.enter_async_context(build_worker(ts_env.client, queue, pool, policy))
+
+    async def recorded_late() -> None:
+        late = await pool.fetchval(
+            "SELECT max(extract(epoch FROM recorded_at - at)) FROM request_events "
+            "WHERE kind = 'sla_breached'"
+        )
+        assert late is not None and late > 1.0, late
+
+    await eventually(recorded_late, timeout=30, interval=0.3)
+    return http
+
+
+async def admitted_in_the_end(http: httpx.AsyncClient, external_id: str, timeout: float) -> None:
+    """The refused start, retried with its external id every second, is admitted."""
+
+    async def accepted() -> httpx.Response:
+        r = await http.post("/requests", json=body(external_id, priority="P1"))
+        assert r.status_code == 201, r.text
+        return r
+
+    created = await eventually(accepted, timeout=timeout, interval=1.0)
+    assert created.json()["existing"] is False
+
+
 async def test_late_firings_answer_429_until_they_are_out_of_the_window(
     ts_env: WorkflowEnvironment, pool: Any
 ) -> None:
-    """`CSFLOW_INTAKE_CONTROL=door`: a request's P1 clocks fall due while its worker is
-    stopped: when a worker is back, the warnings and the breach are recorded seconds late
-    — real lateness, read by the gate from request_events — and intake is refused until
-    those firings have left the lateness window."""
-    await seed_serial_block(pool)
-    queue = fresh_queue()
-    policy = policy_from_mapping(
-        {"sla": {"P1": {"first_response": "4s", "plan": "1h", "resolution": "2h"}}}
-    )
-    settings: dict[str, Any] = {
-        "CSFLOW_TASK_QUEUE": queue,
-        "CSFLOW_INTAKE_CONTROL": "door",
-        "CSFLOW_INTAKE_MAX_BACKLOG": 0,  # the lateness gate alone
-        "CSFLOW_INTAKE_MAX_LATENESS": 1.0,
-        "CSFLOW_INTAKE_LATENESS_WINDOW": 15,
-        "CSFLOW_INTAKE_PROBE_INTERVAL": 0.2,
-    }
+    """`CSFLOW_INTAKE_CONTROL=door`: after late firings, intake is refused until they have
+    left the lateness window."""
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(
-            app_client(pool, ts_env.client, policy=policy, **settings)
+        http = await after_late_firings(
+            stack,
+            ts_env,
+            pool,
+            "adm-late",
+            CSFLOW_INTAKE_CONTROL="door",
+            CSFLOW_INTAKE_MAX_BACKLOG=0,  # the lateness gate alone
+            CSFLOW_INTAKE_MAX_LATENESS=1.0,
+            CSFLOW_INTAKE_LATENESS_WINDOW=15,
+            CSFLOW_INTAKE_PROBE_INTERVAL=0.2,
         )
-        async with build_worker(ts_env.client, queue, pool, policy):
-            first = await http.post("/requests", json=body("adm-late-1", priority="P1"))
-            assert first.status_code == 201, first.text
-        await asyncio.sleep(6)  # warnings at 2 s and 3 s, the breach at 4 s: all missed
-        await stack.enter_async_context(build_worker(ts_env.client, queue, pool, policy))
-
-        async def recorded_late() -> None:
-            late = await pool.fetchval(
-                "SELECT max(extract(epoch FROM recorded_at - at)) FROM request_events "
-                "WHERE kind = 'sla_breached'"
-            )
-            assert late is not None and late > 1.0, late
-
-        await eventually(recorded_late, timeout=30, interval=0.3)
         held = await http.post("/requests", json=body("adm-late-2", priority="P1"))
         assert held.status_code == 429, held.text
         assert "running late" in held.json()["detail"]
         assert 1 <= int(held.headers["Retry-After"]) <= 60
         assert await rows(pool) == 1
-
-        async def accepted() -> httpx.Response:
-            r = await http.post("/requests", json=body("adm-late-2", priority="P1"))
-            assert r.status_code == 201, r.text
-            return r
-
         # The late firings fell due ~2–4 s after the first request; 15 s on they are
         # outside the window (the second request's own clocks, on a running worker, are
         # on time).
-        created = await eventually(accepted, timeout=40, interval=1.0)
-        assert created.json()["existing"] is False
+        await admitted_in_the_end(http, "adm-late-2", timeout=40)
         assert await rows(pool) == 2
 
 
 async def test_late_firings_lower_the_intake_rate_then_quiet_raises_it(
     ts_env: WorkflowEnvironment, pool: Any
 ) -> None:
-    """`CSFLOW_INTAKE_CONTROL=rate`: the same real lateness as above, read at the rate's
-    next decision, cuts the rate intake ran at — the next start is refused with the
-    rate and the reason — and with nothing late since the cut, the refused callers
-    raise it again until the start is admitted."""
-    await seed_serial_block(pool)
-    queue = fresh_queue()
-    policy = policy_from_mapping(
-        {"sla": {"P1": {"first_response": "4s", "plan": "1h", "resolution": "2h"}}}
-    )
-    settings: dict[str, Any] = {
-        "CSFLOW_TASK_QUEUE": queue,
-        "CSFLOW_INTAKE_CONTROL": "rate",
-        "CSFLOW_INTAKE_MAX_BACKLOG": 0,
-        "CSFLOW_INTAKE_MAX_LATENESS": 1.0,
-        "CSFLOW_INTAKE_MIN_RATE": 0.05,  # one start in ~10 s counts as intake to cut
-        "CSFLOW_INTAKE_ADJUST_INTERVAL": 2.0,
-    }
+    """`CSFLOW_INTAKE_CONTROL=rate`: the same lateness, read at the rate's next decision,
+    cuts the rate intake ran at — the next start is refused with the rate and the reason
+    — and with nothing late since the cut, the refused callers raise it again until the
+    start is admitted."""
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(
-            app_client(pool, ts_env.client, policy=policy, **settings)
+        http = await after_late_firings(
+            stack,
+            ts_env,
+            pool,
+            "adm-steer",
+            CSFLOW_INTAKE_CONTROL="rate",
+            CSFLOW_INTAKE_MAX_BACKLOG=0,
+            CSFLOW_INTAKE_MAX_LATENESS=1.0,
+            CSFLOW_INTAKE_MIN_RATE=0.05,  # one start in ~10 s counts as intake to cut
+            CSFLOW_INTAKE_ADJUST_INTERVAL=2.0,
         )
-        async with build_worker(ts_env.client, queue, pool, policy):
-            first = await http.post("/requests", json=body("adm-steer-1", priority="P1"))
-            assert first.status_code == 201, first.text
-        await asyncio.sleep(6)  # its warnings and breach fall due with no worker
-        await stack.enter_async_context(build_worker(ts_env.client, queue, pool, policy))
-
-        async def recorded_late() -> None:
-            late = await pool.fetchval(
-                "SELECT max(extract(epoch FROM recorded_at - at)) FROM request_events "
-                "WHERE kind = 'sla_breached'"
-            )
-            assert late is not None and late > 1.0, late
-
-        await eventually(recorded_late, timeout=30, interval=0.3)
         held = await http.post("/requests", json=body("adm-steer-2", priority="P1"))
         assert held.status_code == 429, held.text
         detail = held.json()["detail"]
         assert "held to" in detail and "requests/s" in detail and "late" in detail, detail
         assert 1 <= int(held.headers["Retry-After"]) <= 60
         assert await rows(pool) == 1
-
-        async def accepted() -> httpx.Response:
-            r = await http.post("/requests", json=body("adm-steer-2", priority="P1"))
-            assert r.status_code == 201, r.text
-            return r
-
-        created = await eventually(accepted, timeout=60, interval=1.0)
-        assert created.json()["existing"] is False
+        await admitted_in_the_end(http, "adm-steer-2", timeout=60)
         assert await rows(pool) == 2
 
 
