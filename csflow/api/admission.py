@@ -242,13 +242,6 @@ class Admission:
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Client, pool: Any = None) -> Admission:
-        bucket = (
-            TokenBucket(
-                settings.intake_rate, float(settings.intake_burst or max(1, settings.intake_rate))
-            )
-            if settings.intake_rate > 0
-            else None
-        )
         probe = (
             BacklogProbe(
                 client,
@@ -268,6 +261,13 @@ class Admission:
         if settings.intake_control == "rate":  # the backlog stays a door: it has no memory
             steered = _steered(settings, lateness)
             return cls(None, probe, settings.intake_max_backlog, steered=steered)
+        bucket = (  # `door`: CSFLOW_INTAKE_RATE is a fixed bucket under the limits
+            TokenBucket(
+                settings.intake_rate, float(settings.intake_burst or max(1, settings.intake_rate))
+            )
+            if settings.intake_rate > 0
+            else None
+        )
         return cls(
             bucket, probe, settings.intake_max_backlog, lateness, settings.intake_max_lateness
         )
