@@ -12,7 +12,8 @@ from temporalio.exceptions import ApplicationError
 
 from csflow.activity_io import RecordEvents, Written
 from csflow.store import persist
-from csflow.store.persist import DATA_ERRORS, public_reason
+from csflow.store.dead_letters import public_reason
+from csflow.store.persist import DATA_ERRORS
 
 log = structlog.get_logger(__name__)
 

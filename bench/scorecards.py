@@ -32,7 +32,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic import BenchPostgres, copy, generate, settings
+from bench.stack import BenchPostgres, settings
+from bench.synthetic import copy, generate
 from csflow.reports import scorecards
 from csflow.reports.periods import Period, parse
 from csflow.reports.rollup import rollup_day

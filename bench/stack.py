@@ -5,7 +5,9 @@ folder, the Temporal dev server `csflow up` runs (SQLite file) and an embedded
 PostgreSQL on free ports — or the servers the environment names —, a generated actor
 key and key ring, and the CPU time and memory of the server processes. They start here,
 in one way, so that the benchmarks measure the same stack and their figures compare;
-each benchmark keeps only what it measures.
+each benchmark keeps only what it measures. The report benchmarks' PostgreSQL, which
+bulk-loads with durability off and is restarted durable before anything is measured
+(`BenchPostgres`), starts here too.
 
 Imported after the benchmark has put the repository on sys.path (a benchmark runs as
 `python bench/NAME.py`).
@@ -188,3 +190,65 @@ def _threads(me: psutil.Process) -> dict[str, float]:
     except OSError:
         pass
     return groups
+
+
+# ---- the PostgreSQL the report benchmarks bulk-load into ----
+
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+DURABLE_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+class BenchPostgres:
+    """An embedded PostgreSQL that bulk-loads with durability off and is then restarted
+    with the defaults (fsync, synchronous_commit and full_page_writes on) before anything
+    is measured: the settings are command-line `-c` options, so a restart without them is
+    what turns them back on (ALTER SYSTEM could not override them)."""
+
+    def __init__(self, root: Any, fast_load: bool = True) -> None:
+        from csflow.embedded.ports import free_port
+        from csflow.embedded.postgres import EmbeddedPostgres
+
+        self.pg = EmbeddedPostgres(
+            root / "pg", free_port(), server_settings=FAST if fast_load else None
+        )
+        self.pg.start()
+        self.pg.create_database("csflow")
+        self.dsn = self.pg.dsn("csflow")
+
+    def durable(self) -> None:
+        """Stop (a fast shutdown checkpoints everything loaded) and start with defaults."""
+        self.pg.stop()
+        self.pg.server_settings = {}
+        self.pg.start()
+
+    def stop(self) -> None:
+        self.pg.stop()
+
+    def postgres_cpu(self) -> float:
+        """CPU seconds (user + system) of the server and its backends, live and exited."""
+        import psutil
+
+        child = self.pg.child
+        if child is None:
+            return 0.0
+        root = psutil.Process(child.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            # children_*: the backends the postmaster has reaped (closed connections)
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+
+async def settings(dsn: str) -> dict[str, str]:
+    """The durability settings the server is running with now."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {s: str(await conn.fetchval(f"SHOW {s}")) for s in DURABLE_SETTINGS}
+    finally:
+        await conn.close()

@@ -66,6 +66,29 @@ from temporalio.service import RPCError
 
 from bench.figures import quantiles
 from bench.stack import generated_keys, servers, signed_client, tree_cpu, tree_rss
+from csflow import logs
+from csflow.api.admission import Admission, Saturated
+from csflow.config.policy import load_policy
+from csflow.contracts import (
+    WORKFLOW_TYPE,
+    Actor,
+    CompleteImprovement,
+    ConfirmCommand,
+    Contact,
+    Customer,
+    FollowUpRecord,
+    PlanCommand,
+    ProgressCommand,
+    RequestIntake,
+    ResolveCommand,
+)
+from csflow.domain.codes import Category, Channel, Priority, Role
+from csflow.domain.events import EventKind
+from csflow.settings import Settings
+from csflow.store.migrations import apply_migrations
+from csflow.store.pool import create_pool
+from starter.client import CsflowClient, RequestRefused, TemporalUnavailable
+from worker import build_worker
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -79,6 +102,8 @@ WEEKDAY = [1.10, 1.05, 1.00, 1.00, 1.05, 0.90, 0.90]  # Monday … Sunday; mean 
 NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 PRIORITIES = [("P1", 0.05), ("P2", 0.20), ("P3", 0.75)]
 WORK_MINUTES = {"P1": (20, 40), "P2": (30, 60), "P3": (40, 90)}  # simulated, uniform
+# What a loaded stack answers now and then, and a careful caller retries.
+TRANSIENT = (TemporalUnavailable, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError)
 
 
 def seconds_text(seconds: float) -> str:
@@ -172,61 +197,481 @@ def arrivals(args: argparse.Namespace, rng: random.Random) -> list[tuple[float, 
     return out
 
 
+class Week:
+    """The organisation at work on one clock compressed `k` times: arrivals through the
+    API's gate, agents taking requests from a priority queue, customers answering and the
+    follow-up team visiting. Every command goes through `CsflowClient`, as a backend's
+    would; what happened is counted in `tally`."""
+
+    def __init__(
+        self, args: argparse.Namespace, csflow: CsflowClient, gate: Admission, rng: random.Random
+    ) -> None:
+        self.args, self.csflow, self.gate, self.rng = args, csflow, gate, rng
+        self.k: float = args.compression
+        self.tally = Tally()
+        self.waiting: list[Ticket] = []
+        self.work = asyncio.Condition()
+        self.follow_ups: set[asyncio.Task[None]] = set()
+        self.busy: set[int] = set()
+        self.channels = list(Channel)
+        self.began = time.monotonic()
+        self.wall_began = time.time()
+
+    # ---- the compressed clock ----
+
+    def sim_now(self) -> float:
+        return (time.monotonic() - self.began) * self.k
+
+    async def at_sim(self, t: float) -> None:
+        await asyncio.sleep(max(0.0, t / self.k - (time.monotonic() - self.began)))
+
+    async def sim_sleep(self, sim_seconds: float) -> None:
+        await asyncio.sleep(sim_seconds / self.k)
+
+    # ---- the people ----
+
+    async def command(self, what: str, call: Any) -> Any:
+        """A command's answer, or None when it was refused (counted by kind)."""
+        try:
+            return await call
+        except RequestRefused as err:
+            self.tally.refused[f"{what}: {err.kind}"] += 1
+        except TRANSIENT as err:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The SDK reports an Update call cancelled under it (the drain's cancel of
+                # an agent mid-command) as this error: swallowed, the agent would go back
+                # to its queue and the run would never end.
+                raise asyncio.CancelledError from err
+            self.tally.refused[f"{what}: {type(err).__name__}"] += 1
+        return None
+
+    async def queue(self, ticket: Ticket) -> None:
+        async with self.work:
+            heapq.heappush(self.waiting, ticket)
+            self.work.notify()
+
+    async def arrive(self, i: int, t: float, priority: str) -> None:
+        await self.at_sim(t)
+        tally = self.tally
+        tally.offered += 1
+        customer = f"W-{self.rng.randrange(5000)}"
+        intake = RequestIntake(
+            customer=Customer(
+                id=customer, name="Week Customer", contact=Contact(email=f"{customer}@e.com")
+            ),
+            channel=self.channels[i % len(self.channels)],
+            category=Category.CONSULTATION,
+            priority=Priority(priority),
+            description="Where is my parcel?",
+            external_id=f"week-{i}",
+        )
+        asked = time.monotonic()
+        while True:
+            try:
+                await self.gate.admit()
+                # wait=True: the agents see a request once its intake is written
+                # (assigned), as the console's queue does.
+                created = await self.csflow.create(intake, wait=True)
+                break
+            except Saturated as err:
+                tally.held_429 += 1
+                await asyncio.sleep(err.retry_after)
+            except TRANSIENT as err:
+                # Under load: e.g. "Workflow Task in failed state" from a numbering shard
+                # whose workflow task failed, or an Update's RPC deadline passing — a
+                # careful caller retries with the same external id.
+                tally.unavailable_retries += 1
+                tally.refused[f"create: {type(err).__name__} (retried)"] += 1
+                await asyncio.sleep(1.0)
+        if created.existing:
+            # The same request, found by its external id: after our retry, or after the
+            # client's own retry of a number ask whose first answer was lost. Loss or
+            # doubling is judged at the end, from rows and workflows.
+            tally.existing_on_retry += 1
+        tally.accepted += 1
+        tally.numbers.append(created.number)
+        tally.accepted_at.append(time.monotonic() - self.began)
+        tally.create_seconds.append(time.monotonic() - asked)
+        await self.queue(
+            Ticket(int(priority[1]), self.sim_now(), created.number, priority, customer)
+        )
+
+    async def agent(self, a: int) -> None:
+        me = Actor(id=f"agent-{a:03d}", role=Role.AGENT)
+        while True:
+            async with self.work:
+                while not self.waiting:
+                    await self.work.wait()
+                ticket = heapq.heappop(self.waiting)
+            self.busy.add(a)
+            try:
+                await self.handle(me, ticket)
+            finally:
+                self.busy.discard(a)
+
+    async def handle(self, me: Actor, ticket: Ticket) -> None:
+        """One request through an agent's hands: first answer, plan, work, resolution."""
+        n, p, rng = ticket.number, ticket.priority, self.rng
+        key = f"{n}-{ticket.round}"
+        await self.sim_sleep(rng.uniform(2, 10) * 60)  # reading it, first answer
+        await self.command(
+            "progress",
+            self.csflow.post_progress(
+                n, ProgressCommand(actor=me, note="we are on it"), idempotency_key=f"{key}-ack"
+            ),
+        )
+        if ticket.round == 1:
+            eta = datetime.now(UTC) + timedelta(days=1)
+            await self.command(
+                "plan",
+                self.csflow.submit_plan(
+                    n,
+                    PlanCommand(actor=me, measures=["check with the courier"], eta=eta),
+                    idempotency_key=f"{key}-plan",
+                ),
+            )
+        lo, hi = WORK_MINUTES[p]
+        await self.sim_sleep(rng.uniform(lo, hi) * 60)
+        await self.command(
+            "progress",
+            self.csflow.post_progress(
+                n,
+                ProgressCommand(actor=me, note="courier found it"),
+                idempotency_key=f"{key}-progress",
+            ),
+        )
+        resolved = await self.command(
+            "resolve",
+            self.csflow.resolve(
+                n,
+                ResolveCommand(actor=me, summary="parcel redelivered"),
+                idempotency_key=f"{key}-resolve",
+            ),
+        )
+        if resolved is None:
+            return
+        # The customer, in their own time, while the agent takes the next one.
+        task = asyncio.create_task(self.customer_answers(ticket))
+        self.follow_ups.add(task)
+        task.add_done_callback(self.follow_ups.discard)
+
+    async def customer_answers(self, ticket: Ticket) -> None:
+        """75 % satisfied, 10 % not (re-handled at the request's raised priority), 15 %
+        silent (the confirmation window closes it); a second round satisfies."""
+        n, tally = ticket.number, self.tally
+        draw = self.rng.random()
+        if draw < 0.15:
+            tally.silent += 1
+            await self.follow_up(n, silent=True)
+            return
+        await self.sim_sleep(self.rng.uniform(0.5, 6) * HOUR)
+        who = Actor(id=ticket.customer, role=Role.CUSTOMER)
+        satisfied = draw >= 0.25 or ticket.round > 1
+        view = await self.command(
+            "confirm",
+            self.csflow.confirm(
+                n,
+                ConfirmCommand(
+                    actor=who,
+                    satisfied=satisfied,
+                    reason=None if satisfied else "the parcel is still missing",
+                ),
+                idempotency_key=f"{n}-{ticket.round}-confirm",
+            ),
+        )
+        if view is None:
+            return
+        if not satisfied:
+            tally.rehandled += 1
+            priority = view.priority.value
+            await self.queue(
+                Ticket(
+                    int(priority[1]), self.sim_now(), n, priority, ticket.customer, ticket.round + 1
+                )
+            )
+            return
+        await self.follow_up(n, silent=False)
+
+    async def follow_up(self, number: str, silent: bool) -> None:
+        """The follow-up team: the visit a simulated hour or two after it is due; 10 % of
+        scores negative, each improvement task they open completed a few hours later."""
+        rng, tally = self.rng, self.tally
+        if silent:  # the confirmation window (72 h) closes it first
+            await self.sim_sleep(72 * HOUR + rng.uniform(1, 3) * HOUR)
+        else:
+            await self.sim_sleep(rng.uniform(1, 3) * HOUR)
+        view = None
+        for _ in range(20):
+            view = await self.command("state", self.csflow.state(number))
+            if view is not None and view.follow_up is not None:
+                break
+            await self.sim_sleep(HOUR)
+        if view is None or view.follow_up is None:
+            tally.refused["follow-up: never scheduled"] += 1
+            return
+        owner = Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP)
+        negative = rng.random() < 0.10
+        tally.negative += negative
+        score = rng.choice([1, 2]) if negative else rng.choice([4, 5, 5])
+        after = await self.command(
+            "follow-up",
+            self.csflow.record_follow_up(
+                number,
+                FollowUpRecord(actor=owner, score=score, nps=2 if negative else 9),
+                idempotency_key=f"{number}-fu",
+            ),
+        )
+        if after is None:
+            return
+        for task_id in after.improvements:
+            await self.sim_sleep(rng.uniform(2, 6) * HOUR)
+            done = await self.command(
+                "improvement",
+                self.csflow.complete_improvement(
+                    task_id,
+                    CompleteImprovement(actor=owner, what_changed="courier briefed"),
+                    idempotency_key=f"{task_id}-done",
+                ),
+            )
+            tally.improvements += done is not None
+        tally.closed_by_us += 1
+
+    # ---- the week ----
+
+    async def play(self, plan_of_week: list[tuple[float, str]]) -> list[asyncio.Task[None]]:
+        """Every arrival, in its own task, with the agents at work; returns when all are
+        accepted, the agents still working."""
+        agents = [asyncio.create_task(self.agent(a)) for a in range(self.args.agents)]
+        async with asyncio.TaskGroup() as group:
+            for i, (t, pr) in enumerate(plan_of_week):
+                group.create_task(self.arrive(i, t, pr))
+        return agents
+
+    async def drain(self, agents: list[asyncio.Task[None]], pool: Any) -> None:
+        """The week's end plus --drain simulated hours: the agents empty their queue, the
+        customers and follow-ups answer; whatever is still open then stays open. Then the
+        last writes land and the outbox sends what they queued."""
+        drain_until = self.began + (self.args.days * DAY + self.args.drain * HOUR) / self.k
+        while (  # noqa: ASYNC110 — polling three kinds of work; 1 s is plenty
+            self.waiting or self.busy or self.follow_ups
+        ) and time.monotonic() < drain_until:
+            await asyncio.sleep(1.0)
+        for task in [*agents, *self.follow_ups]:
+            task.cancel()
+        await asyncio.gather(*agents, *self.follow_ups, return_exceptions=True)
+        await asyncio.sleep(max(5.0, 2 * HOUR / self.k))
+        for _ in range(120):  # every accepted intake persisted (or 2 minutes pass)
+            if await pool.fetchval("SELECT count(*) FROM requests") >= self.tally.accepted:
+                break
+            await asyncio.sleep(1.0)
+        for _ in range(60):  # the outbox's dispatcher has sent what they queued
+            if not await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'retrying', 'sending')"
+            ):
+                break
+            await asyncio.sleep(1.0)
+
+
+@dataclass
+class Machine:
+    """What the processes did, sampled while the week ran: the agents' queue each
+    simulated hour, each process's peak RSS each real second."""
+
+    pids: dict[str, int | None]
+    queue_by_hour: list[int] = field(default_factory=list)
+    rss_peak: dict[str, int] = field(default_factory=dict)
+    cpu0: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cpu0 = {name: tree_cpu(pid) for name, pid in self.pids.items()}
+
+    async def sample(self, week: Week) -> None:
+        next_hour = 0.0
+        while True:
+            for name, pid in self.pids.items():
+                self.rss_peak[name] = max(self.rss_peak.get(name, 0), tree_rss(pid))
+            while week.sim_now() >= next_hour:
+                self.queue_by_hour.append(len(week.waiting))
+                next_hour += HOUR
+            await asyncio.sleep(min(1.0, HOUR / week.k))
+
+    def cpu(self) -> dict[str, float]:
+        return {name: tree_cpu(pid) - self.cpu0[name] for name, pid in self.pids.items()}
+
+
+@dataclass
+class Stored:
+    """What PostgreSQL and Temporal hold at the end: what the organisation saw, and what
+    could have been lost or doubled."""
+
+    rows: int
+    breached: list[Any]  # by clock: events and distinct requests
+    breached_requests: int
+    statuses: list[Any]
+    late: list[Any]  # every warning and breach: due and recorded
+    received: list[Any]  # `received` events per request
+    doubled: int  # events stored twice
+    messages: dict[str, int]  # outbox rows by status
+    acknowledged: int
+    workflows: int
+
+    @classmethod
+    async def read(cls, pool: Any, client: Any, queue: str) -> Stored:
+        breached = EventKind.SLA_BREACHED.value
+        return cls(
+            rows=int(await pool.fetchval("SELECT count(*) FROM requests")),
+            breached=await pool.fetch(
+                "SELECT data->>'clock' AS clock, count(*) AS n, count(DISTINCT number) AS r "
+                "FROM request_events WHERE kind = $1 GROUP BY 1 ORDER BY 1",
+                breached,
+            ),
+            breached_requests=int(
+                await pool.fetchval(
+                    "SELECT count(DISTINCT number) FROM request_events WHERE kind = $1", breached
+                )
+            ),
+            statuses=await pool.fetch("SELECT status, count(*) AS n FROM requests GROUP BY 1"),
+            late=await pool.fetch(
+                "SELECT at, recorded_at FROM request_events WHERE kind = ANY($1)",
+                [EventKind.SLA_WARNING.value, breached],
+            ),
+            received=await pool.fetch(
+                "SELECT number, count(*) AS n FROM request_events WHERE kind = $1 GROUP BY 1",
+                EventKind.RECEIVED.value,
+            ),
+            doubled=int(
+                await pool.fetchval(
+                    "SELECT count(*) FROM (SELECT 1 FROM request_events "
+                    "GROUP BY number, kind, at, data::text HAVING count(*) > 1) d"
+                )
+            ),
+            messages={
+                r["status"]: r["n"]
+                for r in await pool.fetch("SELECT status, count(*) AS n FROM outbox GROUP BY 1")
+            },
+            acknowledged=int(
+                await pool.fetchval(
+                    "SELECT count(*) FROM outbox "
+                    "WHERE template = 'acknowledgement' AND status = 'sent'"
+                )
+            ),
+            workflows=(
+                await client.count_workflows(
+                    f"TaskQueue = '{queue}' AND WorkflowType = '{WORKFLOW_TYPE}'"
+                )
+            ).count,
+        )
+
+
+def print_organisation(
+    args: argparse.Namespace,
+    plan_of_week: list[tuple[float, str]],
+    tally: Tally,
+    stored: Stored,
+    machine: Machine,
+) -> None:
+    per_day = Counter(int(t // DAY) for t, _ in plan_of_week)
+    print(f"\n== the organisation ({args.agents} agents) ==")
+    compliance = 100 * (1 - stored.breached_requests / max(stored.rows, 1))
+    print(
+        f"requests {stored.rows:,}; SLA compliance {compliance:.1f} % "
+        f"({stored.breached_requests:,} requests breached at least one clock)"
+    )
+    print(
+        "breaches by clock: "
+        + (
+            ", ".join(f"{r['clock']} {r['n']} ({r['r']} requests)" for r in stored.breached)
+            or "none"
+        )
+    )
+    print("status at the end: " + ", ".join(f"{r['status']} {r['n']}" for r in stored.statuses))
+    print(
+        f"re-handled {tally.rehandled}, silent {tally.silent}, negative follow-ups "
+        f"{tally.negative}, improvements completed {tally.improvements}, "
+        f"follow-ups recorded {tally.closed_by_us}"
+    )
+    print("agents' queue per simulated hour (max / mean over the day; the day's arrivals):")
+    for d in range(args.days):
+        hours = machine.queue_by_hour[d * 24 : (d + 1) * 24] or [0]
+        print(
+            f"  {NAMES[d % 7]}  arrivals {per_day[d]:5d}   queue max {max(hours):5d}  "
+            f"mean {statistics.fmean(hours):7.1f}   by hour " + " ".join(str(x) for x in hours)
+        )
+
+
+def print_machine(
+    args: argparse.Namespace, week: Week, stored: Stored, machine: Machine, elapsed: float
+) -> None:
+    tally, k = week.tally, week.k
+    print(f"\n== the machine ({os.cpu_count()} cores) ==")
+    sale_lo = (args.sale_day * DAY + args.sale_hour * HOUR) / k
+    sale = [t for t in tally.accepted_at if sale_lo <= t < sale_lo + HOUR / k]
+    print(
+        f"elapsed {elapsed:.0f} s; accepted {tally.accepted:,} ({tally.accepted / elapsed:.2f}/s "
+        f"overall, {len(sale) / (HOUR / k):.2f}/s in the sale hour's real {HOUR / k:.1f} s); "
+        f"429 held {tally.held_429}, unavailable retries {tally.unavailable_retries}, "
+        f"found existing {tally.existing_on_retry}"
+    )
+    print(f"arrival to receipt (429 waits included): {quantiles(tally.create_seconds)}")
+    cpu = machine.cpu()
+    print(
+        "CPU s: "
+        + ", ".join(f"{name} {sec:.0f} ({100 * sec / elapsed:.0f} %)" for name, sec in cpu.items())
+        + "; peak RSS: "
+        + ", ".join(f"{name} {b / 1e6:.0f} MB" for name, b in machine.rss_peak.items())
+    )
+    lateness = [(r["recorded_at"] - r["at"]).total_seconds() for r in stored.late]
+    print(f"firing lateness (warnings and breaches): {quantiles(lateness)}")
+    in_sale = [
+        (r["recorded_at"] - r["at"]).total_seconds()
+        for r in stored.late
+        if sale_lo <= (r["at"].timestamp() - week.wall_began) < sale_lo + 3 * HOUR / k
+    ]
+    print(f"  … due in the sale hour and the two after: {quantiles(in_sale)}")
+    if tally.refused:
+        print("commands refused: " + ", ".join(f"{w} {n}" for w, n in tally.refused.items()))
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def lost_or_doubled(tally: Tally, stored: Stored) -> list[str]:
+    """Nothing lost, nothing duplicated: what says otherwise, empty when all is well."""
+    problems = []
+    rows, workflows = stored.rows, stored.workflows
+    if not (tally.accepted == rows == workflows == len(set(tally.numbers)) == tally.offered):
+        problems.append(
+            f"offered {tally.offered}, accepted {tally.accepted}, distinct numbers "
+            f"{len(set(tally.numbers))}, rows {rows}, workflows {workflows}"
+        )
+    if len(stored.received) != rows or any(r["n"] != 1 for r in stored.received):
+        problems.append(f"`received` events: {len(stored.received)} requests, some twice")
+    if stored.doubled:
+        problems.append(f"{stored.doubled} events stored twice")
+    if stored.acknowledged != rows:  # one row per key: a key is never sent twice
+        problems.append(f"{stored.acknowledged} acknowledgements sent for {rows} requests")
+    if unsent := sum(n for status, n in stored.messages.items() if status != "sent"):
+        problems.append(f"{unsent} messages not sent")
+    return problems
+
+
 async def run(
     args: argparse.Namespace, dsn: str, target: str, pids: dict[str, int | None], policy: Path
 ) -> int:
-    from csflow import logs
-    from csflow.api.admission import Admission, Saturated
-    from csflow.config.policy import load_policy
-    from csflow.contracts import (
-        WORKFLOW_TYPE,
-        Actor,
-        CompleteImprovement,
-        ConfirmCommand,
-        Contact,
-        Customer,
-        FollowUpRecord,
-        PlanCommand,
-        ProgressCommand,
-        RequestIntake,
-        ResolveCommand,
-    )
-    from csflow.domain.codes import Category, Channel, Priority, Role
-    from csflow.domain.events import EventKind
-    from csflow.settings import Settings
-    from csflow.store.migrations import apply_migrations
-    from csflow.store.pool import create_pool
-    from starter.client import (
-        CsflowClient,
-        RequestRefused,
-        TemporalUnavailable,
-    )
-    from worker import build_worker
-
     logs.configure("console", "ERROR")  # one line per notification otherwise
-    # What a loaded stack answers now and then, and a careful caller retries.
-    transient = (TemporalUnavailable, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError)
     await apply_migrations(dsn)
     ring = generated_keys(args.encryption)
     queue = f"bench-week-{uuid.uuid4().hex[:8]}"
     settings = Settings(CSFLOW_TASK_QUEUE=queue)
     client = await signed_client(target, ring, settings)
-    k: float = args.compression
-    rng = random.Random(args.seed)
+    rng = random.Random(args.seed)  # the arrivals' draws, then the people's
     plan_of_week = arrivals(args, rng)
     print(
         f"{len(plan_of_week):,} arrivals over {args.days} days "
         f"(sale: {NAMES[args.sale_day % 7]} {args.sale_hour:02d}:00 at 10×); "
-        f"compression {k:.0f}× — a simulated hour is {HOUR / k:.1f} s",
+        f"compression {args.compression:.0f}× — a simulated hour is "
+        f"{HOUR / args.compression:.1f} s",
         flush=True,
     )
-    tally = Tally()
-    waiting: list[Ticket] = []
-    work = asyncio.Condition()
-    channels = list(Channel)
-    follow_ups: set[asyncio.Task[None]] = set()
-    busy: set[int] = set()
-
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=2, max_size=20)
         stack.push_async_callback(pool.close)
@@ -239,380 +684,23 @@ async def run(
         if args.admission == "off":
             gate = Admission(None, None, 0.0)
         csflow = CsflowClient(client, pool, task_queue=queue, number_wait=120.0, receipt_wait=120.0)
-        began, wall_began = time.monotonic(), time.time()
-
-        def sim_now() -> float:
-            return (time.monotonic() - began) * k
-
-        async def at_sim(t: float) -> None:
-            await asyncio.sleep(max(0.0, t / k - (time.monotonic() - began)))
-
-        async def sim_sleep(sim_seconds: float) -> None:
-            await asyncio.sleep(sim_seconds / k)
-
-        async def command(what: str, call: Any) -> Any:
-            try:
-                return await call
-            except RequestRefused as err:
-                tally.refused[f"{what}: {err.kind}"] += 1
-            except transient as err:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # The SDK reports an Update call cancelled under it (the drain's
-                    # cancel of an agent mid-command) as this error: swallowed, the agent
-                    # would go back to its queue and the run would never end.
-                    raise asyncio.CancelledError from err
-                tally.refused[f"{what}: {type(err).__name__}"] += 1
-            return None
-
-        async def arrive(i: int, t: float, priority: str) -> None:
-            await at_sim(t)
-            tally.offered += 1
-            customer = f"W-{rng.randrange(5000)}"
-            intake = RequestIntake(
-                customer=Customer(
-                    id=customer, name="Week Customer", contact=Contact(email=f"{customer}@e.com")
-                ),
-                channel=channels[i % len(channels)],
-                category=Category.CONSULTATION,
-                priority=Priority(priority),
-                description="Where is my parcel?",
-                external_id=f"week-{i}",
-            )
-            asked = time.monotonic()
-            while True:
-                try:
-                    await gate.admit()
-                    # wait=True: the agents see a request once its intake is written
-                    # (assigned), as the console's queue does.
-                    created = await csflow.create(intake, wait=True)
-                    break
-                except Saturated as err:
-                    tally.held_429 += 1
-                    await asyncio.sleep(err.retry_after)
-                except transient as err:
-                    # Under load: e.g. "Workflow Task in failed state" from a numbering
-                    # shard whose workflow task failed, or an Update's RPC deadline
-                    # passing — a careful caller retries with the same external id.
-                    tally.unavailable_retries += 1
-                    tally.refused[f"create: {type(err).__name__} (retried)"] += 1
-                    await asyncio.sleep(1.0)
-            if created.existing:
-                # The same request, found by its external id: after our retry, or after
-                # the client's own retry of a number ask whose first answer was lost.
-                # Loss or doubling is judged at the end, from rows and workflows.
-                tally.existing_on_retry += 1
-            tally.accepted += 1
-            tally.numbers.append(created.number)
-            tally.accepted_at.append(time.monotonic() - began)
-            tally.create_seconds.append(time.monotonic() - asked)
-            async with work:
-                heapq.heappush(
-                    waiting, Ticket(int(priority[1]), sim_now(), created.number, priority, customer)
-                )
-                work.notify()
-
-        async def follow_up(number: str, customer: str, silent: bool) -> None:
-            """The follow-up team: the visit a simulated hour or two after it is due."""
-            if silent:  # the confirmation window (72 h) closes it first
-                await sim_sleep(72 * HOUR + rng.uniform(1, 3) * HOUR)
-            else:
-                await sim_sleep(rng.uniform(1, 3) * HOUR)
-            view = None
-            for _ in range(20):
-                view = await command("state", csflow.state(number))
-                if view is not None and view.follow_up is not None:
-                    break
-                await sim_sleep(HOUR)
-            if view is None or view.follow_up is None:
-                tally.refused["follow-up: never scheduled"] += 1
-                return
-            owner = Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP)
-            negative = rng.random() < 0.10
-            tally.negative += negative
-            score = rng.choice([1, 2]) if negative else rng.choice([4, 5, 5])
-            after = await command(
-                "follow-up",
-                csflow.record_follow_up(
-                    number,
-                    FollowUpRecord(actor=owner, score=score, nps=2 if negative else 9),
-                    idempotency_key=f"{number}-fu",
-                ),
-            )
-            if after is None:
-                return
-            for task_id in after.improvements:
-                await sim_sleep(rng.uniform(2, 6) * HOUR)
-                done = await command(
-                    "improvement",
-                    csflow.complete_improvement(
-                        task_id,
-                        CompleteImprovement(actor=owner, what_changed="courier briefed"),
-                        idempotency_key=f"{task_id}-done",
-                    ),
-                )
-                tally.improvements += done is not None
-            tally.closed_by_us += 1
-
-        async def agent(a: int) -> None:
-            me = Actor(id=f"agent-{a:03d}", role=Role.AGENT)
-            while True:
-                async with work:
-                    while not waiting:
-                        await work.wait()
-                    ticket = heapq.heappop(waiting)
-                busy.add(a)
-                try:
-                    await handle(me, ticket)
-                finally:
-                    busy.discard(a)
-
-        async def handle(me: Actor, ticket: Ticket) -> None:
-            n, p = ticket.number, ticket.priority
-            key = f"{n}-{ticket.round}"
-            await sim_sleep(rng.uniform(2, 10) * 60)  # reading it, first answer
-            await command(
-                "progress",
-                csflow.post_progress(
-                    n,
-                    ProgressCommand(actor=me, note="we are on it"),
-                    idempotency_key=f"{key}-ack",
-                ),
-            )
-            if ticket.round == 1:
-                eta = datetime.now(UTC) + timedelta(days=1)
-                await command(
-                    "plan",
-                    csflow.submit_plan(
-                        n,
-                        PlanCommand(actor=me, measures=["check with the courier"], eta=eta),
-                        idempotency_key=f"{key}-plan",
-                    ),
-                )
-            lo, hi = WORK_MINUTES[p]
-            await sim_sleep(rng.uniform(lo, hi) * 60)
-            await command(
-                "progress",
-                csflow.post_progress(
-                    n,
-                    ProgressCommand(actor=me, note="courier found it"),
-                    idempotency_key=f"{key}-progress",
-                ),
-            )
-            resolved = await command(
-                "resolve",
-                csflow.resolve(
-                    n,
-                    ResolveCommand(actor=me, summary="parcel redelivered"),
-                    idempotency_key=f"{key}-resolve",
-                ),
-            )
-            if resolved is None:
-                return
-            # The customer, in their own time, while the agent takes the next one.
-            task = asyncio.create_task(customer_answers(ticket))
-            follow_ups.add(task)
-            task.add_done_callback(follow_ups.discard)
-
-        async def customer_answers(ticket: Ticket) -> None:
-            n = ticket.number
-            draw = rng.random()
-            if draw < 0.15:
-                tally.silent += 1
-                await follow_up(n, ticket.customer, silent=True)
-                return
-            await sim_sleep(rng.uniform(0.5, 6) * HOUR)
-            who = Actor(id=ticket.customer, role=Role.CUSTOMER)
-            satisfied = draw >= 0.25 or ticket.round > 1  # a second round satisfies
-            view = await command(
-                "confirm",
-                csflow.confirm(
-                    n,
-                    ConfirmCommand(
-                        actor=who,
-                        satisfied=satisfied,
-                        reason=None if satisfied else "the parcel is still missing",
-                    ),
-                    idempotency_key=f"{n}-{ticket.round}-confirm",
-                ),
-            )
-            if view is None:
-                return
-            if not satisfied:
-                tally.rehandled += 1
-                async with work:
-                    heapq.heappush(
-                        waiting,
-                        Ticket(
-                            int(view.priority.value[1]),
-                            sim_now(),
-                            n,
-                            view.priority.value,
-                            ticket.customer,
-                            ticket.round + 1,
-                        ),
-                    )
-                    work.notify()
-                return
-            await follow_up(n, ticket.customer, silent=False)
-
-        # Sampling: the agents' queue each simulated hour; CPU and RSS each real second.
-        queue_by_hour: list[int] = []
-        rss_peak: dict[str, int] = {}
-        cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
-
-        async def sample() -> None:
-            next_hour = 0.0
-            while True:
-                for name, pid in pids.items():
-                    rss_peak[name] = max(rss_peak.get(name, 0), tree_rss(pid))
-                while sim_now() >= next_hour:
-                    queue_by_hour.append(len(waiting))
-                    next_hour += HOUR
-                await asyncio.sleep(min(1.0, HOUR / k))
-
-        sampler = asyncio.create_task(sample())
-        agents = [asyncio.create_task(agent(a)) for a in range(args.agents)]
-        async with asyncio.TaskGroup() as group:
-            for i, (t, pr) in enumerate(plan_of_week):
-                group.create_task(arrive(i, t, pr))
-        intake_done = time.monotonic() - began
-        print(f"all {tally.accepted:,} accepted after {intake_done:.0f} s", flush=True)
-        # The week's end plus --drain simulated hours: the agents empty their queue, the
-        # customers and follow-ups answer; whatever is still open then stays open.
-        drain_until = began + (args.days * DAY + args.drain * HOUR) / k
-        while (waiting or busy or follow_ups) and time.monotonic() < drain_until:  # noqa: ASYNC110
-            await asyncio.sleep(1.0)  # polling three kinds of work; 1 s is plenty
-        for task in [*agents, *follow_ups]:
-            task.cancel()
-        await asyncio.gather(*agents, *follow_ups, return_exceptions=True)
-        await asyncio.sleep(max(5.0, 2 * HOUR / k))  # the last writes land
-        for _ in range(120):  # and every accepted intake is persisted (or 2 minutes pass)
-            if await pool.fetchval("SELECT count(*) FROM requests") >= tally.accepted:
-                break
-            await asyncio.sleep(1.0)
-        for _ in range(60):  # and the outbox's dispatcher has sent what they queued
-            if not await pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'retrying', 'sending')"
-            ):
-                break
-            await asyncio.sleep(1.0)
-        sampler.cancel()
-        elapsed = time.monotonic() - began
-        cpu = {name: tree_cpu(pid) - cpu0[name] for name, pid in pids.items()}
-
-        # What the organisation saw.
-        n_rows = int(await pool.fetchval("SELECT count(*) FROM requests"))
-        breached = await pool.fetch(
-            "SELECT data->>'clock' AS clock, count(*) AS n, count(DISTINCT number) AS r "
-            "FROM request_events WHERE kind = $1 GROUP BY 1 ORDER BY 1",
-            EventKind.SLA_BREACHED.value,
-        )
-        breached_requests = int(
-            await pool.fetchval(
-                "SELECT count(DISTINCT number) FROM request_events WHERE kind = $1",
-                EventKind.SLA_BREACHED.value,
-            )
-        )
-        statuses = await pool.fetch("SELECT status, count(*) AS n FROM requests GROUP BY 1")
-        late = await pool.fetch(
-            "SELECT at, recorded_at FROM request_events WHERE kind = ANY($1)",
-            [EventKind.SLA_WARNING.value, EventKind.SLA_BREACHED.value],
-        )
-        # What could be lost or doubled.
-        received = await pool.fetch(
-            "SELECT number, count(*) AS n FROM request_events WHERE kind = $1 GROUP BY 1",
-            EventKind.RECEIVED.value,
-        )
-        doubled = int(
-            await pool.fetchval(
-                "SELECT count(*) FROM (SELECT 1 FROM request_events "
-                "GROUP BY number, kind, at, data::text HAVING count(*) > 1) d"
-            )
-        )
-        messages = {
-            r["status"]: r["n"]
-            for r in await pool.fetch("SELECT status, count(*) AS n FROM outbox GROUP BY 1")
-        }
-        acknowledged = int(
-            await pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE template = 'acknowledgement' AND status = 'sent'"
-            )
-        )
-        workflows = (
-            await client.count_workflows(
-                f"TaskQueue = '{queue}' AND WorkflowType = '{WORKFLOW_TYPE}'"
-            )
-        ).count
-
-    per_day = Counter(int(t // DAY) for t, _ in plan_of_week)
-    print(f"\n== the organisation ({args.agents} agents) ==")
-    compliance = 100 * (1 - breached_requests / max(n_rows, 1))
-    print(
-        f"requests {n_rows:,}; SLA compliance {compliance:.1f} % "
-        f"({breached_requests:,} requests breached at least one clock)"
-    )
-    print(
-        "breaches by clock: "
-        + (", ".join(f"{r['clock']} {r['n']} ({r['r']} requests)" for r in breached) or "none")
-    )
-    print("status at the end: " + ", ".join(f"{r['status']} {r['n']}" for r in statuses))
-    print(
-        f"re-handled {tally.rehandled}, silent {tally.silent}, negative follow-ups "
-        f"{tally.negative}, improvements completed {tally.improvements}, "
-        f"follow-ups recorded {tally.closed_by_us}"
-    )
-    print("agents' queue per simulated hour (max / mean over the day; the day's arrivals):")
-    for d in range(args.days):
-        hours = queue_by_hour[d * 24 : (d + 1) * 24] or [0]
+        machine = Machine(pids)
+        week = Week(args, csflow, gate, rng)
+        sampler = asyncio.create_task(machine.sample(week))
+        agents = await week.play(plan_of_week)
         print(
-            f"  {NAMES[d % 7]}  arrivals {per_day[d]:5d}   queue max {max(hours):5d}  "
-            f"mean {statistics.fmean(hours):7.1f}   by hour " + " ".join(str(x) for x in hours)
+            f"all {week.tally.accepted:,} accepted after {time.monotonic() - week.began:.0f} s",
+            flush=True,
         )
-    print(f"\n== the machine ({os.cpu_count()} cores) ==")
-    sale_lo = (args.sale_day * DAY + args.sale_hour * HOUR) / k
-    sale = [t for t in tally.accepted_at if sale_lo <= t < sale_lo + HOUR / k]
-    print(
-        f"elapsed {elapsed:.0f} s; accepted {tally.accepted:,} ({tally.accepted / elapsed:.2f}/s "
-        f"overall, {len(sale) / (HOUR / k):.2f}/s in the sale hour's real {HOUR / k:.1f} s); "
-        f"429 held {tally.held_429}, unavailable retries {tally.unavailable_retries}, "
-        f"found existing {tally.existing_on_retry}"
-    )
-    print(f"arrival to receipt (429 waits included): {quantiles(tally.create_seconds)}")
-    print(
-        "CPU s: "
-        + ", ".join(f"{name} {sec:.0f} ({100 * sec / elapsed:.0f} %)" for name, sec in cpu.items())
-        + "; peak RSS: "
-        + ", ".join(f"{name} {b / 1e6:.0f} MB" for name, b in rss_peak.items())
-    )
-    lateness = [(r["recorded_at"] - r["at"]).total_seconds() for r in late]
-    print(f"firing lateness (warnings and breaches): {quantiles(lateness)}")
-    in_sale = [
-        (r["recorded_at"] - r["at"]).total_seconds()
-        for r in late
-        if sale_lo <= (r["at"].timestamp() - wall_began) < sale_lo + 3 * HOUR / k
-    ]
-    print(f"  … due in the sale hour and the two after: {quantiles(in_sale)}")
-    if tally.refused:
-        print("commands refused: " + ", ".join(f"{k_} {v}" for k_, v in tally.refused.items()))
-    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        await week.drain(agents, pool)
+        sampler.cancel()
+        elapsed = time.monotonic() - week.began
+        stored = await Stored.read(pool, client, queue)
 
-    # Nothing lost, nothing duplicated.
-    problems = []
-    if not (tally.accepted == n_rows == workflows == len(set(tally.numbers)) == tally.offered):
-        problems.append(
-            f"offered {tally.offered}, accepted {tally.accepted}, distinct numbers "
-            f"{len(set(tally.numbers))}, rows {n_rows}, workflows {workflows}"
-        )
-    if len(received) != n_rows or any(r["n"] != 1 for r in received):
-        problems.append(f"`received` events: {len(received)} requests, some twice")
-    if doubled:
-        problems.append(f"{doubled} events stored twice")
-    print("messages by outbox status: " + ", ".join(f"{k_} {v}" for k_, v in messages.items()))
-    if acknowledged != n_rows:  # one row per key: a key is never sent twice
-        problems.append(f"{acknowledged} acknowledgements sent for {n_rows} requests")
-    if unsent := sum(v for k_, v in messages.items() if k_ != "sent"):
-        problems.append(f"{unsent} messages not sent")
+    print_organisation(args, plan_of_week, week.tally, stored, machine)
+    print_machine(args, week, stored, machine, elapsed)
+    print("messages by outbox status: " + ", ".join(f"{s} {n}" for s, n in stored.messages.items()))
+    problems = lost_or_doubled(week.tally, stored)
     print("\nlost/duplicated: " + ("; ".join(problems) if problems else "none"))
     return 1 if problems else 0
 

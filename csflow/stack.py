@@ -3,18 +3,18 @@
 It runs an embedded PostgreSQL and the Temporal dev server (each only when its address is
 not given), applies migrations, then runs the worker and the HTTP API as child processes,
 all kept under one data dir so that running `csflow up` again resumes where it stopped.
+What it makes ready in that data dir first (lock, keys, schema, tokens) is in
+`first_run.py`; this module plans, starts and watches the processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 import structlog
 from temporalio.service import RPCError
 
+from csflow import first_run
 from csflow.config.horizon import horizon_warning
 from csflow.config.policy import PolicyError, policy_from_env
-from csflow.crypto import assertions, converter, keyring
 from csflow.crypto.keyring import ENV_RING, KeyRingError
 from csflow.embedded.ports import PortClaim, port_accepts, port_problems
 from csflow.embedded.postgres import EmbeddedPostgres, ensure_database
@@ -187,67 +187,6 @@ def app_processes(plan: StackPlan) -> list[ProcessSpec]:
     ]
 
 
-async def _apply_migrations(dsn: str) -> list[str]:
-    from csflow.store.migrations import apply_migrations
-
-    return await apply_migrations(dsn)
-
-
-async def ensure_dev_tokens(dsn: str, data_dir: Path) -> dict[str, Path]:
-    """An admin and a service token in the data dir (0600), so the API is usable at once.
-
-    A token file that still verifies is kept; one revoked or lost is replaced. Production
-    issues its own with `csflow token create` and never reads these files.
-    """
-    import asyncpg
-
-    from csflow.domain.codes import Role
-    from csflow.store import tokens
-
-    folder = data_dir / "tokens"
-    folder.mkdir(parents=True, exist_ok=True)
-    conn = await asyncpg.connect(dsn)
-    found: dict[str, Path] = {}
-    try:
-        for role in (Role.ADMIN, Role.SERVICE):
-            path = folder / role.value
-            if path.exists():
-                try:
-                    await tokens.verify(conn, path.read_text("ascii").strip(), datetime.now(UTC))
-                    found[role.value] = path
-                    continue
-                except tokens.TokenRefused:
-                    pass
-            plain, _ = await tokens.issue(
-                conn, name=f"csflow-up-{role.value}", role=role, subject=f"local-{role.value}"
-            )
-            path.write_text(plain + "\n", encoding="ascii")
-            path.chmod(0o600)
-            found[role.value] = path
-    finally:
-        await conn.close()
-    return found
-
-
-@contextmanager
-def _data_dir_lock(data_dir: Path) -> Iterator[bool]:
-    """Hold an exclusive lock on the data dir: two stacks must never share one SQLite file.
-
-    The kernel drops the lock when the process dies, however it dies.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "csflow-up.lock").open("a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        fh.truncate(0)
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
-        yield True
-
-
 def _host(server: EmbeddedPostgres | TemporalDevServer) -> str:
     return server.host if isinstance(server, EmbeddedPostgres) else server.ip
 
@@ -266,8 +205,8 @@ def run_up(
     settings: Settings,
     *,
     processes: Callable[[StackPlan], Sequence[ProcessSpec]] = app_processes,
-    migrate: Migrate = _apply_migrations,
-    bootstrap: Bootstrap = ensure_dev_tokens,
+    migrate: Migrate = first_run.apply_migrations,
+    bootstrap: Bootstrap = first_run.ensure_dev_tokens,
 ) -> int:
     """Run the stack until Ctrl-C/SIGTERM (exit 0), a failure (1) or a config clash (2)."""
     # The policy is checked before anything starts: a typo stops `csflow up` with the key
@@ -288,7 +227,7 @@ def run_up(
         log.warning("calendar.horizon", problem=calendar_warning)
     plan = StackPlan.from_settings(settings)
     try:
-        ring_note = _ensure_keys(plan)
+        ring_note = first_run.ensure_keys(plan.data_dir, plan.keyring_file)
     except (KeyRingError, ValueError, OSError) as err:
         print(f"csflow up: {err}", file=sys.stderr, flush=True)
         return 2
@@ -300,7 +239,7 @@ def run_up(
         for problem in problems:
             print(f"csflow up: {problem}", file=sys.stderr, flush=True)
         return 2
-    with _data_dir_lock(plan.data_dir) as locked:
+    with first_run.data_dir_lock(plan.data_dir) as locked:
         if not locked:
             print(
                 f"csflow up: another `csflow up` is already using {plan.data_dir}; stop it "
@@ -412,23 +351,3 @@ def _print_addresses(plan: StackPlan, specs: Sequence[ProcessSpec]) -> None:
 
 def codec_url(settings: Settings) -> str:
     return f"http://{_local(settings.codec_host)}:{settings.codec_port}"
-
-
-def _ensure_keys(plan: StackPlan) -> str | None:
-    """The development key ring (mode 0600) and actor key, created on first run.
-
-    A ring given in the environment (CSFLOW_KEYRING) is used as it is, and
-    CSFLOW_ENCRYPTION=off runs without one; either way the actor key is made, because the
-    worker refuses unsigned commands whatever the encryption.
-    """
-    assertions.load_key(plan.data_dir)
-    if os.environ.get(ENV_RING) or os.environ.get(converter.ENV_DISABLE, "").lower() == "off":
-        return None
-    _, created = keyring.ensure_dev_ring(plan.keyring_file)
-    if created:
-        return (
-            f"created a development key ring at {plan.keyring_file} (mode 0600); keep "
-            "it with the data — without it no history can be read (docs/security.md)"
-        )
-    keyring.load(plan.keyring_file)  # a damaged ring stops here, named
-    return None

@@ -4,14 +4,13 @@ its salvage when the database refuses it.
 Separate from the reads in `requests.py` because this is the one path that writes a
 request, with its own rules: every write keyed so a repeat is a no-op, the row only
 moving forward, personal data sealed on the way in, and a refused write set aside part by
-part as dead letters rather than retried for ever (docs/security.md, docs/performance.md).
+part as dead letters (`dead_letters.py`) rather than retried for ever (docs/security.md,
+docs/performance.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -21,7 +20,9 @@ import asyncpg
 from csflow.activity_io import ROW_FIELDS, RecordEvents
 from csflow.contracts import RequestState, TimelineEvent
 from csflow.crypto import at_rest
+from csflow.store import dead_letters as letters
 from csflow.store import outbox
+from csflow.store.dead_letters import DeadLetter, intake_payload
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -166,7 +167,7 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
             except DATA_ERRORS as err:
                 dead.append(
                     DeadLetter(
-                        "intake", None, version, _said(err), _json(_without_person(batch.intake))
+                        "intake", None, version, letters.refusal(err), intake_payload(batch.intake)
                     )
                 )
                 await _insert_intake(conn, batch, sealing, bare=True)
@@ -179,8 +180,8 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     "row",
                     None,
                     version,
-                    _said(err),
-                    _json(s.model_dump(mode="json", exclude={"timeline"})),
+                    letters.refusal(err),
+                    letters.payload(s.model_dump(mode="json", exclude={"timeline"})),
                 )
             )
             await _update_row(conn, s, version, bare=True)
@@ -195,8 +196,10 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                         "event",
                         e.seq,
                         version,
-                        _said(err),
-                        _json(e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]}),
+                        letters.refusal(err),
+                        letters.payload(
+                            e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]}
+                        ),
                     )
                 )
                 stub = e.model_copy(
@@ -206,71 +209,8 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     async with conn.transaction():
                         await _insert_events(conn, s.number, [stub], ([None], [stub.data], [None]))
         if dead:
-            await conn.executemany(
-                """INSERT INTO persist_dead_letters (number, part, seq, version, error, payload)
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-                [(s.number, d.part, d.seq, d.version, d.error, d.payload) for d in dead],
-            )
+            await letters.set_aside(conn, s.number, dead)
     return dead
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """One part of a write the database refused, as set aside."""
-
-    part: str  # intake | row | event
-    seq: int | None
-    version: int
-    error: str  # whole, with the database's DETAIL (which may quote the refused row)
-    payload: str
-
-    @property
-    def reason(self) -> str:
-        """The error without the refused values, for logs and alerts."""
-        return _withheld(self.error.split("\n", 1)[0])
-
-
-# A value the driver could not encode is quoted in its message: withhold it.
-_ARGUMENT = re.compile(r"(query argument \$\d+): .*", re.S)
-
-
-def _withheld(message: str) -> str:
-    return _ARGUMENT.sub(r"\1 (value withheld)", message)[:300]
-
-
-def public_reason(err: BaseException) -> str:
-    """Why the database refused, without the values it refused: no DETAIL (which quotes
-    the failing row) and no quoted argument. Safe for logs, Temporal failures and the
-    UI's details, which must stay free of personal data."""
-    message = getattr(err, "message", None) or str(err).split("\n", 1)[0]
-    return f"{type(err).__name__}: {_withheld(message)}"
-
-
-async def dead_letters(pool: Pool, number: str) -> list[DeadLetter]:
-    rows = await pool.fetch(
-        """SELECT part, seq, version, error, payload FROM persist_dead_letters
-           WHERE number = $1 ORDER BY id""",
-        number,
-    )
-    return [DeadLetter(r["part"], r["seq"], r["version"], r["error"], r["payload"]) for r in rows]
-
-
-def _json(data: Any) -> str:
-    """ASCII JSON: NUL bytes and lone surrogates become escapes a text column can hold."""
-    return json.dumps(data, ensure_ascii=True, default=str)
-
-
-def _said(err: Exception) -> str:
-    """The database's reason, shortened, in characters a text column can hold."""
-    text = f"{type(err).__name__}: {err}"[:1000]
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0")
-
-
-def _without_person(intake: Any) -> Any:
-    """An intake for a dead letter: its personal data is in the row, sealed, not here."""
-    return intake.model_dump(
-        mode="json", exclude={"customer": {"name", "contact"}, "description": True}
-    )
 
 
 async def _insert_intake(

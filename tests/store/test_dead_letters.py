@@ -24,6 +24,7 @@ from activities.store import StoreActivities
 from csflow.activity_io import RecordEvents
 from csflow.contracts import SYSTEM, RequestState, TimelineEvent
 from csflow.domain.lifecycle import Status
+from csflow.store import dead_letters
 from csflow.store import persist as store
 from tests.helpers import AGENT, intake
 
@@ -80,7 +81,7 @@ async def test_salvage_writes_what_it_can_and_sets_the_rest_aside(pool: Any) -> 
     events = await pool.fetch("SELECT seq, kind, data FROM request_events ORDER BY seq")
     assert [(e["seq"], e["kind"]) for e in events] == [(1, "received"), (2, "assigned")]
     assert events[0]["data"] == {"quarantined": "UntranslatableCharacterError"}
-    stored = await store.dead_letters(pool, NUMBER)
+    stored = await dead_letters.of_request(pool, NUMBER)
     assert stored == dead
     assert json.loads(stored[0].payload)["data"] == {"note": "a\u0000b"}
     assert "\x00" not in stored[0].payload  # escaped: a text column holds it

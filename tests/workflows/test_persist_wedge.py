@@ -33,7 +33,7 @@ from csflow.contracts import (
 )
 from csflow.domain.lifecycle import Status
 from csflow.refusals import Refusal
-from csflow.store import persist as store
+from csflow.store import dead_letters
 from tests.helpers import AGENT, SUPERVISOR, eventually, fresh_queue, intake
 from tests.workflows.conftest import TERMS
 from tests.workflows.fakes import FakeAssignment, FakeFollowUp, FakeNotify
@@ -135,7 +135,7 @@ async def test_a_refused_write_flips_the_flag_and_a_fixing_command_clears_it(
     row = await pool.fetchrow("SELECT status, eta, version FROM requests WHERE number = $1", number)
     assert (row["status"], row["eta"]) == ("in_progress", NEAR)
     assert row["version"] == fixed.timeline[-1].seq
-    assert await store.dead_letters(pool, number) == []
+    assert await dead_letters.of_request(pool, number) == []
 
     await h.execute_update(
         ServiceRequestWorkflow.cancel, CancelCommand(actor=SUPERVISOR, reason="test done")
@@ -175,7 +175,7 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
     )
     assert stub["kind"] == "progress_posted" and stub["reason"] is None
     assert stub["data"] == {"quarantined": "CheckViolationError"}
-    dead = await store.dead_letters(pool, number)
+    dead = await dead_letters.of_request(pool, number)
     assert [(d.part, d.seq) for d in dead] == [("row", None), ("event", poisoned)]
     assert all("CheckViolationError" in d.error for d in dead)
     assert json.loads(dead[1].payload)["reason"] == "POISON in the note"
@@ -212,4 +212,4 @@ async def test_refused_for_long_the_write_is_salvaged_and_a_cancel_ends_workflow
         )
         == "cancelled"
     )
-    assert [d.part for d in await store.dead_letters(pool, number)] == ["row", "event", "row"]
+    assert [d.part for d in await dead_letters.of_request(pool, number)] == ["row", "event", "row"]
