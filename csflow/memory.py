@@ -8,6 +8,13 @@ default of 1,000, firings fell minutes behind; with every run cached they stayed
 second (docs/performance.md, "The worker's cache against the open requests"). A cached
 run costs ~250 kB, so the cache should be as large as the machine allows, and the memory
 it may use is the container's limit when there is one, else the machine's.
+
+Only while the open requests fit, though: once more are open than a large cache holds,
+the SDK core's cost per task grows with the runs cached and every new run waits for an
+eviction, and at 30,000 open a cache of 2,000 beat 20,000 on every figure (docs/
+performance.md, "A small cache past the cache"). `auto` cannot know how many requests
+an organisation keeps open, so it sizes for the case it can serve; past that, the
+setting takes a number.
 """
 
 from __future__ import annotations
