@@ -481,7 +481,7 @@ class Machine:
     pids: dict[str, int | None]
     queue_by_hour: list[int] = field(default_factory=list)
     rss_peak: dict[str, int] = field(default_factory=dict)
-    cpu0: dict[str, float] = field(default_factory=dict)
+    cpu0: dict[str, float] = field(init=False)  # CPU seconds when sampling began
 
     def __post_init__(self) -> None:
         self.cpu0 = {name: tree_cpu(pid) for name, pid in self.pids.items()}

@@ -20,9 +20,8 @@ import asyncpg
 from csflow.activity_io import ROW_FIELDS, RecordEvents
 from csflow.contracts import RequestState, TimelineEvent
 from csflow.crypto import at_rest
-from csflow.store import dead_letters as letters
 from csflow.store import outbox
-from csflow.store.dead_letters import DeadLetter, intake_payload
+from csflow.store.dead_letters import DeadLetter, intake_payload, payload, refusal, set_aside
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -166,9 +165,7 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     await _insert_intake(conn, batch, sealing)
             except DATA_ERRORS as err:
                 dead.append(
-                    DeadLetter(
-                        "intake", None, version, letters.refusal(err), intake_payload(batch.intake)
-                    )
+                    DeadLetter("intake", None, version, refusal(err), intake_payload(batch.intake))
                 )
                 await _insert_intake(conn, batch, sealing, bare=True)
         try:
@@ -180,8 +177,8 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     "row",
                     None,
                     version,
-                    letters.refusal(err),
-                    letters.payload(s.model_dump(mode="json", exclude={"timeline"})),
+                    refusal(err),
+                    payload(s.model_dump(mode="json", exclude={"timeline"})),
                 )
             )
             await _update_row(conn, s, version, bare=True)
@@ -196,10 +193,8 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                         "event",
                         e.seq,
                         version,
-                        letters.refusal(err),
-                        letters.payload(
-                            e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]}
-                        ),
+                        refusal(err),
+                        payload(e.model_dump(mode="json") | {"reason": reason[0], "data": data[0]}),
                     )
                 )
                 stub = e.model_copy(
@@ -209,7 +204,7 @@ async def salvage_events(pool: Pool, batch: RecordEvents) -> list[DeadLetter]:
                     async with conn.transaction():
                         await _insert_events(conn, s.number, [stub], ([None], [stub.data], [None]))
         if dead:
-            await letters.set_aside(conn, s.number, dead)
+            await set_aside(conn, s.number, dead)
     return dead
 
 
