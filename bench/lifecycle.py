@@ -280,173 +280,198 @@ async def timed_pass(
 # ---- the run --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One variant the rounds time: a label, a whole lifecycle `one(i)`, its client."""
+
+    label: str
+    one: Callable[[int], Awaitable[str]]
+    client: Client
+
+
 async def run(args: argparse.Namespace, dsn: str, target: str, procs: Processes) -> None:
     from bench.stack import generated_keys
     from csflow import logs
-    from csflow.contracts import (
-        Actor,
-        ConfirmCommand,
-        Contact,
-        Customer,
-        FollowUpRecord,
-        PlanCommand,
-        ProgressCommand,
-        RequestIntake,
-        ResolveCommand,
-    )
-    from csflow.crypto import assertions, converter
-    from csflow.crypto.interceptors import ActorSigning
-    from csflow.domain.codes import Category, Channel, Priority, Role
     from csflow.settings import Settings
     from csflow.store.migrations import apply_migrations
     from csflow.store.pool import create_pool
-    from starter.client import CsflowClient
-    from worker import build_worker
 
     logs.configure("console", "WARNING")  # one line per notification otherwise
     await apply_migrations(dsn)
-    ring = generated_keys(args.encryption)
+    ring = generated_keys(args.encryption)  # into the environment, before Settings reads it
     settings = Settings()
-    key = assertions.load_key(settings.data_dir)
-    # The floor's workflow must come from an importable module, not __main__: the
-    # workflow sandbox re-imports it by name.
-    floor_module = importlib.import_module("bench.lifecycle")
     run_id = uuid.uuid4().hex[:8]
-
     plain = await Client.connect(target)
-    variants: dict[str, Client] = {}
-    if args.only in ("both", "csflow"):
-        if args.encryption in ("on", "both"):
-            variants["csflow (sealed)"] = await Client.connect(
-                target,
-                data_converter=converter.data_converter(ring),
-                interceptors=[ActorSigning(key)],
-            )
-        if args.encryption in ("off", "both"):
-            variants["csflow (plain)"] = await Client.connect(
-                target,
-                data_converter=converter.data_converter(None),
-                interceptors=[ActorSigning(key)],
-            )
-
-    agent = Actor(id="agent-007", role=Role.AGENT)
-    customer = Actor(id="cust-1", role=Role.CUSTOMER)
-
-    def intake(i: int) -> RequestIntake:
-        return RequestIntake(
-            customer=Customer(
-                id=f"B-{i % 997}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
-            ),
-            channel=list(Channel)[i % len(Channel)],
-            category=Category.CONSULTATION,
-            priority=Priority.P3,
-            description="How do I change my delivery address?",
-            external_id=f"bench-{uuid.uuid4().hex[:12]}",
-        )
+    variants = await _csflow_clients(args, target, ring, settings)
 
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
-        passes: list[tuple[str, Callable[[int], Awaitable[str]], Client]] = []
+        lanes: list[Lane] = []
         if args.only in ("both", "floor"):
-            floor_queue = f"bench-floor-{run_id}"
-            await stack.enter_async_context(
-                Worker(
-                    plain,
-                    task_queue=floor_queue,
-                    workflows=[floor_module.FloorWorkflow],
-                    activities=[floor_module.floor_step],
-                    # As csflow's worker (CSFLOW_WORKER_STICKY_TIMEOUT, ..._MAX_CACHED_WORKFLOWS).
-                    sticky_queue_schedule_to_start_timeout=timedelta(
-                        seconds=settings.worker_sticky_timeout
-                    ),
-                    max_cached_workflows=settings.worker_max_cached_workflows,
-                )
-            )
-
-            async def floor(i: int) -> str:
-                handle = await plain.start_workflow(
-                    floor_module.FloorWorkflow.run,
-                    f"F-{i}",
-                    id=f"floor-{uuid.uuid4().hex}",
-                    task_queue=floor_queue,
-                )
-                for name in FLOOR_UPDATES[:1] if args.measure == "create" else FLOOR_UPDATES:
-                    await handle.execute_update(floor_module.FloorWorkflow.step, name)
-                if args.measure == "create":
-                    return handle.id  # started and answered its receipt: left open
-                await handle.result()
-                return handle.id
-
-            passes.append(("floor", floor, plain))
+            lanes.append(await _floor_lane(args, stack, plain, settings, f"bench-floor-{run_id}"))
         for label, client in variants.items():
-            queue = f"bench-lifecycle-{run_id}-{len(passes)}"
-            await stack.enter_async_context(build_worker(client, queue, pool, settings=settings))
-            csflow = CsflowClient(
-                client, pool, task_queue=queue, receipt_wait=120.0, number_wait=120.0
-            )
+            queue = f"bench-lifecycle-{run_id}-{len(lanes)}"
+            lanes.append(await _csflow_lane(args, stack, label, client, pool, settings, queue))
+        if lanes and lanes[0].label == "floor":
+            await lanes[0].one(0)  # warm, as each csflow lane was when it was built
+        summarise(await _rounds(args, lanes, procs))
 
-            def lifecycle_of(
-                csflow: CsflowClient, client: Client
-            ) -> Callable[[int], Awaitable[str]]:
-                async def lifecycle(i: int) -> str:
-                    created = await csflow.create(intake(i))
-                    n = created.number
-                    if created.view is None:
-                        raise RuntimeError(f"{n}: no receipt within the wait")
-                    if args.measure == "create":
-                        return n  # numbered, started, intake persisted: left open
-                    eta = datetime.now(UTC) + timedelta(days=2)
-                    await csflow.submit_plan(
-                        n, PlanCommand(actor=agent, measures=["update the address"], eta=eta)
-                    )
-                    await csflow.post_progress(
-                        n, ProgressCommand(actor=agent, note="courier informed")
-                    )
-                    await csflow.resolve(n, ResolveCommand(actor=agent, summary="address changed"))
-                    view = await csflow.confirm(n, ConfirmCommand(actor=customer, satisfied=True))
-                    if view.follow_up is None:
-                        raise RuntimeError(f"{n}: no follow-up scheduled after confirmation")
-                    await csflow.record_follow_up(
-                        n,
-                        FollowUpRecord(
-                            actor=Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP),
-                            score=5,
-                            nps=9,
-                        ),
-                    )
-                    await client.get_workflow_handle(n).result()
-                    return n
 
-                return lifecycle
+async def _csflow_clients(
+    args: argparse.Namespace, target: str, ring: Any, settings: Any
+) -> dict[str, Client]:
+    """csflow's clients, as production builds them: payloads sealed with the run's key
+    ring and actors signed; plaintext as well or instead with --encryption."""
+    from bench.stack import signed_client
 
-            # One lifecycle each first: the numbering shards exist, the caches are warm.
-            await lifecycle_of(csflow, client)(0)
-            passes.append((label, lifecycle_of(csflow, client), client))
-        if passes and passes[0][0] == "floor":
-            await passes[0][1](0)
+    variants: dict[str, Client] = {}
+    if args.only in ("both", "csflow"):
+        if args.encryption in ("on", "both"):
+            variants["csflow (sealed)"] = await signed_client(target, ring, settings)
+        if args.encryption in ("off", "both"):
+            variants["csflow (plain)"] = await signed_client(target, None, settings)
+    return variants
 
-        results: dict[str, list[Pass]] = {label: [] for label, _, _ in passes}
-        for r in range(args.rounds):
-            print(
-                f"-- round {r + 1}/{args.rounds}  (load average "
-                f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})",
-                flush=True,
-            )
-            order = passes if r % 2 == 0 else passes[::-1]
-            for label, one, client in order:
-                results[label].append(
-                    await timed_pass(
-                        label,
-                        args.lifecycles,
-                        args.concurrency,
-                        one,
-                        procs,
-                        client,
-                        args.history_sample,
-                    )
+
+async def _floor_lane(
+    args: argparse.Namespace, stack: AsyncExitStack, plain: Client, settings: Any, queue: str
+) -> Lane:
+    """The floor's worker on its own task queue, and one floor lifecycle (or create)."""
+    # The floor's workflow must come from an importable module, not __main__: the
+    # workflow sandbox re-imports it by name.
+    floor_module = importlib.import_module("bench.lifecycle")
+    await stack.enter_async_context(
+        Worker(
+            plain,
+            task_queue=queue,
+            workflows=[floor_module.FloorWorkflow],
+            activities=[floor_module.floor_step],
+            # As csflow's worker (CSFLOW_WORKER_STICKY_TIMEOUT, ..._MAX_CACHED_WORKFLOWS).
+            sticky_queue_schedule_to_start_timeout=timedelta(
+                seconds=settings.worker_sticky_timeout
+            ),
+            max_cached_workflows=settings.worker_max_cached_workflows,
+        )
+    )
+
+    async def floor(i: int) -> str:
+        handle = await plain.start_workflow(
+            floor_module.FloorWorkflow.run,
+            f"F-{i}",
+            id=f"floor-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+        for name in FLOOR_UPDATES[:1] if args.measure == "create" else FLOOR_UPDATES:
+            await handle.execute_update(floor_module.FloorWorkflow.step, name)
+        if args.measure == "create":
+            return handle.id  # started and answered its receipt: left open
+        await handle.result()
+        return handle.id
+
+    return Lane("floor", floor, plain)
+
+
+def _intake(i: int) -> Any:
+    """The i-th request: a P3 consultation from one of 997 customers, channels in turn."""
+    from csflow.contracts import Contact, Customer, RequestIntake
+    from csflow.domain.codes import Category, Channel, Priority
+
+    return RequestIntake(
+        customer=Customer(
+            id=f"B-{i % 997}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
+        ),
+        channel=list(Channel)[i % len(Channel)],
+        category=Category.CONSULTATION,
+        priority=Priority.P3,
+        description="How do I change my delivery address?",
+        external_id=f"bench-{uuid.uuid4().hex[:12]}",
+    )
+
+
+async def _csflow_lane(
+    args: argparse.Namespace,
+    stack: AsyncExitStack,
+    label: str,
+    client: Client,
+    pool: Any,
+    settings: Any,
+    queue: str,
+) -> Lane:
+    """csflow's worker on its own task queue, and one whole lifecycle through the
+    starter: create, plan, progress, resolve, confirm, follow-up, the closed result.
+    Runs one first, so that the numbering shards exist and the caches are warm."""
+    from csflow.contracts import (
+        Actor,
+        ConfirmCommand,
+        FollowUpRecord,
+        PlanCommand,
+        ProgressCommand,
+        ResolveCommand,
+    )
+    from csflow.domain.codes import Role
+    from starter.client import CsflowClient
+    from worker import build_worker
+
+    await stack.enter_async_context(build_worker(client, queue, pool, settings=settings))
+    csflow = CsflowClient(client, pool, task_queue=queue, receipt_wait=120.0, number_wait=120.0)
+    agent = Actor(id="agent-007", role=Role.AGENT)
+    customer = Actor(id="cust-1", role=Role.CUSTOMER)
+
+    async def lifecycle(i: int) -> str:
+        created = await csflow.create(_intake(i))
+        n = created.number
+        if created.view is None:
+            raise RuntimeError(f"{n}: no receipt within the wait")
+        if args.measure == "create":
+            return n  # numbered, started, intake persisted: left open
+        eta = datetime.now(UTC) + timedelta(days=2)
+        await csflow.submit_plan(
+            n, PlanCommand(actor=agent, measures=["update the address"], eta=eta)
+        )
+        await csflow.post_progress(n, ProgressCommand(actor=agent, note="courier informed"))
+        await csflow.resolve(n, ResolveCommand(actor=agent, summary="address changed"))
+        view = await csflow.confirm(n, ConfirmCommand(actor=customer, satisfied=True))
+        if view.follow_up is None:
+            raise RuntimeError(f"{n}: no follow-up scheduled after confirmation")
+        await csflow.record_follow_up(
+            n,
+            FollowUpRecord(
+                actor=Actor(id=view.follow_up.owner, role=Role.FOLLOW_UP), score=5, nps=9
+            ),
+        )
+        await client.get_workflow_handle(n).result()
+        return n
+
+    await lifecycle(0)
+    return Lane(label, lifecycle, client)
+
+
+async def _rounds(
+    args: argparse.Namespace, lanes: list[Lane], procs: Processes
+) -> dict[str, list[Pass]]:
+    """R rounds of one pass per lane, the order reversed every other round so that a
+    machine's drifting load biases no lane."""
+    results: dict[str, list[Pass]] = {lane.label: [] for lane in lanes}
+    for r in range(args.rounds):
+        print(
+            f"-- round {r + 1}/{args.rounds}  (load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})",
+            flush=True,
+        )
+        for lane in lanes if r % 2 == 0 else lanes[::-1]:
+            results[lane.label].append(
+                await timed_pass(
+                    lane.label,
+                    args.lifecycles,
+                    args.concurrency,
+                    lane.one,
+                    procs,
+                    lane.client,
+                    args.history_sample,
                 )
-        summarise(results)
+            )
+    return results
 
 
 def summarise(results: dict[str, list[Pass]]) -> None:
