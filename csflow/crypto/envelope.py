@@ -19,9 +19,11 @@ import hmac
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -31,6 +33,7 @@ _NONCE = 12
 _VERSION = b"\x01"
 HANDLE_PREFIX = "c:"  # payload key ids and column prefixes naming a customer key
 CACHE_SECONDS = 60.0  # how long another process may still hold an erased customer's key
+CACHE_ENTRIES = 10_000  # customers whose keys one process holds at most (the busiest)
 
 
 class Erased(LookupError):
@@ -86,30 +89,54 @@ def _unwrap(ring: KeyRing, handle: str, master_id: str, wrapped: bytes) -> bytes
     )
 
 
+class KeyCache:
+    """Customers' data keys held briefly by one process, by customer and by handle.
+
+    An entry lives `CACHE_SECONDS` (so an erasure elsewhere reaches this process within
+    that time) and at most `CACHE_ENTRIES` live at once: a worker that meets a million
+    customers over its life neither grows without bound nor keeps an erased customer's
+    key in memory past its minute. cachetools' TTLCache drops expired entries as others
+    are stored — a long-running process must forget, not only stop trusting."""
+
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self._by_customer: TTLCache[str, DataKey] = TTLCache(
+            CACHE_ENTRIES, CACHE_SECONDS, timer=timer
+        )
+        self._by_handle: TTLCache[str, DataKey] = TTLCache(
+            CACHE_ENTRIES, CACHE_SECONDS, timer=timer
+        )
+
+    def for_customer(self, customer_id: str) -> DataKey | None:
+        return self._by_customer.get(customer_id)
+
+    def by_handle(self, handle: str) -> DataKey | None:
+        return self._by_handle.get(handle)
+
+    def remember(self, customer_id: str, key: DataKey) -> DataKey:
+        self._by_customer[customer_id] = key
+        self._by_handle[key.handle] = key
+        return key
+
+    def forget(self, customer_id: str) -> None:
+        key = self._by_customer.pop(customer_id, None)
+        if key is not None:
+            self._by_handle.pop(key.handle, None)
+
+    def __len__(self) -> int:
+        return len(self._by_customer) + len(self._by_handle)
+
+
 class CustomerKeys:
     """Data keys by customer and by handle, cached briefly; created on first use."""
 
     def __init__(self, ring: KeyRing, pool: Any) -> None:
         self.ring = ring
         self.pool = pool
-        self._by_handle: dict[str, tuple[float, DataKey]] = {}
-        self._by_customer: dict[str, tuple[float, DataKey]] = {}
-
-    def _cached(self, table: dict[str, tuple[float, DataKey]], name: str) -> DataKey | None:
-        hit = table.get(name)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            return None
-        return hit[1]
-
-    def _remember(self, customer_id: str, key: DataKey) -> DataKey:
-        stamp = time.monotonic()
-        self._by_handle[key.handle] = (stamp, key)
-        self._by_customer[customer_id] = (stamp, key)
-        return key
+        self.cache = KeyCache()
 
     async def for_customer(self, customer_id: str) -> DataKey:
         """The customer's live key, created on first use (after an erasure, a new one)."""
-        cached = self._cached(self._by_customer, customer_id)
+        cached = self.cache.for_customer(customer_id)
         if cached is not None:
             return cached
         row = await self.pool.fetchrow(
@@ -137,10 +164,10 @@ class CustomerKeys:
             str(row["handle"]),
             _unwrap(self.ring, str(row["handle"]), row["master_key_id"], bytes(row["wrapped"])),
         )
-        return self._remember(customer_id, key)
+        return self.cache.remember(customer_id, key)
 
     async def by_handle(self, handle: str) -> DataKey:
-        cached = self._cached(self._by_handle, handle)
+        cached = self.cache.by_handle(handle)
         if cached is not None:
             return cached
         try:
@@ -157,12 +184,10 @@ class CustomerKeys:
         key = DataKey(
             handle, _unwrap(self.ring, handle, row["master_key_id"], bytes(row["wrapped"]))
         )
-        return self._remember(row["customer_id"], key)
+        return self.cache.remember(row["customer_id"], key)
 
     def forget(self, customer_id: str) -> None:
-        hit = self._by_customer.pop(customer_id, None)
-        if hit is not None:
-            self._by_handle.pop(hit[1].handle, None)
+        self.cache.forget(customer_id)
 
 
 async def destroy(conn: Any, customer_id: str, now: Any) -> int:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from csflow.crypto import sealed
-from csflow.crypto.envelope import CACHE_SECONDS, DataKey, Erased
+from csflow.crypto.envelope import DataKey, Erased, KeyCache
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,22 +49,15 @@ class GrantedKeys:
         self.url = url.rstrip("/")
         self._token = token
         self._http = http
-        self._by_customer: dict[str, tuple[float, DataKey]] = {}
-        self._by_handle: dict[str, tuple[float, DataKey]] = {}
+        self.cache = KeyCache()
 
     @classmethod
     def from_env(cls) -> GrantedKeys | None:
         url, token = os.environ.get(ENV_URL), os.environ.get(ENV_TOKEN)
         return cls(url, token) if url and token else None
 
-    def _fresh(self, table: dict[str, tuple[float, DataKey]], name: str) -> DataKey | None:
-        hit = table.get(name)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            return None
-        return hit[1]
-
     async def for_customer(self, customer_id: str) -> DataKey:
-        found = self._fresh(self._by_customer, customer_id)
+        found = self.cache.for_customer(customer_id)
         if found is not None:
             return found
         http = self._http or httpx.AsyncClient(timeout=10.0)
@@ -86,13 +78,10 @@ class GrantedKeys:
             )
         doc: Any = answer.json()
         key = DataKey(str(doc["handle"]), base64.b64decode(doc["key"]))
-        stamp = time.monotonic()
-        self._by_customer[customer_id] = (stamp, key)
-        self._by_handle[key.handle] = (stamp, key)
-        return key
+        return self.cache.remember(customer_id, key)
 
     async def by_handle(self, handle: str) -> DataKey:
-        found = self._fresh(self._by_handle, handle)
+        found = self.cache.by_handle(handle)
         if found is None:
             raise Erased(f"no granted key {handle} in this process")
         return found
