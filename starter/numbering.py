@@ -112,3 +112,16 @@ class Numbering:
             if isinstance(cause, ApplicationError) and cause.type == NUMBERING_UNAVAILABLE:
                 raise NumberingUnavailable(cause.message) from err
             raise refused(err) from err
+        finally:
+            _retrieve_start(start)
+
+
+def _retrieve_start(start: WithStartWorkflowOperation[Any, None]) -> None:
+    """Mark the start operation's outcome as seen. When Update-with-Start fails (e.g.
+    "workflow update was aborted" while the worker stands still), temporalio 1.35 also
+    sets that error on the operation's own future, which nobody here awaits — the error
+    is already raised above — so asyncio logs "Future exception was never retrieved"
+    with a traceback for each. The SDK offers no public "done?" on the operation."""
+    future = getattr(start, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
