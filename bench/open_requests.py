@@ -337,7 +337,9 @@ async def run(
             f"per request), PostgreSQL +{(db_after - db_before) / 1e6:.1f} MB "
             f"({(db_after - db_before) / per / 1000:.1f} kB per request)"
         )
-        kinds = storage.breakdown(sqlite)
+        # Off the event loop: reading a file of gigabytes through `dbstat` takes tens of
+        # seconds, and the worker in this process must not stand still meanwhile.
+        kinds = await asyncio.to_thread(storage.breakdown, sqlite)
         if kinds:  # the embedded server's file (none for a server elsewhere)
             print(
                 "  SQLite main file by kind, per request: "

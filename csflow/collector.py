@@ -19,15 +19,17 @@ Evicted runs are garbage too: with more requests open than the worker caches, ev
 start and every firing of an evicted run evicts another, and their cycles waited for the
 schedule — at 36,000 open with 20,000 cached, the first scheduled collection stood the
 worker still for ~20 s, past every workflow task's 10 s timeout. So, given the bytes the
-worker's cache may fill (`cache_bytes`), a full collection also runs as soon as the
-process has grown a quarter past the larger of what it held after the last one and what
-its full cache would hold, five minutes at least after the last: while the cache fills
-nothing is collected early (that growth is runs, not garbage), and once it is full the
-garbage waits minutes, not the whole interval. Measured with a cache of 2,000 and 8,000
-open (docs/performance.md, "Full collections on a schedule"): one early collection of
-4.3 s, and the worker 88 MB smaller at the end than under the schedule alone, which
-would have walked all of that garbage at the half hour.
-
+worker's cache may fill (`cache_bytes`), once the process has grown past them (the cache
+is full: runs are being evicted), a full collection also runs as soon as Python's
+allocated blocks (`sys.getallocatedblocks`, which falls when garbage is freed) are a
+quarter over what the last full collection left, `MIN_GAP` at least after it. While the
+cache fills nothing is collected early (that growth is runs, not garbage). The measure
+is blocks, not the process's size: freed memory is reused but seldom returned, so a
+size-based reference only ever rose, each early collection came later than the last and
+walked more garbage — 6.9, 10.0, 13.3 and 16.1 s at 19,000 to 68,000 open with 2,000
+cached (docs/performance.md, "Toward 100,000 open"). Against the blocks the collections
+stay about as frequent as evictions make garbage, and each walks a quarter of the live
+set at most in garbage.
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;
 the last to leave restores the thresholds it found.
@@ -38,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -48,16 +51,17 @@ import structlog
 log = structlog.get_logger(__name__)
 
 GROWTH = 0.25
-"""How far the process may grow past its reference before a full collection runs early."""
+"""How far the allocated blocks may grow past what the last full collection left (the
+live set) before one runs early, once the cache is full: garbage of a quarter of the
+live set at most, as CPython's own rule allows."""
 
 CHECK_EVERY = 10.0
 """Seconds between looks at the process's size (one read of /proc, nothing walked)."""
 
-MIN_GAP = 300.0
-"""Seconds at least between a full collection and one the growth starts: the process's
-size after a collection stays near its high-water mark (freed memory is reused, seldom
-returned), so the reference only rises, and under steady churn this keeps the pauses to
-one per five minutes at most."""
+MIN_GAP = 30.0
+"""Seconds at least between a full collection and one the growth starts: under steady
+churn with a small cache the blocks outgrow a small live set fast, and this keeps the
+pauses (each well under a second with 2,000 runs cached) to two a minute at most."""
 
 NEVER = 1_000_000_000
 """A generation-2 threshold no process reaches: gen 2 is counted once per gen-1
@@ -79,47 +83,57 @@ def resident_bytes() -> int:
 
 
 async def _collect_every(
-    interval: float, floor: int | None, size: Callable[[], int] = resident_bytes
+    interval: float,
+    floor: int | None,
+    size: Callable[[], int] = resident_bytes,
+    blocks: Callable[[], int] = sys.getallocatedblocks,
+    live: int = 0,
 ) -> None:
     """One full collection per `interval`, and (`floor` given: the process's size with
-    its cache full) one as soon as the process outgrows its reference by GROWTH, at
-    least MIN_GAP after the last."""
+    its cache full) once the process is past that floor, one whenever the allocated
+    blocks are GROWTH over what the last collection left (`live` at first: the blocks
+    at the start), at least MIN_GAP after it."""
     last = time.monotonic()
-    reference = floor
     while True:
         await asyncio.sleep(min(interval, CHECK_EVERY))
         if time.monotonic() - last >= interval:
             reason = "schedule"
         elif (
-            reference is not None
+            floor is not None
             and time.monotonic() - last >= MIN_GAP
-            and size() > reference * (1 + GROWTH)
+            and blocks() > live * (1 + GROWTH)
+            and size() > floor
         ):
             reason = "growth"
         else:
             continue
+        before = blocks()
         started = time.perf_counter()
         found = gc.collect()
+        live = blocks()
         log.info(
             "worker.full_collection",
             reason=reason,
             seconds=round(time.perf_counter() - started, 3),
             unreachable=found,
+            blocks_before=before,
+            blocks_after=live,
         )
         last = time.monotonic()
-        if floor is not None:
-            reference = max(floor, size())
 
 
 @contextlib.asynccontextmanager
 async def scheduled_full_collections(
-    interval: float, cache_bytes: int | None = None, size: Callable[[], int] = resident_bytes
+    interval: float,
+    cache_bytes: int | None = None,
+    size: Callable[[], int] = resident_bytes,
+    blocks: Callable[[], int] = sys.getallocatedblocks,
 ) -> AsyncIterator[None]:
     """For as long as the block runs: no automatic full collection, one every `interval`
-    seconds instead, and one whenever the process has grown GROWTH past the larger of
-    its size after the last one and its size now plus `cache_bytes` (None: the schedule
-    alone). Nothing changes when `interval` is 0. Nested holders share the first one's
-    schedule."""
+    seconds instead, and — once the process is bigger than its size now plus
+    `cache_bytes` (None: the schedule alone) — one whenever the allocated blocks are
+    GROWTH over what the last collection left. Nothing changes when `interval` is 0.
+    Nested holders share the first one's schedule."""
     if interval <= 0:
         yield
         return
@@ -130,7 +144,7 @@ async def scheduled_full_collections(
         young, middle, _ = s.saved
         gc.set_threshold(young, middle, NEVER)
         floor = None if cache_bytes is None else size() + cache_bytes
-        s.task = asyncio.ensure_future(_collect_every(interval, floor, size))
+        s.task = asyncio.ensure_future(_collect_every(interval, floor, size, blocks, blocks()))
     try:
         yield
     finally:

@@ -99,28 +99,44 @@ def test_the_setting_defaults_to_half_an_hour_and_refuses_nonsense() -> None:
 async def test_a_process_grown_past_its_full_cache_is_collected_before_the_interval(
     full_collections: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Evicted runs' garbage: growth within what the full cache holds waits for the
-    schedule; growth a quarter past it is collected at the next look, and the reference
-    moves to the size after that collection."""
+    """Evicted runs' garbage: growth while the cache fills waits for the schedule; once
+    the process is past its full cache, allocated blocks a quarter over what the last
+    collection left are collected at the next look, and the reference moves to what
+    that collection leaves — it falls with the garbage, where the process's size would
+    have stayed at its high-water mark."""
     monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
     monkeypatch.setattr(collector, "MIN_GAP", 0.0)
-    size = [1000]
-    async with collector.scheduled_full_collections(3600, 500, lambda: size[0]):
-        size[0] = 1500  # the cache filling: runs, not garbage
+    size, blocks = [1000], [100]
+    async with collector.scheduled_full_collections(3600, 500, lambda: size[0], lambda: blocks[0]):
+        size[0], blocks[0] = 1500, 1000  # the cache filling: runs, not garbage
         await asyncio.sleep(0.3)
         assert full_collections == []
-        size[0] = 1800  # under 1500 × 1.25 still
+        size[0] = 1600  # past the full cache, the blocks far over the start's
         await asyncio.sleep(0.3)
-        assert full_collections == []
-        size[0] = 1900  # past it
-        await asyncio.sleep(0.3)
-        assert len(full_collections) == 1, "one collection, then the reference is 1900"
-        size[0] = 2300  # under 1900 × 1.25
+        assert len(full_collections) == 1, "one collection, then the reference is 1000"
+        blocks[0] = 1200  # under 1000 × 1.25, though the process stays past its floor
         await asyncio.sleep(0.3)
         assert len(full_collections) == 1
-        size[0] = 2400
+        blocks[0] = 1300
+        await asyncio.sleep(0.3)
+        assert len(full_collections) == 2, "the reference follows the blocks, not the size"
+        blocks[0] = 1400  # what that collection left was 1300: under 1625
         await asyncio.sleep(0.3)
         assert len(full_collections) == 2
+
+
+async def test_blocks_grown_within_the_cache_wait_for_the_schedule(
+    full_collections: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every run cached (the process under its full-cache size): however the blocks
+    grow, only the schedule collects — a pause walks every cached run."""
+    monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
+    monkeypatch.setattr(collector, "MIN_GAP", 0.0)
+    size, blocks = [1000], [100]
+    async with collector.scheduled_full_collections(3600, 500, lambda: size[0], lambda: blocks[0]):
+        size[0], blocks[0] = 1499, 10_000
+        await asyncio.sleep(0.3)
+        assert full_collections == []
 
 
 async def test_without_a_cache_size_only_the_schedule_collects(
@@ -139,9 +155,9 @@ async def test_growth_waits_the_minimum_gap_after_a_collection(
 ) -> None:
     monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
     monkeypatch.setattr(collector, "MIN_GAP", 0.6)
-    size = [1000]
-    async with collector.scheduled_full_collections(3600, 0, lambda: size[0]):
-        size[0] = 5000
+    size, blocks = [1000], [100]
+    async with collector.scheduled_full_collections(3600, 0, lambda: size[0], lambda: blocks[0]):
+        size[0], blocks[0] = 5000, 1000
         await asyncio.sleep(0.3)
         assert full_collections == [], "within the gap after the start"
         await asyncio.sleep(0.6)
