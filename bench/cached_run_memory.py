@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from bench.open_requests import p3_intake
-from bench.stack import Servers, generated_keys, servers, signed_client
+from bench.stack import Servers, bench_intake, generated_keys, servers, signed_client
 
 SITE = "site-packages/"
 ROOT = str(Path(__file__).resolve().parent.parent)  # csflow's own frames start here
@@ -54,7 +53,7 @@ async def run(running: Servers, n: int, top: int) -> None:
     pool = await create_pool(running.dsn, min_size=1, max_size=10)
 
     def intake(i: int) -> Any:
-        return p3_intake(i, "memory")
+        return bench_intake(i, "memory")
 
     try:
         async with build_worker(client, queue, pool, settings=settings):

@@ -37,8 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.open_requests import full_collections, p3_intake
-from bench.stack import Servers, generated_keys, servers, signed_client
+from bench.open_requests import full_collections
+from bench.stack import Servers, bench_intake, generated_keys, servers, signed_client
 
 
 async def _finished_garbage(csflow: Any, client: Any, m: int) -> None:
@@ -57,7 +57,7 @@ async def _finished_garbage(csflow: Any, client: Any, m: int) -> None:
     customer = Actor(id="cust-1", role=Role.CUSTOMER)
 
     async def lifecycle(i: int) -> None:
-        n = (await csflow.create(p3_intake(10_000_000 + i, "gc-life"), wait=True)).number
+        n = (await csflow.create(bench_intake(10_000_000 + i, "gc-life"), wait=True)).number
         eta = datetime.now(UTC) + timedelta(days=2)
         await csflow.submit_plan(n, PlanCommand(actor=agent, measures=["call back"], eta=eta))
         await csflow.post_progress(n, ProgressCommand(actor=agent, note="courier informed"))
@@ -121,7 +121,7 @@ async def run(running: Servers, n: int, lifecycles: int, top: int) -> None:
         async with build_worker(client, queue, pool, settings=settings):
             csflow = CsflowClient(client, task_queue=queue, number_wait=120.0)
             for i in range(20):  # caches, numbering shard, tables
-                await csflow.create(p3_intake(-i - 1, "gc"), wait=True)
+                await csflow.create(bench_intake(-i - 1, "gc"), wait=True)
             gc.collect()
             kinds_before = Counter(type(o).__qualname__ for o in gc.get_objects())
             baseline = kinds_before.total()
@@ -129,7 +129,7 @@ async def run(running: Servers, n: int, lifecycles: int, top: int) -> None:
 
             async def one(i: int) -> None:
                 async with lanes:
-                    await csflow.create(p3_intake(i, "gc"), wait=True)
+                    await csflow.create(bench_intake(i, "gc"), wait=True)
 
             gc.callbacks.append(hook)
             began = time.perf_counter()

@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
 
 if TYPE_CHECKING:  # imported where used: bench/ is on sys.path only once main() runs
     from bench.stack import Processes
+    from csflow.contracts import RequestIntake
 
 # ---- the floor: Temporal alone, in the shape of a csflow lifecycle --------------------
 
@@ -372,21 +373,11 @@ async def _floor_lane(
     return Lane("floor", floor, plain)
 
 
-def _intake(i: int) -> Any:
+def _intake(i: int) -> RequestIntake:
     """The i-th request: a P3 consultation from one of 997 customers, channels in turn."""
-    from csflow.contracts import Contact, Customer, RequestIntake
-    from csflow.domain.codes import Category, Channel, Priority
+    from bench.stack import ADDRESS, bench_intake
 
-    return RequestIntake(
-        customer=Customer(
-            id=f"B-{i % 997}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
-        ),
-        channel=list(Channel)[i % len(Channel)],
-        category=Category.CONSULTATION,
-        priority=Priority.P3,
-        description="How do I change my delivery address?",
-        external_id=f"bench-{uuid.uuid4().hex[:12]}",
-    )
+    return bench_intake(i, rotate_channels=True, description=ADDRESS)
 
 
 async def _csflow_lane(

@@ -59,7 +59,7 @@ import psutil
 from bench import storage
 from bench.figures import quantiles
 from bench.lateness import where_lateness_goes
-from bench.stack import generated_keys, servers, signed_client, tree_rss
+from bench.stack import bench_intake, generated_keys, servers, signed_client, tree_rss
 
 if TYPE_CHECKING:
     from csflow.api.intake_rate import AdaptiveRate
@@ -82,27 +82,6 @@ async def _until(pool: Any, rows: int) -> None:
     """Until the worker has persisted `rows` intakes (PostgreSQL has nothing to await)."""
     while await pool.fetchval("SELECT count(*) FROM requests") < rows:  # noqa: ASYNC110
         await asyncio.sleep(0.5)
-
-
-def p3_intake(i: int, prefix: str, priority: str = "P3") -> Any:
-    """The benchmarks' open request: a P3 web consultation from one of 997 customers, its
-    external id unique (`prefix`-…), so each create starts a new request (`priority` P2:
-    a probe, `--probe-every`)."""
-    from csflow.contracts import Contact, Customer, RequestIntake
-    from csflow.domain.codes import Category, Channel, Priority
-
-    return RequestIntake(
-        customer=Customer(
-            id=f"{prefix[0].upper()}-{i % 997}",
-            name="Bench Customer",
-            contact=Contact(email=f"{prefix[0]}{i}@example.com"),
-        ),
-        channel=Channel.WEB,
-        category=Category.CONSULTATION,
-        priority=Priority(priority),
-        description="Where is my parcel?",
-        external_id=f"{prefix}-{uuid.uuid4().hex[:12]}",
-    )
 
 
 async def _loop_lag(out: list[tuple[float, float]], every: float = 0.05) -> None:
@@ -194,7 +173,7 @@ async def run(
 
     def intake(i: int) -> Any:
         probe = args.probe_every and i >= 0 and i % args.probe_every == 0
-        return p3_intake(i, "open", "P2" if probe else "P3")
+        return bench_intake(i, "open", "P2" if probe else "P3")
 
     async with AsyncExitStack() as stack:
         pool = await create_pool(dsn, min_size=1, max_size=10)

@@ -7,7 +7,7 @@ key and key ring, and the CPU time and memory of the server processes. They star
 in one way, so that the benchmarks measure the same stack and their figures compare;
 each benchmark keeps only what it measures. The report benchmarks' PostgreSQL, which
 bulk-loads with durability off and is restarted durable before anything is measured
-(`BenchPostgres`), starts here too.
+(`BenchPostgres`), starts here too, and so does the request they open (`bench_intake`).
 
 Imported after the benchmark has put the repository on sys.path (a benchmark runs as
 `python bench/NAME.py`).
@@ -19,13 +19,17 @@ import base64
 import os
 import secrets
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
+
+if TYPE_CHECKING:
+    from csflow.contracts import RequestIntake
 
 
 @dataclass(frozen=True)
@@ -252,3 +256,41 @@ async def settings(dsn: str) -> dict[str, str]:
         return {s: str(await conn.fetchval(f"SHOW {s}")) for s in DURABLE_SETTINGS}
     finally:
         await conn.close()
+
+
+PARCEL = "Where is my parcel?"
+ADDRESS = "How do I change my delivery address?"
+
+
+def bench_intake(
+    i: int,
+    prefix: str = "bench",
+    priority: str = "P3",
+    *,
+    customers: int | None = 997,
+    rotate_channels: bool = False,
+    description: str = PARCEL,
+) -> RequestIntake:
+    """The i-th request a benchmark opens: a consultation at `priority` (P3; P2 for the
+    lateness probes), its external id unique (`prefix`-…) so each create starts a new
+    request. Its customer is one of `customers` (None: one per request), on the web
+    channel or, with `rotate_channels`, on each channel in turn. One definition, so the
+    benchmarks' figures are for the same request; the knobs keep each one's recorded
+    workload (the lifecycle and start benchmarks rotate channels, the start benchmark
+    gives every request its own customer)."""
+    from csflow.contracts import Contact, Customer, RequestIntake
+    from csflow.domain.codes import Category, Channel, Priority
+
+    letter = prefix[0]
+    return RequestIntake(
+        customer=Customer(
+            id=f"{letter.upper()}-{i if customers is None else i % customers}",
+            name="Bench Customer",
+            contact=Contact(email=f"{letter}{i}@example.com"),
+        ),
+        channel=list(Channel)[i % len(Channel)] if rotate_channels else Channel.WEB,
+        category=Category.CONSULTATION,
+        priority=Priority(priority),
+        description=description,
+        external_id=f"{prefix}-{uuid.uuid4().hex[:12]}",
+    )

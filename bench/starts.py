@@ -47,17 +47,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from bench.stack import servers
+from bench.stack import ADDRESS, bench_intake, servers
 from csflow.contracts import (
     WORKFLOW_TYPE,
-    Contact,
-    Customer,
     RequestIntake,
     RequestView,
     ServiceRequestInput,
 )
 from csflow.crypto import options
-from csflow.domain.codes import Category, Channel, Priority
 from csflow.domain.numbering import business_day
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.settings import Settings
@@ -70,16 +67,8 @@ TZ = DEFAULT_POLICY.calendar.time_zone
 
 
 def intake(i: int) -> RequestIntake:
-    return RequestIntake(
-        customer=Customer(
-            id=f"B-{i}", name="Bench Customer", contact=Contact(email=f"b{i}@example.com")
-        ),
-        channel=list(Channel)[i % len(Channel)],
-        category=Category.CONSULTATION,
-        priority=Priority.P3,
-        description="How do I change my delivery address?",
-        external_id=f"bench-{uuid.uuid4().hex[:12]}",
-    )
+    """Each request its own customer, channels in turn (the recorded figures' workload)."""
+    return bench_intake(i, customers=None, rotate_channels=True, description=ADDRESS)
 
 
 async def timed(

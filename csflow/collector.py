@@ -85,14 +85,14 @@ def resident_bytes() -> int:
 async def _collect_every(
     interval: float,
     floor: int | None,
-    size: Callable[[], int] = resident_bytes,
-    blocks: Callable[[], int] = sys.getallocatedblocks,
-    live: int = 0,
+    live: int,
+    size: Callable[[], int],
+    blocks: Callable[[], int],
 ) -> None:
     """One full collection per `interval`, and (`floor` given: the process's size with
     its cache full) once the process is past that floor, one whenever the allocated
-    blocks are GROWTH over what the last collection left (`live` at first: the blocks
-    at the start), at least MIN_GAP after it."""
+    blocks are GROWTH over what the last collection left — `live` until the first: the
+    blocks when the schedule began (required: 0 would mean "collect at once")."""
     last = time.monotonic()
     while True:
         await asyncio.sleep(min(interval, CHECK_EVERY))
@@ -144,7 +144,7 @@ async def scheduled_full_collections(
         young, middle, _ = s.saved
         gc.set_threshold(young, middle, NEVER)
         floor = None if cache_bytes is None else size() + cache_bytes
-        s.task = asyncio.ensure_future(_collect_every(interval, floor, size, blocks, blocks()))
+        s.task = asyncio.ensure_future(_collect_every(interval, floor, blocks(), size, blocks))
     try:
         yield
     finally:
