@@ -117,7 +117,7 @@ async def build_worker(
         workflow_runner=sandbox.runner(settings.workflow_sandbox),
         # How long a dead worker's requests wait before another worker takes them, and
         # how long a busy worker's backlog may wait before its tasks time out and are
-        # replayed from scratch (docs/temporal-notes.md "Worker settings").
+        # replayed from scratch (docs/performance.md "Worker settings").
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )
     async with (
@@ -151,6 +151,10 @@ async def run_worker(settings: Settings) -> None:
         )
     )
     policy = policy_from_env()  # a bad policy stops the worker here, with the key named
+    try:  # the key questionnaire links are signed with: the API must hold the same one
+        settings.survey_secret()
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
         log.warning("calendar.horizon", problem=calendar_warning)
     client = await connect(settings, runtime)

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     codec_port: int = Field(default=8081, alias="CSFLOW_CODEC_PORT")
     codec_origins: str | None = Field(default=None, alias="CSFLOW_CODEC_ORIGINS")
 
-    # The worker (docs/temporal-notes.md "Worker settings"). Cached runs answer their next
+    # The worker (docs/performance.md "Worker settings"). Cached runs answer their next
     # task without replaying history; each costs memory while its request is open.
     # `auto`: as many as a quarter of the memory holds (csflow/memory.py).
     worker_cache: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
@@ -107,13 +107,22 @@ class Settings(BaseSettings):
 
         Callers resolve it once at start-up. The file is published with a hard link, so
         an API and a worker starting together agree on one key and never read it
-        half-written.
+        half-written. With CSFLOW_SECRETS=env (containers, docs/deployment.md) there is
+        no generated key: each container has its own data dir, so the worker would sign
+        links with a key the API never saw and every link would read "invalid" — the
+        process refuses to start instead, as it does without CSFLOW_ACTOR_KEY.
         """
+        import os
+
         if self.link_secret:
             return self.link_secret.encode()
+        if os.environ.get("CSFLOW_SECRETS") == "env":
+            raise ValueError(
+                "CSFLOW_LINK_SECRET is not set (CSFLOW_SECRETS=env: secrets come from the "
+                "environment only, the same for worker and API; docs/deployment.md)"
+            )
         path = self.data_dir / "link-secret"
         if not path.exists():
-            import os
             import secrets
             import tempfile
 

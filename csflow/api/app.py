@@ -109,6 +109,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.actor_key = load_key(settings.data_dir)  # signs POST /assertions
+    # Checks questionnaire links; resolved now so that a container without
+    # CSFLOW_LINK_SECRET (CSFLOW_SECRETS=env) refuses to start, not every survey page.
+    app.state.survey_secret = settings.survey_secret()
     app.state.receipt_wait = receipt_wait
     app.add_middleware(EdgeGuard)
     app.state.policy = terms.policy  # the board warns when its calendar runs out

@@ -40,7 +40,11 @@ def api() -> None:
     from csflow.api.app import create_app
 
     found = connect.settings()
-    uvicorn.run(create_app(found), host=found.api_host, port=found.api_port, log_config=None)
+    try:
+        app = create_app(found)
+    except ValueError as err:  # a secret missing (CSFLOW_SECRETS=env): refuse to start
+        exits.fail(str(err), exits.BAD_INPUT)
+    uvicorn.run(app, host=found.api_host, port=found.api_port, log_config=None)
 
 
 def migrate() -> None:

@@ -655,6 +655,26 @@ def test_app_services_share_one_image_built_here() -> None:
         assert (host_path(context) / dockerfile).resolve() == DOCKERFILE.resolve()
 
 
+def test_every_csflow_process_gets_the_secrets_it_refuses_to_start_without() -> None:
+    """CSFLOW_SECRETS=env: a worker or API without the actor key or the link secret
+    refuses to start (a key generated per container would not be shared). Each must
+    get them from one variable, so the worker's questionnaire links verify at the API,
+    and the links it sends must start with the API's public address."""
+    given = {
+        "CSFLOW_KEYRING": '{"keys": []}',
+        "CSFLOW_ACTOR_KEY": "actor-key-b64",
+        "CSFLOW_LINK_SECRET": "link-secret-value",
+        "CSFLOW_PUBLIC_URL": "https://cs.example.com",
+    }
+    svcs = services(given)
+    for name in ("worker", "api", "codec"):
+        env = environment(svcs[name])
+        assert env.get("CSFLOW_SECRETS") == "env", name
+        for key in ("CSFLOW_KEYRING", "CSFLOW_ACTOR_KEY", "CSFLOW_LINK_SECRET"):
+            assert env.get(key) == given[key], f"{name} does not get {key}"
+    assert environment(svcs["worker"]).get("CSFLOW_PUBLIC_URL") == "https://cs.example.com"
+
+
 def test_worker_can_be_scaled() -> None:
     worker = services()["worker"]
     assert "container_name" not in worker, "a container_name makes --scale worker=N fail"

@@ -108,11 +108,8 @@ def _form(
 
 
 def _secret(request: Request) -> bytes:
-    """Resolved on the first survey request and kept: no file read per page."""
-    state = request.app.state
-    if getattr(state, "survey_secret", None) is None:
-        state.survey_secret = state.settings.survey_secret()
-    secret: bytes = state.survey_secret
+    """Resolved once when the app is made (csflow/api/app.py): no file read per page."""
+    secret: bytes = request.app.state.survey_secret
     return secret
 
 
