@@ -61,6 +61,7 @@ def improvement_complete(
     from pydantic import ValidationError
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError, RPCStatusCode
 
     from csflow import taxonomy
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
@@ -97,6 +98,17 @@ def improvement_complete(
     except WorkflowUpdateFailedError as err:
         kind = err.cause.type if isinstance(err.cause, ApplicationError) else None
         exits.fail(f"refused: {err.cause}", answer(kind).exit)
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:  # the server did not take it: retry
+            exits.fail(f"unavailable, nothing was changed: {err.message}", exits.UNAVAILABLE)
+        # No such workflow, or its run has ended (the server's words for each differ).
+        ended = "completed" in err.message
+        exits.fail(
+            f"refused: improvement task {task_id} is already closed"
+            if ended
+            else f"not found: no improvement task {task_id}",
+            exits.REFUSED,
+        )
     except connect.Unavailable as err:
         exits.fail(f"unavailable, nothing was changed: {err}", exits.UNAVAILABLE)
     typer.echo(f"{row.task_id}: {row.status}")

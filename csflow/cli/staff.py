@@ -29,8 +29,13 @@ def staff_add(
     seniority: Annotated[int, typer.Option(min=1, max=3)] = 1,
     capacity: Annotated[int, typer.Option(min=0)] = 5,
     off_duty: Annotated[bool, typer.Option("--off-duty")] = False,
+    email: Annotated[
+        str | None, typer.Option(help="where their notifications go; kept if omitted")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="for SMS and calls; kept if omitted")] = None,
 ) -> None:
-    """Add or update a staff member; the waiting queue drains to them at once."""
+    """Add or update a staff member; the waiting queue drains to them at once. An update
+    keeps the stored email and phone unless new ones are given."""
     from pydantic import ValidationError
 
     from csflow.store import staff as store
@@ -46,12 +51,14 @@ def staff_add(
             seniority=seniority,
             capacity=capacity,
             on_duty=not off_duty,
+            email=email,
+            phone=phone,
         )
     except ValidationError as err:
         exits.fail(f"refused: {err}", exits.BAD_INPUT)
 
     async def upsert(pool: Any) -> None:
-        await store.upsert_staff(pool, member)
+        await store.upsert_staff(pool, member, keep_contact=True)
 
     _staff_change(upsert)
 

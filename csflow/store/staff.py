@@ -56,14 +56,21 @@ class Pick:
     department: str | None = None
 
 
-async def upsert_staff(pool: Pool, m: StaffMember) -> None:
+async def upsert_staff(pool: Pool, m: StaffMember, *, keep_contact: bool = False) -> None:
+    """Write the whole entry (`PUT /staff/{id}`: an absent email or phone is cleared), or,
+    `keep_contact`, keep the stored email and phone where `m` has none (`csflow staff
+    add`, which re-adds a member without repeating their contact)."""
+    contact = (
+        "email = COALESCE($9, staff.email), phone = COALESCE($10, staff.phone)"
+        if keep_contact
+        else "email = $9, phone = $10"
+    )
     await pool.execute(
-        """INSERT INTO staff (id, name, role, department, skills, seniority, capacity, on_duty,
-                              email, phone)
+        f"""INSERT INTO staff (id, name, role, department, skills, seniority, capacity,
+                               on_duty, email, phone)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO UPDATE SET name = $2, role = $3, department = $4, skills = $5,
-               seniority = $6, capacity = $7, on_duty = $8, email = $9, phone = $10,
-               updated_at = now()""",
+               seniority = $6, capacity = $7, on_duty = $8, {contact}, updated_at = now()""",
         m.id,
         m.name,
         m.role,

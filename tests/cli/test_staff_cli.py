@@ -100,3 +100,34 @@ async def test_refusals_and_outages_exit_with_the_shared_codes(stack: Stack) -> 
     assert tasks.exit_code == exits.UNAVAILABLE, tasks.output
     empty = await run_cli(stack.env, "improvement", "list")
     assert empty.exit_code == exits.OK, empty.output
+
+
+async def test_adding_a_member_again_keeps_their_contact_unless_given(stack: Stack) -> None:
+    """`staff add` re-adds a whole entry but has no business clearing where a member's
+    notifications go: omitted --email/--phone keep the stored ones."""
+    base = ["add", "kim", "--name", "Kim", "--role", "agent", "--department", "care"]
+    first = await staff(stack, *base, "--email", "kim@example.com", "--phone", "+86 1380")
+    assert first.exit_code == exits.OK, first.output
+    again = await staff(stack, *base, "--capacity", "2")
+    assert again.exit_code == exits.OK, again.output
+    row = await stack.pool.fetchrow("SELECT email, phone, capacity FROM staff WHERE id = 'kim'")
+    assert tuple(row) == ("kim@example.com", "+86 1380", 2)
+    moved = await staff(stack, *base, "--email", "kim@corp.example")
+    assert moved.exit_code == exits.OK, moved.output
+    row = await stack.pool.fetchrow("SELECT email, phone FROM staff WHERE id = 'kim'")
+    assert tuple(row) == ("kim@corp.example", "+86 1380")
+
+
+async def test_completing_an_unknown_improvement_task_is_refused_cleanly(stack: Stack) -> None:
+    done = await run_cli(
+        stack.env,
+        "improvement",
+        "complete",
+        "CS20990101-WEB-0001-IMP1",
+        "--what-changed",
+        "new packaging",
+        "--actor",
+        "boss",
+    )
+    assert done.exit_code == exits.REFUSED, done.output
+    assert "no improvement task CS20990101-WEB-0001-IMP1" in done.output
