@@ -11,7 +11,7 @@ Temporal dev server `csflow up` runs (SQLite file, WAL) and an embedded PostgreS
 On that one server it runs, per round, one pass of each of:
 
 - `floor` — a bare workflow with the shape of a csflow lifecycle and nothing else
-  (defined here): started, then six Updates (receipt, plan, progress, resolve, confirm,
+  (bench/floor.py): started, then six Updates (receipt, plan, progress, resolve, confirm,
   follow-up), three no-op activities at the start and two behind each Update (15 in
   all), about 20 workflow tasks; Temporal's default JSON converter, no codec, no
   interceptors. What Temporal itself costs for this shape on this machine.
@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import statistics
@@ -73,59 +72,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from temporalio import activity, workflow
-
-with workflow.unsafe.imports_passed_through():
-    from temporalio.client import Client
-    from temporalio.worker import Worker
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 if TYPE_CHECKING:  # imported where used: bench/ is on sys.path only once main() runs
     from bench.stack import Processes
     from csflow.contracts import RequestIntake
-
-# ---- the floor: Temporal alone, in the shape of a csflow lifecycle --------------------
-
-FLOOR_UPDATES = ("receipt", "plan", "progress", "resolve", "confirm", "follow_up")
-_NO_RETRY_NEEDED = timedelta(seconds=60)
-
-
-@activity.defn(name="bench_floor_step")
-async def floor_step(step: str) -> str:
-    """A no-op activity: what scheduling, dispatching and completing one costs."""
-    return step
-
-
-@workflow.defn(name="BenchFloorLifecycle")
-class FloorWorkflow:
-    """Three activities at intake, then six Updates of two activities each; the sixth
-    (follow-up) ends it. Small string payloads, small Update results."""
-
-    def __init__(self) -> None:
-        self._ready = False
-        self._done = False
-
-    @workflow.run
-    async def run(self, number: str) -> str:
-        for step in ("terms", "triage", "record"):
-            await workflow.execute_activity(
-                floor_step, step, start_to_close_timeout=_NO_RETRY_NEEDED
-            )
-        self._ready = True
-        await workflow.wait_condition(lambda: self._done)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return number
-
-    @workflow.update
-    async def step(self, name: str) -> str:
-        await workflow.wait_condition(lambda: self._ready)
-        for part in ("record", "notify"):
-            await workflow.execute_activity(
-                floor_step, f"{name}:{part}", start_to_close_timeout=_NO_RETRY_NEEDED
-            )
-        if name == FLOOR_UPDATES[-1]:
-            self._done = True
-        return name
-
 
 # ---- measuring ------------------------------------------------------------------------
 
@@ -339,9 +291,10 @@ async def _floor_lane(
     args: argparse.Namespace, stack: AsyncExitStack, plain: Client, settings: Any, queue: str
 ) -> Lane:
     """The floor's worker on its own task queue, and one floor lifecycle (or create)."""
-    # The floor's workflow must come from an importable module, not __main__: the
-    # workflow sandbox re-imports it by name.
-    floor_module = importlib.import_module("bench.lifecycle")
+    # Imported here, not at the top: bench/ is on sys.path only once main() runs. Its
+    # own module, so the sandbox re-imports the floor alone for each run, not this file.
+    from bench import floor as floor_module
+
     await stack.enter_async_context(
         Worker(
             plain,
@@ -363,7 +316,8 @@ async def _floor_lane(
             id=f"floor-{uuid.uuid4().hex}",
             task_queue=queue,
         )
-        for name in FLOOR_UPDATES[:1] if args.measure == "create" else FLOOR_UPDATES:
+        updates = floor_module.FLOOR_UPDATES
+        for name in updates[:1] if args.measure == "create" else updates:
             await handle.execute_update(floor_module.FloorWorkflow.step, name)
         if args.measure == "create":
             return handle.id  # started and answered its receipt: left open
