@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import socket
 import sys
 import threading
 import time
@@ -41,16 +42,35 @@ class Stack:
     smtp_port: int
     inbox: Inbox = field(default_factory=Inbox)
     _smtp: ExitStack = field(default_factory=ExitStack)
+    _held: socket.socket | None = None
+
+    def __post_init__(self) -> None:
+        self._hold()
+
+    def _hold(self) -> None:
+        """Keep the SMTP port while it is "down": bound, never listening, so a connection
+        is refused as by a stopped server, and no other test's receiver (the suite runs
+        in parallel) can bind the port meanwhile and take the mail meant for this one —
+        seen once: 7 messages marked sent that never reached this inbox."""
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.bind(("127.0.0.1", self.smtp_port))
+        self._held = held
 
     @property
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.env['CSFLOW_POSTGRES_PORT']}/csflow"
 
     def smtp_up(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self._smtp.enter_context(smtp_server(self.smtp_port, self.inbox))
 
     def smtp_down(self) -> None:
         self._smtp.close()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     def child(self, name: str) -> psutil.Process:
         return self.up.child(name)
