@@ -69,7 +69,13 @@ def activities_for(
     store = StoreActivities(pool, wrote_messages=dispatcher.wake)
     assign = AssignmentActivities(pool, policy.intake, client, policy.organisation, policy.taxonomy)
     terms = TermsProvider(policy)  # one calendar cache for every activity
-    follow = FollowUpActivities(pool, client, terms, settings)
+    follow = FollowUpActivities(
+        pool,
+        client,
+        terms,
+        public_url=settings.public_url,
+        survey_secret=settings.survey_secret(),
+    )
     reports = ReportActivities(pool)
     return [
         store.record_events,
@@ -141,7 +147,8 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
 
 
 async def run_worker(settings: Settings) -> None:
-    if not settings.database_url:
+    database_url = settings.database_url
+    if not database_url:
         raise SystemExit("DATABASE_URL is not set: the worker needs PostgreSQL")
     runtime = Runtime(
         telemetry=TelemetryConfig(
@@ -152,15 +159,17 @@ async def run_worker(settings: Settings) -> None:
     )
     policy = policy_from_env()  # a bad policy stops the worker here, with the key named
     try:  # the key questionnaire links are signed with: the API must hold the same one
-        settings.survey_secret()
+        link_key = settings.survey_secret()
     except ValueError as err:
         raise SystemExit(str(err)) from None
+    # Pinned, so the activities sign with exactly the key checked here.
+    settings = settings.model_copy(update={"link_secret": link_key.decode("ascii")})
     if (calendar_warning := horizon_warning(policy.calendar, date.today())) is not None:
         log.warning("calendar.horizon", problem=calendar_warning)
     client = await connect(settings, runtime)
     # Idempotent: creates the report schedules once, brings their spec up to date after.
     await ensure_schedules(client, settings.task_queue, policy.calendar.time_zone)
-    pool = await create_pool(settings.database_url)
+    pool = await create_pool(database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

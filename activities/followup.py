@@ -13,7 +13,6 @@ from csflow.activity_io import FollowUpPlan, LinkedRequestInput, PlanFollowUpInp
 from csflow.config.terms import TermsProvider
 from csflow.contracts import Customer, ImprovementRow, RequestIntake
 from csflow.links import survey_token, survey_url
-from csflow.settings import Settings
 from csflow.store import improvements
 
 FOLLOW_UP_DESK = "follow-up-desk"
@@ -25,18 +24,17 @@ class FollowUpActivities:
         pool: asyncpg.Pool[Any],
         client: Client | None,
         terms: TermsProvider,
-        settings: Settings,
+        *,
+        public_url: str,
+        survey_secret: bytes,
     ) -> None:
+        """`survey_secret` is the key resolved once at start-up (Settings.survey_secret):
+        the API verifies links with the same key."""
         self._pool = pool
         self._client = client
         self._terms = terms
-        self._settings = settings
-        self._secret: bytes | None = None  # resolved on first use, then kept
-
-    def _survey_secret(self) -> bytes:
-        if self._secret is None:
-            self._secret = self._settings.survey_secret()
-        return self._secret
+        self._public_url = public_url
+        self._survey_secret = survey_secret
 
     @activity.defn(name="plan_follow_up")
     async def plan_follow_up(self, inp: PlanFollowUpInput) -> FollowUpPlan:
@@ -52,8 +50,8 @@ class FollowUpActivities:
         return FollowUpPlan(owner=owner or FOLLOW_UP_DESK, survey_url=self._survey_url(inp))
 
     def _survey_url(self, inp: PlanFollowUpInput) -> str:
-        token = survey_token(inp.number, inp.cycle, inp.expires_at, self._survey_secret())
-        return survey_url(self._settings.public_url, token, lang=inp.language)
+        token = survey_token(inp.number, inp.cycle, inp.expires_at, self._survey_secret)
+        return survey_url(self._public_url, token, lang=inp.language)
 
     @activity.defn(name="open_linked_request")
     async def open_linked_request(self, inp: LinkedRequestInput) -> str:

@@ -108,3 +108,15 @@ def answer(kind: str | None) -> Answer:
     """How to say a refusal of wire type `kind` over HTTP and on the command line."""
     refusal = Refusal.of(kind)
     return ANSWERS[refusal] if refusal is not None else OTHER
+
+
+def run_has_ended(not_found_message: str) -> bool:
+    """Whether the server's NOT_FOUND answer to an Update means the run has closed.
+
+    The server words "workflow execution already completed" for a run that ended and
+    something else for an id it never had; a caller that can ask the database (the
+    starter, the API) also asks it, because the wording differs again when the run
+    closes while the Update is in flight. The starter, the API, the CLI and the import
+    decide through here, so an ended request or task reads the same on every face.
+    """
+    return "completed" in not_found_message

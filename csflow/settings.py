@@ -103,40 +103,26 @@ class Settings(BaseSettings):
 
     def survey_secret(self) -> bytes:
         """The key that signs questionnaire links: CSFLOW_LINK_SECRET, or one generated
-        once into the data dir (0600) so links survive restarts of an embedded stack.
+        once into the data dir so links survive restarts of an embedded stack.
 
-        Callers resolve it once at start-up. The file is published with a hard link, so
-        an API and a worker starting together agree on one key and never read it
-        half-written. With CSFLOW_SECRETS=env (containers, docs/deployment.md) there is
-        no generated key: each container has its own data dir, so the worker would sign
-        links with a key the API never saw and every link would read "invalid" — the
-        process refuses to start instead, as it does without CSFLOW_ACTOR_KEY.
+        Callers resolve it once at start-up. Under CSFLOW_SECRETS=env there is no
+        generated key (csflow/secret_file.py): the worker would sign links with a key
+        the API never saw and every link would read "invalid" — the process refuses to
+        start instead, as it does without CSFLOW_ACTOR_KEY.
         """
-        import os
+        import secrets
+
+        from csflow import secret_file
 
         if self.link_secret:
             return self.link_secret.encode()
-        if os.environ.get("CSFLOW_SECRETS") == "env":
-            raise ValueError(
-                "CSFLOW_LINK_SECRET is not set (CSFLOW_SECRETS=env: secrets come from the "
-                "environment only, the same for worker and API; docs/deployment.md)"
-            )
-        path = self.data_dir / "link-secret"
-        if not path.exists():
-            import secrets
-            import tempfile
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".link-secret-")
-            try:
-                os.write(fd, secrets.token_urlsafe(32).encode("ascii"))
-                os.close(fd)
-                os.link(tmp, path)  # atomic; the first process to get here wins
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(tmp)
-        return path.read_text(encoding="ascii").strip().encode()
+        stored = secret_file.shared(
+            self.data_dir / "link-secret",
+            lambda: secrets.token_urlsafe(32).encode("ascii"),
+            env_var="CSFLOW_LINK_SECRET",
+            doc="docs/deployment.md",
+        )
+        return stored.strip()
 
     @property
     def database_dsn(self) -> str:

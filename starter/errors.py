@@ -17,7 +17,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from csflow.refusals import Refusal
+from csflow.refusals import Refusal, run_has_ended
 
 T = TypeVar("T")
 
@@ -80,7 +80,7 @@ async def translated(call: Awaitable[T], number: str, known: Callable[[str], Awa
         if err.status == RPCStatusCode.NOT_FOUND:
             # The wording differs when the request ends while a command is in flight;
             # its persisted row tells an ended request from one that never was.
-            if "completed" in err.message or await known(number):
+            if run_has_ended(err.message) or await known(number):
                 raise RequestEnded(f"request {number} has already ended") from err
             raise RequestNotFound(f"no request {number}") from err
         if err.status in _BUSY:

@@ -38,6 +38,7 @@ PASSED_THROUGH = (
     "workflows.visibility",
     "workflows.service_request",
     "workflows.service_request.after_resolution",
+    "workflows.service_request.commands",
     "workflows.service_request.complaints",
     "workflows.service_request.effects",
     "workflows.service_request.eta",

@@ -66,7 +66,7 @@ def improvement_complete(
     from csflow import taxonomy
     from csflow.contracts import Actor, CompleteImprovement, ImprovementRow
     from csflow.domain.lifecycle import TaskCommand
-    from csflow.refusals import answer
+    from csflow.refusals import answer, run_has_ended
     from csflow.reports.config import ReportsConfigError
 
     try:
@@ -102,7 +102,7 @@ def improvement_complete(
         if err.status != RPCStatusCode.NOT_FOUND:  # the server did not take it: retry
             exits.fail(f"unavailable, nothing was changed: {err.message}", exits.UNAVAILABLE)
         # No such workflow, or its run has ended (the server's words for each differ).
-        ended = "completed" in err.message
+        ended = run_has_ended(err.message)
         exits.fail(
             f"refused: improvement task {task_id} is already closed"
             if ended

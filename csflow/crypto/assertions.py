@@ -23,6 +23,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from csflow import secret_file
+
 ENV_KEY = "CSFLOW_ACTOR_KEY"
 LIFETIME_S = 300
 _MAX_TOKEN = 2048
@@ -122,30 +124,18 @@ def verify(
 
 def load_key(data_dir: Path) -> bytes:
     """CSFLOW_ACTOR_KEY (base64), else the data dir's ``actor-key``, created on first use
-    with mode 0600 (an embedded stack's API, CLI and worker share the folder)."""
+    with mode 0600 (an embedded stack's API, CLI and worker share the folder;
+    csflow/secret_file.py)."""
     inline = os.environ.get(ENV_KEY)
     if inline:
         key = base64.b64decode(inline)
         if len(key) < 32:
             raise ValueError(f"{ENV_KEY} must hold at least 32 bytes, base64-encoded")
         return key
-    if os.environ.get("CSFLOW_SECRETS") == "env":
-        # Several containers must share one key: a file made in each would not be.
-        raise ValueError(
-            f"{ENV_KEY} is not set (CSFLOW_SECRETS=env: secrets come from the "
-            "environment only; docs/security.md)"
-        )
-    path = data_dir / "actor-key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".actor-key.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(base64.b64encode(secrets.token_bytes(32)))
-        try:
-            os.link(tmp, path)  # first writer wins; a concurrent starter reads its key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return base64.b64decode(path.read_bytes())
+    stored = secret_file.shared(
+        data_dir / "actor-key",
+        lambda: base64.b64encode(secrets.token_bytes(32)),
+        env_var=ENV_KEY,
+        doc="docs/security.md",
+    )
+    return base64.b64decode(stored)

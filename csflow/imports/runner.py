@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from csflow.contracts import ReceiptQuery
 from csflow.imports.parse import Duplicate, Format, ImportRow, ParsedFile, RowProblem
+from csflow.refusals import run_has_ended
 from starter.client import RequestEnded, RequestRefused, TemporalUnavailable
 
 if TYPE_CHECKING:
@@ -261,7 +262,7 @@ class Importer:
         except RequestEnded:
             return
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND and "completed" in err.message:
+            if err.status == RPCStatusCode.NOT_FOUND and run_has_ended(err.message):
                 return  # ended while the receipt was asked for: its events were all in
             raise
 

@@ -12,7 +12,6 @@ from csflow.activity_io import PlanFollowUpInput
 from csflow.config.terms import TermsProvider
 from csflow.domain.policy import DEFAULT_POLICY
 from csflow.links import read_survey_token
-from csflow.settings import Settings
 
 SECRET = "a-test-secret-of-enough-length"
 
@@ -22,7 +21,8 @@ async def plan(pool: Any, language: str) -> tuple[str, str | None]:
         pool,
         None,
         TermsProvider(DEFAULT_POLICY),
-        Settings(CSFLOW_LINK_SECRET=SECRET, CSFLOW_PUBLIC_URL="https://cs.example.com"),
+        public_url="https://cs.example.com",
+        survey_secret=SECRET.encode(),
     )
     now = datetime.now(UTC)
     got = await ActivityEnvironment().run(

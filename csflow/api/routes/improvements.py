@@ -23,7 +23,7 @@ from csflow.api.errors import refusal
 from csflow.contracts import Actor, CompleteImprovement, ImprovementRow, Model
 from csflow.contracts.commands import Department, TaxonomyKey
 from csflow.domain.lifecycle import TaskCommand
-from csflow.refusals import Refusal
+from csflow.refusals import Refusal, run_has_ended
 from csflow.reports.config import ReportsConfigError
 from csflow.store import improvements
 from csflow.store.tokens import TokenInfo
@@ -103,10 +103,8 @@ async def complete(
         if err.status == RPCStatusCode.NOT_FOUND:
             # The server's wording differs when the task closes while the Update is in
             # flight; the task's own row says whether it ever existed.
-            known = await improvements.task_exists(pool, task_id)
-            kind = (
-                Refusal.ILLEGAL_STATE if known or "completed" in err.message else (Refusal.UNKNOWN)
-            )
+            ended = run_has_ended(err.message) or await improvements.task_exists(pool, task_id)
+            kind = Refusal.ILLEGAL_STATE if ended else Refusal.UNKNOWN
             return refusal(kind, f"improvement task {task_id}: {err.message}")
         raise
     return row
