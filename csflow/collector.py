@@ -55,13 +55,23 @@ GROWTH = 0.25
 live set) before one runs early, once the cache is full: garbage of a quarter of the
 live set at most, as CPython's own rule allows."""
 
-CHECK_EVERY = 10.0
-"""Seconds between looks at the process's size (one read of /proc, nothing walked)."""
+CHECK_EVERY = 1.0
+"""Seconds between looks at the process's size and blocks (one read of /proc and a
+counter, nothing walked)."""
 
-MIN_GAP = 30.0
-"""Seconds at least between a full collection and one the growth starts: under steady
-churn with a small cache the blocks outgrow a small live set fast, and this keeps the
-pauses (1.1–1.5 s each with 2,000 runs cached, measured) to two a minute at most."""
+MIN_GAP = 2.0
+"""Seconds at least between a full collection and one the growth starts."""
+
+PAUSE_SHARE = 0.05
+"""The most of the worker's time the collections the growth starts may take: after a
+pause of p seconds the next waits p / PAUSE_SHARE at least (MIN_GAP when that is
+longer). Under steady churn the blocks outgrow the live set fast; what a pause costs
+is its length, since every firing due during it is that late. A pause walks the live
+set and the garbage made since the last one: with a small cache the live set is small,
+so short gaps make short pauses (the garbage walked in all is the same); with a large
+cache each pause is long whatever the gap, and the gap grows with it so the worker
+still spends most of its time working (1.5 s pauses: one per 30 s, as measured with
+2,000 runs cached; docs/performance.md, "Short pauses, often")."""
 
 NEVER = 1_000_000_000
 """A generation-2 threshold no process reaches: gen 2 is counted once per gen-1
@@ -94,13 +104,14 @@ async def _collect_every(
     blocks are GROWTH over what the last collection left — `live` until the first: the
     blocks when the schedule began (required: 0 would mean "collect at once")."""
     last = time.monotonic()
+    gap = MIN_GAP  # after a pause: as long as PAUSE_SHARE allows
     while True:
         await asyncio.sleep(min(interval, CHECK_EVERY))
         if time.monotonic() - last >= interval:
             reason = "schedule"
         elif (
             floor is not None
-            and time.monotonic() - last >= MIN_GAP
+            and time.monotonic() - last >= gap
             and blocks() > live * (1 + GROWTH)
             and size() > floor
         ):
@@ -110,16 +121,18 @@ async def _collect_every(
         before = blocks()
         started = time.perf_counter()
         found = gc.collect()
+        pause = time.perf_counter() - started
         live = blocks()
         log.info(
             "worker.full_collection",
             reason=reason,
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=round(pause, 3),
             unreachable=found,
             blocks_before=before,
             blocks_after=live,
         )
         last = time.monotonic()
+        gap = max(MIN_GAP, pause / PAUSE_SHARE)
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import time
+import types
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -106,6 +108,7 @@ async def test_a_process_grown_past_its_full_cache_is_collected_before_the_inter
     have stayed at its high-water mark."""
     monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
     monkeypatch.setattr(collector, "MIN_GAP", 0.0)
+    monkeypatch.setattr(collector, "PAUSE_SHARE", 1e9)  # no gap after a pause either
     size, blocks = [1000], [100]
     async with collector.scheduled_full_collections(3600, 500, lambda: size[0], lambda: blocks[0]):
         size[0], blocks[0] = 1500, 1000  # the cache filling: runs, not garbage
@@ -132,6 +135,7 @@ async def test_blocks_grown_within_the_cache_wait_for_the_schedule(
     grow, only the schedule collects — a pause walks every cached run."""
     monkeypatch.setattr(collector, "CHECK_EVERY", 0.05)
     monkeypatch.setattr(collector, "MIN_GAP", 0.0)
+    monkeypatch.setattr(collector, "PAUSE_SHARE", 1e9)  # no gap after a pause either
     size, blocks = [1000], [100]
     async with collector.scheduled_full_collections(3600, 500, lambda: size[0], lambda: blocks[0]):
         size[0], blocks[0] = 1499, 10_000
@@ -162,3 +166,36 @@ async def test_growth_waits_the_minimum_gap_after_a_collection(
         assert full_collections == [], "within the gap after the start"
         await asyncio.sleep(0.6)
         assert len(full_collections) == 1
+
+
+async def test_after_a_pause_growth_waits_in_proportion_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A collection that took p seconds is followed by one the growth starts only
+    p / PAUSE_SHARE later: with a small cache short gaps make short pauses, and a long
+    pause is not repeated before the worker has done the work it held up."""
+    started: list[float] = []
+
+    def a_pause_of_50_ms() -> int:  # stands in for gc.collect: a pause of known length
+        started.append(time.monotonic())
+        time.sleep(0.05)
+        return 0
+
+    shim = types.SimpleNamespace(
+        collect=a_pause_of_50_ms, get_threshold=gc.get_threshold, set_threshold=gc.set_threshold
+    )
+    monkeypatch.setattr(collector, "gc", shim)
+    monkeypatch.setattr(collector, "CHECK_EVERY", 0.02)
+    monkeypatch.setattr(collector, "MIN_GAP", 0.0)
+    monkeypatch.setattr(collector, "PAUSE_SHARE", 0.1)  # 50 ms → 0.5 s at least
+    size, blocks = [1000], [100]
+    async with collector.scheduled_full_collections(3600, 0, lambda: size[0], lambda: blocks[0]):
+        size[0], blocks[0] = 5000, 1000
+        await asyncio.sleep(0.15)
+        assert len(started) == 1
+        blocks[0] = 10_000  # far over what it left, at once
+        await asyncio.sleep(0.25)
+        assert len(started) == 1, "within p / PAUSE_SHARE of the pause"
+        await asyncio.sleep(0.8)
+        assert len(started) == 2
+        assert started[1] - started[0] >= 0.55, started  # the pause, then 0.5 s at least
