@@ -234,13 +234,29 @@ async def run(
         if gate is not None and gate.steered is not None:
             watch = asyncio.create_task(_watch_rate(gate.steered, began))
             stack.callback(watch.cancel)
+        # `--last K --last-limit S`: the last K creates pass a gate of their own whose
+        # lateness limit is S — N - K open fast under the configured limit, then intake
+        # at N open under the limit a deployment keeping its promise would set.
+        last_from = n - args.last if args.last else n
+        last_gate = None
+        if args.last and args.admission == "on":
+            limited = settings.model_copy(update={"intake_max_lateness": args.last_limit})
+            last_gate = Admission.from_settings(limited, client, pool)
+        last_began: list[datetime] = []  # when the first of the last K was admitted
 
         async def lane() -> None:
             nonlocal held, retried
             for i in todo:
-                while gate is not None:
+                door = last_gate if last_gate is not None and i >= last_from else gate
+                if i >= last_from and not last_began:
+                    last_began.append(datetime.now(UTC))
+                    print(f"  the last {args.last:,} from here (limit {args.last_limit:g} s)")
+                    if last_gate is not None and last_gate.steered is not None:
+                        watch_last = asyncio.create_task(_watch_rate(last_gate.steered, began))
+                        stack.callback(watch_last.cancel)
+                while door is not None:
                     try:
-                        await gate.admit()
+                        await door.admit()
                         break
                     except Saturated as err:
                         held += 1
@@ -330,6 +346,18 @@ async def run(
             )
         print(f"firing lateness while intake ran: {quantiles(during)}")
         print(f"firing lateness at rest:          {quantiles(after)}")
+        if last_began:
+            t0 = last_began[0]
+            last = [
+                (r["recorded_at"] - r["at"]).total_seconds()
+                for r in rows
+                if t0 <= r["at"] < intake_end
+            ]
+            rate = args.last / max((intake_end - t0).total_seconds(), 1e-9)
+            print(
+                f"  … while the last {args.last:,} ran ({rate:.1f}/s end to end, lateness "
+                f"limit {args.last_limit:g} s): {quantiles(last)}"
+            )
         ended = began + intake_seconds
         print(
             "this process's event loop (worker and client), late by: while intake ran "
@@ -385,6 +413,21 @@ def main() -> None:
         "seconds after intake: the footprint of N open, with only the firings due so far",
     )
     ap.add_argument("--encryption", choices=("on", "off"), default="on")
+    ap.add_argument(
+        "--last",
+        type=int,
+        default=0,
+        metavar="K",
+        help="the last K requests pass an admission gate of their own with --last-limit as "
+        "its lateness limit; the firings due while they ran are reported apart (0: none)",
+    )
+    ap.add_argument(
+        "--last-limit",
+        type=float,
+        default=0.7,
+        metavar="S",
+        help="the lateness limit (CSFLOW_INTAKE_MAX_LATENESS) of the last K's gate",
+    )
     ap.add_argument(
         "--admission",
         choices=("on", "off"),
