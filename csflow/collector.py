@@ -22,14 +22,14 @@ worker still for ~20 s, past every workflow task's 10 s timeout. So, given the b
 worker's cache may fill (`cache_bytes`), once the process has grown past them (the cache
 is full: runs are being evicted), a full collection also runs as soon as Python's
 allocated blocks (`sys.getallocatedblocks`, which falls when garbage is freed) are a
-quarter over what the last full collection left, `MIN_GAP` at least after it. While the
-cache fills nothing is collected early (that growth is runs, not garbage). The measure
-is blocks, not the process's size: freed memory is reused but seldom returned, so a
-size-based reference only ever rose, each early collection came later than the last and
-walked more garbage — 6.9, 10.0, 13.3 and 16.1 s at 19,000 to 68,000 open with 2,000
-cached (docs/performance.md, "Toward 100,000 open"). Against the blocks the collections
-stay about as frequent as evictions make garbage, and each walks a quarter of the live
-set at most in garbage.
+quarter over what the last full collection left, once the gap its pause sets has passed
+(`PAUSE_SHARE`). While the cache fills nothing is collected early (that growth is runs,
+not garbage). The measure is blocks, not the process's size: freed memory is reused but
+seldom returned, so a size-based reference only ever rose, each early collection came
+later than the last and walked more garbage — 6.9, 10.0, 13.3 and 16.1 s at 19,000 to
+68,000 open with 2,000 cached (docs/performance.md, "Toward 100,000 open"). Against the
+blocks the collections stay about as frequent as evictions make garbage, and each walks
+a quarter of the live set at most in garbage.
 The setting is the process's, not one worker's: `gc.set_threshold` is global. Nested
 holders (a benchmark or test running two workers in one process) share one schedule;
 the last to leave restores the thresholds it found.
